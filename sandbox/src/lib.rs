@@ -1,0 +1,126 @@
+//! kubelab-sandbox: real Linux namespaces and cgroups for live labs.
+//!
+//! # Public API (stable for the app and the panes)
+//!
+//! ```no_run
+//! use kubelab_sandbox::{Sandbox, SpawnOptions, StdioMode, spec::Spec, exec::ExecRequest};
+//!
+//! fn main() {
+//!     // 1. FIRST line of main(), before any thread exists: the helper modes.
+//!     if let Some(code) = kubelab_sandbox::dispatch() {
+//!         std::process::exit(code);
+//!     }
+//!     // 2. Spawn from any thread (tokio included): the namespace work happens in
+//!     //    a re-executed, single-threaded helper (`/proc/self/exe __sandbox-init`).
+//!     let spec: Spec = toml::from_str("hostname = \"lab\"\n[limits]\nmemory = \"64M\"").unwrap();
+//!     let opts = SpawnOptions { stdio: StdioMode::Pty { rows: 24, cols: 80 }, ..Default::default() };
+//!     let mut sb = Sandbox::spawn(&spec, &opts).unwrap();   // Err: field + fix
+//!     let master = sb.take_pty_master().unwrap();            // read/write the shell
+//!     Sandbox::resize_pty(&master, 40, 120).unwrap();        // TIOCSWINSZ
+//!     let pid = sb.pid();                                    // host PID of PID 1
+//!     let env = sb.check_env();                              // KUBELAB_PID, _CGROUP_*, _UPPER
+//!     // 3. Exec (checks, a second shell): joins every namespace + the cgroup.
+//!     let (code, out, _err) = sb.exec(&ExecRequest::shell("hostname"), StdioMode::Piped)
+//!         .unwrap().output().unwrap();
+//!     // 4. Observe.
+//!     let stats = sb.cgroup().map(|c| c.stats());           // memory/cpu/pids/oom
+//!     let ns = kubelab_sandbox::observe::namespaces(pid);    // host vs sandbox inodes
+//!     let procs = kubelab_sandbox::observe::processes(pid);  // host PID + NSpid
+//!     let mounts = kubelab_sandbox::observe::mounts(pid);
+//!     let upper = sb.upper_dir().map(|u| kubelab_sandbox::observe::upper_listing(&u));
+//!     let net = kubelab_sandbox::observe::network(pid);
+//!     // 5. End: kill() or drop; wait() returns the payload's exit code.
+//!     sb.kill().unwrap();
+//! #   let _ = (code, out, env, stats, ns, procs, mounts, upper, net, master);
+//! }
+//! ```
+//!
+//! * [`Sandbox::spawn`] returns after the payload was exec'd; setup errors
+//!   (bad rootfs, command not found...) come back as [`Error`] with the field,
+//!   a fix and an exit code (125 setup, 126 cannot exec, 127 not found), and
+//!   nothing is left behind.
+//! * Blocking calls (`spawn`, `wait`, `exec`, `output`) are meant for
+//!   `spawn_blocking` or a plain thread in async code.
+//! * Cleanup: drop/kill closes the lifeline pipe; the supervisor kills PID 1
+//!   (the kernel then kills the whole PID namespace), kills the cgroup,
+//!   removes it and the runtime entry. If the caller dies (even SIGKILL), the
+//!   lifeline hits EOF and the same happens. Leftovers of a killed supervisor
+//!   are swept at the next spawn ([`runtime::sweep`]).
+//! * Spec knobs beyond the lesson basics: `init` (default true: kubelab's
+//!   init is PID 1 and the command PID 2; `false`: the command is PID 1, as in
+//!   `docker run` — `kubelab run` uses that unless `--init`) and `privileged`
+//!   (keep all capabilities inside the user namespace, e.g. for `mount` or
+//!   `unshare` in a lesson; default: the Docker capability set).
+//! * Root inside maps to the invoking uid (root -> 0, else your uid), with
+//!   `setgroups` denied; no_new_privs always; PID 1 is not dumpable.
+//! * cgroups: v1 (and hybrid: v1 wins) under the caller's own cgroup, v2 at
+//!   the root (root) or the highest delegated ancestor (rootless), always
+//!   named `.../kubelab/<id>`. Without permission the sandbox runs without
+//!   limits and [`Sandbox::cgroup_note`] says why and what would fix it.
+//! * Spawn cost: `KUBELAB_SANDBOX_TRACE=1` prints a timestamped timeline of
+//!   one spawn from the caller, supervisor and PID 1 ([`trace`]). PID 1 enters
+//!   its cgroup without the kernel's slow global lock (v2: `CLONE_INTO_CGROUP`;
+//!   v1: it moves itself via `tasks`, see `cgroup::Join`); the `host`/`busybox`
+//!   rootfs skeleton is built once per runtime dir (`.skel-*`, kept, keyed on
+//!   the host files it copies); a sandbox with a PID namespace gets no v1
+//!   freezer cgroup (the namespace teardown already kills everything).
+//! * Tests and other programs re-exec a different binary with
+//!   [`SpawnOptions::helper_exe`] (it must call [`dispatch`] first). kubelab
+//!   ships a small one, `kubelab-helper`, installed beside it
+//!   ([`front::helper_beside_current_exe`]): supervisors, exec helpers and
+//!   `kubelab run`'s foreground process ([`front`]) then do not carry a copy
+//!   of the whole app.
+
+pub mod cgroup;
+pub mod doctor;
+mod error;
+pub mod exec;
+pub mod front;
+mod init;
+pub mod inspect;
+pub mod observe;
+pub mod oci;
+mod protocol;
+mod rootfs;
+pub mod runtime;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod seccomp;
+/// No filter where the deny-list's syscall numbers are not written down.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod seccomp {
+    pub(crate) fn install() -> std::io::Result<()> {
+        Ok(())
+    }
+}
+pub mod spawn;
+pub mod spec;
+mod sys;
+pub mod trace;
+mod tty;
+
+pub use error::{Error, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SETUP_FAILED};
+pub use exec::{ExecProcess, ExecRequest};
+pub use spawn::{Sandbox, Signaller, SpawnOptions, StdioMode};
+
+/// Runs the helper mode this process was re-executed for, if any. Call it as
+/// the very first thing in `main` (before threads or an async runtime start):
+/// `if let Some(code) = kubelab_sandbox::dispatch() { std::process::exit(code) }`.
+pub fn dispatch() -> Option<i32> {
+    let arg = std::env::args_os().nth(1)?;
+    if arg == protocol::INIT_ARG {
+        Some(init::supervisor_main())
+    } else if arg == protocol::EXEC_ARG {
+        Some(exec::exec_main())
+    } else if arg == protocol::SUPERVISE_ARG {
+        Some(init::slim_supervisor_main())
+    } else if arg == front::RUN_ARG {
+        Some(front::helper_main())
+    } else {
+        None
+    }
+}
+
+/// Whether this process runs as root on the host.
+pub fn is_root() -> bool {
+    sys::geteuid() == 0
+}

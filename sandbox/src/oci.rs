@@ -1,0 +1,302 @@
+//! OCI image layouts: index.json -> manifest -> layer blobs, each layer
+//! unpacked once into a cache directory keyed by its digest, then stacked as
+//! overlay lower layers. Layer whiteouts (`.wh.NAME`, `.wh..wh..opq`) become
+//! overlay whiteouts (0/0 char devices) and opaque-dir xattrs.
+
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Deserialize)]
+struct Descriptor {
+    #[serde(rename = "mediaType", default)]
+    media_type: String,
+    digest: String,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    manifests: Vec<Descriptor>,
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+/// The digest algorithms of the OCI spec, with their hex lengths.
+const ALGORITHMS: &[(&str, usize)] = &[("sha256", 64), ("sha512", 128)];
+
+fn blob_path(dir: &Path, digest: &str) -> Result<PathBuf> {
+    let malformed = || {
+        Error::new(
+            "rootfs",
+            format!(
+                "oci:{}: malformed digest `{digest}` (expected sha256:<64 hex digits> \
+                 or sha512:<128 hex digits>); the layout's JSON is damaged, export the \
+                 image again",
+                dir.display()
+            ),
+        )
+    };
+    let (algo, hex) = digest.split_once(':').ok_or_else(malformed)?;
+    let known = ALGORITHMS
+        .iter()
+        .any(|&(a, len)| a == algo && hex.len() == len);
+    if !known || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(malformed());
+    }
+    let p = dir.join("blobs").join(algo).join(hex);
+    if !p.is_file() {
+        return Err(Error::new(
+            "rootfs",
+            format!(
+                "oci:{}: blob {digest} is missing (expected at {}); the layout is incomplete, \
+                 export the image again (e.g. skopeo copy docker://IMAGE oci:{}:latest)",
+                dir.display(),
+                p.display(),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(p)
+}
+
+/// Hex digest of everything `r` yields, with the digest's algorithm.
+fn hash(algo: &str, mut r: impl Read) -> io::Result<String> {
+    use sha2::Digest;
+    fn run<D: sha2::Digest>(mut d: D, r: &mut dyn Read) -> io::Result<String> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut buf)? {
+                0 => break,
+                n => d.update(&buf[..n]),
+            }
+        }
+        Ok(d.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>())
+    }
+    match algo {
+        "sha512" => run(sha2::Sha512::new(), &mut r),
+        _ => run(sha2::Sha256::new(), &mut r),
+    }
+}
+
+/// Checks a blob's content against its digest: a corrupt or tampered
+/// layer must not become a sandbox's root filesystem.
+fn verify(dir: &Path, digest: &str, content: impl Read) -> Result<()> {
+    let (algo, want) = digest.split_once(':').unwrap_or(("sha256", digest));
+    let got = hash(algo, content)
+        .map_err(|e| Error::io("rootfs", format!("oci:{}: blob {digest}", dir.display()), e))?;
+    if !got.eq_ignore_ascii_case(want) {
+        return Err(Error::new(
+            "rootfs",
+            format!(
+                "oci:{}: blob {digest} does not match its content ({algo}:{got}); the blob is \
+                 corrupt or was changed, export the image again (e.g. skopeo copy \
+                 docker://IMAGE oci:{}:latest)",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a JSON blob named by `digest`, verified.
+fn read_json_blob<T: for<'de> Deserialize<'de>>(dir: &Path, digest: &str) -> Result<T> {
+    let p = blob_path(dir, digest)?;
+    let b = fs::read(&p).map_err(|e| {
+        Error::io(
+            "rootfs",
+            format!("oci:{}: {}", dir.display(), p.display()),
+            e,
+        )
+    })?;
+    verify(dir, digest, &b[..])?;
+    parse_json(dir, &p, &b)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(dir: &Path, p: &Path) -> Result<T> {
+    let b = fs::read(p).map_err(|e| {
+        Error::io(
+            "rootfs",
+            format!("oci:{}: {}", dir.display(), p.display()),
+            e,
+        )
+    })?;
+    parse_json(dir, p, &b)
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(dir: &Path, p: &Path, b: &[u8]) -> Result<T> {
+    serde_json::from_slice(b).map_err(|e| {
+        Error::new(
+            "rootfs",
+            format!(
+                "oci:{}: {} is not valid OCI JSON: {e}",
+                dir.display(),
+                p.display()
+            ),
+        )
+    })
+}
+
+/// Resolves the image's layers and unpacks any not yet in `cache`.
+/// Returns the layer directories, bottom layer first.
+pub fn prepare(dir: &Path, cache: &Path) -> Result<Vec<PathBuf>> {
+    let dir = fs::canonicalize(dir)
+        .map_err(|e| Error::io("rootfs", format!("oci:{}", dir.display()), e))?;
+    let index: Index = read_json(&dir, &dir.join("index.json"))?;
+    let first = index.manifests.first().ok_or_else(|| {
+        Error::new(
+            "rootfs",
+            format!("oci:{}: index.json lists no manifests", dir.display()),
+        )
+    })?;
+    let mut manifest: Manifest = read_json_blob(&dir, &first.digest)?;
+    // A nested index (multi-arch): take the amd64 one if marked, else the first.
+    let mut depth = 0;
+    while manifest.layers.is_empty() && !manifest.manifests.is_empty() && depth < 4 {
+        let d = &manifest.manifests[0];
+        manifest = read_json_blob(&dir, &d.digest)?;
+        depth += 1;
+    }
+    if manifest.layers.is_empty() {
+        return Err(Error::new(
+            "rootfs",
+            format!("oci:{}: the image manifest has no layers", dir.display()),
+        ));
+    }
+    // Check every blob first, so a missing one fails before any unpacking.
+    let blobs: Vec<(PathBuf, &Descriptor)> = manifest
+        .layers
+        .iter()
+        .map(|l| blob_path(&dir, &l.digest).map(|p| (p, l)))
+        .collect::<Result<_>>()?;
+    fs::create_dir_all(cache)
+        .map_err(|e| Error::io("rootfs", format!("OCI cache {}", cache.display()), e))?;
+    let mut out = Vec::new();
+    for (blob, desc) in blobs {
+        let key = desc.digest.replace(':', "-");
+        let target = cache.join(&key);
+        if !target.is_dir() {
+            // Verified once, when unpacked: the cache entry is named by
+            // the digest it matched.
+            let content =
+                fs::File::open(&blob).map_err(|e| Error::io("rootfs", blob.display(), e))?;
+            verify(&dir, &desc.digest, io::BufReader::new(content))?;
+            let tmp = cache.join(format!(".tmp-{key}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&tmp);
+            fs::create_dir_all(&tmp).map_err(|e| Error::io("rootfs", tmp.display(), e))?;
+            if let Err(e) = unpack_layer(&blob, &desc.media_type, &tmp) {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(Error::new(
+                    "rootfs",
+                    format!("oci:{}: layer {}: {e}", dir.display(), desc.digest),
+                ));
+            }
+            if fs::rename(&tmp, &target).is_err() {
+                // Another process unpacked the same layer meanwhile.
+                let _ = fs::remove_dir_all(&tmp);
+            }
+        }
+        out.push(target);
+    }
+    Ok(out)
+}
+
+fn is_gzip(blob: &Path, media_type: &str) -> io::Result<bool> {
+    if media_type.ends_with("+gzip") || media_type.ends_with(".gzip") {
+        return Ok(true);
+    }
+    let mut magic = [0u8; 2];
+    let mut f = fs::File::open(blob)?;
+    let n = f.read(&mut magic)?;
+    Ok(n == 2 && magic == [0x1f, 0x8b])
+}
+
+fn unpack_layer(blob: &Path, media_type: &str, dest: &Path) -> io::Result<()> {
+    if media_type.ends_with("+zstd") {
+        return Err(io::Error::other(
+            "zstd-compressed layers are not supported; export with gzip layers",
+        ));
+    }
+    let f = fs::File::open(blob)?;
+    let reader: Box<dyn Read> = if is_gzip(blob, media_type)? {
+        Box::new(flate2::read::GzDecoder::new(f))
+    } else {
+        Box::new(f)
+    };
+    let mut ar = tar::Archive::new(reader);
+    ar.set_preserve_permissions(true);
+    ar.set_preserve_ownerships(crate::sys::geteuid() == 0);
+    ar.set_unpack_xattrs(false);
+    ar.set_overwrite(true);
+    for entry in ar.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        if path
+            .components()
+            .any(|c| matches!(c, Component::ParentDir | Component::RootDir))
+        {
+            continue;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(name) = name.as_deref() {
+            if let Some(hidden) = name.strip_prefix(".wh.") {
+                let parent = dest.join(path.parent().unwrap_or(Path::new("")));
+                fs::create_dir_all(&parent)?;
+                if hidden == ".wh..opq" {
+                    set_opaque(&parent)?;
+                } else {
+                    let p = parent.join(hidden);
+                    let _ = fs::remove_file(&p);
+                    let _ = fs::remove_dir_all(&p);
+                    crate::sys::mknod_whiteout(&p)?;
+                }
+                continue;
+            }
+        }
+        entry.unpack_in(dest).map_err(|e| {
+            // tar's error hides the cause (e.g. EPERM on chown) in its source.
+            let cause = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            io::Error::new(e.kind(), format!("{e}{cause}"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Marks a directory opaque for overlayfs (hides lower layers' contents).
+/// Both attribute names are set where allowed: `trusted.` for mounts made by
+/// host root, `user.` for mounts with `userxattr` in a user namespace.
+fn set_opaque(dir: &Path) -> io::Result<()> {
+    let c = crate::sys::cstr(dir)?;
+    let mut ok = false;
+    for name in [c"user.overlay.opaque", c"trusted.overlay.opaque"] {
+        // SAFETY: path and name are valid C strings; value points to one byte.
+        let r = unsafe {
+            libc::setxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                b"y".as_ptr() as *const libc::c_void,
+                1,
+                0,
+            )
+        };
+        ok |= r == 0;
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

@@ -1,0 +1,134 @@
+//! cgroup limits are enforced and the stats show it.
+
+mod common;
+use common::*;
+use kubelab_sandbox::spec::{ByteSize, Cpus};
+use kubelab_sandbox::{Sandbox, StdioMode};
+use std::time::{Duration, Instant};
+
+/// A sandbox needs its own cgroup for these tests (root, or delegated v2).
+fn cgroup_or_skip(sb: &Sandbox) -> bool {
+    if sb.cgroup().is_none() {
+        eprintln!(
+            "SKIP: sandbox has no cgroup: {}",
+            sb.cgroup_note().unwrap_or("unknown reason")
+        );
+        return false;
+    }
+    true
+}
+
+#[test]
+fn memory_hog_is_oom_killed_at_its_limit() {
+    if skip(userns_unavailable()) {
+        return;
+    }
+    let mut s = spec(&[
+        "/bin/sh",
+        "-c",
+        "head -c 200M /dev/zero | tail > /dev/null; sleep 30",
+    ]);
+    s.limits.memory = Some(ByteSize(32 << 20));
+    let mut sb = Sandbox::spawn(&s, &opts(StdioMode::Null)).unwrap();
+    if !cgroup_or_skip(&sb) {
+        return;
+    }
+    let cg = sb.cgroup().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut st = cg.stats();
+    while st.oom_kills == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        st = cg.stats();
+    }
+    assert!(st.oom_kills >= 1, "no OOM kill: {st:?}");
+    assert_eq!(st.memory_max, Some(32 << 20));
+    assert!(st.memory_peak <= 32 << 20, "peak above limit: {st:?}");
+    assert!(
+        st.memory_peak > 16 << 20,
+        "hog never got near the limit: {st:?}"
+    );
+    // The inspect view reports the same numbers.
+    let pid = sb.pid();
+    assert_eq!(
+        kubelab_sandbox::inspect::field(pid, "memory.max").unwrap(),
+        (32u64 << 20).to_string()
+    );
+    assert!(
+        kubelab_sandbox::inspect::field(pid, "oom_kills")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    sb.kill().unwrap();
+}
+
+#[test]
+fn fork_bomb_stops_at_pids_max_and_host_stays_fine() {
+    if skip(userns_unavailable()) {
+        return;
+    }
+    // An inner shell tries to start 200 sleepers and dies at the first failed
+    // fork; only pids.max processes may exist. The outer one then stays.
+    let script = "sh -c 'i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); done' 2>/dev/null; exec sleep 30";
+    let mut s = spec(&["/bin/sh", "-c", script]);
+    s.limits.pids = Some(16);
+    let mut sb = Sandbox::spawn(&s, &opts(StdioMode::Null)).unwrap();
+    if !cgroup_or_skip(&sb) {
+        return;
+    }
+    let cg = sb.cgroup().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut st = cg.stats();
+    while st.pids_limit_hits == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        st = cg.stats();
+    }
+    assert!(st.pids_limit_hits > 0, "pids limit never hit: {st:?}");
+    assert_eq!(st.pids_max, Some(16));
+    assert!(st.pids_current <= 16, "{st:?}");
+    // The host can still start processes.
+    let t = Instant::now();
+    let out = std::process::Command::new("true").status().unwrap();
+    assert!(out.success());
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        kubelab_sandbox::inspect::field(sb.pid(), "pids.max").unwrap(),
+        "16"
+    );
+    sb.kill().unwrap();
+}
+
+#[test]
+fn cpu_hog_stays_near_its_quota() {
+    if skip(userns_unavailable()) {
+        return;
+    }
+    let mut s = spec(&["/bin/sh", "-c", "while :; do :; done"]);
+    s.limits.cpus = Some(Cpus::new(0.2).unwrap());
+    let mut sb = Sandbox::spawn(&s, &opts(StdioMode::Null)).unwrap();
+    if !cgroup_or_skip(&sb) {
+        return;
+    }
+    let cg = sb.cgroup().unwrap().clone();
+    let start = cg.stats().cpu_usage_usec;
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    let st = cg.stats();
+    let used = (st.cpu_usage_usec - start) as f64 / 1e6;
+    let share = used / t.elapsed().as_secs_f64();
+    assert!(
+        share > 0.08 && share < 0.4,
+        "cpu share {share:.3} not near 0.2: {st:?}"
+    );
+    assert!(
+        st.cpu_throttled_usec > 0 || st.cpu_nr_throttled > 0,
+        "never throttled: {st:?}"
+    );
+    assert_eq!(st.cpu_quota, Some(0.2));
+    assert_eq!(
+        kubelab_sandbox::inspect::field(sb.pid(), "cpu.quota").unwrap(),
+        "0.2"
+    );
+    sb.kill().unwrap();
+}

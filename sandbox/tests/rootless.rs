@@ -1,0 +1,93 @@
+//! The rootless path: an unprivileged uid gets a working sandbox (mapped to
+//! root inside), and without cgroup permission it runs without limits and
+//! says why.
+
+mod common;
+use common::*;
+use std::os::unix::process::CommandExt;
+
+const NOBODY: u32 = 65534;
+
+/// Runs the test helper binary as uid `NOBODY` with a runtime dir of its own
+/// (removed when the test ends). Returns exit code, stdout and stderr.
+fn helper_as_nobody(args: &[&str]) -> (Option<i32>, String, String) {
+    let rt = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(rt.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let out = std::process::Command::new(helper())
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("XDG_RUNTIME_DIR", rt.path())
+        .current_dir("/")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unprivileged_user_gets_a_sandbox() {
+    if skip(userns_unavailable()) {
+        return;
+    }
+    if !kubelab_sandbox::is_root() {
+        eprintln!("SKIP: needs root to switch to uid {NOBODY} (already unprivileged: the other tests cover this uid)");
+        return;
+    }
+    if std::fs::read_to_string("/proc/sys/kernel/unprivileged_userns_clone")
+        .is_ok_and(|v| v.trim() == "0")
+    {
+        eprintln!("SKIP: kernel.unprivileged_userns_clone=0");
+        return;
+    }
+    let (code, stdout, stderr) = helper_as_nobody(&[
+        "run-print",
+        "--pids",
+        "20",
+        "--",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; hostname; echo $$; touch /root/x && echo wrote",
+    ]);
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "0", "root inside: {stdout}");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", "65534", "1"], "{stdout}");
+    assert_eq!(lines[2], "kubelab");
+    assert_eq!(lines[3], "2");
+    assert_eq!(lines[4], "wrote");
+    // Either a delegated cgroup was used, or the reason is stated.
+    if stderr.contains("NOTE:") {
+        assert!(
+            stderr.contains("not writable by uid 65534")
+                || stderr.contains("not delegated to uid 65534"),
+            "{stderr}"
+        );
+        eprintln!("rootless ran without limits as expected here: {stderr}");
+    }
+}
+
+#[test]
+fn unprivileged_user_can_exec_into_its_sandbox() {
+    if skip(userns_unavailable()) {
+        return;
+    }
+    if !kubelab_sandbox::is_root() {
+        eprintln!("SKIP: needs root to switch to uid {NOBODY}");
+        return;
+    }
+    let (code, stdout, stderr) = helper_as_nobody(&["exec-print"]);
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let ns = lines[3].strip_prefix("NS ").unwrap();
+    assert!(!ns.is_empty(), "sandbox ns not readable rootless: {stdout}");
+    assert_eq!(lines[0], format!("pid:[{ns}]"), "{stdout}");
+    assert_eq!(lines[1], "exec-lab");
+    assert_eq!(lines[2], "0");
+}

@@ -1,0 +1,57 @@
+//! What the app should do. Keys and mouse events are mapped to actions by
+//! [`super::keymap`]; only [`super::update::update`] changes state.
+
+use crossterm::event::KeyEvent;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Suspend,
+    ToggleHelp,
+    /// Scroll the help overlay by this many rows (+ = down).
+    HelpScroll(isize),
+    OpenSearch,
+    CloseOverlay,
+    SearchInput(char),
+    SearchBackspace,
+    SearchMove(isize),
+    /// Open the selected hit (or the given one, from a click).
+    SearchJump(Option<usize>),
+    FocusNext,
+    FocusPrev,
+    SetFocus(super::state::Focus),
+    OutlineMove(isize),
+    OutlineTo(usize),
+    /// Open the outline entry under the cursor.
+    OpenSelected,
+    OpenEntry(usize),
+    NextLesson,
+    PrevLesson,
+    Scroll(isize),
+    /// Scroll by pages (negative: up).
+    Page(isize),
+    ScrollTop,
+    ScrollBottom,
+    /// Move focus to the next/previous interactive block.
+    FocusBlock(isize),
+    FocusBlockIndex(usize),
+    /// Enter on the focused block: run / reveal / toggle hint.
+    Activate,
+    /// Answer the focused quiz with choice n (0-based).
+    Answer(usize),
+    /// Mouse wheel over the panes: scroll the shell's history (+ = older).
+    PaneScroll(isize),
+    /// `R`: fresh sandboxes for the lesson (panes side).
+    ResetLab,
+    /// `y`: copy the focused run block to the clipboard (OSC 52).
+    CopyBlock,
+    /// Typed into the pane area while it has focus.
+    PaneKey(KeyEvent),
+    Resize(u16, u16),
+    /// Something changed outside the state (highlighter, panes): redraw.
+    Redraw,
+    /// `kubelab preview`: swap in the re-loaded lessons.
+    Reload(super::preview::Reloaded),
+    /// `kubelab preview`: error page ↔ last good version of the lesson.
+    PreviewToggle,
+}

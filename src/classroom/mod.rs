@@ -1,0 +1,5 @@
+//! Running kubelab for a class: `--lock`, progress exports and the roster.
+pub mod export;
+pub mod hash;
+pub mod lock;
+pub mod report;

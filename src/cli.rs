@@ -1,0 +1,222 @@
+//! The command line: global options, subcommands and dispatch.
+//!
+//! # Adding a subcommand (for other helpers)
+//!
+//! 1. Put `pub struct FooArgs` (`#[derive(clap::Args)]`, with doc comments:
+//!    they become `--help`) and `pub fn run(ctx: &Context, args: FooArgs) ->
+//!    anyhow::Result<i32>` (the exit code) in `src/commands/foo.rs`.
+//! 2. Add one variant to [`Command`] — `Foo(crate::commands::foo::FooArgs),`
+//!    with a `///` line for the command list — and one arm to
+//!    [`dispatch`] — `Command::Foo(a) => crate::commands::foo::run(ctx, a),`.
+//!
+//! Errors returned from `run` are printed as `kubelab: error: ...` with exit
+//! code 1; return `Ok(n)` for other codes (e.g. lint's 1 on findings).
+
+use crate::course::model::Lang;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Help heading of the options every command accepts, so a command's own
+/// options (e.g. `run --memory`) are not interleaved with them.
+const GLOBAL: &str = "Global options";
+
+/// kubelab — an interactive terminal course on containers and Kubernetes.
+///
+/// Without a subcommand, opens the course reader (needs a terminal).
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubelab",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Course directory to open instead of the built-in course: it holds
+    /// `lessons/zh` and/or `lessons/en`, `zh/` and/or `en/`, or is one book
+    /// (with book.toml). Default: $KUBELAB_COURSE, else the built-in course.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "DIR")]
+    pub course: Option<PathBuf>,
+
+    /// Language of the interface and the lessons: zh or en. Default: from
+    /// LC_ALL / LC_MESSAGES / LANG (zh* → zh, else en).
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "zh|en")]
+    pub lang: Option<Lang>,
+
+    /// Where progress is kept. Default: $XDG_DATA_HOME/kubelab or
+    /// ~/.local/share/kubelab.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Open the course only up to this lesson, so a class moves together
+    /// (also `lock = "id"` under `[preprocessor.kubelab]` in book.toml).
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "LESSON-ID", env = "KUBELAB_LOCK")]
+    pub lock: Option<String>,
+
+    /// Run the labs of a `--course` course without asking first (the
+    /// built-in course never asks).
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub trust: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+// Parsed once per process: a boxed variant would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the reader at a lesson.
+    Open(crate::commands::open::OpenArgs),
+    /// Print the course outline with your progress (plain text, for scripts).
+    List(crate::commands::list::ListArgs),
+    /// Check books, SUMMARY.md, front matter and interactive blocks.
+    Lint(crate::commands::lint::LintArgs),
+    /// Show or reset your progress.
+    Progress(crate::commands::progress::ProgressArgs),
+    /// Prove every lab: fresh sandbox → checks fail → solutions → checks pass.
+    Test(crate::commands::test::TestArgs),
+    /// Create a new lesson from a template and add it to SUMMARY.md.
+    New(crate::commands::new::NewArgs),
+    /// mdBook preprocessor: builds the lessons into a web book.
+    Mdbook(crate::commands::mdbook::MdbookArgs),
+    /// Instructor tools: `kubelab class report FILES…`.
+    Class(crate::commands::class::ClassArgs),
+    /// Run a command in a fresh sandbox, like a tiny `docker run`.
+    Run(crate::commands::run::RunArgs),
+    /// Check what this host supports for labs, with the fix for each problem.
+    Doctor(crate::commands::doctor::DoctorArgs),
+    /// Print one value about a sandboxed process (for check scripts).
+    Inspect(crate::commands::inspect::InspectArgs),
+    /// Open a lesson file or course in the reader and reload it on every save.
+    Preview(crate::commands::preview::PreviewArgs),
+}
+
+/// Global options resolved once, handed to every command.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The course directory (from `--course`, else `$KUBELAB_COURSE`, else
+    /// the built-in course).
+    pub course_dir: PathBuf,
+    /// `false` when the course came from `--course`/`$KUBELAB_COURSE`
+    /// (someone else's lessons: ask before running anything).
+    pub builtin_course: bool,
+    /// UI and preferred lesson language.
+    pub lang: Lang,
+    /// `--data-dir`, if given (see [`crate::progress::data_dir`]).
+    pub data_dir_flag: Option<PathBuf>,
+    /// `--lock` / `$KUBELAB_LOCK` (empty = none); book.toml's lock applies
+    /// when absent: see [`crate::classroom::lock::LockRule::for_context`].
+    pub lock_flag: Option<String>,
+    /// `--trust`: run another course's labs without asking.
+    pub trust: bool,
+}
+
+impl Context {
+    pub fn from_cli(cli: &Cli) -> Context {
+        let env_course = std::env::var_os("KUBELAB_COURSE").filter(|v| !v.is_empty());
+        let (course_dir, builtin_course) = match (&cli.course, env_course) {
+            (Some(d), _) => (d.clone(), false),
+            (None, Some(d)) => (PathBuf::from(d), false),
+            (None, None) => (crate::course::default_course_dir(), true),
+        };
+        Context {
+            course_dir,
+            builtin_course,
+            lang: crate::locale::resolve(cli.lang),
+            data_dir_flag: cli.data_dir.clone(),
+            lock_flag: cli.lock.clone().filter(|l| !l.trim().is_empty()),
+            trust: cli.trust,
+        }
+    }
+
+    /// The data directory (for progress).
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        Ok(crate::progress::data_dir(self.data_dir_flag.as_deref())?)
+    }
+
+    /// Opens this course's progress, printing a notice if an unreadable file
+    /// was moved aside.
+    pub fn open_progress(&self) -> anyhow::Result<crate::progress::Store> {
+        let key = crate::progress::course_key(&self.course_dir, self.builtin_course);
+        let opened = crate::progress::Store::open(&self.data_dir()?, &key)?;
+        if let Some(n) = &opened.notice {
+            eprintln!("{n}");
+        }
+        Ok(opened.store)
+    }
+
+    /// Loads the course or explains why it cannot.
+    pub fn load_course(&self) -> anyhow::Result<crate::course::LoadedCourse> {
+        crate::course::load(&self.course_dir).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn dispatch(cli: Cli) -> i32 {
+    let ctx = Context::from_cli(&cli);
+    let result = match cli.command {
+        None => crate::commands::open::run_reader(&ctx, None),
+        Some(Command::Open(a)) => crate::commands::open::run(&ctx, a),
+        Some(Command::List(a)) => crate::commands::list::run(&ctx, a),
+        Some(Command::Lint(a)) => crate::commands::lint::run(&ctx, a),
+        Some(Command::Progress(a)) => crate::commands::progress::run(&ctx, a),
+        Some(Command::Test(a)) => crate::commands::test::run(&ctx, a),
+        Some(Command::New(a)) => crate::commands::new::run(&ctx, a),
+        Some(Command::Mdbook(a)) => crate::commands::mdbook::run_command(a),
+        Some(Command::Class(a)) => crate::commands::class::run(&ctx, a),
+        Some(Command::Run(a)) => crate::commands::run::run(&ctx, a),
+        Some(Command::Doctor(a)) => crate::commands::doctor::run(&ctx, a),
+        Some(Command::Inspect(a)) => crate::commands::inspect::run(&ctx, a),
+        Some(Command::Preview(a)) => crate::commands::preview::run(&ctx, a),
+    };
+    match result {
+        Ok(code) => code,
+        // `kubelab list | head`: the reader went away; that is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            0
+        }
+        Err(e) => {
+            eprintln!("kubelab: error: {e:#}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_anywhere() {
+        let c = Cli::try_parse_from(["kubelab", "list", "--lang", "zh", "--course", "/c"]).unwrap();
+        assert_eq!(c.lang, Some(Lang::Zh));
+        assert_eq!(c.course.as_deref(), Some(std::path::Path::new("/c")));
+        assert!(matches!(c.command, Some(Command::List(_))));
+        assert!(Cli::try_parse_from(["kubelab", "--lang", "fr"]).is_err());
+        let c = Cli::try_parse_from(["kubelab"]).unwrap();
+        assert!(c.command.is_none());
+    }
+
+    #[test]
+    fn global_options_are_listed_apart_from_a_commands_own() {
+        let mut cmd = Cli::command();
+        cmd.build(); // propagates the global options to subcommands
+        let run = cmd.find_subcommand_mut("run").expect("run subcommand");
+        let help = run.render_help().to_string();
+        let own = help.find("--memory").expect("run's own option");
+        let heading = help.find("Global options:").expect("global heading");
+        let global = help.find("--course").expect("global option");
+        assert!(own < heading && heading < global, "{help}");
+    }
+}

@@ -1,0 +1,170 @@
+//! `kubelab progress` and `kubelab progress reset [LESSON]`.
+
+use crate::cli::Context;
+use crate::progress::time;
+use clap::Subcommand;
+use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct ProgressArgs {
+    #[command(subcommand)]
+    pub action: Option<ProgressAction>,
+}
+
+/// `kubelab progress <action>`. Another action is one variant here (with
+/// its Args struct in its own file) plus one arm in [`run`].
+#[derive(Debug, Subcommand)]
+pub enum ProgressAction {
+    /// Forget the progress of one lesson, or of the whole course (the old
+    /// file is kept as a backup beside it).
+    Reset {
+        /// Lesson id; without it, everything is reset.
+        lesson: Option<String>,
+    },
+    /// Print your progress for your instructor (JSON or CSV; see
+    /// docs/progress-export.md).
+    Export(crate::commands::progress_export::ExportArgs),
+}
+
+pub fn run(ctx: &Context, args: ProgressArgs) -> anyhow::Result<i32> {
+    match args.action {
+        None => show(ctx),
+        Some(ProgressAction::Reset { lesson }) => reset(ctx, lesson),
+        Some(ProgressAction::Export(a)) => crate::commands::progress_export::run(ctx, a),
+    }
+}
+
+fn show(ctx: &Context) -> anyhow::Result<i32> {
+    let store = ctx.open_progress()?;
+    let p = &store.progress;
+    // Written, not println!: `kubelab progress | head` must not panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "progress file: {}", store.path().display())?;
+    match &p.position {
+        Some(pos) => writeln!(out, "position: {} (line {})", pos.lesson, pos.line)?,
+        None => writeln!(out, "position: (none)")?,
+    }
+    // Titles and totals come from the course; progress still prints if the
+    // course cannot be loaded.
+    let loaded = ctx.load_course().ok();
+    if p.lessons.is_empty() {
+        writeln!(out, "no lessons started yet")?;
+    }
+    for (id, lp) in &p.lessons {
+        let lesson = loaded
+            .as_ref()
+            .and_then(|c| c.lesson_or_fallback(ctx.lang, id))
+            .map(|(l, _)| l);
+        let title = lesson.map_or("(not in this course)", |l| l.front.title.as_str());
+        match lesson {
+            Some(l) => {
+                let st = p.status(l);
+                writeln!(
+                    out,
+                    "{id}\t{}\tchecks {}/{}\tquizzes {}/{}\t{title}",
+                    st.word(),
+                    st.checks_done,
+                    st.checks_total,
+                    st.quizzes_answered,
+                    st.quizzes_total
+                )?;
+            }
+            None => writeln!(out, "{id}\t{title}")?,
+        }
+        for (check, done) in &lp.checks {
+            writeln!(
+                out,
+                "  check {check}\tpassed {}",
+                time::rfc3339(done.completed_at)
+            )?;
+        }
+        for (quiz, a) in &lp.quizzes {
+            writeln!(
+                out,
+                "  quiz {quiz}\tanswer {}\t{}\t{}",
+                crate::doc::quiz::letter(a.answer),
+                if a.correct { "correct" } else { "wrong" },
+                time::rfc3339(a.answered_at)
+            )?;
+        }
+    }
+    Ok(0)
+}
+
+fn reset(ctx: &Context, lesson: Option<String>) -> anyhow::Result<i32> {
+    let mut store = ctx.open_progress()?;
+    match lesson {
+        Some(id) => {
+            if store.progress.reset_lesson(&id) {
+                store.save()?;
+                println!("reset progress of {id}");
+            } else {
+                // A typo ("05-proces") must not look like a successful reset.
+                if let Ok(course) = ctx.load_course() {
+                    let ids = course.lesson_ids();
+                    if !ids.contains(&id) {
+                        anyhow::bail!(
+                            "no lesson `{id}` in this course (and no progress saved under that id); {}",
+                            near_ids_hint(&ids, &id)
+                        );
+                    }
+                }
+                println!("no progress saved for {id}; nothing to reset");
+            }
+        }
+        None => {
+            let backup = store.backup()?;
+            store.progress = Default::default();
+            store.save()?;
+            match backup {
+                Some(b) => println!(
+                    "reset all progress; the old file is kept as {}",
+                    b.display()
+                ),
+                None => println!("reset all progress"),
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// "did you mean `05-process`?" for an id that is not a lesson, else a
+/// pointer to `kubelab list`.
+fn near_ids_hint(ids: &[String], wanted: &str) -> String {
+    let near: Vec<String> = ids
+        .iter()
+        .filter(|i| {
+            i.contains(wanted)
+                || wanted.contains(i.as_str())
+                || i.split('-').next() == wanted.split('-').next()
+        })
+        .take(5)
+        .map(|i| format!("`{i}`"))
+        .collect();
+    if near.is_empty() {
+        "run `kubelab list` to see the lesson ids".into()
+    } else {
+        format!("did you mean {}?", near.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near_ids_hint;
+
+    #[test]
+    fn typo_in_a_lesson_id_gets_suggestions() {
+        let ids: Vec<String> = ["00-opening", "05-process", "06-isolation-limits"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            near_ids_hint(&ids, "05-proces"),
+            "did you mean `05-process`?"
+        );
+        assert_eq!(near_ids_hint(&ids, "process"), "did you mean `05-process`?");
+        assert_eq!(
+            near_ids_hint(&ids, "zzz"),
+            "run `kubelab list` to see the lesson ids"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! The course on disk: books (one per language), their SUMMARY outline and
+//! lesson files with TOML front matter.
+//!
+//! Entry point: [`load(dir)`](fn@load) → [`LoadedCourse`] with
+//! - `course.books` — each book's SUMMARY parts and chapters,
+//! - `lessons` — every lesson that loaded (both languages),
+//! - `errors` — lessons/entries that failed (shown as error pages),
+//! - `diagnostics` — every error and warning, for `kubelab lint`.
+//!
+//! For the reader: [`LoadedCourse::outline`]`(lang)` resolves the SUMMARY of
+//! the preferred language into entries (`Lesson`/`Error`/`Draft`, with the
+//! other-language fallback flagged), and [`LoadedCourse::search_index`]
+//! builds the `/` search over every lesson's text with file line numbers.
+pub mod front;
+pub mod lesson;
+pub mod load;
+pub mod model;
+pub mod summary;
+
+pub use load::{
+    books_root, load, CourseError, EntryState, LoadedCourse, Outline, OutlineEntry, OutlinePart,
+    SearchHit, SearchIndex, Slot,
+};
+
+use model::{Lang, Lesson, LessonError};
+use std::path::{Path, PathBuf};
+
+/// Loads one lesson file; on failure, its first error (all of them are in
+/// [`lesson::load_file`]'s diagnostics).
+pub fn load_lesson(lang: Lang, path: &Path) -> Result<Lesson, LessonError> {
+    let loaded = lesson::load_file(path, lang);
+    match (
+        loaded.lesson,
+        loaded.diagnostics.iter().find(|d| d.is_error()),
+    ) {
+        (Some(l), None) => Ok(l),
+        (_, Some(e)) => Err(e.to_lesson_error()),
+        (None, None) => Err(LessonError {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message: "the lesson could not be loaded".into(),
+        }),
+    }
+}
+
+/// The built-in course: the `lessons/` of an installed binary
+/// (`<prefix>/share/kubelab/lessons`), else the source tree this binary was
+/// built from. (`--course` and `$KUBELAB_COURSE` are handled by the CLI.)
+pub fn default_course_dir() -> PathBuf {
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(prefix) = exe.parent().and_then(|bin| bin.parent()) {
+            let shared = prefix.join("share").join("kubelab");
+            if shared.join("lessons").is_dir() {
+                return shared;
+            }
+        }
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}

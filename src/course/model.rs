@@ -1,0 +1,179 @@
+//! Course data types shared by the loader, the linter, the TUI and the CLI.
+
+use crate::doc::ir::Doc;
+use kubelab_sandbox::spec::Spec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The newest front-matter schema this build understands.
+pub const FRONT_MATTER_SCHEMA: u32 = 1;
+
+/// Book languages. Chinese is the course's own language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    /// `zh`/`en`, also accepting locale-style `zh_CN`, `zh-TW`, `en_US`.
+    fn from_str(s: &str) -> Result<Lang, String> {
+        let l = s.trim().to_ascii_lowercase();
+        if l == "zh" || l.starts_with("zh_") || l.starts_with("zh-") {
+            Ok(Lang::Zh)
+        } else if l == "en" || l.starts_with("en_") || l.starts_with("en-") {
+            Ok(Lang::En)
+        } else {
+            Err(format!("unknown language `{s}`; use zh or en"))
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A whole course: one book per language found under the course directory.
+#[derive(Debug, Clone)]
+pub struct Course {
+    pub root: PathBuf,
+    pub books: Vec<Book>,
+}
+
+/// One mdBook-style book (`lessons/<lang>/`).
+#[derive(Debug, Clone)]
+pub struct Book {
+    pub lang: Lang,
+    pub dir: PathBuf,
+    pub title: String,
+    /// Modules in SUMMARY.md order (`# Title` part headers).
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub title: Option<String>,
+    pub chapters: Vec<Chapter>,
+}
+
+/// One SUMMARY entry.
+#[derive(Debug, Clone)]
+pub struct Chapter {
+    pub title: String,
+    /// Lesson id (the file stem); `None` for a draft with no file yet.
+    pub id: Option<String>,
+    /// Path relative to the book's `src/`; `None` for a draft `- [Title]()`.
+    pub path: Option<PathBuf>,
+    /// Line of the entry in SUMMARY.md.
+    pub summary_line: u32,
+}
+
+impl Chapter {
+    pub fn is_draft(&self) -> bool {
+        self.path.is_none()
+    }
+}
+
+/// What the lesson may need from the host to run its labs; `kubelab test`
+/// reports a lab as skipped, with the reason, where the host lacks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Requirement {
+    /// Needs real root on the host (e.g. to create host-side veth pairs).
+    Root,
+    /// Needs cgroup limits (root, or rootless with a delegated cgroup v2 subtree).
+    Cgroups,
+}
+
+/// TOML front matter between `+++` lines at the top of a lesson.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontMatter {
+    /// Front-matter schema version; defaults to 1.
+    #[serde(default = "default_schema")]
+    pub schema: u32,
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Named sandboxes; the first one (by name order, or the one called
+    /// `main`) is the lesson's default.
+    #[serde(default)]
+    pub sandboxes: BTreeMap<String, Spec>,
+    /// Panes shown beside the text: `shell`, `namespaces`, `processes`,
+    /// `cgroup`, `filesystem`, `network`, optionally `@sandbox`
+    /// (e.g. `processes@web`).
+    #[serde(default)]
+    pub panes: Vec<String>,
+    #[serde(default)]
+    pub requires: Vec<Requirement>,
+}
+
+fn default_schema() -> u32 {
+    1
+}
+
+impl FrontMatter {
+    /// The sandbox run blocks and checks use when they don't name one.
+    pub fn default_sandbox(&self) -> Option<&str> {
+        if self.sandboxes.contains_key("main") {
+            Some("main")
+        } else {
+            self.sandboxes.keys().next().map(String::as_str)
+        }
+    }
+}
+
+/// A loaded lesson file.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    pub lang: Lang,
+    pub path: PathBuf,
+    pub front: FrontMatter,
+    pub doc: Doc,
+}
+
+/// A lesson that failed to load: shown as an error page, reported by lint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonError {
+    pub path: PathBuf,
+    /// 1-based; 0 when the error is about the file as a whole.
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+impl fmt::Display for LessonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line.max(1),
+            self.col.max(1),
+            self.message
+        )
+    }
+}

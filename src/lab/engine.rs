@@ -1,0 +1,245 @@
+//! The lab's sandboxes on top of the `kubelab-sandbox` engine.
+
+use super::backend::{LabSandbox, ScriptOutput};
+use super::check::{collect_script, Stream};
+use super::harness::SandboxFactory;
+use crate::course::model::Requirement;
+use crate::panes::inspect::sampler::Observe;
+use crate::panes::pty::{PtyChild, PtySize, Spawned};
+use kubelab_sandbox::exec::{ExecProcess, ExecRequest};
+use kubelab_sandbox::spawn::{Sandbox, SpawnOptions, StdioMode};
+use kubelab_sandbox::spec::Spec;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The shell a lab's shell pane runs: bash when the rootfs has it.
+const SHELL: &str = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi";
+/// PID 1's job in a lab sandbox when the spec names no command: stay alive
+/// (the learner's shells are exec'd next to it).
+const KEEP_ALIVE: &str = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
+
+/// Starts lesson sandboxes with the real engine.
+pub struct EngineFactory {
+    /// The kubelab binary, re-executed as the sandbox helper.
+    pub helper_exe: PathBuf,
+}
+
+impl EngineFactory {
+    /// Uses `kubelab-helper` installed beside this binary, else the running
+    /// binary itself (it dispatches `__sandbox-*` too). Each sandbox keeps
+    /// a supervisor alive and each check execs one: the small helper makes
+    /// those a few hundred kB instead of a copy of the whole app.
+    pub fn new() -> EngineFactory {
+        EngineFactory {
+            helper_exe: kubelab_sandbox::front::helper_beside_current_exe()
+                .unwrap_or_else(|| PathBuf::from("/proc/self/exe")),
+        }
+    }
+
+    /// Uses `exe` as the helper (tests pass the built `kubelab` binary).
+    pub fn with_helper(exe: impl Into<PathBuf>) -> EngineFactory {
+        EngineFactory {
+            helper_exe: exe.into(),
+        }
+    }
+
+    /// Starts one sandbox for a lesson. With `console`, the sandbox's main
+    /// program (the spec's `command`, else bash or sh) runs on a PTY: that is
+    /// the shell pane, a child of the sandbox's init like a container's main
+    /// process. Without, the main program is the spec's command, or a
+    /// keep-alive loop when it names none.
+    pub fn spawn(
+        &self,
+        name: &str,
+        spec: &Spec,
+        console: Option<PtySize>,
+    ) -> io::Result<EngineSandbox> {
+        let mut spec = spec.clone();
+        let stdio = match console {
+            Some(size) => {
+                if spec.command.is_empty() {
+                    spec.command = vec!["/bin/sh".into(), "-c".into(), SHELL.into()];
+                }
+                spec.env
+                    .entry("TERM".into())
+                    .or_insert_with(|| "xterm-256color".into());
+                StdioMode::Pty {
+                    rows: size.rows,
+                    cols: size.cols,
+                }
+            }
+            None => {
+                if spec.command.is_empty() {
+                    spec.command = vec!["/bin/sh".into(), "-c".into(), KEEP_ALIVE.into()];
+                }
+                StdioMode::Null
+            }
+        };
+        let opts = SpawnOptions {
+            helper_exe: self.helper_exe.clone(),
+            stdio,
+            ..SpawnOptions::default()
+        };
+        let mut sb = Sandbox::spawn(&spec, &opts).map_err(|e| io::Error::other(e.to_string()))?;
+        let console = sb.take_pty_master();
+        let observer: Arc<dyn Observe> = Arc::new(super::observe::EngineObserver::new(&sb));
+        Ok(EngineSandbox {
+            name: name.to_string(),
+            pid: sb.pid(),
+            env: sb.check_env(),
+            spec,
+            observer,
+            helper_exe: self.helper_exe.clone(),
+            sb: Arc::new(Mutex::new(sb)),
+            console: Mutex::new(console),
+        })
+    }
+}
+
+impl Default for EngineFactory {
+    fn default() -> Self {
+        EngineFactory::new()
+    }
+}
+
+impl SandboxFactory for EngineFactory {
+    fn start(
+        &self,
+        name: &str,
+        spec: &Spec,
+        console: Option<PtySize>,
+    ) -> io::Result<Box<dyn LabSandbox>> {
+        Ok(Box::new(self.spawn(name, spec, console)?))
+    }
+
+    fn unmet(&self, req: Requirement) -> Option<String> {
+        host_unmet(req)
+    }
+}
+
+/// Why this host cannot meet a lesson requirement.
+pub fn host_unmet(req: Requirement) -> Option<String> {
+    let root = rustix::process::geteuid().is_root();
+    match req {
+        Requirement::Root if !root => Some("needs root on the host (run as root)".into()),
+        Requirement::Cgroups => {
+            let id = format!("probe-{}", std::process::id());
+            let probe = kubelab_sandbox::cgroup::create(&id, &Default::default());
+            match probe {
+                Ok(cg) => {
+                    cg.destroy();
+                    None
+                }
+                Err(why) => Some(format!("needs cgroup limits: {why}")),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A running lesson sandbox.
+pub struct EngineSandbox {
+    name: String,
+    pid: u32,
+    env: Vec<(String, String)>,
+    spec: Spec,
+    observer: Arc<dyn Observe>,
+    helper_exe: PathBuf,
+    /// Shared with the console's [`PtyChild`], which waits for the sandbox
+    /// to end when its shell exits.
+    sb: Arc<Mutex<Sandbox>>,
+    console: Mutex<Option<OwnedFd>>,
+}
+
+impl EngineSandbox {
+    fn exec(&self, command: Vec<String>) -> io::Result<ExecProcess> {
+        let req = ExecRequest {
+            command,
+            env: vec![("TERM".into(), "xterm-256color".into())],
+            workdir: self.spec.workdir.clone(),
+            // What `Sandbox::exec` adds: the spec's privilege applies to execs.
+            privileged: self.spec.privileged,
+        };
+        // Not through the locked `Sandbox`: an exec waits for its helper to
+        // join the namespaces, and the console's killer (run by whichever
+        // thread drops the shell) needs that lock meanwhile.
+        kubelab_sandbox::exec::exec_pid(self.pid as i32, &req, StdioMode::Piped, &self.helper_exe)
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
+impl LabSandbox for EngineSandbox {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn take_console(&self) -> Option<Spawned> {
+        let master = self
+            .console
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        Some(Spawned {
+            master,
+            child: Box::new(ConsoleChild(self.sb.clone())),
+        })
+    }
+
+    fn exec_script(&self, script: &str, timeout: Duration) -> io::Result<ScriptOutput> {
+        let mut p = self.exec(ExecRequest::shell(script).command)?;
+        drop(p.take_stdin());
+        let stdout = p.take_stdout().map(|r| Box::new(r) as Stream);
+        let stderr = p.take_stderr().map(|r| Box::new(r) as Stream);
+        let p = std::cell::RefCell::new(p);
+        collect_script(
+            stdout,
+            stderr,
+            timeout,
+            || p.borrow_mut().try_wait(),
+            || p.borrow_mut().kill(),
+        )
+    }
+
+    fn host_env(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
+    fn observer(&self) -> Arc<dyn Observe> {
+        self.observer.clone()
+    }
+}
+
+/// The console's process: the sandbox itself (its main program exiting ends it).
+struct ConsoleChild(Arc<Mutex<Sandbox>>);
+
+impl PtyChild for ConsoleChild {
+    fn wait(&mut self) -> io::Result<i32> {
+        // Called after the PTY hit EOF, i.e. the sandbox is ending: poll so
+        // the lock is never held while blocking.
+        loop {
+            if let Some(code) = self
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait()?
+            {
+                return Ok(code);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn killer(&self) -> Box<dyn Fn() + Send + Sync> {
+        let sb = self.0.clone();
+        // Teardown goes through the supervisor's lifeline: a SIGKILL to the
+        // supervisor itself would leave its cgroups behind.
+        Box::new(move || sb.lock().unwrap_or_else(|e| e.into_inner()).teardown())
+    }
+}

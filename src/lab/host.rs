@@ -1,0 +1,554 @@
+//! [`LabHost`]: the live panes plugged into the reader (`app::PaneHost`).
+//!
+//! Keys while the pane area has focus go to the shell, except F6 (back to
+//! the lesson) and F7 (show the next inspector pane).
+
+use super::harness::SandboxFactory;
+use super::live::LiveLab;
+use super::trust::{self, TrustState, TrustStore};
+use crate::app::{EventSender, PaneHost};
+use crate::course::model::Lang;
+use crate::course::model::Lesson;
+use crate::doc::ir::RunBlock;
+use crate::panes::inspect::render as inspect_render;
+use crate::panes::kind::PaneKind;
+use crate::panes::session::Notify;
+use crate::panes::shell::KeyOutcome;
+use crate::panes::text::{fill, text, PaneText};
+use crate::render::CheckStatus;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+use ratatui::Frame;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Shows the next inspector pane.
+pub const NEXT_INSPECTOR: KeyCode = KeyCode::F(7);
+
+/// The live panes of the lesson on screen.
+pub struct LabHost {
+    factory: Arc<dyn SandboxFactory + Send + Sync>,
+    kubelab: PathBuf,
+    notify: Notify,
+    lab: Option<LiveLab>,
+    /// The lesson shown, when its lab waits for the trust answer.
+    waiting: Option<Arc<Lesson>>,
+    trust: TrustState,
+    /// In a cramped pane area: which view (0 = shell, n = inspector n-1).
+    cramped_view: usize,
+    /// Source lines the lesson view shows (the visible steps' checks run).
+    lines: Option<(u32, u32)>,
+    /// Pane text in the UI language.
+    text: &'static PaneText,
+    /// Where a "yes" to the trust question is remembered.
+    trust_store: Option<TrustStore>,
+    /// Labs being torn down (and the trust answer being saved) on their
+    /// own threads; joined at shutdown.
+    retiring: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl LabHost {
+    /// `trust`: [`TrustState::Builtin`] for the built-in course, else ask
+    /// (or [`TrustState::Trusted`] with `--trust`).
+    pub fn new(
+        factory: Arc<dyn SandboxFactory + Send + Sync>,
+        kubelab: PathBuf,
+        trust: TrustState,
+    ) -> LabHost {
+        LabHost {
+            factory,
+            kubelab,
+            notify: Arc::new(|| {}),
+            lab: None,
+            waiting: None,
+            trust,
+            cramped_view: 0,
+            lines: None,
+            text: text(Lang::En),
+            trust_store: None,
+            retiring: Vec::new(),
+        }
+    }
+
+    /// Drops the running lab (if any) on a helper thread: tearing sandboxes
+    /// down kills and waits for processes and removes cgroups, which must
+    /// never stall the UI task (DESIGN.md, pattern 6).
+    fn retire_lab(&mut self) {
+        let Some(lab) = self.lab.take() else { return };
+        self.retiring.retain(|h| !h.is_finished());
+        // If no thread can be spawned, the failed spawn drops the closure,
+        // and the lab with it, right here (slow, but nothing leaks).
+        if let Ok(h) = std::thread::Builder::new()
+            .name("lab-teardown".into())
+            .spawn(move || drop(lab))
+        {
+            self.retiring.push(h);
+        }
+    }
+
+    /// Waits until every retired lab is gone (tests; [`PaneHost::shutdown`]).
+    pub fn wait_retired(&mut self) {
+        for h in self.retiring.drain(..) {
+            let _ = h.join();
+        }
+    }
+
+    /// Remember the trust answer in `store`; a course trusted before is
+    /// not asked about again.
+    pub fn set_trust_store(&mut self, store: TrustStore) {
+        if self.trust == TrustState::Ask && store.is_trusted() {
+            self.trust = TrustState::Trusted;
+        }
+        self.trust_store = Some(store);
+    }
+
+    /// The UI language of pane text (English until set).
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.text = text(lang);
+    }
+
+    /// Wakes the UI (what [`PaneHost::attach`] sets from the app's channel;
+    /// tests and benchmarks drive the host without the app).
+    pub fn set_notify(&mut self, notify: Notify) {
+        self.notify = notify;
+    }
+
+    /// The running lab (tests and benchmarks look inside).
+    pub fn lab(&self) -> Option<&LiveLab> {
+        self.lab.as_ref()
+    }
+
+    pub fn lab_mut(&mut self) -> Option<&mut LiveLab> {
+        self.lab.as_mut()
+    }
+
+    fn start(&mut self, lesson: Arc<Lesson>) {
+        self.cramped_view = 0;
+        let mut lab = LiveLab::start(
+            lesson,
+            self.factory.clone(),
+            self.kubelab.clone(),
+            self.notify.clone(),
+            self.text,
+        );
+        if let Some((a, b)) = self.lines {
+            lab.set_visible(a, b);
+        }
+        self.lab = Some(lab);
+    }
+
+    fn draw_lab(
+        &self,
+        lab: &LiveLab,
+        area: Rect,
+        buf: &mut ratatui::buffer::Buffer,
+        focused: bool,
+    ) {
+        let t = self.text;
+        let mut area = area;
+        if !lab.errors.is_empty() {
+            let h = (lab.errors.len() as u16).min(area.height / 2);
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
+            Paragraph::new(
+                lab.errors
+                    .iter()
+                    .map(|e| Line::raw(e.clone()))
+                    .collect::<Vec<_>>(),
+            )
+            .style(Style::default().fg(Color::Red))
+            .render(top, buf);
+            area = rest;
+        }
+        let shell = lab
+            .lesson
+            .front
+            .default_sandbox()
+            .and_then(|d| lab.shells.get(d))
+            .or_else(|| lab.shells.values().next());
+        let inspectors = lab.inspectors();
+        let (shell_area, insp_area) = split(
+            area,
+            shell.is_some(),
+            !inspectors.is_empty(),
+            self.cramped_view,
+        );
+        if let (Some(s), Some(r)) = (shell, shell_area) {
+            s.render(r, buf, focused);
+            if let Some((code, why)) = s
+                .exit_code()
+                .and_then(|code| oom_ended(lab, t).map(|why| (code, why)))
+            {
+                // Above the exit note (which wraps to the pane's inner width):
+                // why the shell is gone.
+                let note = crate::panes::text::fill(t.exited, &[("code", &code)]);
+                let note_rows =
+                    crate::wrap::wrap_str(&note, r.width.saturating_sub(2) as usize).len() as u16;
+                let row = r.y + r.height.saturating_sub(2 + note_rows);
+                if r.height >= 3 + note_rows && r.width > 2 {
+                    let area = Rect::new(r.x + 1, row, r.width - 2, 1);
+                    Line::styled(why, Style::default().fg(Color::Red)).render(area, buf);
+                }
+            }
+        }
+        let Some(r) = insp_area else {
+            // Cramped: only the shell fits; say how to see the inspectors.
+            if let (Some(sa), Some(first)) = (shell_area, inspectors.first()) {
+                let hint = format!(" F7 ▸ {} ", t.kind(first.kind));
+                // Display columns, not chars: the Chinese label is twice as wide.
+                let w = unicode_width::UnicodeWidthStr::width(hint.as_str()) as u16;
+                if sa.width > w + 20 {
+                    buf.set_string(
+                        sa.x + sa.width - w - 1,
+                        sa.y,
+                        hint,
+                        Style::default().fg(Color::DarkGray),
+                    );
+                }
+            }
+            return;
+        };
+        let idx = if shell_area.is_none() && shell.is_some() {
+            self.cramped_view.saturating_sub(1)
+        } else {
+            lab.inspector
+        } % inspectors.len();
+        let pane = inspectors[idx];
+        let tabs: Vec<String> = inspectors
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if i == idx {
+                    format!("[{}]", t.kind(p.kind))
+                } else {
+                    t.kind(p.kind).to_string()
+                }
+            })
+            .collect();
+        let title = format!("{} · F7", tabs.join(" "));
+        let name = pane
+            .sandbox
+            .clone()
+            .or_else(|| lab.lesson.front.default_sandbox().map(str::to_string))
+            .unwrap_or_default();
+        let Some(cell) = lab.cells.get(&name) else {
+            let msg = fill(t.no_sandbox_named, &[("name", &name)]);
+            return one_pane_line(r, buf, &title, &msg);
+        };
+        if let Some(status) = cell.status(t) {
+            return one_pane_line(r, buf, &title, &status);
+        }
+        match cell.sampler().as_ref() {
+            Some(s) => inspect_render::render(pane.kind, &s.data(), &title, r, buf, false, t),
+            None => one_pane_line(r, buf, &title, t.starting),
+        }
+    }
+}
+
+/// "the OOM killer ended the sandbox: OOM: pid 1 (bash) killed at 64 MiB"
+/// when the lab's default sandbox ended with an OOM kill.
+fn oom_ended(lab: &LiveLab, t: &'static PaneText) -> Option<String> {
+    let name = lab.lesson.front.default_sandbox()?;
+    let cell = lab.cells.get(name)?;
+    let sampler = cell.sampler();
+    let data = sampler.as_ref()?.data();
+    match &data.cgroup {
+        crate::panes::inspect::model::Shown::Data(v) if v.ended.is_some() => {
+            let ev = v.events.back()?;
+            Some(fill(t.oom_ended, &[("event", &ev.line(t))]))
+        }
+        _ => None,
+    }
+}
+
+fn one_pane_line(area: Rect, buf: &mut ratatui::buffer::Buffer, title: &str, text: &str) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::DarkGray))
+        .title(format!(" {title} "));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    Line::styled(text.to_string(), Style::default().fg(Color::DarkGray)).render(inner, buf);
+}
+
+/// Where the shell and the inspector go. Tall areas stack them, wide ones
+/// put them side by side; a cramped area shows one at a time (F7 switches).
+pub fn split(
+    area: Rect,
+    shell: bool,
+    inspector: bool,
+    cramped_view: usize,
+) -> (Option<Rect>, Option<Rect>) {
+    match (shell, inspector) {
+        (false, false) => (None, None),
+        (true, false) => (Some(area), None),
+        (false, true) => (None, Some(area)),
+        (true, true) if area.height >= 24 => {
+            let [a, b] = Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
+                .areas(area);
+            (Some(a), Some(b))
+        }
+        (true, true) if area.width >= 100 => {
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                    .areas(area);
+            (Some(a), Some(b))
+        }
+        (true, true) if cramped_view == 0 => (Some(area), None),
+        (true, true) => (None, Some(area)),
+    }
+}
+
+impl PaneHost for LabHost {
+    fn attach(&mut self, events: EventSender) {
+        self.notify = events.pane_notifier();
+    }
+
+    fn lesson_opened(&mut self, lesson: Option<&Lesson>) {
+        let same = |a: &Lesson, b: &Lesson| a.path == b.path;
+        if let (Some(l), Some(lab)) = (lesson, &self.lab) {
+            if same(l, &lab.lesson) {
+                return; // re-opening the lesson on screen keeps its lab
+            }
+        }
+        self.retire_lab();
+        self.waiting = None;
+        let Some(l) = lesson.filter(|l| !l.front.sandboxes.is_empty() && !l.front.panes.is_empty())
+        else {
+            return;
+        };
+        let l = Arc::new(l.clone());
+        if self.trust.allows() {
+            self.start(l);
+        } else {
+            self.waiting = Some(l);
+        }
+    }
+
+    fn lesson_reloaded(&mut self, lesson: &Lesson) {
+        match self.lab.as_mut() {
+            Some(lab) if lab.lesson.path == lesson.path && lab.lesson.front == lesson.front => {
+                lab.reload(Arc::new(lesson.clone()))
+            }
+            // New front matter (sandboxes, panes): start over.
+            _ => {
+                self.retire_lab();
+                self.lesson_opened(Some(lesson));
+            }
+        }
+    }
+
+    fn visible_lines(&mut self, first: u32, last: u32) {
+        if self.lines == Some((first, last)) {
+            return;
+        }
+        self.lines = Some((first, last));
+        if let Some(lab) = self.lab.as_mut() {
+            lab.set_visible(first, last);
+        }
+    }
+
+    fn run_block(&mut self, block: &RunBlock) -> Result<(), String> {
+        let t = self.text;
+        if self.waiting.is_some() {
+            return Err(t.not_trusted_yet.into());
+        }
+        let Some(lab) = self.lab.as_mut() else {
+            return Err(t.nothing_to_run_in.into());
+        };
+        let Some(shell) = lab.shell_for(block.sandbox.as_deref()) else {
+            let name = block.sandbox.as_deref().unwrap_or("main");
+            return Err(fill(t.no_shell_for, &[("name", &name)]));
+        };
+        shell.type_text(&block.code);
+        lab.command_started();
+        Ok(())
+    }
+
+    fn key(&mut self, key: KeyEvent) -> bool {
+        if crate::panes::keys::is_release(&key) {
+            return false;
+        }
+        if let Some(lesson) = self.waiting.clone() {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.trust = TrustState::Trusted;
+                    // Not remembered (read-only data dir): asked next time.
+                    // A file write (fsync'd by some filesystems): off the UI
+                    // task, joined at shutdown like a retiring lab.
+                    if let Some(store) = self.trust_store.clone() {
+                        if let Ok(h) = std::thread::Builder::new()
+                            .name("trust-remember".into())
+                            .spawn(move || drop(store.remember()))
+                        {
+                            self.retiring.push(h);
+                        }
+                    }
+                    self.waiting = None;
+                    self.start(lesson);
+                    return true;
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => return false,
+                _ => return true,
+            }
+        }
+        let Some(lab) = self.lab.as_mut() else {
+            return false;
+        };
+        if key.code == NEXT_INSPECTOR {
+            let n = lab.inspectors().len();
+            if n > 0 {
+                lab.inspector = (lab.inspector + 1) % n;
+                self.cramped_view =
+                    (self.cramped_view + 1) % (n + usize::from(!lab.shells.is_empty()));
+            }
+            return true;
+        }
+        let enter = key.code == KeyCode::Enter;
+        let Some(shell) = lab.main_shell() else {
+            return key.code != KeyCode::Esc;
+        };
+        let out = shell.handle_key(&key);
+        if enter {
+            lab.command_started();
+        }
+        out == KeyOutcome::Consumed
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, focused: bool) {
+        let buf = frame.buffer_mut();
+        if let Some(lesson) = &self.waiting {
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(if focused {
+                    Color::Yellow
+                } else {
+                    Color::DarkGray
+                }))
+                .title(self.text.trust_title);
+            let inner = block.inner(area);
+            block.render(area, buf);
+            Paragraph::new(trust::prompt_lines(lesson, self.text))
+                .wrap(Wrap { trim: false })
+                .render(inner, buf);
+            return;
+        }
+        match &self.lab {
+            Some(lab) => self.draw_lab(lab, area, buf, focused),
+            None => one_pane_line(area, buf, self.text.panes, self.text.no_sandbox),
+        }
+    }
+
+    fn update(&mut self) -> bool {
+        if let Some(lab) = self.lab.as_mut() {
+            lab.poll();
+        }
+        true
+    }
+
+    fn wants_ctrl_z(&self) -> bool {
+        self.lab.as_ref().is_some_and(|l| !l.shells.is_empty())
+    }
+
+    fn modal(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    fn shutdown(&mut self) {
+        // The app is leaving: wait, so no sandbox outlives it.
+        self.lab = None;
+        self.wait_retired();
+    }
+
+    fn check_statuses(&self) -> Option<HashMap<String, CheckStatus>> {
+        let lab = self.lab.as_ref()?;
+        Some(
+            lab.results()
+                .into_iter()
+                .map(|(id, r)| {
+                    let st = if r.passed {
+                        CheckStatus::Pass
+                    } else {
+                        CheckStatus::Fail(r.reason)
+                    };
+                    (id, st)
+                })
+                .collect(),
+        )
+    }
+
+    fn scroll(&mut self, lines: isize) {
+        if let Some(shell) = self.lab.as_mut().and_then(|l| l.main_shell()) {
+            shell.scroll_by(lines);
+        }
+    }
+
+    fn reset(&mut self) -> Result<String, String> {
+        let Some(lesson) = self.lab.as_ref().map(|l| l.lesson.clone()) else {
+            return Err(self.text.nothing_to_reset.into());
+        };
+        self.retire_lab();
+        self.start(lesson);
+        Ok(self.text.resetting.into())
+    }
+
+    fn copy(&mut self, text: &str) -> Result<String, String> {
+        use std::io::Write;
+        // OSC 52 changes nothing on screen, so it can go out between frames.
+        let mut out = std::io::stdout().lock();
+        out.write_all(crate::panes::keys::osc52_copy(text).as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| fill(self.text.cannot_copy, &[("e", &e)]))?;
+        Ok(self.text.copied.into())
+    }
+}
+
+/// The live panes for the reader, as the CLI starts it: the real engine
+/// (this binary is the sandbox helper), the trust rule of `ctx` and pane
+/// text in the UI language `lang`.
+pub fn for_reader(builtin_course: bool, trust_flag: bool, lang: Lang) -> Box<dyn PaneHost> {
+    Box::new(reader_host(builtin_course, trust_flag, lang))
+}
+
+/// The live panes for `kubelab open`: as [`for_reader`], and a trust answer
+/// for a `--course DIR` is remembered for that folder in the data directory.
+pub fn for_course(ctx: &crate::cli::Context) -> Box<dyn PaneHost> {
+    let mut host = reader_host(ctx.builtin_course, ctx.trust, ctx.lang);
+    if let (false, Ok(data)) = (ctx.builtin_course, ctx.data_dir()) {
+        host.set_trust_store(TrustStore::new(&data, &ctx.course_dir));
+    }
+    Box::new(host)
+}
+
+fn reader_host(builtin_course: bool, trust_flag: bool, lang: Lang) -> LabHost {
+    let kubelab = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("kubelab"));
+    let trust = if builtin_course {
+        TrustState::Builtin
+    } else if trust_flag {
+        TrustState::Trusted
+    } else {
+        TrustState::Ask
+    };
+    let mut host = LabHost::new(
+        Arc::new(super::engine::EngineFactory::new()),
+        kubelab,
+        trust,
+    );
+    host.set_lang(lang);
+    host
+}
+
+/// Panes a lesson shows, for the help text and tests.
+pub fn pane_kinds(lesson: &Lesson) -> Vec<PaneKind> {
+    lesson
+        .front
+        .panes
+        .iter()
+        .filter_map(|p| p.parse::<crate::panes::kind::PaneRef>().ok())
+        .map(|p| p.kind)
+        .collect()
+}

@@ -1,0 +1,478 @@
+//! The lab of the lesson on screen: its sandboxes (started lazily on helper
+//! threads), one shell pane per sandbox, inspector samplers and a check loop
+//! that re-runs the checks of the visible steps every ~2 s and after each
+//! command (all checks until the UI says what is on screen). Checks of
+//! steps off screen keep their last result.
+//!
+//! Dropping a [`LiveLab`] stops everything: shells are killed, samplers and
+//! the check loop end, and the last reference to each sandbox drops it (the
+//! engine tears it down).
+
+use super::backend::LabSandbox;
+use super::check::{run_check, CheckEnv, CheckResult, CHECK_TIMEOUT};
+use super::harness::SandboxFactory;
+use super::model;
+use crate::course::model::Lesson;
+use crate::doc::ir::CheckBlock;
+use crate::panes::inspect::sampler::Sampler;
+use crate::panes::kind::{PaneKind, PaneRef};
+use crate::panes::session::Notify;
+use crate::panes::shell::{ShellPane, Spawner};
+use crate::panes::text::{fill, PaneText};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How often checks re-run on their own.
+pub const RECHECK: Duration = Duration::from_secs(2);
+/// Output quiet this long after Enter means the command finished.
+pub const SETTLE: Duration = Duration::from_millis(300);
+
+/// A sandbox as the UI sees it.
+pub enum CellState {
+    Starting,
+    Ready(Arc<dyn LabSandbox>),
+    Failed(String),
+    Stopped,
+}
+
+/// One lesson sandbox slot. It (re)starts its sandbox on a helper thread:
+/// the shell pane's start does it for a sandbox with a shell (the shell is
+/// the sandbox's console), the lab's start for the others.
+pub struct SandboxCell {
+    name: String,
+    spec: kubelab_sandbox::spec::Spec,
+    factory: Arc<dyn SandboxFactory + Send + Sync>,
+    /// Inspector kinds shown for this sandbox (sampled while it runs).
+    kinds: Vec<PaneKind>,
+    notify: Notify,
+    state: Mutex<CellState>,
+    sampler: Mutex<Option<Sampler>>,
+    ready: Condvar,
+}
+
+impl SandboxCell {
+    fn lock(&self) -> MutexGuard<'_, CellState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The running sandbox, if it is up.
+    pub fn get(&self) -> Option<Arc<dyn LabSandbox>> {
+        match &*self.lock() {
+            CellState::Ready(sb) => Some(sb.clone()),
+            _ => None,
+        }
+    }
+
+    /// A one-line status when the sandbox is not (yet) running.
+    pub fn status(&self, t: &PaneText) -> Option<String> {
+        match &*self.lock() {
+            CellState::Starting => Some(t.starting.into()),
+            CellState::Ready(_) => None,
+            CellState::Failed(e) => Some(fill(t.sandbox_failed, &[("e", e)])),
+            CellState::Stopped => Some(t.stopped.into()),
+        }
+    }
+
+    /// Starts a fresh sandbox in this slot (stopping the previous one) and
+    /// returns its console when `console` is given. Blocking: call it on a
+    /// helper thread.
+    pub fn launch(
+        &self,
+        console: Option<crate::panes::pty::PtySize>,
+    ) -> io::Result<Option<crate::panes::pty::Spawned>> {
+        let previous = {
+            let mut st = self.lock();
+            if matches!(*st, CellState::Stopped) {
+                return Err(io::Error::other("the lab was stopped"));
+            }
+            std::mem::replace(&mut *st, CellState::Starting)
+        };
+        // Dropped outside the lock: the last handle to a sandbox tears it
+        // down (waits for it), and drawing reads the state meanwhile.
+        drop(previous);
+        *self.sampler() = None;
+        (self.notify)();
+        let r = self.factory.start(&self.name, &self.spec, console);
+        let mut st = self.lock();
+        if matches!(*st, CellState::Stopped) {
+            return Err(io::Error::other("the lab was stopped")); // left while starting: drop it
+        }
+        let out = match r {
+            Ok(sb) => {
+                let sb: Arc<dyn LabSandbox> = Arc::from(sb);
+                if !self.kinds.is_empty() {
+                    *self.sampler() = Some(Sampler::start(
+                        sb.observer(),
+                        &self.kinds,
+                        self.notify.clone(),
+                    ));
+                }
+                let console = if console.is_some() {
+                    sb.take_console()
+                } else {
+                    None
+                };
+                *st = CellState::Ready(sb);
+                Ok(console)
+            }
+            Err(e) => {
+                *st = CellState::Failed(e.to_string());
+                Err(e)
+            }
+        };
+        drop(st);
+        self.ready.notify_all();
+        (self.notify)();
+        out
+    }
+
+    fn stop(&self) {
+        let previous = std::mem::replace(&mut *self.lock(), CellState::Stopped);
+        *self.sampler.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.ready.notify_all();
+        drop(previous); // may tear the sandbox down: outside the lock
+    }
+
+    pub fn sampler(&self) -> MutexGuard<'_, Option<Sampler>> {
+        self.sampler.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Shared results of the check loop: check id → last result.
+pub type CheckResults = Arc<Mutex<HashMap<String, CheckResult>>>;
+
+/// Ids of the checks the loop re-runs; `None`: every check of the lesson.
+type Visible = Arc<Mutex<Option<HashSet<String>>>>;
+
+/// The running lab of one lesson.
+pub struct LiveLab {
+    pub lesson: Arc<Lesson>,
+    /// Panes from front matter, in order; bad entries are reported in `errors`.
+    pub panes: Vec<PaneRef>,
+    pub errors: Vec<String>,
+    pub cells: BTreeMap<String, Arc<SandboxCell>>,
+    pub shells: BTreeMap<String, ShellPane>,
+    /// Index into the lesson's inspector panes shown below the shell.
+    pub inspector: usize,
+    results: CheckResults,
+    poke: mpsc::Sender<()>,
+    stop: Arc<AtomicBool>,
+    kubelab: PathBuf,
+    notify: Notify,
+    /// Set while a command runs in a shell: the check loop ticks the UI so
+    /// the end of the command (quiet output) is noticed.
+    awaiting: Arc<AtomicBool>,
+    /// Source lines on screen, as last told by [`LiveLab::set_visible`].
+    lines: Option<(u32, u32)>,
+    visible: Visible,
+}
+
+impl LiveLab {
+    /// Starts the lab: every sandbox on its own thread, the shells (which
+    /// wait for their sandbox) and the check loop. `text`: the UI language.
+    pub fn start(
+        lesson: Arc<Lesson>,
+        factory: Arc<dyn SandboxFactory + Send + Sync>,
+        kubelab: PathBuf,
+        notify: Notify,
+        text: &'static PaneText,
+    ) -> LiveLab {
+        let mut panes = Vec::new();
+        let mut errors = Vec::new();
+        for p in &lesson.front.panes {
+            match p.parse::<PaneRef>() {
+                Ok(r) => panes.push(r),
+                Err(e) => errors.push(format!("{}: {e}", lesson.path.display())),
+            }
+        }
+        let default_sb = lesson.front.default_sandbox().map(str::to_string);
+        let target = |p: &PaneRef| p.sandbox.clone().or_else(|| default_sb.clone());
+        let mut cells = BTreeMap::new();
+        for (name, spec) in &lesson.front.sandboxes {
+            let kinds: Vec<PaneKind> = panes
+                .iter()
+                .filter(|p| p.kind != PaneKind::Shell && target(p).as_ref() == Some(name))
+                .map(|p| p.kind)
+                .collect();
+            let cell = Arc::new(SandboxCell {
+                name: name.clone(),
+                spec: spec.clone(),
+                factory: factory.clone(),
+                kinds,
+                notify: notify.clone(),
+                state: Mutex::new(CellState::Starting),
+                sampler: Mutex::new(None),
+                ready: Condvar::new(),
+            });
+            cells.insert(name.clone(), cell);
+        }
+        for p in &panes {
+            if let Some(name) = target(p).filter(|n| !cells.contains_key(n)) {
+                errors.push(format!(
+                    "pane `{}@{name}`: no sandbox `{name}` in the front matter",
+                    p.kind
+                ));
+            }
+        }
+        let mut shells = BTreeMap::new();
+        for p in panes.iter().filter(|p| p.kind == PaneKind::Shell) {
+            let Some(cell) = target(p).and_then(|n| cells.get(&n)).cloned() else {
+                continue;
+            };
+            if shells.contains_key(&cell.name) {
+                continue;
+            }
+            let name = cell.name.clone();
+            // The shell is the sandbox's console: starting (or restarting
+            // after exit) the shell starts a fresh sandbox.
+            let spawner: Spawner = Arc::new(move |size| {
+                cell.launch(Some(size))?
+                    .ok_or_else(|| io::Error::other("the sandbox came up without a console"))
+            });
+            let mut shell =
+                ShellPane::new(format!("{} · {name}", text.shell), spawner, notify.clone());
+            shell.set_text(text);
+            shell.start();
+            shells.insert(name, shell);
+        }
+        for cell in cells.values().filter(|c| !shells.contains_key(&c.name)) {
+            let c = cell.clone();
+            let _ = std::thread::Builder::new()
+                .name("sandbox-start".into())
+                .spawn(move || {
+                    let _ = c.launch(None);
+                });
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let awaiting = Arc::new(AtomicBool::new(false));
+        let results: CheckResults = Arc::default();
+        let visible: Visible = Arc::default();
+        let poke = spawn_checks(CheckLoop {
+            lesson: lesson.clone(),
+            cells: cells.clone(),
+            results: results.clone(),
+            visible: visible.clone(),
+            stop: stop.clone(),
+            awaiting: awaiting.clone(),
+            kubelab: kubelab.clone(),
+            notify: notify.clone(),
+        });
+        LiveLab {
+            lesson,
+            panes,
+            errors,
+            cells,
+            shells,
+            inspector: 0,
+            kubelab,
+            notify,
+            results,
+            poke,
+            stop,
+            awaiting,
+            lines: None,
+            visible,
+        }
+    }
+
+    /// The lesson view shows source lines `first..=last`: from now on the
+    /// loop re-runs only the checks of the steps there (at once if that set
+    /// changed).
+    pub fn set_visible(&mut self, first: u32, last: u32) {
+        self.lines = Some((first, last));
+        let ids = model::visible_checks(&self.lesson.doc, first, last);
+        let mut cur = self.visible.lock().unwrap_or_else(|e| e.into_inner());
+        if cur.as_ref() != Some(&ids) {
+            *cur = Some(ids);
+            drop(cur);
+            self.recheck();
+        }
+    }
+
+    /// Ids of the checks re-run now (`None`: all of them).
+    pub fn visible_checks(&self) -> Option<HashSet<String>> {
+        self.visible
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The lesson file changed on disk (`kubelab preview`): keep the
+    /// sandboxes and shells, run the new text's checks from now on.
+    pub fn reload(&mut self, lesson: Arc<Lesson>) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.poke.send(());
+        self.stop = Arc::new(AtomicBool::new(false));
+        self.results = Arc::default();
+        self.visible = Arc::new(Mutex::new(
+            self.lines
+                .map(|(a, b)| model::visible_checks(&lesson.doc, a, b)),
+        ));
+        self.lesson = lesson.clone();
+        self.poke = spawn_checks(CheckLoop {
+            lesson,
+            cells: self.cells.clone(),
+            results: self.results.clone(),
+            visible: self.visible.clone(),
+            stop: self.stop.clone(),
+            awaiting: self.awaiting.clone(),
+            kubelab: self.kubelab.clone(),
+            notify: self.notify.clone(),
+        });
+    }
+
+    /// Inspector panes (everything but shells), in front-matter order.
+    pub fn inspectors(&self) -> Vec<&PaneRef> {
+        self.panes
+            .iter()
+            .filter(|p| p.kind != PaneKind::Shell)
+            .collect()
+    }
+
+    /// The shell that run blocks for `sandbox` (or the default) go to.
+    pub fn shell_for(&mut self, sandbox: Option<&str>) -> Option<&mut ShellPane> {
+        let name = model::sandbox_for(&self.lesson.front, sandbox)?.to_string();
+        self.shells.get_mut(&name)
+    }
+
+    /// The first shell (the one keys go to).
+    pub fn main_shell(&mut self) -> Option<&mut ShellPane> {
+        let default = self.lesson.front.default_sandbox().map(str::to_string);
+        match default {
+            Some(d) if self.shells.contains_key(&d) => self.shells.get_mut(&d),
+            _ => self.shells.values_mut().next(),
+        }
+    }
+
+    /// Re-run the checks now (after a command).
+    pub fn recheck(&self) {
+        let _ = self.poke.send(());
+    }
+
+    /// A command was sent to a shell: watch for it to finish.
+    pub fn command_started(&self) {
+        self.awaiting.store(true, Ordering::Release);
+    }
+
+    /// Polls shells; re-runs checks when a command has settled. Returns
+    /// whether anything visible changed.
+    pub fn poll(&mut self) -> bool {
+        let mut changed = false;
+        let now = std::time::Instant::now();
+        let mut settled = false;
+        for s in self.shells.values_mut() {
+            changed |= s.poll();
+            settled |= s.command_settled(now, SETTLE);
+        }
+        if settled {
+            self.awaiting.store(false, Ordering::Release);
+            self.recheck();
+        }
+        changed
+    }
+
+    /// The latest result of every check that has run.
+    pub fn results(&self) -> HashMap<String, CheckResult> {
+        self.results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for LiveLab {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.poke.send(());
+        for s in self.shells.values_mut() {
+            s.stop();
+        }
+        self.shells.clear();
+        for c in self.cells.values() {
+            c.stop();
+        }
+    }
+}
+
+fn spawn_checks(lab: CheckLoop) -> mpsc::Sender<()> {
+    let (poke, rx) = mpsc::channel();
+    let _ = std::thread::Builder::new()
+        .name("checks".into())
+        .spawn(move || lab.run(rx));
+    poke
+}
+
+/// The thread that re-runs a lesson's checks.
+struct CheckLoop {
+    lesson: Arc<Lesson>,
+    cells: BTreeMap<String, Arc<SandboxCell>>,
+    results: CheckResults,
+    visible: Visible,
+    stop: Arc<AtomicBool>,
+    awaiting: Arc<AtomicBool>,
+    kubelab: PathBuf,
+    notify: Notify,
+}
+
+impl CheckLoop {
+    fn run(self, rx: mpsc::Receiver<()>) {
+        let checks: Vec<CheckBlock> = self.lesson.doc.checks().into_iter().cloned().collect();
+        let mut since_run = RECHECK; // run right away once a sandbox is up
+        let tick = Duration::from_millis(250);
+        loop {
+            let poked = match rx.recv_timeout(tick) {
+                Ok(()) => true,
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
+            if self.awaiting.load(Ordering::Acquire) {
+                (self.notify)(); // let the UI notice the command settling
+            }
+            since_run += tick;
+            if !poked && since_run < RECHECK {
+                continue;
+            }
+            since_run = Duration::ZERO;
+            let mut changed = false;
+            let visible = self
+                .visible
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            for c in &checks {
+                if self.stop.load(Ordering::Acquire) {
+                    return;
+                }
+                if visible.as_ref().is_some_and(|v| !v.contains(&c.id)) {
+                    continue; // off screen: keeps its last result
+                }
+                let name = model::sandbox_for(&self.lesson.front, c.sandbox.as_deref());
+                let Some(sb) = name.and_then(|n| self.cells.get(n)).and_then(|c| c.get()) else {
+                    continue;
+                };
+                let env = CheckEnv {
+                    kubelab: &self.kubelab,
+                    lesson: &self.lesson.front.id,
+                    timeout: CHECK_TIMEOUT,
+                };
+                let r = run_check(c, sb.as_ref(), &env);
+                let mut map = self.results.lock().unwrap_or_else(|e| e.into_inner());
+                if map.get(&c.id) != Some(&r) {
+                    map.insert(c.id.clone(), r);
+                    changed = true;
+                }
+            }
+            if changed && !self.stop.load(Ordering::Acquire) {
+                (self.notify)();
+            }
+        }
+    }
+}

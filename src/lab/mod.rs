@@ -1,0 +1,23 @@
+//! Lesson labs: the sandboxes a lesson declares, its checks and the runner
+//! that proves every lab (`kubelab test`).
+//!
+//! - [`model`]: a lesson's `##` steps with their checks/solutions/run blocks;
+//! - [`backend`]: what a running sandbox offers the lab ([`backend::LabSandbox`]);
+//! - [`engine`]: that, on the `kubelab-sandbox` engine;
+//! - [`check`]: running one check (in the sandbox, or on the host with
+//!   `KUBELAB_*` variables) and turning its output into ✓/✗ and a reason;
+//! - [`harness`]: `kubelab test`'s fail-first → solution → pass runner;
+//! - [`live`]: the lab of the lesson on screen (lazy start, shells, checks);
+//! - [`host`]: the panes plugged into the reader TUI;
+//! - [`kmsg`]: OOM kills from the kernel log (outlive the cgroup);
+//! - [`trust`]: the question asked before running another course's lab.
+pub mod backend;
+pub mod check;
+pub mod engine;
+pub mod harness;
+pub mod host;
+pub mod kmsg;
+pub mod live;
+pub mod model;
+pub mod observe;
+pub mod trust;

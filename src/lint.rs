@@ -1,0 +1,429 @@
+//! `kubelab lint`: everything that can be wrong in a course, found at once.
+//!
+//! The loader already reports what stops a file from loading (SUMMARY lines,
+//! missing targets, front matter, UTF-8, size, fences, quizzes, id ≠ file
+//! name). On top of that, lint checks what only matters across files or for
+//! running labs: duplicate entries and ids, files left out of SUMMARY,
+//! zh/en parity, sandbox and pane references, hints, and drafts.
+
+use crate::course::lesson;
+use crate::course::model::{Lang, Lesson, Requirement};
+use crate::course::{self, LoadedCourse, Slot};
+use crate::diagnostic::Diagnostic;
+use crate::doc::ir::Interactive;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Pane kinds a lesson may ask for in `panes = [...]`: the names the
+/// panes parse (one list, so lint and the reader cannot disagree).
+pub const PANE_KINDS: [&str; 6] = {
+    let all = crate::panes::kind::PaneKind::ALL;
+    let mut names = [""; 6];
+    let mut i = 0;
+    while i < all.len() {
+        names[i] = all[i].name();
+        i += 1;
+    }
+    names
+};
+
+/// What lint found.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Sorted by file, line, column.
+    pub diagnostics: Vec<Diagnostic>,
+    pub books: usize,
+    pub lessons: usize,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+
+    fn finish(mut self) -> Report {
+        self.diagnostics
+            .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+        self.diagnostics.dedup();
+        self
+    }
+}
+
+/// Lints `path`: a course directory (with `lessons/` or book directories),
+/// one book directory (holding `book.toml`), or one lesson `.md` file.
+pub fn lint_path(path: &Path) -> anyhow::Result<Report> {
+    if path.is_file() {
+        return Ok(lint_file(path));
+    }
+    if !path.is_dir() {
+        anyhow::bail!("{}: no such file or directory", path.display());
+    }
+    if path.join("book.toml").is_file() || path.join("src/SUMMARY.md").is_file() {
+        // One book: load its parent as a course, keep this book's findings.
+        let parent = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(".."));
+        let lang: Option<Lang> = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name()?.to_str()?.parse().ok());
+        if let (Some(lang), Ok(loaded)) = (lang, course::load(&parent)) {
+            let mut r = lint_course(&loaded);
+            let book_dir = loaded.book(lang).map(|b| b.dir.clone());
+            r.diagnostics
+                .retain(|d| book_dir.as_ref().is_some_and(|b| d.path.starts_with(b)));
+            r.books = 1;
+            r.lessons = loaded.lessons.iter().filter(|l| l.lang == lang).count();
+            return Ok(r.finish());
+        }
+        anyhow::bail!(
+            "{}: a book directory must be named zh or en (it holds the book of that language)",
+            path.display()
+        );
+    }
+    let loaded = course::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(lint_course(&loaded).finish())
+}
+
+/// Lints one lesson file on its own (language guessed from a `zh`/`en`
+/// directory in its path).
+pub fn lint_file(path: &Path) -> Report {
+    let lang = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str()?.parse::<Lang>().ok())
+        .next_back()
+        .unwrap_or(Lang::Zh);
+    let load = lesson::load_file(path, lang);
+    let mut r = Report {
+        diagnostics: load.diagnostics,
+        books: 0,
+        lessons: usize::from(load.lesson.is_some()),
+    };
+    if let Some(l) = &load.lesson {
+        r.diagnostics.extend(lint_lesson(l));
+    }
+    r.finish()
+}
+
+/// Lints a loaded course (all books).
+pub fn lint_course(loaded: &LoadedCourse) -> Report {
+    let mut d = loaded.diagnostics.clone();
+    for book in &loaded.course.books {
+        let summary = book.dir.join("src/SUMMARY.md");
+        let mut targets: HashMap<&Path, u32> = HashMap::new();
+        let mut ids: HashMap<&str, u32> = HashMap::new();
+        for part in &book.parts {
+            for ch in &part.chapters {
+                let Some(p) = &ch.path else {
+                    d.push(Diagnostic::warning(
+                        &summary,
+                        ch.summary_line,
+                        1,
+                        format!("`{}` is a draft (no lesson file yet)", ch.title),
+                    ));
+                    continue;
+                };
+                if let Some(first) = targets.insert(p, ch.summary_line) {
+                    d.push(Diagnostic::error(
+                        &summary,
+                        ch.summary_line,
+                        1,
+                        format!(
+                            "{} is already listed on line {first}; list each lesson once",
+                            p.display()
+                        ),
+                    ));
+                    continue;
+                }
+                if let Some(id) = &ch.id {
+                    if let Some(first) = ids.insert(id, ch.summary_line) {
+                        d.push(Diagnostic::error(
+                            &summary,
+                            ch.summary_line,
+                            1,
+                            format!("lesson id `{id}` is already used on line {first}; ids (file names) must be unique in a book"),
+                        ));
+                    }
+                }
+            }
+        }
+        // Lesson files that no SUMMARY entry points at.
+        let src = book.dir.join("src");
+        for f in md_files(&src) {
+            let rel = f.strip_prefix(&src).unwrap_or(&f);
+            if rel == Path::new("SUMMARY.md") || targets.contains_key(rel) {
+                continue;
+            }
+            d.push(Diagnostic::warning(
+                &f,
+                0,
+                0,
+                format!(
+                    "not in SUMMARY.md, so readers never see it; link it: `- [Title]({})`",
+                    rel.display()
+                ),
+            ));
+        }
+    }
+    for l in &loaded.lessons {
+        d.extend(lint_lesson(l));
+    }
+    d.extend(parity(loaded));
+    Report {
+        diagnostics: d,
+        books: loaded.course.books.len(),
+        lessons: loaded.lessons.len(),
+    }
+}
+
+fn md_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(md_files(&p));
+        } else if p.extension().is_some_and(|x| x == "md") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// zh and en must have the same lessons, and each lesson the same check and
+/// quiz ids (progress is kept by id, whatever the language).
+fn parity(loaded: &LoadedCourse) -> Vec<Diagnostic> {
+    let mut d = Vec::new();
+    let (Some(zh), Some(en)) = (loaded.book(Lang::Zh), loaded.book(Lang::En)) else {
+        return d;
+    };
+    // id → (SUMMARY line, part, index, slot) per book
+    let entries = |b: &crate::course::model::Book| {
+        let mut m = BTreeMap::new();
+        for (pi, part) in b.parts.iter().enumerate() {
+            for (ci, ch) in part.chapters.iter().enumerate() {
+                if let Some(id) = &ch.id {
+                    m.entry(id.clone()).or_insert((
+                        ch.summary_line,
+                        pi,
+                        ci,
+                        loaded.slot(b.lang, pi, ci),
+                    ));
+                }
+            }
+        }
+        m
+    };
+    let (ez, ee) = (entries(zh), entries(en));
+    for (a, b, ea, eb) in [(zh, en, &ez, &ee), (en, zh, &ee, &ez)] {
+        let summary = a.dir.join("src/SUMMARY.md");
+        for (id, (line, pi, ci, _)) in ea {
+            match eb.get(id) {
+                None => d.push(Diagnostic::error(
+                    &summary,
+                    *line,
+                    1,
+                    format!(
+                        "lesson `{id}` is in the {} book but not in the {} book; write {}/src/{id}.md and link it in its SUMMARY.md (until then {} readers see the {} text)",
+                        a.lang, b.lang, b.lang, b.lang, a.lang
+                    ),
+                )),
+                Some((_, bpi, bci, _)) if (bpi, bci) != (pi, ci) && a.lang == Lang::Zh => {
+                    d.push(Diagnostic::warning(
+                        &summary,
+                        *line,
+                        1,
+                        format!(
+                            "lesson `{id}` sits at a different place in the {} SUMMARY.md; keep both outlines in the same order",
+                            b.lang
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    for (id, (_, _, _, slot)) in &ez {
+        let (Some(Slot::Lesson(zi)), Some((_, _, _, Some(Slot::Lesson(ei))))) = (slot, ee.get(id))
+        else {
+            continue;
+        };
+        let (lz, le) = (&loaded.lessons[*zi], &loaded.lessons[*ei]);
+        let ids = |l: &Lesson| -> BTreeSet<String> {
+            l.doc
+                .checks()
+                .iter()
+                .map(|c| format!("check `{}`", c.id))
+                .chain(l.doc.quizzes().iter().map(|q| format!("quiz `{}`", q.id)))
+                .collect()
+        };
+        let (iz, ie) = (ids(lz), ids(le));
+        for (have, l, other, missing) in [(&iz, lz, le, &ie), (&ie, le, lz, &iz)] {
+            for x in have.difference(missing) {
+                d.push(Diagnostic::error(
+                    &other.path,
+                    0,
+                    0,
+                    format!(
+                        "{x} of {} is missing here; both languages need the same check and quiz ids (progress is kept by id)",
+                        l.path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    d
+}
+
+/// Checks inside one lesson: unique block ids, sandbox and pane references,
+/// hints.
+pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
+    let mut d = Vec::new();
+    let path = &l.path;
+    let sandboxes = &l.front.sandboxes;
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    for i in l.doc.interactives() {
+        let (id, sandbox, what) = match i {
+            Interactive::Run(r) => (None, r.sandbox.as_deref(), "run block"),
+            Interactive::Solution(s) => (None, s.sandbox.as_deref(), "solution"),
+            Interactive::Check(c) => (Some(c.id.as_str()), c.sandbox.as_deref(), "check"),
+            Interactive::Quiz(q) => (Some(q.id.as_str()), None, "quiz"),
+        };
+        let line = i.line();
+        if let Some(id) = id {
+            if let Some(first) = seen.insert(id, line) {
+                d.push(Diagnostic::error(
+                    path,
+                    line,
+                    1,
+                    format!("id `{id}` is already used on line {first}; check and quiz ids must be unique in a lesson"),
+                ));
+            }
+        }
+        match sandbox {
+            Some(name) if !sandboxes.contains_key(name) => d.push(Diagnostic::error(
+                path,
+                line,
+                1,
+                format!(
+                    "{what} names sandbox `{name}`, which the front matter does not declare; add [sandboxes.{name}]{}",
+                    known(sandboxes.keys())
+                ),
+            )),
+            None if sandboxes.is_empty() && !matches!(i, Interactive::Quiz(_)) => {
+                let msg = format!(
+                    "{what} needs a sandbox, but the front matter declares none; add e.g.\n[sandboxes.main]\nrootfs = \"host\""
+                );
+                d.push(if matches!(i, Interactive::Check(_)) {
+                    Diagnostic::error(path, line, 1, msg)
+                } else {
+                    Diagnostic::warning(path, line, 1, msg)
+                });
+            }
+            _ => {}
+        }
+        if let Interactive::Check(c) = i {
+            if c.hint.is_none() {
+                d.push(Diagnostic::warning(
+                    path,
+                    line,
+                    1,
+                    format!(
+                        "check `{}` has no hint; add a `# hint: ...` line at the top of the script",
+                        c.id
+                    ),
+                ));
+            }
+            let has_commands = c
+                .code
+                .lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+            if !has_commands {
+                d.push(Diagnostic::error(
+                    path,
+                    line,
+                    1,
+                    format!(
+                        "check `{}` has no commands, so it would always pass; write a script that exits 0 only when the task is done",
+                        c.id
+                    ),
+                ));
+            }
+        }
+    }
+    // Limits only hold where cgroups work; `requires` lets `kubelab test`
+    // skip the lab (with a reason) elsewhere instead of failing it.
+    let limited: Vec<&str> = sandboxes
+        .iter()
+        .filter(|(_, s)| !s.limits.is_empty())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !limited.is_empty() && !l.front.requires.contains(&Requirement::Cgroups) {
+        d.push(Diagnostic::warning(
+            path,
+            front_line(l, "[sandboxes"),
+            1,
+            format!(
+                "sandbox {} sets limits; add requires = [\"cgroups\"] so hosts without cgroups skip the lab instead of failing it",
+                limited.join(", ")
+            ),
+        ));
+    }
+    let pane_line = front_line(l, "panes");
+    for p in &l.front.panes {
+        let (kind, sb) = match p.split_once('@') {
+            Some((k, s)) => (k, Some(s)),
+            None => (p.as_str(), None),
+        };
+        if !PANE_KINDS.contains(&kind) {
+            d.push(Diagnostic::error(
+                path,
+                pane_line,
+                1,
+                format!("unknown pane `{kind}`; panes are {}", PANE_KINDS.join(", ")),
+            ));
+        }
+        match sb {
+            Some(s) if !sandboxes.contains_key(s) => d.push(Diagnostic::error(
+                path,
+                pane_line,
+                1,
+                format!("pane `{p}` names sandbox `{s}`, which is not declared{}", known(sandboxes.keys())),
+            )),
+            None if sandboxes.is_empty() => d.push(Diagnostic::error(
+                path,
+                pane_line,
+                1,
+                format!("pane `{p}` shows a sandbox, but the front matter declares none; add [sandboxes.main]"),
+            )),
+            _ => {}
+        }
+    }
+    d
+}
+
+fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = names.map(String::as_str).collect();
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(" (declared: {})", v.join(", "))
+    }
+}
+
+/// Line of a front-matter key (for messages about front-matter values).
+fn front_line(l: &Lesson, key: &str) -> u32 {
+    std::fs::read_to_string(&l.path)
+        .ok()
+        .and_then(|t| t.lines().position(|x| x.trim_start().starts_with(key)))
+        .map_or(1, |i| i as u32 + 1)
+}

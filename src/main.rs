@@ -1,0 +1,8 @@
+fn main() {
+    // Sandbox helper modes (`__sandbox-init`/`__sandbox-exec`) must run before
+    // any thread exists: the engine re-executes this binary for them.
+    if let Some(code) = kubelab_sandbox::dispatch() {
+        std::process::exit(code);
+    }
+    std::process::exit(kubelab::main_entry());
+}

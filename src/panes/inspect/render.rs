@@ -1,0 +1,308 @@
+//! Drawing the inspector panes from an [`Inspection`].
+
+use super::model::*;
+use crate::panes::kind::PaneKind;
+use crate::panes::text::{fill, PaneText};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline, Widget};
+use std::collections::HashMap;
+
+/// Draws the inspector `kind` with its border and title, labels from `t`.
+pub fn render(
+    kind: PaneKind,
+    data: &Inspection,
+    title: &str,
+    area: Rect,
+    buf: &mut Buffer,
+    focused: bool,
+    t: &'static PaneText,
+) {
+    let border = if focused {
+        Color::Cyan
+    } else {
+        Color::DarkGray
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(border))
+        .title(format!(" {title} "));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    match kind {
+        PaneKind::Namespaces => with(&data.namespaces, inner, buf, t, |v, a, b, t| {
+            namespaces(v, a, b, t)
+        }),
+        PaneKind::Processes => with(&data.processes, inner, buf, t, |v, a, b, t| {
+            processes(v, a, b, t)
+        }),
+        PaneKind::Cgroup => with(&data.cgroup, inner, buf, t, cgroup),
+        PaneKind::Filesystem => with(&data.filesystem, inner, buf, t, filesystem),
+        PaneKind::Network => with(&data.network, inner, buf, t, network),
+        PaneKind::Shell => {}
+    }
+}
+
+type Draw<T> = fn(&T, Rect, &mut Buffer, &'static PaneText);
+
+fn with<T>(shown: &Shown<T>, area: Rect, buf: &mut Buffer, t: &'static PaneText, draw: Draw<T>) {
+    match shown {
+        Shown::Waiting => one_line(t.starting, Color::DarkGray, area, buf),
+        Shown::Unavailable(why) => one_line(&t.note(why), Color::Yellow, area, buf),
+        Shown::Data(d) => draw(d, area, buf, t),
+    }
+}
+
+fn one_line(text: &str, color: Color, area: Rect, buf: &mut Buffer) {
+    Line::styled(text.to_string(), Style::default().fg(color)).render(area, buf);
+}
+
+fn dim() -> Style {
+    Style::default().fg(Color::DarkGray)
+}
+
+fn head() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+fn lines(area: Rect, buf: &mut Buffer, lines: Vec<Line<'static>>) {
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// `s` padded with spaces to `w` columns (CJK-aware), on the left or right.
+fn pad(s: &str, w: usize, left: bool) -> String {
+    let fill = " ".repeat(w.saturating_sub(unicode_width::UnicodeWidthStr::width(s)));
+    if left {
+        format!("{s}{fill}")
+    } else {
+        format!("{fill}{s}")
+    }
+}
+
+fn namespaces(rows: &[NsRow], area: Rect, buf: &mut Buffer, t: &'static PaneText) {
+    let ino = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let [ty, host, sb] = t.ns_head;
+    let mut out = vec![Line::styled(
+        format!(
+            "{}{}{} ",
+            pad(ty, 6, true),
+            pad(host, 11, false),
+            pad(sb, 11, false)
+        ),
+        head(),
+    )];
+    for r in rows {
+        let (mark, color) = match r.isolated() {
+            Some(true) => (t.isolated, Color::Green),
+            Some(false) => (t.shared, Color::Yellow),
+            None => ("?", Color::DarkGray),
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!(
+                "{:<6}{:>11}{:>11} ",
+                r.kind,
+                ino(r.host),
+                ino(r.sandbox)
+            )),
+            Span::styled(mark, Style::default().fg(color)),
+        ]));
+    }
+    lines(area, buf, out);
+}
+
+fn processes(rows: &[ProcRow], area: Rect, buf: &mut Buffer, t: &'static PaneText) {
+    let [host, pid, cmd] = t.proc_head;
+    let mut out = vec![Line::styled(
+        format!("{} {}  {cmd}", pad(host, 8, false), pad(pid, 5, false)),
+        head(),
+    )];
+    if rows.iter().any(|r| r.inner_pid.is_some()) {
+        out.push(Line::styled(format!("         {}", t.nested_pid), dim()));
+    }
+    // Depth-first from the roots (processes whose parent is not in the sandbox).
+    let pids: HashMap<u32, ()> = rows.iter().map(|r| (r.host_pid, ())).collect();
+    let mut stack: Vec<(usize, &ProcRow)> = rows
+        .iter()
+        .filter(|r| !pids.contains_key(&r.ppid))
+        .rev()
+        .map(|r| (0, r))
+        .collect();
+    while let Some((depth, r)) = stack.pop() {
+        let cmd = if r.cmdline.is_empty() {
+            &r.name
+        } else {
+            &r.cmdline
+        };
+        let indent = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}└ ", "  ".repeat(depth - 1))
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!("{:>8} ", r.host_pid)),
+            Span::styled(
+                format!("{:>5}", r.ns_pid.map_or("-".into(), |p| p.to_string())),
+                Style::default().fg(Color::Green),
+            ),
+            Span::styled(
+                r.inner_pid.map_or("     ".into(), |p| format!("›{p:<3} ")),
+                Style::default().fg(Color::Magenta),
+            ),
+            Span::raw(format!("{indent}{cmd}")),
+        ]));
+        let mut kids: Vec<&ProcRow> = rows
+            .iter()
+            .filter(|c| c.ppid == r.host_pid && c.host_pid != r.host_pid)
+            .collect();
+        kids.sort_by_key(|c| std::cmp::Reverse(c.host_pid));
+        stack.extend(kids.into_iter().map(|c| (depth + 1, c)));
+    }
+    lines(area, buf, out);
+}
+
+fn cgroup(v: &CgroupView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
+    let s = &v.stats;
+    let [mem_gauge, mem_spark, cpu_line, cpu_spark, rest] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    let limit = s.memory_max.map_or(t.no_limit.to_string(), human_bytes);
+    let used = human_bytes(s.memory_current);
+    let label = fill(t.memory, &[("used", &used), ("limit", &limit)]);
+    match s.memory_max {
+        Some(max) if max > 0 => {
+            let ratio = (s.memory_current as f64 / max as f64).clamp(0.0, 1.0);
+            let color = if ratio > 0.9 {
+                Color::Red
+            } else if ratio > 0.7 {
+                Color::Yellow
+            } else {
+                Color::Green
+            };
+            Gauge::default()
+                .ratio(ratio)
+                .label(label)
+                .gauge_style(Style::default().fg(color).bg(Color::Black))
+                .render(mem_gauge, buf);
+        }
+        _ => Line::raw(label).render(mem_gauge, buf),
+    }
+    let mem: Vec<u64> = v.memory.iter().copied().collect();
+    let mut spark = Sparkline::default()
+        .data(&mem)
+        .style(Style::default().fg(Color::Green));
+    if let Some(max) = s.memory_max {
+        spark = spark.max(max);
+    }
+    spark.render(mem_spark, buf);
+
+    let cpu_now = v.cpu_milli.back().copied().unwrap_or(0);
+    let quota = s
+        .cpu_quota
+        .map_or(t.no_quota.to_string(), |q| format!("{q:.2}"));
+    let used = format!("{:.2}", cpu_now as f64 / 1000.0);
+    Line::from(vec![
+        Span::raw(fill(t.cpu, &[("used", &used), ("quota", &quota)])),
+        Span::styled(
+            fill(t.throttled, &[("pct", &(v.throttled_milli / 10))]),
+            Style::default().fg(if v.throttled_milli > 0 {
+                Color::Yellow
+            } else {
+                Color::DarkGray
+            }),
+        ),
+    ])
+    .render(cpu_line, buf);
+    let cpu: Vec<u64> = v.cpu_milli.iter().copied().collect();
+    let mut spark = Sparkline::default()
+        .data(&cpu)
+        .style(Style::default().fg(Color::Cyan));
+    if let Some(q) = s.cpu_quota {
+        spark = spark.max((q * 1000.0) as u64);
+    }
+    spark.render(cpu_spark, buf);
+
+    let pids_max = s.pids_max.map_or(t.no_limit.to_string(), |m| m.to_string());
+    let peak = human_bytes(s.memory_peak);
+    let mut out = vec![
+        Line::raw(fill(t.pids, &[("n", &s.pids_current), ("max", &pids_max)])),
+        Line::styled(
+            fill(t.oom_kills, &[("n", &s.oom_kills), ("peak", &peak)]),
+            if s.oom_kills > 0 {
+                Style::default().fg(Color::Red)
+            } else {
+                dim()
+            },
+        ),
+    ];
+    if let Some(why) = &v.ended {
+        out.push(Line::styled(
+            t.note(why),
+            Style::default().fg(Color::Yellow),
+        ));
+    }
+    for e in v.events.iter().rev() {
+        out.push(Line::styled(
+            e.line(t),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    lines(rest, buf, out);
+}
+
+fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
+    let mut out = vec![Line::styled(t.mounts_inside, head())];
+    for (target, fstype, source) in &v.mounts {
+        out.push(Line::from(vec![
+            Span::raw(format!("{target:<14} ")),
+            Span::styled(format!("{fstype:<8} "), Style::default().fg(Color::Cyan)),
+            Span::styled(source.clone(), dim()),
+        ]));
+    }
+    out.push(Line::styled(t.overlay_upper, head()));
+    match &v.upper {
+        Err(why) => out.push(Line::styled(
+            t.note(why),
+            Style::default().fg(Color::Yellow),
+        )),
+        Ok(entries) if entries.is_empty() => out.push(Line::styled(t.upper_empty, dim())),
+        Ok(entries) => {
+            for e in entries {
+                let (mark, color, note) = match e.kind {
+                    UpperKind::File => ("+", Color::Green, human_bytes(e.size)),
+                    UpperKind::Dir => ("d", Color::Blue, String::new()),
+                    UpperKind::Symlink => ("l", Color::Cyan, String::new()),
+                    UpperKind::Whiteout => ("✗", Color::Red, t.whiteout.into()),
+                    UpperKind::Opaque => ("▣", Color::Magenta, t.opaque.into()),
+                };
+                out.push(Line::from(vec![
+                    Span::styled(format!("{mark} "), Style::default().fg(color)),
+                    Span::raw(format!("{} ", e.path)),
+                    Span::styled(note, dim()),
+                ]));
+            }
+        }
+    }
+    lines(area, buf, out);
+}
+
+fn network(v: &NetView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
+    let mut out = Vec::new();
+    let [links, addrs, routes] = t.net_heads;
+    for (title, items) in [(links, &v.links), (addrs, &v.addrs), (routes, &v.routes)] {
+        out.push(Line::styled(title, head()));
+        if items.is_empty() {
+            out.push(Line::styled(t.none, dim()));
+        }
+        for i in items {
+            out.push(Line::raw(format!("  {i}")));
+        }
+    }
+    lines(area, buf, out);
+}

@@ -1,0 +1,436 @@
+//! Lesson IR → styled terminal lines for one width.
+//!
+//! The result is pure data ([`Rendered`]): lines plus, for each line, the
+//! source line of the block it came from (search hits, saved positions) and
+//! the line ranges of interactive blocks (focus, mouse, "run this block").
+//! The app caches one `Rendered` per (lesson, width, block state).
+
+pub mod highlight;
+pub mod inline;
+mod interactive;
+mod table;
+pub mod theme;
+
+use crate::doc::ir::{Block, Doc, Interactive, ListItem};
+use crate::i18n::Strings;
+use crate::wrap::{self, Piece};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+/// Status of a check, filled in by whoever runs checks (the panes side).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CheckStatus {
+    #[default]
+    Pending,
+    Pass,
+    /// Failed, with the first line of the script's output as the reason.
+    Fail(Option<String>),
+}
+
+/// Learner-controlled state of a lesson's interactive blocks; part of the
+/// render cache key (see [`BlockStates::generation`]).
+#[derive(Debug, Clone, Default)]
+pub struct BlockStates {
+    /// Interactive block indices whose solution is revealed.
+    pub revealed: HashSet<usize>,
+    /// Check ids whose hint is shown.
+    pub hints: HashSet<String>,
+    /// Quiz id → chosen answer (0-based).
+    pub quiz: HashMap<String, usize>,
+    /// Check id → status.
+    pub checks: HashMap<String, CheckStatus>,
+    /// Check id → when it passed in an earlier session (saved progress): a
+    /// check that fails now in a fresh sandbox still reads as done.
+    pub done_earlier: HashMap<String, u64>,
+    /// Bumped on every change so cached renders are invalidated.
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteractiveKind {
+    Run,
+    Check,
+    Solution,
+    Quiz,
+}
+
+impl InteractiveKind {
+    pub fn of(i: &Interactive) -> Self {
+        match i {
+            Interactive::Run(_) => InteractiveKind::Run,
+            Interactive::Check(_) => InteractiveKind::Check,
+            Interactive::Solution(_) => InteractiveKind::Solution,
+            Interactive::Quiz(_) => InteractiveKind::Quiz,
+        }
+    }
+}
+
+/// Where an interactive block landed in the rendered lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRange {
+    /// Index in document order (see [`interactive_blocks`]).
+    pub index: usize,
+    pub kind: InteractiveKind,
+    pub lines: Range<usize>,
+    pub source_line: u32,
+}
+
+/// A lesson laid out for one width.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub width: u16,
+    pub lines: Vec<Line<'static>>,
+    /// Source line of the block each rendered line belongs to.
+    pub src_lines: Vec<u32>,
+    pub blocks: Vec<BlockRange>,
+}
+
+impl Rendered {
+    /// First rendered line of the last block starting at or before
+    /// `source_line` (0 when there is none).
+    pub fn line_for_source(&self, source_line: u32) -> usize {
+        let best = self
+            .src_lines
+            .iter()
+            .copied()
+            .filter(|&s| s <= source_line)
+            .max();
+        best.and_then(|b| self.src_lines.iter().position(|&s| s == b))
+            .unwrap_or(0)
+    }
+
+    /// The interactive block shown on rendered line `line`.
+    pub fn block_at(&self, line: usize) -> Option<&BlockRange> {
+        self.blocks.iter().find(|b| b.lines.contains(&line))
+    }
+}
+
+/// The document's interactive blocks in document order (nested ones too);
+/// [`BlockRange::index`] indexes this list.
+pub fn interactive_blocks(doc: &Doc) -> Vec<&Interactive> {
+    doc.interactives()
+}
+
+/// Every code block of `doc` that gets highlighted, as `(lang, code)`.
+pub fn code_blocks(doc: &Doc) -> Vec<(&str, &str)> {
+    fn walk<'a>(blocks: &'a [Block], out: &mut Vec<(&'a str, &'a str)>) {
+        for b in blocks {
+            match b {
+                Block::Code {
+                    lang: Some(l),
+                    code,
+                    ..
+                } => out.push((l, code)),
+                Block::Quote { blocks, .. } => walk(blocks, out),
+                Block::List { items, .. } => items.iter().for_each(|i| walk(&i.blocks, out)),
+                Block::Interactive(Interactive::Run(r)) => out.push((&r.lang, &r.code)),
+                Block::Interactive(Interactive::Solution(r)) => out.push((&r.lang, &r.code)),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&doc.blocks, &mut out);
+    out
+}
+
+/// Plain text of a block, for search.
+pub fn block_text(b: &Block) -> String {
+    match b {
+        Block::Heading { text, .. } | Block::Paragraph { text, .. } => inline::plain(text),
+        Block::Code { code, .. } | Block::Html { text: code, .. } => code.clone(),
+        Block::List { items, .. } => items
+            .iter()
+            .flat_map(|i| i.blocks.iter().map(block_text))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Block::Quote { blocks, .. } => blocks.iter().map(block_text).collect::<Vec<_>>().join(" "),
+        Block::Table { header, rows, .. } => header
+            .iter()
+            .chain(rows.iter().flatten())
+            .map(|c| inline::plain(c))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Block::Rule { .. } => String::new(),
+        Block::Interactive(i) => match i {
+            Interactive::Run(r) => r.code.clone(),
+            Interactive::Check(c) => c.title.clone().unwrap_or_default(),
+            Interactive::Solution(_) => String::new(),
+            Interactive::Quiz(q) => format!("{} {}", q.question, q.choices.join(" ")),
+        },
+    }
+}
+
+/// Lays out `doc` for `width` columns.
+pub fn render_doc(doc: &Doc, width: u16, states: &BlockStates, strings: &Strings) -> Rendered {
+    let w = usize::from(width).max(8);
+    let mut out = Out::new(0);
+    let mut links: Vec<String> = Vec::new();
+    for (n, b) in doc.blocks.iter().enumerate() {
+        if n > 0 {
+            out.push(Line::default());
+        }
+        let first_link = links.len();
+        out.block(b, w, states, strings, &mut links);
+        if links.len() > first_link {
+            for (i, url) in links.iter().enumerate().skip(first_link) {
+                let pieces = [
+                    Piece::new(format!("  [{}] ", i + 1), theme::DIM),
+                    Piece::new(url.clone(), theme::LINK),
+                ];
+                for l in wrap::hard_wrap(&pieces, w) {
+                    out.push(wrap::to_line(l));
+                }
+            }
+        }
+    }
+    Rendered {
+        width,
+        lines: out.lines,
+        src_lines: out.src_lines,
+        blocks: out.blocks,
+    }
+}
+
+/// Accumulates lines; nested containers render into a child `Out` and
+/// [`Out::append`] it with a prefix.
+struct Out {
+    lines: Vec<Line<'static>>,
+    src_lines: Vec<u32>,
+    blocks: Vec<BlockRange>,
+    src: u32,
+    next_interactive: usize,
+}
+
+impl Out {
+    fn new(next_interactive: usize) -> Self {
+        Out {
+            lines: Vec::new(),
+            src_lines: Vec::new(),
+            blocks: Vec::new(),
+            src: 0,
+            next_interactive,
+        }
+    }
+
+    fn push(&mut self, line: Line<'static>) {
+        self.lines.push(line);
+        self.src_lines.push(self.src);
+    }
+
+    fn push_wrapped(&mut self, pieces: &[Piece], width: usize) {
+        for l in wrap::wrap(pieces, width) {
+            self.push(wrap::to_line(l));
+        }
+    }
+
+    /// Appends `child`, prefixing its first line with `first` and the rest
+    /// with `rest` (both the same display width).
+    fn append(&mut self, child: Out, first: &[Span<'static>], rest: &[Span<'static>]) {
+        let base = self.lines.len();
+        for mut b in child.blocks {
+            b.lines = b.lines.start + base..b.lines.end + base;
+            self.blocks.push(b);
+        }
+        for (i, (line, src)) in child.lines.into_iter().zip(child.src_lines).enumerate() {
+            let mut spans: Vec<Span<'static>> = if i == 0 {
+                first.to_vec()
+            } else {
+                rest.to_vec()
+            };
+            spans.extend(line.spans);
+            self.lines.push(Line::from(spans));
+            self.src_lines.push(src);
+        }
+        self.next_interactive = child.next_interactive;
+    }
+
+    fn block(
+        &mut self,
+        b: &Block,
+        w: usize,
+        st: &BlockStates,
+        s: &Strings,
+        links: &mut Vec<String>,
+    ) {
+        self.src = b.line();
+        match b {
+            Block::Heading { level, text, .. } => {
+                let style = match level {
+                    1 => theme::H1,
+                    2 => theme::H2,
+                    _ => theme::H3,
+                };
+                let mut pieces = inline::pieces(text, style, links);
+                if *level >= 3 {
+                    pieces.insert(
+                        0,
+                        Piece::new("#".repeat(usize::from(*level)) + " ", theme::DIM),
+                    );
+                } else if *level == 2 {
+                    pieces.insert(0, Piece::new("▍", style));
+                }
+                self.push_wrapped(&pieces, w);
+                if *level == 1 {
+                    self.push(Line::styled("━".repeat(w), theme::H1));
+                }
+            }
+            Block::Paragraph { text, .. } => {
+                let pieces = inline::pieces(text, Style::new(), links);
+                for seg in inline::split_hard_breaks(pieces) {
+                    self.push_wrapped(&seg, w);
+                }
+            }
+            Block::Code { lang, code, .. } => {
+                if let Some(l) = lang.as_deref().filter(|l| !l.is_empty()) {
+                    self.push(Line::styled(format!("╭ {l}"), theme::CODE_BAR));
+                }
+                self.code(
+                    code,
+                    lang.as_deref().unwrap_or(""),
+                    w,
+                    theme::CODE_BAR,
+                    "│ ",
+                );
+            }
+            Block::List { ordered, items, .. } => self.list(*ordered, items, w, st, s, links),
+            Block::Quote { alert, blocks, .. } => {
+                let (bar_style, title) = match alert {
+                    Some(a) => {
+                        let (style, icon, name) = theme::alert(*a, s);
+                        (style, Some(format!("{icon} {name}")))
+                    }
+                    None => (theme::DIM, None),
+                };
+                let mut child = Out::new(self.next_interactive);
+                child.src = b.line();
+                if let Some(t) = title {
+                    child.push(Line::styled(
+                        t,
+                        bar_style.add_modifier(ratatui::style::Modifier::BOLD),
+                    ));
+                }
+                for (i, inner) in blocks.iter().enumerate() {
+                    if i > 0 {
+                        child.push(Line::default());
+                    }
+                    child.block(inner, w.saturating_sub(2).max(4), st, s, links);
+                }
+                let bar = [Span::styled("▌ ", bar_style)];
+                self.append(child, &bar, &bar);
+            }
+            Block::Table {
+                align,
+                header,
+                rows,
+                ..
+            } => {
+                for l in table::render(align, header, rows, w, links) {
+                    self.push(l);
+                }
+            }
+            Block::Rule { .. } => self.push(Line::styled("─".repeat(w), theme::DIM)),
+            Block::Html { text, .. } => {
+                for line in text.lines() {
+                    self.push_wrapped(&[Piece::new(line, theme::DIM)], w);
+                }
+            }
+            Block::Interactive(i) => {
+                let index = self.next_interactive;
+                self.next_interactive += 1;
+                let start = self.lines.len();
+                interactive::render(self, i, index, w, st, s);
+                self.blocks.push(BlockRange {
+                    index,
+                    kind: InteractiveKind::of(i),
+                    lines: start..self.lines.len(),
+                    source_line: i.line(),
+                });
+            }
+        }
+    }
+
+    fn list(
+        &mut self,
+        ordered: Option<u64>,
+        items: &[ListItem],
+        w: usize,
+        st: &BlockStates,
+        s: &Strings,
+        links: &mut Vec<String>,
+    ) {
+        let markers: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| match (it.task, ordered) {
+                (Some(true), _) => "☑ ".to_string(),
+                (Some(false), _) => "☐ ".to_string(),
+                (None, Some(start)) => format!("{}. ", start + i as u64),
+                (None, None) => "• ".to_string(),
+            })
+            .collect();
+        let mw = markers.iter().map(|m| wrap::width(m)).max().unwrap_or(2);
+        for (it, marker) in items.iter().zip(markers) {
+            let mut child = Out::new(self.next_interactive);
+            child.src = it.blocks.first().map_or(self.src, Block::line);
+            for (i, inner) in it.blocks.iter().enumerate() {
+                if i > 0 && !matches!(inner, Block::List { .. }) {
+                    child.push(Line::default());
+                }
+                child.block(inner, w.saturating_sub(mw).max(4), st, s, links);
+            }
+            if child.lines.is_empty() {
+                child.push(Line::default());
+            }
+            let pad = " ".repeat(mw - wrap::width(&marker));
+            let style = if it.task == Some(true) {
+                theme::PASS
+            } else {
+                theme::DIM
+            };
+            let first = [Span::raw(pad), Span::styled(marker, style)];
+            let rest = [Span::raw(" ".repeat(mw))];
+            self.append(child, &first, &rest);
+        }
+    }
+
+    /// A code block: optional language label, then each line behind a bar.
+    fn code(&mut self, code: &str, lang: &str, w: usize, bar: Style, bar_text: &'static str) {
+        let inner = w.saturating_sub(wrap::width(bar_text)).max(4);
+        let hl = highlight::cached(code, lang);
+        let plain: Vec<Vec<Piece>>;
+        let lines: &[Vec<Piece>] = match &hl {
+            Some(h) => h,
+            None => {
+                plain = code
+                    .lines()
+                    .map(|l| vec![Piece::new(l.replace('\t', "    "), theme::CODE_TEXT)])
+                    .collect();
+                &plain
+            }
+        };
+        // Diagrams are clipped (wrapped box drawings are unreadable); code
+        // wraps at spaces with a "↪" on continuation lines.
+        let diagram = matches!(lang, "text" | "txt");
+        for l in lines {
+            let parts = if diagram {
+                vec![wrap::clip(l, inner, Piece::new("›", theme::CODE_CUT))]
+            } else {
+                wrap::code_wrap(l, inner, inner.saturating_sub(2))
+            };
+            for (k, part) in parts.into_iter().enumerate() {
+                let mut spans = vec![Span::styled(bar_text, bar)];
+                if k > 0 {
+                    spans.push(Span::styled("↪ ", theme::CODE_CUT));
+                }
+                spans.extend(part.into_iter().map(|p| Span::styled(p.text, p.style)));
+                self.push(Line::from(spans));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,373 @@
+use super::*;
+use crate::course::model::Lang;
+use crate::doc::ir::*;
+
+fn text(s: &str) -> Vec<Inline> {
+    vec![Inline::Text(s.into())]
+}
+
+fn line_text(l: &Line) -> String {
+    l.spans.iter().map(|s| s.content.as_ref()).collect()
+}
+
+fn render(doc: &Doc, w: u16) -> (Rendered, Vec<String>) {
+    let r = render_doc(
+        doc,
+        w,
+        &BlockStates::default(),
+        crate::i18n::strings(Lang::En),
+    );
+    let t = r.lines.iter().map(line_text).collect();
+    (r, t)
+}
+
+#[test]
+fn table_columns_align_by_display_width() {
+    let doc = Doc {
+        blocks: vec![Block::Table {
+            align: vec![Align::Left, Align::Right],
+            header: vec![text("名称"), text("PID")],
+            rows: vec![
+                vec![text("容器进程"), text("1")],
+                vec![text("host"), text("4242")],
+            ],
+            line: 3,
+        }],
+    };
+    let (_, lines) = render(&doc, 40);
+    let widths: Vec<usize> = lines.iter().map(|l| crate::wrap::width(l)).collect();
+    assert!(widths.iter().all(|w| *w == widths[0]), "{lines:#?}");
+    assert_eq!(lines[1], "│ 名称     │  PID │");
+    assert_eq!(lines[3], "│ 容器进程 │    1 │");
+}
+
+#[test]
+fn narrow_table_wraps_cells_and_stays_inside_width() {
+    let doc = Doc {
+        blocks: vec![Block::Table {
+            align: vec![],
+            header: vec![text("命名空间"), text("隔离的内容")],
+            rows: vec![vec![
+                text("PID"),
+                text("进程编号，容器里的第一个进程看到自己是一号进程"),
+            ]],
+            line: 1,
+        }],
+    };
+    let (_, lines) = render(&doc, 30);
+    for l in &lines {
+        assert!(crate::wrap::width(l) <= 30, "{l:?}");
+    }
+    assert!(lines.len() > 5);
+}
+
+#[test]
+fn interactive_blocks_are_distinct_and_tracked() {
+    let doc = Doc {
+        blocks: vec![
+            Block::Paragraph {
+                text: text("intro"),
+                line: 5,
+            },
+            Block::Interactive(Interactive::Run(RunBlock {
+                lang: "sh".into(),
+                code: "echo $$".into(),
+                sandbox: None,
+                line: 7,
+            })),
+            Block::Interactive(Interactive::Solution(SolutionBlock {
+                lang: "sh".into(),
+                code: "secret-answer".into(),
+                sandbox: None,
+                line: 11,
+            })),
+            Block::Interactive(Interactive::Quiz(Quiz {
+                id: "q1".into(),
+                question: "PID 1 inside?".into(),
+                choices: vec!["init".into(), "bash".into()],
+                answer: 1,
+                explain: Some("the first process".into()),
+                line: 15,
+            })),
+        ],
+    };
+    let (r, lines) = render(&doc, 60);
+    let all = lines.join("\n");
+    assert!(all.contains("▶ run") && all.contains("┃ echo $$"), "{all}");
+    assert!(!all.contains("secret-answer"), "solution must start hidden");
+    assert_eq!(r.blocks.len(), 3);
+    assert_eq!(r.blocks[0].kind, InteractiveKind::Run);
+    assert!(lines[r.blocks[0].lines.start].contains("run"));
+    assert_eq!(
+        r.block_at(r.blocks[2].lines.start).map(|b| b.index),
+        Some(2)
+    );
+    assert_eq!(r.src_lines[r.blocks[1].lines.start], 11);
+
+    let mut st = BlockStates::default();
+    st.revealed.insert(1);
+    st.quiz.insert("q1".into(), 0);
+    let r2 = render_doc(&doc, 60, &st, crate::i18n::strings(Lang::En));
+    let all2: Vec<String> = r2.lines.iter().map(line_text).collect();
+    let all2 = all2.join("\n");
+    assert!(all2.contains("secret-answer"));
+    assert!(
+        all2.contains("✗ a) init") && all2.contains("→ b) bash"),
+        "{all2}"
+    );
+    assert!(all2.contains("the first process"));
+}
+
+#[test]
+fn nested_lists_quotes_and_links() {
+    let doc = Doc {
+        blocks: vec![
+            Block::List {
+                ordered: None,
+                items: vec![
+                    ListItem {
+                        task: Some(true),
+                        blocks: vec![Block::Paragraph {
+                            text: text("完成"),
+                            line: 2,
+                        }],
+                    },
+                    ListItem {
+                        task: None,
+                        blocks: vec![Block::Paragraph {
+                            text: vec![
+                                Inline::Text("see ".into()),
+                                Inline::Link {
+                                    text: text("docs"),
+                                    url: "https://kubernetes.io".into(),
+                                },
+                            ],
+                            line: 3,
+                        }],
+                    },
+                ],
+                line: 2,
+            },
+            Block::Quote {
+                alert: Some(Alert::Warning),
+                blocks: vec![Block::Paragraph {
+                    text: text("小心"),
+                    line: 6,
+                }],
+                line: 5,
+            },
+        ],
+    };
+    let (_, lines) = render(&doc, 40);
+    assert_eq!(lines[0], "☑ 完成");
+    assert_eq!(lines[1], "• see docs[1]");
+    assert_eq!(lines[2], "  [1] https://kubernetes.io");
+    assert_eq!(lines[4], "▌ ⚠ Warning");
+    assert_eq!(lines[5], "▌ 小心");
+}
+
+#[test]
+fn line_for_source_finds_block() {
+    let doc = Doc {
+        blocks: vec![
+            Block::Heading {
+                level: 1,
+                text: text("Title"),
+                line: 4,
+            },
+            Block::Paragraph {
+                text: text("a"),
+                line: 6,
+            },
+            Block::Paragraph {
+                text: text("b"),
+                line: 9,
+            },
+        ],
+    };
+    let (r, lines) = render(&doc, 20);
+    let l = r.line_for_source(9);
+    assert_eq!(lines[l], "b");
+    assert_eq!(lines[r.line_for_source(7)], "a");
+}
+
+fn render_with(doc: &Doc, w: u16, st: &BlockStates, lang: Lang) -> Vec<String> {
+    render_doc(doc, w, st, crate::i18n::strings(lang))
+        .lines
+        .iter()
+        .map(line_text)
+        .collect()
+}
+
+#[test]
+fn run_code_wraps_at_a_space_with_a_continuation_mark() {
+    let doc = Doc {
+        blocks: vec![Block::Interactive(Interactive::Run(RunBlock {
+            lang: "sh".into(),
+            code: "unshare --pid --fork --mount-proc sleep 3600 &\n".into(),
+            sandbox: None,
+            line: 1,
+        }))],
+    };
+    let lines = render_with(&doc, 44, &BlockStates::default(), Lang::En);
+    let code: Vec<&String> = lines.iter().filter(|l| l.starts_with('┃')).collect();
+    assert_eq!(code.len(), 2, "{lines:#?}");
+    assert_eq!(
+        code[0].trim_end(),
+        "┃ unshare --pid --fork --mount-proc sleep"
+    );
+    assert_eq!(code[1], "┃ ↪ 3600 &");
+}
+
+#[test]
+fn text_diagrams_are_clipped_with_a_marker_not_wrapped() {
+    let doc = Doc {
+        blocks: vec![Block::Code {
+            lang: Some("text".into()),
+            code: "┌──────────────────────────────┐\n│ 进程                          │\n└──────────────────────────────┘\nshort\n".into(),
+            line: 1,
+        }],
+    };
+    let lines = render_with(&doc, 20, &BlockStates::default(), Lang::En);
+    // Label line, then one screen line per source line.
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    for l in &lines[1..4] {
+        assert!(l.ends_with('›'), "{l:?}");
+        assert_eq!(crate::wrap::width(l), 20, "{l:?}");
+    }
+    assert_eq!(lines[4], "│ short");
+}
+
+fn check_doc() -> Doc {
+    Doc {
+        blocks: vec![Block::Interactive(Interactive::Check(CheckBlock {
+            id: "outer-pid".into(),
+            lang: "sh".into(),
+            code: "test -s /root/outer-pid".into(),
+            on: CheckSide::Sandbox,
+            sandbox: None,
+            title: Some("Write the PID".into()),
+            hint: Some("看 ps 的输出".into()),
+            line: 1,
+        }))],
+    }
+}
+
+#[test]
+fn a_check_passed_earlier_reads_done_in_a_fresh_sandbox() {
+    let mut st = BlockStates::default();
+    st.checks.insert(
+        "outer-pid".into(),
+        CheckStatus::Fail(Some("missing".into())),
+    );
+    let lines = render_with(&check_doc(), 60, &st, Lang::En).join("\n");
+    assert!(
+        lines.contains("✗ not yet") && lines.contains("missing"),
+        "{lines}"
+    );
+
+    // 2026-11-22 04:38 UTC
+    st.done_earlier.insert("outer-pid".into(), 1_795_322_280);
+    let lines = render_with(&check_doc(), 60, &st, Lang::En).join("\n");
+    assert!(lines.contains("✓ done earlier · 11-22 04:38"), "{lines}");
+    assert!(
+        lines.contains("the sandbox is fresh — redo to see it live"),
+        "{lines}"
+    );
+    assert!(
+        !lines.contains("✗") && !lines.contains("missing"),
+        "{lines}"
+    );
+
+    st.checks.insert("outer-pid".into(), CheckStatus::Pass);
+    let lines = render_with(&check_doc(), 60, &st, Lang::En).join("\n");
+    assert!(
+        lines.contains("✓ done") && !lines.contains("earlier"),
+        "{lines}"
+    );
+}
+
+#[test]
+fn chinese_ui_labels_alerts_hints_and_quiz_keys() {
+    let doc = Doc {
+        blocks: vec![
+            Block::Quote {
+                alert: Some(Alert::Note),
+                blocks: vec![Block::Paragraph {
+                    text: text("内容"),
+                    line: 2,
+                }],
+                line: 1,
+            },
+            check_doc().blocks.remove(0),
+            Block::Interactive(Interactive::Quiz(Quiz {
+                id: "q".into(),
+                question: "哪一个？".into(),
+                choices: vec!["一".into(), "二".into(), "三".into()],
+                answer: 1,
+                explain: None,
+                line: 9,
+            })),
+        ],
+    };
+    let mut st = BlockStates::default();
+    st.hints.insert("outer-pid".into());
+    let lines = render_with(&doc, 60, &st, Lang::Zh).join("\n");
+    assert!(lines.contains("ℹ 注意"), "{lines}");
+    assert!(lines.contains("提示：看 ps 的输出"), "{lines}");
+    assert!(lines.contains("选中后按 a/b/c 作答"), "{lines}");
+    let en = render_with(&doc, 60, &st, Lang::En).join("\n");
+    assert!(
+        en.contains("ℹ Note") && en.contains("Hint: 看") && en.contains("answer with a/b/c"),
+        "{en}"
+    );
+}
+
+#[test]
+fn table_columns_keep_latin_words_whole_when_they_can() {
+    // As in zh 06-isolation-limits in a narrow lesson pane.
+    let doc = Doc {
+        blocks: vec![Block::Table {
+            align: vec![],
+            header: vec![text("namespace"), text("clone 标志"), text("隔离的内容")],
+            rows: vec![
+                vec![
+                    text("mount"),
+                    text("CLONE_NEWNS"),
+                    text("挂载点，也就是进程看到的文件系统树"),
+                ],
+                vec![
+                    text("uts"),
+                    text("CLONE_NEWUTS"),
+                    text("主机名和域名，容器可以有自己的 hostname"),
+                ],
+            ],
+            line: 1,
+        }],
+    };
+    let (_, lines) = render(&doc, 40);
+    let all = lines.join("\n");
+    for word in ["namespace", "CLONE_NEWNS", "CLONE_NEWUTS", "hostname"] {
+        assert!(all.contains(word), "{word} is split:\n{all}");
+    }
+    for l in &lines {
+        assert!(crate::wrap::width(l) <= 40, "{l:?}");
+        for cell in l.split('│').skip(1) {
+            assert!(!cell.trim_start().starts_with(['，', '、', '。']), "{all}");
+        }
+    }
+    // Too narrow for the words: they break rather than overflow.
+    let (_, lines) = render(&doc, 24);
+    assert!(
+        lines.iter().all(|l| crate::wrap::width(l) <= 24),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn min_width_is_the_longest_unbreakable_run() {
+    let p = |s: &str| vec![crate::wrap::Piece::new(s, Style::default())];
+    assert_eq!(crate::wrap::min_width(&p("CLONE_NEWNS 标志")), 11);
+    assert_eq!(crate::wrap::min_width(&p("进程树")), 2);
+    assert_eq!(crate::wrap::min_width(&p("界，真相")), 4);
+}

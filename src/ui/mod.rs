@@ -1,0 +1,125 @@
+//! Pure drawing: reads [`App`] and writes a frame; never mutates state.
+
+pub mod layout;
+mod lesson;
+mod outline;
+pub(crate) mod overlay;
+
+use crate::app::state::{App, Focus, Overlay};
+use crate::render::theme;
+use crate::wrap;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+/// Draws the whole app.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let lay = app.layout();
+    if lay.too_small {
+        too_small(frame, app, frame.area());
+        return;
+    }
+    if lay.outline.width > 0 {
+        outline::draw(frame, app, lay.outline);
+    }
+    if lay.lesson.width > 0 {
+        lesson::draw(frame, app, &lay);
+    }
+    if let Some(area) = lay.panes {
+        panes(frame, app, area);
+    }
+    status(frame, app, lay.status);
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => overlay::help(frame, app, lay.area),
+        Overlay::Search(s) => overlay::search(frame, app, &lay, s),
+    }
+}
+
+/// A bordered block, highlighted when focused.
+pub(crate) fn frame_block(title: Line<'static>, focused: bool) -> Block<'static> {
+    Block::bordered().title(title).border_style(if focused {
+        theme::BORDER_FOCUSED
+    } else {
+        theme::BORDER
+    })
+}
+
+fn too_small(frame: &mut Frame, app: &App, area: Rect) {
+    let s = app.strings;
+    let w = usize::from(area.width).max(1);
+    let mut lines = vec![Line::styled(wrap::truncate(s.too_small, w), theme::ERROR)];
+    for l in wrap::wrap_str(s.too_small_hint, w) {
+        lines.push(Line::from(l));
+    }
+    lines.push(Line::from(format!("{}×{}", area.width, area.height)));
+    let y = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
+    let r = Rect::new(
+        area.x,
+        y,
+        area.width,
+        area.height.saturating_sub(y - area.y),
+    );
+    frame.render_widget(Paragraph::new(lines).alignment(Alignment::Center), r);
+}
+
+fn panes(frame: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Panes;
+    if app.panes.available() {
+        app.panes.draw(frame, area, focused);
+        return;
+    }
+    let kinds = match app.lib.entries.get(app.current).map(|e| &e.content) {
+        Some(crate::app::library::Content::Lesson(l)) => l.front.panes.join(" · "),
+        _ => String::new(),
+    };
+    let block = frame_block(Line::from(format!(" {kinds} ")), focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let text: Vec<Line> = wrap::wrap_str(app.strings.run_unavailable, usize::from(inner.width))
+        .into_iter()
+        .map(|l| Line::styled(l, theme::DIM))
+        .collect();
+    frame.render_widget(Paragraph::new(text), inner);
+}
+
+fn status(frame: &mut Frame, app: &App, area: Rect) {
+    let s = app.strings;
+    let left = match &app.message {
+        Some(m) => m.clone(),
+        None => app
+            .lib
+            .entries
+            .get(app.current)
+            .map(|e| {
+                let module = app.lib.modules.get(e.module).and_then(|m| m.title.clone());
+                match module {
+                    Some(m) => format!("{m} › {}", e.title),
+                    None => e.title.clone(),
+                }
+            })
+            .unwrap_or_else(|| s.empty_course.to_string()),
+    };
+    let pct = app.rendered().map(|r| {
+        let h = usize::from(app.layout().lesson_text.height);
+        let max = r.lines.len().saturating_sub(h);
+        (app.scroll * 100)
+            .checked_div(max)
+            .map_or(100, |p| p.min(100))
+    });
+    let right = match pct {
+        Some(p) => format!(" {p:>3}%  {} ", s.status_help),
+        None => format!(" {} ", s.status_help),
+    };
+    let w = usize::from(area.width);
+    let rw = wrap::width(&right);
+    let left = wrap::truncate(&format!(" {left}"), w.saturating_sub(rw));
+    let pad = w.saturating_sub(wrap::width(&left) + rw);
+    let line = Line::from(vec![
+        Span::raw(left),
+        Span::raw(" ".repeat(pad)),
+        Span::raw(wrap::truncate(&right, w)),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme::STATUS), area);
+}

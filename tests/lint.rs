@@ -1,0 +1,211 @@
+//! `kubelab::lint` on small generated courses, one problem each.
+
+use kubelab::lint::{lint_path, Report};
+use std::path::Path;
+
+/// Writes a two-book course: `zh` and `en` lessons as (file name, text).
+fn course(dir: &Path, zh: &[(&str, &str)], en: &[(&str, &str)]) {
+    for (lang, lessons) in [("zh", zh), ("en", en)] {
+        let src = dir.join(lang).join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(
+            dir.join(lang).join("book.toml"),
+            format!("[book]\ntitle = \"T\"\nlanguage = \"{lang}\"\n"),
+        )
+        .unwrap();
+        let mut summary = String::from("# Summary\n\n# M\n\n");
+        for (name, text) in lessons.iter() {
+            if !name.is_empty() {
+                summary.push_str(&format!("- [{name}]({name})\n"));
+                std::fs::write(src.join(name), text).unwrap();
+            }
+        }
+        std::fs::write(src.join("SUMMARY.md"), summary).unwrap();
+    }
+}
+
+fn lesson(id: &str, extra_front: &str, body: &str) -> String {
+    format!("+++\nid = \"{id}\"\ntitle = \"{id}\"\n{extra_front}+++\n{body}")
+}
+
+const SB: &str = "[sandboxes.main]\n";
+
+fn messages(r: &Report) -> Vec<String> {
+    r.diagnostics.iter().map(|d| d.to_string()).collect()
+}
+
+fn lint_one(zh: &str, en: &str) -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    course(dir.path(), &[("01-a.md", zh)], &[("01-a.md", en)]);
+    lint_path(dir.path()).unwrap()
+}
+
+#[test]
+fn clean_lesson_has_no_findings() {
+    let body = "## Step\n\n```sh run\nls\n```\n\n```sh check id=c\n# hint: h\ntrue\n```\n";
+    let l = lesson("01-a", SB, body);
+    let r = lint_one(&l, &l);
+    assert!(r.diagnostics.is_empty(), "{:#?}", messages(&r));
+    assert_eq!((r.books, r.lessons), (2, 2));
+}
+
+#[test]
+fn duplicate_check_and_quiz_ids() {
+    let body = "```sh check id=x\n# hint: h\ntrue\n```\n\n```toml quiz\nid = \"x\"\nquestion = \"?\"\nchoices = [\"a\", \"b\"]\nanswer = \"A\"\n```\n";
+    let l = lesson("01-a", SB, body);
+    let r = lint_one(&l, &l);
+    let m = messages(&r);
+    assert_eq!(r.errors(), 2, "{m:#?}");
+    assert!(
+        m[0].contains("01-a.md:11:1: error: id `x` is already used on line 6"),
+        "{m:#?}"
+    );
+}
+
+#[test]
+fn sandbox_and_pane_references() {
+    let front = format!("panes = [\"shell\", \"processes@web\", \"gpu\"]\n{SB}");
+    let body = "```sh run sandbox=db\nls\n```\n";
+    let l = lesson("01-a", &front, body);
+    let r = lint_one(&l, &l);
+    let m = messages(&r).join("\n");
+    assert!(m.contains("run block names sandbox `db`"), "{m}");
+    assert!(
+        m.contains("pane `processes@web` names sandbox `web`"),
+        "{m}"
+    );
+    assert!(m.contains("unknown pane `gpu`"), "{m}");
+    assert!(
+        m.contains("01-a.md:4:1: error: unknown pane"),
+        "panes line: {m}"
+    );
+}
+
+#[test]
+fn checks_need_a_sandbox_and_a_hint() {
+    let l = lesson(
+        "01-a",
+        "",
+        "```sh check id=c\ntrue\n```\n\n```sh run\nls\n```\n",
+    );
+    let r = lint_one(&l, &l);
+    let m = messages(&r).join("\n");
+    assert!(m.contains("error: check needs a sandbox"), "{m}");
+    assert!(m.contains("warning: check `c` has no hint"), "{m}");
+    assert!(m.contains("warning: run block needs a sandbox"), "{m}");
+}
+
+#[test]
+fn a_check_without_commands_is_an_error() {
+    let l = lesson(
+        "01-a",
+        SB,
+        "```sh check id=c\n# title: t\n# hint: h\n\n```\n",
+    );
+    let r = lint_one(&l, &l);
+    let m = messages(&r).join("\n");
+    assert!(m.contains("error: check `c` has no commands"), "{m}");
+}
+
+#[test]
+fn limits_without_requires_cgroups_warn() {
+    let front = "[sandboxes.main]\nlimits = { memory = \"64M\" }\n";
+    let l = lesson("01-a", front, "text\n");
+    let r = lint_one(&l, &l);
+    let m = messages(&r).join("\n");
+    assert!(
+        m.contains("01-a.md:4:1: warning: sandbox main sets limits"),
+        "{m}"
+    );
+    let front = format!("requires = [\"cgroups\"]\n{front}");
+    let l = lesson("01-a", &front, "text\n");
+    assert!(lint_one(&l, &l).diagnostics.is_empty());
+}
+
+#[test]
+fn language_parity() {
+    let dir = tempfile::tempdir().unwrap();
+    let zh = lesson("01-a", SB, "```sh check id=one\n# hint: h\ntrue\n```\n");
+    let en = lesson("01-a", SB, "```sh check id=uno\n# hint: h\ntrue\n```\n");
+    let only = lesson("02-b", "", "text\n");
+    course(
+        dir.path(),
+        &[("01-a.md", &zh), ("02-b.md", &only)],
+        &[("01-a.md", &en)],
+    );
+    let r = lint_path(dir.path()).unwrap();
+    let m = messages(&r).join("\n");
+    assert!(
+        m.contains("lesson `02-b` is in the zh book but not in the en book"),
+        "{m}"
+    );
+    assert!(m.contains("check `one` of"), "{m}");
+    assert!(m.contains("check `uno` of"), "{m}");
+    assert_eq!(r.errors(), 3, "{m}");
+}
+
+#[test]
+fn unlinked_files_duplicates_and_summary_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = lesson("01-a", "", "text\n");
+    course(dir.path(), &[("01-a.md", &l)], &[("01-a.md", &l)]);
+    let zh = dir.path().join("zh/src");
+    std::fs::write(zh.join("99-stray.md"), lesson("99-stray", "", "x\n")).unwrap();
+    std::fs::write(
+        zh.join("SUMMARY.md"),
+        "# Summary\n# M\n- [A](01-a.md)\n- [A again](01-a.md)\nnonsense\n- [Draft]()\n",
+    )
+    .unwrap();
+    let r = lint_path(dir.path()).unwrap();
+    let m = messages(&r).join("\n");
+    assert!(
+        m.contains("SUMMARY.md:4:1: error: 01-a.md is already listed on line 3"),
+        "{m}"
+    );
+    assert!(
+        m.contains("SUMMARY.md:5:1: error: cannot read this SUMMARY line"),
+        "{m}"
+    );
+    assert!(
+        m.contains("SUMMARY.md:6:1: warning: `Draft` is a draft"),
+        "{m}"
+    );
+    assert!(
+        m.contains("99-stray.md:1:1: warning: not in SUMMARY.md"),
+        "{m}"
+    );
+}
+
+#[test]
+fn id_must_match_file_name() {
+    let l = lesson("01-b", "", "x\n");
+    let r = lint_one(&l, &l);
+    let m = messages(&r).join("\n");
+    assert!(
+        m.contains("01-a.md:2:1: error: id = \"01-b\" but the file is 01-a.md"),
+        "{m}"
+    );
+}
+
+#[test]
+fn all_problems_of_a_file_are_reported_not_just_the_first() {
+    let body = "```sh check\ntrue\n```\n\n```sh run colour=red\nls\n```\n\n```toml quiz\nid = \"q\"\n```\n";
+    let l = lesson("01-a", SB, body);
+    let r = lint_one(&l, &l);
+    // three errors per language
+    assert_eq!(r.errors(), 6, "{:#?}", messages(&r));
+}
+
+#[test]
+fn the_shipped_course_has_no_errors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let r = lint_path(root).unwrap();
+    let errors: Vec<String> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(r.books, 2);
+}
