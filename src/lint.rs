@@ -11,6 +11,7 @@ use crate::course::model::{Lang, Lesson, Requirement};
 use crate::course::{self, LoadedCourse, Slot};
 use crate::diagnostic::Diagnostic;
 use crate::doc::ir::Interactive;
+use crate::panes::kind::{PaneKind, PaneRef};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -406,6 +407,62 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
                 format!("pane `{p}` shows a sandbox, but the front matter declares none; add [sandboxes.main]"),
             )),
             _ => {}
+        }
+    }
+    d.extend(lint_step_panes(l));
+    d
+}
+
+/// `step_panes` keys must be `##` headings of this lesson and values one of
+/// its inspector panes, or the choice would silently never happen.
+fn lint_step_panes(l: &Lesson) -> Vec<Diagnostic> {
+    let path = &l.path;
+    let mut d = Vec::new();
+    if l.front.step_panes.is_empty() {
+        return d;
+    }
+    let line = front_line(l, "[step_panes").max(front_line(l, "step_panes"));
+    let headings: Vec<String> = l.doc.steps().into_iter().map(|(_, t)| t).collect();
+    let default = l.front.default_sandbox();
+    let resolve = |p: &PaneRef| (p.kind, p.sandbox.clone().or(default.map(str::to_string)));
+    let inspectors: Vec<_> = l
+        .front
+        .panes
+        .iter()
+        .filter_map(|p| p.parse::<PaneRef>().ok())
+        .filter(|p| p.kind != PaneKind::Shell)
+        .map(|p| resolve(&p))
+        .collect();
+    for (step, pane) in &l.front.step_panes {
+        if !headings.contains(step) {
+            d.push(Diagnostic::error(
+                path,
+                line,
+                1,
+                format!(
+                    "step_panes names the step \"{step}\", but no `##` heading has that text; use a heading exactly as written{}",
+                    if headings.is_empty() { String::new() } else { format!(" (headings: {})", headings.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")) }
+                ),
+            ));
+        }
+        match pane.parse::<PaneRef>() {
+            Err(e) => d.push(Diagnostic::error(path, line, 1, format!("step_panes: {e}"))),
+            Ok(p) if !inspectors.contains(&resolve(&p)) => d.push(Diagnostic::error(
+                path,
+                line,
+                1,
+                format!(
+                    "step_panes shows `{pane}` for \"{step}\", but it is not one of the inspector panes in `panes`; add it there or pick one of {}",
+                    l.front
+                        .panes
+                        .iter()
+                        .filter(|p| !p.starts_with("shell"))
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            Ok(_) => {}
         }
     }
     d

@@ -82,6 +82,34 @@ fn sandbox_and_pane_references() {
 }
 
 #[test]
+fn step_panes_must_name_a_heading_and_a_declared_inspector() {
+    let body = "## Limits\n\n```sh run\nls\n```\n";
+    let good = format!(
+        "panes = [\"shell\", \"namespaces\", \"cgroup\"]\n[step_panes]\n\"Limits\" = \"cgroup@main\"\n{SB}"
+    );
+    let l = lesson("01-a", &good, body);
+    let r = lint_one(&l, &l);
+    assert!(r.diagnostics.is_empty(), "{:#?}", messages(&r));
+
+    let bad = format!(
+        "panes = [\"shell\", \"namespaces\"]\n[step_panes]\n\"Limitz\" = \"namespaces\"\n\"Limits\" = \"network\"\n{SB}"
+    );
+    let l = lesson("01-a", &bad, body);
+    let r = lint_one(&l, &l);
+    let m = messages(&r).join("\n");
+    assert_eq!(r.errors(), 4, "{m}");
+    assert!(
+        m.contains("01-a.md:5:1: error: step_panes names the step \"Limitz\", but no `##` heading has that text")
+            && m.contains("(headings: \"Limits\")"),
+        "{m}"
+    );
+    assert!(
+        m.contains("step_panes shows `network` for \"Limits\", but it is not one of the inspector panes in `panes`; add it there or pick one of namespaces"),
+        "{m}"
+    );
+}
+
+#[test]
 fn checks_need_a_sandbox_and_a_hint() {
     let l = lesson(
         "01-a",

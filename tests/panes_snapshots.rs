@@ -179,6 +179,40 @@ fn the_app_tells_the_panes_which_lines_are_on_screen() {
 }
 
 #[test]
+fn reading_a_step_brings_its_inspector_to_the_front_once() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    // Short enough that the lesson scrolls from step 1 to step 2.
+    let mut app = app_with_panes(120, 25);
+    settle(&mut app, &["lab$"]);
+    let key = |app: &mut App, c: KeyCode| {
+        handle(app, AppEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+        handle(app, AppEvent::PaneDirty);
+        screen(app)
+    };
+    let s = screen(&app);
+    assert!(
+        s.contains("[namespaces]"),
+        "step 1 keeps the first inspector:\n{s}"
+    );
+    // The fixture's step_panes: step 2 shows the processes pane.
+    let s = key(&mut app, KeyCode::End);
+    assert!(s.contains("[processes]"), "step 2 brings processes:\n{s}");
+    // F7 within the step is the learner's choice; scrolling inside the
+    // same step keeps it.
+    key(&mut app, KeyCode::F(7));
+    let s = key(&mut app, KeyCode::Char('k'));
+    assert!(s.contains("[cgroup]"), "F7 moved on and stayed:\n{s}");
+    // Back to step 1 (no choice there) and into step 2 again: processes.
+    let s = key(&mut app, KeyCode::Home);
+    assert!(
+        s.contains("[cgroup]"),
+        "step 1 names none, nothing changes:\n{s}"
+    );
+    let s = key(&mut app, KeyCode::End);
+    assert!(s.contains("[processes]"), "entering step 2 again:\n{s}");
+}
+
+#[test]
 fn lesson_with_panes_80x24() {
     let mut app = app_with_panes(80, 24);
     let s = settle(&mut app, &["lab$", "not yet"]);

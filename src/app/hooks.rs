@@ -32,6 +32,11 @@ pub trait PaneHost: Send {
     /// file (sent after events that may scroll; may repeat). Only the checks
     /// of the steps there re-run on their own.
     fn visible_lines(&mut self, _first: u32, _last: u32) {}
+    /// The source line the learner is reading: the one mid-view, or the
+    /// last one on screen once scrolled to the lesson's end (a short last
+    /// step never reaches the middle). Its step's `step_panes` choice
+    /// comes to the front.
+    fn reading_line(&mut self, _line: u32) {}
     /// Enter on a focused ```` ```sh run ```` block: type it into the shell
     /// of `block.sandbox` (or the default one). `Ok` moves focus into the
     /// panes; `Err(msg)` shows `msg` in the status bar (an empty message

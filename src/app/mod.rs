@@ -409,8 +409,19 @@ fn tell_visible_lines(app: &mut App) {
     let last = (app.scroll + app.page_height())
         .min(r.src_lines.len())
         .saturating_sub(1);
-    if let (Some(&a), Some(&b)) = (r.src_lines.get(app.scroll), r.src_lines.get(last)) {
+    let at_end = app.scroll > 0 && last + 1 == r.src_lines.len();
+    let reading = if at_end {
+        last
+    } else {
+        (app.scroll + last) / 2
+    };
+    let line = |i: usize| r.src_lines.get(i).copied();
+    let (first, last, reading) = (line(app.scroll), line(last), line(reading));
+    if let (Some(a), Some(b)) = (first, last) {
         app.panes.visible_lines(a, b);
+    }
+    if let Some(l) = reading {
+        app.panes.reading_line(l);
     }
 }
 

@@ -324,6 +324,10 @@ rootfs = "host"
 # [sandboxes.main.limits]
 # memory = "64M"
 # pids = 64
+
+# {fm_step_panes}
+# [step_panes]
+# "{step1}" = "processes"
 +++
 
 # {title}
@@ -376,6 +380,7 @@ explain = {quiz_explain}
         fm_ns = t.fm_ns,
         fm_rootfs = t.fm_rootfs,
         fm_limits = t.fm_limits,
+        fm_step_panes = t.fm_step_panes,
         fm_privileged = t.fm_privileged,
         title = title,
         intro = t.intro,
@@ -407,6 +412,7 @@ struct Words {
     fm_ns: &'static str,
     fm_rootfs: &'static str,
     fm_limits: &'static str,
+    fm_step_panes: &'static str,
     fm_privileged: &'static str,
     intro: &'static str,
     step1: &'static str,
@@ -436,6 +442,7 @@ const EN: Words = Words {
     fm_ns: "Namespaces to create: pid, uts, ipc, mount, net, user, cgroup.",
     fm_rootfs: "rootfs: host (read-only host /usr /bin /lib, writable overlay), busybox, a directory, or oci:DIR.",
     fm_limits: "Resource limits: memory (\"64M\"), cpus (0.5), pids (64). If you set any, add \"cgroups\" to requires.",
+    fm_step_panes: "Which inspector comes to the front while a step is read: `##` heading = one of the panes above.",
     fm_privileged: "Sandbox root has a container's usual capabilities; uncomment to keep all of them (mount, unshare, hostname inside).",
     intro: "Start with what the learner is about to see and why it matters. Keep it short: the panes do the showing.",
     step1: "Look around",
@@ -465,6 +472,7 @@ const ZH: Words = Words {
     fm_ns: "要创建的 namespace：pid、uts、ipc、mount、net、user、cgroup。",
     fm_rootfs: "rootfs：host（只读的宿主机 /usr /bin /lib，加可写 overlay）、busybox、一个目录，或 oci:DIR。",
     fm_limits: "资源限制：memory（\"64M\"）、cpus（0.5）、pids（64）。设置了任何一项，就在 requires 里加上 \"cgroups\"。",
+    fm_step_panes: "读到某一步时放到前面的检查面板：`##` 标题 = 上面 panes 里的一个。",
     fm_privileged: "沙箱里的 root 只有普通容器的那组 capability；取消注释则保留全部（可在里面 mount、unshare、改主机名）。",
     intro: "先说清楚学习者马上会看到什么、为什么重要。文字要短：让面板去展示。",
     step1: "四处看看",

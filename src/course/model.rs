@@ -127,6 +127,11 @@ pub struct FrontMatter {
     /// (e.g. `processes@web`).
     #[serde(default)]
     pub panes: Vec<String>,
+    /// The inspector brought to the front while a step is read: `##`
+    /// heading text → one of the inspector entries of `panes` (e.g.
+    /// `"Step 3: limits" = "cgroup"`). F7 still switches freely.
+    #[serde(default)]
+    pub step_panes: BTreeMap<String, String>,
     #[serde(default)]
     pub requires: Vec<Requirement>,
 }

@@ -42,6 +42,8 @@ pub struct LabHost {
     cramped_view: usize,
     /// Source lines the lesson view shows (the visible steps' checks run).
     lines: Option<(u32, u32)>,
+    /// The source line being read (its step may choose the inspector).
+    reading: Option<u32>,
     /// Pane text in the UI language.
     text: &'static PaneText,
     /// Where a "yes" to the trust question is remembered.
@@ -67,6 +69,7 @@ impl LabHost {
             waiting: None,
             trust,
             cramped_view: 0,
+            reading: None,
             lines: None,
             text: text(Lang::En),
             trust_store: None,
@@ -137,6 +140,9 @@ impl LabHost {
         );
         if let Some((a, b)) = self.lines {
             lab.set_visible(a, b);
+        }
+        if let Some(line) = self.reading {
+            lab.follow_step(line);
         }
         self.lab = Some(lab);
     }
@@ -349,6 +355,22 @@ impl PaneHost for LabHost {
         self.lines = Some((first, last));
         if let Some(lab) = self.lab.as_mut() {
             lab.set_visible(first, last);
+        }
+    }
+
+    fn reading_line(&mut self, line: u32) {
+        if self.reading == Some(line) {
+            return;
+        }
+        self.reading = Some(line);
+        if let Some(lab) = self.lab.as_mut() {
+            let before = lab.inspector;
+            lab.follow_step(line);
+            // Cramped, an inspector on show follows the step's choice too;
+            // the shell on show stays (the learner may be typing).
+            if lab.inspector != before && self.cramped_view > 0 && !lab.shells.is_empty() {
+                self.cramped_view = lab.inspector + 1;
+            }
         }
     }
 

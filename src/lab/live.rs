@@ -170,6 +170,8 @@ pub struct LiveLab {
     /// Source lines on screen, as last told by [`LiveLab::set_visible`].
     lines: Option<(u32, u32)>,
     visible: Visible,
+    /// The `##` step being read (the one mid-screen), for `step_panes`.
+    reading: Option<String>,
 }
 
 impl LiveLab {
@@ -277,6 +279,7 @@ impl LiveLab {
             awaiting,
             lines: None,
             visible,
+            reading: None,
         }
     }
 
@@ -291,6 +294,36 @@ impl LiveLab {
             *cur = Some(ids);
             drop(cur);
             self.recheck();
+        }
+    }
+
+    /// The learner reads source line `line` (see
+    /// [`crate::app::PaneHost::reading_line`]). When that moves into
+    /// another step and the front matter's `step_panes` names an inspector
+    /// for it, shows that one. Only on the change: an F7 press within the
+    /// step stands.
+    pub fn follow_step(&mut self, line: u32) {
+        let step = model::step_at(&self.lesson.doc, line);
+        if step == self.reading {
+            return;
+        }
+        self.reading = step;
+        let Some(wanted) = self
+            .reading
+            .as_ref()
+            .and_then(|s| self.lesson.front.step_panes.get(s))
+            .and_then(|p| p.parse::<PaneRef>().ok())
+        else {
+            return;
+        };
+        let default = self.lesson.front.default_sandbox();
+        let target = |p: &PaneRef| p.sandbox.clone().or(default.map(str::to_string));
+        if let Some(i) = self
+            .inspectors()
+            .iter()
+            .position(|p| p.kind == wanted.kind && target(p) == target(&wanted))
+        {
+            self.inspector = i;
         }
     }
 

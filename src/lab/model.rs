@@ -86,9 +86,19 @@ pub fn visible_checks(doc: &Doc, first: u32, last: u32) -> HashSet<String> {
         .collect()
 }
 
+/// The `##` heading of the step that source line `line` is in (`None`
+/// before the first `##`).
+pub fn step_at(doc: &Doc, line: u32) -> Option<String> {
+    doc.steps()
+        .into_iter()
+        .take_while(|&(i, _)| doc.blocks[i].line() <= line)
+        .last()
+        .map(|(_, title)| title)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::visible_checks;
+    use super::{step_at, visible_checks};
     use std::path::Path;
 
     const BODY: &str = "# T\n\n```sh check id=intro\ntrue\n```\n\n## One\n\ntext\n\n```sh check id=a\ntrue\n```\n\n## Two\n\n```sh check id=b\ntrue\n```\n\nmore\n";
@@ -108,5 +118,15 @@ mod tests {
         assert_eq!(ids(9, 16), ["a", "b"]);
         assert_eq!(ids(15, 21), ["b"]);
         assert_eq!(ids(1, 100), ["a", "b", "intro"]);
+    }
+
+    #[test]
+    fn a_line_belongs_to_the_step_whose_heading_is_above_it() {
+        let doc = crate::doc::parse::parse_body(BODY, 1, Path::new("t.md")).doc;
+        assert_eq!(step_at(&doc, 3), None);
+        assert_eq!(step_at(&doc, 7).as_deref(), Some("One"));
+        assert_eq!(step_at(&doc, 14).as_deref(), Some("One"));
+        assert_eq!(step_at(&doc, 15).as_deref(), Some("Two"));
+        assert_eq!(step_at(&doc, 99).as_deref(), Some("Two"));
     }
 }

@@ -49,14 +49,21 @@ type Draw<T> = fn(&T, Rect, &mut Buffer, &'static PaneText);
 
 fn with<T>(shown: &Shown<T>, area: Rect, buf: &mut Buffer, t: &'static PaneText, draw: Draw<T>) {
     match shown {
-        Shown::Waiting => one_line(t.starting, Color::DarkGray, area, buf),
-        Shown::Unavailable(why) => one_line(&t.note(why), Color::Yellow, area, buf),
+        Shown::Waiting => status_text(t.starting, Color::DarkGray, area, buf),
+        Shown::Unavailable(why) => status_text(&t.note(why), Color::Yellow, area, buf),
         Shown::Data(d) => draw(d, area, buf, t),
     }
 }
 
-fn one_line(text: &str, color: Color, area: Rect, buf: &mut Buffer) {
-    Line::styled(text.to_string(), Style::default().fg(color)).render(area, buf);
+/// A status text in place of the view, wrapped to the pane: the reason a
+/// view is unavailable is the useful part and often longer than one row.
+fn status_text(text: &str, color: Color, area: Rect, buf: &mut Buffer) {
+    let style = Style::default().fg(color);
+    let rows = crate::wrap::wrap_str(text, usize::from(area.width.max(1)))
+        .into_iter()
+        .map(|row| Line::styled(row, style))
+        .collect();
+    lines(area, buf, rows);
 }
 
 fn dim() -> Style {
@@ -305,4 +312,47 @@ fn network(v: &NetView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
         }
     }
     lines(area, buf, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::course::model::Lang;
+
+    fn screen(buf: &Buffer) -> String {
+        let a = buf.area;
+        (a.y..a.y + a.height)
+            .map(|y| {
+                (a.x..a.x + a.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn an_unavailable_reason_wraps_to_the_pane_instead_of_being_cut() {
+        let why = "no cgroup: cgroup v1 is not writable by uid 1001; limits need root";
+        let data = Inspection {
+            cgroup: Shown::Unavailable(why.into()),
+            ..Inspection::default()
+        };
+        let area = Rect::new(0, 0, 24, 8);
+        let mut buf = Buffer::empty(area);
+        let t = crate::panes::text::text(Lang::En);
+        render(PaneKind::Cgroup, &data, "cgroup", area, &mut buf, false, t);
+        let text = screen(&buf);
+        // Inside the border, the rows read back as the whole reason.
+        let rows: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+            .filter(|l| !l.is_empty() && !l.starts_with('┌') && !l.starts_with('└'))
+            .collect();
+        assert!(
+            rows.len() > 1,
+            "the reason should take several rows:\n{text}"
+        );
+        assert_eq!(rows.join(" "), why, "\n{text}");
+    }
 }
