@@ -213,6 +213,31 @@ fn reading_a_step_brings_its_inspector_to_the_front_once() {
 }
 
 #[test]
+fn cramped_f7_goes_from_the_shell_to_the_steps_inspector_and_round() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    // Too low for shell and inspector together: one view at a time.
+    let mut app = app_with_panes(120, 16);
+    settle(&mut app, &["lab$", "F7 ▸ namespaces"]);
+    let key = |app: &mut App, c: KeyCode| {
+        handle(app, AppEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+        handle(app, AppEvent::PaneDirty);
+        screen(app)
+    };
+    // Step 2 chooses processes: the shell stays, F7 now leads there.
+    let s = key(&mut app, KeyCode::End);
+    assert!(s.contains("lab$") && s.contains("F7 ▸ processes"), "{s}");
+    let s = key(&mut app, KeyCode::F(7));
+    assert!(s.contains("[processes]") && !s.contains("lab$"), "{s}");
+    // On through the rest (cgroup, filesystem, network), then the shell.
+    for want in ["[cgroup]", "[filesystem]", "[network]"] {
+        let s = key(&mut app, KeyCode::F(7));
+        assert!(s.contains(want), "{want}:\n{s}");
+    }
+    let s = key(&mut app, KeyCode::F(7));
+    assert!(s.contains("lab$") && s.contains("F7 ▸ namespaces"), "{s}");
+}
+
+#[test]
 fn lesson_with_panes_80x24() {
     let mut app = app_with_panes(80, 24);
     let s = settle(&mut app, &["lab$", "not yet"]);

@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: OpenArgs) -> anyhow::Result<i32> {
         anyhow::bail!(
             "no lesson with id `{}` in {}; {hint}",
             args.lesson,
-            ctx.course_dir.display()
+            crate::course::load::books_root(&ctx.course_dir).display()
         );
     }
     crate::app::preload_course(&ctx.course_dir, loaded);

@@ -22,6 +22,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use ratatui::Frame;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,8 +39,12 @@ pub struct LabHost {
     /// The lesson shown, when its lab waits for the trust answer.
     waiting: Option<Arc<Lesson>>,
     trust: TrustState,
-    /// In a cramped pane area: which view (0 = shell, n = inspector n-1).
-    cramped_view: usize,
+    /// In a cramped pane area (one view at a time): whether the shell is on
+    /// show rather than the inspector `lab.inspector`.
+    cramped_shell: bool,
+    /// Whether the last frame was cramped: F7 then steps through the shell
+    /// too. Set while drawing (`&self`), read on the next key.
+    cramped: Cell<bool>,
     /// Source lines the lesson view shows (the visible steps' checks run).
     lines: Option<(u32, u32)>,
     /// The source line being read (its step may choose the inspector).
@@ -68,7 +73,8 @@ impl LabHost {
             lab: None,
             waiting: None,
             trust,
-            cramped_view: 0,
+            cramped_shell: true,
+            cramped: Cell::new(false),
             reading: None,
             lines: None,
             text: text(Lang::En),
@@ -130,7 +136,7 @@ impl LabHost {
     }
 
     fn start(&mut self, lesson: Arc<Lesson>) {
-        self.cramped_view = 0;
+        self.cramped_shell = true;
         let mut lab = LiveLab::start(
             lesson,
             self.factory.clone(),
@@ -181,7 +187,12 @@ impl LabHost {
             area,
             shell.is_some(),
             !inspectors.is_empty(),
-            self.cramped_view,
+            self.cramped_shell,
+        );
+        self.cramped.set(
+            shell.is_some()
+                && !inspectors.is_empty()
+                && (shell_area.is_none() || insp_area.is_none()),
         );
         if let (Some(s), Some(r)) = (shell, shell_area) {
             s.render(r, buf, focused);
@@ -203,8 +214,10 @@ impl LabHost {
         }
         let Some(r) = insp_area else {
             // Cramped: only the shell fits; say how to see the inspectors.
-            if let (Some(sa), Some(first)) = (shell_area, inspectors.first()) {
-                let hint = format!(" F7 ▸ {} ", t.kind(first.kind));
+            // F7 shows the inspector the step chose (or the learner left).
+            let next = inspectors.get(lab.inspector).or(inspectors.first());
+            if let (Some(sa), Some(next)) = (shell_area, next) {
+                let hint = format!(" F7 ▸ {} ", t.kind(next.kind));
                 // Display columns, not chars: the Chinese label is twice as wide.
                 let w = unicode_width::UnicodeWidthStr::width(hint.as_str()) as u16;
                 if sa.width > w + 20 {
@@ -218,11 +231,7 @@ impl LabHost {
             }
             return;
         };
-        let idx = if shell_area.is_none() && shell.is_some() {
-            self.cramped_view.saturating_sub(1)
-        } else {
-            lab.inspector
-        } % inspectors.len();
+        let idx = lab.inspector % inspectors.len();
         let pane = inspectors[idx];
         let tabs: Vec<String> = inspectors
             .iter()
@@ -235,7 +244,7 @@ impl LabHost {
                 }
             })
             .collect();
-        let title = format!("{} · F7", tabs.join(" "));
+        let title = inspector_title(&tabs, idx, r.width);
         let name = pane
             .sandbox
             .clone()
@@ -253,6 +262,33 @@ impl LabHost {
             None => one_pane_line(r, buf, &title, t.starting),
         }
     }
+}
+
+/// The inspector pane's title: every tab, the one on show in brackets, and
+/// the key. Where that is too wide for the border (`width` columns), the
+/// key is left out, then the tabs before the one on show (marked `…`), so
+/// the pane shown is always named.
+fn inspector_title(tabs: &[String], idx: usize, width: u16) -> String {
+    use unicode_width::UnicodeWidthStr;
+    // The border's corners and the spaces around the title.
+    let room = usize::from(width).saturating_sub(4);
+    let fits = |s: &String| s.width() <= room;
+    let all = tabs.join(" ");
+    for candidate in [format!("{all} · F7"), all] {
+        if fits(&candidate) {
+            return candidate;
+        }
+    }
+    let mut title = if idx > 0 { "…" } else { "" }.to_string() + &tabs[idx];
+    for tab in &tabs[idx + 1..] {
+        let longer = format!("{title} {tab}");
+        if !fits(&format!("{longer}…")) {
+            title.push('…');
+            break;
+        }
+        title = longer;
+    }
+    title
 }
 
 /// "the OOM killer ended the sandbox: OOM: pid 1 (bash) killed at 64 MiB"
@@ -287,7 +323,7 @@ pub fn split(
     area: Rect,
     shell: bool,
     inspector: bool,
-    cramped_view: usize,
+    cramped_shell: bool,
 ) -> (Option<Rect>, Option<Rect>) {
     match (shell, inspector) {
         (false, false) => (None, None),
@@ -304,7 +340,7 @@ pub fn split(
                     .areas(area);
             (Some(a), Some(b))
         }
-        (true, true) if cramped_view == 0 => (Some(area), None),
+        (true, true) if cramped_shell => (Some(area), None),
         (true, true) => (None, Some(area)),
     }
 }
@@ -363,14 +399,10 @@ impl PaneHost for LabHost {
             return;
         }
         self.reading = Some(line);
+        // Cramped, the shell on show stays (the learner may be typing); the
+        // step's inspector is what F7 brings.
         if let Some(lab) = self.lab.as_mut() {
-            let before = lab.inspector;
             lab.follow_step(line);
-            // Cramped, an inspector on show follows the step's choice too;
-            // the shell on show stays (the learner may be typing).
-            if lab.inspector != before && self.cramped_view > 0 && !lab.shells.is_empty() {
-                self.cramped_view = lab.inspector + 1;
-            }
         }
     }
 
@@ -423,10 +455,20 @@ impl PaneHost for LabHost {
         };
         if key.code == NEXT_INSPECTOR {
             let n = lab.inspectors().len();
-            if n > 0 {
+            if n == 0 {
+                return true;
+            }
+            if !self.cramped.get() {
                 lab.inspector = (lab.inspector + 1) % n;
-                self.cramped_view =
-                    (self.cramped_view + 1) % (n + usize::from(!lab.shells.is_empty()));
+            } else if self.cramped_shell {
+                // Shell → the inspector in front (the step's choice).
+                self.cramped_shell = false;
+            } else if lab.inspector + 1 < n {
+                lab.inspector += 1;
+            } else {
+                // Past the last inspector: back to the shell.
+                self.cramped_shell = true;
+                lab.inspector = 0;
             }
             return true;
         }

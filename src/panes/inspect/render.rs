@@ -128,15 +128,24 @@ fn processes(rows: &[ProcRow], area: Rect, buf: &mut Buffer, t: &'static PaneTex
     if rows.iter().any(|r| r.inner_pid.is_some()) {
         out.push(Line::styled(format!("         {}", t.nested_pid), dim()));
     }
-    // Depth-first from the roots (processes whose parent is not in the sandbox).
-    let pids: HashMap<u32, ()> = rows.iter().map(|r| (r.host_pid, ())).collect();
+    // Depth-first from the roots (processes whose parent is not in the
+    // sandbox), children by host PID. One pass builds the child lists: a
+    // fork bomb can put thousands of rows here, drawn several times a second.
+    let pids: std::collections::HashSet<u32> = rows.iter().map(|r| r.host_pid).collect();
+    let mut children: HashMap<u32, Vec<&ProcRow>> = HashMap::new();
+    for r in rows.iter().filter(|r| r.ppid != r.host_pid) {
+        children.entry(r.ppid).or_default().push(r);
+    }
     let mut stack: Vec<(usize, &ProcRow)> = rows
         .iter()
-        .filter(|r| !pids.contains_key(&r.ppid))
+        .filter(|r| !pids.contains(&r.ppid))
         .rev()
         .map(|r| (0, r))
         .collect();
     while let Some((depth, r)) = stack.pop() {
+        if out.len() >= usize::from(area.height) {
+            break; // the rest would be cut off anyway
+        }
         let cmd = if r.cmdline.is_empty() {
             &r.name
         } else {
@@ -159,12 +168,10 @@ fn processes(rows: &[ProcRow], area: Rect, buf: &mut Buffer, t: &'static PaneTex
             ),
             Span::raw(format!("{indent}{cmd}")),
         ]));
-        let mut kids: Vec<&ProcRow> = rows
-            .iter()
-            .filter(|c| c.ppid == r.host_pid && c.host_pid != r.host_pid)
-            .collect();
-        kids.sort_by_key(|c| std::cmp::Reverse(c.host_pid));
-        stack.extend(kids.into_iter().map(|c| (depth + 1, c)));
+        if let Some(kids) = children.get_mut(&r.host_pid) {
+            kids.sort_by_key(|c| std::cmp::Reverse(c.host_pid));
+            stack.extend(kids.iter().map(|&c| (depth + 1, c)));
+        }
     }
     lines(area, buf, out);
 }
@@ -329,6 +336,56 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    fn proc(host_pid: u32, ppid: u32, name: &str) -> ProcRow {
+        ProcRow {
+            host_pid,
+            ns_pid: Some(host_pid - 100),
+            inner_pid: None,
+            ppid,
+            name: name.into(),
+            cmdline: String::new(),
+            rss: 0,
+        }
+    }
+
+    #[test]
+    fn processes_draw_as_a_tree_in_pid_order_cut_at_the_pane() {
+        let rows = vec![
+            proc(103, 101, "c"),
+            proc(101, 50, "init"),
+            proc(104, 102, "grandchild"),
+            proc(102, 101, "b"),
+        ];
+        let data = Inspection {
+            processes: Shown::Data(rows),
+            ..Inspection::default()
+        };
+        let t = crate::panes::text::text(Lang::En);
+        let draw = |h: u16| {
+            let area = Rect::new(0, 0, 40, h);
+            let mut buf = Buffer::empty(area);
+            render(PaneKind::Processes, &data, "p", area, &mut buf, false, t);
+            screen(&buf)
+        };
+        let text = draw(8);
+        let order: Vec<&str> = ["init", "└ b", "  └ grandchild", "└ c"]
+            .into_iter()
+            .filter(|w| text.contains(w))
+            .collect();
+        assert_eq!(order.len(), 4, "{text}");
+        let at = |w: &str| text.find(w).unwrap();
+        assert!(
+            at("init") < at("└ b") && at("└ b") < at("grandchild") && at("grandchild") < at("└ c"),
+            "{text}"
+        );
+        // Three rows inside the border: the header and two processes.
+        let short = draw(5);
+        assert!(
+            short.contains("└ b") && !short.contains("grandchild"),
+            "{short}"
+        );
     }
 
     #[test]
