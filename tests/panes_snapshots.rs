@@ -135,6 +135,14 @@ fn settle(app: &mut App, want: &[&str]) -> String {
     }
 }
 
+/// A key press, the pane events it causes, and the screen after them.
+fn press(app: &mut App, code: crossterm::event::KeyCode) -> String {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    handle(app, AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    handle(app, AppEvent::PaneDirty);
+    screen(app)
+}
+
 #[test]
 fn lesson_with_panes_120x40() {
     let mut app = app_with_panes(120, 40);
@@ -180,60 +188,50 @@ fn the_app_tells_the_panes_which_lines_are_on_screen() {
 
 #[test]
 fn reading_a_step_brings_its_inspector_to_the_front_once() {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use crossterm::event::KeyCode;
     // Short enough that the lesson scrolls from step 1 to step 2.
     let mut app = app_with_panes(120, 25);
     settle(&mut app, &["lab$"]);
-    let key = |app: &mut App, c: KeyCode| {
-        handle(app, AppEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)));
-        handle(app, AppEvent::PaneDirty);
-        screen(app)
-    };
     let s = screen(&app);
     assert!(
         s.contains("[namespaces]"),
         "step 1 keeps the first inspector:\n{s}"
     );
     // The fixture's step_panes: step 2 shows the processes pane.
-    let s = key(&mut app, KeyCode::End);
+    let s = press(&mut app, KeyCode::End);
     assert!(s.contains("[processes]"), "step 2 brings processes:\n{s}");
     // F7 within the step is the learner's choice; scrolling inside the
     // same step keeps it.
-    key(&mut app, KeyCode::F(7));
-    let s = key(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::F(7));
+    let s = press(&mut app, KeyCode::Char('k'));
     assert!(s.contains("[cgroup]"), "F7 moved on and stayed:\n{s}");
     // Back to step 1 (no choice there) and into step 2 again: processes.
-    let s = key(&mut app, KeyCode::Home);
+    let s = press(&mut app, KeyCode::Home);
     assert!(
         s.contains("[cgroup]"),
         "step 1 names none, nothing changes:\n{s}"
     );
-    let s = key(&mut app, KeyCode::End);
+    let s = press(&mut app, KeyCode::End);
     assert!(s.contains("[processes]"), "entering step 2 again:\n{s}");
 }
 
 #[test]
 fn cramped_f7_goes_from_the_shell_to_the_steps_inspector_and_round() {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use crossterm::event::KeyCode;
     // Too low for shell and inspector together: one view at a time.
     let mut app = app_with_panes(120, 16);
     settle(&mut app, &["lab$", "F7 ▸ namespaces"]);
-    let key = |app: &mut App, c: KeyCode| {
-        handle(app, AppEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)));
-        handle(app, AppEvent::PaneDirty);
-        screen(app)
-    };
     // Step 2 chooses processes: the shell stays, F7 now leads there.
-    let s = key(&mut app, KeyCode::End);
+    let s = press(&mut app, KeyCode::End);
     assert!(s.contains("lab$") && s.contains("F7 ▸ processes"), "{s}");
-    let s = key(&mut app, KeyCode::F(7));
+    let s = press(&mut app, KeyCode::F(7));
     assert!(s.contains("[processes]") && !s.contains("lab$"), "{s}");
     // On through the rest (cgroup, filesystem, network), then the shell.
     for want in ["[cgroup]", "[filesystem]", "[network]"] {
-        let s = key(&mut app, KeyCode::F(7));
+        let s = press(&mut app, KeyCode::F(7));
         assert!(s.contains(want), "{want}:\n{s}");
     }
-    let s = key(&mut app, KeyCode::F(7));
+    let s = press(&mut app, KeyCode::F(7));
     assert!(s.contains("lab$") && s.contains("F7 ▸ namespaces"), "{s}");
 }
 
