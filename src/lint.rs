@@ -424,7 +424,7 @@ fn lint_step_panes(l: &Lesson) -> Vec<Diagnostic> {
     let line = front_line(l, "[step_panes").max(front_line(l, "step_panes"));
     let headings: Vec<String> = l.doc.steps().into_iter().map(|(_, t)| t).collect();
     let default = l.front.default_sandbox();
-    let resolve = |p: &PaneRef| (p.kind, p.sandbox.clone().or(default.map(str::to_string)));
+    let resolve = |p: &PaneRef| (p.kind, p.sandbox_or(default));
     let inspectors: Vec<_> = l
         .front
         .panes

@@ -170,7 +170,7 @@ pub struct LiveLab {
     /// Source lines on screen, as last told by [`LiveLab::set_visible`].
     lines: Option<(u32, u32)>,
     visible: Visible,
-    /// The `##` step being read (the one mid-screen), for `step_panes`.
+    /// The `##` step being read (see [`LiveLab::follow_step`]).
     reading: Option<String>,
 }
 
@@ -193,7 +193,7 @@ impl LiveLab {
             }
         }
         let default_sb = lesson.front.default_sandbox().map(str::to_string);
-        let target = |p: &PaneRef| p.sandbox.clone().or_else(|| default_sb.clone());
+        let target = |p: &PaneRef| p.sandbox_or(default_sb.as_deref());
         let mut cells = BTreeMap::new();
         for (name, spec) in &lesson.front.sandboxes {
             let kinds: Vec<PaneKind> = panes
@@ -317,12 +317,9 @@ impl LiveLab {
             return;
         };
         let default = self.lesson.front.default_sandbox();
-        let target = |p: &PaneRef| p.sandbox.clone().or(default.map(str::to_string));
-        if let Some(i) = self
-            .inspectors()
-            .iter()
-            .position(|p| p.kind == wanted.kind && target(p) == target(&wanted))
-        {
+        if let Some(i) = self.inspectors().iter().position(|p| {
+            p.kind == wanted.kind && p.sandbox_or(default) == wanted.sandbox_or(default)
+        }) {
             self.inspector = i;
         }
     }

@@ -49,6 +49,14 @@ pub struct PaneRef {
     pub sandbox: Option<String>,
 }
 
+impl PaneRef {
+    /// The sandbox this pane shows: the one it names, else `default` (the
+    /// lesson's default sandbox).
+    pub fn sandbox_or(&self, default: Option<&str>) -> Option<String> {
+        self.sandbox.clone().or_else(|| default.map(str::to_string))
+    }
+}
+
 impl FromStr for PaneRef {
     type Err = String;
     fn from_str(s: &str) -> Result<PaneRef, String> {
