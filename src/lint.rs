@@ -416,52 +416,52 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
 /// `step_panes` keys must be `##` headings of this lesson and values one of
 /// its inspector panes, or the choice would silently never happen.
 fn lint_step_panes(l: &Lesson) -> Vec<Diagnostic> {
-    let path = &l.path;
     let mut d = Vec::new();
     if l.front.step_panes.is_empty() {
         return d;
     }
-    let line = front_line(l, "[step_panes").max(front_line(l, "step_panes"));
+    let table_line = front_line(l, "[step_panes");
     let headings: Vec<String> = l.doc.steps().into_iter().map(|(_, t)| t).collect();
     let default = l.front.default_sandbox();
     let resolve = |p: &PaneRef| (p.kind, p.sandbox_or(default));
-    let inspectors: Vec<_> = l
+    let inspectors: Vec<(&str, PaneRef)> = l
         .front
         .panes
         .iter()
-        .filter_map(|p| p.parse::<PaneRef>().ok())
-        .filter(|p| p.kind != PaneKind::Shell)
-        .map(|p| resolve(&p))
+        .filter_map(|s| Some((s.as_str(), s.parse::<PaneRef>().ok()?)))
+        .filter(|(_, p)| p.kind != PaneKind::Shell)
         .collect();
+    let quoted = |v: &[&str]| {
+        v.iter()
+            .map(|h| format!("\"{h}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for (step, pane) in &l.front.step_panes {
+        // The entry's own line (a quoted key, as TOML escapes it), else the
+        // table's.
+        let key = step.replace('\\', "\\\\").replace('"', "\\\"");
+        let line = match front_line(l, &format!("\"{key}\"")) {
+            1 => table_line,
+            n => n,
+        };
+        let mut error = |message: String| d.push(Diagnostic::error(&l.path, line, 1, message));
         if !headings.contains(step) {
-            d.push(Diagnostic::error(
-                path,
-                line,
-                1,
-                format!(
-                    "step_panes names the step \"{step}\", but no `##` heading has that text; use a heading exactly as written{}",
-                    if headings.is_empty() { String::new() } else { format!(" (headings: {})", headings.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")) }
-                ),
+            let known: Vec<&str> = headings.iter().map(String::as_str).collect();
+            error(format!(
+                "step_panes names the step \"{step}\", but no `##` heading has that text; use a heading exactly as written{}",
+                if known.is_empty() { String::new() } else { format!(" (headings: {})", quoted(&known)) }
             ));
         }
         match pane.parse::<PaneRef>() {
-            Err(e) => d.push(Diagnostic::error(path, line, 1, format!("step_panes: {e}"))),
-            Ok(p) if !inspectors.contains(&resolve(&p)) => d.push(Diagnostic::error(
-                path,
-                line,
-                1,
-                format!(
+            Err(e) => error(format!("step_panes: {e}")),
+            Ok(p) if !inspectors.iter().any(|(_, i)| resolve(i) == resolve(&p)) => {
+                let names: Vec<&str> = inspectors.iter().map(|(s, _)| *s).collect();
+                error(format!(
                     "step_panes shows `{pane}` for \"{step}\", but it is not one of the inspector panes in `panes`; add it there or pick one of {}",
-                    l.front
-                        .panes
-                        .iter()
-                        .filter(|p| !p.starts_with("shell"))
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+                    names.join(", ")
+                ))
+            }
             Ok(_) => {}
         }
     }

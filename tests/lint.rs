@@ -99,12 +99,12 @@ fn step_panes_must_name_a_heading_and_a_declared_inspector() {
     let m = messages(&r).join("\n");
     assert_eq!(r.errors(), 4, "{m}");
     assert!(
-        m.contains("01-a.md:5:1: error: step_panes names the step \"Limitz\", but no `##` heading has that text")
+        m.contains("01-a.md:6:1: error: step_panes names the step \"Limitz\", but no `##` heading has that text")
             && m.contains("(headings: \"Limits\")"),
         "{m}"
     );
     assert!(
-        m.contains("step_panes shows `network` for \"Limits\", but it is not one of the inspector panes in `panes`; add it there or pick one of namespaces"),
+        m.contains("01-a.md:7:1: error: step_panes shows `network` for \"Limits\", but it is not one of the inspector panes in `panes`; add it there or pick one of namespaces"),
         "{m}"
     );
 }

@@ -18,3 +18,12 @@ pub mod pty;
 pub mod session;
 pub mod shell;
 pub mod text;
+
+/// A drawn buffer's rows as text, for the panes' unit tests.
+#[cfg(test)]
+pub(crate) fn buffer_rows(buf: &ratatui::buffer::Buffer) -> Vec<String> {
+    let a = buf.area;
+    (a.y..a.y + a.height)
+        .map(|y| (a.x..a.x + a.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}

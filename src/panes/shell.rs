@@ -417,16 +417,7 @@ fn status_line(inner: Rect, buf: &mut Buffer, text: &str, color: Color) {
 mod tests {
     use super::*;
 
-    fn rows(buf: &Buffer) -> Vec<String> {
-        let a = buf.area;
-        (a.y..a.y + a.height)
-            .map(|y| {
-                (a.x..a.x + a.width)
-                    .map(|x| buf[(x, y)].symbol().to_string())
-                    .collect::<String>()
-            })
-            .collect()
-    }
+    use crate::panes::buffer_rows as rows;
 
     #[test]
     fn a_note_wider_than_the_pane_wraps_at_the_bottom_instead_of_being_cut() {

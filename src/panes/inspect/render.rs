@@ -327,15 +327,7 @@ mod tests {
     use crate::course::model::Lang;
 
     fn screen(buf: &Buffer) -> String {
-        let a = buf.area;
-        (a.y..a.y + a.height)
-            .map(|y| {
-                (a.x..a.x + a.width)
-                    .map(|x| buf[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::panes::buffer_rows(buf).join("\n")
     }
 
     fn proc(host_pid: u32, ppid: u32, name: &str) -> ProcRow {
