@@ -28,37 +28,46 @@ fn memory_hog_is_oom_killed_at_its_limit() {
         "-c",
         "head -c 200M /dev/zero | tail > /dev/null; sleep 30",
     ]);
-    s.limits.memory = Some(ByteSize(32 << 20));
+    const LIMIT: u64 = 32 << 20;
+    s.limits.memory = Some(ByteSize(LIMIT));
     let mut sb = Sandbox::spawn(&s, &opts(StdioMode::Null)).unwrap();
     if !cgroup_or_skip(&sb) {
         return;
     }
     let cg = sb.cgroup().unwrap().clone();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Generous: under qemu's TCG on a busy 2-core CI machine the pipe is slow.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut st = cg.stats();
     while st.oom_kills == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
         st = cg.stats();
     }
+    eprintln!("memory hog stats: {st:?}");
     assert!(st.oom_kills >= 1, "no OOM kill: {st:?}");
-    assert_eq!(st.memory_max, Some(32 << 20));
-    assert!(st.memory_peak <= 32 << 20, "peak above limit: {st:?}");
+    assert_eq!(st.memory_max, Some(LIMIT), "{st:?}");
+    // The peak may pass memory.max by a little: the kernel force-charges
+    // allocations of a task the OOM killer already chose, so it can exit
+    // (cgroup-v2.rst, memory.max: "the usage may go over the limit
+    // temporarily"). A real escape would be tens of MiB; allow 1/8.
     assert!(
-        st.memory_peak > 16 << 20,
+        st.memory_peak <= LIMIT + LIMIT / 8,
+        "peak far above the limit: {st:?}"
+    );
+    assert!(
+        st.memory_peak > LIMIT / 2,
         "hog never got near the limit: {st:?}"
     );
     // The inspect view reports the same numbers.
     let pid = sb.pid();
-    assert_eq!(
-        kubelab_sandbox::inspect::field(pid, "memory.max").unwrap(),
-        (32u64 << 20).to_string()
-    );
+    let field = |name: &str| {
+        kubelab_sandbox::inspect::field(pid, name)
+            .unwrap_or_else(|e| panic!("inspect field {name} of pid {pid}: {e}"))
+    };
+    assert_eq!(field("memory.max"), LIMIT.to_string());
+    let kills = field("oom_kills");
     assert!(
-        kubelab_sandbox::inspect::field(pid, "oom_kills")
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            >= 1
+        kills.parse::<u64>().is_ok_and(|n| n >= 1),
+        "inspect says oom_kills={kills:?}, stats: {st:?}"
     );
     sb.kill().unwrap();
 }
