@@ -20,7 +20,7 @@ impl Drop for KillOnDrop {
 }
 
 fn wait_clean(id: &str, pids: &[i32]) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let mut left = leftovers(id);
         left.extend(
@@ -63,7 +63,7 @@ fn sigkill_of_the_parent_leaves_nothing() {
     assert!(alive(sup) && alive(init));
     // Processes inside: PID 1, sh and two sleeps.
     let mut inside = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let deadline = Instant::now() + Duration::from_secs(15);
     while inside.len() < 4 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
         inside = kubelab_sandbox::observe::processes(init as u32)
@@ -245,7 +245,7 @@ fn killed_supervisor_is_swept_at_next_start() {
         .status()
         .unwrap();
     std::mem::forget(sb); // its Drop would clean up; we test the sweep
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while (alive(init) || alive(sup)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -299,7 +299,7 @@ fn cgroup_v2_mechanics_create_join_kill_remove() {
         dir.starts_with(&v2.mount) && dir.ends_with(format!("kubelab/{id}")),
         "{dir:?}"
     );
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let deadline = Instant::now() + Duration::from_secs(15);
     while cg.pids_in().len() < 4 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }

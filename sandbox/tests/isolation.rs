@@ -112,7 +112,7 @@ fn writes_to_root_do_not_reach_the_host() {
     .unwrap();
     let upper = sb.upper_dir().expect("upper dir");
     let mut listing = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..500 {
         listing = observe::upper_listing(&upper).unwrap();
         if listing.iter().any(|e| e.path == "/etc/hostname") {
             break;
