@@ -245,10 +245,17 @@ inbin && /^test .* \.\.\. / {
     order[++n]=role SUBSEP bin SUBSEP name
     next
 }
-inbin && /^---- .* stdout ----$/ { out=$2; next }
+inbin && /^---- .* stdout ----$/ { out=$2; keep=0; next }
+inbin && /^(failures|successes):$/ { out=""; next }
 inbin && out != "" && /SKIP:/ { if (status[role SUBSEP bin SUBSEP out] == "pass") status[role SUBSEP bin SUBSEP out]="skip" }
+# The panic line and the two after it: the why of a failure, for the summary.
+inbin && out != "" && /panicked at/ { keep=3 }
+inbin && out != "" && keep > 0 { why[role SUBSEP bin SUBSEP out]=why[role SUBSEP bin SUBSEP out] "\n      " $0; keep-- }
 END {
-    for (i=1; i<=n; i++) { split(order[i], k, SUBSEP); print status[order[i]], k[1], k[2], k[3] }
+    for (i=1; i<=n; i++) {
+        split(order[i], k, SUBSEP); print status[order[i]], k[1], k[2], k[3]
+        if (status[order[i]] == "FAIL" && why[order[i]] != "") print substr(why[order[i]], 2)
+    }
 }' "$serial" >"$report"
 
 passed=$(grep -c '^pass ' "$report" || true)
@@ -265,7 +272,7 @@ for role in root user; do
         "$(grep -c "^pass $role " "$report" || true)" "$(grep -c "^FAIL $role " "$report" || true)" \
         "$(grep -c "^skip $role " "$report" || true)" "$(grep -c "^ignored $role " "$report" || true)"
 done
-sed -n 's/^\(FAIL\|skip\) /  \1 /p' "$report"
+sed -n -e 's/^\(FAIL\|skip\) /  \1 /p' -e '/^      /p' "$report"
 bad=0
 if [ -z "$result" ]; then
     if [ "$qemu_rc" = 124 ]; then
