@@ -82,18 +82,25 @@ fn sigkill_of_the_parent_leaves_nothing() {
 }
 
 /// A sandbox (with a cgroup: a pids limit) running `script` under `sh -c`,
-/// and the host PIDs of its processes once they have started.
-fn spawn_sleepers(id: &str, script: &str) -> (Sandbox, Vec<i32>) {
+/// and the host PIDs of its processes once `expected` of them have started.
+/// Polled, not slept: under qemu without KVM the shell can take seconds to
+/// fork its children.
+fn spawn_sleepers(id: &str, script: &str, expected: usize) -> (Sandbox, Vec<i32>) {
     let mut o = opts(StdioMode::Null);
     o.id = Some(id.to_string());
     let mut s = spec(&["/bin/sh", "-c", script]);
     s.limits.pids = Some(10);
     let sb = Sandbox::spawn(&s, &o).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    let pids = kubelab_sandbox::observe::processes(sb.pid())
-        .iter()
-        .map(|p| p.host_pid)
-        .collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut pids: Vec<i32> = Vec::new();
+    while pids.len() < expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        pids = kubelab_sandbox::observe::processes(sb.pid())
+            .iter()
+            .map(|p| p.host_pid)
+            .collect();
+    }
+    assert!(pids.len() >= expected, "{script}: only {pids:?} started");
     (sb, pids)
 }
 
@@ -103,8 +110,8 @@ fn kill_and_exit_leave_nothing() {
         return;
     }
     let id = format!("kill{}", std::process::id());
-    let (mut sb, pids) = spawn_sleepers(&id, "sleep 100 & sleep 100 & sleep 100");
-    assert!(pids.len() >= 4, "{pids:?}");
+    // PID 1, then the shell (exec'ing the last sleep) and two more sleeps.
+    let (mut sb, pids) = spawn_sleepers(&id, "sleep 100 & sleep 100 & sleep 100", 4);
     assert_eq!(sb.kill().unwrap(), 137);
     assert!(wait_clean(&id, &pids).is_empty(), "{:?}", leftovers(&id));
 
@@ -126,7 +133,7 @@ fn sigkill_through_the_api_still_cleans_up() {
     }
     for (n, via_signal) in [(0, true), (1, false)] {
         let id = format!("sigk{n}{}", std::process::id());
-        let (mut sb, pids) = spawn_sleepers(&id, "sleep 100 & sleep 100");
+        let (mut sb, pids) = spawn_sleepers(&id, "sleep 100 & sleep 100", 3);
         if via_signal {
             sb.signal(libc::SIGKILL).unwrap();
         } else {
