@@ -7,7 +7,6 @@ use kubelab_sandbox::spec::{Mount, Rootfs};
 use kubelab_sandbox::{Sandbox, StdioMode};
 use std::io::BufRead;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
 
 /// SIGKILLs a helper process if the test panics before doing it itself.
 struct KillOnDrop(i32);
@@ -20,19 +19,16 @@ impl Drop for KillOnDrop {
 }
 
 fn wait_clean(id: &str, pids: &[i32]) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let still_there = || {
         let mut left = leftovers(id);
         left.extend(
             pids.iter()
                 .filter(|&&p| alive(p))
                 .map(|p| format!("process {p}")),
         );
-        if left.is_empty() || Instant::now() > deadline {
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        left
+    };
+    sample_until(20, still_there, |left| left.is_empty())
 }
 
 #[test]
@@ -62,15 +58,7 @@ fn sigkill_of_the_parent_leaves_nothing() {
     let guard = KillOnDrop(holder.id() as i32);
     assert!(alive(sup) && alive(init));
     // Processes inside: PID 1, sh and two sleeps.
-    let mut inside = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while inside.len() < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        inside = kubelab_sandbox::observe::processes(init as u32)
-            .iter()
-            .map(|p| p.host_pid)
-            .collect();
-    }
+    let inside = sample_until(15, || host_pids(init as u32), |p| p.len() >= 4);
     assert!(inside.len() >= 4, "{inside:?}");
     std::mem::forget(guard);
     holder.kill().unwrap(); // SIGKILL
@@ -91,15 +79,7 @@ fn spawn_sleepers(id: &str, script: &str, expected: usize) -> (Sandbox, Vec<i32>
     let mut s = spec(&["/bin/sh", "-c", script]);
     s.limits.pids = Some(10);
     let sb = Sandbox::spawn(&s, &o).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut pids: Vec<i32> = Vec::new();
-    while pids.len() < expected && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        pids = kubelab_sandbox::observe::processes(sb.pid())
-            .iter()
-            .map(|p| p.host_pid)
-            .collect();
-    }
+    let pids = sample_until(15, || host_pids(sb.pid()), |p| p.len() >= expected);
     assert!(pids.len() >= expected, "{script}: only {pids:?} started");
     (sb, pids)
 }
@@ -252,10 +232,7 @@ fn killed_supervisor_is_swept_at_next_start() {
         .status()
         .unwrap();
     std::mem::forget(sb); // its Drop would clean up; we test the sweep
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while (alive(init) || alive(sup)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    sample_until(20, || alive(init) || alive(sup), |running| !running);
     assert!(!alive(init), "PID 1 survived its supervisor");
     assert!(
         rt.join(&id).exists(),
@@ -306,10 +283,7 @@ fn cgroup_v2_mechanics_create_join_kill_remove() {
         dir.starts_with(&v2.mount) && dir.ends_with(format!("kubelab/{id}")),
         "{dir:?}"
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while cg.pids_in().len() < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    sample_until(15, || cg.pids_in(), |p| p.len() >= 4);
     assert!(
         cg.pids_in().contains(&(sb.pid() as i32)),
         "{:?}",

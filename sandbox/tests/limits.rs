@@ -36,12 +36,7 @@ fn memory_hog_is_oom_killed_at_its_limit() {
     }
     let cg = sb.cgroup().unwrap().clone();
     // Generous: under qemu's TCG on a busy 2-core CI machine the pipe is slow.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut st = cg.stats();
-    while st.oom_kills == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        st = cg.stats();
-    }
+    let st = sample_until(60, || cg.stats(), |st| st.oom_kills > 0);
     eprintln!("memory hog stats: {st:?}");
     assert!(st.oom_kills >= 1, "no OOM kill: {st:?}");
     assert_eq!(st.memory_max, Some(LIMIT), "{st:?}");
@@ -87,12 +82,7 @@ fn fork_bomb_stops_at_pids_max_and_host_stays_fine() {
         return;
     }
     let cg = sb.cgroup().unwrap().clone();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut st = cg.stats();
-    while st.pids_limit_hits == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        st = cg.stats();
-    }
+    let st = sample_until(30, || cg.stats(), |st| st.pids_limit_hits > 0);
     assert!(st.pids_limit_hits > 0, "pids limit never hit: {st:?}");
     assert_eq!(st.pids_max, Some(16));
     assert!(st.pids_current <= 16, "{st:?}");

@@ -4,6 +4,7 @@
 use kubelab_sandbox::spec::Spec;
 use kubelab_sandbox::{ExecRequest, Sandbox, SpawnOptions, StdioMode};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// The crate's helper binary, re-executed as the sandbox supervisor. Cargo
 /// tells us where it is; a copied test binary (e.g. in a VM) finds it next to
@@ -164,4 +165,26 @@ pub fn alive(pid: i32) -> bool {
             .unwrap_or(false),
         Err(_) => false,
     }
+}
+
+/// Samples `sample` every 20 ms until `done` accepts a sample or `secs`
+/// pass, and returns the last sample so the caller's assertion can show
+/// it. Polled, not slept: under qemu's TCG a fork can take seconds.
+pub fn sample_until<T>(secs: u64, mut sample: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = sample();
+        if done(&v) || Instant::now() >= deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Host PIDs of every process in the sandbox whose PID 1 is `init`.
+pub fn host_pids(init: u32) -> Vec<i32> {
+    kubelab_sandbox::observe::processes(init)
+        .iter()
+        .map(|p| p.host_pid)
+        .collect()
 }
