@@ -23,6 +23,7 @@ fn run_json(factory: &dyn SandboxFactory, lessons: &[&str]) -> (i32, Value) {
     let args = TestArgs {
         lessons: lessons.iter().map(|s| s.to_string()).collect(),
         json: true,
+        ..Default::default()
     };
     let mut out = Vec::new();
     let code = run_with(&fixture(), &args, factory, &kubelab(), &mut out);
@@ -131,4 +132,120 @@ fn the_cli_prints_per_check_lines_and_exits_non_zero() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// The engine, counting the sandboxes it starts.
+struct Counting(EngineFactory, std::sync::atomic::AtomicUsize);
+
+impl SandboxFactory for Counting {
+    fn start(
+        &self,
+        name: &str,
+        spec: &Spec,
+        console: Option<PtySize>,
+    ) -> std::io::Result<Box<dyn LabSandbox>> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.start(name, spec, console)
+    }
+    fn unmet(&self, req: Requirement) -> Option<String> {
+        self.0.unmet(req)
+    }
+}
+
+fn bilingual(lessons: &[&str], jobs: usize) -> (i32, Value, usize) {
+    let Some(f) = engine_or_skip() else {
+        return (-1, Value::Null, 0);
+    };
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/labs_bilingual");
+    let loaded = kubelab::course::load(&dir).expect("bilingual fixture loads");
+    let counting = Counting(f, Default::default());
+    let args = TestArgs {
+        lessons: lessons.iter().map(|s| s.to_string()).collect(),
+        json: true,
+        jobs,
+    };
+    let mut out = Vec::new();
+    let code = run_with(&loaded, &args, &counting, &kubelab(), &mut out);
+    let v: Value = serde_json::from_slice(&out)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out)));
+    (code, v, counting.1.into_inner())
+}
+
+fn report<'a>(v: &'a Value, id: &str, lang: &str) -> &'a Value {
+    v["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id && l["lang"] == lang)
+        .unwrap_or_else(|| panic!("no report for {id} [{lang}]: {v:#}"))
+}
+
+#[test]
+fn translations_with_the_same_solutions_share_one_run_of_the_lab() {
+    let (code, v, started) = bilingual(&["shared"], 1);
+    if v.is_null() {
+        return;
+    }
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(started, 1, "one sandbox for both languages: {v:#}");
+    for lang in ["zh", "en"] {
+        let r = report(&v, "shared", lang);
+        assert_eq!(r["status"], "pass", "{r:#}");
+        assert_eq!(r["checks"][0]["failed_first"], true, "{r:#}");
+    }
+    // Each language's own check ran: its own fresh reason.
+    assert_eq!(
+        report(&v, "shared", "zh")["checks"][0]["fresh_reason"],
+        "/root/made 里还不是 hello"
+    );
+    assert_eq!(report(&v, "shared", "en")["shared_with"], "zh");
+}
+
+#[test]
+fn translations_whose_solutions_differ_each_run_their_own_lab() {
+    let (code, v, started) = bilingual(&["diverged"], 2);
+    if v.is_null() {
+        return;
+    }
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(started, 2, "{v:#}");
+    assert!(report(&v, "diverged", "en").get("shared_with").is_none());
+}
+
+#[test]
+fn a_shared_run_still_fails_the_language_whose_check_is_wrong() {
+    // Three labs on three threads: reports still come back in course order.
+    let (code, v, started) = bilingual(&[], 3);
+    if v.is_null() {
+        return;
+    }
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(started, 4, "shared + 2 × diverged + broken-zh: {v:#}");
+    assert_eq!(report(&v, "broken-zh", "zh")["status"], "fail");
+    assert_eq!(report(&v, "broken-zh", "en")["status"], "pass");
+    let order: Vec<String> = v["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}/{}",
+                l["id"].as_str().unwrap(),
+                l["lang"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "shared/zh",
+            "shared/en",
+            "diverged/zh",
+            "broken-zh/zh",
+            "broken-zh/en",
+            "diverged/en"
+        ],
+        "{v:#}"
+    );
 }

@@ -2,16 +2,23 @@
 //!
 //! For each lesson with a lab (sandboxes + checks), in each language: a fresh
 //! sandbox, every check must fail; the solutions are typed into a real PTY
-//! shell of the sandbox; every check must pass. A lesson whose `requires`
-//! the host cannot meet is SKIPPED with the reason. Exit code: 0 when nothing
-//! failed, 1 when a lab failed, 2 for bad arguments or an unloadable course.
+//! shell of the sandbox; every check must pass. Translations with the same
+//! sandboxes and solutions share one run of the lab (each language's checks
+//! are proven against it), and labs run `--jobs` at a time, since most of
+//! a lab's time is its own `sleep`s. A lesson whose `requires` the host
+//! cannot meet is SKIPPED with the reason. Exit code: 0 when nothing failed,
+//! 1 when a lab failed, 2 for bad arguments or an unloadable course.
 
 use crate::cli::Context;
+use crate::course::model::Lesson;
 use crate::course::{self, LoadedCourse};
 use crate::lab::harness::{self, LessonReport, SandboxFactory, Status};
 use crate::lab::model;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// Arguments of `kubelab test`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -22,6 +29,10 @@ pub struct TestArgs {
     /// Print one JSON document (for CI) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Labs run at once (0: one per core, at least 2, at most 4). Labs
+    /// spend most of their time waiting on their own sandboxes.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
 }
 
 /// Runs `kubelab test` over the course of `ctx` with the real engine.
@@ -79,9 +90,13 @@ pub fn run_with(
                 problems: vec![e.to_string()],
                 checks: Vec::new(),
                 seconds: 0.0,
+                shared_with: None,
             });
         }
     }
+    // The labs to run, in course order: a lesson's translations that share
+    // one lab (harness::same_lab) are proven against one run of it.
+    let mut labs: Vec<Vec<&Lesson>> = Vec::new();
     for lesson in &loaded.lessons {
         if !wanted(&lesson.front.id) {
             continue;
@@ -96,26 +111,30 @@ pub fn run_with(
                     problems: vec!["no lab: the lesson declares no sandbox or no check".into()],
                     checks: Vec::new(),
                     seconds: 0.0,
+                    shared_with: None,
                 });
             }
             continue;
         }
+        match labs.iter_mut().find(|g| harness::same_lab(g[0], lesson)) {
+            Some(group) => group.push(lesson),
+            None => labs.push(vec![lesson]),
+        }
+    }
+    let jobs = match args.jobs {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4)),
+        n => n,
+    };
+    run_labs(&labs, jobs, factory, kubelab, |group| {
         if !args.json {
-            let _ = writeln!(
-                out,
-                "── {} [{}] {}",
-                lesson.front.id,
-                lesson.lang,
-                lesson.path.display()
-            );
+            for r in &group {
+                let _ = writeln!(out, "── {} [{}] {}", r.id, r.lang, r.path);
+                print_lesson(out, r);
+            }
             let _ = out.flush();
         }
-        let r = harness::test_lesson(lesson, factory, kubelab);
-        if !args.json {
-            print_lesson(out, &r);
-        }
-        reports.push(r);
-    }
+        reports.extend(group);
+    });
     let failed = reports.iter().filter(|r| r.status == Status::Fail).count();
     let skipped = reports.iter().filter(|r| r.status == Status::Skip).count();
     let passed = reports.iter().filter(|r| r.status == Status::Pass).count();
@@ -138,6 +157,45 @@ pub fn run_with(
         let _ = writeln!(out, "\n{passed} passed, {failed} failed, {skipped} skipped");
     }
     i32::from(failed > 0)
+}
+
+/// Runs `labs` on `jobs` threads and hands each lab's reports to `done` in
+/// the order of `labs`, as soon as it and every lab before it finished.
+fn run_labs(
+    labs: &[Vec<&Lesson>],
+    jobs: usize,
+    factory: &dyn SandboxFactory,
+    kubelab: &Path,
+    mut done: impl FnMut(Vec<LessonReport>),
+) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Vec<LessonReport>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, labs.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(group) = labs.get(i) else { break };
+                if tx
+                    .send((i, harness::test_lab(group, factory, kubelab)))
+                    .is_err()
+                {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut finished: BTreeMap<usize, Vec<LessonReport>> = BTreeMap::new();
+        let mut want = 0;
+        for (i, reports) in rx {
+            finished.insert(i, reports);
+            while let Some(reports) = finished.remove(&want) {
+                done(reports);
+                want += 1;
+            }
+        }
+    });
 }
 
 fn print_lesson(out: &mut dyn Write, r: &LessonReport) {
@@ -171,5 +229,9 @@ fn print_lesson(out: &mut dyn Write, r: &LessonReport) {
     } else {
         format!(" [{}]", r.lang)
     };
-    let _ = writeln!(out, "{word} {}{lang} ({:.1}s)", r.id, r.seconds);
+    let shared = match &r.shared_with {
+        Some(other) => format!(", checked on the same run as [{other}]"),
+        None => String::new(),
+    };
+    let _ = writeln!(out, "{word} {}{lang} ({:.1}s{shared})", r.id, r.seconds);
 }

@@ -126,7 +126,10 @@ pub fn host_unmet(req: Requirement) -> Option<String> {
     match req {
         Requirement::Root if !root => Some("needs root on the host (run as root)".into()),
         Requirement::Cgroups => {
-            let id = format!("probe-{}", std::process::id());
+            // Unique per call: `kubelab test` asks from several threads.
+            static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let id = format!("probe-{}-{n}", std::process::id());
             let probe = kubelab_sandbox::cgroup::create(&id, &Default::default());
             match probe {
                 Ok(cg) => {

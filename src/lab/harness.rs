@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Starts lesson sandboxes and knows what the host can do.
-pub trait SandboxFactory {
+/// `Sync`: `kubelab test` runs several labs at once from one factory.
+pub trait SandboxFactory: Sync {
     /// Starts a sandbox; with `console`, its main program runs on a PTY of
     /// that size (taken with [`LabSandbox::take_console`]).
     fn start(
@@ -73,47 +74,100 @@ pub struct LessonReport {
     pub problems: Vec<String>,
     pub checks: Vec<CheckReport>,
     pub seconds: f64,
+    /// The language whose run of the same lab this report's checks were
+    /// proven against ([`same_lab`]), when not its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
+}
+
+/// Whether two translations of a lesson share one lab: the same id,
+/// sandboxes and requirements, and step by step the same solutions. Their
+/// checks may differ (each speaks its own language), so [`test_lab`] proves
+/// both sets of checks against a single run of the lab instead of starting
+/// the sandboxes and typing the solutions twice.
+pub fn same_lab(a: &Lesson, b: &Lesson) -> bool {
+    let (fa, fb) = (&a.front, &b.front);
+    if fa.id != fb.id || fa.sandboxes != fb.sandboxes || fa.requires != fb.requires {
+        return false;
+    }
+    let (sa, sb) = (model::steps(a), model::steps(b));
+    sa.len() == sb.len()
+        && sa.iter().zip(&sb).all(|(x, y)| {
+            x.solutions.len() == y.solutions.len()
+                && x.solutions
+                    .iter()
+                    .zip(&y.solutions)
+                    .all(|(p, q)| p.code == q.code && p.sandbox == q.sandbox)
+        })
 }
 
 /// Runs the whole lab of one lesson. The lesson must have a lab
 /// ([`model::has_lab`]).
 pub fn test_lesson(lesson: &Lesson, factory: &dyn SandboxFactory, kubelab: &Path) -> LessonReport {
+    test_lab(&[lesson], factory, kubelab)
+        .pop()
+        .expect("one report per lesson")
+}
+
+/// Runs one lab for a group of lessons that share it ([`same_lab`]; a group
+/// of one is an ordinary lesson): the first lesson's sandboxes and
+/// solutions, every lesson's checks. One report per lesson, in order.
+pub fn test_lab(
+    group: &[&Lesson],
+    factory: &dyn SandboxFactory,
+    kubelab: &Path,
+) -> Vec<LessonReport> {
     let started = Instant::now();
-    let mut report = LessonReport {
-        id: lesson.front.id.clone(),
-        lang: lesson.lang.code().to_string(),
-        path: lesson.path.display().to_string(),
-        status: Status::Pass,
-        problems: Vec::new(),
-        checks: Vec::new(),
-        seconds: 0.0,
+    let first_lang = group.first().map(|l| l.lang.code().to_string());
+    let mut reports: Vec<LessonReport> = group
+        .iter()
+        .enumerate()
+        .map(|(i, lesson)| LessonReport {
+            id: lesson.front.id.clone(),
+            lang: lesson.lang.code().to_string(),
+            path: lesson.path.display().to_string(),
+            status: Status::Pass,
+            problems: Vec::new(),
+            checks: Vec::new(),
+            seconds: 0.0,
+            shared_with: if i == 0 { None } else { first_lang.clone() },
+        })
+        .collect();
+    let Some(lead) = group.first() else {
+        return reports;
     };
-    let unmet: Vec<String> = lesson
+    let unmet: Vec<String> = lead
         .front
         .requires
         .iter()
         .filter_map(|r| factory.unmet(*r))
         .collect();
     if !unmet.is_empty() {
-        report.status = Status::Skip;
-        report.problems = unmet;
-        return report;
+        for r in &mut reports {
+            r.status = Status::Skip;
+            r.problems = unmet.clone();
+        }
+        return reports;
     }
-    run_lab(lesson, factory, kubelab, &mut report);
-    if !report.problems.is_empty() || report.checks.iter().any(|c| !c.ok()) {
-        report.status = Status::Fail;
+    run_lab(group, factory, kubelab, &mut reports);
+    let seconds = started.elapsed().as_secs_f64();
+    for r in &mut reports {
+        if !r.problems.is_empty() || r.checks.iter().any(|c| !c.ok()) {
+            r.status = Status::Fail;
+        }
+        r.seconds = seconds;
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    report
+    reports
 }
 
 fn run_lab(
-    lesson: &Lesson,
+    group: &[&Lesson],
     factory: &dyn SandboxFactory,
     kubelab: &Path,
-    report: &mut LessonReport,
+    reports: &mut [LessonReport],
 ) {
-    let front = &lesson.front;
+    let lead = group[0];
+    let front = &lead.front;
     let mut sandboxes: BTreeMap<String, Box<dyn LabSandbox>> = BTreeMap::new();
     for (name, spec) in &front.sandboxes {
         match factory.start(name, spec, Some(TYPIST_SIZE)) {
@@ -121,9 +175,10 @@ fn run_lab(
                 sandboxes.insert(name.clone(), sb);
             }
             Err(e) => {
-                report
-                    .problems
-                    .push(format!("sandbox `{name}` did not start: {e}"));
+                for r in reports.iter_mut() {
+                    r.problems
+                        .push(format!("sandbox `{name}` did not start: {e}"));
+                }
                 return;
             }
         }
@@ -133,7 +188,8 @@ fn run_lab(
         lesson: &front.id,
         timeout: super::check::CHECK_TIMEOUT,
     };
-    let steps = model::steps(lesson);
+    // Every lesson's steps; the lead's solutions are everybody's.
+    let steps: Vec<Vec<Step>> = group.iter().map(|l| model::steps(l)).collect();
     let run = |c: &crate::doc::ir::CheckBlock| -> CheckResult {
         match model::sandbox_for(front, c.sandbox.as_deref()).and_then(|n| sandboxes.get(n)) {
             Some(sb) => run_check(c, sb.as_ref(), &env),
@@ -150,41 +206,54 @@ fn run_lab(
     };
 
     // 1. Fresh sandbox: nothing may pass yet.
-    for step in &steps {
-        for c in &step.checks {
-            let r = run(c);
-            report.checks.push(CheckReport {
-                id: c.id.clone(),
-                step: step.title.clone(),
-                line: c.line,
-                failed_first: !r.passed,
-                fresh_reason: r.reason,
-                passed_after: false,
-                reason: None,
-            });
+    for (report, lesson_steps) in reports.iter_mut().zip(&steps) {
+        for step in lesson_steps {
+            for c in &step.checks {
+                let r = run(c);
+                report.checks.push(CheckReport {
+                    id: c.id.clone(),
+                    step: step.title.clone(),
+                    line: c.line,
+                    failed_first: !r.passed,
+                    fresh_reason: r.reason,
+                    passed_after: false,
+                    reason: None,
+                });
+            }
         }
-    }
-    for c in report.checks.iter().filter(|c| !c.failed_first) {
-        report.problems.push(format!(
-            "check `{}` (line {}) already passes on a fresh sandbox: the lab is pre-solved",
-            c.id, c.line
-        ));
+        let presolved: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| !c.failed_first)
+            .map(|c| {
+                format!(
+                    "check `{}` (line {}) already passes on a fresh sandbox: the lab is pre-solved",
+                    c.id, c.line
+                )
+            })
+            .collect();
+        report.problems.extend(presolved);
     }
 
     // 2. Each step: type its solutions, then its checks must pass.
     let mut shells: BTreeMap<String, Typist> = BTreeMap::new();
-    for step in &steps {
-        if let Err(e) = type_solutions(step, lesson, &sandboxes, &mut shells) {
-            report
-                .problems
-                .push(format!("step \"{}\": {e}", step.title));
+    for (s, step) in steps[0].iter().enumerate() {
+        if let Err(e) = type_solutions(step, lead, &sandboxes, &mut shells) {
+            for (r, l) in reports.iter_mut().zip(&steps) {
+                r.problems.push(format!("step \"{}\": {e}", l[s].title));
+            }
         }
         let deadline = Instant::now() + SETTLE;
-        let mut pending: Vec<&crate::doc::ir::CheckBlock> = step.checks.iter().collect();
+        // (lesson index, check) of this step, across the group.
+        let mut pending: Vec<(usize, &crate::doc::ir::CheckBlock)> = steps
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| l[s].checks.iter().map(move |c| (i, c)))
+            .collect();
         loop {
-            pending.retain(|c| {
+            pending.retain(|&(i, c)| {
                 let r = run(c);
-                if let Some(rep) = report
+                if let Some(rep) = reports[i]
                     .checks
                     .iter_mut()
                     .find(|x| x.id == c.id && x.line == c.line)
@@ -199,14 +268,17 @@ fn run_lab(
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        if !pending.is_empty() {
-            // Show what the solution printed: usually the reason it failed.
+        // Show what the solution printed: usually the reason it failed.
+        let mut failing: Vec<usize> = pending.iter().map(|&(i, _)| i).collect();
+        failing.dedup();
+        for i in failing {
             for (name, t) in &shells {
-                report.problems.push(format!(
+                let msg = format!(
                     "step \"{}\": the `{name}` shell ends with: {}",
-                    step.title,
+                    steps[i][s].title,
                     t.tail(8)
-                ));
+                );
+                reports[i].problems.push(msg);
             }
         }
     }
