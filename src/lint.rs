@@ -379,6 +379,39 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             ),
         ));
     }
+    // Host facts some labs lean on: say so in `requires`, so a host without
+    // them skips the lab with the reason instead of failing it.
+    for (needle, req, name, why) in [
+        (
+            "/bin/busybox",
+            Requirement::Busybox,
+            "busybox",
+            "it copies the host's busybox into a rootfs, which only runs there when statically linked",
+        ),
+        (
+            "userxattr",
+            Requirement::TmpfsXattr,
+            "tmpfs-xattr",
+            "it mounts an overlay with -o userxattr, which on tmpfs needs Linux 6.6+",
+        ),
+    ] {
+        if l.front.requires.contains(&req) {
+            continue;
+        }
+        let first = l.doc.interactives().into_iter().find_map(|i| match i {
+            Interactive::Run(b) if b.code.contains(needle) => Some(b.line),
+            Interactive::Solution(b) if b.code.contains(needle) => Some(b.line),
+            _ => None,
+        });
+        if let Some(line) = first {
+            d.push(Diagnostic::warning(
+                path,
+                line,
+                1,
+                format!("add requires = [\"{name}\"] to the front matter: {why}"),
+            ));
+        }
+    }
     let pane_line = front_line(l, "panes");
     for p in &l.front.panes {
         let (kind, sb) = match p.split_once('@') {

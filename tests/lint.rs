@@ -237,3 +237,30 @@ fn the_shipped_course_has_no_errors() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(r.books, 2);
 }
+
+#[test]
+fn host_facts_a_lab_leans_on_must_be_in_requires() {
+    let body = "## Step\n\n```sh run\ncp /bin/busybox /tmp/r/bin/\n```\n\n\
+                ```sh solution\nmount -t overlay o -o lowerdir=/a,upperdir=/u,workdir=/w,userxattr /m\n```\n\n\
+                ```sh check id=c\n# hint: h\ntrue\n```\n";
+    let bare = lesson("01-a", SB, body);
+    let msgs = messages(&lint_one(&bare, &bare));
+    for want in ["requires = [\"busybox\"]", "requires = [\"tmpfs-xattr\"]"] {
+        assert_eq!(
+            msgs.iter().filter(|m| m.contains(want)).count(),
+            2,
+            "{want} in both books: {msgs:#?}"
+        );
+    }
+    assert!(
+        msgs.iter().any(|m| m.contains("01-a.md:8:1:")),
+        "points at the run block: {msgs:#?}"
+    );
+    let declared = lesson(
+        "01-a",
+        &format!("requires = [\"busybox\", \"tmpfs-xattr\"]\n{SB}"),
+        body,
+    );
+    let r = lint_one(&declared, &declared);
+    assert!(r.diagnostics.is_empty(), "{:#?}", messages(&r));
+}

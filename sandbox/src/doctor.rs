@@ -2,6 +2,7 @@
 //! and the fix for each.
 
 use crate::cgroup::{self, Mode};
+use crate::hostfacts;
 use std::fs;
 use std::path::Path;
 
@@ -171,20 +172,33 @@ pub fn static_checks() -> Vec<Check> {
             "use a kernel built with CONFIG_SECCOMP_FILTER=y (every distribution kernel is)",
         )
     });
-    out.push(if Path::new("/bin/busybox").is_file() {
-        check(
+    out.push(match hostfacts::static_elf(Path::new(hostfacts::BUSYBOX)) {
+        Ok(()) => check(
             "busybox",
             Level::Ok,
-            "/bin/busybox present (rootfs = \"busybox\" works)",
+            "/bin/busybox is statically linked (rootfs = \"busybox\" and the rootfs labs work)",
             "",
-        )
-    } else {
-        check(
+        ),
+        Err(why) => check(
             "busybox",
             Level::Warn,
-            "no /bin/busybox: rootfs = \"busybox\" is unavailable",
-            "apt-get install busybox-static",
-        )
+            format!("{why}: rootfs = \"busybox\" and the labs that build a rootfs by hand skip"),
+            "install a static busybox (Debian/Ubuntu: apt-get install busybox-static)",
+        ),
+    });
+    out.push(match hostfacts::tmpfs_user_xattrs() {
+        Ok(()) => check(
+            "tmpfs xattrs",
+            Level::Ok,
+            "tmpfs keeps user.* xattrs: labs can mount an overlay on tmpfs",
+            "",
+        ),
+        Err(why) => check(
+            "tmpfs xattrs",
+            Level::Warn,
+            format!("{why}; the overlay steps of lessons 07 and 08 skip"),
+            "a newer kernel (Ubuntu's HWE kernel, Debian's backports kernel)",
+        ),
     });
     out
 }

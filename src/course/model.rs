@@ -105,6 +105,13 @@ pub enum Requirement {
     Root,
     /// Needs cgroup limits (root, or rootless with a delegated cgroup v2 subtree).
     Cgroups,
+    /// Copies the host's `/bin/busybox` into a rootfs it builds by hand:
+    /// it must be statically linked to run there.
+    Busybox,
+    /// Mounts an overlay whose upper layer is on tmpfs inside the sandbox
+    /// (`-o userxattr`): tmpfs must keep `user.*` xattrs (Linux 6.6+).
+    #[serde(rename = "tmpfs-xattr")]
+    TmpfsXattr,
 }
 
 /// TOML front matter between `+++` lines at the top of a lesson.

@@ -139,6 +139,16 @@ pub fn host_unmet(req: Requirement) -> Option<String> {
                 Err(why) => Some(format!("needs cgroup limits: {why}")),
             }
         }
+        Requirement::Busybox => kubelab_sandbox::hostfacts::static_elf(std::path::Path::new(
+            kubelab_sandbox::hostfacts::BUSYBOX,
+        ))
+        .err()
+        .map(|why| {
+            format!("needs a static busybox: {why} (Debian/Ubuntu: apt-get install busybox-static)")
+        }),
+        Requirement::TmpfsXattr => kubelab_sandbox::hostfacts::tmpfs_user_xattrs()
+            .err()
+            .map(|why| format!("needs Linux 6.6 or newer: {why}")),
         _ => None,
     }
 }
