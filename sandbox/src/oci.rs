@@ -1,13 +1,14 @@
 //! OCI image layouts: index.json -> manifest -> layer blobs, each layer
 //! unpacked once into a cache directory keyed by its digest, then stacked as
-//! overlay lower layers. Layer whiteouts (`.wh.NAME`, `.wh..wh..opq`) become
-//! overlay whiteouts (0/0 char devices) and opaque-dir xattrs.
+//! overlay lower layers. Unpacking treats the layer as hostile (see
+//! [`crate::layer`]); the cache is private to the user who unpacks
+//! ([`private_cache_dir`]).
 
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::fs;
 use std::io::{self, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 #[derive(Deserialize)]
 struct Descriptor {
@@ -229,74 +230,9 @@ fn unpack_layer(blob: &Path, media_type: &str, dest: &Path) -> io::Result<()> {
         ));
     }
     let f = fs::File::open(blob)?;
-    let reader: Box<dyn Read> = if is_gzip(blob, media_type)? {
-        Box::new(flate2::read::GzDecoder::new(f))
+    if is_gzip(blob, media_type)? {
+        crate::layer::unpack(flate2::read::GzDecoder::new(io::BufReader::new(f)), dest)
     } else {
-        Box::new(f)
-    };
-    let mut ar = tar::Archive::new(reader);
-    ar.set_preserve_permissions(true);
-    ar.set_preserve_ownerships(crate::sys::geteuid() == 0);
-    ar.set_unpack_xattrs(false);
-    ar.set_overwrite(true);
-    for entry in ar.entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.into_owned();
-        if path
-            .components()
-            .any(|c| matches!(c, Component::ParentDir | Component::RootDir))
-        {
-            continue;
-        }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if let Some(name) = name.as_deref() {
-            if let Some(hidden) = name.strip_prefix(".wh.") {
-                let parent = dest.join(path.parent().unwrap_or(Path::new("")));
-                fs::create_dir_all(&parent)?;
-                if hidden == ".wh..opq" {
-                    set_opaque(&parent)?;
-                } else {
-                    let p = parent.join(hidden);
-                    let _ = fs::remove_file(&p);
-                    let _ = fs::remove_dir_all(&p);
-                    crate::sys::mknod_whiteout(&p)?;
-                }
-                continue;
-            }
-        }
-        entry.unpack_in(dest).map_err(|e| {
-            // tar's error hides the cause (e.g. EPERM on chown) in its source.
-            let cause = std::error::Error::source(&e)
-                .map(|c| format!(": {c}"))
-                .unwrap_or_default();
-            io::Error::new(e.kind(), format!("{e}{cause}"))
-        })?;
-    }
-    Ok(())
-}
-
-/// Marks a directory opaque for overlayfs (hides lower layers' contents).
-/// Both attribute names are set where allowed: `trusted.` for mounts made by
-/// host root, `user.` for mounts with `userxattr` in a user namespace.
-fn set_opaque(dir: &Path) -> io::Result<()> {
-    let c = crate::sys::cstr(dir)?;
-    let mut ok = false;
-    for name in [c"user.overlay.opaque", c"trusted.overlay.opaque"] {
-        // SAFETY: path and name are valid C strings; value points to one byte.
-        let r = unsafe {
-            libc::setxattr(
-                c.as_ptr(),
-                name.as_ptr(),
-                b"y".as_ptr() as *const libc::c_void,
-                1,
-                0,
-            )
-        };
-        ok |= r == 0;
-    }
-    if ok {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+        crate::layer::unpack(io::BufReader::new(f), dest)
     }
 }
