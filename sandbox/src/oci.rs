@@ -181,11 +181,10 @@ pub fn prepare(dir: &Path, cache: &Path) -> Result<Vec<PathBuf>> {
         .iter()
         .map(|l| blob_path(&dir, &l.digest).map(|p| (p, l)))
         .collect::<Result<_>>()?;
-    fs::create_dir_all(cache)
-        .map_err(|e| Error::io("rootfs", format!("OCI cache {}", cache.display()), e))?;
+    private_cache_dir(cache)?;
     let mut out = Vec::new();
     for (blob, desc) in blobs {
-        let key = desc.digest.replace(':', "-");
+        let key = cache_key(&desc.digest);
         let target = cache.join(&key);
         if !target.is_dir() {
             // Verified once, when unpacked: the cache entry is named by
@@ -211,6 +210,51 @@ pub fn prepare(dir: &Path, cache: &Path) -> Result<Vec<PathBuf>> {
         out.push(target);
     }
     Ok(out)
+}
+
+/// The cache entry of a layer. `v2-`: unpacked by [`crate::layer`] (no
+/// set-id bits, no ownership from the tarball); older entries are never
+/// reused.
+pub fn cache_key(digest: &str) -> String {
+    format!("v2-{}", digest.replace(':', "-"))
+}
+
+/// Creates (or checks) the OCI cache: a directory of the caller's, mode
+/// 0700, so no other host user can read or run what images hold. An
+/// existing one that is wider is narrowed; one that someone else owns (e.g.
+/// planted in /tmp) or a symlink is refused.
+fn private_cache_dir(cache: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let fail = |e: io::Error| Error::io("rootfs", format!("OCI cache {}", cache.display()), e);
+    if let Some(parent) = cache.parent() {
+        fs::create_dir_all(parent).map_err(fail)?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(cache) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(fail(e)),
+        _ => {}
+    }
+    let m = fs::symlink_metadata(cache).map_err(fail)?;
+    let me = crate::sys::geteuid();
+    if !m.is_dir() || m.uid() != me {
+        return Err(Error::new(
+            "rootfs",
+            format!(
+                "OCI cache {}: {} owned by uid {}, not by you (uid {me}); another user may \
+                 have planted it. Remove it, or pass a cache directory of your own",
+                cache.display(),
+                if m.is_dir() {
+                    "a directory"
+                } else {
+                    "not a directory, and"
+                },
+                m.uid()
+            ),
+        ));
+    }
+    if m.mode() & 0o7777 != 0o700 {
+        fs::set_permissions(cache, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
+    Ok(())
 }
 
 fn is_gzip(blob: &Path, media_type: &str) -> io::Result<bool> {

@@ -213,3 +213,103 @@ fn device_nodes_from_an_image_are_not_created() {
     let l = only_layer(&layers);
     assert!(!l.join("mem").exists() && !l.join("disk").exists());
 }
+
+// ---- Hole 5: what an unpacked image leaves on the host ----
+
+/// Runs `args` as uid 65534. Through `sh`: setpriv itself still holds
+/// root's capabilities when it execs, so its own path lookup would pass.
+fn as_nobody(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(["sh", "-c", "exec \"$@\"", "sh"])
+        .args(args)
+        .output()
+        .expect("setpriv")
+}
+
+fn setpriv_missing() -> Option<String> {
+    if !kubelab_sandbox::is_root() {
+        return Some("needs root (another uid must try the root-owned cache)".into());
+    }
+    let ok = std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!ok).then(|| "setpriv (util-linux) not installed".into())
+}
+
+#[test]
+fn unpacked_images_are_private_and_hold_no_set_id_binary() {
+    if common::skip(setpriv_missing()) {
+        return;
+    }
+    let s = scene();
+    // Only the cache's own permissions may protect it.
+    std::fs::set_permissions(
+        s.img.parent().unwrap(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let id = std::fs::read("/usr/bin/id").unwrap();
+    let layer = Layer::new()
+        .raw(tar::EntryType::Regular, "bin/suid", "", 0o4755, &id)
+        .raw(tar::EntryType::Regular, "bin/sgid", "", 0o2755, &id)
+        .raw(tar::EntryType::Directory, "tmp/", "", 0o1777, b"")
+        .file("etc/readable", b"image content")
+        .finish();
+    let layers = s.unpack(&[layer]).unwrap();
+    let l = only_layer(&layers);
+    // Another local user can neither run nor read anything in it.
+    let run = as_nobody(&[l.join("bin/suid").to_str().unwrap(), "-u"]);
+    assert!(
+        !run.status.success(),
+        "uid 65534 ran the image's set-uid binary: euid {}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let read = as_nobody(&["cat", l.join("etc/readable").to_str().unwrap()]);
+    assert!(!read.status.success(), "uid 65534 read the cache");
+    let cache = std::fs::metadata(&s.cache).unwrap();
+    assert_eq!(cache.mode() & 0o7777, 0o700, "the cache must be private");
+    assert_eq!(cache.uid(), 0);
+    for f in ["bin/suid", "bin/sgid"] {
+        let m = std::fs::metadata(l.join(f)).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o755, "{f}: set-id bits kept");
+        assert_eq!(
+            (m.uid(), m.gid()),
+            (0, 0),
+            "{f}: owner taken from the tarball"
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(l.join("tmp")).unwrap().mode() & 0o7777,
+        0o1777
+    );
+}
+
+#[test]
+fn a_cache_dir_someone_else_owns_is_refused() {
+    if common::skip(setpriv_missing()) {
+        return;
+    }
+    let s = scene();
+    std::fs::create_dir(&s.cache).unwrap();
+    std::os::unix::fs::chown(&s.cache, Some(65534), Some(65534)).unwrap();
+    let e = s
+        .unpack(&[Layer::new().file("f", b"x").finish()])
+        .expect_err("a cache owned by uid 65534");
+    assert!(e.contains("owned by uid 65534"), "{e}");
+    assert_eq!(std::fs::read_dir(&s.cache).unwrap().count(), 0);
+}
+
+#[test]
+fn an_old_shared_cache_is_made_private() {
+    let s = scene();
+    std::fs::create_dir(&s.cache).unwrap();
+    std::fs::set_permissions(
+        &s.cache,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    s.unpack(&[Layer::new().file("f", b"x").finish()]).unwrap();
+    assert_eq!(std::fs::metadata(&s.cache).unwrap().mode() & 0o7777, 0o700);
+}
