@@ -7,6 +7,7 @@
 //! through the supervisor's mount namespace.
 
 use crate::error::Error;
+use crate::inroot::{file_type_at, InRoot};
 use crate::protocol::InitConfig;
 use crate::spec::{Mount, Rootfs};
 use crate::sys;
@@ -140,18 +141,19 @@ pub fn build(
         })?;
     }
     crate::trace::mark("pid1: overlay mounted");
-    // _ensure standard mountpoints exist even in a foreign rootfs.
+    // Standard mountpoints, even in a foreign rootfs. Until pivot_root the
+    // rootfs' symlinks resolve against the host (mount(2) and open(2)
+    // follow them), so everything here goes through `InRoot`.
+    let inroot =
+        InRoot::open(&root).map_err(|e| err("rootfs", format!("{}: {e}", root.display())))?;
     for (d, mode) in [
         ("proc", 0o555),
         ("dev", 0o755),
         ("sys", 0o555),
         ("tmp", 0o1777),
     ] {
-        let p = root.join(d);
-        if !p.exists() {
-            mkdirs(&p, 0o755).map_err(|e| err("rootfs", format!("{}: {e}", p.display())))?;
-            let _ = fs::set_permissions(&p, fs::Permissions::from_mode(mode));
-        }
+        // /tmp is never mounted on by kubelab: a link there may stay.
+        mountpoint(&inroot, d, mode, d != "tmp")?;
     }
     match &spec.rootfs {
         Rootfs::Host => {
@@ -177,11 +179,14 @@ pub fn build(
             )?;
         }
         Rootfs::Dir(_) | Rootfs::Oci(_) => {
-            // Give a foreign rootfs a resolvable hostname.
-            let etc = root.join("etc");
-            if etc.is_dir() && !etc.join("hostname").exists() {
-                let _ = fs::write(etc.join("hostname"), format!("{hostname}\n"));
-            }
+            // Give a foreign rootfs a resolvable hostname, unless it has
+            // something there (a file, or a link, which is left alone).
+            // No /etc (or one that resolves nowhere inside): no hostname.
+            let _ = inroot.create_new_file(
+                Path::new("etc/hostname"),
+                format!("{hostname}\n").as_bytes(),
+                0o644,
+            );
         }
     }
     crate::trace::mark("pid1: host dirs bound");
@@ -268,6 +273,37 @@ pub fn build(
         }
     }
     Ok(())
+}
+
+/// Makes sure `/<name>` in the new root is a directory kubelab may mount on
+/// (creating it with `mode` if absent). A symlink there would carry the
+/// mount (and what kubelab then writes into it) to wherever it points on
+/// the host, so it is refused when `mounted`.
+fn mountpoint(root: &InRoot, name: &str, mode: u32, mounted: bool) -> Result<(), Error> {
+    use rustix::fs::{FileType, Mode};
+    let what = |e: io::Error| err("rootfs", format!("/{name}: {e}"));
+    match file_type_at(root.fd(), name.as_ref()).map_err(what)? {
+        None => {
+            rustix::fs::mkdirat(root.fd(), name, Mode::from_raw_mode(0o700))
+                .map_err(|e| what(e.into()))?;
+            let fd = root.dir(Path::new(name)).map_err(what)?;
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| what(e.into()))
+        }
+        Some(FileType::Directory) => Ok(()),
+        Some(_) if !mounted => Ok(()),
+        Some(t) => Err(err(
+            "rootfs",
+            format!(
+                "/{name} is a {} in the rootfs; kubelab mounts /{name} before pivot_root and \
+                 never follows a rootfs' links out of it: make /{name} a directory",
+                if t == FileType::Symlink {
+                    "symbolic link"
+                } else {
+                    "file, not a directory"
+                }
+            ),
+        )),
+    }
 }
 
 fn inside(p: &Path) -> PathBuf {
