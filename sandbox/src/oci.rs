@@ -15,6 +15,77 @@ struct Descriptor {
     #[serde(rename = "mediaType", default)]
     media_type: String,
     digest: String,
+    #[serde(default)]
+    platform: Option<Platform>,
+}
+
+#[derive(Deserialize)]
+struct Platform {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        match &self.variant {
+            Some(v) => write!(f, "/{v}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// This machine as OCI names it (GOOS/GOARCH).
+pub fn host_platform() -> (&'static str, &'static str) {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "loongarch64" => "loong64",
+        a => a,
+    };
+    ("linux", arch)
+}
+
+/// The entry of an index for this machine: the one whose platform matches
+/// the host's OS and architecture; an index whose entries name no platform
+/// (one image) gives its first. Attestations (`unknown/unknown`) never match.
+fn pick<'a>(dir: &Path, list: &'a [Descriptor]) -> Result<&'a Descriptor> {
+    let (os, arch) = host_platform();
+    if let Some(d) = list.iter().find(|d| {
+        d.platform
+            .as_ref()
+            .is_some_and(|p| p.os == os && p.architecture == arch)
+    }) {
+        return Ok(d);
+    }
+    if let Some(d) = list.iter().find(|d| d.platform.is_none()) {
+        return Ok(d);
+    }
+    let have: Vec<String> = list
+        .iter()
+        .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
+        .take(16)
+        .collect();
+    Err(Error::new(
+        "rootfs",
+        format!(
+            "oci:{}: the image has no {os}/{arch} variant for this machine (it has: {}); \
+             export that one, e.g. skopeo copy --override-arch {arch} docker://IMAGE oci:{}:latest",
+            dir.display(),
+            if have.is_empty() {
+                "nothing".to_string()
+            } else {
+                have.join(", ")
+            },
+            dir.display()
+        ),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -155,17 +226,17 @@ pub fn prepare(dir: &Path, cache: &Path) -> Result<Vec<PathBuf>> {
     let dir = fs::canonicalize(dir)
         .map_err(|e| Error::io("rootfs", format!("oci:{}", dir.display()), e))?;
     let index: Index = read_json(&dir, &dir.join("index.json"))?;
-    let first = index.manifests.first().ok_or_else(|| {
-        Error::new(
+    if index.manifests.is_empty() {
+        return Err(Error::new(
             "rootfs",
             format!("oci:{}: index.json lists no manifests", dir.display()),
-        )
-    })?;
-    let mut manifest: Manifest = read_json_blob(&dir, &first.digest)?;
-    // A nested index (multi-arch): take the amd64 one if marked, else the first.
+        ));
+    }
+    let mut manifest: Manifest = read_json_blob(&dir, &pick(&dir, &index.manifests)?.digest)?;
+    // A nested index (multi-platform): the entry for this machine.
     let mut depth = 0;
     while manifest.layers.is_empty() && !manifest.manifests.is_empty() && depth < 4 {
-        let d = &manifest.manifests[0];
+        let d = pick(&dir, &manifest.manifests)?;
         manifest = read_json_blob(&dir, &d.digest)?;
         depth += 1;
     }

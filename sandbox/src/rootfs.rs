@@ -580,8 +580,11 @@ const SKELETON_VERSION: u32 = 2;
 
 /// A key that changes whenever a host file the skeleton copies or mirrors
 /// does (e.g. an apt upgrade rewrites ld.so.cache): a few `lstat`s per spawn.
-fn skeleton_key(rootfs: &Rootfs) -> u64 {
-    use std::hash::{Hash, Hasher};
+/// sha256 over a fixed byte layout: the key names a directory on disk, so
+/// it must not change with the Rust release (std's `DefaultHasher` may).
+fn skeleton_key(rootfs: &Rootfs) -> String {
+    use sha2::Digest;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     // Copied files: their content counts. Mirrored directories: only whether
     // they exist or are symlinks (their own mtime changes with every package
@@ -601,21 +604,34 @@ fn skeleton_key(rootfs: &Rootfs) -> u64 {
                 .collect(),
         )
     };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    SKELETON_VERSION.hash(&mut h);
+    let mut h = sha2::Sha256::new();
+    h.update(SKELETON_VERSION.to_le_bytes());
     for p in copied.iter().chain(&mirrored) {
-        p.hash(&mut h);
-        if let Ok(m) = fs::symlink_metadata(p) {
-            m.file_type().is_dir().hash(&mut h);
-            if copied.contains(p) {
-                (m.ino(), m.size(), m.mode(), m.mtime(), m.mtime_nsec()).hash(&mut h);
+        h.update(p.as_os_str().as_bytes());
+        h.update([0]);
+        match fs::symlink_metadata(p) {
+            Ok(m) => {
+                h.update([u8::from(m.file_type().is_dir())]);
+                if copied.contains(p) {
+                    for n in [m.ino(), m.size(), u64::from(m.mode())] {
+                        h.update(n.to_le_bytes());
+                    }
+                    for n in [m.mtime(), m.mtime_nsec()] {
+                        h.update(n.to_le_bytes());
+                    }
+                }
             }
+            Err(_) => h.update([2]),
         }
         if let Ok(t) = fs::read_link(p) {
-            t.hash(&mut h);
+            h.update(t.as_os_str().as_bytes());
         }
+        h.update([0]);
     }
-    h.finish()
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The hostname-independent `host`/`busybox` lower layer, built once per
@@ -630,10 +646,7 @@ fn skeleton_cache(rundir: &Path, rootfs: &Rootfs, id: &str) -> io::Result<PathBu
     } else {
         "host"
     };
-    let dir = rundir.join(format!(
-        "{SKELETON_PREFIX}{kind}-{:016x}",
-        skeleton_key(rootfs)
-    ));
+    let dir = rundir.join(format!("{SKELETON_PREFIX}{kind}-{}", skeleton_key(rootfs)));
     if dir.is_dir() {
         return Ok(dir);
     }
