@@ -199,6 +199,9 @@ fn device_nodes_from_an_image_are_not_created() {
     h.set_path("disk").unwrap();
     h.set_size(0);
     h.set_mode(0o600);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
     h.set_device_major(8).unwrap();
     h.set_device_minor(0).unwrap();
     h.set_cksum();
