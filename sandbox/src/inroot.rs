@@ -314,6 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn without_openat2_a_symlink_on_the_way_is_refused_not_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("root");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        symlink(t.path(), root.join("out")).unwrap();
+        let r = InRoot::open(&root).unwrap();
+        let comps = |p: &'static str| components(Path::new(p)).unwrap();
+        assert!(r.walk_nofollow(&comps("a/b"), dir_flags()).is_ok());
+        let e = r
+            .walk_nofollow(&comps("out/root"), dir_flags())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("out goes through a symbolic link"),
+            "{e}"
+        );
+        let e = r.walk_nofollow(&comps("a/out"), dir_flags()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
     fn remove_all_stays_inside() {
         let t = tempfile::tempdir().unwrap();
         let root = t.path().join("root");

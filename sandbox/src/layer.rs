@@ -118,7 +118,11 @@ pub(crate) fn unpack(reader: impl Read, dest: &Path) -> io::Result<()> {
                     match ext.key_bytes() {
                         b"path" => pending.path = Some(ext.value_bytes().to_vec()),
                         b"linkpath" => pending.link = Some(ext.value_bytes().to_vec()),
-                        b"size" | b"GNU.sparse.size" | b"GNU.sparse.map" => {
+                        b"size"
+                        | b"GNU.sparse.size"
+                        | b"GNU.sparse.map"
+                        | b"GNU.sparse.realsize"
+                        | b"GNU.sparse.major" => {
                             return Err(bad(
                                 "a file over 8 GiB or a sparse file (pax `size`/`GNU.sparse`); \
                                  such layers are not supported",
@@ -177,14 +181,24 @@ pub(crate) fn unpack(reader: impl Read, dest: &Path) -> io::Result<()> {
     }
     // Directory modes last (deepest first): a read-only directory must not
     // stop its own entries from being unpacked.
+    // A directory a later entry replaced (by a file, a link) is skipped:
+    // the last component is never followed.
     for (path, mode) in dirs.iter().rev() {
-        let fd = root.dir(path)?;
-        rfs::fchmod(&fd, Mode::from_raw_mode(mode & 0o1777)).map_err(|e| {
-            io::Error::new(
-                io::Error::from(e).kind(),
-                format!("{}: {e}", path.display()),
-            )
-        })?;
+        let set = || -> io::Result<()> {
+            let (parent, name) = match root.parent(path, None) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+                r => r?,
+            };
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            match rfs::openat(&parent, &name, flags, Mode::empty()) {
+                Ok(fd) => Ok(rfs::fchmod(&fd, Mode::from_raw_mode(mode & 0o1777))?),
+                Err(
+                    rustix::io::Errno::NOENT | rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR,
+                ) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        };
+        set().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     }
     Ok(())
 }
@@ -208,6 +222,7 @@ fn unpack_entry(
     let path = e.path;
     let link = || path_from(e.link.clone().unwrap_or_default(), "link target");
     match e.kind {
+        _ if is_whiteout_meta(path) => {}
         _ if is_whiteout(path) => whiteout(root, path)?,
         tar::EntryType::Directory => {
             if crate::inroot::components(path)?.is_empty() {
@@ -245,6 +260,15 @@ fn unpack_entry(
 fn is_whiteout(path: &Path) -> bool {
     path.file_name()
         .is_some_and(|n| n.as_bytes().starts_with(b".wh."))
+}
+
+/// aufs bookkeeping (`.wh..wh.plnk`, `.wh..wh.aufs`) other than the opaque
+/// marker: not part of the image, skipped as Docker does.
+fn is_whiteout_meta(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        let n = n.as_bytes();
+        n.starts_with(b".wh..wh.") && n != b".wh..wh..opq"
+    })
 }
 
 /// `.wh..wh..opq` marks its directory opaque; `.wh.NAME` hides NAME.

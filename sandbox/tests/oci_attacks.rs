@@ -20,9 +20,19 @@ fn scene() -> Scene {
     let tmp = tempfile::tempdir().unwrap();
     let victim = tmp.path().join("victim");
     std::fs::create_dir_all(victim.join("dir")).unwrap();
+    std::fs::set_permissions(
+        victim.join("dir"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     std::fs::write(victim.join("file"), "keep").unwrap();
     std::fs::write(victim.join("dir/inner"), "keep").unwrap();
     std::fs::write(victim.join("secret"), "secret").unwrap();
+    std::fs::set_permissions(
+        victim.join("secret"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
     Scene {
         img: tmp.path().join("img"),
         cache: tmp.path().join("cache"),
@@ -54,6 +64,8 @@ impl Scene {
         let secret = std::fs::metadata(v.join("secret")).unwrap();
         assert_eq!(secret.nlink(), 1, "a hard link to the victim's secret");
         assert_eq!(secret.mode() & 0o7777, 0o644);
+        let dir = std::fs::metadata(v.join("dir")).unwrap();
+        assert_eq!(dir.mode() & 0o7777, 0o755, "the victim's dir was chmod'ed");
         let mut names: Vec<_> = std::fs::read_dir(v)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -108,6 +120,8 @@ fn files_and_dirs_through_a_symlink_stay_inside() {
         .file(&format!("up{v}/planted2"), b"pwned")
         .symlink("x2", &format!("{v}/file"))
         .file("x2", b"replaced, not written through")
+        .raw(tar::EntryType::Directory, "d/", "", 0o777, b"")
+        .symlink("d", &format!("{v}/dir"))
         .finish();
     let layers = s.unpack(&[layer]).expect("resolvable inside the layer");
     let l = only_layer(&layers);
@@ -122,6 +136,7 @@ fn files_and_dirs_through_a_symlink_stay_inside() {
 #[test]
 fn hard_links_cannot_reach_outside() {
     for target in [
+        "l",
         "VICTIM/secret",
         "../../../../../../../../VICTIM/secret",
         "s/secret",
