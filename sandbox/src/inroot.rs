@@ -41,12 +41,22 @@ pub(crate) fn components(rel: &Path) -> io::Result<Vec<&OsStr>> {
             Component::ParentDir | Component::Prefix(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("`{}` has a `..` component", rel.display()),
+                    format!("{} has a `..` component", shown(rel)),
                 ))
             }
         }
     }
     Ok(v)
+}
+
+/// A path from a hostile tree, fit for an error message: quoted, control
+/// characters escaped (no terminal escape sequences), at most 200 chars.
+pub(crate) fn shown(p: &Path) -> String {
+    let s = format!("{:?}", p.as_os_str());
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
 }
 
 fn join(comps: &[&OsStr]) -> PathBuf {
@@ -89,7 +99,7 @@ impl InRoot {
             if !NO_OPENAT2.load(Ordering::Relaxed) {
                 return Err(io::Error::other(format!(
                     "{}: the path kept changing while being resolved",
-                    path.display()
+                    shown(&path)
                 )));
             }
         }
@@ -130,7 +140,7 @@ impl InRoot {
                     return Err(io::Error::other(format!(
                         "{} goes through a symbolic link; following it safely needs \
                          openat2 (Linux >= 5.6), which this kernel lacks",
-                        join(&comps[..=i]).display()
+                        shown(&join(&comps[..=i]))
                     )));
                 }
                 r => r?,
@@ -204,7 +214,7 @@ impl InRoot {
         let Some((last, parent)) = comps.split_last() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("`{}` names the root itself", rel.display()),
+                format!("{} names the root itself", shown(rel)),
             ));
         };
         let fd = match create {
@@ -326,11 +336,21 @@ mod tests {
             .walk_nofollow(&comps("out/root"), dir_flags())
             .unwrap_err();
         assert!(
-            e.to_string().contains("out goes through a symbolic link"),
+            e.to_string()
+                .contains("\"./out\" goes through a symbolic link"),
             "{e}"
         );
         let e = r.walk_nofollow(&comps("a/out"), dir_flags()).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn paths_in_messages_are_escaped_and_bounded() {
+        assert_eq!(shown(Path::new("a\x1b[31mb")), "\"a\\u{1b}[31mb\"");
+        assert_eq!(
+            shown(&Path::new("x").join("y".repeat(500))).chars().count(),
+            201
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! Whiteouts (`.wh.NAME`, `.wh..wh..opq`) become overlay whiteouts (0/0
 //! char devices) and opaque-directory xattrs.
 
-use crate::inroot::{file_type_at, remove_all_at, InRoot};
+use crate::inroot::{file_type_at, remove_all_at, shown, InRoot};
 use rustix::fs::{self as rfs, FileType, Mode, OFlags};
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read};
@@ -158,7 +158,7 @@ pub(crate) fn unpack(reader: impl Read, dest: &Path) -> io::Result<()> {
             return Err(bad(format!(
                 "{}: the layer's files add up to more than {MAX_LAYER_BYTES} bytes \
                  (this one declares {size}); the layer is too large to unpack",
-                path.display()
+                shown(&path)
             )));
         }
         let mode = entry.header().mode()? & 0o7777;
@@ -172,7 +172,7 @@ pub(crate) fn unpack(reader: impl Read, dest: &Path) -> io::Result<()> {
             mtime,
         };
         unpack_entry(&root, e, &mut entry, &mut dirs)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", shown(&path))))?;
     }
     if pending.path.is_some() || pending.link.is_some() {
         return Err(bad(
@@ -198,7 +198,7 @@ pub(crate) fn unpack(reader: impl Read, dest: &Path) -> io::Result<()> {
                 Err(e) => Err(e.into()),
             }
         };
-        set().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        set().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", shown(path))))?;
     }
     Ok(())
 }
