@@ -236,3 +236,89 @@ fn bad_input_names_the_option_with_kubelabs_own_exit_codes() {
         "{o:?}"
     );
 }
+
+/// A PTY pair whose slave stands in for the user's terminal.
+fn terminal() -> (std::fs::File, std::os::fd::OwnedFd) {
+    use rustix::pty::{grantpt, ioctl_tiocgptpeer, openpt, unlockpt, OpenptFlags};
+    let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+    let master = openpt(flags).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let slave = ioctl_tiocgptpeer(&master, flags).unwrap();
+    (master.into(), slave)
+}
+
+/// What the terminal shows: the master, copied by a thread.
+struct Screen(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Screen {
+    fn watch(master: std::fs::File) -> Screen {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = (&master).read(&mut buf) {
+                into.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Screen(seen)
+    }
+
+    /// The text once `done` holds for it (the PTY passes output on
+    /// asynchronously), or whatever is there after 10 s.
+    fn wait_for(&self, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let text = String::from_utf8_lossy(&self.0.lock().unwrap()).replace("\r\n", "\n");
+            if done(&text) || start.elapsed() > Duration::from_secs(10) {
+                self.0.lock().unwrap().clear();
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn without_t_the_users_terminal_is_never_handed_to_the_sandbox() {
+    let Some(()) = sandboxes_work() else { return };
+    let (master, tty) = terminal();
+    let screen = Screen::watch(master);
+    let on_tty = || Stdio::from(tty.try_clone().unwrap());
+    // The attack: turn the terminal's echo off and push a command into its
+    // input queue (TIOCSTI, where the kernel still allows it).
+    let attack = "stty -echo 2>/dev/null; \
+                  for f in 0 1 2; do test -t $f && echo \"fd $f is a terminal\"; done; \
+                  echo done";
+    let st = Command::new(BIN)
+        .args(["run", "--", "sh", "-c", attack])
+        .stdin(on_tty())
+        .stdout(on_tty())
+        .stderr(on_tty())
+        .status()
+        .unwrap();
+    let out = screen.wait_for(|t| t.contains("done\n"));
+    assert_eq!(st.code(), Some(0), "{out}");
+    assert!(
+        out.ends_with("done\n") && !out.contains("is a terminal"),
+        "{out}"
+    );
+    let t = rustix::termios::tcgetattr(&tty).unwrap();
+    assert!(
+        t.local_modes.contains(rustix::termios::LocalModes::ECHO),
+        "the sandbox turned the user's terminal echo off"
+    );
+    // Piped input still reaches the payload while its output shows on the
+    // terminal (`echo hi | kubelab run -- cat`).
+    let mut run = Command::new(BIN)
+        .args(["run", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(on_tty())
+        .stderr(on_tty())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut run.stdin.take().unwrap(), b"piped in\n").unwrap();
+    assert_eq!(run.wait().unwrap().code(), Some(0));
+    assert_eq!(screen.wait_for(|t| t.contains('\n')), "piped in\n");
+}

@@ -1,6 +1,7 @@
-//! A sandbox in the foreground, as `kubelab run` shows it: the payload on
-//! the user's terminal (inherited stdio, or a PTY with the terminal in raw
-//! mode), signals passed on, the payload's exit code returned.
+//! A sandbox in the foreground, as `kubelab run` shows it: the payload's
+//! output on the user's terminal (through pipes, or a PTY with the terminal
+//! in raw mode; never the terminal itself), signals passed on, the
+//! payload's exit code returned.
 //!
 //! The process doing this waits as long as the sandbox lives. It starts in
 //! kubelab itself (a fork is the fastest way to a running sandbox), and if
@@ -117,13 +118,14 @@ pub fn run(fg: &Foreground, slim_exe: Option<&Path>) -> i32 {
             Err(code) => return code,
         },
     };
+    let copies = copy_stdio(&mut sb, fg.interactive);
     let mut slim_at = slim_exe
-        .filter(|_| !fg.interactive && fg.adopt.is_none())
+        .filter(|_| !fg.interactive && fg.adopt.is_none() && copies.is_empty())
         .map(|exe| (exe, Instant::now() + SLIM_AFTER));
     let signals = match signals {
         Ok(s) => s,
         // Without a signalfd: no forwarding, just wait.
-        Err(_) => return sb.wait().unwrap_or(EXIT_SETUP_FAILED),
+        Err(_) => return drained(sb.wait().unwrap_or(EXIT_SETUP_FAILED), copies),
     };
     let master = sb.take_pty_master().map(std::fs::File::from);
     // Raw mode only when keys are forwarded: without -i, Ctrl-C must stay
@@ -214,7 +216,7 @@ pub fn run(fg: &Foreground, slim_exe: Option<&Path>) -> i32 {
         // The PTY is drained first so the payload's last words are shown.
         if !pty_open {
             if let Ok(Some(code)) = sb.try_wait() {
-                return code;
+                return drained(code, copies);
             }
         }
         if let Some((exe, at)) = slim_at {
@@ -264,11 +266,57 @@ fn slim_down(sb: Sandbox, master: Option<&std::fs::File>, fg: &Foreground, exe: 
     }
 }
 
+/// Without `-t`, the user's terminal is never handed to the sandbox: a
+/// payload holding it could turn its echo off for good, or push keys into
+/// it (TIOCSTI) that the user's shell runs after the sandbox ends. If any
+/// of stdin/stdout/stderr is a terminal, all three become pipes copied
+/// here; otherwise (scripts, `cmd | kubelab run ... | cmd`) they are
+/// passed on as they are.
+fn needs_pipes() -> bool {
+    (0..3).any(tty::is_tty)
+}
+
+/// Copies the sandbox's pipes (if it got pipes): stdin only when it is not
+/// a terminal or with `-i` (a terminal without `-i` gives end-of-file, as
+/// `docker run` does), stdout and stderr always. Returns the output copies.
+fn copy_stdio(sb: &mut Sandbox, interactive: bool) -> Vec<std::thread::JoinHandle<()>> {
+    if let Some(mut to_sb) = sb.take_stdin() {
+        if interactive || !tty::is_tty(0) {
+            // Never joined: it may sit in read(2) on our stdin forever.
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_sb);
+            });
+        }
+    }
+    let mut copies = Vec::new();
+    if let Some(mut out) = sb.take_stdout() {
+        copies.push(std::thread::spawn(move || {
+            let _ = std::io::copy(&mut out, &mut std::io::stdout());
+        }));
+    }
+    if let Some(mut err) = sb.take_stderr() {
+        copies.push(std::thread::spawn(move || {
+            let _ = std::io::copy(&mut err, &mut std::io::stderr());
+        }));
+    }
+    copies
+}
+
+/// The exit code, once the payload's last output was copied.
+fn drained(code: i32, copies: Vec<std::thread::JoinHandle<()>>) -> i32 {
+    for c in copies {
+        let _ = c.join();
+    }
+    code
+}
+
 /// Starts the sandbox and says what it runs without.
 fn start(fg: &Foreground, slim_exe: Option<&Path>) -> Result<Sandbox, i32> {
     let stdio = if fg.tty {
         let (rows, cols) = tty::size(0).unwrap_or((24, 80));
         StdioMode::Pty { rows, cols }
+    } else if needs_pipes() {
+        StdioMode::Piped
     } else {
         StdioMode::Inherit
     };

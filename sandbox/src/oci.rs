@@ -1,19 +1,91 @@
 //! OCI image layouts: index.json -> manifest -> layer blobs, each layer
 //! unpacked once into a cache directory keyed by its digest, then stacked as
-//! overlay lower layers. Layer whiteouts (`.wh.NAME`, `.wh..wh..opq`) become
-//! overlay whiteouts (0/0 char devices) and opaque-dir xattrs.
+//! overlay lower layers. Unpacking treats the layer as hostile (see
+//! [`crate::layer`]); the cache is private to the user who unpacks
+//! ([`private_cache_dir`]).
 
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::fs;
 use std::io::{self, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 #[derive(Deserialize)]
 struct Descriptor {
     #[serde(rename = "mediaType", default)]
     media_type: String,
     digest: String,
+    #[serde(default)]
+    platform: Option<Platform>,
+}
+
+#[derive(Deserialize)]
+struct Platform {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        match &self.variant {
+            Some(v) => write!(f, "/{v}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// This machine as OCI names it (GOOS/GOARCH).
+pub fn host_platform() -> (&'static str, &'static str) {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "loongarch64" => "loong64",
+        a => a,
+    };
+    ("linux", arch)
+}
+
+/// The entry of an index for this machine: the one whose platform matches
+/// the host's OS and architecture; an index whose entries name no platform
+/// (one image) gives its first. Attestations (`unknown/unknown`) never match.
+fn pick<'a>(dir: &Path, list: &'a [Descriptor]) -> Result<&'a Descriptor> {
+    let (os, arch) = host_platform();
+    if let Some(d) = list.iter().find(|d| {
+        d.platform
+            .as_ref()
+            .is_some_and(|p| p.os == os && p.architecture == arch)
+    }) {
+        return Ok(d);
+    }
+    if let Some(d) = list.iter().find(|d| d.platform.is_none()) {
+        return Ok(d);
+    }
+    let have: Vec<String> = list
+        .iter()
+        .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
+        .take(16)
+        .collect();
+    Err(Error::new(
+        "rootfs",
+        format!(
+            "oci:{}: the image has no {os}/{arch} variant for this machine (it has: {}); \
+             export that one, e.g. skopeo copy --override-arch {arch} docker://IMAGE oci:{}:latest",
+            dir.display(),
+            if have.is_empty() {
+                "nothing".to_string()
+            } else {
+                have.join(", ")
+            },
+            dir.display()
+        ),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -154,17 +226,17 @@ pub fn prepare(dir: &Path, cache: &Path) -> Result<Vec<PathBuf>> {
     let dir = fs::canonicalize(dir)
         .map_err(|e| Error::io("rootfs", format!("oci:{}", dir.display()), e))?;
     let index: Index = read_json(&dir, &dir.join("index.json"))?;
-    let first = index.manifests.first().ok_or_else(|| {
-        Error::new(
+    if index.manifests.is_empty() {
+        return Err(Error::new(
             "rootfs",
             format!("oci:{}: index.json lists no manifests", dir.display()),
-        )
-    })?;
-    let mut manifest: Manifest = read_json_blob(&dir, &first.digest)?;
-    // A nested index (multi-arch): take the amd64 one if marked, else the first.
+        ));
+    }
+    let mut manifest: Manifest = read_json_blob(&dir, &pick(&dir, &index.manifests)?.digest)?;
+    // A nested index (multi-platform): the entry for this machine.
     let mut depth = 0;
     while manifest.layers.is_empty() && !manifest.manifests.is_empty() && depth < 4 {
-        let d = &manifest.manifests[0];
+        let d = pick(&dir, &manifest.manifests)?;
         manifest = read_json_blob(&dir, &d.digest)?;
         depth += 1;
     }
@@ -180,11 +252,10 @@ pub fn prepare(dir: &Path, cache: &Path) -> Result<Vec<PathBuf>> {
         .iter()
         .map(|l| blob_path(&dir, &l.digest).map(|p| (p, l)))
         .collect::<Result<_>>()?;
-    fs::create_dir_all(cache)
-        .map_err(|e| Error::io("rootfs", format!("OCI cache {}", cache.display()), e))?;
+    private_cache_dir(cache)?;
     let mut out = Vec::new();
     for (blob, desc) in blobs {
-        let key = desc.digest.replace(':', "-");
+        let key = cache_key(&desc.digest);
         let target = cache.join(&key);
         if !target.is_dir() {
             // Verified once, when unpacked: the cache entry is named by
@@ -212,6 +283,51 @@ pub fn prepare(dir: &Path, cache: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The cache entry of a layer. `v2-`: unpacked by [`crate::layer`] (no
+/// set-id bits, no ownership from the tarball); older entries are never
+/// reused.
+pub fn cache_key(digest: &str) -> String {
+    format!("v2-{}", digest.replace(':', "-"))
+}
+
+/// Creates (or checks) the OCI cache: a directory of the caller's, mode
+/// 0700, so no other host user can read or run what images hold. An
+/// existing one that is wider is narrowed; one that someone else owns (e.g.
+/// planted in /tmp) or a symlink is refused.
+fn private_cache_dir(cache: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let fail = |e: io::Error| Error::io("rootfs", format!("OCI cache {}", cache.display()), e);
+    if let Some(parent) = cache.parent() {
+        fs::create_dir_all(parent).map_err(fail)?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(cache) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(fail(e)),
+        _ => {}
+    }
+    let m = fs::symlink_metadata(cache).map_err(fail)?;
+    let me = crate::sys::geteuid();
+    if !m.is_dir() || m.uid() != me {
+        return Err(Error::new(
+            "rootfs",
+            format!(
+                "OCI cache {}: {} owned by uid {}, not by you (uid {me}); another user may \
+                 have planted it. Remove it, or pass a cache directory of your own",
+                cache.display(),
+                if m.is_dir() {
+                    "a directory"
+                } else {
+                    "not a directory, and"
+                },
+                m.uid()
+            ),
+        ));
+    }
+    if m.mode() & 0o7777 != 0o700 {
+        fs::set_permissions(cache, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
+    Ok(())
+}
+
 fn is_gzip(blob: &Path, media_type: &str) -> io::Result<bool> {
     if media_type.ends_with("+gzip") || media_type.ends_with(".gzip") {
         return Ok(true);
@@ -229,74 +345,9 @@ fn unpack_layer(blob: &Path, media_type: &str, dest: &Path) -> io::Result<()> {
         ));
     }
     let f = fs::File::open(blob)?;
-    let reader: Box<dyn Read> = if is_gzip(blob, media_type)? {
-        Box::new(flate2::read::GzDecoder::new(f))
+    if is_gzip(blob, media_type)? {
+        crate::layer::unpack(flate2::read::GzDecoder::new(io::BufReader::new(f)), dest)
     } else {
-        Box::new(f)
-    };
-    let mut ar = tar::Archive::new(reader);
-    ar.set_preserve_permissions(true);
-    ar.set_preserve_ownerships(crate::sys::geteuid() == 0);
-    ar.set_unpack_xattrs(false);
-    ar.set_overwrite(true);
-    for entry in ar.entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.into_owned();
-        if path
-            .components()
-            .any(|c| matches!(c, Component::ParentDir | Component::RootDir))
-        {
-            continue;
-        }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if let Some(name) = name.as_deref() {
-            if let Some(hidden) = name.strip_prefix(".wh.") {
-                let parent = dest.join(path.parent().unwrap_or(Path::new("")));
-                fs::create_dir_all(&parent)?;
-                if hidden == ".wh..opq" {
-                    set_opaque(&parent)?;
-                } else {
-                    let p = parent.join(hidden);
-                    let _ = fs::remove_file(&p);
-                    let _ = fs::remove_dir_all(&p);
-                    crate::sys::mknod_whiteout(&p)?;
-                }
-                continue;
-            }
-        }
-        entry.unpack_in(dest).map_err(|e| {
-            // tar's error hides the cause (e.g. EPERM on chown) in its source.
-            let cause = std::error::Error::source(&e)
-                .map(|c| format!(": {c}"))
-                .unwrap_or_default();
-            io::Error::new(e.kind(), format!("{e}{cause}"))
-        })?;
-    }
-    Ok(())
-}
-
-/// Marks a directory opaque for overlayfs (hides lower layers' contents).
-/// Both attribute names are set where allowed: `trusted.` for mounts made by
-/// host root, `user.` for mounts with `userxattr` in a user namespace.
-fn set_opaque(dir: &Path) -> io::Result<()> {
-    let c = crate::sys::cstr(dir)?;
-    let mut ok = false;
-    for name in [c"user.overlay.opaque", c"trusted.overlay.opaque"] {
-        // SAFETY: path and name are valid C strings; value points to one byte.
-        let r = unsafe {
-            libc::setxattr(
-                c.as_ptr(),
-                name.as_ptr(),
-                b"y".as_ptr() as *const libc::c_void,
-                1,
-                0,
-            )
-        };
-        ok |= r == 0;
-    }
-    if ok {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+        crate::layer::unpack(io::BufReader::new(f), dest)
     }
 }

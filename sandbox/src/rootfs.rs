@@ -7,6 +7,7 @@
 //! through the supervisor's mount namespace.
 
 use crate::error::Error;
+use crate::inroot::{file_type_at, InRoot};
 use crate::protocol::InitConfig;
 use crate::spec::{Mount, Rootfs};
 use crate::sys;
@@ -140,18 +141,19 @@ pub fn build(
         })?;
     }
     crate::trace::mark("pid1: overlay mounted");
-    // _ensure standard mountpoints exist even in a foreign rootfs.
+    // Standard mountpoints, even in a foreign rootfs. Until pivot_root the
+    // rootfs' symlinks resolve against the host (mount(2) and open(2)
+    // follow them), so everything here goes through `InRoot`.
+    let inroot =
+        InRoot::open(&root).map_err(|e| err("rootfs", format!("{}: {e}", root.display())))?;
     for (d, mode) in [
         ("proc", 0o555),
         ("dev", 0o755),
         ("sys", 0o555),
         ("tmp", 0o1777),
     ] {
-        let p = root.join(d);
-        if !p.exists() {
-            mkdirs(&p, 0o755).map_err(|e| err("rootfs", format!("{}: {e}", p.display())))?;
-            let _ = fs::set_permissions(&p, fs::Permissions::from_mode(mode));
-        }
+        // /tmp is never mounted on by kubelab: a link there may stay.
+        mountpoint(&inroot, d, mode, d != "tmp")?;
     }
     match &spec.rootfs {
         Rootfs::Host => {
@@ -177,11 +179,14 @@ pub fn build(
             )?;
         }
         Rootfs::Dir(_) | Rootfs::Oci(_) => {
-            // Give a foreign rootfs a resolvable hostname.
-            let etc = root.join("etc");
-            if etc.is_dir() && !etc.join("hostname").exists() {
-                let _ = fs::write(etc.join("hostname"), format!("{hostname}\n"));
-            }
+            // Give a foreign rootfs a resolvable hostname, unless it has
+            // something there (a file, or a link, which is left alone).
+            // No /etc (or one that resolves nowhere inside): no hostname.
+            let _ = inroot.create_new_file(
+                Path::new("etc/hostname"),
+                format!("{hostname}\n").as_bytes(),
+                0o644,
+            );
         }
     }
     crate::trace::mark("pid1: host dirs bound");
@@ -268,6 +273,37 @@ pub fn build(
         }
     }
     Ok(())
+}
+
+/// Makes sure `/<name>` in the new root is a directory kubelab may mount on
+/// (creating it with `mode` if absent). A symlink there would carry the
+/// mount (and what kubelab then writes into it) to wherever it points on
+/// the host, so it is refused when `mounted`.
+fn mountpoint(root: &InRoot, name: &str, mode: u32, mounted: bool) -> Result<(), Error> {
+    use rustix::fs::{FileType, Mode};
+    let what = |e: io::Error| err("rootfs", format!("/{name}: {e}"));
+    match file_type_at(root.fd(), name.as_ref()).map_err(what)? {
+        None => {
+            rustix::fs::mkdirat(root.fd(), name, Mode::from_raw_mode(0o700))
+                .map_err(|e| what(e.into()))?;
+            let fd = root.dir(Path::new(name)).map_err(what)?;
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| what(e.into()))
+        }
+        Some(FileType::Directory) => Ok(()),
+        Some(_) if !mounted => Ok(()),
+        Some(t) => Err(err(
+            "rootfs",
+            format!(
+                "/{name} is a {} in the rootfs; kubelab mounts /{name} before pivot_root and \
+                 never follows a rootfs' links out of it: make /{name} a directory",
+                if t == FileType::Symlink {
+                    "symbolic link"
+                } else {
+                    "file, not a directory"
+                }
+            ),
+        )),
+    }
 }
 
 fn inside(p: &Path) -> PathBuf {
@@ -544,8 +580,11 @@ const SKELETON_VERSION: u32 = 2;
 
 /// A key that changes whenever a host file the skeleton copies or mirrors
 /// does (e.g. an apt upgrade rewrites ld.so.cache): a few `lstat`s per spawn.
-fn skeleton_key(rootfs: &Rootfs) -> u64 {
-    use std::hash::{Hash, Hasher};
+/// sha256 over a fixed byte layout: the key names a directory on disk, so
+/// it must not change with the Rust release (std's `DefaultHasher` may).
+fn skeleton_key(rootfs: &Rootfs) -> String {
+    use sha2::Digest;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     // Copied files: their content counts. Mirrored directories: only whether
     // they exist or are symlinks (their own mtime changes with every package
@@ -565,21 +604,34 @@ fn skeleton_key(rootfs: &Rootfs) -> u64 {
                 .collect(),
         )
     };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    SKELETON_VERSION.hash(&mut h);
+    let mut h = sha2::Sha256::new();
+    h.update(SKELETON_VERSION.to_le_bytes());
     for p in copied.iter().chain(&mirrored) {
-        p.hash(&mut h);
-        if let Ok(m) = fs::symlink_metadata(p) {
-            m.file_type().is_dir().hash(&mut h);
-            if copied.contains(p) {
-                (m.ino(), m.size(), m.mode(), m.mtime(), m.mtime_nsec()).hash(&mut h);
+        h.update(p.as_os_str().as_bytes());
+        h.update([0]);
+        match fs::symlink_metadata(p) {
+            Ok(m) => {
+                h.update([u8::from(m.file_type().is_dir())]);
+                if copied.contains(p) {
+                    for n in [m.ino(), m.size(), u64::from(m.mode())] {
+                        h.update(n.to_le_bytes());
+                    }
+                    for n in [m.mtime(), m.mtime_nsec()] {
+                        h.update(n.to_le_bytes());
+                    }
+                }
             }
+            Err(_) => h.update([2]),
         }
         if let Ok(t) = fs::read_link(p) {
-            t.hash(&mut h);
+            h.update(t.as_os_str().as_bytes());
         }
+        h.update([0]);
     }
-    h.finish()
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The hostname-independent `host`/`busybox` lower layer, built once per
@@ -594,10 +646,7 @@ fn skeleton_cache(rundir: &Path, rootfs: &Rootfs, id: &str) -> io::Result<PathBu
     } else {
         "host"
     };
-    let dir = rundir.join(format!(
-        "{SKELETON_PREFIX}{kind}-{:016x}",
-        skeleton_key(rootfs)
-    ));
+    let dir = rundir.join(format!("{SKELETON_PREFIX}{kind}-{}", skeleton_key(rootfs)));
     if dir.is_dir() {
         return Ok(dir);
     }

@@ -85,7 +85,13 @@ fn jump(code: u32, k: u32, jt: usize, jf: usize) -> libc::sock_filter {
     }
 }
 
-/// The BPF program: check the ABI, then each denied number, else allow.
+/// Socket families denied by `socket(2)`'s first argument. AF_VSOCK talks
+/// to the hypervisor and other VMs' vsock services and has no namespace:
+/// a sandbox on a VM could reach the host's agents.
+const DENIED_FAMILIES: &[u32] = &[libc::AF_VSOCK as u32];
+
+/// The BPF program: check the ABI, then each denied number, then the
+/// denied socket families, else allow.
 pub(crate) fn program() -> Vec<libc::sock_filter> {
     const LD_W_ABS: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
     const JEQ: u32 = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
@@ -93,15 +99,18 @@ pub(crate) fn program() -> Vec<libc::sock_filter> {
     // Offsets into struct seccomp_data.
     const NR: u32 = 0;
     const ARCH: u32 = 4;
+    /// args[0]'s low 32 bits (little endian): socket(2)'s `int domain`.
+    const ARG0: u32 = 16;
     let deny = denied();
     let mut p = Vec::new();
     #[cfg(target_arch = "x86_64")]
     let checks = deny.len() + 1;
     #[cfg(not(target_arch = "x86_64"))]
     let checks = deny.len();
-    // Layout: [ld arch][jeq arch][ld nr][checks...][allow][deny][foreign].
-    // A jump offset counts the instructions skipped after the jump.
-    let allow_at = 3 + checks;
+    // Layout: [ld arch][jeq arch][ld nr][checks...][jeq socket][ld arg0]
+    // [families...][allow][deny][foreign]. A jump offset counts the
+    // instructions skipped after the jump.
+    let allow_at = 3 + checks + 2 + DENIED_FAMILIES.len();
     let (deny_at, foreign_at) = (allow_at + 1, allow_at + 2);
     p.push(stmt(LD_W_ABS, ARCH));
     p.push(jump(JEQ, AUDIT_ARCH, 0, foreign_at - 2));
@@ -119,6 +128,13 @@ pub(crate) fn program() -> Vec<libc::sock_filter> {
     for nr in deny {
         let at = p.len();
         p.push(jump(JEQ, nr as u32, deny_at - at - 1, 0));
+    }
+    let at = p.len();
+    p.push(jump(JEQ, libc::SYS_socket as u32, 0, allow_at - at - 1));
+    p.push(stmt(LD_W_ABS, ARG0));
+    for &family in DENIED_FAMILIES {
+        let at = p.len();
+        p.push(jump(JEQ, family, deny_at - at - 1, 0));
     }
     debug_assert_eq!(p.len(), allow_at);
     p.push(stmt(RET, libc::SECCOMP_RET_ALLOW));
@@ -161,13 +177,23 @@ mod tests {
 
     /// Runs the program on one (arch, nr) pair like the kernel does.
     fn verdict(prog: &[libc::sock_filter], arch: u32, nr: u32) -> u32 {
+        verdict_arg(prog, arch, nr, 0)
+    }
+
+    /// The same with the call's first argument.
+    fn verdict_arg(prog: &[libc::sock_filter], arch: u32, nr: u32, arg0: u32) -> u32 {
         let (mut acc, mut pc) = (0u32, 0usize);
         loop {
             let ins = prog[pc];
             let code = ins.code as u32;
             match code & 0x07 {
                 c if c == libc::BPF_LD => {
-                    acc = if ins.k == 4 { arch } else { nr };
+                    acc = match ins.k {
+                        0 => nr,
+                        4 => arch,
+                        16 => arg0,
+                        k => panic!("unexpected load at {k}"),
+                    };
                     pc += 1;
                 }
                 c if c == libc::BPF_JMP => {
@@ -202,6 +228,38 @@ mod tests {
                 "syscall {nr}"
             );
         }
+    }
+
+    #[test]
+    fn vsock_sockets_are_denied_and_other_families_pass() {
+        let p = program();
+        let socket = libc::SYS_socket as u32;
+        let vsock = libc::AF_VSOCK as u32;
+        assert_eq!(verdict_arg(&p, AUDIT_ARCH, socket, vsock), DENY);
+        for family in [
+            libc::AF_UNIX,
+            libc::AF_INET,
+            libc::AF_INET6,
+            libc::AF_NETLINK,
+        ] {
+            assert_eq!(
+                verdict_arg(&p, AUDIT_ARCH, socket, family as u32),
+                libc::SECCOMP_RET_ALLOW,
+                "family {family}"
+            );
+        }
+        // The family is only checked for socket(2).
+        let read = libc::SYS_read as u32;
+        assert_eq!(
+            verdict_arg(&p, AUDIT_ARCH, read, vsock),
+            libc::SECCOMP_RET_ALLOW
+        );
+        // x32's socket goes to ENOSYS before the family is looked at.
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            verdict_arg(&p, AUDIT_ARCH, X32_SYSCALL_BIT | socket, vsock),
+            FOREIGN_ABI
+        );
     }
 
     #[test]

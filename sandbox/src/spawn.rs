@@ -15,7 +15,8 @@ use std::sync::Once;
 /// How the payload's stdin/stdout/stderr are connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdioMode {
-    /// Share the caller's stdio (`kubelab run` without `-t`).
+    /// Share the caller's stdio (`kubelab run` without `-t` when none of
+    /// them is a terminal: a terminal is never handed to a sandbox).
     Inherit,
     /// Pipes, taken with [`Sandbox::take_stdin`] etc.
     Piped,

@@ -527,12 +527,6 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-pub fn mknod_whiteout(path: &Path) -> io::Result<()> {
-    let c = cstr(path)?;
-    // SAFETY: c is a valid C string; a 0/0 char device is an overlay whiteout.
-    check(unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR, 0) }).map(drop)
-}
-
 pub fn statvfs_flags(path: &Path) -> io::Result<libc::c_ulong> {
     let c = cstr(path)?;
     // SAFETY: statvfs is plain data; c is a valid C string.

@@ -120,7 +120,7 @@ fn oci_layers_stack_with_whiteouts() {
     let motd = tmp
         .path()
         .join("cache")
-        .join(l1.replace(':', "-"))
+        .join(kubelab_sandbox::oci::cache_key(&l1))
         .join("etc/motd");
     assert_eq!(std::fs::read_to_string(motd).unwrap(), "from layer one\n");
 }
@@ -151,7 +151,10 @@ fn a_layer_that_does_not_match_its_digest_is_refused_before_unpacking() {
     );
     assert_eq!(e.exit_code, 125);
     // The good layer below may be cached; the corrupt one never is.
-    let cached = tmp.path().join("cache").join(l2.replace(':', "-"));
+    let cached = tmp
+        .path()
+        .join("cache")
+        .join(kubelab_sandbox::oci::cache_key(&l2));
     assert!(!cached.exists());
 }
 

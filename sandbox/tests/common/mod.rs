@@ -1,6 +1,8 @@
 //! Shared helpers of the sandbox integration tests.
 #![allow(dead_code)]
 
+pub mod oci;
+
 use kubelab_sandbox::spec::Spec;
 use kubelab_sandbox::{ExecRequest, Sandbox, SpawnOptions, StdioMode};
 use std::path::PathBuf;
