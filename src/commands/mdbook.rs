@@ -14,6 +14,7 @@
 //! sections, solutions and quiz answers collapsed in `<details>`.
 //! Everything else in the chapter is left byte for byte as written.
 
+use crate::course::include;
 use crate::doc::ir::{CheckBlock, CheckSide, Interactive, Quiz, RunBlock, SolutionBlock};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 use serde_json::Value;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::ops::Range;
+use std::path::Path;
 
 /// Act as mdBook's preprocessor (book.toml: `[preprocessor.kubelab]`
 /// `command = "kubelab mdbook"`). Reads `[context, book]` JSON on stdin and
@@ -127,15 +129,48 @@ pub fn preprocess(input: Value) -> Result<Value, MdbookError> {
              is this mdBook's preprocessor JSON?",
         ));
     };
+    let src_dir = include_context(&context)?;
     for item in items.iter_mut() {
-        convert_item(item, &labels)?;
+        convert_item(item, &labels, src_dir.as_deref())?;
     }
     Ok(book)
 }
 
+/// The book's `src` folder, where chapters' `source_path`s start, for
+/// expanding `{{#include}}`s inside the course folder. mdBook's own `links`
+/// preprocessor reads included files without any bound, so kubelab must run
+/// before it (`before = ["links"]`) and expand them first; run after it,
+/// the files are already read and kubelab refuses to build.
+fn include_context(context: &Value) -> Result<Option<std::path::PathBuf>, MdbookError> {
+    let Some(root) = context.get("root").and_then(Value::as_str) else {
+        // No book root (hand-made JSON): includes are left to fail in lint.
+        return Ok(None);
+    };
+    let before = context
+        .pointer("/config/preprocessor/kubelab/before")
+        .and_then(Value::as_array);
+    let first = before.is_some_and(|b| b.iter().any(|v| v.as_str() == Some("links")));
+    let links_off = context
+        .pointer("/config/build/use-default-preprocessors")
+        .and_then(Value::as_bool)
+        == Some(false);
+    if !first && !links_off {
+        return Err(err(format!(
+            "{root}/book.toml: kubelab mdbook must run before mdBook's `links` preprocessor, \
+             which would read {{{{#include}}}} files from anywhere on the machine; \
+             add `before = [\"links\"]` to [preprocessor.kubelab]"
+        )));
+    }
+    let src = context
+        .pointer("/config/book/src")
+        .and_then(Value::as_str)
+        .unwrap_or("src");
+    Ok(Some(std::path::Path::new(root).join(src)))
+}
+
 /// `{"Chapter": {...}}` is converted (and its `sub_items`); `"Separator"` and
 /// `{"PartTitle": "..."}` are left alone.
-fn convert_item(item: &mut Value, labels: &Labels) -> Result<(), MdbookError> {
+fn convert_item(item: &mut Value, labels: &Labels, src: Option<&Path>) -> Result<(), MdbookError> {
     let Some(chapter) = item.get_mut("Chapter").and_then(Value::as_object_mut) else {
         return Ok(());
     };
@@ -146,14 +181,31 @@ fn convert_item(item: &mut Value, labels: &Labels) -> Result<(), MdbookError> {
         .unwrap_or("<chapter>")
         .to_owned();
     if let Some(Value::String(content)) = chapter.get_mut("content") {
+        if let Some(src) = src {
+            *content = expand_includes(content, &src.join(&source), &source)?;
+        }
         *content = convert_chapter(content, &source, labels)?;
     }
     if let Some(Value::Array(subs)) = chapter.get_mut("sub_items") {
         for sub in subs {
-            convert_item(sub, labels)?;
+            convert_item(sub, labels, src)?;
         }
     }
     Ok(())
+}
+
+/// The chapter with its `{{#include}}`s expanded from inside the course
+/// folder; any other include is an error naming the line.
+fn expand_includes(content: &str, file: &Path, source: &str) -> Result<String, MdbookError> {
+    if !include::has_directive(content) {
+        return Ok(content.to_owned());
+    }
+    let root = crate::course::files::include_root(file, None);
+    let e = include::expand(content, file, &root);
+    if let Some((line, msg)) = e.errors.first() {
+        return Err(err(format!("{source}:{line}: kubelab mdbook: {msg}")));
+    }
+    Ok(e.text)
 }
 
 /// UI words of the web book, in the book's language.
