@@ -280,9 +280,7 @@ fn book_src_dir(book: &Path) -> String {
 }
 
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("md.kubelab-tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    crate::atomic_write::write_atomic(path, text.as_bytes(), 0o644)
 }
 
 fn toml_str(s: &str) -> String {

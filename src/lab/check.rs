@@ -29,12 +29,22 @@ pub struct CheckEnv<'a> {
     pub kubelab: &'a Path,
     pub lesson: &'a str,
     pub timeout: Duration,
+    /// Set when the learner declined host commands: `on=host` checks are
+    /// not run and fail with this reason.
+    pub host_declined: Option<&'a str>,
 }
 
 /// Runs one check against a running sandbox.
 pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -> CheckResult {
     let out = match check.on {
         CheckSide::Sandbox => sandbox.exec_script(&check.code, env.timeout),
+        CheckSide::Host if env.host_declined.is_some() => {
+            return CheckResult {
+                id: check.id.clone(),
+                passed: false,
+                reason: env.host_declined.map(str::to_string),
+            };
+        }
         CheckSide::Host => {
             let mut vars = sandbox.host_env();
             vars.push(("KUBELAB".into(), env.kubelab.display().to_string()));

@@ -132,6 +132,7 @@ fn run_lab(
         kubelab,
         lesson: &front.id,
         timeout: super::check::CHECK_TIMEOUT,
+        host_declined: None,
     };
     let steps = model::steps(lesson);
     let run = |c: &crate::doc::ir::CheckBlock| -> CheckResult {

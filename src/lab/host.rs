@@ -3,6 +3,7 @@
 //! Keys while the pane area has focus go to the shell, except F6 (back to
 //! the lesson) and F7 (show the next inspector pane).
 
+use super::exposure::CourseExposure;
 use super::harness::SandboxFactory;
 use super::live::LiveLab;
 use super::trust::{self, TrustState, TrustStore};
@@ -38,6 +39,10 @@ pub struct LabHost {
     lab: Option<LiveLab>,
     /// The lesson shown, when its lab waits for the trust answer.
     waiting: Option<Arc<Lesson>>,
+    /// The learner answered "n" for `waiting`: say what was declined.
+    declined: bool,
+    /// Rows of the trust prompt scrolled away (it can be long).
+    prompt_scroll: u16,
     trust: TrustState,
     /// In a cramped pane area (one view at a time): whether the shell is on
     /// show rather than the inspector `lab.inspector`.
@@ -72,6 +77,8 @@ impl LabHost {
             notify: Arc::new(|| {}),
             lab: None,
             waiting: None,
+            declined: false,
+            prompt_scroll: 0,
             trust,
             cramped_shell: true,
             cramped: Cell::new(false),
@@ -99,6 +106,11 @@ impl LabHost {
         }
     }
 
+    fn scroll_prompt(&mut self, lines: isize) {
+        let to = (self.prompt_scroll as isize + lines).clamp(0, u16::MAX as isize);
+        self.prompt_scroll = to as u16;
+    }
+
     /// Waits until every retired lab is gone (tests; [`PaneHost::shutdown`]).
     pub fn wait_retired(&mut self) {
         for h in self.retiring.drain(..) {
@@ -109,10 +121,39 @@ impl LabHost {
     /// Remember the trust answer in `store`; a course trusted before is
     /// not asked about again.
     pub fn set_trust_store(&mut self, store: TrustStore) {
-        if self.trust == TrustState::Ask && store.is_trusted() {
-            self.trust = TrustState::Trusted;
+        if self.trust == TrustState::Ask {
+            if let Some(answer) = store.decision() {
+                self.trust = answer;
+            }
         }
         self.trust_store = Some(store);
+    }
+
+    /// What the prompt lists: the whole course when known, else the lesson.
+    fn exposure(&self, lesson: &Lesson) -> CourseExposure {
+        match &self.trust_store {
+            Some(s) if !s.exposure().fingerprint.is_empty() => s.exposure().clone(),
+            _ => CourseExposure::of([lesson]),
+        }
+    }
+
+    /// The learner's answer to the prompt for `lesson`.
+    fn answer(&mut self, answer: TrustState, lesson: Arc<Lesson>) {
+        self.trust = answer;
+        // Not remembered (read-only data dir): asked next time.
+        // A file write (fsync'd by some filesystems): off the UI
+        // task, joined at shutdown like a retiring lab.
+        if let Some(store) = self.trust_store.clone() {
+            let t = self.text;
+            if let Ok(h) = std::thread::Builder::new()
+                .name("trust-remember".into())
+                .spawn(move || drop(store.remember(answer, t)))
+            {
+                self.retiring.push(h);
+            }
+        }
+        self.waiting = None;
+        self.start(lesson);
     }
 
     /// The UI language of pane text (English until set).
@@ -137,12 +178,22 @@ impl LabHost {
 
     fn start(&mut self, lesson: Arc<Lesson>) {
         self.cramped_shell = true;
-        let mut lab = LiveLab::start(
+        // Sandboxes only: host folders read-only, host checks not run.
+        let (lesson, declined) = if self.trust.allows_host() {
+            (lesson, None)
+        } else {
+            (
+                Arc::new(trust::sandboxes_only(&lesson)),
+                Some(self.text.host_declined),
+            )
+        };
+        let mut lab = LiveLab::start_declining_host(
             lesson,
             self.factory.clone(),
             self.kubelab.clone(),
             self.notify.clone(),
             self.text,
+            declined,
         );
         if let Some((a, b)) = self.lines {
             lab.set_visible(a, b);
@@ -359,6 +410,8 @@ impl PaneHost for LabHost {
         }
         self.retire_lab();
         self.waiting = None;
+        self.declined = false;
+        self.prompt_scroll = 0;
         let Some(l) = lesson.filter(|l| !l.front.sandboxes.is_empty() && !l.front.panes.is_empty())
         else {
             return;
@@ -428,27 +481,28 @@ impl PaneHost for LabHost {
             return false;
         }
         if let Some(lesson) = self.waiting.clone() {
+            let host_part = !self.exposure(&lesson).is_empty();
             match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    self.trust = TrustState::Trusted;
-                    // Not remembered (read-only data dir): asked next time.
-                    // A file write (fsync'd by some filesystems): off the UI
-                    // task, joined at shutdown like a retiring lab.
-                    if let Some(store) = self.trust_store.clone() {
-                        if let Ok(h) = std::thread::Builder::new()
-                            .name("trust-remember".into())
-                            .spawn(move || drop(store.remember()))
-                        {
-                            self.retiring.push(h);
-                        }
-                    }
-                    self.waiting = None;
-                    self.start(lesson);
+                    self.answer(TrustState::Trusted, lesson);
                     return true;
                 }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => return false,
-                _ => return true,
+                KeyCode::Char('s') | KeyCode::Char('S') if host_part && !self.declined => {
+                    self.answer(TrustState::SandboxesOnly, lesson);
+                    return true;
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    self.declined = true;
+                    self.prompt_scroll = 0;
+                    return false;
+                }
+                KeyCode::Down | KeyCode::Char('j') => self.scroll_prompt(1),
+                KeyCode::Up | KeyCode::Char('k') => self.scroll_prompt(-1),
+                KeyCode::PageDown => self.scroll_prompt(10),
+                KeyCode::PageUp => self.scroll_prompt(-10),
+                _ => {}
             }
+            return true;
         }
         let Some(lab) = self.lab.as_mut() else {
             return false;
@@ -496,8 +550,20 @@ impl PaneHost for LabHost {
                 .title(self.text.trust_title);
             let inner = block.inner(area);
             block.render(area, buf);
-            Paragraph::new(trust::prompt_lines(lesson, self.text))
+            let lines = if self.declined {
+                trust::declined_lines(self.text)
+            } else {
+                let previous = self.trust_store.as_ref().and_then(|s| s.previously_shown());
+                trust::prompt_lines(
+                    lesson,
+                    &self.exposure(lesson),
+                    previous.as_deref(),
+                    self.text,
+                )
+            };
+            Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
+                .scroll((self.prompt_scroll, 0))
                 .render(inner, buf);
             return;
         }
@@ -519,7 +585,7 @@ impl PaneHost for LabHost {
     }
 
     fn modal(&self) -> bool {
-        self.waiting.is_some()
+        self.waiting.is_some() && !self.declined
     }
 
     fn shutdown(&mut self) {
@@ -546,6 +612,9 @@ impl PaneHost for LabHost {
     }
 
     fn scroll(&mut self, lines: isize) {
+        if self.waiting.is_some() {
+            return self.scroll_prompt(lines);
+        }
         if let Some(shell) = self.lab.as_mut().and_then(|l| l.main_shell()) {
             shell.scroll_by(lines);
         }
