@@ -17,6 +17,7 @@ pub mod engine;
 pub mod exposure;
 pub mod harness;
 pub mod host;
+pub mod host_run;
 pub mod kmsg;
 pub mod live;
 pub mod model;
