@@ -106,7 +106,7 @@ pub fn lint_file(path: &Path) -> Report {
         books: 0,
         lessons: usize::from(load.lesson.is_some()),
     };
-    if let Some(l) = &load.lesson {
+    if let Some(l) = load.lesson.as_ref().or(load.partial.as_ref()) {
         r.diagnostics.extend(lint_lesson(l));
     }
     r.finish()
@@ -173,7 +173,8 @@ pub fn lint_course(loaded: &LoadedCourse) -> Report {
             ));
         }
     }
-    for l in &loaded.lessons {
+    // Lessons with load errors too: every error of a file in one run.
+    for l in loaded.lessons.iter().chain(&loaded.partial) {
         d.extend(lint_lesson(l));
     }
     d.extend(parity(loaded));

@@ -215,9 +215,17 @@ fn an_include_from_outside_the_course_never_reaches_the_html() {
         (run, html)
     };
     // Inside the course: expanded.
-    std::fs::write(&lesson, format!("{text}\n```sh\n{{{{#include inside.sh}}}}\n```\n")).unwrap();
+    std::fs::write(
+        &lesson,
+        format!("{text}\n```sh\n{{{{#include inside.sh}}}}\n```\n"),
+    )
+    .unwrap();
     let (run, html) = build("ok");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(html.contains("INSIDE-OK"));
     // Outside: the build fails, the secret is nowhere.
     std::fs::write(
@@ -232,7 +240,11 @@ fn an_include_from_outside_the_course_never_reaches_the_html() {
     assert!(!html.contains("TOP-SECRET"));
     // kubelab after mdBook's links (no `before`): refused, nothing built.
     let toml = std::fs::read_to_string(book.join("book.toml")).unwrap();
-    std::fs::write(book.join("book.toml"), toml.replace("before = [\"links\"]\n", "")).unwrap();
+    std::fs::write(
+        book.join("book.toml"),
+        toml.replace("before = [\"links\"]\n", ""),
+    )
+    .unwrap();
     let (run, html) = build("late");
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success(), "{err}");

@@ -16,6 +16,9 @@ pub const MAX_LESSON_BYTES: u64 = 2 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct LessonLoad {
     pub lesson: Option<Lesson>,
+    /// The lesson as far as it parsed, when it has errors but its front
+    /// matter parsed: lint checks it too, so one run reports every error.
+    pub partial: Option<Lesson>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -23,6 +26,7 @@ impl LessonLoad {
     fn failed(d: Diagnostic) -> LessonLoad {
         LessonLoad {
             lesson: None,
+            partial: None,
             diagnostics: vec![d],
         }
     }
@@ -106,6 +110,7 @@ pub fn parse_text_in(text: &str, path: &Path, lang: Lang, include_root: &Path) -
         diagnostics.extend(parsed.diagnostics);
         return LessonLoad {
             lesson: None,
+            partial: None,
             diagnostics,
         };
     };
@@ -129,13 +134,20 @@ pub fn parse_text_in(text: &str, path: &Path, lang: Lang, include_root: &Path) -
     }
     diagnostics.extend(parsed.diagnostics);
     let ok = !diagnostics.iter().any(Diagnostic::is_error);
+    let lesson = Lesson {
+        lang,
+        path: path.to_path_buf(),
+        front,
+        doc: parsed.doc,
+    };
+    let (lesson, partial) = if ok {
+        (Some(lesson), None)
+    } else {
+        (None, Some(lesson))
+    };
     LessonLoad {
-        lesson: ok.then(|| Lesson {
-            lang,
-            path: path.to_path_buf(),
-            front,
-            doc: parsed.doc,
-        }),
+        lesson,
+        partial,
         diagnostics,
     }
 }

@@ -50,6 +50,8 @@ pub struct LoadedCourse {
     pub errors: Vec<LessonError>,
     /// Everything found while loading, errors and warnings, for `kubelab lint`.
     pub diagnostics: Vec<Diagnostic>,
+    /// Lessons with errors, as far as they parsed (lint checks them too).
+    pub partial: Vec<Lesson>,
     /// (lang, part index, chapter index) → what the entry leads to.
     slots: HashMap<(Lang, usize, usize), Slot>,
     /// Lesson file path (book `src/` joined with the SUMMARY target) → slot.
@@ -82,6 +84,7 @@ pub fn load(dir: &Path) -> Result<LoadedCourse, CourseError> {
         lessons: Vec::new(),
         errors: Vec::new(),
         diagnostics: Vec::new(),
+        partial: Vec::new(),
         slots: HashMap::new(),
         by_path: HashMap::new(),
     };
@@ -278,10 +281,12 @@ impl LoadedCourse {
         }
         let LessonLoad {
             lesson,
+            partial,
             diagnostics,
         } = lesson::load_file_in(&path, lang, Some(&self.course.root));
         let first_error = diagnostics.iter().find(|d| d.is_error()).cloned();
         self.diagnostics.extend(diagnostics);
+        self.partial.extend(partial);
         match (lesson, first_error) {
             (Some(l), None) => {
                 self.lessons.push(l);

@@ -399,7 +399,8 @@ impl<'s> Builder<'s, '_> {
                 line,
                 (fence_pos + 1) as u32,
                 format!(
-                    "code fence opened here is never closed: everything after it became code; add a closing `{}` line",
+                    "the code fence \"{}\" opened on line {line} is never closed: everything after it became code; add a closing `{}` line",
+                    crate::lab::exposure::sanitize(first.trim(), 80),
                     fence_char.to_string().repeat(fence_len)
                 ),
             );
