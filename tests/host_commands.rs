@@ -73,7 +73,7 @@ fn sleeping_course(dir: &Path, pids: &Path) {
     std::fs::write(
         src.join("01-a.md"),
         format!(
-            "+++\nid = \"01-a\"\ntitle = \"A\"\n\n[sandboxes.main]\n+++\n\n# A\n\n\
+            "+++\nid = \"01-a\"\ntitle = \"A\"\npanes = [\"shell\"]\n[sandboxes.main]\n+++\n\n# A\n\n\
              ```sh check id=sleeps on=host\nsleep 300 &\necho \"$$ $!\" > {}\nwait\n```\n\n\
              ```sh solution\ntrue\n```\n",
             pids.display()
@@ -156,4 +156,100 @@ fn a_host_check_does_not_outlive_kill_9() {
 #[test]
 fn a_host_check_does_not_outlive_sigterm() {
     host_check_ends_with_kubelab("-TERM");
+}
+
+/// A tmux server of its own (socket in a temporary folder), killed on drop.
+struct Tmux {
+    socket: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn new() -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("SKIP: tmux is not installed");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        Some(Tmux {
+            socket: dir.path().join("tmux-host-commands"),
+            _dir: dir,
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg("/dev/null")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "hostcmd"]).stdout)
+            .into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn a_host_check_ends_when_the_reader_quits() {
+    if engine_or_skip().is_none() {
+        return;
+    }
+    let Some(t) = Tmux::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    sleeping_course(dir.path(), &pids);
+    let cmd = format!(
+        "env LANG=C.UTF-8 LC_ALL= {} --course {} --data-dir {} --trust --lang en open 01-a; echo KUBELAB_EXIT=$?; exec sleep 600",
+        kubelab().display(),
+        dir.path().display(),
+        data.path().display()
+    );
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-s",
+        "hostcmd",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let (sh, sleep) = wait_until("the host check runs in the reader", 60, || {
+        let text = std::fs::read_to_string(&pids).ok()?;
+        let mut it = text.split_whitespace().map(|p| p.parse::<i32>().ok());
+        Some((it.next()??, it.next()??))
+    });
+    assert!(alive(sh) && alive(sleep));
+    t.run(&["send-keys", "-t", "hostcmd", "q"]);
+    let quit = std::panic::catch_unwind(|| {
+        wait_until("the reader quits", 30, || {
+            t.screen().contains("KUBELAB_EXIT=0").then_some(())
+        });
+        wait_until("the host check's processes are gone", 20, || {
+            (!alive(sh) && !alive(sleep)).then_some(())
+        })
+    });
+    kill9(sh);
+    kill9(sleep);
+    assert!(
+        quit.is_ok(),
+        "quitting the reader left the host check running:\n{}",
+        t.screen()
+    );
 }

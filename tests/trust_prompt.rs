@@ -94,9 +94,9 @@ fn the_prompt_lists_host_checks_and_writable_binds_first() {
     h.lesson_opened(Some(&lesson_of(dir.path())));
     assert!(h.lab().is_none());
     assert!(h.modal());
-    // The pane area of an 80×24 reader: the answer keys and the host
-    // heading show without scrolling.
-    let screen = draw(&h, 80, 12);
+    // The pane area of an 80×24 reader (60×10 below the lesson): the answer
+    // keys, the host heading and the first host check show without scrolling.
+    let screen = draw(&h, 60, 10);
     assert!(screen.contains("s: sandboxes only"), "{screen}");
     assert!(screen.contains("ON YOUR MACHINE"), "{screen}");
     assert!(
@@ -116,14 +116,14 @@ fn the_prompt_lists_host_checks_and_writable_binds_first() {
     for _ in 0..4 {
         assert!(key(&mut h, KeyCode::Down));
     }
-    let scrolled = draw(&h, 80, 12);
+    let scrolled = draw(&h, 60, 10);
     assert!(scrolled.contains("CAN WRITE your /root"), "{scrolled}");
     // Chinese.
     let mut zh = host();
     zh.set_lang(Lang::Zh);
     zh.set_trust_store(TrustStore::new(data.path(), dir.path()));
     zh.lesson_opened(Some(&lesson_of(dir.path())));
-    let screen: String = draw(&zh, 80, 12).chars().filter(|c| *c != ' ').collect();
+    let screen: String = draw(&zh, 60, 10).chars().filter(|c| *c != ' ').collect();
     assert!(screen.contains("s：只允许沙箱"), "{screen}");
     assert!(screen.contains("在你的机器上、任何沙箱之外"), "{screen}");
     // "n": what was declined and what still works; the dialog lets go.

@@ -254,7 +254,6 @@ pub fn prompt_lines(
         );
     }
     if !host.is_empty() {
-        lines.push(Line::raw(""));
         lines.push(Line::styled(t.trust_on_host, bold.fg(Color::Red)));
         lines.extend(host.into_iter().map(|l| Line::styled(l, red)));
     }

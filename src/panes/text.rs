@@ -194,7 +194,7 @@ static EN: PaneText = PaneText {
     trust_allowed: "Its sandboxes will be allowed to:",
     trust_sandbox: "sandbox {name}",
     trust_answer: "y: allow this course (remembered for its folder)   n: read without running (kubelab --trust skips this)",
-    trust_answer_host: "y: allow all   s: sandboxes only, nothing on your machine   n: just read   (remembered for the folder; ↑↓ scroll)",
+    trust_answer_host: "y: allow all  s: sandboxes only  n: just read  (↑↓ scroll)",
     trust_changed: "This course changed since you answered; new or changed (+):",
     trust_no_host_now: "  it no longer runs anything on your machine",
     trust_on_host: "ON YOUR MACHINE, outside any sandbox, as you (root under sudo):",
@@ -265,8 +265,7 @@ static ZH: PaneText = PaneText {
     trust_sandbox: "沙箱 {name}",
     trust_answer:
         "y：信任此课程（按课程目录记住）   n：只阅读不运行（kubelab --trust 可跳过此问题）",
-    trust_answer_host:
-        "y：全部允许   s：只允许沙箱，不在你的机器上运行   n：只阅读   （按课程目录记住；↑↓ 滚动）",
+    trust_answer_host: "y：全部允许  s：只允许沙箱  n：只阅读（↑↓ 滚动）",
     trust_changed: "自你上次回答后此课程有改动；新增或改动的（+）：",
     trust_no_host_now: "  它不再在你的机器上运行任何东西",
     trust_on_host: "在你的机器上、任何沙箱之外，以你的身份（sudo 下为 root）：",
