@@ -253,3 +253,8 @@ fn a_host_check_ends_when_the_reader_quits() {
         t.screen()
     );
 }
+
+#[test]
+fn a_host_check_does_not_outlive_sighup() {
+    host_check_ends_with_kubelab("-HUP");
+}
