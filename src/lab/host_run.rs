@@ -78,7 +78,12 @@ pub fn spawn(kubelab: &Path, script: &str, env: &[(String, String)]) -> io::Resu
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn()?;
+    let mut child = cmd.spawn().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot start {} to supervise it: {e}", kubelab.display()),
+        )
+    })?;
     let lifeline = child.stdin.take();
     Ok(HostChild { child, lifeline })
 }
