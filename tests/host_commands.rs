@@ -258,3 +258,52 @@ fn a_host_check_ends_when_the_reader_quits() {
 fn a_host_check_does_not_outlive_sighup() {
     host_check_ends_with_kubelab("-HUP");
 }
+
+#[test]
+fn the_reader_at_80x24_asks_and_sandboxes_only_skips_the_host_check() {
+    if engine_or_skip().is_none() {
+        return;
+    }
+    let Some(t) = Tmux::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    sleeping_course(dir.path(), &pids);
+    let cmd = format!(
+        "env LANG=C.UTF-8 LC_ALL= {} --course {} --data-dir {} --lang en open 01-a; echo KUBELAB_EXIT=$?; exec sleep 600",
+        kubelab().display(),
+        dir.path().display(),
+        data.path().display()
+    );
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "hostcmd",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let wait_for = |text: &str| {
+        wait_until(&format!("{text:?} on screen"), 30, || {
+            let s = t.screen();
+            s.contains(text).then_some(s)
+        })
+    };
+    let screen = wait_for("s: sandboxes only");
+    assert!(screen.contains("ON YOUR MACHINE"), "{screen}");
+    assert!(screen.contains("check sleeps"), "{screen}");
+    t.run(&["send-keys", "-t", "hostcmd", "s"]);
+    wait_for("not run: you declined host commands");
+    assert!(
+        !pids.exists(),
+        "the host check ran after \"sandboxes only\""
+    );
+    t.run(&["send-keys", "-t", "hostcmd", "q"]);
+    wait_for("KUBELAB_EXIT=0");
+}
