@@ -278,3 +278,23 @@ fn lint_wants_the_preprocessor_before_links() {
     let m = lint_messages(dir.path());
     assert!(m.iter().all(|d| !d.contains("links")), "{m:#?}");
 }
+
+#[test]
+fn the_lock_and_the_content_hash_never_block_on_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    course(dir.path(), "");
+    std::fs::remove_file(dir.path().join("en/book.toml")).unwrap();
+    mkfifo(&dir.path().join("en/book.toml"));
+    mkfifo(&dir.path().join("en/src/extra.md"));
+    let d = dir.path().to_path_buf();
+    let (lock, hash) = bounded(move || {
+        (
+            kubelab::classroom::lock::lock_from_book_toml(&d.join("en")).map_err(|e| e.to_string()),
+            kubelab::classroom::hash::content_hash(&d).map_err(|e| e.to_string()),
+        )
+    });
+    assert!(lock.unwrap_err().contains("not a regular file"));
+    // The hash skips what is not a plain file; that it returned at all
+    // (`bounded`) is the point.
+    assert!(hash.is_ok(), "{hash:?}");
+}

@@ -43,6 +43,16 @@ impl std::fmt::Display for FileError {
     }
 }
 
+impl From<FileError> for io::Error {
+    fn from(e: FileError) -> io::Error {
+        match e {
+            FileError::Io(e) => e,
+            FileError::Missing => io::Error::new(io::ErrorKind::NotFound, e.to_string()),
+            e => io::Error::other(e.to_string()),
+        }
+    }
+}
+
 fn kind_of(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_dir() {
@@ -105,7 +115,7 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     }
     let mut bytes = Vec::new();
     // One byte past the limit: a file growing while read is still caught.
-    file.take(limit + 1)
+    file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(FileError::Io)?;
     if bytes.len() as u64 > limit {
