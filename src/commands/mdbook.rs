@@ -14,7 +14,6 @@
 //! sections, solutions and quiz answers collapsed in `<details>`.
 //! Everything else in the chapter is left byte for byte as written.
 
-use crate::course::include;
 use crate::doc::ir::{CheckBlock, CheckSide, Interactive, Quiz, RunBlock, SolutionBlock};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 use serde_json::Value;
@@ -69,7 +68,7 @@ impl std::fmt::Display for MdbookError {
 
 impl std::error::Error for MdbookError {}
 
-fn err(message: impl Into<String>) -> MdbookError {
+pub(crate) fn err(message: impl Into<String>) -> MdbookError {
     MdbookError {
         message: message.into(),
     }
@@ -129,43 +128,11 @@ pub fn preprocess(input: Value) -> Result<Value, MdbookError> {
              is this mdBook's preprocessor JSON?",
         ));
     };
-    let src_dir = include_context(&context)?;
+    let src_dir = super::mdbook_include::include_context(&context)?;
     for item in items.iter_mut() {
         convert_item(item, &labels, src_dir.as_deref())?;
     }
     Ok(book)
-}
-
-/// The book's `src` folder, where chapters' `source_path`s start, for
-/// expanding `{{#include}}`s inside the course folder. mdBook's own `links`
-/// preprocessor reads included files without any bound, so kubelab must run
-/// before it (`before = ["links"]`) and expand them first; run after it,
-/// the files are already read and kubelab refuses to build.
-fn include_context(context: &Value) -> Result<Option<std::path::PathBuf>, MdbookError> {
-    let Some(root) = context.get("root").and_then(Value::as_str) else {
-        // No book root (hand-made JSON): includes are left to fail in lint.
-        return Ok(None);
-    };
-    let before = context
-        .pointer("/config/preprocessor/kubelab/before")
-        .and_then(Value::as_array);
-    let first = before.is_some_and(|b| b.iter().any(|v| v.as_str() == Some("links")));
-    let links_off = context
-        .pointer("/config/build/use-default-preprocessors")
-        .and_then(Value::as_bool)
-        == Some(false);
-    if !first && !links_off {
-        return Err(err(format!(
-            "{root}/book.toml: kubelab mdbook must run before mdBook's `links` preprocessor, \
-             which would read {{{{#include}}}} files from anywhere on the machine; \
-             add `before = [\"links\"]` to [preprocessor.kubelab]"
-        )));
-    }
-    let src = context
-        .pointer("/config/book/src")
-        .and_then(Value::as_str)
-        .unwrap_or("src");
-    Ok(Some(std::path::Path::new(root).join(src)))
 }
 
 /// `{"Chapter": {...}}` is converted (and its `sub_items`); `"Separator"` and
@@ -182,7 +149,8 @@ fn convert_item(item: &mut Value, labels: &Labels, src: Option<&Path>) -> Result
         .to_owned();
     if let Some(Value::String(content)) = chapter.get_mut("content") {
         if let Some(src) = src {
-            *content = expand_includes(content, &src.join(&source), &source)?;
+            *content =
+                super::mdbook_include::expand_includes(content, &src.join(&source), &source)?;
         }
         *content = convert_chapter(content, &source, labels)?;
     }
@@ -192,20 +160,6 @@ fn convert_item(item: &mut Value, labels: &Labels, src: Option<&Path>) -> Result
         }
     }
     Ok(())
-}
-
-/// The chapter with its `{{#include}}`s expanded from inside the course
-/// folder; any other include is an error naming the line.
-fn expand_includes(content: &str, file: &Path, source: &str) -> Result<String, MdbookError> {
-    if !include::has_directive(content) {
-        return Ok(content.to_owned());
-    }
-    let root = crate::course::files::include_root(file, None);
-    let e = include::expand(content, file, &root);
-    if let Some((line, msg)) = e.errors.first() {
-        return Err(err(format!("{source}:{line}: kubelab mdbook: {msg}")));
-    }
-    Ok(e.text)
 }
 
 /// UI words of the web book, in the book's language.

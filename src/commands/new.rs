@@ -36,27 +36,7 @@ pub struct NewArgs {
 
 /// `kubelab new`.
 pub fn run(ctx: &crate::cli::Context, args: NewArgs) -> anyhow::Result<i32> {
-    use super::new_course;
-    let fresh = !ctx.builtin_course && new_course::is_fresh(&ctx.course_dir);
-    let (id, title) = match (args.id, args.title, fresh) {
-        (Some(id), Some(title), _) => (id, title),
-        (id, title, true) => (
-            id.unwrap_or_else(|| new_course::FIRST_ID.into()),
-            title.unwrap_or_else(|| new_course::first_title(ctx.lang).into()),
-        ),
-        _ => anyhow::bail!(
-            "kubelab new: give the lesson id and --title (e.g. `kubelab new 07-images --title \"Images\"`), \
-             or `--course DIR` with an empty or new folder to start a course there"
-        ),
-    };
-    if fresh {
-        // Validate before creating anything, so a bad id leaves no half course.
-        if !valid_id(&id) {
-            return Err(NewError::BadId(id).into());
-        }
-        new_course::scaffold(&ctx.course_dir)
-            .map_err(|e| NewError::Io(ctx.course_dir.clone(), e))?;
-    }
+    let (id, title, fresh) = super::new_course::prepare(ctx, args.id, args.title)?;
     let mut created = create(&NewLesson {
         course: ctx.course_dir.clone(),
         id,
@@ -76,8 +56,6 @@ pub fn run(ctx: &crate::cli::Context, args: NewArgs) -> anyhow::Result<i32> {
             ctx.course_dir.display()
         ))?;
     }
-    // Written, not println!: `kubelab new … | head -1` must not panic after
-    // the lesson was created.
     for c in &created {
         println_safe(&c.to_string())?;
     }

@@ -18,6 +18,38 @@ pub fn first_title(lang: Lang) -> &'static str {
     }
 }
 
+/// The lesson id and title `kubelab new` makes, and whether it made a new
+/// course for them: with `--course` naming an empty or missing folder the
+/// books are laid out first and id/title default to a first lesson;
+/// otherwise both must be given.
+pub fn prepare(
+    ctx: &crate::cli::Context,
+    id: Option<String>,
+    title: Option<String>,
+) -> anyhow::Result<(String, String, bool)> {
+    let fresh = !ctx.builtin_course && is_fresh(&ctx.course_dir);
+    let (id, title) = match (id, title, fresh) {
+        (Some(id), Some(title), _) => (id, title),
+        (id, title, true) => (
+            id.unwrap_or_else(|| FIRST_ID.into()),
+            title.unwrap_or_else(|| first_title(ctx.lang).into()),
+        ),
+        _ => anyhow::bail!(
+            "kubelab new: give the lesson id and --title (e.g. `kubelab new 07-images --title \"Images\"`), \
+             or `--course DIR` with an empty or new folder to start a course there"
+        ),
+    };
+    if fresh {
+        // Validate before writing anything: a bad id leaves no half course.
+        if !super::new::valid_id(&id) {
+            return Err(super::new::NewError::BadId(id).into());
+        }
+        scaffold(&ctx.course_dir)
+            .map_err(|e| super::new::NewError::Io(ctx.course_dir.clone(), e))?;
+    }
+    Ok((id, title, fresh))
+}
+
 /// Whether `dir` is a place for a new course: missing, or an empty folder.
 pub fn is_fresh(dir: &Path) -> bool {
     match std::fs::read_dir(dir) {

@@ -11,7 +11,7 @@
 //! shown as written, without the backslash.
 
 use super::files::{self, FileError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Directives that read a file.
 const FILE_DIRECTIVES: [&str; 3] = ["include", "rustdoc_include", "playground"];
@@ -30,18 +30,6 @@ pub struct Expanded {
     /// (1-based line of the original text, message) for each directive that
     /// could not be expanded (left in the text as written).
     pub errors: Vec<(u32, String)>,
-}
-
-impl Expanded {
-    /// Whether the text had no directive at all (then `text` is the input).
-    pub fn unchanged(&self) -> bool {
-        self.errors.is_empty()
-            && self
-                .line_map
-                .iter()
-                .enumerate()
-                .all(|(i, &l)| l == i as u32 + 1)
-    }
 }
 
 /// Whether `text` may hold a directive (a cheap test before [`expand`]).
@@ -279,17 +267,10 @@ fn strip_anchors<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
         .collect()
 }
 
-/// The canonical file a `{{#include}}` in `file` names, if it is inside
-/// `root` (for tools that want the path rather than the text).
-pub fn resolve(target: &str, file: &Path, root: &Path) -> Result<PathBuf, String> {
-    let (p, _) = split_range(target);
-    let wanted = file.parent().unwrap_or(Path::new(".")).join(p);
-    files::confine(&wanted, root).map_err(|e| describe(&wanted, root, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn course() -> (tempfile::TempDir, PathBuf) {
         let d = tempfile::tempdir().unwrap();

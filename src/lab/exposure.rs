@@ -115,10 +115,6 @@ impl CourseExposure {
     pub fn is_empty(&self) -> bool {
         self.lessons.is_empty()
     }
-
-    pub fn host_checks(&self) -> usize {
-        self.lessons.iter().map(|e| e.host_checks.len()).sum()
-    }
 }
 
 /// SHA-256 over every lesson's sandbox specs (mounts, commands, limits,

@@ -7,6 +7,7 @@ use super::exposure::CourseExposure;
 use super::harness::SandboxFactory;
 use super::live::LiveLab;
 use super::trust::{self, TrustState, TrustStore};
+use super::trust_dialog::{DialogKey, TrustDialog};
 use crate::app::{EventSender, PaneHost};
 use crate::course::model::Lang;
 use crate::course::model::Lesson;
@@ -21,7 +22,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use ratatui::Frame;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -37,12 +38,8 @@ pub struct LabHost {
     kubelab: PathBuf,
     notify: Notify,
     lab: Option<LiveLab>,
-    /// The lesson shown, when its lab waits for the trust answer.
-    waiting: Option<Arc<Lesson>>,
-    /// The learner answered "n" for `waiting`: say what was declined.
-    declined: bool,
-    /// Rows of the trust prompt scrolled away (it can be long).
-    prompt_scroll: u16,
+    /// The question about the lesson shown, when its lab waits for it.
+    waiting: Option<TrustDialog>,
     trust: TrustState,
     /// In a cramped pane area (one view at a time): whether the shell is on
     /// show rather than the inspector `lab.inspector`.
@@ -77,8 +74,6 @@ impl LabHost {
             notify: Arc::new(|| {}),
             lab: None,
             waiting: None,
-            declined: false,
-            prompt_scroll: 0,
             trust,
             cramped_shell: true,
             cramped: Cell::new(false),
@@ -104,11 +99,6 @@ impl LabHost {
         {
             self.retiring.push(h);
         }
-    }
-
-    fn scroll_prompt(&mut self, lines: isize) {
-        let to = (self.prompt_scroll as isize + lines).clamp(0, u16::MAX as isize);
-        self.prompt_scroll = to as u16;
     }
 
     /// Waits until every retired lab is gone (tests; [`PaneHost::shutdown`]).
@@ -410,8 +400,6 @@ impl PaneHost for LabHost {
         }
         self.retire_lab();
         self.waiting = None;
-        self.declined = false;
-        self.prompt_scroll = 0;
         let Some(l) = lesson.filter(|l| !l.front.sandboxes.is_empty() && !l.front.panes.is_empty())
         else {
             return;
@@ -420,7 +408,7 @@ impl PaneHost for LabHost {
         if self.trust.allows() {
             self.start(l);
         } else {
-            self.waiting = Some(l);
+            self.waiting = Some(TrustDialog::new(l));
         }
     }
 
@@ -480,29 +468,19 @@ impl PaneHost for LabHost {
         if crate::panes::keys::is_release(&key) {
             return false;
         }
-        if let Some(lesson) = self.waiting.clone() {
+        if let Some(lesson) = self.waiting.as_ref().map(|d| d.lesson.clone()) {
             let host_part = !self.exposure(&lesson).is_empty();
-            match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    self.answer(TrustState::Trusted, lesson);
-                    return true;
+            let Some(dialog) = self.waiting.as_mut() else {
+                return false;
+            };
+            return match dialog.key(&key, host_part) {
+                DialogKey::Answer(answer) => {
+                    self.answer(answer, lesson);
+                    true
                 }
-                KeyCode::Char('s') | KeyCode::Char('S') if host_part && !self.declined => {
-                    self.answer(TrustState::SandboxesOnly, lesson);
-                    return true;
-                }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                    self.declined = true;
-                    self.prompt_scroll = 0;
-                    return false;
-                }
-                KeyCode::Down | KeyCode::Char('j') => self.scroll_prompt(1),
-                KeyCode::Up | KeyCode::Char('k') => self.scroll_prompt(-1),
-                KeyCode::PageDown => self.scroll_prompt(10),
-                KeyCode::PageUp => self.scroll_prompt(-10),
-                _ => {}
-            }
-            return true;
+                DialogKey::Declined => false,
+                DialogKey::Kept => true,
+            };
         }
         let Some(lab) = self.lab.as_mut() else {
             return false;
@@ -539,32 +517,17 @@ impl PaneHost for LabHost {
 
     fn draw(&self, frame: &mut Frame, area: Rect, focused: bool) {
         let buf = frame.buffer_mut();
-        if let Some(lesson) = &self.waiting {
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .border_style(Style::default().fg(if focused {
-                    Color::Yellow
-                } else {
-                    Color::DarkGray
-                }))
-                .title(self.text.trust_title);
-            let inner = block.inner(area);
-            block.render(area, buf);
-            let lines = if self.declined {
-                trust::declined_lines(self.text)
-            } else {
-                let previous = self.trust_store.as_ref().and_then(|s| s.previously_shown());
-                trust::prompt_lines(
-                    lesson,
-                    &self.exposure(lesson),
-                    previous.as_deref(),
-                    self.text,
-                )
-            };
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .scroll((self.prompt_scroll, 0))
-                .render(inner, buf);
+        if let Some(dialog) = &self.waiting {
+            let previous = self.trust_store.as_ref().and_then(|s| s.previously_shown());
+            let exposure = self.exposure(&dialog.lesson);
+            dialog.render(
+                area,
+                buf,
+                focused,
+                &exposure,
+                previous.as_deref(),
+                self.text,
+            );
             return;
         }
         match &self.lab {
@@ -585,7 +548,7 @@ impl PaneHost for LabHost {
     }
 
     fn modal(&self) -> bool {
-        self.waiting.is_some() && !self.declined
+        self.waiting.as_ref().is_some_and(TrustDialog::modal)
     }
 
     fn shutdown(&mut self) {
@@ -612,8 +575,9 @@ impl PaneHost for LabHost {
     }
 
     fn scroll(&mut self, lines: isize) {
-        if self.waiting.is_some() {
-            return self.scroll_prompt(lines);
+        if let Some(dialog) = self.waiting.as_mut() {
+            dialog.scroll_by(lines);
+            return;
         }
         if let Some(shell) = self.lab.as_mut().and_then(|l| l.main_shell()) {
             shell.scroll_by(lines);

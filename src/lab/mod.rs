@@ -23,3 +23,4 @@ pub mod live;
 pub mod model;
 pub mod observe;
 pub mod trust;
+pub mod trust_dialog;
