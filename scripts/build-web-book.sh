@@ -1,17 +1,47 @@
 #!/bin/sh
-# Builds both web books (lessons/zh, lessons/en) with mdBook, kubelab acting
-# as the preprocessor, into target/web-book/{zh,en}, then runs the test that
-# opens the built HTML (tests/web_book.rs) with mdbook required.
+# Builds a course's web books with mdBook, kubelab acting as the
+# preprocessor: every book (zh, en) of COURSE_DIR into OUT_DIR/{zh,en}.
+#
+# COURSE_DIR: a course folder as `kubelab --course` takes it (holding
+# lessons/{zh,en}, {zh,en}, or one book with book.toml); default: the
+# built-in course of this tree. OUT_DIR: default target/web-book (the
+# built-in course) or target/web-book/<course folder name>.
+#
+# The course is linted first: a course whose lint has errors (an
+# {{#include}} reaching outside the course, kubelab not running before
+# mdBook's `links`, ...) is not built. For the built-in course the test
+# that opens the built HTML (tests/web_book.rs) runs too, with mdbook
+# required.
 #
 # mdBook: used from PATH if present, else installed with
 # `cargo install mdbook --locked` (about 3 minutes on a 2-core machine, once;
 # it lands in ~/.cargo/bin). Pin another version with MDBOOK_VERSION.
 #
-# Usage: scripts/build-web-book.sh [OUT_DIR]
+# Usage: scripts/build-web-book.sh [COURSE_DIR [OUT_DIR]]
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/target/web-book}
+if [ $# -gt 2 ]; then
+    echo "usage: scripts/build-web-book.sh [COURSE_DIR [OUT_DIR]]" >&2
+    exit 2
+fi
+builtin=yes
+course=$root
+if [ $# -ge 1 ]; then
+    if [ ! -d "$1" ]; then
+        echo "build-web-book: $1: no such folder (give a course folder)" >&2
+        exit 2
+    fi
+    course=$(cd "$1" && pwd)
+    [ "$course" = "$root" ] || builtin=no
+fi
+if [ $# -ge 2 ]; then
+    out=$2
+elif [ $builtin = yes ]; then
+    out=$root/target/web-book
+else
+    out=$root/target/web-book/$(basename "$course")
+fi
 mdbook_version=${MDBOOK_VERSION:-0.5.4}
 PATH="$HOME/.cargo/bin:$PATH"
 
@@ -29,12 +59,34 @@ cargo build --bin kubelab
 PATH="$root/target/debug:$PATH"
 export PATH
 
-for lang in zh en; do
+# The books: COURSE/lessons/<lang>, COURSE/<lang>, or COURSE itself.
+books=""
+if [ -f "$course/book.toml" ]; then
+    books=$course
+else
+    base=$course
+    [ -d "$course/lessons" ] && base=$course/lessons
+    for lang in zh en; do
+        [ -f "$base/$lang/book.toml" ] && books="$books $base/$lang"
+    done
+fi
+if [ -z "$books" ]; then
+    echo "build-web-book: $course: no book (expected lessons/zh, zh/ or en/ with book.toml, or a book.toml here)" >&2
+    exit 2
+fi
+
+echo "build-web-book: kubelab --course $course lint" >&2
+kubelab --course "$course" lint
+
+for book in $books; do
+    name=$(basename "$book")
     start=$(date +%s)
-    mdbook build "$root/lessons/$lang" --dest-dir "$out/$lang"
-    echo "build-web-book: $lang book in $out/$lang ($(( $(date +%s) - start )) s)" >&2
+    mdbook build "$book" --dest-dir "$out/$name"
+    echo "build-web-book: $name book in $out/$name ($(( $(date +%s) - start )) s)" >&2
 done
 
 # The content check: every written lesson's page has its text, its quiz
 # questions, collapsed solutions and answers, and no raw front matter/fences.
-KUBELAB_REQUIRE_MDBOOK=1 cargo test --test web_book -- --nocapture
+if [ $builtin = yes ]; then
+    KUBELAB_REQUIRE_MDBOOK=1 cargo test --test web_book -- --nocapture
+fi

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod atomic_write;
 pub mod authoring;
 pub mod classroom;
 pub mod cli;

@@ -106,7 +106,7 @@ pub fn lint_file(path: &Path) -> Report {
         books: 0,
         lessons: usize::from(load.lesson.is_some()),
     };
-    if let Some(l) = &load.lesson {
+    if let Some(l) = load.lesson.as_ref().or(load.partial.as_ref()) {
         r.diagnostics.extend(lint_lesson(l));
     }
     r.finish()
@@ -116,6 +116,7 @@ pub fn lint_file(path: &Path) -> Report {
 pub fn lint_course(loaded: &LoadedCourse) -> Report {
     let mut d = loaded.diagnostics.clone();
     for book in &loaded.course.books {
+        d.extend(preprocessor_order(&book.dir.join("book.toml")));
         let summary = book.dir.join("src/SUMMARY.md");
         let mut targets: HashMap<&Path, u32> = HashMap::new();
         let mut ids: HashMap<&str, u32> = HashMap::new();
@@ -172,7 +173,8 @@ pub fn lint_course(loaded: &LoadedCourse) -> Report {
             ));
         }
     }
-    for l in &loaded.lessons {
+    // Lessons with load errors too: every error of a file in one run.
+    for l in loaded.lessons.iter().chain(&loaded.partial) {
         d.extend(lint_lesson(l));
     }
     d.extend(parity(loaded));
@@ -181,6 +183,29 @@ pub fn lint_course(loaded: &LoadedCourse) -> Report {
         books: loaded.course.books.len(),
         lessons: loaded.lessons.len(),
     }
+}
+
+/// A book built with `kubelab mdbook` must run it before mdBook's `links`
+/// preprocessor, which reads `{{#include}}` files from anywhere.
+fn preprocessor_order(toml_path: &Path) -> Option<Diagnostic> {
+    let text = course::files::read_text(toml_path, 64 * 1024).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    let pre = table.get("preprocessor")?.get("kubelab")?;
+    let before = pre.get("before").and_then(|b| b.as_array());
+    if before.is_some_and(|b| b.iter().any(|v| v.as_str() == Some("links"))) {
+        return None;
+    }
+    let line = text
+        .lines()
+        .position(|l| l.trim() == "[preprocessor.kubelab]")
+        .map_or(0, |i| i as u32 + 1);
+    Some(Diagnostic::error(
+        toml_path,
+        line,
+        1,
+        "[preprocessor.kubelab] runs after mdBook's `links`, which would read {{#include}} \
+         files from anywhere on the machine; add `before = [\"links\"]`",
+    ))
 }
 
 fn md_files(dir: &Path) -> Vec<PathBuf> {

@@ -4,5 +4,9 @@ fn main() {
     if let Some(code) = kubelab_sandbox::dispatch() {
         std::process::exit(code);
     }
+    // The supervisor of a host check (src/lab/host_run.rs).
+    if let Some(code) = kubelab::lab::host_run::dispatch() {
+        std::process::exit(code);
+    }
     std::process::exit(kubelab::main_entry());
 }

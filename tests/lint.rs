@@ -264,3 +264,18 @@ fn host_facts_a_lab_leans_on_must_be_in_requires() {
     let r = lint_one(&declared, &declared);
     assert!(r.diagnostics.is_empty(), "{:#?}", messages(&r));
 }
+
+#[test]
+fn every_error_of_a_file_in_one_run() {
+    // A broken quiz (a load error) does not hide the check's unknown
+    // sandbox (a lint error), nor a front-matter error the body's.
+    let body = "```toml quiz\nid = \"q\"\nquestion = \"?\"\nchoices = [\"a\"]\nanswer = \"Z\"\n```\n\n```sh check id=c sandbox=nope\n# hint: h\ntrue\n```\n";
+    let l = lesson("01-a", SB, body);
+    let m = messages(&lint_one(&l, &l));
+    assert!(m.iter().any(|d| d.contains("quiz `q`")), "{m:#?}");
+    assert!(m.iter().any(|d| d.contains("nope")), "{m:#?}");
+    let bad_front = lesson("01-a", "colour = \"red\"\n", body);
+    let m = messages(&lint_one(&bad_front, &l));
+    assert!(m.iter().any(|d| d.contains("colour")), "{m:#?}");
+    assert!(m.iter().any(|d| d.contains("quiz `q`")), "{m:#?}");
+}

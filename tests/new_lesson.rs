@@ -175,3 +175,48 @@ fn scaffold_passes_lint_and_fills_the_outline_slot() {
     assert!(err.contains("already exists"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "my work");
 }
+
+#[test]
+fn new_course_in_an_empty_or_missing_folder_passes_lint_and_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for (dir, lang) in [(tmp.path().join("not-yet/course"), "en"), (empty, "zh")] {
+        let (code, out, err) = kubelab(&["new", "--lang", lang], &dir);
+        assert_eq!(code, 0, "{out}{err}");
+        // The hint names the course just made, not the built-in one.
+        let flag = format!("--course {}", dir.display());
+        assert!(out.contains(&format!("`kubelab {flag} lint`")), "{out}");
+        assert!(
+            out.contains(&format!("created a new course in {}", dir.display())),
+            "{out}"
+        );
+        for book in ["zh", "en"] {
+            assert!(
+                dir.join(book).join("src/01-first-lab.md").is_file(),
+                "{out}"
+            );
+        }
+        let (code, out, err) = kubelab(&["lint"], &dir);
+        assert_eq!(code, 0, "lint of the new course:\n{out}{err}");
+        assert!(
+            format!("{out}{err}").contains("0 errors, 0 warnings"),
+            "{out}{err}"
+        );
+        let (code, out, err) = kubelab(&["test"], &dir);
+        if out.contains("0 passed, 0 failed, 2 skipped") {
+            eprintln!("SKIP: kubelab test cannot run sandboxes here:\n{out}{err}");
+        } else {
+            assert_eq!(code, 0, "kubelab test of the new course:\n{out}{err}");
+            assert!(out.contains("2 passed, 0 failed"), "{out}{err}");
+        }
+    }
+    // A folder with other things in it is not made a course.
+    let busy = tmp.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    let (code, _, err) = kubelab(&["new"], &busy);
+    assert_ne!(code, 0);
+    assert!(err.contains("--title"), "{err}");
+    assert_eq!(std::fs::read_dir(&busy).unwrap().count(), 1);
+}

@@ -19,7 +19,6 @@ use kubelab::panes::inspect::sampler::Observe;
 use kubelab::panes::pty::PtySize;
 use kubelab_sandbox::spec::Spec;
 use std::io;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -105,7 +104,8 @@ fn app_in(w: u16, h: u16, ui_lang: Lang) -> App {
     let mut app = build_app(&opts, (w, h)).unwrap();
     let mut host = LabHost::new(
         Arc::new(ShFactory),
-        PathBuf::from("kubelab"),
+        // The real binary: it supervises the lesson's `on=host` check.
+        common::kubelab(),
         TrustState::Builtin,
     );
     host.set_lang(ui_lang);

@@ -164,3 +164,90 @@ fn web_books_contain_lessons_and_rendered_blocks() {
         "nothing was checked: no lesson in the SUMMARYs?"
     );
 }
+
+/// `mdbook build` of a course whose lesson includes a file from outside the
+/// course fails, and the file's text never reaches the HTML — whether or
+/// not book.toml puts kubelab before mdBook's `links`.
+#[test]
+fn an_include_from_outside_the_course_never_reaches_the_html() {
+    let Some(mdbook) = find_on_path("mdbook") else {
+        if std::env::var_os("KUBELAB_REQUIRE_MDBOOK").is_some() {
+            panic!("mdbook is not on PATH but KUBELAB_REQUIRE_MDBOOK is set");
+        }
+        eprintln!("SKIP: mdbook not installed (scripts/build-web-book.sh installs it)");
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_kubelab");
+    let bin_dir = Path::new(bin).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("secret.txt"), "TOP-SECRET-7f3a\n").unwrap();
+    let course = tmp.path().join("course");
+    let made = Command::new(bin)
+        .args(["new", "--lang", "en", "--course"])
+        .arg(&course)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let book = course.join("en");
+    let lesson = book.join("src/01-first-lab.md");
+    let text = std::fs::read_to_string(&lesson).unwrap();
+    std::fs::write(book.join("src/inside.sh"), "echo INSIDE-OK\n").unwrap();
+    let build = |name: &str| {
+        let out = tmp.path().join(name);
+        let run = Command::new(&mdbook)
+            .arg("build")
+            .arg(&book)
+            .arg("--dest-dir")
+            .arg(&out)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        let mut html = String::new();
+        if let Ok(rd) = std::fs::read_dir(&out) {
+            for e in rd.flatten() {
+                html.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        (run, html)
+    };
+    // Inside the course: expanded.
+    std::fs::write(
+        &lesson,
+        format!("{text}\n```sh\n{{{{#include inside.sh}}}}\n```\n"),
+    )
+    .unwrap();
+    let (run, html) = build("ok");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(html.contains("INSIDE-OK"));
+    // Outside: the build fails, the secret is nowhere.
+    std::fs::write(
+        &lesson,
+        format!("{text}\n```sh\n{{{{#include ../../../secret.txt}}}}\n```\n"),
+    )
+    .unwrap();
+    let (run, html) = build("escape");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{err}");
+    assert!(err.contains("outside the course folder"), "{err}");
+    assert!(!html.contains("TOP-SECRET"));
+    // kubelab after mdBook's links (no `before`): refused, nothing built.
+    let toml = std::fs::read_to_string(book.join("book.toml")).unwrap();
+    std::fs::write(
+        book.join("book.toml"),
+        toml.replace("before = [\"links\"]\n", ""),
+    )
+    .unwrap();
+    let (run, html) = build("late");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{err}");
+    assert!(err.contains("before = [\"links\"]"), "{err}");
+    assert!(!html.contains("TOP-SECRET"));
+}

@@ -30,9 +30,13 @@ pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
     if ctrl && k.code == KeyCode::Char('c') && app.focus != Focus::Panes {
         return Some(Action::Quit);
     }
-    // A pane's question (the trust dialog) is answered wherever focus is.
+    // A pane's question (the trust dialog: y all, s sandboxes only, n no)
+    // is answered wherever focus is.
     if app.panes.modal()
-        && matches!(k.code, KeyCode::Char('y' | 'Y' | 'n' | 'N') | KeyCode::Esc)
+        && matches!(
+            k.code,
+            KeyCode::Char('y' | 'Y' | 's' | 'S' | 'n' | 'N') | KeyCode::Esc
+        )
         && !ctrl
     {
         return Some(Action::PaneKey(k));

@@ -55,7 +55,8 @@ pub fn content_hash(course_dir: &Path) -> std::io::Result<String> {
     files.sort();
     let mut hasher = Sha256::new();
     for (rel, path) in &files {
-        let bytes = std::fs::read(path)?;
+        // A FIFO or device among the course files is an error, never a hang.
+        let bytes = crate::course::files::read_regular(path, u64::MAX)?;
         hasher.update(rel.as_bytes());
         hasher.update([0]);
         hasher.update(bytes.len().to_string().as_bytes());
@@ -68,7 +69,7 @@ pub fn content_hash(course_dir: &Path) -> std::io::Result<String> {
 }
 
 fn book_src(book_toml: &Path) -> String {
-    std::fs::read_to_string(book_toml)
+    crate::course::files::read_text(book_toml, 64 * 1024)
         .ok()
         .and_then(|t| t.parse::<toml::Table>().ok())
         .and_then(|t| t.get("book")?.get("src")?.as_str().map(str::to_owned))
@@ -100,7 +101,7 @@ fn collect(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> std::io::
 /// `book.toml`; `kubelab` (the built-in course) when neither sets one.
 pub fn course_id(course_dir: &Path) -> String {
     for (_, book) in book_dirs(course_dir) {
-        let id = std::fs::read_to_string(book.join("book.toml"))
+        let id = crate::course::files::read_text(&book.join("book.toml"), 64 * 1024)
             .ok()
             .and_then(|t| t.parse::<toml::Table>().ok())
             .and_then(|t| {

@@ -146,9 +146,10 @@ impl std::error::Error for BookTomlError {}
 /// A missing file or table means no lock.
 pub fn lock_from_book_toml(book_dir: &Path) -> Result<Option<String>, BookTomlError> {
     let path = book_dir.join("book.toml");
-    let text = match std::fs::read_to_string(&path) {
+    // Never blocks on a FIFO in place of book.toml (a course is untrusted).
+    let text = match crate::course::files::read_text(&path, 64 * 1024) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(crate::course::files::FileError::Missing) => return Ok(None),
         Err(e) => {
             return Err(BookTomlError {
                 path,

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::ops::Range;
+use std::path::Path;
 
 /// Act as mdBook's preprocessor (book.toml: `[preprocessor.kubelab]`
 /// `command = "kubelab mdbook"`). Reads `[context, book]` JSON on stdin and
@@ -67,7 +68,7 @@ impl std::fmt::Display for MdbookError {
 
 impl std::error::Error for MdbookError {}
 
-fn err(message: impl Into<String>) -> MdbookError {
+pub(crate) fn err(message: impl Into<String>) -> MdbookError {
     MdbookError {
         message: message.into(),
     }
@@ -127,15 +128,16 @@ pub fn preprocess(input: Value) -> Result<Value, MdbookError> {
              is this mdBook's preprocessor JSON?",
         ));
     };
+    let src_dir = super::mdbook_include::include_context(&context)?;
     for item in items.iter_mut() {
-        convert_item(item, &labels)?;
+        convert_item(item, &labels, src_dir.as_deref())?;
     }
     Ok(book)
 }
 
 /// `{"Chapter": {...}}` is converted (and its `sub_items`); `"Separator"` and
 /// `{"PartTitle": "..."}` are left alone.
-fn convert_item(item: &mut Value, labels: &Labels) -> Result<(), MdbookError> {
+fn convert_item(item: &mut Value, labels: &Labels, src: Option<&Path>) -> Result<(), MdbookError> {
     let Some(chapter) = item.get_mut("Chapter").and_then(Value::as_object_mut) else {
         return Ok(());
     };
@@ -146,11 +148,15 @@ fn convert_item(item: &mut Value, labels: &Labels) -> Result<(), MdbookError> {
         .unwrap_or("<chapter>")
         .to_owned();
     if let Some(Value::String(content)) = chapter.get_mut("content") {
+        if let Some(src) = src {
+            *content =
+                super::mdbook_include::expand_includes(content, &src.join(&source), &source)?;
+        }
         *content = convert_chapter(content, &source, labels)?;
     }
     if let Some(Value::Array(subs)) = chapter.get_mut("sub_items") {
         for sub in subs {
-            convert_item(sub, labels)?;
+            convert_item(sub, labels, src)?;
         }
     }
     Ok(())

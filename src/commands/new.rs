@@ -16,10 +16,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, clap::Args)]
 pub struct NewArgs {
     /// Lesson id, also the file name: `NN-slug` (e.g. 07-images) or a slug.
-    pub id: String,
+    /// Optional only when --course names an empty or missing folder: then
+    /// a new course is made there, its first lesson `01-first-lab`.
+    pub id: Option<String>,
     /// The lesson's title.
     #[arg(long)]
-    pub title: String,
+    pub title: Option<String>,
     /// Module (`# Title` in SUMMARY.md) to add it to; created if missing.
     /// Default: a draft entry with the same title or number, else the module
     /// whose lesson numbers surround the id's.
@@ -34,21 +36,37 @@ pub struct NewArgs {
 
 /// `kubelab new`.
 pub fn run(ctx: &crate::cli::Context, args: NewArgs) -> anyhow::Result<i32> {
-    let created = create(&NewLesson {
+    let (id, title, fresh) = super::new_course::prepare(ctx, args.id, args.title)?;
+    let mut created = create(&NewLesson {
         course: ctx.course_dir.clone(),
-        id: args.id,
-        title: args.title,
+        id,
+        title,
         lang: ctx.lang,
         part: args.part,
         single: args.single,
     })?;
-    // Written, not println!: `kubelab new … | head -1` must not panic after
-    // the lesson was created.
-    let mut out = std::io::stdout().lock();
+    if !ctx.builtin_course {
+        for c in &mut created {
+            c.course = Some(ctx.course_dir.clone());
+        }
+    }
+    if fresh {
+        println_safe(&format!(
+            "created a new course in {} (books zh and en)",
+            ctx.course_dir.display()
+        ))?;
+    }
     for c in &created {
-        std::io::Write::write_all(&mut out, format!("{c}\n").as_bytes())?;
+        println_safe(&c.to_string())?;
     }
     Ok(0)
+}
+
+/// One line to stdout, written (not println!): `kubelab new … | head -1`
+/// must not panic after the lesson was created.
+fn println_safe(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes())
 }
 
 /// What `kubelab new` was asked for.
@@ -71,6 +89,8 @@ pub struct Created {
     pub file: PathBuf,
     pub summary: PathBuf,
     pub placement: Placement,
+    /// The `--course` folder, named in the hint (`None`: the built-in one).
+    pub course: Option<PathBuf>,
 }
 
 impl fmt::Display for Created {
@@ -92,9 +112,13 @@ impl fmt::Display for Created {
                 writeln!(f, "{s}:{line}: added in a new module \"{part}\"")
             }
         }?;
+        let course = match &self.course {
+            Some(c) => format!(" --course {}", c.display()),
+            None => String::new(),
+        };
         write!(
             f,
-            "  next: edit it, then `kubelab preview {}` and `kubelab lint`",
+            "  next: edit it, then `kubelab{course} preview {}`, `kubelab{course} lint` and `kubelab{course} test`",
             self.file.display()
         )
     }
@@ -266,6 +290,7 @@ impl BookFiles {
             file,
             summary: self.summary.clone(),
             placement,
+            course: None,
         })
     }
 }
@@ -280,9 +305,7 @@ fn book_src_dir(book: &Path) -> String {
 }
 
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("md.kubelab-tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    crate::atomic_write::write_atomic(path, text.as_bytes(), 0o644)
 }
 
 fn toml_str(s: &str) -> String {

@@ -12,8 +12,10 @@
 use crate::cli::Context;
 use crate::course::model::Lesson;
 use crate::course::{self, LoadedCourse};
+use crate::lab::exposure::CourseExposure;
 use crate::lab::harness::{self, LessonReport, SandboxFactory, Status};
 use crate::lab::model;
+use crate::lab::trust;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -46,8 +48,55 @@ pub fn run(ctx: &Context, args: TestArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    if !ctx.builtin_course && !ctx.trust {
+        let wanted = |l: &&crate::course::model::Lesson| {
+            args.lessons.is_empty() || args.lessons.contains(&l.front.id)
+        };
+        let exposure = CourseExposure::of(loaded.lessons.iter().filter(wanted));
+        if !exposure.is_empty() && !host_allowed(&ctx.course_dir, &exposure, ctx.lang) {
+            return Ok(2);
+        }
+    }
     let mut out = std::io::stdout().lock();
     Ok(run_with(&loaded, &args, &factory, &kubelab, &mut out))
+}
+
+/// A course from elsewhere that runs commands on this machine (checks
+/// `on=host`, writable host folders): ask on a terminal, else refuse and
+/// name `--trust`. The built-in course and `--trust` never get here.
+fn host_allowed(dir: &Path, exposure: &CourseExposure, lang: crate::course::model::Lang) -> bool {
+    use std::io::{BufRead, IsTerminal};
+    let t = crate::panes::text::text(lang);
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "kubelab test: the course {} runs commands on this machine, outside any sandbox, as you:",
+        crate::lab::exposure::sanitize(&dir.display().to_string(), 300)
+    );
+    for l in trust::host_lines(exposure, t) {
+        let _ = writeln!(err, "{l}");
+    }
+    if !std::io::stdin().is_terminal() {
+        let _ = writeln!(
+            err,
+            "kubelab test: refusing without a yes; if you trust this course, run \
+             `kubelab --course {} --trust test` (or answer on a terminal)",
+            dir.display()
+        );
+        return false;
+    }
+    let _ = write!(err, "Run them? [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    let yes = matches!(answer.trim(), "y" | "Y" | "yes");
+    if !yes {
+        let _ = writeln!(
+            err,
+            "kubelab test: not run; `--trust` allows them without asking"
+        );
+    }
+    yes
 }
 
 /// The harness over any sandbox factory, writing the report to `out`.

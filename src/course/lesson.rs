@@ -1,10 +1,10 @@
 //! Loading one lesson file: bytes → UTF-8 → front matter → body.
 
-use super::front;
+use super::files::{self, FileError};
 use super::model::{Lang, Lesson};
+use super::{front, include};
 use crate::diagnostic::Diagnostic;
 use crate::doc;
-use std::io::Read;
 use std::path::Path;
 
 /// Lessons larger than this are refused (a lesson is prose, not a data dump;
@@ -16,6 +16,9 @@ pub const MAX_LESSON_BYTES: u64 = 2 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct LessonLoad {
     pub lesson: Option<Lesson>,
+    /// The lesson as far as it parsed, when it has errors but its front
+    /// matter parsed: lint checks it too, so one run reports every error.
+    pub partial: Option<Lesson>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -23,6 +26,7 @@ impl LessonLoad {
     fn failed(d: Diagnostic) -> LessonLoad {
         LessonLoad {
             lesson: None,
+            partial: None,
             diagnostics: vec![d],
         }
     }
@@ -34,48 +38,38 @@ impl LessonLoad {
 }
 
 /// Reads and parses the lesson at `path`. The file stem must equal the
-/// front-matter `id`.
+/// front-matter `id`. Its `{{#include}}`s may read inside the folder
+/// [`files::include_root`] gives.
 pub fn load_file(path: &Path, lang: Lang) -> LessonLoad {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    load_file_in(path, lang, None)
+}
+
+/// [`load_file`] of a lesson of the course folder `course` (includes never
+/// reach outside it).
+pub fn load_file_in(path: &Path, lang: Lang, course: Option<&Path>) -> LessonLoad {
+    let bytes = match files::read_regular(path, MAX_LESSON_BYTES) {
+        Ok(b) => b,
+        Err(FileError::TooBig(size)) => {
+            return LessonLoad::failed(Diagnostic::error(
+                path,
+                0,
+                0,
+                format!(
+                    "the lesson is {:.1} MiB; lessons must be under {} MiB — split it into several lessons",
+                    size as f64 / (1024.0 * 1024.0),
+                    MAX_LESSON_BYTES >> 20
+                ),
+            ))
+        }
         Err(e) => {
             return LessonLoad::failed(Diagnostic::error(
                 path,
                 0,
                 0,
-                format!("cannot read the lesson: {e}"),
+                format!("cannot read the lesson: it {e}"),
             ))
         }
     };
-    let mut bytes = Vec::new();
-    // Read one byte past the limit to tell "too big" without reading it all.
-    if let Err(e) = (&mut file)
-        .take(MAX_LESSON_BYTES + 1)
-        .read_to_end(&mut bytes)
-    {
-        return LessonLoad::failed(Diagnostic::error(
-            path,
-            0,
-            0,
-            format!("cannot read the lesson: {e}"),
-        ));
-    }
-    if bytes.len() as u64 > MAX_LESSON_BYTES {
-        let size = file
-            .metadata()
-            .map(|m| m.len())
-            .unwrap_or(bytes.len() as u64);
-        return LessonLoad::failed(Diagnostic::error(
-            path,
-            0,
-            0,
-            format!(
-                "the lesson is {:.1} MiB; lessons must be under {} MiB — split it into several lessons",
-                size as f64 / (1024.0 * 1024.0),
-                MAX_LESSON_BYTES >> 20
-            ),
-        ));
-    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -91,21 +85,35 @@ pub fn load_file(path: &Path, lang: Lang) -> LessonLoad {
             ));
         }
     };
-    parse_text(&text, path, lang)
+    parse_text_in(&text, path, lang, &files::include_root(path, course))
 }
 
 /// Parses a lesson from text already in memory (used by `load_file` and by
 /// tools that hold an edited buffer, e.g. a live preview).
 pub fn parse_text(text: &str, path: &Path, lang: Lang) -> LessonLoad {
+    parse_text_in(text, path, lang, &files::include_root(path, None))
+}
+
+/// [`parse_text`] with `{{#include}}`s confined to `include_root`.
+pub fn parse_text_in(text: &str, path: &Path, lang: Lang, include_root: &Path) -> LessonLoad {
     let split = match front::split(text, path) {
         Ok(s) => s,
         Err(d) => return LessonLoad::failed(d),
     };
-    let front = match front::parse(split.front, split.front_line, path) {
-        Ok(f) => f,
-        Err(d) => return LessonLoad::failed(d),
-    };
     let mut diagnostics = Vec::new();
+    // A front-matter error does not hide the body's: lint reports both.
+    let front = front::parse(split.front, split.front_line, path)
+        .map_err(|d| diagnostics.push(d))
+        .ok();
+    let parsed = parse_body(split.body, split.body_line, path, include_root);
+    let Some(front) = front else {
+        diagnostics.extend(parsed.diagnostics);
+        return LessonLoad {
+            lesson: None,
+            partial: None,
+            diagnostics,
+        };
+    };
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
         if front.id != stem {
             let line = split
@@ -124,16 +132,38 @@ pub fn parse_text(text: &str, path: &Path, lang: Lang) -> LessonLoad {
             ));
         }
     }
-    let parsed = doc::parse_body(split.body, split.body_line, path);
     diagnostics.extend(parsed.diagnostics);
     let ok = !diagnostics.iter().any(Diagnostic::is_error);
+    let lesson = Lesson {
+        lang,
+        path: path.to_path_buf(),
+        front,
+        doc: parsed.doc,
+    };
+    let (lesson, partial) = if ok {
+        (Some(lesson), None)
+    } else {
+        (None, Some(lesson))
+    };
     LessonLoad {
-        lesson: ok.then(|| Lesson {
-            lang,
-            path: path.to_path_buf(),
-            front,
-            doc: parsed.doc,
-        }),
+        lesson,
+        partial,
         diagnostics,
     }
+}
+
+/// The body parsed after expanding its `{{#include}}`s (an include that
+/// cannot be read is an error on its line, the directive left as written).
+fn parse_body(body: &str, body_line: u32, path: &Path, root: &Path) -> doc::Parsed {
+    if !include::has_directive(body) {
+        return doc::parse_body(body, body_line, path);
+    }
+    let e = include::expand(body, path, root);
+    let mut parsed = doc::parse::parse_body_mapped(&e.text, body_line, path, &e.line_map);
+    for (line, msg) in e.errors {
+        parsed
+            .diagnostics
+            .push(Diagnostic::error(path, body_line + line - 1, 1, msg));
+    }
+    parsed
 }

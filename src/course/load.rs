@@ -4,6 +4,7 @@
 //! [`LessonError`] in [`LoadedCourse::errors`] (shown as an error page and
 //! reported by lint), and everything else still loads.
 
+use super::files::{self, FileError};
 use super::lesson::{self, LessonLoad};
 use super::model::{Book, Chapter, Course, Lang, Lesson, LessonError};
 use super::summary;
@@ -49,6 +50,8 @@ pub struct LoadedCourse {
     pub errors: Vec<LessonError>,
     /// Everything found while loading, errors and warnings, for `kubelab lint`.
     pub diagnostics: Vec<Diagnostic>,
+    /// Lessons with errors, as far as they parsed (lint checks them too).
+    pub partial: Vec<Lesson>,
     /// (lang, part index, chapter index) → what the entry leads to.
     slots: HashMap<(Lang, usize, usize), Slot>,
     /// Lesson file path (book `src/` joined with the SUMMARY target) → slot.
@@ -81,6 +84,7 @@ pub fn load(dir: &Path) -> Result<LoadedCourse, CourseError> {
         lessons: Vec::new(),
         errors: Vec::new(),
         diagnostics: Vec::new(),
+        partial: Vec::new(),
         slots: HashMap::new(),
         by_path: HashMap::new(),
     };
@@ -125,6 +129,18 @@ fn single_book_lang(dir: &Path) -> Option<Lang> {
     from_toml.or_else(|| dir.canonicalize().ok()?.file_name()?.to_str()?.parse().ok())
 }
 
+/// A diagnostic about the file a symlink led to, labelled with the path
+/// the author wrote.
+fn relabel(mut d: Diagnostic, path: &Path) -> Diagnostic {
+    d.path = path.to_path_buf();
+    d
+}
+
+/// SUMMARY.md is an outline: a few KiB for a long course.
+const MAX_SUMMARY_BYTES: u64 = 1024 * 1024;
+/// book.toml holds a few settings.
+const MAX_BOOK_TOML_BYTES: u64 = 64 * 1024;
+
 /// `[book]` settings kubelab reads from `book.toml` (everything else, e.g.
 /// mdBook's own or `[preprocessor.*]` tables, is left to mdBook).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -137,8 +153,8 @@ pub struct BookToml {
 
 /// Reads `book.toml`, mapping TOML errors to file positions.
 pub fn read_book_toml(path: &Path) -> Result<BookToml, Diagnostic> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read book.toml: {e}")))?;
+    let text = files::read_text(path, MAX_BOOK_TOML_BYTES)
+        .map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read book.toml: it {e}")))?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         let idx = crate::diagnostic::LineIndex::new(&text);
         let (l, c) = idx.line_col(&text, e.span().map_or(0, |s| s.start));
@@ -160,8 +176,14 @@ pub fn read_book_toml(path: &Path) -> Result<BookToml, Diagnostic> {
 impl LoadedCourse {
     fn load_book(&mut self, lang: Lang, dir: &Path) {
         let toml_path = dir.join("book.toml");
-        let settings = if toml_path.is_file() {
-            match read_book_toml(&toml_path) {
+        let exists = std::fs::symlink_metadata(&toml_path).is_ok();
+        let settings = if exists {
+            match files::confine(&toml_path, &self.course.root)
+                .map_err(|e| {
+                    Diagnostic::error(&toml_path, 0, 0, format!("cannot read book.toml: it {e}"))
+                })
+                .and_then(|real| read_book_toml(&real).map_err(|d| relabel(d, &toml_path)))
+            {
                 Ok(s) => s,
                 Err(d) => {
                     self.diagnostics.push(d);
@@ -192,14 +214,18 @@ impl LoadedCourse {
         }
         let src = dir.join(settings.src.as_deref().unwrap_or("src"));
         let summary_path = src.join("SUMMARY.md");
-        let text = match std::fs::read_to_string(&summary_path) {
+        let read = files::confine(&summary_path, &self.course.root)
+            .and_then(|real| files::read_text(&real, MAX_SUMMARY_BYTES));
+        let text = match read {
             Ok(t) => t,
             Err(e) => {
                 let d = Diagnostic::error(
                     &summary_path,
                     0,
                     0,
-                    format!("cannot read the book's outline: {e}; every book needs src/SUMMARY.md"),
+                    format!(
+                        "cannot read the book's outline: it {e}; every book needs src/SUMMARY.md"
+                    ),
                 );
                 self.errors.push(d.to_lesson_error());
                 self.diagnostics.push(d);
@@ -233,26 +259,34 @@ impl LoadedCourse {
             return Slot::Draft;
         };
         let path = src.join(rel);
-        if !path.is_file() {
-            let d = Diagnostic::error(
-                summary,
-                ch.summary_line,
-                1,
-                format!(
-                    "`{}` links to {}, which does not exist; create it or make the entry a draft `- [{}]()`",
-                    ch.title,
-                    rel.display(),
-                    ch.title
-                ),
-            );
+        let problem = match files::check_regular(&path)
+            .and_then(|()| files::confine(&path, &self.course.root).map(drop))
+        {
+            Ok(()) => None,
+            Err(FileError::Missing) => Some(format!(
+                "`{}` links to {}, which does not exist; create it or make the entry a draft `- [{}]()`",
+                ch.title,
+                rel.display(),
+                ch.title
+            )),
+            Err(e) => Some(format!(
+                "`{}` links to {}, which {e}",
+                ch.title,
+                rel.display()
+            )),
+        };
+        if let Some(message) = problem {
+            let d = Diagnostic::error(summary, ch.summary_line, 1, message);
             return self.push_error(d);
         }
         let LessonLoad {
             lesson,
+            partial,
             diagnostics,
-        } = lesson::load_file(&path, lang);
+        } = lesson::load_file_in(&path, lang, Some(&self.course.root));
         let first_error = diagnostics.iter().find(|d| d.is_error()).cloned();
         self.diagnostics.extend(diagnostics);
+        self.partial.extend(partial);
         match (lesson, first_error) {
             (Some(l), None) => {
                 self.lessons.push(l);

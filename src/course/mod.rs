@@ -11,7 +11,9 @@
 //! the preferred language into entries (`Lesson`/`Error`/`Draft`, with the
 //! other-language fallback flagged), and [`LoadedCourse::search_index`]
 //! builds the `/` search over every lesson's text with file line numbers.
+pub mod files;
 pub mod front;
+pub mod include;
 pub mod lesson;
 pub mod load;
 pub mod model;

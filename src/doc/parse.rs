@@ -41,6 +41,13 @@ pub fn options() -> Options {
 /// `body` starts (after the front matter), so block lines are file lines;
 /// `path` is only used to label diagnostics.
 pub fn parse_body(body: &str, first_line: u32, path: &Path) -> Parsed {
+    parse_body_mapped(body, first_line, path, &[])
+}
+
+/// [`parse_body`] of a body whose `{{#include}}` directives were expanded:
+/// `line_map[i]` is the body line (1-based) that line `i + 1` of `body`
+/// came from, so blocks and diagnostics keep the lesson file's lines.
+pub fn parse_body_mapped(body: &str, first_line: u32, path: &Path, line_map: &[u32]) -> Parsed {
     let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(body, options())
         .into_offset_iter()
         .collect();
@@ -48,6 +55,7 @@ pub fn parse_body(body: &str, first_line: u32, path: &Path) -> Parsed {
         src: body,
         lines: LineIndex::new(body),
         line_offset: first_line.saturating_sub(1),
+        line_map,
         path,
         events,
         pos: 0,
@@ -64,6 +72,8 @@ struct Builder<'s, 'p> {
     src: &'s str,
     lines: LineIndex,
     line_offset: u32,
+    /// See [`parse_body_mapped`]; empty when nothing was included.
+    line_map: &'p [u32],
     path: &'p Path,
     events: Vec<(Event<'s>, Range<usize>)>,
     pos: usize,
@@ -96,12 +106,19 @@ fn is_inline_event(e: &Event<'_>) -> bool {
 impl<'s> Builder<'s, '_> {
     /// File line of a body byte offset.
     fn line(&self, offset: usize) -> u32 {
-        self.lines.line(offset) + self.line_offset
+        self.map_line(self.lines.line(offset)) + self.line_offset
     }
 
     fn line_col(&self, offset: usize) -> (u32, u32) {
         let (l, c) = self.lines.line_col(self.src, offset);
-        (l + self.line_offset, c)
+        (self.map_line(l) + self.line_offset, c)
+    }
+
+    fn map_line(&self, l: u32) -> u32 {
+        self.line_map
+            .get(l.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(l)
     }
 
     fn error(&mut self, line: u32, col: u32, message: String) {
@@ -382,7 +399,8 @@ impl<'s> Builder<'s, '_> {
                 line,
                 (fence_pos + 1) as u32,
                 format!(
-                    "code fence opened here is never closed: everything after it became code; add a closing `{}` line",
+                    "the code fence \"{}\" opened on line {line} is never closed: everything after it became code; add a closing `{}` line",
+                    crate::lab::exposure::sanitize(first.trim(), 80),
                     fence_char.to_string().repeat(fence_len)
                 ),
             );

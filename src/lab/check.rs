@@ -6,7 +6,6 @@ use super::backend::{LabSandbox, ScriptOutput};
 use crate::doc::ir::{CheckBlock, CheckSide};
 use std::io::{self, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,18 +28,28 @@ pub struct CheckEnv<'a> {
     pub kubelab: &'a Path,
     pub lesson: &'a str,
     pub timeout: Duration,
+    /// Set when the learner declined host commands: `on=host` checks are
+    /// not run and fail with this reason.
+    pub host_declined: Option<&'a str>,
 }
 
 /// Runs one check against a running sandbox.
 pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -> CheckResult {
     let out = match check.on {
         CheckSide::Sandbox => sandbox.exec_script(&check.code, env.timeout),
+        CheckSide::Host if env.host_declined.is_some() => {
+            return CheckResult {
+                id: check.id.clone(),
+                passed: false,
+                reason: env.host_declined.map(str::to_string),
+            };
+        }
         CheckSide::Host => {
             let mut vars = sandbox.host_env();
             vars.push(("KUBELAB".into(), env.kubelab.display().to_string()));
             vars.push(("KUBELAB_LESSON".into(), env.lesson.to_string()));
             vars.push(("KUBELAB_SANDBOX".into(), sandbox.name().to_string()));
-            run_host_script(&check.code, &vars, env.timeout)
+            run_host_script(env.kubelab, &check.code, &vars, env.timeout)
         }
     };
     result_of(&check.id, out)
@@ -78,55 +87,32 @@ fn first_line(s: &str) -> Option<String> {
         .map(|l| l.chars().take(200).collect())
 }
 
-/// `sh -c SCRIPT` on the host with extra environment, killed at `timeout`.
+/// `sh -c SCRIPT` on the host with extra environment, killed at `timeout`,
+/// supervised by `kubelab` (the kubelab binary) so that neither the script
+/// nor anything it starts outlives the check or kubelab (see
+/// [`super::host_run`]).
 pub fn run_host_script(
+    kubelab: &Path,
     script: &str,
     env: &[(String, String)],
     timeout: Duration,
 ) -> io::Result<ScriptOutput> {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new("/bin/sh");
-    // Own process group, so a timeout kills the script's children too (a
-    // surviving grandchild would hold the output pipes open).
-    cmd.process_group(0)
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    wait_with_timeout(cmd.spawn()?, timeout)
-}
-
-/// Collects a child's output, killing it (and its process group) at `timeout`.
-pub fn wait_with_timeout(
-    mut child: std::process::Child,
-    timeout: Duration,
-) -> io::Result<ScriptOutput> {
-    let stdout = child.stdout.take().map(|r| Box::new(r) as Stream);
-    let stderr = child.stderr.take().map(|r| Box::new(r) as Stream);
-    let pid = child.id();
-    let child = std::cell::RefCell::new(child);
+    let mut host = super::host_run::spawn(kubelab, script, env)?;
+    let stdout = host.child.stdout.take().map(|r| Box::new(r) as Stream);
+    let stderr = host.child.stderr.take().map(|r| Box::new(r) as Stream);
+    let host = std::cell::RefCell::new(host);
     collect_script(
         stdout,
         stderr,
         timeout,
         || {
-            Ok(child
+            Ok(host
                 .borrow_mut()
+                .child
                 .try_wait()?
                 .map(crate::panes::pty::exit_code))
         },
-        || {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-            }
-            let mut c = child.borrow_mut();
-            let _ = c.kill();
-            Ok(crate::panes::pty::exit_code(c.wait()?))
-        },
+        || Ok(crate::panes::pty::exit_code(host.borrow_mut().stop()?)),
     )
 }
 
@@ -222,54 +208,20 @@ mod tests {
 
     #[test]
     fn reason_is_the_first_output_line() {
-        let o = run_host_script(
-            "echo; echo 'no file /tmp/x yet'; echo more; exit 3",
-            &[],
-            CHECK_TIMEOUT,
-        )
-        .unwrap();
-        let r = result_of("c", Ok(o));
+        let out = |stdout: &str, code| ScriptOutput {
+            code,
+            stdout: stdout.into(),
+            stderr: String::new(),
+            timed_out: false,
+        };
+        let r = result_of("c", Ok(out("\nno file /tmp/x yet\nmore\n", 3)));
         assert!(!r.passed);
         assert_eq!(r.reason.as_deref(), Some("no file /tmp/x yet"));
-        let ok = result_of(
-            "c",
-            run_host_script(
-                "test \"$A\" = b",
-                &[("A".into(), "b".into())],
-                CHECK_TIMEOUT,
-            ),
-        );
-        assert!(ok.passed, "{ok:?}");
-    }
-
-    #[test]
-    fn a_background_child_holding_the_output_does_not_hang_the_check() {
-        // The script ends at once; its child keeps stdout open for 30 s.
-        let o = run_host_script("sleep 30 & echo $!; exit 4", &[], CHECK_TIMEOUT).unwrap();
-        let child = o.stdout.trim().parse::<i32>().ok();
-        // Still running: the output was collected without waiting for it.
-        let alive = child.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-        if let Some(pid) = child.and_then(rustix::process::Pid::from_raw) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
-        assert!(alive, "{o:?}");
-        assert!(!o.timed_out);
-        assert_eq!(o.code, 4);
-        assert!(child.is_some(), "{o:?}");
-    }
-
-    #[test]
-    fn output_is_capped() {
-        let o =
-            run_host_script("head -c 3000000 /dev/zero | tr '\\0' x", &[], CHECK_TIMEOUT).unwrap();
-        assert_eq!(o.code, 0);
-        assert_eq!(o.stdout.len(), OUTPUT_CAP);
-    }
-
-    #[test]
-    fn a_hanging_check_times_out() {
-        let o = run_host_script("sleep 30", &[], Duration::from_millis(200)).unwrap();
-        assert!(o.timed_out);
-        assert!(!result_of("c", Ok(o)).passed);
+        assert!(result_of("c", Ok(out("", 0))).passed);
+        let timed_out = ScriptOutput {
+            timed_out: true,
+            ..out("", 137)
+        };
+        assert!(!result_of("c", Ok(timed_out)).passed);
     }
 }

@@ -187,6 +187,7 @@ fn run_lab(
         kubelab,
         lesson: &front.id,
         timeout: super::check::CHECK_TIMEOUT,
+        host_declined: None,
     };
     // Every lesson's steps; the lead's solutions are everybody's.
     let steps: Vec<Vec<Step>> = group.iter().map(|l| model::steps(l)).collect();

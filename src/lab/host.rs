@@ -3,9 +3,11 @@
 //! Keys while the pane area has focus go to the shell, except F6 (back to
 //! the lesson) and F7 (show the next inspector pane).
 
+use super::exposure::CourseExposure;
 use super::harness::SandboxFactory;
 use super::live::LiveLab;
 use super::trust::{self, TrustState, TrustStore};
+use super::trust_dialog::{DialogKey, TrustDialog};
 use crate::app::{EventSender, PaneHost};
 use crate::course::model::Lang;
 use crate::course::model::Lesson;
@@ -20,7 +22,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use ratatui::Frame;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -36,8 +38,8 @@ pub struct LabHost {
     kubelab: PathBuf,
     notify: Notify,
     lab: Option<LiveLab>,
-    /// The lesson shown, when its lab waits for the trust answer.
-    waiting: Option<Arc<Lesson>>,
+    /// The question about the lesson shown, when its lab waits for it.
+    waiting: Option<TrustDialog>,
     trust: TrustState,
     /// In a cramped pane area (one view at a time): whether the shell is on
     /// show rather than the inspector `lab.inspector`.
@@ -109,10 +111,39 @@ impl LabHost {
     /// Remember the trust answer in `store`; a course trusted before is
     /// not asked about again.
     pub fn set_trust_store(&mut self, store: TrustStore) {
-        if self.trust == TrustState::Ask && store.is_trusted() {
-            self.trust = TrustState::Trusted;
+        if self.trust == TrustState::Ask {
+            if let Some(answer) = store.decision() {
+                self.trust = answer;
+            }
         }
         self.trust_store = Some(store);
+    }
+
+    /// What the prompt lists: the whole course when known, else the lesson.
+    fn exposure(&self, lesson: &Lesson) -> CourseExposure {
+        match &self.trust_store {
+            Some(s) if !s.exposure().fingerprint.is_empty() => s.exposure().clone(),
+            _ => CourseExposure::of([lesson]),
+        }
+    }
+
+    /// The learner's answer to the prompt for `lesson`.
+    fn answer(&mut self, answer: TrustState, lesson: Arc<Lesson>) {
+        self.trust = answer;
+        // Not remembered (read-only data dir): asked next time.
+        // A file write (fsync'd by some filesystems): off the UI
+        // task, joined at shutdown like a retiring lab.
+        if let Some(store) = self.trust_store.clone() {
+            let t = self.text;
+            if let Ok(h) = std::thread::Builder::new()
+                .name("trust-remember".into())
+                .spawn(move || drop(store.remember(answer, t)))
+            {
+                self.retiring.push(h);
+            }
+        }
+        self.waiting = None;
+        self.start(lesson);
     }
 
     /// The UI language of pane text (English until set).
@@ -137,12 +168,22 @@ impl LabHost {
 
     fn start(&mut self, lesson: Arc<Lesson>) {
         self.cramped_shell = true;
-        let mut lab = LiveLab::start(
+        // Sandboxes only: host folders read-only, host checks not run.
+        let (lesson, declined) = if self.trust.allows_host() {
+            (lesson, None)
+        } else {
+            (
+                Arc::new(trust::sandboxes_only(&lesson)),
+                Some(self.text.host_declined),
+            )
+        };
+        let mut lab = LiveLab::start_declining_host(
             lesson,
             self.factory.clone(),
             self.kubelab.clone(),
             self.notify.clone(),
             self.text,
+            declined,
         );
         if let Some((a, b)) = self.lines {
             lab.set_visible(a, b);
@@ -367,7 +408,7 @@ impl PaneHost for LabHost {
         if self.trust.allows() {
             self.start(l);
         } else {
-            self.waiting = Some(l);
+            self.waiting = Some(TrustDialog::new(l));
         }
     }
 
@@ -427,28 +468,19 @@ impl PaneHost for LabHost {
         if crate::panes::keys::is_release(&key) {
             return false;
         }
-        if let Some(lesson) = self.waiting.clone() {
-            match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    self.trust = TrustState::Trusted;
-                    // Not remembered (read-only data dir): asked next time.
-                    // A file write (fsync'd by some filesystems): off the UI
-                    // task, joined at shutdown like a retiring lab.
-                    if let Some(store) = self.trust_store.clone() {
-                        if let Ok(h) = std::thread::Builder::new()
-                            .name("trust-remember".into())
-                            .spawn(move || drop(store.remember()))
-                        {
-                            self.retiring.push(h);
-                        }
-                    }
-                    self.waiting = None;
-                    self.start(lesson);
-                    return true;
+        if let Some(lesson) = self.waiting.as_ref().map(|d| d.lesson.clone()) {
+            let host_part = !self.exposure(&lesson).is_empty();
+            let Some(dialog) = self.waiting.as_mut() else {
+                return false;
+            };
+            return match dialog.key(&key, host_part) {
+                DialogKey::Answer(answer) => {
+                    self.answer(answer, lesson);
+                    true
                 }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => return false,
-                _ => return true,
-            }
+                DialogKey::Declined => false,
+                DialogKey::Kept => true,
+            };
         }
         let Some(lab) = self.lab.as_mut() else {
             return false;
@@ -485,20 +517,17 @@ impl PaneHost for LabHost {
 
     fn draw(&self, frame: &mut Frame, area: Rect, focused: bool) {
         let buf = frame.buffer_mut();
-        if let Some(lesson) = &self.waiting {
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .border_style(Style::default().fg(if focused {
-                    Color::Yellow
-                } else {
-                    Color::DarkGray
-                }))
-                .title(self.text.trust_title);
-            let inner = block.inner(area);
-            block.render(area, buf);
-            Paragraph::new(trust::prompt_lines(lesson, self.text))
-                .wrap(Wrap { trim: false })
-                .render(inner, buf);
+        if let Some(dialog) = &self.waiting {
+            let previous = self.trust_store.as_ref().and_then(|s| s.previously_shown());
+            let exposure = self.exposure(&dialog.lesson);
+            dialog.render(
+                area,
+                buf,
+                focused,
+                &exposure,
+                previous.as_deref(),
+                self.text,
+            );
             return;
         }
         match &self.lab {
@@ -519,7 +548,7 @@ impl PaneHost for LabHost {
     }
 
     fn modal(&self) -> bool {
-        self.waiting.is_some()
+        self.waiting.as_ref().is_some_and(TrustDialog::modal)
     }
 
     fn shutdown(&mut self) {
@@ -546,6 +575,10 @@ impl PaneHost for LabHost {
     }
 
     fn scroll(&mut self, lines: isize) {
+        if let Some(dialog) = self.waiting.as_mut() {
+            dialog.scroll_by(lines);
+            return;
+        }
         if let Some(shell) = self.lab.as_mut().and_then(|l| l.main_shell()) {
             shell.scroll_by(lines);
         }

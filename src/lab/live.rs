@@ -172,6 +172,8 @@ pub struct LiveLab {
     visible: Visible,
     /// The `##` step being read (see [`LiveLab::follow_step`]).
     reading: Option<String>,
+    /// See [`LiveLab::start_declining_host`].
+    host_declined: Option<&'static str>,
 }
 
 impl LiveLab {
@@ -183,6 +185,19 @@ impl LiveLab {
         kubelab: PathBuf,
         notify: Notify,
         text: &'static PaneText,
+    ) -> LiveLab {
+        LiveLab::start_declining_host(lesson, factory, kubelab, notify, text, None)
+    }
+
+    /// [`LiveLab::start`]; with `host_declined` set (the learner allowed
+    /// sandboxes only) `on=host` checks never run and show that reason.
+    pub fn start_declining_host(
+        lesson: Arc<Lesson>,
+        factory: Arc<dyn SandboxFactory + Send + Sync>,
+        kubelab: PathBuf,
+        notify: Notify,
+        text: &'static PaneText,
+        host_declined: Option<&'static str>,
     ) -> LiveLab {
         let mut panes = Vec::new();
         let mut errors = Vec::new();
@@ -263,6 +278,7 @@ impl LiveLab {
             awaiting: awaiting.clone(),
             kubelab: kubelab.clone(),
             notify: notify.clone(),
+            host_declined,
         });
         LiveLab {
             lesson,
@@ -280,6 +296,7 @@ impl LiveLab {
             lines: None,
             visible,
             reading: None,
+            host_declined,
         }
     }
 
@@ -353,6 +370,7 @@ impl LiveLab {
             awaiting: self.awaiting.clone(),
             kubelab: self.kubelab.clone(),
             notify: self.notify.clone(),
+            host_declined: self.host_declined,
         });
     }
 
@@ -447,6 +465,7 @@ struct CheckLoop {
     awaiting: Arc<AtomicBool>,
     kubelab: PathBuf,
     notify: Notify,
+    host_declined: Option<&'static str>,
 }
 
 impl CheckLoop {
@@ -492,6 +511,7 @@ impl CheckLoop {
                     kubelab: &self.kubelab,
                     lesson: &self.lesson.front.id,
                     timeout: CHECK_TIMEOUT,
+                    host_declined: self.host_declined,
                 };
                 let r = run_check(c, sb.as_ref(), &env);
                 let mut map = self.results.lock().unwrap_or_else(|e| e.into_inner());

@@ -14,10 +14,13 @@
 pub mod backend;
 pub mod check;
 pub mod engine;
+pub mod exposure;
 pub mod harness;
 pub mod host;
+pub mod host_run;
 pub mod kmsg;
 pub mod live;
 pub mod model;
 pub mod observe;
 pub mod trust;
+pub mod trust_dialog;

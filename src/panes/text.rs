@@ -83,6 +83,20 @@ pub struct PaneText {
     /// `{name}`.
     pub trust_sandbox: &'static str,
     pub trust_answer: &'static str,
+    /// The answer keys when the course runs something on the host.
+    pub trust_answer_host: &'static str,
+    pub trust_changed: &'static str,
+    pub trust_no_host_now: &'static str,
+    /// Heading of the host part.
+    pub trust_on_host: &'static str,
+    /// `{lesson}`, `{id}`, `{line}`.
+    pub trust_host_check: &'static str,
+    /// `{lesson}`, `{name}`, `{src}`, `{dst}`.
+    pub trust_host_writes: &'static str,
+    pub trust_declined: &'static str,
+    pub trust_still_works: &'static str,
+    /// A host check's result after "sandboxes only".
+    pub host_declined: &'static str,
     /// `{list}`.
     pub own_namespaces: &'static str,
     /// `{rootfs}`.
@@ -180,6 +194,15 @@ static EN: PaneText = PaneText {
     trust_allowed: "Its sandboxes will be allowed to:",
     trust_sandbox: "sandbox {name}",
     trust_answer: "y: allow this course (remembered for its folder)   n: read without running (kubelab --trust skips this)",
+    trust_answer_host: "y: allow all  s: sandboxes only  n: just read  (↑↓ scroll)",
+    trust_changed: "This course changed since you answered; new or changed (+):",
+    trust_no_host_now: "  it no longer runs anything on your machine",
+    trust_on_host: "ON YOUR MACHINE, outside any sandbox, as you (root under sudo):",
+    trust_host_check: "  {lesson}: check {id} (line {line}) runs",
+    trust_host_writes: "  {lesson}: sandbox {name} CAN WRITE your {src} (at {dst})",
+    trust_declined: "You declined this course's lab: no sandbox starts and nothing runs on your machine.",
+    trust_still_works: "Reading, hints, solutions and quizzes still work. Tab here and press y to allow it after all.",
+    host_declined: "not run: you declined host commands",
     own_namespaces: "own namespaces: {list}",
     root_fs: "root filesystem: {rootfs} (writes go to a throw-away layer)",
     reads_host: "reads host {src} at {dst}",
@@ -242,6 +265,15 @@ static ZH: PaneText = PaneText {
     trust_sandbox: "沙箱 {name}",
     trust_answer:
         "y：信任此课程（按课程目录记住）   n：只阅读不运行（kubelab --trust 可跳过此问题）",
+    trust_answer_host: "y：全部允许  s：只允许沙箱  n：只阅读（↑↓ 滚动）",
+    trust_changed: "自你上次回答后此课程有改动；新增或改动的（+）：",
+    trust_no_host_now: "  它不再在你的机器上运行任何东西",
+    trust_on_host: "在你的机器上、任何沙箱之外，以你的身份（sudo 下为 root）：",
+    trust_host_check: "  {lesson}：检查 {id}（第 {line} 行）运行",
+    trust_host_writes: "  {lesson}：沙箱 {name} 可以写入你的 {src}（挂在 {dst}）",
+    trust_declined: "你拒绝了本课程的实验：不启动沙箱，也不在你的机器上运行任何东西。",
+    trust_still_works: "阅读、提示、参考答案和小测验照常可用。按 Tab 到这里再按 y 即可改为允许。",
+    host_declined: "未运行：你拒绝了宿主机命令",
     own_namespaces: "独立的命名空间：{list}",
     root_fs: "根文件系统：{rootfs}（写入进入一个用后即弃的层）",
     reads_host: "读取宿主机的 {src}（挂在 {dst}）",

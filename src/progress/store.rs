@@ -4,7 +4,6 @@
 use super::{time, Progress, PROGRESS_VERSION};
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -202,32 +201,8 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(io(dir, "cannot create the data directory"))?;
         let mut json = serde_json::to_vec_pretty(&self.progress).expect("progress serializes");
         json.push(b'\n');
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(&tmp, "cannot write")(e));
-        }
-        if let Err(e) = std::fs::rename(&tmp, &self.path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(&self.path, "cannot replace")(e));
-        }
-        // Make the rename itself durable; failure here loses nothing.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        crate::atomic_write::write_atomic(&self.path, &json, 0o600)
+            .map_err(io(&self.path, "cannot write"))
     }
 
     /// Copies the current file to `<file>.bak-<time>` (before a full reset),

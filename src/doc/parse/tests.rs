@@ -286,7 +286,12 @@ fn unclosed_fence_is_an_error_at_its_opening_line() {
     let e = errors(&p);
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!((e[0].0, e[0].1), (5, 1));
-    assert!(e[0].2.contains("never closed"));
+    // Which fence: its opening line and info string.
+    assert!(
+        e[0].2
+            .contains("the code fence \"```sh run\" opened on line 5 is never closed"),
+        "{e:?}"
+    );
     // Closed fences with longer closers, tildes and nested backticks are fine.
     let p = parse("````md\n```sh run\nx\n```\n`````\n\n~~~\ncode\n~~~\n");
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
