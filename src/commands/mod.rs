@@ -5,6 +5,7 @@ pub mod inspect;
 pub mod lint;
 pub mod list;
 pub mod mdbook;
+pub mod mdbook_render;
 pub mod new;
 pub mod open;
 pub mod preview;
