@@ -35,6 +35,27 @@ for lang in zh en; do
     echo "build-web-book: $lang book in $out/$lang ($(( $(date +%s) - start )) s)" >&2
 done
 
+# Search: Pagefind's extended build, which segments Chinese (mdBook's own
+# index, switched off in book.toml, does not), indexes each built book into
+# BOOK/pagefind/. Installed once from npm into target/pagefind-VERSION (a few
+# MB, seconds); pin another with PAGEFIND_VERSION. The test below reuses it.
+pagefind_version=${PAGEFIND_VERSION:-1.6.0}
+KUBELAB_PAGEFIND_DIR=${KUBELAB_PAGEFIND_DIR:-$root/target/pagefind-$pagefind_version}
+export KUBELAB_PAGEFIND_DIR
+if [ ! -f "$KUBELAB_PAGEFIND_DIR/node_modules/pagefind/package.json" ]; then
+    command -v npm >/dev/null 2>&1 || {
+        echo "build-web-book: npm and node are needed for the search index (apt-get install nodejs npm)" >&2
+        exit 1
+    }
+    echo "build-web-book: installing pagefind $pagefind_version (npm)" >&2
+    mkdir -p "$KUBELAB_PAGEFIND_DIR"
+    npm install --prefix "$KUBELAB_PAGEFIND_DIR" --no-save --no-audit --no-fund \
+        --ignore-scripts --loglevel=error "pagefind@$pagefind_version"
+fi
+start=$(date +%s)
+node "$root/scripts/web-book-search.mjs" index "$out/zh" "$out/en"
+echo "build-web-book: search indexes built ($(( $(date +%s) - start )) s)" >&2
+
 # The content check: every written lesson's page has its text, its quiz
 # questions, collapsed solutions and answers, and no raw front matter/fences.
 KUBELAB_REQUIRE_MDBOOK=1 cargo test --test web_book -- --nocapture

@@ -262,25 +262,36 @@ pub fn lesson_front(content: &str, source: &str) -> Result<Option<FrontMatter>, 
 /// starts with digits (`05-process.md`) gets that number, any other (drafts
 /// without a file) the one after its predecessor. mdBook numbers from 1 in
 /// SUMMARY order, which put lesson 05 at "6.". Sub-chapters keep their
-/// place under the renumbered parent.
+/// place under the renumbered parent; a book with no numbered file names is
+/// left as mdBook numbered it.
 pub fn number_chapters(items: &mut [Value]) {
-    let mut next: u64 = 0;
-    for item in items.iter_mut() {
-        let Some(chapter) = item.get_mut("Chapter").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        let file_number = chapter
+    let file_number = |item: &Value| {
+        let chapter = item.get("Chapter")?;
+        chapter
             .get("source_path")
             .or_else(|| chapter.get("path"))
             .and_then(Value::as_str)
-            .and_then(leading_number);
+            .and_then(leading_number)
+    };
+    // A book whose files carry no numbers keeps mdBook's numbering.
+    if !items.iter().any(|i| file_number(i).is_some()) {
+        return;
+    }
+    let mut next: u64 = 0;
+    for item in items.iter_mut() {
+        let file_number = file_number(item);
+        let Some(chapter) = item.get_mut("Chapter").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        // Prefix/suffix chapters are unnumbered in mdBook and stay so.
+        if chapter.get("number").is_none_or(Value::is_null) {
+            continue;
+        }
         let n = file_number.unwrap_or(next);
         next = n.saturating_add(1);
-        if chapter.get("number").is_some_and(|v| !v.is_null()) {
-            chapter.insert("number".into(), Value::from(vec![n]));
-            if let Some(Value::Array(subs)) = chapter.get_mut("sub_items") {
-                renumber_parent(subs, n);
-            }
+        chapter.insert("number".into(), Value::from(vec![n]));
+        if let Some(Value::Array(subs)) = chapter.get_mut("sub_items") {
+            renumber_parent(subs, n);
         }
     }
 }
@@ -337,57 +348,84 @@ pub fn md_prose(s: &str) -> String {
     escape_md(s, |c| c != '"' && c != '\'')
 }
 
-/// A hint: prose, with the shell command in it (if the author did not mark
-/// it with backticks) set in code font, see [`command_span`].
+/// A hint: prose, with the shell commands in it (if the author did not
+/// mark them with backticks) set in code font, see [`command_spans`].
 fn md_hint(s: &str) -> String {
     if s.contains('`') {
         return md_prose(s);
     }
-    match command_span(s) {
-        Some((start, end)) => format!(
-            "{}`{}`{}",
-            md_prose(&s[..start]),
-            &s[start..end],
-            md_prose(&s[end..])
-        ),
-        None => md_prose(s),
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut pos = 0;
+    for (start, end) in command_spans(s) {
+        out.push_str(&md_prose(&s[pos..start]));
+        out.push('`');
+        out.push_str(&s[start..end]);
+        out.push('`');
+        pos = end;
     }
+    out.push_str(&md_prose(&s[pos..]));
+    out
 }
 
-/// Where the shell command in a hint starts and ends (bytes), if there is
-/// one. Hints are written as "CMD", "run CMD", "prose: CMD" or "prose,
-/// then run CMD"; a trailing "(note)" is not part of the command. A command
-/// starts with a lowercase program-like word, holds shell syntax (an option,
-/// a path, a redirection, `$`, `=`), is ASCII, and has no ", "
-/// outside quotes (which would make it an English list of steps).
-fn command_span(s: &str) -> Option<(usize, usize)> {
-    let mut end = s.len();
-    if s.ends_with(')') {
-        if let Some(i) = s.rfind(" (") {
-            end = i;
-        }
-    }
-    // After a lead-in first; the whole hint last.
-    let mut starts = Vec::new();
-    for lead in [
+/// Where the shell commands in a hint are (byte ranges). Hints mix prose
+/// and commands: "CMD", "run CMD", "prose: CMD", "prose, then run CMD
+/// (note)", or in Chinese "运行 CMD，再 CMD". Each ASCII stretch of the
+/// hint holds at most one command: from the end of a lead-in word (or the
+/// stretch's start) to the stretch's end or a trailing "(note)", when that
+/// text looks like a command (see [`looks_like_command`]).
+fn command_spans(s: &str) -> Vec<(usize, usize)> {
+    const LEADS: [&str; 8] = [
         ": ",
         "then run ",
         "then start ",
         "Run ",
         "run ",
         "start it with ",
-    ] {
-        if let Some(i) = s.find(lead) {
-            starts.push(i + lead.len());
+        "then ",
+        "with ",
+    ];
+    let mut spans = Vec::new();
+    let mut pos = 0;
+    while let Some(skip) = s[pos..].find(|c: char| c.is_ascii()) {
+        let run_start = pos + skip;
+        let run_end = s[run_start..]
+            .find(|c: char| !c.is_ascii())
+            .map_or(s.len(), |i| run_start + i);
+        let run = &s[run_start..run_end];
+        let mut end = run.len();
+        if run.trim_end().ends_with(')') {
+            if let Some(i) = run.rfind(" (") {
+                end = i;
+            }
+        }
+        // After a lead-in first, in order; the whole stretch last.
+        // ("then run " over "then ": the longest lead where two start.)
+        let mut leads: Vec<(usize, usize)> = LEADS
+            .iter()
+            .filter_map(|lead| run.find(lead).map(|i| (i, lead.len())))
+            .collect();
+        leads.sort_unstable_by_key(|&(i, len)| (i, std::cmp::Reverse(len)));
+        leads.dedup_by_key(|&mut (i, _)| i);
+        let mut starts: Vec<usize> = leads.into_iter().map(|(i, len)| i + len).collect();
+        starts.push(0);
+        let found = starts.into_iter().filter(|&st| st < end).find_map(|st| {
+            let text = &run[st..end];
+            let lead = text.len() - text.trim_start().len();
+            let cmd = text.trim();
+            looks_like_command(cmd)
+                .then_some((run_start + st + lead, run_start + st + lead + cmd.len()))
+        });
+        spans.extend(found);
+        // Past this stretch and the non-ASCII character after it.
+        pos = s[run_end..]
+            .chars()
+            .next()
+            .map_or(s.len(), |c| run_end + c.len_utf8());
+        if pos >= s.len() {
+            break;
         }
     }
-    starts.sort_unstable();
-    starts.push(0);
-    starts
-        .into_iter()
-        .filter(|&start| start < end)
-        .find(|&start| looks_like_command(&s[start..end]))
-        .map(|start| (start, end))
+    spans
 }
 
 fn looks_like_command(cmd: &str) -> bool {
@@ -404,7 +442,7 @@ fn looks_like_command(cmd: &str) -> bool {
             || w.contains(['/', '$', '='])
             || [">", ">>", "<", "|", "&", "&&", ";"].contains(&w)
     });
-    programish && shellish && cmd.is_ascii() && !has_list_comma(cmd)
+    programish && shellish && !has_list_comma(cmd)
 }
 
 /// A ", " outside single or double quotes.

@@ -57,7 +57,7 @@
     window.addEventListener("beforeprint", openAll);
 
     // --- Search (Pagefind) ------------------------------------------------
-    var panel = null;
+    var panel = null, ui = null;
     function loadPagefind(done) {
         var css = document.createElement("link");
         css.rel = "stylesheet";
@@ -66,13 +66,14 @@
         var s = document.createElement("script");
         s.src = root + "pagefind/pagefind-ui.js";
         s.onload = function () {
-            new window.PagefindUI({ element: "#kubelab-search", showSubResults: true, showImages: false });
+            ui = new window.PagefindUI({ element: "#kubelab-search", showSubResults: true, showImages: false });
             done(true);
         };
         s.onerror = function () { done(false); };
         document.head.appendChild(s);
     }
-    function toggleSearch() {
+    // `#search=TERM` in the address opens the box with TERM searched.
+    function toggleSearch(term) {
         if (!panel) {
             panel = document.createElement("div");
             panel.id = "kubelab-search";
@@ -80,6 +81,7 @@
             document.body.appendChild(panel);
             loadPagefind(function (ok) {
                 if (!ok) panel.textContent = T.searchMissing;
+                if (ok && typeof term === "string") ui.triggerSearch(term);
                 var input = panel.querySelector("input");
                 if (input) input.focus();
             });
@@ -98,7 +100,7 @@
         b.title = T.search + " (/)";
         b.setAttribute("aria-label", T.search);
         b.innerHTML = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512" width="16" height="16" fill="currentColor" aria-hidden="true"><path d="M416 208c0 45.9-14.9 88.3-40 122.7l126.6 126.7a32 32 0 0 1-45.3 45.3L330.7 376c-34.4 25.2-76.8 40-122.7 40C93.1 416 0 322.9 0 208S93.1 0 208 0s208 93.1 208 208zM208 352a144 144 0 1 0 0-288 144 144 0 1 0 0 288z"/></svg>';
-        b.addEventListener("click", toggleSearch);
+        b.addEventListener("click", function () { toggleSearch(); });
         bar.appendChild(b);
         document.addEventListener("keydown", function (e) {
             var t = e.target;
@@ -138,6 +140,8 @@
         document.querySelectorAll(".kubelab-quiz").forEach(setUpQuiz);
         addSearchButton();
         if (zh) translate();
+        var m = /^#search=(.+)$/.exec(location.hash);
+        if (m) toggleSearch(decodeURIComponent(m[1]));
         // print.html prints itself on load: open the answers first.
         if (/(^|\/)print\.html$/.test(location.pathname)) openAll();
     }

@@ -168,6 +168,15 @@ fn commands_in_hints_get_code_font() {
             "run the three \"old JVM\" lines above",
         ),
         ("use `ls -l` here", "use `ls -l` here"),
+        (
+            "运行 unshare --pid --fork sleep 3600 &，--fork 不能少",
+            "运行 `unshare --pid --fork sleep 3600 &`，\\-\\-fork 不能少",
+        ),
+        (
+            "先 tar -xf /root/i.tar，再 chroot /root/c /bin/sh",
+            "先 `tar -xf /root/i.tar`，再 `chroot /root/c /bin/sh`",
+        ),
+        ("hostname web-1", "hostname web\\-1"),
     ];
     for (hint, want) in cases {
         assert_eq!(md_hint(hint), want, "hint {hint:?}");
@@ -277,4 +286,9 @@ fn chapters_are_numbered_as_the_lessons() {
         items[7].pointer("/Chapter/sub_items/0/Chapter/number"),
         Some(&json!([20, 1]))
     );
+    // No numbered files: mdBook's numbers stay.
+    let mut plain = vec![chapter(Some("intro.md"), 1), chapter(None, 2)];
+    let before = plain.clone();
+    number_chapters(&mut plain);
+    assert_eq!(plain, before);
 }
