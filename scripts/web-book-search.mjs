@@ -17,7 +17,7 @@
 // built book.
 import { readdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join, relative, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const MDBOOK_OWN_PAGES = new Set(["print.html", "index.html", "toc.html", "404.html"]);
@@ -28,8 +28,10 @@ function fail(message) {
 }
 
 async function pagefindModule() {
-    const dir = process.env.KUBELAB_PAGEFIND_DIR;
-    if (!dir) fail("KUBELAB_PAGEFIND_DIR is not set (scripts/build-web-book.sh sets it)");
+    if (!process.env.KUBELAB_PAGEFIND_DIR) {
+        fail("KUBELAB_PAGEFIND_DIR is not set (scripts/build-web-book.sh sets it)");
+    }
+    const dir = resolve(process.env.KUBELAB_PAGEFIND_DIR);
     const require = createRequire(join(dir, "node_modules", "pagefind", "package.json"));
     // The extended binary, never the plain one: only it segments Chinese.
     // The npm wrapper would silently fall back to the plain one.

@@ -395,14 +395,20 @@ fn web_assets_agree(root: &Path) {
     }
     let css = std::fs::read_to_string(root.join("lessons/zh/web/kubelab.css")).unwrap();
     let pre = &css[css.find("pre, pre > code").expect("a `pre` rule")..];
-    let family = &pre[pre.find("font-family:").unwrap()..];
+    let pre = &pre[..pre.find('}').unwrap()];
+    // A CJK monospace for Latin and CJK, the narrow face for box drawing,
+    // and Chrome's CJK spacing adjustments off (see the CSS comment).
+    for want in [
+        "\"kubelab-narrow\", \"Noto Sans Mono CJK SC\"",
+        "text-spacing-trim: space-all",
+        "text-autospace: no-autospace",
+    ] {
+        assert!(pre.contains(want), "the `pre` rule lacks {want:?}:\n{pre}");
+    }
     assert!(
-        family
-            .trim_start_matches("font-family:")
-            .trim_start()
-            .starts_with("\"Noto Sans Mono CJK SC\""),
-        "pre's first font must be a CJK monospace: {}",
-        &family[..80.min(family.len())]
+        css.contains("font-family: \"kubelab-narrow\"")
+            && css.contains("unicode-range: U+00B7, U+2010-2027, U+2190-21FF, U+2500-259F"),
+        "the narrow box-drawing face is missing"
     );
     let print = &css[css.find("@media print").expect("a print rule")..];
     assert!(

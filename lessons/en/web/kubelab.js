@@ -57,7 +57,7 @@
     window.addEventListener("beforeprint", openAll);
 
     // --- Search (Pagefind) ------------------------------------------------
-    var panel = null, ui = null;
+    var panel = null;
     function loadPagefind(done) {
         var css = document.createElement("link");
         css.rel = "stylesheet";
@@ -66,11 +66,21 @@
         var s = document.createElement("script");
         s.src = root + "pagefind/pagefind-ui.js";
         s.onload = function () {
-            ui = new window.PagefindUI({ element: "#kubelab-search", showSubResults: true, showImages: false });
+            new window.PagefindUI({ element: "#kubelab-search", showSubResults: true, showImages: false });
             done(true);
         };
         s.onerror = function () { done(false); };
         document.head.appendChild(s);
+    }
+    // Types `term` into Pagefind's box once the box exists, as a reader would.
+    function typeInto(term, tries) {
+        var input = panel.querySelector("input");
+        if (!input) {
+            if (tries > 0) setTimeout(function () { typeInto(term, tries - 1); }, 100);
+            return;
+        }
+        input.value = term;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
     }
     // `#search=TERM` in the address opens the box with TERM searched.
     function toggleSearch(term) {
@@ -81,7 +91,7 @@
             document.body.appendChild(panel);
             loadPagefind(function (ok) {
                 if (!ok) panel.textContent = T.searchMissing;
-                if (ok && typeof term === "string") ui.triggerSearch(term);
+                if (ok && typeof term === "string") typeInto(term, 50);
                 var input = panel.querySelector("input");
                 if (input) input.focus();
             });
