@@ -395,7 +395,10 @@ fn web_assets_agree(root: &Path) {
     }
     let css = std::fs::read_to_string(root.join("lessons/zh/web/kubelab.css")).unwrap();
     let pre = &css[css.find("pre, pre > code").expect("a `pre` rule")..];
-    let pre = &pre[..pre.find('}').unwrap()];
+    let pre = pre[..pre.find('}').unwrap()]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     // A CJK monospace for Latin and CJK, the narrow face for box drawing,
     // and Chrome's CJK spacing adjustments off (see the CSS comment).
     for want in [
