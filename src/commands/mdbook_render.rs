@@ -2,7 +2,7 @@
 //! interactive parts: run blocks as labelled commands, checks as "what
 //! kubelab verifies" in words (the script and its hint stay out of sight;
 //! the hint is collapsed like a solution), quizzes answerable on the page
-//! (assets/web-book/kubelab.js) with the answer collapsed, plus a banner per
+//! (lessons/*/web/kubelab.js) with the answer collapsed, plus a banner per
 //! lesson saying this is the read-only web edition and how to open the
 //! lesson in kubelab, and the lesson's front-matter `summary`.
 //!
