@@ -128,7 +128,7 @@ fn round_trip_converts_lessons_and_keeps_the_rest() {
     );
     // Check → what kubelab verifies, in words; the hint collapsed; no script.
     assert!(
-        a.contains("**kubelab 会检查：** 沙箱里的 sleep 是 1 号进程"),
+        a.contains("<strong>kubelab 会检查：</strong>沙箱里的 sleep 是 1 号进程"),
         "{a}"
     );
     assert!(a.contains("<details class=\"kubelab-hint\" data-pagefind-ignore>\n<summary>提示</summary>\n\n用 exec 启动 sleep\n\n</details>"), "{a}");
@@ -145,7 +145,7 @@ fn round_trip_converts_lessons_and_keeps_the_rest() {
         a.contains("- **A.** 0\n- **B.** 1\n- **C.** 宿主机上的 PID"),
         "{a}"
     );
-    assert!(a.contains("<summary>查看答案</summary>\n\n**答案：B。** 1\n\nPID namespace 让它看到自己是 1 号进程。"), "{a}");
+    assert!(a.contains("<summary>查看答案</summary>\n\n<strong>答案：B。</strong>1\n\nPID namespace 让它看到自己是 1 号进程。"), "{a}");
     assert!(
         !a.contains("```toml quiz") && !a.contains("answer = "),
         "{a}"
@@ -189,10 +189,10 @@ fn labels_follow_the_book_language() {
     let out = run(&input.to_string()).unwrap();
     let a = chapter(&out["items"], "a.md")["content"].as_str().unwrap();
     assert!(a.contains(">Run in kubelab</span>"), "{a}");
-    assert!(a.contains("**kubelab checks\\:** "), "{a}");
+    assert!(a.contains("<strong>kubelab checks:</strong> "), "{a}");
     assert!(a.contains("<summary>Solution</summary>"), "{a}");
     assert!(
-        a.contains("<summary>Show the answer</summary>\n\n**Answer\\: B\\.**"),
+        a.contains("<summary>Show the answer</summary>\n\n<strong>Answer: B.</strong>"),
         "{a}"
     );
 }

@@ -37,6 +37,9 @@ pub struct Labels {
     pub close: &'static str,
     /// After the answer letter.
     pub answer_end: &'static str,
+    /// Between a bold label and the text after it: a space in English,
+    /// nothing after Chinese full-width punctuation.
+    pub sep: &'static str,
     /// The banner's bold lead, then its text around `kubelab open ID`.
     pub banner_lead: &'static str,
     pub banner_before: &'static str,
@@ -57,6 +60,7 @@ impl Labels {
         open: " (",
         close: ")",
         answer_end: ".",
+        sep: " ",
         banner_lead: "Web edition, read-only.",
         banner_before: "You can read the whole lesson here. Its commands, checks and labs run in \
                         kubelab, a terminal app that puts a real sandbox next to the text. \
@@ -76,6 +80,7 @@ impl Labels {
         open: "（",
         close: "）",
         answer_end: "。",
+        sep: "",
         banner_lead: "网页版（只读）。",
         banner_before: "这里可以读完整篇课文；文中的命令、检查和实验要在 kubelab 里做，\
                         它是一个终端应用，课文旁边就是一个真实的沙箱。安装 kubelab（见项目 README）后，运行 ",
@@ -128,11 +133,19 @@ fn render_run(b: &RunBlock, l: &Labels) -> String {
 fn render_check(b: &CheckBlock, l: &Labels) -> String {
     let mut out = String::from("<div class=\"kubelab-check\">\n\n");
     match b.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // <strong>, not **: after a full-width colon, a closing ** directly
+        // followed by a CJK character is not a closing delimiter.
         Some(title) => {
-            let _ = write!(out, "**{}** {}", md_text(l.verify), md_prose(title));
+            let _ = write!(
+                out,
+                "<strong>{}</strong>{}{}",
+                html_escape(l.verify),
+                l.sep,
+                md_prose(title)
+            );
         }
         None => {
-            let _ = write!(out, "**{}**", md_text(l.verify_untitled));
+            let _ = write!(out, "<strong>{}</strong>", html_escape(l.verify_untitled));
         }
     }
     let side = if b.on == CheckSide::Host {
@@ -181,13 +194,13 @@ fn render_quiz(q: &Quiz, l: &Labels) -> String {
     );
     let _ = write!(
         out,
-        "**{}{}{}**",
-        md_text(l.answer),
+        "<strong>{}{}{}</strong>",
+        html_escape(l.answer),
         letter(q.answer),
-        md_text(l.answer_end)
+        html_escape(l.answer_end)
     );
     if let Some(choice) = q.choices.get(q.answer) {
-        let _ = write!(out, " {}", md_prose(choice));
+        let _ = write!(out, "{}{}", l.sep, md_prose(choice));
     }
     if let Some(explain) = q
         .explain

@@ -70,7 +70,10 @@ fn quiz_renders_letters_and_hidden_answer() {
         ),
         "{out}"
     );
-    assert!(out.contains("**Answer\\: B\\.** 1\n\nIt is PID 1"), "{out}");
+    assert!(
+        out.contains("<strong>Answer: B.</strong> 1\n\nIt is PID 1"),
+        "{out}"
+    );
     // The answer is only inside the collapsed element.
     let before = &out[..out.find("<details").unwrap()];
     assert!(!before.contains("It is PID 1"), "{out}");
@@ -79,7 +82,7 @@ fn quiz_renders_letters_and_hidden_answer() {
 #[test]
 fn zh_quiz_answer_is_full_width() {
     let out = render_quiz(&quiz(), &Labels::ZH);
-    assert!(out.contains("**答案：B。** 1"), "{out}");
+    assert!(out.contains("<strong>答案：B。</strong>1"), "{out}");
     assert!(out.contains("<summary>查看答案</summary>"), "{out}");
 }
 
@@ -117,7 +120,7 @@ fn check_is_shown_in_words_with_the_hint_collapsed() {
     );
     let out = render_check(&b, &Labels::ZH);
     assert!(
-        out.contains("**kubelab 会检查：** hostname changed（在宿主机上）"),
+        out.contains("<strong>kubelab 会检查：</strong>hostname changed（在宿主机上）"),
         "{out}"
     );
     assert!(
@@ -133,7 +136,7 @@ fn check_is_shown_in_words_with_the_hint_collapsed() {
 
     let untitled = render_check(&check(None, None, CheckSide::Sandbox), &Labels::EN);
     assert!(
-        untitled.contains("**kubelab checks this step for you\\.**"),
+        untitled.contains("<strong>kubelab checks this step for you.</strong>"),
         "{untitled}"
     );
     assert!(!untitled.contains("<details"), "{untitled}");
