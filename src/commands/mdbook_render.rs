@@ -381,68 +381,111 @@ fn md_hint(s: &str) -> String {
 }
 
 /// Where the shell commands in a hint are (byte ranges). Hints mix prose
-/// and commands: "CMD", "run CMD", "prose: CMD", "prose, then run CMD
-/// (note)", or in Chinese "运行 CMD，再 CMD". Each ASCII stretch of the
-/// hint holds at most one command: from the end of a lead-in word (or the
-/// stretch's start) to the stretch's end or a trailing "(note)", when that
-/// text looks like a command (see [`looks_like_command`]).
+/// and commands: "CMD", "run CMD", "prose: CMD", "CMD then CMD", "prose,
+/// then run CMD (note)", or in Chinese "运行 CMD，再 CMD". The hint is cut
+/// into clauses (see [`clauses`]); each holds at most one command, from the
+/// end of a lead-in ("run ", ": "...) or the clause's start to its end, less
+/// a trailing "(note)" or "in the sandbox", when that text looks like a
+/// command (see [`looks_like_command`]).
 fn command_spans(s: &str) -> Vec<(usize, usize)> {
     const LEADS: [&str; 8] = [
         ": ",
         "then run ",
         "then start ",
+        "then ",
         "Run ",
         "run ",
         "start it with ",
-        "then ",
         "with ",
     ];
+    const TAILS: [&str; 2] = [" in the sandbox", " in the shell"];
     let mut spans = Vec::new();
-    let mut pos = 0;
-    while let Some(skip) = s[pos..].find(|c: char| c.is_ascii()) {
-        let run_start = pos + skip;
-        let run_end = s[run_start..]
-            .find(|c: char| !c.is_ascii())
-            .map_or(s.len(), |i| run_start + i);
-        let run = &s[run_start..run_end];
-        let mut end = run.len();
-        if run.trim_end().ends_with(')') {
-            if let Some(i) = run.rfind(" (") {
+    for (clause_start, clause_end) in clauses(s) {
+        let clause = &s[clause_start..clause_end];
+        let mut end = clause.trim_end().len();
+        if clause[..end].ends_with(')') {
+            if let Some(i) = clause.rfind(" (") {
                 end = i;
             }
         }
-        // After a lead-in first, in order; the whole stretch last.
-        // ("then run " over "then ": the longest lead where two start.)
+        for tail in TAILS {
+            if clause[..end].ends_with(tail) {
+                end -= tail.len();
+            }
+        }
+        // After a lead-in first (the longest where two start at one place),
+        // the whole clause last.
         let mut leads: Vec<(usize, usize)> = LEADS
             .iter()
-            .filter_map(|lead| run.find(lead).map(|i| (i, lead.len())))
+            .filter_map(|lead| clause.find(lead).map(|i| (i, lead.len())))
             .collect();
         leads.sort_unstable_by_key(|&(i, len)| (i, std::cmp::Reverse(len)));
         leads.dedup_by_key(|&mut (i, _)| i);
         let mut starts: Vec<usize> = leads.into_iter().map(|(i, len)| i + len).collect();
         starts.push(0);
         let found = starts.into_iter().filter(|&st| st < end).find_map(|st| {
-            let text = &run[st..end];
+            let text = &clause[st..end];
             let lead = text.len() - text.trim_start().len();
             let cmd = text.trim();
-            looks_like_command(cmd)
-                .then_some((run_start + st + lead, run_start + st + lead + cmd.len()))
+            let at = clause_start + st + lead;
+            looks_like_command(cmd).then_some((at, at + cmd.len()))
         });
         spans.extend(found);
-        // Past this stretch and the non-ASCII character after it.
-        pos = s[run_end..]
-            .chars()
-            .next()
-            .map_or(s.len(), |c| run_end + c.len_utf8());
-        if pos >= s.len() {
-            break;
-        }
     }
     spans
 }
 
+/// Splits a hint into clauses (byte ranges) at any non-ASCII character
+/// (Chinese text around commands) and at ", ", "; ", " then " and " with ",
+/// except
+/// inside quotes. A `'` opens a quote only at the start of a word, so an
+/// apostrophe ("sandbox's") does not.
+fn clauses(s: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    let mut skip_to = 0;
+    for (i, c) in s.char_indices() {
+        if i < skip_to {
+            prev = c;
+            continue;
+        }
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if (c == '\'' || c == '"') && (prev.is_whitespace() || "=(".contains(prev)) => {
+                quote = Some(c);
+            }
+            None if !c.is_ascii() => {
+                out.push((start, i));
+                start = i + c.len_utf8();
+            }
+            None => {
+                if let Some(sep) = [", ", "; ", " then ", " with "]
+                    .iter()
+                    .find(|sep| s[i..].starts_with(**sep))
+                {
+                    out.push((start, i));
+                    start = i + sep.len();
+                    skip_to = start;
+                }
+            }
+        }
+        prev = c;
+    }
+    out.push((start, s.len()));
+    out.retain(|(a, b)| a < b);
+    out
+}
+
+/// A command starts with a lowercase program-like word, holds shell syntax
+/// (an option, a path, a redirection, `$`, `=`) and, outside quotes, none of
+/// the little English words a sentence has ("copy busybox into /tmp/x").
 fn looks_like_command(cmd: &str) -> bool {
-    let mut words = cmd.split_whitespace();
+    const ENGLISH: [&str; 9] = ["the", "a", "an", "and", "into", "as", "of", "to", "needs"];
+    let unquoted = without_quotes(cmd);
+    let mut words = unquoted.split_whitespace();
     let Some(first) = words.next() else {
         return false;
     };
@@ -450,30 +493,33 @@ fn looks_like_command(cmd: &str) -> bool {
         && first
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c));
-    let shellish = words.any(|w| {
+    let english = words.any(|w| ENGLISH.contains(&w));
+    let shellish = cmd.split_whitespace().skip(1).any(|w| {
         w.starts_with('-')
             || w.contains(['/', '$', '='])
             || [">", ">>", "<", "|", "&", "&&", ";"].contains(&w)
     });
-    programish && shellish && !has_list_comma(cmd)
+    programish && shellish && !english
 }
 
-/// A ", " outside single or double quotes.
-fn has_list_comma(cmd: &str) -> bool {
+/// `cmd` without its quoted parts (from a `'` or `"` at the start of a word
+/// to its match).
+fn without_quotes(cmd: &str) -> String {
+    let mut out = String::with_capacity(cmd.len());
     let mut quote = None;
     let mut prev = ' ';
     for c in cmd.chars() {
-        match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            _ => {}
-        }
-        if quote.is_none() && prev == ',' && c == ' ' {
-            return true;
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if (c == '\'' || c == '"') && (prev.is_whitespace() || "=(".contains(prev)) => {
+                quote = Some(c);
+            }
+            None => out.push(c),
         }
         prev = c;
     }
-    false
+    out
 }
 
 fn escape_md(s: &str, escape: impl Fn(char) -> bool) -> String {

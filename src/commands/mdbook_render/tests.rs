@@ -159,7 +159,7 @@ fn commands_in_hints_get_code_font() {
         ),
         (
             "mkdir -p /root/v, then run hostname > /data/w",
-            "mkdir \\-p \\/root\\/v\\, then run `hostname > /data/w`",
+            "`mkdir -p /root/v`\\, then run `hostname > /data/w`",
         ),
         // Prose stays prose, with quotes left to curl.
         (
@@ -180,6 +180,26 @@ fn commands_in_hints_get_code_font() {
             "先 `tar -xf /root/i.tar`，再 `chroot /root/c /bin/sh`",
         ),
         ("hostname web-1", "hostname web\\-1"),
+        (
+            "run sh -c 'while :; do :; done' & in the sandbox, wait, then kill $!",
+            "run `sh -c 'while :; do :; done' &` in the sandbox\\, wait\\, then `kill $!`",
+        ),
+        (
+            "sh -c 'for i in $(seq 2); do sleep 6 & done' then pkill -f '^sleep 6$'",
+            "`sh -c 'for i in $(seq 2); do sleep 6 & done'` then `pkill -f '^sleep 6$'`",
+        ),
+        (
+            "it changes the sandbox's own namespace",
+            "it changes the sandbox's own namespace",
+        ),
+        (
+            "copy busybox into /tmp/rootfs/bin as shown above",
+            "copy busybox into \\/tmp\\/rootfs\\/bin as shown above",
+        ),
+        (
+            "then start /bin/sleep 3600 & with mini-run.sh",
+            "then start `/bin/sleep 3600 &` with mini\\-run\\.sh",
+        ),
     ];
     for (hint, want) in cases {
         assert_eq!(md_hint(hint), want, "hint {hint:?}");
