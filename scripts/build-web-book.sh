@@ -6,6 +6,8 @@
 # mdBook: used from PATH if present, else installed with
 # `cargo install mdbook --locked` (about 3 minutes on a 2-core machine, once;
 # it lands in ~/.cargo/bin). Pin another version with MDBOOK_VERSION.
+# Search: Pagefind's extended build from npm (needs node and npm), installed
+# once into target/pagefind-VERSION (PAGEFIND_VERSION, KUBELAB_PAGEFIND_DIR).
 #
 # Usage: scripts/build-web-book.sh [OUT_DIR]
 set -eu
