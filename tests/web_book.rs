@@ -116,6 +116,12 @@ fn web_books_contain_lessons_and_rendered_blocks() {
                 .starts_with("searchindex")),
             "{lang}: mdBook's search index was built; book.toml should disable it"
         );
+        // print.html runs kubelab.js, which opens every answer for printing.
+        let print = std::fs::read_to_string(dest.join("print.html")).unwrap();
+        assert!(
+            print.contains("src=\"web/kubelab"),
+            "{lang}: print.html does not load kubelab.js"
+        );
         let toc = std::fs::read_to_string(dest.join("toc.html")).unwrap();
         let numbers = html::toc_numbers(&toc);
         for chapter in book.parts.iter().flat_map(|p| &p.chapters) {

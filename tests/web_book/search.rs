@@ -37,8 +37,25 @@ impl Search {
         let Some(node) = node else {
             return missing("node is not on PATH");
         };
-        let Some(pagefind_dir) = std::env::var_os("KUBELAB_PAGEFIND_DIR").map(PathBuf::from) else {
-            return missing("KUBELAB_PAGEFIND_DIR is not set");
+        // The script's install under target/ when the variable is not set
+        // (a plain `cargo test` after scripts/build-web-book.sh ran once).
+        let installed = || {
+            let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("target"))
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("pagefind-"))
+                })
+                .collect();
+            dirs.sort();
+            dirs.pop()
+        };
+        let Some(pagefind_dir) = std::env::var_os("KUBELAB_PAGEFIND_DIR")
+            .map(PathBuf::from)
+            .or_else(installed)
+        else {
+            return missing("KUBELAB_PAGEFIND_DIR is not set and target/ has no pagefind-VERSION");
         };
         if !pagefind_dir
             .join("node_modules/pagefind/package.json")
