@@ -16,6 +16,8 @@
 # mdBook: used from PATH if present, else installed with
 # `cargo install mdbook --locked` (about 3 minutes on a 2-core machine, once;
 # it lands in ~/.cargo/bin). Pin another version with MDBOOK_VERSION.
+# Search: Pagefind's extended build from npm (needs node and npm), installed
+# once into target/pagefind-VERSION (PAGEFIND_VERSION, KUBELAB_PAGEFIND_DIR).
 #
 # Usage: scripts/build-web-book.sh [COURSE_DIR [OUT_DIR]]
 set -eu
@@ -84,6 +86,30 @@ for book in $books; do
     mdbook build "$book" --dest-dir "$out/$name"
     echo "build-web-book: $name book in $out/$name ($(( $(date +%s) - start )) s)" >&2
 done
+
+# Search: Pagefind's extended build, which segments Chinese (mdBook's own
+# index, switched off in book.toml, does not), indexes each built book into
+# BOOK/pagefind/. Installed once from npm into target/pagefind-VERSION (a few
+# MB, seconds); pin another with PAGEFIND_VERSION. The test below reuses it.
+pagefind_version=${PAGEFIND_VERSION:-1.6.0}
+KUBELAB_PAGEFIND_DIR=${KUBELAB_PAGEFIND_DIR:-$root/target/pagefind-$pagefind_version}
+export KUBELAB_PAGEFIND_DIR
+if [ ! -f "$KUBELAB_PAGEFIND_DIR/node_modules/pagefind/package.json" ]; then
+    command -v npm >/dev/null 2>&1 || {
+        echo "build-web-book: npm and node are needed for the search index (apt-get install nodejs npm)" >&2
+        exit 1
+    }
+    echo "build-web-book: installing pagefind $pagefind_version (npm)" >&2
+    mkdir -p "$KUBELAB_PAGEFIND_DIR"
+    npm install --prefix "$KUBELAB_PAGEFIND_DIR" --no-save --no-audit --no-fund \
+        --ignore-scripts --loglevel=error "pagefind@$pagefind_version"
+fi
+start=$(date +%s)
+built=""
+for book in $books; do built="$built $out/$(basename "$book")"; done
+# shellcheck disable=SC2086 # one argument per built book
+node "$root/scripts/web-book-search.mjs" index $built
+echo "build-web-book: search indexes built ($(( $(date +%s) - start )) s)" >&2
 
 # The content check: every written lesson's page has its text, its quiz
 # questions, collapsed solutions and answers, and no raw front matter/fences.

@@ -108,36 +108,44 @@ fn round_trip_converts_lessons_and_keeps_the_rest() {
     );
     assert!(a.starts_with("\n# 从进程说开去"), "{a}");
     assert!(a.contains("容器其实是一个特殊的进程。"), "{a}");
+    // The web-edition banner under the title, before the text.
+    let banner = a
+        .find("<div class=\"kubelab-banner\" data-pagefind-ignore>")
+        .expect(a);
+    assert!(banner < a.find("容器其实是").unwrap(), "{a}");
+    assert!(a.contains("<code>kubelab open a</code>"), "{a}");
     // Run block → label + plain sh block (mdBook adds its copy button).
     assert!(
-        a.contains("<small>▶ 在 kubelab 中运行</small></p>\n\n```sh\nps -ef\n```"),
+        a.contains(
+            "<span class=\"kubelab-tag\">在 kubelab 中运行</span></p>\n\n```sh\nps -ef\n```"
+        ),
         "{a}"
     );
     // Inside a list item the replacement keeps the item's indentation.
     assert!(
-        a.contains("(沙箱 main)</small></p>\n\n  ```sh\n  echo in-list\n  ```"),
+        a.contains("（沙箱 main）</p>\n\n  ```sh\n  echo in-list\n  ```"),
         "{a}"
     );
-    // Check → how-to-verify section without the header comments.
+    // Check → what kubelab verifies, in words; the hint collapsed; no script.
     assert!(
-        a.contains("**如何验证: 沙箱里的 sleep 是 1 号进程**"),
+        a.contains("<strong>kubelab 会检查：</strong>沙箱里的 sleep 是 1 号进程"),
         "{a}"
     );
-    assert!(a.contains("*提示:* 用 exec 启动 sleep"), "{a}");
-    assert!(a.contains("```sh\npgrep -x sleep"), "{a}");
+    assert!(a.contains("<details class=\"kubelab-hint\" data-pagefind-ignore>\n<summary>提示</summary>\n\n用 exec 启动 sleep\n\n</details>"), "{a}");
+    assert!(!a.contains("pgrep -x sleep"), "{a}");
     assert!(!a.contains("# title:"), "{a}");
     // Solution → collapsed.
-    assert!(a.contains("<details class=\"kubelab-solution\">\n<summary>参考答案</summary>\n\n```sh\nexec sleep 1000\n```\n\n</details>"), "{a}");
+    assert!(a.contains("<details class=\"kubelab-solution\" data-pagefind-ignore>\n<summary>参考答案</summary>\n\n```sh\nexec sleep 1000\n```\n\n</details>"), "{a}");
     // Quiz → question, lettered choices, answer + explanation collapsed.
     assert!(
-        a.contains("**小测验:** 容器里的第一个进程看到自己的 PID 是多少？"),
+        a.contains("**容器里的第一个进程看到自己的 PID 是多少？**") && !a.contains("小测验"),
         "{a}"
     );
     assert!(
         a.contains("- **A.** 0\n- **B.** 1\n- **C.** 宿主机上的 PID"),
         "{a}"
     );
-    assert!(a.contains("<summary>查看答案</summary>\n\n**答案: B.** 1\n\nPID namespace 让它看到自己是 1 号进程。"), "{a}");
+    assert!(a.contains("<summary>查看答案</summary>\n\n<strong>答案：B。</strong>1\n\nPID namespace 让它看到自己是 1 号进程。"), "{a}");
     assert!(
         !a.contains("```toml quiz") && !a.contains("answer = "),
         "{a}"
@@ -150,7 +158,7 @@ fn round_trip_converts_lessons_and_keeps_the_rest() {
     for want in [
         "code[sh]:ps -ef\n",
         "item>code[sh]:echo in-list\n",
-        "html:<details class=\"kubelab-solution\">",
+        "html:<details class=\"kubelab-solution\" data-pagefind-ignore>",
         "html:<summary>参考答案</summary>",
         "code[sh]:exec sleep 1000\n",
         "html:</details>",
@@ -162,7 +170,7 @@ fn round_trip_converts_lessons_and_keeps_the_rest() {
 
     // sub_items are walked; a fence inside a block quote stays in it.
     let sub = chapter(items_out, "sub.md")["content"].as_str().unwrap();
-    assert!(sub.contains("> <details class=\"kubelab-solution\">\n> <summary>参考答案</summary>\n>\n> ```sh\n> echo sub-solution\n> ```\n>\n> </details>"), "{sub}");
+    assert!(sub.contains("> <details class=\"kubelab-solution\" data-pagefind-ignore>\n> <summary>参考答案</summary>\n>\n> ```sh\n> echo sub-solution\n> ```\n>\n> </details>"), "{sub}");
     let st = structure(sub);
     assert!(
         st.iter().any(|s| s == "quote>code[sh]:echo sub-solution\n"),
@@ -180,11 +188,11 @@ fn labels_follow_the_book_language() {
     input[0]["config"]["book"]["language"] = "en".into();
     let out = run(&input.to_string()).unwrap();
     let a = chapter(&out["items"], "a.md")["content"].as_str().unwrap();
-    assert!(a.contains("▶ Run in kubelab"), "{a}");
-    assert!(a.contains("**How to verify: "), "{a}");
+    assert!(a.contains(">Run in kubelab</span>"), "{a}");
+    assert!(a.contains("<strong>kubelab checks:</strong> "), "{a}");
     assert!(a.contains("<summary>Solution</summary>"), "{a}");
     assert!(
-        a.contains("**Quiz:** ") && a.contains("<summary>Show the answer</summary>"),
+        a.contains("<summary>Show the answer</summary>\n\n<strong>Answer: B.</strong>"),
         "{a}"
     );
 }

@@ -10,15 +10,18 @@
 //!
 //! Per chapter: the `+++` front matter is stripped and each interactive
 //! fence is replaced by plain Markdown/HTML that mdBook renders without
-//! kubelab: run blocks as copyable commands, checks as "how to verify"
-//! sections, solutions and quiz answers collapsed in `<details>`.
-//! Everything else in the chapter is left byte for byte as written.
+//! kubelab (see `mdbook_render`): run blocks as copyable commands, checks
+//! as "what kubelab verifies" in words, hints, solutions and quiz answers
+//! collapsed in `<details>`; a lesson gets its summary and a web-edition
+//! banner under its title. Everything else in the chapter is left byte for
+//! byte as written. Chapters are numbered as the lessons are (`05-…` is 5).
 
-use crate::doc::ir::{CheckBlock, CheckSide, Interactive, Quiz, RunBlock, SolutionBlock};
+pub use super::mdbook_render::Labels;
+use super::mdbook_render::{decorate_lesson, lesson_front, number_chapters, render_interactive};
+use crate::doc::ir::Interactive;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::Path;
@@ -132,6 +135,7 @@ pub fn preprocess(input: Value) -> Result<Value, MdbookError> {
     for item in items.iter_mut() {
         convert_item(item, &labels, src_dir.as_deref())?;
     }
+    number_chapters(items);
     Ok(book)
 }
 
@@ -162,54 +166,6 @@ fn convert_item(item: &mut Value, labels: &Labels, src: Option<&Path>) -> Result
     Ok(())
 }
 
-/// UI words of the web book, in the book's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Labels {
-    pub run: &'static str,
-    pub sandbox: &'static str,
-    pub verify: &'static str,
-    pub on_host: &'static str,
-    pub hint: &'static str,
-    pub solution: &'static str,
-    pub quiz: &'static str,
-    pub show_answer: &'static str,
-    pub answer: &'static str,
-}
-
-impl Labels {
-    pub const EN: Labels = Labels {
-        run: "▶ Run in kubelab",
-        sandbox: "sandbox",
-        verify: "How to verify",
-        on_host: "runs on the host",
-        hint: "Hint",
-        solution: "Solution",
-        quiz: "Quiz",
-        show_answer: "Show the answer",
-        answer: "Answer",
-    };
-    pub const ZH: Labels = Labels {
-        run: "▶ 在 kubelab 中运行",
-        sandbox: "沙箱",
-        verify: "如何验证",
-        on_host: "在宿主机上运行",
-        hint: "提示",
-        solution: "参考答案",
-        quiz: "小测验",
-        show_answer: "查看答案",
-        answer: "答案",
-    };
-
-    /// `language` from book.toml: `zh`, `zh-CN`, `zh_TW`... are Chinese.
-    pub fn for_language(lang: &str) -> Labels {
-        if lang.trim().to_ascii_lowercase().starts_with("zh") {
-            Labels::ZH
-        } else {
-            Labels::EN
-        }
-    }
-}
-
 /// Converts one chapter's Markdown. `source` names the file in errors.
 pub fn convert_chapter(
     content: &str,
@@ -238,7 +194,15 @@ pub fn convert_chapter(
         pos = fence.range.end;
     }
     out.push_str(&body[pos..]);
-    Ok(out)
+    match lesson_front(content, source).map_err(err)? {
+        Some(front) => Ok(decorate_lesson(
+            &out,
+            &front.id,
+            front.summary.as_deref(),
+            labels,
+        )),
+        None => Ok(out),
+    }
 }
 
 /// Splits off `+++` front matter. Returns the body and the 1-based file
@@ -370,165 +334,9 @@ fn indent_continuation(text: &str, continuation: &str) -> String {
     out
 }
 
-/// Markdown/HTML for one interactive block; ends without a newline.
-pub fn render_interactive(block: &Interactive, labels: &Labels) -> String {
-    match block {
-        Interactive::Run(b) => render_run(b, labels),
-        Interactive::Check(b) => render_check(b, labels),
-        Interactive::Solution(b) => render_solution(b, labels),
-        Interactive::Quiz(q) => render_quiz(q, labels),
-    }
-}
-
-fn render_run(b: &RunBlock, l: &Labels) -> String {
-    let mut label = l.run.to_owned();
-    if let Some(s) = &b.sandbox {
-        let _ = write!(label, " ({} {})", l.sandbox, html_escape(s));
-    }
-    format!(
-        "<p class=\"kubelab-run-label\"><small>{label}</small></p>\n\n{}",
-        code_fence(&b.lang, &b.code)
-    )
-}
-
-fn render_check(b: &CheckBlock, l: &Labels) -> String {
-    let mut out = String::from("<div class=\"kubelab-check\">\n\n");
-    let _ = write!(out, "**{}", l.verify);
-    if let Some(title) = &b.title {
-        let _ = write!(out, ": {}", md_text(title));
-    }
-    out.push_str("**");
-    if b.on == CheckSide::Host {
-        let _ = write!(out, " *({})*", l.on_host);
-    } else if let Some(s) = &b.sandbox {
-        let _ = write!(out, " *({} {})*", l.sandbox, md_text(s));
-    }
-    out.push_str("\n\n");
-    if let Some(hint) = &b.hint {
-        let _ = write!(out, "*{}:* {}\n\n", l.hint, md_text(hint));
-    }
-    out.push_str(&code_fence(&b.lang, &strip_title_hint(&b.code)));
-    out.push_str("\n\n</div>");
-    out
-}
-
-fn render_solution(b: &SolutionBlock, l: &Labels) -> String {
-    format!(
-        "<details class=\"kubelab-solution\">\n<summary>{}</summary>\n\n{}\n\n</details>",
-        html_escape(l.solution),
-        code_fence(&b.lang, &b.code)
-    )
-}
-
-fn render_quiz(q: &Quiz, l: &Labels) -> String {
-    let mut out = String::from("<div class=\"kubelab-quiz\">\n\n");
-    let _ = write!(out, "**{}:** {}\n\n", l.quiz, md_text(q.question.trim()));
-    for (i, choice) in q.choices.iter().enumerate() {
-        let _ = writeln!(out, "- **{}.** {}", letter(i), md_text(choice));
-    }
-    let _ = write!(
-        out,
-        "\n<details class=\"kubelab-quiz-answer\">\n<summary>{}</summary>\n\n",
-        html_escape(l.show_answer)
-    );
-    let _ = write!(out, "**{}: {}.**", l.answer, letter(q.answer));
-    if let Some(choice) = q.choices.get(q.answer) {
-        let _ = write!(out, " {}", md_text(choice));
-    }
-    if let Some(explain) = q
-        .explain
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        let _ = write!(out, "\n\n{}", md_text(explain));
-    }
-    out.push_str("\n\n</details>\n\n</div>");
-    out
-}
-
-fn letter(i: usize) -> char {
-    char::from(b'A' + (i % 26) as u8)
-}
-
-/// A fenced code block whose fence is longer than any backtick run inside.
-fn code_fence(lang: &str, code: &str) -> String {
-    let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
-    let code = code.strip_suffix('\n').unwrap_or(code);
-    format!("{fence}{lang}\n{code}\n{fence}")
-}
-
-/// The script without its leading `# title:` / `# hint:` lines, which the
-/// section shows as text already.
-fn strip_title_hint(code: &str) -> String {
-    let mut lines = code.lines().peekable();
-    let mut kept = Vec::new();
-    let mut header = true;
-    for line in lines.by_ref() {
-        let t = line.trim_start();
-        if header && (t.starts_with("# title:") || t.starts_with("# hint:")) {
-            continue;
-        }
-        header = false;
-        kept.push(line);
-    }
-    kept.join("\n")
-}
-
-/// Text from a script comment or a quiz string, placed in Markdown: shown
-/// literally (every ASCII punctuation mark backslash-escaped, so `--fork`
-/// stays two hyphens and `*` stays a star), except `` `code` `` spans, which
-/// authors use for commands and which stay code.
-fn md_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    let mut rest = s;
-    while let Some(c) = rest.chars().next() {
-        if c == '`' {
-            let run = rest.len() - rest.trim_start_matches('`').len();
-            let fence = &rest[..run];
-            // A code span closes with a backtick run of the same length.
-            let close = rest[run..].match_indices(fence).find(|(i, _)| {
-                let after = &rest[run + i + run..];
-                !after.starts_with('`') && !rest[..run + i].ends_with('`')
-            });
-            if let Some((i, _)) = close {
-                let end = run + i + run;
-                out.push_str(&rest[..end]);
-                rest = &rest[end..];
-                continue;
-            }
-            out.push_str(&"\\`".repeat(run));
-            rest = &rest[run..];
-            continue;
-        }
-        if c.is_ascii_punctuation() {
-            out.push('\\');
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn labels_follow_language() {
-        assert_eq!(Labels::for_language("zh-CN"), Labels::ZH);
-        assert_eq!(Labels::for_language("zh"), Labels::ZH);
-        assert_eq!(Labels::for_language("en"), Labels::EN);
-        assert_eq!(Labels::for_language(""), Labels::EN);
-    }
 
     #[test]
     fn front_matter_is_stripped_with_its_line_count() {
@@ -551,67 +359,5 @@ mod tests {
         assert_eq!(fences[0].continuation, "");
         assert_eq!(fences[1].continuation, "  ");
         assert_eq!(fences[2].continuation, "> ");
-    }
-
-    #[test]
-    fn code_fence_outgrows_backticks_in_code() {
-        assert_eq!(code_fence("sh", "echo hi\n"), "```sh\necho hi\n```");
-        assert_eq!(code_fence("md", "````\n"), "`````md\n````\n`````");
-    }
-
-    #[test]
-    fn quiz_renders_letters_and_hidden_answer() {
-        let q = Quiz {
-            id: "q1".into(),
-            question: "Which PID does the first process see?".into(),
-            choices: vec!["0".into(), "1".into(), "<host pid>".into()],
-            answer: 1,
-            explain: Some("It is PID 1 in its namespace.".into()),
-            line: 3,
-        };
-        let out = render_quiz(&q, &Labels::EN);
-        assert!(out.contains("**Quiz:** Which PID"), "{out}");
-        assert!(
-            out.contains("- **A.** 0\n- **B.** 1\n- **C.** \\<host pid\\>"),
-            "{out}"
-        );
-        assert!(out.contains("<summary>Show the answer</summary>"), "{out}");
-        assert!(out.contains("**Answer: B.** 1\n\nIt is PID 1"), "{out}");
-    }
-
-    #[test]
-    fn plain_text_is_literal_but_code_spans_stay() {
-        assert_eq!(md_text("a_b <x>"), "a\\_b \\<x\\>");
-        assert_eq!(md_text("use `ps -ef` now"), "use `ps -ef` now");
-        assert_eq!(md_text("``a ` b`` end"), "``a ` b`` end");
-        assert_eq!(md_text("lone ` tick"), "lone \\` tick");
-        assert_eq!(md_text("中文，`--fork` 不能少"), "中文，`--fork` 不能少");
-    }
-
-    #[test]
-    fn check_strips_header_comments_into_text() {
-        let b = CheckBlock {
-            id: "c".into(),
-            lang: "sh".into(),
-            code:
-                "# title: hostname changed\n# hint: use hostname NAME\ntest \"$(hostname)\" = lab\n"
-                    .into(),
-            on: CheckSide::Host,
-            sandbox: None,
-            title: Some("hostname changed".into()),
-            hint: Some("use hostname NAME".into()),
-            line: 1,
-        };
-        let out = render_check(&b, &Labels::ZH);
-        assert!(
-            out.contains("**如何验证: hostname changed** *(在宿主机上运行)*"),
-            "{out}"
-        );
-        assert!(out.contains("*提示:* use hostname NAME"), "{out}");
-        assert!(
-            out.contains("```sh\ntest \"$(hostname)\" = lab\n```"),
-            "{out}"
-        );
-        assert!(!out.contains("# title:"), "{out}");
     }
 }

@@ -6,6 +6,7 @@ pub mod lint;
 pub mod list;
 pub mod mdbook;
 pub mod mdbook_include;
+pub mod mdbook_render;
 pub mod new;
 pub mod new_course;
 pub mod open;
