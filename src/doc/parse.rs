@@ -29,6 +29,17 @@ impl Parsed {
     }
 }
 
+/// Block containers (block quotes, lists) nested deeper than this are shown
+/// flat: their content joins the enclosing container. The IR, and with it
+/// every walk over it (layout, search, lint, the mdBook preprocessor), is
+/// never deeper than this, whatever the input (`> ` × 10 000 would otherwise
+/// overflow the stack). Documented in lessons/README.md, "Limits".
+pub const MAX_BLOCK_NESTING: usize = 16;
+
+/// Inline markup (emphasis, strong, strikethrough, links, images) nested
+/// deeper than this is shown as its plain content.
+pub const MAX_INLINE_NESTING: usize = 16;
+
 /// Markdown extensions kubelab lessons use.
 pub fn options() -> Options {
     Options::ENABLE_TABLES
@@ -52,6 +63,10 @@ pub fn parse_body(body: &str, first_line: u32, path: &Path) -> Parsed {
         events,
         pos: 0,
         diagnostics: Vec::new(),
+        depth: 0,
+        inline_depth: 0,
+        warned_depth: false,
+        warned_inline_depth: false,
     };
     let blocks = b.blocks(None);
     Parsed {
@@ -68,6 +83,21 @@ struct Builder<'s, 'p> {
     events: Vec<(Event<'s>, Range<usize>)>,
     pos: usize,
     diagnostics: Vec<Diagnostic>,
+    /// Block containers around the current position.
+    depth: usize,
+    /// Inline markup around the current position.
+    inline_depth: usize,
+    warned_depth: bool,
+    warned_inline_depth: bool,
+}
+
+/// Block containers that nest: past [`MAX_BLOCK_NESTING`] they are flattened.
+fn is_container(tag: &Tag<'_>) -> bool {
+    matches!(tag, Tag::BlockQuote(_) | Tag::List(_) | Tag::Item)
+}
+
+fn is_container_end(tag: &TagEnd) -> bool {
+    matches!(tag, TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item)
 }
 
 fn is_inline_event(e: &Event<'_>) -> bool {
@@ -125,8 +155,13 @@ impl<'s> Builder<'s, '_> {
     }
 
     /// Blocks until the `end` tag (consumed) or the end of input.
+    ///
+    /// At [`MAX_BLOCK_NESTING`] nested containers are not descended into:
+    /// their start and end events are skipped (counted in `flat`, so their
+    /// ends are not taken for `end`) and their content lands in `out`.
     fn blocks(&mut self, end: Option<TagEnd>) -> Vec<Block> {
         let mut out = Vec::new();
+        let mut flat = 0usize;
         while let Some(ev) = self.peek() {
             if is_inline_event(ev) {
                 // Tight list items hold inline content without a paragraph.
@@ -142,8 +177,23 @@ impl<'s> Builder<'s, '_> {
                 break;
             };
             match ev {
+                Event::End(e) if flat > 0 && is_container_end(&e) => flat -= 1,
                 Event::End(e) if Some(e) == end => break,
                 Event::End(_) => {}
+                Event::Start(tag) if self.depth >= MAX_BLOCK_NESTING && is_container(&tag) => {
+                    if !self.warned_depth {
+                        self.warned_depth = true;
+                        let (line, col) = self.line_col(range.start);
+                        self.warning(
+                            line,
+                            col,
+                            format!(
+                                "block quotes and lists are nested more than {MAX_BLOCK_NESTING} levels deep here; deeper levels are shown flat — nest less"
+                            ),
+                        );
+                    }
+                    flat += 1;
+                }
                 Event::Start(tag) => {
                     if let Some(block) = self.block(tag, range) {
                         out.push(block);
@@ -180,12 +230,18 @@ impl<'s> Builder<'s, '_> {
                 text: self.inlines(Some(TagEnd::Heading(level))),
                 line,
             },
-            Tag::BlockQuote(kind) => Block::Quote {
-                alert: kind.map(alert),
-                blocks: self.blocks(Some(TagEnd::BlockQuote(kind))),
-                line,
-            },
+            Tag::BlockQuote(kind) => {
+                self.depth += 1;
+                let blocks = self.blocks(Some(TagEnd::BlockQuote(kind)));
+                self.depth -= 1;
+                Block::Quote {
+                    alert: kind.map(alert),
+                    blocks,
+                    line,
+                }
+            }
             Tag::List(start) => {
+                self.depth += 1;
                 let mut items = Vec::new();
                 while let Some((ev, _)) = self.next() {
                     match ev {
@@ -194,6 +250,7 @@ impl<'s> Builder<'s, '_> {
                         _ => {}
                     }
                 }
+                self.depth -= 1;
                 Block::List {
                     ordered: start,
                     items,
@@ -238,7 +295,9 @@ impl<'s> Builder<'s, '_> {
             other => {
                 // Tags not enabled in `options()`; skip their content safely.
                 let end = other.to_end();
+                self.depth += 1;
                 let blocks = self.blocks(Some(end));
+                self.depth -= 1;
                 return blocks.into_iter().next();
             }
         })
@@ -297,17 +356,40 @@ impl<'s> Builder<'s, '_> {
 
     /// Inline content until `end` (consumed); with `None`, until the next
     /// event that is not inline (not consumed).
+    ///
+    /// At [`MAX_INLINE_NESTING`] nested markup is not descended into: its
+    /// start and end events are skipped (counted in `flat`) and its content
+    /// joins `out` as plain inline content.
     fn inlines(&mut self, end: Option<TagEnd>) -> Vec<Inline> {
         let mut out: Vec<Inline> = Vec::new();
+        let mut flat = 0usize;
         loop {
             match (end, self.peek()) {
                 (_, None) => break,
-                (None, Some(e)) if !is_inline_event(e) => break,
+                (None, Some(e)) if flat == 0 && !is_inline_event(e) => break,
                 _ => {}
             }
-            let Some((ev, _)) = self.next() else { break };
+            let Some((ev, range)) = self.next() else {
+                break;
+            };
             match ev {
+                // Events nest properly: while `flat` is open, an end is its.
+                Event::End(_) if flat > 0 => flat -= 1,
                 Event::End(e) if Some(e) == end => break,
+                Event::Start(_) if self.inline_depth >= MAX_INLINE_NESTING => {
+                    if !self.warned_inline_depth {
+                        self.warned_inline_depth = true;
+                        let (line, col) = self.line_col(range.start);
+                        self.warning(
+                            line,
+                            col,
+                            format!(
+                                "emphasis and links are nested more than {MAX_INLINE_NESTING} levels deep here; deeper levels are shown as plain text — nest less"
+                            ),
+                        );
+                    }
+                    flat += 1;
+                }
                 Event::Text(t) => push_text(&mut out, &t),
                 Event::Code(c) => out.push(Inline::Code(c.to_string())),
                 Event::InlineMath(m) => out.push(Inline::Code(m.to_string())),
@@ -322,37 +404,46 @@ impl<'s> Builder<'s, '_> {
                     }
                 }
                 Event::FootnoteReference(r) => push_text(&mut out, &format!("[^{r}]")),
-                Event::Start(tag) => match tag {
-                    Tag::Emphasis => out.push(Inline::Emph(self.inlines(Some(TagEnd::Emphasis)))),
-                    Tag::Strong => out.push(Inline::Strong(self.inlines(Some(TagEnd::Strong)))),
-                    Tag::Strikethrough => {
-                        out.push(Inline::Strike(self.inlines(Some(TagEnd::Strikethrough))))
-                    }
-                    Tag::Link { dest_url, .. } => {
-                        let text = self.inlines(Some(TagEnd::Link));
-                        out.push(Inline::Link {
-                            text,
-                            url: dest_url.to_string(),
-                        })
-                    }
-                    Tag::Image { dest_url, .. } => {
-                        let alt = plain_text(&self.inlines(Some(TagEnd::Image)));
-                        out.push(Inline::Image {
-                            alt,
-                            url: dest_url.to_string(),
-                        })
-                    }
-                    other => {
-                        let inner = self.inlines(Some(other.to_end()));
-                        out.extend(inner);
-                    }
-                },
+                Event::Start(tag) => {
+                    self.inline_depth += 1;
+                    self.inline_start(tag, &mut out);
+                    self.inline_depth -= 1;
+                }
                 // An unexpected end (malformed nesting): stop here.
                 Event::End(_) => break,
                 _ => {}
             }
         }
         out
+    }
+
+    /// One nested inline element whose start tag was just consumed.
+    fn inline_start(&mut self, tag: Tag<'s>, out: &mut Vec<Inline>) {
+        match tag {
+            Tag::Emphasis => out.push(Inline::Emph(self.inlines(Some(TagEnd::Emphasis)))),
+            Tag::Strong => out.push(Inline::Strong(self.inlines(Some(TagEnd::Strong)))),
+            Tag::Strikethrough => {
+                out.push(Inline::Strike(self.inlines(Some(TagEnd::Strikethrough))))
+            }
+            Tag::Link { dest_url, .. } => {
+                let text = self.inlines(Some(TagEnd::Link));
+                out.push(Inline::Link {
+                    text,
+                    url: dest_url.to_string(),
+                })
+            }
+            Tag::Image { dest_url, .. } => {
+                let alt = plain_text(&self.inlines(Some(TagEnd::Image)));
+                out.push(Inline::Image {
+                    alt,
+                    url: dest_url.to_string(),
+                })
+            }
+            other => {
+                let inner = self.inlines(Some(other.to_end()));
+                out.extend(inner);
+            }
+        }
     }
 
     fn fenced(&mut self, info: &str, code: String, range: Range<usize>) -> Block {
