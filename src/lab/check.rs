@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 /// How long one check may run before it counts as failed.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// CPU seconds each process of a check may use (RLIMIT_CPU; inherited by the
+/// script's children). A check reads a few files: a busy loop is stopped
+/// here instead of pegging a core for the whole [`CHECK_TIMEOUT`].
+pub const CHECK_CPU_SECONDS: u64 = 2;
+
+/// Exit code of a process ended by SIGXCPU (RLIMIT_CPU's soft limit).
+const EXIT_SIGXCPU: i32 = 128 + rustix::process::Signal::XCPU.as_raw();
+
 /// The outcome of one run of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
@@ -57,6 +65,12 @@ fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
             )),
         ),
         Ok(o) if o.code == 0 => (true, None),
+        Ok(o) if o.code == EXIT_SIGXCPU => (
+            false,
+            Some(format!(
+                "the check used more than {CHECK_CPU_SECONDS}s of CPU time and was stopped"
+            )),
+        ),
         Ok(o) => {
             let line = first_line(&o.stdout)
                 .or_else(|| first_line(&o.stderr))
@@ -78,7 +92,8 @@ fn first_line(s: &str) -> Option<String> {
         .map(|l| l.chars().take(200).collect())
 }
 
-/// `sh -c SCRIPT` on the host with extra environment, killed at `timeout`.
+/// `sh -c SCRIPT` on the host with extra environment, killed at `timeout`,
+/// limited to [`CHECK_CPU_SECONDS`] of CPU per process.
 pub fn run_host_script(
     script: &str,
     env: &[(String, String)],
@@ -97,7 +112,23 @@ pub fn run_host_script(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    wait_with_timeout(cmd.spawn()?, timeout)
+    let mut child = cmd.spawn()?;
+    // Set on the running shell (no `pre_exec`: no unsafe outside the
+    // sandbox crate). Its children inherit it from their fork on; the
+    // wall-clock timeout still covers the microseconds before this call.
+    let limit = rustix::process::Rlimit {
+        current: Some(CHECK_CPU_SECONDS),
+        maximum: Some(CHECK_CPU_SECONDS + 1),
+    };
+    let pid = rustix::process::Pid::from_child(&child);
+    if let Err(e) = rustix::process::prlimit(Some(pid), rustix::process::Resource::Cpu, limit) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(io::Error::other(format!(
+            "cannot limit the check's CPU time: {e}"
+        )));
+    }
+    wait_with_timeout(child, timeout)
 }
 
 /// Collects a child's output, killing it (and its process group) at `timeout`.
@@ -256,6 +287,22 @@ mod tests {
         assert!(!o.timed_out);
         assert_eq!(o.code, 4);
         assert!(child.is_some(), "{o:?}");
+    }
+
+    #[test]
+    fn a_busy_loop_check_is_stopped_by_its_cpu_limit_not_the_timeout() {
+        // A wall-clock timeout far beyond the CPU limit: the loop must end
+        // by SIGXCPU, with a reason saying so.
+        let timeout = Duration::from_secs(300);
+        let o = run_host_script("while :; do :; done", &[], timeout).unwrap();
+        assert!(!o.timed_out, "{o:?}");
+        assert_eq!(o.code, EXIT_SIGXCPU, "{o:?}");
+        let r = result_of("busy", Ok(o));
+        assert!(!r.passed);
+        assert!(r.reason.unwrap().contains("CPU time"));
+        // A child of the script inherits the limit.
+        let o = run_host_script("sh -c 'while :; do :; done'; exit $?", &[], timeout).unwrap();
+        assert_eq!(o.code, EXIT_SIGXCPU, "{o:?}");
     }
 
     #[test]
