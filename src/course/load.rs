@@ -137,8 +137,7 @@ pub struct BookToml {
 
 /// Reads `book.toml`, mapping TOML errors to file positions.
 pub fn read_book_toml(path: &Path) -> Result<BookToml, Diagnostic> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read book.toml: {e}")))?;
+    let text = super::limits::read_capped(path, super::limits::MAX_BOOK_TOML_BYTES, "book.toml")?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         let idx = crate::diagnostic::LineIndex::new(&text);
         let (l, c) = idx.line_col(&text, e.span().map_or(0, |s| s.start));
@@ -192,15 +191,17 @@ impl LoadedCourse {
         }
         let src = dir.join(settings.src.as_deref().unwrap_or("src"));
         let summary_path = src.join("SUMMARY.md");
-        let text = match std::fs::read_to_string(&summary_path) {
+        let limit = super::limits::MAX_SUMMARY_BYTES;
+        let text = match super::limits::read_capped(&summary_path, limit, "SUMMARY.md") {
             Ok(t) => t,
-            Err(e) => {
-                let d = Diagnostic::error(
-                    &summary_path,
-                    0,
-                    0,
-                    format!("cannot read the book's outline: {e}; every book needs src/SUMMARY.md"),
-                );
+            Err(mut d) => {
+                if !summary_path.exists() {
+                    d.message = format!(
+                        "{}; every book needs src/SUMMARY.md",
+                        d.message
+                            .replace("cannot read SUMMARY.md", "cannot read the book's outline")
+                    );
+                }
                 self.errors.push(d.to_lesson_error());
                 self.diagnostics.push(d);
                 return;

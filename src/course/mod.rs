@@ -13,6 +13,7 @@
 //! builds the `/` search over every lesson's text with file line numbers.
 pub mod front;
 pub mod lesson;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod summary;

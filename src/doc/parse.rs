@@ -9,9 +9,19 @@
 //! best-effort document, so `kubelab lint` can report all of them at once.
 //! A block with an error is kept as a plain code block.
 
+mod comments;
+mod limits;
+
+pub use comments::check_comments;
+
+pub use limits::{
+    MAX_BLOCK_NESTING, MAX_CHECKS_PER_LESSON, MAX_CODE_BLOCKS_PER_LESSON, MAX_INLINE_NESTING,
+};
+
 use super::fence::{self, FenceInfo, Kind};
 use super::ir::*;
 use crate::diagnostic::{Diagnostic, LineIndex};
+use limits::{is_container, is_container_end};
 use pulldown_cmark::{BlockQuoteKind, CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use std::ops::Range;
 use std::path::Path;
@@ -28,17 +38,6 @@ impl Parsed {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 }
-
-/// Block containers (block quotes, lists) nested deeper than this are shown
-/// flat: their content joins the enclosing container. The IR, and with it
-/// every walk over it (layout, search, lint, the mdBook preprocessor), is
-/// never deeper than this, whatever the input (`> ` × 10 000 would otherwise
-/// overflow the stack). Documented in lessons/README.md, "Limits".
-pub const MAX_BLOCK_NESTING: usize = 16;
-
-/// Inline markup (emphasis, strong, strikethrough, links, images) nested
-/// deeper than this is shown as its plain content.
-pub const MAX_INLINE_NESTING: usize = 16;
 
 /// Markdown extensions kubelab lessons use.
 pub fn options() -> Options {
@@ -67,6 +66,8 @@ pub fn parse_body(body: &str, first_line: u32, path: &Path) -> Parsed {
         inline_depth: 0,
         warned_depth: false,
         warned_inline_depth: false,
+        code_blocks: 0,
+        checks: 0,
     };
     let blocks = b.blocks(None);
     Parsed {
@@ -89,15 +90,9 @@ struct Builder<'s, 'p> {
     inline_depth: usize,
     warned_depth: bool,
     warned_inline_depth: bool,
-}
-
-/// Block containers that nest: past [`MAX_BLOCK_NESTING`] they are flattened.
-fn is_container(tag: &Tag<'_>) -> bool {
-    matches!(tag, Tag::BlockQuote(_) | Tag::List(_) | Tag::Item)
-}
-
-fn is_container_end(tag: &TagEnd) -> bool {
-    matches!(tag, TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item)
+    /// Counted against [`MAX_CODE_BLOCKS_PER_LESSON`] and [`MAX_CHECKS_PER_LESSON`].
+    code_blocks: usize,
+    checks: usize,
 }
 
 fn is_inline_event(e: &Event<'_>) -> bool {
@@ -259,6 +254,16 @@ impl<'s> Builder<'s, '_> {
             }
             Tag::Table(align) => self.table(align, line),
             Tag::CodeBlock(kind) => {
+                self.code_blocks += 1;
+                if self.code_blocks == MAX_CODE_BLOCKS_PER_LESSON + 1 {
+                    self.error(
+                        line,
+                        1,
+                        format!(
+                            "this lesson has more than {MAX_CODE_BLOCKS_PER_LESSON} code blocks (this is one too many); split it into several lessons"
+                        ),
+                    );
+                }
                 let mut code = String::new();
                 while let Some((ev, _)) = self.next() {
                     match ev {
@@ -524,6 +529,16 @@ impl<'s> Builder<'s, '_> {
                 line,
             })),
             Kind::Check => {
+                self.checks += 1;
+                if self.checks == MAX_CHECKS_PER_LESSON + 1 {
+                    self.error(
+                        line,
+                        1,
+                        format!(
+                            "this lesson has more than {MAX_CHECKS_PER_LESSON} checks (this is one too many); split it into several lessons"
+                        ),
+                    );
+                }
                 let (title, hint) = check_comments(&code);
                 let on = match attr("on").as_deref() {
                     Some("host") => CheckSide::Host,
@@ -591,40 +606,6 @@ fn push_text(out: &mut Vec<Inline>, t: &str) {
     } else {
         out.push(Inline::Text(t.to_string()));
     }
-}
-
-/// `# title:` and `# hint:` comment lines at the top of a check script.
-/// Several `# hint:` lines make a multi-line hint.
-pub fn check_comments(code: &str) -> (Option<String>, Option<String>) {
-    let mut title = None;
-    let mut hint: Option<String> = None;
-    for (i, l) in code.lines().enumerate() {
-        let l = l.trim();
-        if i == 0 && l.starts_with("#!") {
-            continue;
-        }
-        if l.is_empty() {
-            continue;
-        }
-        let Some(c) = l.strip_prefix('#') else { break };
-        let c = c.trim_start();
-        if let Some(t) = c.strip_prefix("title:") {
-            title = Some(t.trim().to_string());
-        } else if let Some(h) = c.strip_prefix("hint:") {
-            let h = h.trim();
-            match &mut hint {
-                Some(prev) => {
-                    prev.push('\n');
-                    prev.push_str(h);
-                }
-                None => hint = Some(h.to_string()),
-            }
-        }
-    }
-    (
-        title.filter(|t| !t.is_empty()),
-        hint.filter(|h| !h.is_empty()),
-    )
 }
 
 #[cfg(test)]
