@@ -203,8 +203,10 @@ fn short_hash(h: &str) -> &str {
     &h[..end]
 }
 
+/// A table cell from export data (untrusted): no `|`, no line break, no
+/// terminal control.
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::sanitize::line(&s.replace('|', "\\|").replace('\n', " ")).into_owned()
 }
 
 /// The Markdown report.
@@ -280,7 +282,8 @@ pub fn markdown(r: &Roster) -> String {
     if !r.skipped.is_empty() {
         out.push_str("\n## Skipped files\n\n");
         for s in &r.skipped {
-            let _ = writeln!(out, "- `{}`: {}", s.file.display(), md_cell(&s.reason));
+            let file = s.file.display().to_string();
+            let _ = writeln!(out, "- `{}`: {}", md_cell(&file), md_cell(&s.reason));
         }
     }
     out
@@ -303,7 +306,10 @@ pub fn csv(r: &Roster) -> String {
                 (t > 0 && p as u32 >= t).to_string(),
                 row.other_version.to_string(),
             ];
-            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            let line: Vec<String> = cells
+                .iter()
+                .map(|c| csv_cell(&crate::sanitize::line(c)))
+                .collect();
             out.push_str(&line.join(","));
             out.push('\n');
         }

@@ -13,6 +13,7 @@
 use crate::cli::Context;
 use crate::course::EntryState;
 use crate::progress::Progress;
+use crate::sanitize;
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
@@ -37,7 +38,8 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
     let mut json_parts = Vec::new();
     for part in &outline.parts {
         if !args.json {
-            writeln!(out, "# {}", part.title.as_deref().unwrap_or("-"))?;
+            let title = part.title.as_deref().unwrap_or("-");
+            writeln!(out, "# {}", sanitize::line(title))?;
         }
         let mut json_entries = Vec::new();
         for e in &part.entries {
@@ -81,14 +83,16 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
             let lang = lang.map_or("-".to_string(), |(l, f)| {
                 format!("{}{}", l.code(), if f { "*" } else { "" })
             });
+            // One TSV line per entry: course text never adds a line, a
+            // field or a terminal escape.
             write!(
                 out,
                 "{}\t{status}\t{items}\t{lang}\t{}",
-                e.id.as_deref().unwrap_or("-"),
-                e.title
+                sanitize::line(e.id.as_deref().unwrap_or("-")),
+                sanitize::line(&e.title)
             )?;
             if let Some(err) = error {
-                write!(out, "\t{err}")?;
+                write!(out, "\t{}", sanitize::line(&err))?;
             }
             writeln!(out)?;
         }
@@ -108,7 +112,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
             "parts": json_parts,
         });
         // Serialize first so a closed pipe surfaces as a plain io::Error.
-        let mut text = serde_json::to_string_pretty(&doc)?;
+        let mut text = sanitize::json(&serde_json::to_string_pretty(&doc)?).into_owned();
         text.push('\n');
         out.write_all(text.as_bytes())?;
     }

@@ -2,6 +2,7 @@
 
 use crate::cli::Context;
 use crate::progress::time;
+use crate::sanitize;
 use clap::Subcommand;
 use std::io::Write;
 
@@ -41,7 +42,12 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "progress file: {}", store.path().display())?;
     match &p.position {
-        Some(pos) => writeln!(out, "position: {} (line {})", pos.lesson, pos.line)?,
+        Some(pos) => writeln!(
+            out,
+            "position: {} (line {})",
+            sanitize::line(&pos.lesson),
+            pos.line
+        )?,
         None => writeln!(out, "position: (none)")?,
     }
     // Titles and totals come from the course; progress still prints if the
@@ -56,6 +62,8 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
             .and_then(|c| c.lesson_or_fallback(ctx.lang, id))
             .map(|(l, _)| l);
         let title = lesson.map_or("(not in this course)", |l| l.front.title.as_str());
+        // Ids come from the progress file, titles from the course.
+        let (id, title) = (sanitize::line(id), sanitize::line(title));
         match lesson {
             Some(l) => {
                 let st = p.status(l);
@@ -74,14 +82,16 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
         for (check, done) in &lp.checks {
             writeln!(
                 out,
-                "  check {check}\tpassed {}",
+                "  check {}\tpassed {}",
+                sanitize::line(check),
                 time::rfc3339(done.completed_at)
             )?;
         }
         for (quiz, a) in &lp.quizzes {
             writeln!(
                 out,
-                "  quiz {quiz}\tanswer {}\t{}\t{}",
+                "  quiz {}\tanswer {}\t{}\t{}",
+                sanitize::line(quiz),
                 crate::doc::quiz::letter(a.answer),
                 if a.correct { "correct" } else { "wrong" },
                 time::rfc3339(a.answered_at)

@@ -85,11 +85,14 @@ fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
     }
 }
 
+/// The first line of script output that shows something, as a terminal
+/// would show it (escape sequences interpreted and dropped, controls
+/// escaped: the script is course code), cut to 200 characters.
 fn first_line(s: &str) -> Option<String> {
     s.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| l.chars().take(200).collect())
+        .map(crate::sanitize::terminal_line)
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().chars().take(200).collect())
 }
 
 /// `sh -c SCRIPT` on the host with extra environment, killed at `timeout`,
@@ -303,6 +306,21 @@ mod tests {
         // A child of the script inherits the limit.
         let o = run_host_script("sh -c 'while :; do :; done'; exit $?", &[], timeout).unwrap();
         assert_eq!(o.code, EXIT_SIGXCPU, "{o:?}");
+    }
+
+    #[test]
+    fn reason_has_no_terminal_controls() {
+        let o = run_host_script(
+            "printf '\\033[2J\\n\\033]52;c;aGk=\\007\\033[31mnot\\302\\23331m done\\033[0m\\r\\n'; exit 1",
+            &[],
+            CHECK_TIMEOUT,
+        )
+        .unwrap();
+        let r = result_of("c", Ok(o));
+        let why = r.reason.unwrap();
+        assert_eq!(crate::sanitize::first_control(&why, false), None, "{why:?}");
+        // The C1 CSI is dropped by the emulator like the 7-bit ones.
+        assert_eq!(why, "not31m done");
     }
 
     #[test]

@@ -399,6 +399,8 @@ impl Out {
     /// A code block: optional language label, then each line behind a bar.
     fn code(&mut self, code: &str, lang: &str, w: usize, bar: Style, bar_text: &'static str) {
         let inner = w.saturating_sub(wrap::width(bar_text)).max(4);
+        // Course text: controls shown as `^[`, never sent to the terminal.
+        let code = &*crate::sanitize::text(code);
         let hl = highlight::cached(code, lang);
         let plain: Vec<Vec<Piece>>;
         let lines: &[Vec<Piece>] = match &hl {
