@@ -5,7 +5,8 @@
 //! # <module title>
 //! <id>\t<status>\t<done>/<total>\t<lang>\t<title>
 //! ```
-//! `id` is `-` for a draft; `status` is new, read, started, done, draft or
+//! `id` is `-` for a draft; `status` is new, read, started, done, draft,
+//! locked (after the classroom lock) or
 //! error; `done/total` counts checks + quizzes (`-` when there are none);
 //! `lang` is the language of the text shown, with `*` when it falls back to
 //! the other language. An error entry ends with `\t<file:line:col: message>`.
@@ -33,6 +34,9 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
             Progress::default()
         }
     };
+    // The reader's rules: a lock that names no lesson is an error, lessons
+    // after it are listed as `locked`.
+    let lock = crate::classroom::lock::LockRule::for_context(ctx, &loaded)?;
     let outline = loaded.outline(ctx.lang);
     let mut out = std::io::stdout().lock();
     let mut json_parts = Vec::new();
@@ -58,8 +62,9 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
                 } => {
                     let st = progress.status(&loaded.lessons[index]);
                     let (d, t) = st.items();
+                    let open = e.id.as_deref().is_none_or(|id| lock.is_open(id));
                     (
-                        st.word().to_string(),
+                        if open { st.word() } else { "locked" }.to_string(),
                         (t > 0).then_some((d, t)),
                         Some((lang, fallback)),
                         None,

@@ -16,6 +16,7 @@ pub mod lesson;
 pub mod limits;
 pub mod load;
 pub mod model;
+pub mod suggest;
 pub mod summary;
 
 pub use load::{
