@@ -31,6 +31,15 @@ pub fn parse(text: &str, path: &Path) -> Summary {
     let mut chapters = 0usize;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i as u32 + 1;
+        if let Some((_, col, c)) = crate::sanitize::first_control(raw, true) {
+            // Reported, and the line still read: titles are escaped on output.
+            out.diagnostics.push(Diagnostic::error(
+                path,
+                line_no,
+                col,
+                format!("control character {c} in SUMMARY.md; remove it"),
+            ));
+        }
         let line = raw.trim();
         if in_comment {
             if line.contains("-->") {
