@@ -221,3 +221,24 @@ fn the_reader_shows_controls_visibly() {
     assert!(all.contains("Text x^[]52;c;aGk=^G^[[2J"), "{all}");
     assert!(all.contains("echo x^[]52"), "{all}");
 }
+
+/// The reader's outline (module, lesson and book titles from SUMMARY.md and
+/// book.toml) holds no control character.
+#[test]
+fn the_outline_titles_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    nasty_course(dir.path());
+    let loaded = kubelab::course::load(dir.path()).unwrap();
+    let lib =
+        kubelab::app::library::Library::from_loaded(&loaded, kubelab::course::model::Lang::En);
+    let titles: Vec<&str> = lib
+        .entries
+        .iter()
+        .map(|e| e.title.as_str())
+        .chain(lib.modules.iter().filter_map(|m| m.title.as_deref()))
+        .collect();
+    assert!(titles.iter().any(|t| t.contains("^[[2J")), "{titles:?}");
+    for t in titles {
+        assert!(!t.chars().any(char::is_control), "{t:?}");
+    }
+}
