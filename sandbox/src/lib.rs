@@ -92,6 +92,7 @@ mod seccomp {
         Ok(())
     }
 }
+pub mod rlimit;
 pub mod spawn;
 pub mod spec;
 mod sys;

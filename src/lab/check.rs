@@ -115,23 +115,9 @@ pub fn run_host_script(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn()?;
-    // Set on the running shell (no `pre_exec`: no unsafe outside the
-    // sandbox crate). Its children inherit it from their fork on; the
-    // wall-clock timeout still covers the microseconds before this call.
-    let limit = rustix::process::Rlimit {
-        current: Some(CHECK_CPU_SECONDS),
-        maximum: Some(CHECK_CPU_SECONDS + 1),
-    };
-    let pid = rustix::process::Pid::from_child(&child);
-    if let Err(e) = rustix::process::prlimit(Some(pid), rustix::process::Resource::Cpu, limit) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(io::Error::other(format!(
-            "cannot limit the check's CPU time: {e}"
-        )));
-    }
-    wait_with_timeout(child, timeout)
+    // Before exec, so the script cannot fork an unlimited child first.
+    kubelab_sandbox::rlimit::limit_cpu(&mut cmd, CHECK_CPU_SECONDS);
+    wait_with_timeout(cmd.spawn()?, timeout)
 }
 
 /// Collects a child's output, killing it (and its process group) at `timeout`.
@@ -303,9 +289,13 @@ mod tests {
         let r = result_of("busy", Ok(o));
         assert!(!r.passed);
         assert!(r.reason.unwrap().contains("CPU time"));
-        // A child of the script inherits the limit.
+        // A child of the script inherits the limit, even one forked first
+        // thing (a limit set after spawn once lost this race under load).
         let o = run_host_script("sh -c 'while :; do :; done'; exit $?", &[], timeout).unwrap();
         assert_eq!(o.code, EXIT_SIGXCPU, "{o:?}");
+        let o = run_host_script("grep 'Max cpu time' /proc/self/limits", &[], timeout).unwrap();
+        let limits: Vec<&str> = o.stdout.split_whitespace().collect();
+        assert_eq!(limits[3..5], ["2", "3"], "{o:?}");
     }
 
     #[test]
