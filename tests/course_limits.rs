@@ -143,3 +143,15 @@ fn the_mdbook_preprocessor_refuses_an_oversized_chapter() {
         "{msg}"
     );
 }
+
+#[test]
+fn an_oversized_export_is_skipped_not_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("huge.json");
+    let f = std::fs::File::create(&p).unwrap();
+    // Sparse: the size without the disk use.
+    f.set_len(kubelab::classroom::report::MAX_EXPORT_BYTES * 4)
+        .unwrap();
+    let e = kubelab::classroom::report::read_export(&p).unwrap_err();
+    assert!(e.contains("larger than 4 MiB"), "{e}");
+}

@@ -39,9 +39,23 @@ pub struct Roster {
     pub skipped: Vec<Skipped>,
 }
 
+/// An export is one learner's progress: a few KiB. A file handed in by a
+/// learner is read only up to this size.
+pub const MAX_EXPORT_BYTES: u64 = 4 << 20;
+
 /// Reads and checks one export file.
 pub fn read_export(path: &Path) -> Result<Export, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_EXPORT_BYTES {
+        return Err(format!(
+            "larger than {} MiB: not a kubelab progress export",
+            MAX_EXPORT_BYTES >> 20
+        ));
+    }
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         format!(
             "not a kubelab progress export: not valid JSON (line {}: {e})",
