@@ -140,7 +140,7 @@ impl Context {
         let key = crate::progress::course_key(&self.course_dir, self.builtin_course);
         let opened = crate::progress::Store::open(&self.data_dir()?, &key)?;
         if let Some(n) = &opened.notice {
-            eprintln!("{n}");
+            eprintln!("{}", crate::sanitize::text(&n.to_string()));
         }
         Ok(opened.store)
     }
@@ -181,7 +181,8 @@ pub fn dispatch(cli: Cli) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("kubelab: error: {e:#}");
+            let msg = format!("{e:#}");
+            eprintln!("kubelab: error: {}", crate::sanitize::text(&msg));
             1
         }
     }

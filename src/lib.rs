@@ -17,6 +17,7 @@ pub mod locale;
 pub mod panes;
 pub mod progress;
 pub mod render;
+pub mod sanitize;
 pub mod terminal;
 pub mod ui;
 pub mod wrap;

@@ -478,7 +478,8 @@ fn lint_step_panes(l: &Lesson) -> Vec<Diagnostic> {
     if l.front.step_panes.is_empty() {
         return d;
     }
-    let table_line = front_line(l, "[step_panes");
+    let text = std::fs::read_to_string(&l.path).unwrap_or_default();
+    let table_line = front_line_in(&text, "[step_panes");
     let headings: Vec<String> = l.doc.steps().into_iter().map(|(_, t)| t).collect();
     let default = l.front.default_sandbox();
     let resolve = |p: &PaneRef| (p.kind, p.sandbox_or(default));
@@ -499,7 +500,7 @@ fn lint_step_panes(l: &Lesson) -> Vec<Diagnostic> {
         // The entry's own line (a quoted key, as TOML escapes it), else the
         // table's.
         let key = step.replace('\\', "\\\\").replace('"', "\\\"");
-        let line = match front_line(l, &format!("\"{key}\"")) {
+        let line = match front_line_in(&text, &format!("\"{key}\"")) {
             1 => table_line,
             n => n,
         };
@@ -537,8 +538,16 @@ fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
 
 /// Line of a front-matter key (for messages about front-matter values).
 fn front_line(l: &Lesson, key: &str) -> u32 {
-    std::fs::read_to_string(&l.path)
-        .ok()
-        .and_then(|t| t.lines().position(|x| x.trim_start().starts_with(key)))
-        .map_or(1, |i| i as u32 + 1)
+    front_line_in(&std::fs::read_to_string(&l.path).unwrap_or_default(), key)
+}
+
+/// Line of a front-matter key in the lesson text. Only the front matter is
+/// searched (it is size-limited), so looking up many keys stays cheap.
+fn front_line_in(text: &str, key: &str) -> u32 {
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .take_while(|(_, x)| x.trim_end() != "+++")
+        .find(|(_, x)| x.trim_start().starts_with(key))
+        .map_or(1, |(i, _)| i as u32 + 1)
 }

@@ -307,3 +307,34 @@ fn the_reader_at_80x24_asks_and_sandboxes_only_skips_the_host_check() {
     t.run(&["send-keys", "-t", "hostcmd", "q"]);
     wait_for("KUBELAB_EXIT=0");
 }
+
+#[test]
+fn a_busy_loop_check_is_stopped_by_its_cpu_limit_not_the_timeout() {
+    // A wall-clock timeout far beyond the CPU limit: the loop must end by
+    // SIGXCPU (exit 128 + 24), and so must a child forked first thing.
+    let k = kubelab();
+    let long = Duration::from_secs(300);
+    let o = run_host_script(&k, "while :; do :; done", &[], long).unwrap();
+    assert!(!o.timed_out, "{o:?}");
+    assert_eq!(o.code, 152, "{o:?}");
+    let o = run_host_script(&k, "sh -c 'while :; do :; done'; exit $?", &[], long).unwrap();
+    assert_eq!(o.code, 152, "{o:?}");
+    let o = run_host_script(&k, "grep 'Max cpu time' /proc/self/limits", &[], long).unwrap();
+    let limits: Vec<&str> = o.stdout.split_whitespace().collect();
+    assert_eq!(limits[3..5], ["2", "3"], "{o:?}");
+}
+
+#[test]
+fn a_host_checks_reason_has_no_terminal_controls() {
+    let script = "printf '\\033[2J\\n\\033]52;c;aGk=\\007\\033[31mnot\\302\\23331m done\\033[0m\\r\\n'; exit 1";
+    let o = run_host_script(&kubelab(), script, &[], LONG).unwrap();
+    let r = kubelab::lab::check::result_of("c", Ok(o));
+    let why = r.reason.unwrap();
+    assert_eq!(
+        kubelab::sanitize::first_control(&why, false),
+        None,
+        "{why:?}"
+    );
+    // The C1 CSI is dropped by the emulator like the 7-bit ones.
+    assert_eq!(why, "not31m done");
+}

@@ -108,6 +108,23 @@ fn samplers_show_a_live_sandbox() {
     assert!(net.links.iter().any(|l| l.starts_with("lo ")), "{net:?}");
 }
 
+/// A busy-loop check inside the sandbox ends by its CPU limit (SIGXCPU,
+/// exit 152), not by the wall-clock timeout.
+#[test]
+fn a_busy_loop_sandbox_check_is_stopped_by_its_cpu_limit() {
+    let Some(f) = engine_or_skip() else { return };
+    let sb = f.spawn("main", &Spec::default(), None).unwrap();
+    let out = sb
+        .exec_script("while :; do :; done", Duration::from_secs(300))
+        .unwrap();
+    assert!(!out.timed_out, "{out:?}");
+    assert_eq!(
+        out.code,
+        128 + rustix::process::Signal::XCPU.as_raw(),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn an_oom_kill_shows_an_event_line() {
     let Some(f) = engine_or_skip() else { return };

@@ -21,6 +21,10 @@ pub struct ExecRequest {
     pub workdir: Option<PathBuf>,
     /// Keep all capabilities of the sandbox's user namespace.
     pub privileged: bool,
+    /// CPU seconds each process of the command may use (RLIMIT_CPU, which
+    /// its children inherit): SIGXCPU at the limit, SIGKILL a second later.
+    /// Bounds a busy loop well before any wall-clock timeout.
+    pub cpu_seconds: Option<u64>,
 }
 
 impl ExecRequest {
@@ -134,6 +138,7 @@ pub fn exec_pid(
         env: req.env.clone(),
         workdir: req.workdir.clone(),
         privileged: req.privileged,
+        cpu_seconds: req.cpu_seconds,
         status_fd: status_w.as_raw_fd(),
         lifeline_fd: life_r.as_raw_fd(),
         pty: None,
@@ -310,6 +315,18 @@ fn exec_inner(cfg: &ExecConfig, lifeline: Option<OwnedFd>) -> Result<i32> {
         0 => {
             drop(lifeline);
             let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            if let Some(secs) = cfg.cpu_seconds {
+                // Lowering a limit needs no privilege; refuse to run unbounded.
+                if let Err(e) = nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_CPU,
+                    secs,
+                    secs.saturating_add(1),
+                ) {
+                    let e = Error::new("exec", format!("setrlimit(RLIMIT_CPU): {e}"));
+                    Report::Failed(e.clone()).send(cfg.status_fd);
+                    sys::exit_now(e.exit_code)
+                }
+            }
             let e = match finish_privileges(cfg.privileged) {
                 Ok(()) => start_payload(&cfg.command, &env, Some(&workdir), slave.as_ref()),
                 Err(e) => e,

@@ -95,6 +95,7 @@ mod seccomp {
         Ok(())
     }
 }
+pub mod rlimit;
 pub mod spawn;
 pub mod spec;
 mod sys;

@@ -63,6 +63,9 @@ pub struct ExecConfig {
     pub env: Vec<(String, String)>,
     pub workdir: Option<PathBuf>,
     pub privileged: bool,
+    /// RLIMIT_CPU for the command (see `ExecRequest::cpu_seconds`).
+    #[serde(default)]
+    pub cpu_seconds: Option<u64>,
     pub status_fd: RawFd,
     pub lifeline_fd: RawFd,
     pub pty: Option<PtyRequest>,

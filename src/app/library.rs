@@ -72,8 +72,12 @@ impl Library {
         let mut entries = Vec::new();
         for part in &outline.parts {
             let module = modules.len();
+            // Titles are course text: controls shown as `^[` in the outline.
             modules.push(Module {
-                title: part.title.clone(),
+                title: part
+                    .title
+                    .as_deref()
+                    .map(|t| crate::sanitize::line(t).into_owned()),
             });
             for e in &part.entries {
                 let (content, shown) = match e.state {
@@ -88,14 +92,15 @@ impl Library {
                 };
                 entries.push(Entry {
                     module,
-                    title: e.title.clone(),
+                    title: crate::sanitize::line(&e.title).into_owned(),
                     id: e.id.clone(),
                     content,
                     lang: shown,
                 });
             }
         }
-        let mut lib = Library::new(outline.title, lang, modules, entries);
+        let title = crate::sanitize::line(&outline.title).into_owned();
+        let mut lib = Library::new(title, lang, modules, entries);
         lib.root = course.course.root.clone();
         lib
     }

@@ -30,10 +30,16 @@ pub struct LockError {
 
 impl fmt::Display for LockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let near = crate::course::suggest::near(&self.known, &self.lock);
+        let near = if near.is_empty() {
+            String::new()
+        } else {
+            format!("did you mean `{}`? ", near.join("`, `"))
+        };
         write!(
             f,
             "--lock `{}`: no lesson with that id in the course outline (SUMMARY.md); \
-             use one of: {}",
+             {near}use one of: {}",
             self.lock,
             if self.known.is_empty() {
                 "(the outline has no written lessons)".to_string()
@@ -146,14 +152,14 @@ impl std::error::Error for BookTomlError {}
 /// A missing file or table means no lock.
 pub fn lock_from_book_toml(book_dir: &Path) -> Result<Option<String>, BookTomlError> {
     let path = book_dir.join("book.toml");
-    // Never blocks on a FIFO in place of book.toml (a course is untrusted).
-    let text = match crate::course::files::read_text(&path, 64 * 1024) {
+    let max = crate::course::limits::MAX_BOOK_TOML_BYTES;
+    let text = match crate::course::limits::read_capped(&path, max, "book.toml") {
         Ok(t) => t,
-        Err(crate::course::files::FileError::Missing) => return Ok(None),
-        Err(e) => {
+        Err(_) if std::fs::symlink_metadata(&path).is_err() => return Ok(None),
+        Err(d) => {
             return Err(BookTomlError {
                 path,
-                message: e.to_string(),
+                message: d.message,
             })
         }
     };

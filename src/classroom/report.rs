@@ -39,9 +39,23 @@ pub struct Roster {
     pub skipped: Vec<Skipped>,
 }
 
+/// An export is one learner's progress: a few KiB. A file handed in by a
+/// learner is read only up to this size.
+pub const MAX_EXPORT_BYTES: u64 = 4 << 20;
+
 /// Reads and checks one export file.
 pub fn read_export(path: &Path) -> Result<Export, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_EXPORT_BYTES {
+        return Err(format!(
+            "larger than {} MiB: not a kubelab progress export",
+            MAX_EXPORT_BYTES >> 20
+        ));
+    }
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         format!(
             "not a kubelab progress export: not valid JSON (line {}: {e})",
@@ -203,8 +217,10 @@ fn short_hash(h: &str) -> &str {
     &h[..end]
 }
 
+/// A table cell from export data (untrusted): no `|`, no line break, no
+/// terminal control.
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::sanitize::line(&s.replace('|', "\\|").replace('\n', " ")).into_owned()
 }
 
 /// The Markdown report.
@@ -280,7 +296,8 @@ pub fn markdown(r: &Roster) -> String {
     if !r.skipped.is_empty() {
         out.push_str("\n## Skipped files\n\n");
         for s in &r.skipped {
-            let _ = writeln!(out, "- `{}`: {}", s.file.display(), md_cell(&s.reason));
+            let file = s.file.display().to_string();
+            let _ = writeln!(out, "- `{}`: {}", md_cell(&file), md_cell(&s.reason));
         }
     }
     out
@@ -303,7 +320,10 @@ pub fn csv(r: &Roster) -> String {
                 (t > 0 && p as u32 >= t).to_string(),
                 row.other_version.to_string(),
             ];
-            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            let line: Vec<String> = cells
+                .iter()
+                .map(|c| csv_cell(&crate::sanitize::line(c)))
+                .collect();
             out.push_str(&line.join(","));
             out.push('\n');
         }

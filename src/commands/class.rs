@@ -51,7 +51,8 @@ pub fn report_text(args: &ReportArgs, course_dir: Option<&Path>) -> anyhow::Resu
     };
     let roster = report::build(&args.files, course);
     for s in &roster.skipped {
-        eprintln!("kubelab: skipped {}: {}", s.file.display(), s.reason);
+        let what = format!("{}: {}", s.file.display(), s.reason);
+        eprintln!("kubelab: skipped {}", crate::sanitize::line(&what));
     }
     let text = if args.csv {
         report::csv(&roster)
@@ -78,6 +79,8 @@ pub fn run(ctx: &crate::cli::Context, args: ClassArgs) -> anyhow::Result<i32> {
             let course = (!ctx.builtin_course).then_some(ctx.course_dir.as_path());
             let (text, code) = report_text(&a, course)?;
             // Written, not print!: a closed pipe (`| head`) must not panic.
+            // The report quotes learners' exports: no terminal control passes.
+            let text = crate::sanitize::text(&text);
             std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
             Ok(code)
         }

@@ -29,7 +29,8 @@ pub fn run(ctx: &Context, args: LintArgs) -> anyhow::Result<i32> {
         if let Some(rel) = cwd.as_ref().and_then(|c| d.path.strip_prefix(c).ok()) {
             d.path = rel.to_path_buf();
         }
-        writeln!(out, "{d}")?;
+        // Messages quote course text: never let it drive the terminal.
+        writeln!(out, "{}", crate::sanitize::text(&d.to_string()))?;
     }
     out.flush()?;
     eprintln!(

@@ -5,7 +5,8 @@
 //! # <module title>
 //! <id>\t<status>\t<done>/<total>\t<lang>\t<title>
 //! ```
-//! `id` is `-` for a draft; `status` is new, read, started, done, draft or
+//! `id` is `-` for a draft; `status` is new, read, started, done, draft,
+//! locked (after the classroom lock) or
 //! error; `done/total` counts checks + quizzes (`-` when there are none);
 //! `lang` is the language of the text shown, with `*` when it falls back to
 //! the other language. An error entry ends with `\t<file:line:col: message>`.
@@ -13,6 +14,7 @@
 use crate::cli::Context;
 use crate::course::EntryState;
 use crate::progress::Progress;
+use crate::sanitize;
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
@@ -32,12 +34,16 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
             Progress::default()
         }
     };
+    // The reader's rules: a lock that names no lesson is an error, lessons
+    // after it are listed as `locked`.
+    let lock = crate::classroom::lock::LockRule::for_context(ctx, &loaded)?;
     let outline = loaded.outline(ctx.lang);
     let mut out = std::io::stdout().lock();
     let mut json_parts = Vec::new();
     for part in &outline.parts {
         if !args.json {
-            writeln!(out, "# {}", part.title.as_deref().unwrap_or("-"))?;
+            let title = part.title.as_deref().unwrap_or("-");
+            writeln!(out, "# {}", sanitize::line(title))?;
         }
         let mut json_entries = Vec::new();
         for e in &part.entries {
@@ -56,8 +62,9 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
                 } => {
                     let st = progress.status(&loaded.lessons[index]);
                     let (d, t) = st.items();
+                    let open = e.id.as_deref().is_none_or(|id| lock.is_open(id));
                     (
-                        st.word().to_string(),
+                        if open { st.word() } else { "locked" }.to_string(),
                         (t > 0).then_some((d, t)),
                         Some((lang, fallback)),
                         None,
@@ -81,14 +88,16 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
             let lang = lang.map_or("-".to_string(), |(l, f)| {
                 format!("{}{}", l.code(), if f { "*" } else { "" })
             });
+            // One TSV line per entry: course text never adds a line, a
+            // field or a terminal escape.
             write!(
                 out,
                 "{}\t{status}\t{items}\t{lang}\t{}",
-                e.id.as_deref().unwrap_or("-"),
-                e.title
+                sanitize::line(e.id.as_deref().unwrap_or("-")),
+                sanitize::line(&e.title)
             )?;
             if let Some(err) = error {
-                write!(out, "\t{err}")?;
+                write!(out, "\t{}", sanitize::line(&err))?;
             }
             writeln!(out)?;
         }
@@ -108,7 +117,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
             "parts": json_parts,
         });
         // Serialize first so a closed pipe surfaces as a plain io::Error.
-        let mut text = serde_json::to_string_pretty(&doc)?;
+        let mut text = sanitize::json(&serde_json::to_string_pretty(&doc)?).into_owned();
         text.push('\n');
         out.write_all(text.as_bytes())?;
     }

@@ -172,13 +172,26 @@ pub fn convert_chapter(
     source: &str,
     labels: &Labels,
 ) -> Result<String, MdbookError> {
+    let max = crate::course::limits::MAX_LESSON_BYTES;
+    if content.len() as u64 > max {
+        return Err(err(format!(
+            "{source}: kubelab mdbook: the chapter is {}; lessons must be under {} — split it into several lessons",
+            crate::course::limits::human(content.len() as u64),
+            crate::course::limits::human(max)
+        )));
+    }
     let (body, body_line) = split_front_matter(content, source)?;
     let blocks = interactive_by_line(body, body_line, source)?;
     let fences = interactive_fences(body);
     let mut out = String::with_capacity(body.len() + 256);
     let mut pos = 0;
+    // Lines counted incrementally: fences come in order, and counting from
+    // the start for each one was quadratic in the lesson size.
+    let (mut counted, mut lines_before) = (0, 0u32);
     for fence in fences {
-        let line = body_line + line_of(body, fence.range.start) - 1;
+        lines_before += newlines(&body[counted..fence.range.start]);
+        counted = fence.range.start;
+        let line = body_line + lines_before;
         let Some(block) = blocks.get(&line) else {
             return Err(err(format!(
                 "{source}:{line}: kubelab mdbook: this interactive fence was not understood \
@@ -225,8 +238,8 @@ fn split_front_matter<'a>(content: &'a str, source: &str) -> Result<(&'a str, u3
     )))
 }
 
-fn line_of(text: &str, byte: usize) -> u32 {
-    1 + text[..byte].bytes().filter(|b| *b == b'\n').count() as u32
+fn newlines(text: &str) -> u32 {
+    text.bytes().filter(|b| *b == b'\n').count() as u32
 }
 
 /// The interactive blocks of a lesson as kubelab's own parser sees them,

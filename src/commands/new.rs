@@ -128,6 +128,11 @@ impl fmt::Display for Created {
 pub enum NewError {
     BadId(String),
     BadTitle,
+    /// A title or module name that would break SUMMARY.md or the terminal.
+    BadText {
+        what: &'static str,
+        why: String,
+    },
     NoBook(PathBuf),
     Exists(PathBuf),
     Io(PathBuf, std::io::Error),
@@ -138,10 +143,12 @@ impl fmt::Display for NewError {
         match self {
             NewError::BadId(id) => write!(
                 f,
-                "lesson id `{id}`: use lowercase letters, digits and dashes, \
-                 `NN-slug` for numbered lessons (e.g. 07-images)"
+                "lesson id `{}`: use lowercase letters, digits and dashes, at most {MAX_ID_CHARS}, \
+                 `NN-slug` for numbered lessons (e.g. 07-images)",
+                crate::sanitize::line(id)
             ),
             NewError::BadTitle => f.write_str("--title must not be empty"),
+            NewError::BadText { what, why } => write!(f, "{what}: {why}"),
             NewError::NoBook(dir) => write!(
                 f,
                 "{}: no book here (expected book.toml and src/SUMMARY.md); \
@@ -161,10 +168,42 @@ impl fmt::Display for NewError {
 
 impl std::error::Error for NewError {}
 
-/// Lesson ids: `[a-z0-9][a-z0-9-]*`, no trailing dash, no `--`.
+/// Longest lesson id `kubelab new` accepts (it is a file name and is
+/// typed on the command line).
+pub const MAX_ID_CHARS: usize = 64;
+
+/// Longest title or module name `kubelab new` accepts (one outline line).
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// A title or module name goes on one SUMMARY.md line and into TOML and the
+/// terminal: one line, no control characters, a sane length.
+fn check_text(what: &'static str, text: &str) -> Result<(), NewError> {
+    let bad = |why: String| Err(NewError::BadText { what, why });
+    if let Some((_, col, c)) = crate::sanitize::first_control(text, false) {
+        let kind = if c == "^J" || c == "^M" {
+            "a line break"
+        } else {
+            "a control character"
+        };
+        return bad(format!(
+            "has {kind} ({c}) at character {col}; it must be one line of plain text"
+        ));
+    }
+    let n = text.chars().count();
+    if n > MAX_TITLE_CHARS {
+        return bad(format!(
+            "is {n} characters long; keep it under {MAX_TITLE_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
+/// Lesson ids: `[a-z0-9][a-z0-9-]*`, no trailing dash, no `--`, at most
+/// [`MAX_ID_CHARS`].
 pub fn valid_id(id: &str) -> bool {
     let bytes = id.as_bytes();
     !id.is_empty()
+        && id.len() <= MAX_ID_CHARS
         && bytes[0].is_ascii_alphanumeric()
         && !id.ends_with('-')
         && !id.contains("--")
@@ -184,6 +223,10 @@ pub fn create(req: &NewLesson) -> Result<Vec<Created>, NewError> {
     }
     if req.title.trim().is_empty() {
         return Err(NewError::BadTitle);
+    }
+    check_text("--title", &req.title)?;
+    if let Some(part) = &req.part {
+        check_text("--part", part)?;
     }
     let books = crate::classroom::hash::book_dirs(&req.course);
     let primary = BookFiles::find(&books, req.lang)?.ok_or_else(|| {

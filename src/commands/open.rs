@@ -15,22 +15,7 @@ pub fn run(ctx: &Context, args: OpenArgs) -> anyhow::Result<i32> {
     let loaded = ctx.load_course()?;
     let ids = loaded.lesson_ids();
     if !ids.contains(&args.lesson) {
-        let near: Vec<&String> = ids
-            .iter()
-            .filter(|i| i.contains(&args.lesson) || args.lesson.contains(i.as_str()))
-            .take(5)
-            .collect();
-        let hint = if near.is_empty() {
-            "run `kubelab list` to see the lesson ids".to_string()
-        } else {
-            format!(
-                "did you mean {}?",
-                near.iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
+        let hint = crate::course::suggest::hint(&ids, &args.lesson);
         anyhow::bail!(
             "no lesson with id `{}` in {}; {hint}",
             args.lesson,

@@ -2,6 +2,7 @@
 
 use crate::cli::Context;
 use crate::progress::time;
+use crate::sanitize;
 use clap::Subcommand;
 use std::io::Write;
 
@@ -41,12 +42,23 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "progress file: {}", store.path().display())?;
     match &p.position {
-        Some(pos) => writeln!(out, "position: {} (line {})", pos.lesson, pos.line)?,
+        Some(pos) => writeln!(
+            out,
+            "position: {} (line {})",
+            sanitize::line(&pos.lesson),
+            pos.line
+        )?,
         None => writeln!(out, "position: (none)")?,
     }
     // Titles and totals come from the course; progress still prints if the
     // course cannot be loaded.
     let loaded = ctx.load_course().ok();
+    // The reader's lock rules: a lock naming no lesson is an error; lessons
+    // after it are marked.
+    let lock = match &loaded {
+        Some(c) => Some(crate::classroom::lock::LockRule::for_context(ctx, c)?),
+        None => None,
+    };
     if p.lessons.is_empty() {
         writeln!(out, "no lessons started yet")?;
     }
@@ -56,6 +68,9 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
             .and_then(|c| c.lesson_or_fallback(ctx.lang, id))
             .map(|(l, _)| l);
         let title = lesson.map_or("(not in this course)", |l| l.front.title.as_str());
+        let locked = lock.as_ref().is_some_and(|r| !r.is_open(id));
+        // Ids come from the progress file, titles from the course.
+        let (id, title) = (sanitize::line(id), sanitize::line(title));
         match lesson {
             Some(l) => {
                 let st = p.status(l);
@@ -71,17 +86,22 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
             }
             None => writeln!(out, "{id}\t{title}")?,
         }
+        if locked {
+            writeln!(out, "  locked: after the classroom lock")?;
+        }
         for (check, done) in &lp.checks {
             writeln!(
                 out,
-                "  check {check}\tpassed {}",
+                "  check {}\tpassed {}",
+                sanitize::line(check),
                 time::rfc3339(done.completed_at)
             )?;
         }
         for (quiz, a) in &lp.quizzes {
             writeln!(
                 out,
-                "  quiz {quiz}\tanswer {}\t{}\t{}",
+                "  quiz {}\tanswer {}\t{}\t{}",
+                sanitize::line(quiz),
                 crate::doc::quiz::letter(a.answer),
                 if a.correct { "correct" } else { "wrong" },
                 time::rfc3339(a.answered_at)
@@ -104,8 +124,9 @@ fn reset(ctx: &Context, lesson: Option<String>) -> anyhow::Result<i32> {
                     let ids = course.lesson_ids();
                     if !ids.contains(&id) {
                         anyhow::bail!(
-                            "no lesson `{id}` in this course (and no progress saved under that id); {}",
-                            near_ids_hint(&ids, &id)
+                            "no lesson `{}` in this course (and no progress saved under that id); {}",
+                            sanitize::line(&id),
+                            crate::course::suggest::hint(&ids, &id)
                         );
                     }
                 }
@@ -126,45 +147,4 @@ fn reset(ctx: &Context, lesson: Option<String>) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-/// "did you mean `05-process`?" for an id that is not a lesson, else a
-/// pointer to `kubelab list`.
-fn near_ids_hint(ids: &[String], wanted: &str) -> String {
-    let near: Vec<String> = ids
-        .iter()
-        .filter(|i| {
-            i.contains(wanted)
-                || wanted.contains(i.as_str())
-                || i.split('-').next() == wanted.split('-').next()
-        })
-        .take(5)
-        .map(|i| format!("`{i}`"))
-        .collect();
-    if near.is_empty() {
-        "run `kubelab list` to see the lesson ids".into()
-    } else {
-        format!("did you mean {}?", near.join(", "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::near_ids_hint;
-
-    #[test]
-    fn typo_in_a_lesson_id_gets_suggestions() {
-        let ids: Vec<String> = ["00-opening", "05-process", "06-isolation-limits"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(
-            near_ids_hint(&ids, "05-proces"),
-            "did you mean `05-process`?"
-        );
-        assert_eq!(near_ids_hint(&ids, "process"), "did you mean `05-process`?");
-        assert_eq!(
-            near_ids_hint(&ids, "zzz"),
-            "run `kubelab list` to see the lesson ids"
-        );
-    }
 }

@@ -31,7 +31,8 @@ pub struct ExportArgs {
 /// `docker exec` sessions often have no USER).
 pub fn learner_name(flag: Option<&str>) -> anyhow::Result<String> {
     let clean = |n: String| Some(n.trim().to_owned()).filter(|n| !n.is_empty());
-    flag.map(str::to_owned)
+    let name = flag
+        .map(str::to_owned)
         .and_then(clean)
         .or_else(|| std::env::var("USER").ok().and_then(clean))
         .or_else(|| std::env::var("LOGNAME").ok().and_then(clean))
@@ -40,7 +41,14 @@ pub fn learner_name(flag: Option<&str>) -> anyhow::Result<String> {
             anyhow::anyhow!(
                 "no learner name: pass --name NAME (USER and LOGNAME are not set and this uid has no /etc/passwd entry)"
             )
-        })
+        })?;
+    // The instructor's report prints it: no terminal controls, one line.
+    if let Some((_, col, c)) = crate::sanitize::first_control(&name, false) {
+        anyhow::bail!(
+            "the learner name has a control character ({c} at character {col}); pass a plain --name NAME"
+        );
+    }
+    Ok(name)
 }
 
 /// This process's account name, from /etc/passwd.
@@ -102,9 +110,10 @@ pub fn export_text(
         progress,
         now,
     });
+    // Titles and ids in the export come from the course.
     Ok(match format {
-        Format::Json => export::to_json(&e),
-        Format::Csv => export::to_csv(&e),
+        Format::Json => crate::sanitize::json(&export::to_json(&e)).into_owned(),
+        Format::Csv => crate::sanitize::text(&export::to_csv(&e)).into_owned(),
     })
 }
 

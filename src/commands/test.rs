@@ -16,6 +16,7 @@ use crate::lab::exposure::CourseExposure;
 use crate::lab::harness::{self, LessonReport, SandboxFactory, Status};
 use crate::lab::model;
 use crate::lab::trust;
+use crate::sanitize::line;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -177,7 +178,7 @@ pub fn run_with(
     run_labs(&labs, jobs, factory, kubelab, |group| {
         if !args.json {
             for r in &group {
-                let _ = writeln!(out, "── {} [{}] {}", r.id, r.lang, r.path);
+                let _ = writeln!(out, "── {} [{}] {}", line(&r.id), r.lang, line(&r.path));
                 print_lesson(out, r);
             }
             let _ = out.flush();
@@ -191,11 +192,8 @@ pub fn run_with(
         let doc = serde_json::json!({
             "passed": passed, "failed": failed, "skipped": skipped, "lessons": reports,
         });
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        );
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        let _ = writeln!(out, "{}", crate::sanitize::json(&text));
     } else {
         for r in reports
             .iter()
@@ -253,20 +251,22 @@ fn print_lesson(out: &mut dyn Write, r: &LessonReport) {
         let _ = writeln!(
             out,
             "  {mark} {} (line {}, step \"{}\")",
-            c.id, c.line, c.step
+            line(&c.id),
+            c.line,
+            line(&c.step)
         );
         if !c.failed_first {
             let _ = writeln!(out, "      passes on a fresh sandbox: pre-solved");
         } else if let Some(why) = &c.fresh_reason {
-            let _ = writeln!(out, "      fresh: {why}");
+            let _ = writeln!(out, "      fresh: {}", line(why));
         }
         if !c.passed_after {
             let why = c.reason.as_deref().unwrap_or("failed");
-            let _ = writeln!(out, "      after the solution still fails: {why}");
+            let _ = writeln!(out, "      after the solution still fails: {}", line(why));
         }
     }
     for p in &r.problems {
-        let _ = writeln!(out, "  ! {p}");
+        let _ = writeln!(out, "  ! {}", crate::sanitize::text(p));
     }
     let word = match r.status {
         Status::Pass => "PASS",
@@ -282,5 +282,50 @@ fn print_lesson(out: &mut dyn Write, r: &LessonReport) {
         Some(other) => format!(", checked on the same run as [{other}]"),
         None => String::new(),
     };
-    let _ = writeln!(out, "{word} {}{lang} ({:.1}s{shared})", r.id, r.seconds);
+    let _ = writeln!(
+        out,
+        "{word} {}{lang} ({:.1}s{shared})",
+        line(&r.id),
+        r.seconds
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::harness::CheckReport;
+
+    /// Ids, steps, reasons and problems come from the course and from check
+    /// output: none of their controls reach the terminal.
+    #[test]
+    fn lesson_reports_print_no_raw_controls() {
+        let nasty = "x\u{1b}]52;c;aGk=\u{7}\u{1b}[2J\u{9b}31m\ry";
+        let r = LessonReport {
+            id: nasty.into(),
+            lang: "en".into(),
+            path: nasty.into(),
+            status: Status::Fail,
+            problems: vec![nasty.into()],
+            checks: vec![CheckReport {
+                id: nasty.into(),
+                step: nasty.into(),
+                line: 3,
+                failed_first: true,
+                fresh_reason: Some(nasty.into()),
+                passed_after: false,
+                reason: Some(nasty.into()),
+            }],
+            seconds: 1.0,
+            shared_with: None,
+        };
+        let mut out = Vec::new();
+        print_lesson(&mut out, &r);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            crate::sanitize::first_control(&text, true),
+            None,
+            "{text:?}"
+        );
+        assert!(text.contains("x^[]52;c;aGk=^G"), "{text}");
+    }
 }

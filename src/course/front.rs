@@ -78,6 +78,19 @@ pub fn split<'a>(text: &'a str, path: &Path) -> Result<Split<'a>, Diagnostic> {
 
 /// Parses front matter TOML that starts at file line `first_line`.
 pub fn parse(front: &str, first_line: u32, path: &Path) -> Result<FrontMatter, Diagnostic> {
+    let max = super::limits::MAX_FRONT_MATTER_BYTES;
+    if front.len() > max {
+        return Err(Diagnostic::error(
+            path,
+            first_line,
+            1,
+            format!(
+                "the front matter is {}; the limit is {} — keep lesson settings short (see \"Limits\" in lessons/README.md)",
+                super::limits::human(front.len() as u64),
+                super::limits::human(max as u64)
+            ),
+        ));
+    }
     let idx = LineIndex::new(front);
     let at = |offset: usize, message: String| {
         let (l, c) = idx.line_col(front, offset);

@@ -88,6 +88,42 @@ pub fn load_file_in(path: &Path, lang: Lang, course: Option<&Path>) -> LessonLoa
     parse_text_in(&text, path, lang, &files::include_root(path, course))
 }
 
+/// Reported control-character lines per lesson: enough to find them all
+/// with a search, without a flood from a binary file.
+const MAX_CONTROL_REPORTS: usize = 20;
+
+/// An error for every line holding a control character (NUL, ESC, a lone
+/// CR, C1...) other than a tab or a CRLF line end: a lesson is text, and a
+/// NUL in a check script or an escape in a title is either a mistake or an
+/// attack on the learner's terminal.
+fn control_chars(text: &str, path: &Path) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let Some((_, col, c)) = crate::sanitize::first_control(line, true) else {
+            continue;
+        };
+        if out.len() == MAX_CONTROL_REPORTS {
+            out.push(Diagnostic::error(
+                path,
+                i as u32 + 1,
+                col,
+                "more control characters follow; is this a text file?",
+            ));
+            break;
+        }
+        out.push(Diagnostic::error(
+            path,
+            i as u32 + 1,
+            col,
+            format!(
+                "control character {c} in the lesson; remove it (only tabs and line breaks belong in a lesson)"
+            ),
+        ));
+    }
+    out
+}
+
 /// Parses a lesson from text already in memory (used by `load_file` and by
 /// tools that hold an edited buffer, e.g. a live preview).
 pub fn parse_text(text: &str, path: &Path, lang: Lang) -> LessonLoad {
@@ -96,11 +132,16 @@ pub fn parse_text(text: &str, path: &Path, lang: Lang) -> LessonLoad {
 
 /// [`parse_text`] with `{{#include}}`s confined to `include_root`.
 pub fn parse_text_in(text: &str, path: &Path, lang: Lang, include_root: &Path) -> LessonLoad {
+    let controls = control_chars(text, path);
     let split = match front::split(text, path) {
         Ok(s) => s,
-        Err(d) => return LessonLoad::failed(d),
+        Err(d) => {
+            let mut l = LessonLoad::failed(d);
+            l.diagnostics.extend(controls);
+            return l;
+        }
     };
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = controls;
     // A front-matter error does not hide the body's: lint reports both.
     let front = front::parse(split.front, split.front_line, path)
         .map_err(|d| diagnostics.push(d))

@@ -136,11 +136,6 @@ fn relabel(mut d: Diagnostic, path: &Path) -> Diagnostic {
     d
 }
 
-/// SUMMARY.md is an outline: a few KiB for a long course.
-const MAX_SUMMARY_BYTES: u64 = 1024 * 1024;
-/// book.toml holds a few settings.
-const MAX_BOOK_TOML_BYTES: u64 = 64 * 1024;
-
 /// `[book]` settings kubelab reads from `book.toml` (everything else, e.g.
 /// mdBook's own or `[preprocessor.*]` tables, is left to mdBook).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,8 +148,7 @@ pub struct BookToml {
 
 /// Reads `book.toml`, mapping TOML errors to file positions.
 pub fn read_book_toml(path: &Path) -> Result<BookToml, Diagnostic> {
-    let text = files::read_text(path, MAX_BOOK_TOML_BYTES)
-        .map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read book.toml: it {e}")))?;
+    let text = super::limits::read_capped(path, super::limits::MAX_BOOK_TOML_BYTES, "book.toml")?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         let idx = crate::diagnostic::LineIndex::new(&text);
         let (l, c) = idx.line_col(&text, e.span().map_or(0, |s| s.start));
@@ -214,19 +208,24 @@ impl LoadedCourse {
         }
         let src = dir.join(settings.src.as_deref().unwrap_or("src"));
         let summary_path = src.join("SUMMARY.md");
+        let limit = super::limits::MAX_SUMMARY_BYTES;
+        // Confined to the course folder (a symlinked SUMMARY.md may not lead
+        // out of it), then read with the cap, never blocking on a FIFO.
         let read = files::confine(&summary_path, &self.course.root)
-            .and_then(|real| files::read_text(&real, MAX_SUMMARY_BYTES));
-        let text = match read {
-            Ok(t) => t,
-            Err(e) => {
-                let d = Diagnostic::error(
+            .map_err(|e| {
+                Diagnostic::error(
                     &summary_path,
                     0,
                     0,
                     format!(
                         "cannot read the book's outline: it {e}; every book needs src/SUMMARY.md"
                     ),
-                );
+                )
+            })
+            .and_then(|real| super::limits::read_capped(&real, limit, "SUMMARY.md"));
+        let text = match read {
+            Ok(t) => t,
+            Err(d) => {
                 self.errors.push(d.to_lesson_error());
                 self.diagnostics.push(d);
                 return;

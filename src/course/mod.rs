@@ -15,8 +15,10 @@ pub mod files;
 pub mod front;
 pub mod include;
 pub mod lesson;
+pub mod limits;
 pub mod load;
 pub mod model;
+pub mod suggest;
 pub mod summary;
 
 pub use load::{

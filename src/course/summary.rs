@@ -28,8 +28,18 @@ pub fn parse(text: &str, path: &Path) -> Summary {
     let mut out = Summary::default();
     let mut seen_anything = false;
     let mut in_comment = false;
+    let mut chapters = 0usize;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i as u32 + 1;
+        if let Some((_, col, c)) = crate::sanitize::first_control(raw, true) {
+            // Reported, and the line still read: titles are escaped on output.
+            out.diagnostics.push(Diagnostic::error(
+                path,
+                line_no,
+                col,
+                format!("control character {c} in SUMMARY.md; remove it"),
+            ));
+        }
         let line = raw.trim();
         if in_comment {
             if line.contains("-->") {
@@ -50,6 +60,18 @@ pub fn parse(text: &str, path: &Path) -> Summary {
                 // mdBook: a leading heading is the summary's title.
                 seen_anything = true;
                 continue;
+            }
+            if out.parts.len() == super::limits::MAX_CHAPTERS_PER_BOOK {
+                out.diagnostics.push(Diagnostic::error(
+                    path,
+                    line_no,
+                    1,
+                    format!(
+                        "a book may have at most {} modules; this one and the rest are left out",
+                        super::limits::MAX_CHAPTERS_PER_BOOK
+                    ),
+                ));
+                break;
             }
             out.parts.push(Part {
                 title: Some(title),
@@ -95,6 +117,19 @@ pub fn parse(text: &str, path: &Path) -> Summary {
                         chapters: Vec::new(),
                     });
                 }
+                if chapters == super::limits::MAX_CHAPTERS_PER_BOOK {
+                    out.diagnostics.push(Diagnostic::error(
+                        path,
+                        line_no,
+                        1,
+                        format!(
+                            "a book may list at most {} chapters; this one and the rest are left out — split the course into several",
+                            super::limits::MAX_CHAPTERS_PER_BOOK
+                        ),
+                    ));
+                    break;
+                }
+                chapters += 1;
                 let part = out.parts.last_mut().expect("just pushed");
                 part.chapters.push(Chapter {
                     title,

@@ -9,9 +9,19 @@
 //! best-effort document, so `kubelab lint` can report all of them at once.
 //! A block with an error is kept as a plain code block.
 
+mod comments;
+mod limits;
+
+pub use comments::check_comments;
+
+pub use limits::{
+    MAX_BLOCK_NESTING, MAX_CHECKS_PER_LESSON, MAX_CODE_BLOCKS_PER_LESSON, MAX_INLINE_NESTING,
+};
+
 use super::fence::{self, FenceInfo, Kind};
 use super::ir::*;
 use crate::diagnostic::{Diagnostic, LineIndex};
+use limits::{is_container, is_container_end};
 use pulldown_cmark::{BlockQuoteKind, CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use std::ops::Range;
 use std::path::Path;
@@ -60,6 +70,12 @@ pub fn parse_body_mapped(body: &str, first_line: u32, path: &Path, line_map: &[u
         events,
         pos: 0,
         diagnostics: Vec::new(),
+        depth: 0,
+        inline_depth: 0,
+        warned_depth: false,
+        warned_inline_depth: false,
+        code_blocks: 0,
+        checks: 0,
     };
     let blocks = b.blocks(None);
     Parsed {
@@ -78,6 +94,15 @@ struct Builder<'s, 'p> {
     events: Vec<(Event<'s>, Range<usize>)>,
     pos: usize,
     diagnostics: Vec<Diagnostic>,
+    /// Block containers around the current position.
+    depth: usize,
+    /// Inline markup around the current position.
+    inline_depth: usize,
+    warned_depth: bool,
+    warned_inline_depth: bool,
+    /// Counted against [`MAX_CODE_BLOCKS_PER_LESSON`] and [`MAX_CHECKS_PER_LESSON`].
+    code_blocks: usize,
+    checks: usize,
 }
 
 fn is_inline_event(e: &Event<'_>) -> bool {
@@ -142,8 +167,13 @@ impl<'s> Builder<'s, '_> {
     }
 
     /// Blocks until the `end` tag (consumed) or the end of input.
+    ///
+    /// At [`MAX_BLOCK_NESTING`] nested containers are not descended into:
+    /// their start and end events are skipped (counted in `flat`, so their
+    /// ends are not taken for `end`) and their content lands in `out`.
     fn blocks(&mut self, end: Option<TagEnd>) -> Vec<Block> {
         let mut out = Vec::new();
+        let mut flat = 0usize;
         while let Some(ev) = self.peek() {
             if is_inline_event(ev) {
                 // Tight list items hold inline content without a paragraph.
@@ -159,8 +189,23 @@ impl<'s> Builder<'s, '_> {
                 break;
             };
             match ev {
+                Event::End(e) if flat > 0 && is_container_end(&e) => flat -= 1,
                 Event::End(e) if Some(e) == end => break,
                 Event::End(_) => {}
+                Event::Start(tag) if self.depth >= MAX_BLOCK_NESTING && is_container(&tag) => {
+                    if !self.warned_depth {
+                        self.warned_depth = true;
+                        let (line, col) = self.line_col(range.start);
+                        self.warning(
+                            line,
+                            col,
+                            format!(
+                                "block quotes and lists are nested more than {MAX_BLOCK_NESTING} levels deep here; deeper levels are shown flat — nest less"
+                            ),
+                        );
+                    }
+                    flat += 1;
+                }
                 Event::Start(tag) => {
                     if let Some(block) = self.block(tag, range) {
                         out.push(block);
@@ -197,12 +242,18 @@ impl<'s> Builder<'s, '_> {
                 text: self.inlines(Some(TagEnd::Heading(level))),
                 line,
             },
-            Tag::BlockQuote(kind) => Block::Quote {
-                alert: kind.map(alert),
-                blocks: self.blocks(Some(TagEnd::BlockQuote(kind))),
-                line,
-            },
+            Tag::BlockQuote(kind) => {
+                self.depth += 1;
+                let blocks = self.blocks(Some(TagEnd::BlockQuote(kind)));
+                self.depth -= 1;
+                Block::Quote {
+                    alert: kind.map(alert),
+                    blocks,
+                    line,
+                }
+            }
             Tag::List(start) => {
+                self.depth += 1;
                 let mut items = Vec::new();
                 while let Some((ev, _)) = self.next() {
                     match ev {
@@ -211,6 +262,7 @@ impl<'s> Builder<'s, '_> {
                         _ => {}
                     }
                 }
+                self.depth -= 1;
                 Block::List {
                     ordered: start,
                     items,
@@ -219,6 +271,16 @@ impl<'s> Builder<'s, '_> {
             }
             Tag::Table(align) => self.table(align, line),
             Tag::CodeBlock(kind) => {
+                self.code_blocks += 1;
+                if self.code_blocks == MAX_CODE_BLOCKS_PER_LESSON + 1 {
+                    self.error(
+                        line,
+                        1,
+                        format!(
+                            "this lesson has more than {MAX_CODE_BLOCKS_PER_LESSON} code blocks (this is one too many); split it into several lessons"
+                        ),
+                    );
+                }
                 let mut code = String::new();
                 while let Some((ev, _)) = self.next() {
                     match ev {
@@ -255,7 +317,9 @@ impl<'s> Builder<'s, '_> {
             other => {
                 // Tags not enabled in `options()`; skip their content safely.
                 let end = other.to_end();
+                self.depth += 1;
                 let blocks = self.blocks(Some(end));
+                self.depth -= 1;
                 return blocks.into_iter().next();
             }
         })
@@ -314,17 +378,40 @@ impl<'s> Builder<'s, '_> {
 
     /// Inline content until `end` (consumed); with `None`, until the next
     /// event that is not inline (not consumed).
+    ///
+    /// At [`MAX_INLINE_NESTING`] nested markup is not descended into: its
+    /// start and end events are skipped (counted in `flat`) and its content
+    /// joins `out` as plain inline content.
     fn inlines(&mut self, end: Option<TagEnd>) -> Vec<Inline> {
         let mut out: Vec<Inline> = Vec::new();
+        let mut flat = 0usize;
         loop {
             match (end, self.peek()) {
                 (_, None) => break,
-                (None, Some(e)) if !is_inline_event(e) => break,
+                (None, Some(e)) if flat == 0 && !is_inline_event(e) => break,
                 _ => {}
             }
-            let Some((ev, _)) = self.next() else { break };
+            let Some((ev, range)) = self.next() else {
+                break;
+            };
             match ev {
+                // Events nest properly: while `flat` is open, an end is its.
+                Event::End(_) if flat > 0 => flat -= 1,
                 Event::End(e) if Some(e) == end => break,
+                Event::Start(_) if self.inline_depth >= MAX_INLINE_NESTING => {
+                    if !self.warned_inline_depth {
+                        self.warned_inline_depth = true;
+                        let (line, col) = self.line_col(range.start);
+                        self.warning(
+                            line,
+                            col,
+                            format!(
+                                "emphasis and links are nested more than {MAX_INLINE_NESTING} levels deep here; deeper levels are shown as plain text — nest less"
+                            ),
+                        );
+                    }
+                    flat += 1;
+                }
                 Event::Text(t) => push_text(&mut out, &t),
                 Event::Code(c) => out.push(Inline::Code(c.to_string())),
                 Event::InlineMath(m) => out.push(Inline::Code(m.to_string())),
@@ -339,37 +426,46 @@ impl<'s> Builder<'s, '_> {
                     }
                 }
                 Event::FootnoteReference(r) => push_text(&mut out, &format!("[^{r}]")),
-                Event::Start(tag) => match tag {
-                    Tag::Emphasis => out.push(Inline::Emph(self.inlines(Some(TagEnd::Emphasis)))),
-                    Tag::Strong => out.push(Inline::Strong(self.inlines(Some(TagEnd::Strong)))),
-                    Tag::Strikethrough => {
-                        out.push(Inline::Strike(self.inlines(Some(TagEnd::Strikethrough))))
-                    }
-                    Tag::Link { dest_url, .. } => {
-                        let text = self.inlines(Some(TagEnd::Link));
-                        out.push(Inline::Link {
-                            text,
-                            url: dest_url.to_string(),
-                        })
-                    }
-                    Tag::Image { dest_url, .. } => {
-                        let alt = plain_text(&self.inlines(Some(TagEnd::Image)));
-                        out.push(Inline::Image {
-                            alt,
-                            url: dest_url.to_string(),
-                        })
-                    }
-                    other => {
-                        let inner = self.inlines(Some(other.to_end()));
-                        out.extend(inner);
-                    }
-                },
+                Event::Start(tag) => {
+                    self.inline_depth += 1;
+                    self.inline_start(tag, &mut out);
+                    self.inline_depth -= 1;
+                }
                 // An unexpected end (malformed nesting): stop here.
                 Event::End(_) => break,
                 _ => {}
             }
         }
         out
+    }
+
+    /// One nested inline element whose start tag was just consumed.
+    fn inline_start(&mut self, tag: Tag<'s>, out: &mut Vec<Inline>) {
+        match tag {
+            Tag::Emphasis => out.push(Inline::Emph(self.inlines(Some(TagEnd::Emphasis)))),
+            Tag::Strong => out.push(Inline::Strong(self.inlines(Some(TagEnd::Strong)))),
+            Tag::Strikethrough => {
+                out.push(Inline::Strike(self.inlines(Some(TagEnd::Strikethrough))))
+            }
+            Tag::Link { dest_url, .. } => {
+                let text = self.inlines(Some(TagEnd::Link));
+                out.push(Inline::Link {
+                    text,
+                    url: dest_url.to_string(),
+                })
+            }
+            Tag::Image { dest_url, .. } => {
+                let alt = plain_text(&self.inlines(Some(TagEnd::Image)));
+                out.push(Inline::Image {
+                    alt,
+                    url: dest_url.to_string(),
+                })
+            }
+            other => {
+                let inner = self.inlines(Some(other.to_end()));
+                out.extend(inner);
+            }
+        }
     }
 
     fn fenced(&mut self, info: &str, code: String, range: Range<usize>) -> Block {
@@ -451,6 +547,16 @@ impl<'s> Builder<'s, '_> {
                 line,
             })),
             Kind::Check => {
+                self.checks += 1;
+                if self.checks == MAX_CHECKS_PER_LESSON + 1 {
+                    self.error(
+                        line,
+                        1,
+                        format!(
+                            "this lesson has more than {MAX_CHECKS_PER_LESSON} checks (this is one too many); split it into several lessons"
+                        ),
+                    );
+                }
                 let (title, hint) = check_comments(&code);
                 let on = match attr("on").as_deref() {
                     Some("host") => CheckSide::Host,
@@ -518,40 +624,6 @@ fn push_text(out: &mut Vec<Inline>, t: &str) {
     } else {
         out.push(Inline::Text(t.to_string()));
     }
-}
-
-/// `# title:` and `# hint:` comment lines at the top of a check script.
-/// Several `# hint:` lines make a multi-line hint.
-pub fn check_comments(code: &str) -> (Option<String>, Option<String>) {
-    let mut title = None;
-    let mut hint: Option<String> = None;
-    for (i, l) in code.lines().enumerate() {
-        let l = l.trim();
-        if i == 0 && l.starts_with("#!") {
-            continue;
-        }
-        if l.is_empty() {
-            continue;
-        }
-        let Some(c) = l.strip_prefix('#') else { break };
-        let c = c.trim_start();
-        if let Some(t) = c.strip_prefix("title:") {
-            title = Some(t.trim().to_string());
-        } else if let Some(h) = c.strip_prefix("hint:") {
-            let h = h.trim();
-            match &mut hint {
-                Some(prev) => {
-                    prev.push('\n');
-                    prev.push_str(h);
-                }
-                None => hint = Some(h.to_string()),
-            }
-        }
-    }
-    (
-        title.filter(|t| !t.is_empty()),
-        hint.filter(|h| !h.is_empty()),
-    )
 }
 
 #[cfg(test)]

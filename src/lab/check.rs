@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 /// How long one check may run before it counts as failed.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// CPU seconds each process of a check may use (RLIMIT_CPU; inherited by the
+/// script's children). A check reads a few files: a busy loop is stopped
+/// here instead of pegging a core for the whole [`CHECK_TIMEOUT`].
+pub const CHECK_CPU_SECONDS: u64 = 2;
+
+/// Exit code of a process ended by SIGXCPU (RLIMIT_CPU's soft limit).
+const EXIT_SIGXCPU: i32 = 128 + rustix::process::Signal::XCPU.as_raw();
+
 /// The outcome of one run of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
@@ -55,7 +63,9 @@ pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -
     result_of(&check.id, out)
 }
 
-fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
+/// A check's result from its script's output: passed on exit 0, else the
+/// first output line (escape sequences stripped) as the reason.
+pub fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
     let (passed, reason) = match out {
         Err(e) => (false, Some(format!("could not run the check: {e}"))),
         Ok(o) if o.timed_out => (
@@ -66,6 +76,12 @@ fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
             )),
         ),
         Ok(o) if o.code == 0 => (true, None),
+        Ok(o) if o.code == EXIT_SIGXCPU => (
+            false,
+            Some(format!(
+                "the check used more than {CHECK_CPU_SECONDS}s of CPU time and was stopped"
+            )),
+        ),
         Ok(o) => {
             let line = first_line(&o.stdout)
                 .or_else(|| first_line(&o.stderr))
@@ -80,17 +96,21 @@ fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
     }
 }
 
+/// The first line of script output that shows something, as a terminal
+/// would show it (escape sequences interpreted and dropped, controls
+/// escaped: the script is course code), cut to 200 characters.
 fn first_line(s: &str) -> Option<String> {
     s.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| l.chars().take(200).collect())
+        .map(crate::sanitize::terminal_line)
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().chars().take(200).collect())
 }
 
 /// `sh -c SCRIPT` on the host with extra environment, killed at `timeout`,
 /// supervised by `kubelab` (the kubelab binary) so that neither the script
 /// nor anything it starts outlives the check or kubelab (see
-/// [`super::host_run`]).
+/// [`super::host_run`]), and limited to [`CHECK_CPU_SECONDS`] of CPU per
+/// process.
 pub fn run_host_script(
     kubelab: &Path,
     script: &str,

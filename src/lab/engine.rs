@@ -168,9 +168,10 @@ pub struct EngineSandbox {
 }
 
 impl EngineSandbox {
-    fn exec(&self, command: Vec<String>) -> io::Result<ExecProcess> {
+    fn exec(&self, command: Vec<String>, cpu_seconds: Option<u64>) -> io::Result<ExecProcess> {
         let req = ExecRequest {
             command,
+            cpu_seconds,
             env: vec![("TERM".into(), "xterm-256color".into())],
             workdir: self.spec.workdir.clone(),
             // What `Sandbox::exec` adds: the spec's privilege applies to execs.
@@ -206,7 +207,10 @@ impl LabSandbox for EngineSandbox {
     }
 
     fn exec_script(&self, script: &str, timeout: Duration) -> io::Result<ScriptOutput> {
-        let mut p = self.exec(ExecRequest::shell(script).command)?;
+        let mut p = self.exec(
+            ExecRequest::shell(script).command,
+            Some(super::check::CHECK_CPU_SECONDS),
+        )?;
         drop(p.take_stdin());
         let stdout = p.take_stdout().map(|r| Box::new(r) as Stream);
         let stderr = p.take_stderr().map(|r| Box::new(r) as Stream);

@@ -192,9 +192,10 @@ mod tests {
 
     fn lesson(front: &str, body: &str) -> Lesson {
         let text = format!("+++\nid = \"a\"\ntitle = \"A\"\n{front}+++\n{body}");
-        parse_text(&text, Path::new("/c/en/src/a.md"), Lang::En)
-            .lesson
-            .unwrap()
+        // A lesson with a control character does not load (lint's error);
+        // its partial parse still shows what the prompt would do with one.
+        let load = parse_text(&text, Path::new("/c/en/src/a.md"), Lang::En);
+        load.lesson.or(load.partial).unwrap()
     }
 
     #[test]

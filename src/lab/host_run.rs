@@ -35,12 +35,14 @@ fn kill_group(pgid: u32) {
 
 fn supervise(script: &std::ffi::OsStr) -> i32 {
     use std::os::unix::process::CommandExt;
-    let child = Command::new("/bin/sh")
-        .arg("-c")
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
         .arg(script)
         .process_group(0)
-        .stdin(Stdio::null())
-        .spawn();
+        .stdin(Stdio::null());
+    // Before exec, so the script cannot fork an unlimited child first.
+    kubelab_sandbox::rlimit::limit_cpu(&mut cmd, super::check::CHECK_CPU_SECONDS);
+    let child = cmd.spawn();
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {

@@ -115,7 +115,10 @@ pub fn typed(text: &str) -> Vec<u8> {
 
 /// An OSC 52 escape that asks the outer terminal to put `text` on the
 /// clipboard (works over SSH; tmux needs `set -g set-clipboard on`).
+/// `text` is course content: its control characters are put on the
+/// clipboard escaped (`^[`), so pasting it into a terminal runs no escape.
 pub fn osc52_copy(text: &str) -> String {
+    let text = crate::sanitize::text(text);
     format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
 }
 
@@ -191,5 +194,13 @@ mod tests {
             assert_eq!(base64(i.as_bytes()), o);
         }
         assert_eq!(osc52_copy("hi"), "\x1b]52;c;aGk=\x07");
+        // Controls in the copied text never reach the clipboard raw.
+        let nasty = "a\x1b]52;c;aGk=\x07\x1b[2J\u{9b}\rz\n\tb";
+        let sent = osc52_copy(nasty);
+        let payload = &sent["\x1b]52;c;".len()..sent.len() - 1];
+        assert_eq!(
+            payload,
+            base64("a^[]52;c;aGk=^G^[[2J\\u{9b}^Mz\n\tb".as_bytes())
+        );
     }
 }

@@ -38,7 +38,7 @@
 mod store;
 pub mod time;
 
-pub use store::{course_key, data_dir, Opened, ProgressError, Store};
+pub use store::{course_key, data_dir, private_dir, Opened, ProgressError, Store};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -177,6 +177,7 @@ impl Store {
         let (tag, reason) = problem.expect("every path above returns or sets a problem");
         let to = aside_path(&path, &tag);
         std::fs::rename(&path, &to).map_err(io(&path, "cannot move the unreadable file aside"))?;
+        let _ = make_private(&to);
         Ok(Opened {
             store: Store {
                 path: path.clone(),
@@ -198,7 +199,7 @@ impl Store {
     /// directory, flushed to disk, then renamed over the old file.
     pub fn save(&self) -> Result<(), ProgressError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io(dir, "cannot create the data directory"))?;
+        private_dir(dir).map_err(io(dir, "cannot create the data directory"))?;
         let mut json = serde_json::to_vec_pretty(&self.progress).expect("progress serializes");
         json.push(b'\n');
         crate::atomic_write::write_atomic(&self.path, &json, 0o600)
@@ -213,8 +214,34 @@ impl Store {
         }
         let to = aside_path(&self.path, "bak");
         std::fs::copy(&self.path, &to).map_err(io(&self.path, "cannot back up"))?;
+        make_private(&to).map_err(io(&to, "cannot make the backup private"))?;
         Ok(Some(to))
     }
+}
+
+/// Creates the data directory (and missing parents) as 0700, and tightens
+/// an existing one this user owns that others could read (older kubelab
+/// versions made it 0755): progress holds a learner's answers, and a
+/// classroom machine is shared. A directory owned by someone else (a
+/// teacher's `--data-dir`) is left as its owner set it.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    let mine = meta.uid() == rustix::process::geteuid().as_raw();
+    if mine && meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Makes a file readable and writable by its owner only.
+fn make_private(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
 }
 
 /// `<file>.<tag>-<UTC time>`, with a counter if that name exists already.

@@ -218,3 +218,42 @@ fn quiz_answers_keep_the_first_answer_and_count_attempts() {
     let a = p.quiz_answer("l", "old").unwrap();
     assert_eq!((a.first_answer, a.attempts), (None, 2));
 }
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// On a shared classroom machine no other account may read a learner's
+/// answers: the data directory is 0700 and every file in it 0600, and a
+/// directory or file left looser by an older kubelab is tightened on save.
+#[test]
+fn progress_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("share/kubelab");
+    let mut s = Store::open(&data, "builtin").unwrap().store;
+    s.progress.set_position("05-process", 1);
+    s.save().unwrap();
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("progress.json")), 0o600);
+    let backup = s.backup().unwrap().unwrap();
+    assert_eq!(mode(&backup), 0o600);
+
+    // As an older kubelab left them: 0755 and 0644.
+    let set =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    set(&data, 0o755);
+    set(&data.join("progress.json"), 0o644);
+    s.progress.set_position("05-process", 2);
+    s.save().unwrap();
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("progress.json")), 0o600);
+
+    // A corrupt file moved aside keeps nobody else's eyes on it either.
+    set(&data.join("progress.json"), 0o644);
+    std::fs::write(data.join("progress.json"), "{").unwrap();
+    let opened = Store::open(&data, "builtin").unwrap();
+    let aside = opened.notice.expect("moved aside").to;
+    assert_eq!(mode(&aside), 0o600);
+}

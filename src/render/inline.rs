@@ -21,6 +21,7 @@ pub fn pieces(inlines: &[Inline], base: Style, links: &mut Vec<String>) -> Vec<P
 /// Pieces of a plain string that may contain `` `code` `` spans (quiz
 /// questions and choices are TOML strings, not Markdown).
 pub fn code_spans(text: &str, base: Style) -> Vec<Piece> {
+    let text = &*crate::sanitize::text(text);
     if text.matches('`').count() < 2 {
         return vec![Piece::new(text, base)];
     }
@@ -61,8 +62,13 @@ pub fn plain(inlines: &[Inline]) -> String {
 fn flatten(inlines: &[Inline], base: Style, links: &mut Vec<String>, out: &mut Vec<Piece>) {
     for i in inlines {
         match i {
-            Inline::Text(t) => out.push(Piece::new(t.clone(), base)),
-            Inline::Code(t) => out.push(Piece::new(t.clone(), base.patch(theme::INLINE_CODE))),
+            // Course text: controls shown as `^[` (ratatui would drop ESC
+            // silently and leave `[2J` behind).
+            Inline::Text(t) => out.push(Piece::new(crate::sanitize::text(t), base)),
+            Inline::Code(t) => out.push(Piece::new(
+                crate::sanitize::text(t),
+                base.patch(theme::INLINE_CODE),
+            )),
             Inline::Emph(c) => flatten(c, base.add_modifier(Modifier::ITALIC), links, out),
             Inline::Strong(c) => flatten(c, base.add_modifier(Modifier::BOLD), links, out),
             Inline::Strike(c) => flatten(c, base.add_modifier(Modifier::CROSSED_OUT), links, out),

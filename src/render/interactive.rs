@@ -48,7 +48,7 @@ pub(super) fn render(
                 (CheckStatus::Pass, _) => (s.check_pass.to_string(), theme::PASS),
                 (CheckStatus::Fail(_), _) => (s.check_fail.to_string(), theme::FAIL),
             };
-            let title = c.title.clone().unwrap_or_else(|| c.id.clone());
+            let title = crate::sanitize::line(c.title.as_deref().unwrap_or(&c.id)).into_owned();
             let head = [
                 Piece::new(
                     format!("◆ {} · ", s.check_label),
@@ -74,7 +74,10 @@ pub(super) fn render(
             }
             if let Some(h) = c.hint.as_ref().filter(|_| st.hints.contains(&c.id)) {
                 out.push_wrapped(
-                    &[Piece::new(format!("  {}{h}", s.hint_label), theme::DIM)],
+                    &[Piece::new(
+                        format!("  {}{}", s.hint_label, crate::sanitize::text(h)),
+                        theme::DIM,
+                    )],
                     w,
                 );
             }

@@ -400,21 +400,27 @@ impl Out {
     fn code(&mut self, code: &str, lang: &str, w: usize, bar: Style, bar_text: &'static str) {
         let inner = w.saturating_sub(wrap::width(bar_text)).max(4);
         let hl = highlight::cached(code, lang);
-        let plain: Vec<Vec<Piece>>;
-        let lines: &[Vec<Piece>] = match &hl {
-            Some(h) => h,
-            None => {
-                plain = code
-                    .lines()
-                    .map(|l| vec![Piece::new(l.replace('\t', "    "), theme::CODE_TEXT)])
-                    .collect();
-                &plain
-            }
+        // Course text: controls shown as `^[`, never sent to the terminal.
+        // Escaped after highlighting, so the cache key stays the raw code.
+        let safe = |t: &str| crate::sanitize::text(t).into_owned();
+        let lines: Vec<Vec<Piece>> = match &hl {
+            Some(h) => h
+                .iter()
+                .map(|l| {
+                    l.iter()
+                        .map(|p| Piece::new(safe(&p.text), p.style))
+                        .collect()
+                })
+                .collect(),
+            None => code
+                .lines()
+                .map(|l| vec![Piece::new(safe(&l.replace('\t', "    ")), theme::CODE_TEXT)])
+                .collect(),
         };
         // Diagrams are clipped (wrapped box drawings are unreadable); code
         // wraps at spaces with a "↪" on continuation lines.
         let diagram = matches!(lang, "text" | "txt");
-        for l in lines {
+        for l in &lines {
             let parts = if diagram {
                 vec![wrap::clip(l, inner, Piece::new("›", theme::CODE_CUT))]
             } else {

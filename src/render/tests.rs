@@ -371,3 +371,34 @@ fn min_width_is_the_longest_unbreakable_run() {
     assert_eq!(crate::wrap::min_width(&p("进程树")), 2);
     assert_eq!(crate::wrap::min_width(&p("界，真相")), 4);
 }
+
+/// CRLF lesson files: code blocks show no `^M`, and controls inside code
+/// are shown escaped, whether or not the block is highlighted yet.
+#[test]
+fn code_blocks_escape_controls_but_not_crlf_line_ends() {
+    let doc = crate::doc::parse_body(
+        "```sh\r\necho a\r\nprintf '\u{1b}[2J'\r\n```\r\n\r\n```text\r\nx\u{7}\r\n```\r\n",
+        1,
+        std::path::Path::new("t.md"),
+    )
+    .doc;
+    for _ in 0..2 {
+        let r = render_doc(
+            &doc,
+            60,
+            &BlockStates::default(),
+            crate::i18n::strings(crate::course::model::Lang::En),
+        );
+        let text: String = r
+            .lines
+            .iter()
+            .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+            .collect::<Vec<_>>()
+            .join("|");
+        assert!(!text.contains("^M"), "{text}");
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.contains("^[[2J") && text.contains("x^G"), "{text}");
+        // Second round: with the highlighted lines in the cache.
+        crate::render::highlight::highlight_all(crate::render::code_blocks(&doc));
+    }
+}

@@ -391,3 +391,78 @@ fn arbitrary_combinations_never_panic() {
         check(&p.doc.blocks, n, &doc);
     }
 }
+
+/// Deepest container nesting of the IR (quotes and list items).
+fn block_depth(blocks: &[Block]) -> usize {
+    blocks
+        .iter()
+        .map(|b| match b {
+            Block::Quote { blocks, .. } => 1 + block_depth(blocks),
+            Block::List { items, .. } => {
+                1 + items
+                    .iter()
+                    .map(|i| block_depth(&i.blocks))
+                    .max()
+                    .unwrap_or(0)
+            }
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn inline_depth(inlines: &[Inline]) -> usize {
+    inlines
+        .iter()
+        .map(|i| match i {
+            Inline::Emph(x) | Inline::Strong(x) | Inline::Strike(x) => 1 + inline_depth(x),
+            Inline::Link { text, .. } => 1 + inline_depth(text),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn deep_nesting_is_flattened_with_one_warning_and_keeps_the_content() {
+    for src in [
+        format!("{}deep text\n", "> ".repeat(10_000)),
+        format!("{}deep text\n", "- ".repeat(10_000)),
+        format!("{}deep text\n", "> 1. ".repeat(3_000)),
+    ] {
+        let p = parse(&src);
+        assert!(block_depth(&p.doc.blocks) <= MAX_BLOCK_NESTING);
+        let warnings: Vec<_> = p
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].line, 1);
+        assert!(warnings[0].message.contains("nested"), "{warnings:?}");
+        assert!(
+            p.doc.search_lines().iter().any(|(_, t)| t == "deep text"),
+            "{:?}",
+            p.doc.search_lines()
+        );
+    }
+    // Shallow nesting is kept as written and does not warn.
+    let p = parse(&format!("{}x\n", "> ".repeat(MAX_BLOCK_NESTING)));
+    assert_eq!(block_depth(&p.doc.blocks), MAX_BLOCK_NESTING);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+}
+
+#[test]
+fn deep_inline_markup_is_flattened_and_keeps_the_text() {
+    let src = format!("{}deep{}\n", "*".repeat(5_000), "*".repeat(5_000));
+    let p = parse(&src);
+    let Block::Paragraph { text, .. } = &p.doc.blocks[0] else {
+        panic!("{:?}", p.doc.blocks[0]);
+    };
+    assert!(inline_depth(text) <= MAX_INLINE_NESTING);
+    assert_eq!(plain_text(text), "deep");
+    assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
+    let src = format!("{}deep{}\n", "[".repeat(3_000), "](u)".repeat(3_000));
+    let p = parse(&src);
+    assert!(p.doc.search_lines().iter().any(|(_, t)| t.contains("deep")));
+}

@@ -166,7 +166,8 @@ fn processes(rows: &[ProcRow], area: Rect, buf: &mut Buffer, t: &'static PaneTex
                 r.inner_pid.map_or("     ".into(), |p| format!("›{p:<3} ")),
                 Style::default().fg(Color::Magenta),
             ),
-            Span::raw(format!("{indent}{cmd}")),
+            // Written by whatever runs in the sandbox: shown, never acted on.
+            Span::raw(format!("{indent}{}", crate::sanitize::line(cmd))),
         ]));
         if let Some(kids) = children.get_mut(&r.host_pid) {
             kids.sort_by_key(|c| std::cmp::Reverse(c.host_pid));
@@ -378,6 +379,22 @@ mod tests {
             short.contains("└ b") && !short.contains("grandchild"),
             "{short}"
         );
+    }
+
+    /// A process inside the sandbox names itself: its escapes are shown,
+    /// not dropped into a half-sequence like `[2J`.
+    #[test]
+    fn process_names_show_their_controls_escaped() {
+        let data = Inspection {
+            processes: Shown::Data(vec![proc(101, 50, "a\u{1b}[2J\u{9b}b\rc")]),
+            ..Inspection::default()
+        };
+        let area = Rect::new(0, 0, 50, 5);
+        let mut buf = Buffer::empty(area);
+        let t = crate::panes::text::text(Lang::En);
+        render(PaneKind::Processes, &data, "p", area, &mut buf, false, t);
+        let text = screen(&buf);
+        assert!(text.contains("a^[[2J\\u{9b}b^Mc"), "{text}");
     }
 
     #[test]
