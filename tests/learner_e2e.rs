@@ -33,3 +33,66 @@ fn the_shell_prompt_shows_on_every_launch_without_a_key() {
         l.kill_session();
     }
 }
+
+#[test]
+fn keys_go_only_to_the_pane_on_show_and_the_inspector_scrolls() {
+    let Some(l) = Learner::new("hidden") else {
+        return;
+    };
+    if !l.can_sandbox() {
+        return;
+    }
+    // 80×24: one pane at a time below the lesson; F7 switches.
+    l.start(80, 24, "--lang zh open 05-process");
+    l.wait_for(PROMPT);
+    l.keys(&["Tab"]);
+    l.wait_for("F6 返回课文");
+    l.type_text("for i in $(seq 12); do sleep 600 & done; echo STARTED-$((6*7))");
+    l.keys(&["Enter"]);
+    l.wait_for("STARTED-42");
+    l.keys(&["F7"]);
+    let s = l.wait("the processes pane with every sleep", |s| {
+        s.contains("[进程]") && s.matches("sleep 600").count() >= 5
+    });
+    assert!(!s.contains(PROMPT), "the shell is hidden:\n{s}");
+    // The inspector in front has the focus, and shows it (a cyan border).
+    let colored = l.tmux(&["capture-pane", "-e", "-p", "-t", &l.name]);
+    let colored = String::from_utf8_lossy(&colored.stdout);
+    let title = colored
+        .lines()
+        .find(|line| line.contains("[进程]"))
+        .expect("title row");
+    // tmux writes cyan as colour 6 of 256.
+    assert!(
+        title.contains("\x1b[38;5;6m┌ [进程]") || title.contains("\x1b[36m┌ [进程]"),
+        "focused inspector border is cyan: {title:?}"
+    );
+    // Typing while the inspector is in front reaches nothing.
+    l.type_text("echo HIDDEN-$((6*7))");
+    l.keys(&["Enter"]);
+    // j scrolls the inspector (its title says by how much); G to its end.
+    // (The typed text's spaces paged it down: g first.)
+    l.keys(&["g"]);
+    l.wait("the top of the list", |s| {
+        s.contains("kubelab-init") && !s.contains("↓")
+    });
+    l.keys(&["j"]);
+    l.wait_for("↓1");
+    l.keys(&["G"]);
+    let end = l.wait("the end of the process list", |s| {
+        !s.contains("kubelab-init") && s.contains("sleep 600")
+    });
+    assert!(end.contains("宿主PID"), "column heads stay:\n{end}");
+    l.keys(&["g"]);
+    l.wait_for("kubelab-init");
+    // F7 past the last inspector brings the shell back, focused.
+    l.keys(&["F7"]);
+    l.wait_for(PROMPT);
+    l.type_text("echo VISIBLE-$((6*7))");
+    l.keys(&["Enter"]);
+    let s = l.wait_for("VISIBLE-42");
+    assert!(!s.contains("HIDDEN"), "keys reached the hidden shell:\n{s}");
+    l.keys(&["F6"]);
+    l.keys(&["q"]);
+    l.wait_for("KUBELAB_EXIT=0");
+}

@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod check;
 pub mod engine;
+pub mod focus;
 pub mod harness;
 pub mod host;
 pub mod kmsg;

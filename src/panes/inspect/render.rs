@@ -31,6 +31,59 @@ pub fn render(
         .title(format!(" {title} "));
     let inner = block.inner(area);
     block.render(area, buf);
+    content(kind, data, inner, buf, t);
+}
+
+/// Most rows an inspector is drawn on when scrolled (a fork bomb's process
+/// list is cut there).
+pub const MAX_SCROLL_ROWS: u16 = 2000;
+
+/// Draws like [`render`], the view scrolled `scroll` rows down with its first
+/// row (the column heads) kept in place. The view is drawn on a taller
+/// off-screen buffer, so every inspector scrolls the same way. Returns the
+/// scroll actually used: never past the last row with content.
+#[allow(clippy::too_many_arguments)]
+pub fn render_scrolled(
+    kind: PaneKind,
+    data: &Inspection,
+    title: &str,
+    area: Rect,
+    buf: &mut Buffer,
+    focused: bool,
+    t: &'static PaneText,
+    scroll: usize,
+) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    if scroll == 0 || inner.height < 2 {
+        render(kind, data, title, area, buf, focused, t);
+        return 0;
+    }
+    let tall_h = (usize::from(inner.height) + scroll).min(usize::from(MAX_SCROLL_ROWS)) as u16;
+    let tall = Rect::new(0, 0, inner.width, tall_h);
+    let mut off = Buffer::empty(tall);
+    content(kind, data, tall, &mut off, t);
+    let used = (0..tall_h)
+        .rev()
+        .find(|&y| (0..inner.width).any(|x| off[(x, y)].symbol() != " "))
+        .map_or(0, |y| y + 1);
+    let scroll = scroll.min(usize::from(used.saturating_sub(inner.height)));
+    let mut title = title.to_string();
+    if scroll > 0 {
+        title.push_str(&format!(" ↓{scroll}"));
+    }
+    render(kind, data, &title, area, buf, focused, t);
+    for row in 0..inner.height {
+        // Row 0 stays: the column heads.
+        let from = if row == 0 { 0 } else { row + scroll as u16 };
+        for x in 0..inner.width {
+            let cell = off[(x, from)].clone();
+            buf[(inner.x + x, inner.y + row)] = cell;
+        }
+    }
+    scroll
+}
+
+fn content(kind: PaneKind, data: &Inspection, inner: Rect, buf: &mut Buffer, t: &'static PaneText) {
     match kind {
         PaneKind::Namespaces => with(&data.namespaces, inner, buf, t, |v, a, b, t| {
             namespaces(v, a, b, t)
