@@ -96,3 +96,46 @@ fn keys_go_only_to_the_pane_on_show_and_the_inspector_scrolls() {
     l.keys(&["q"]);
     l.wait_for("KUBELAB_EXIT=0");
 }
+
+#[test]
+fn kubelab_and_its_sandbox_end_when_the_terminal_goes_away() {
+    let Some(l) = Learner::new("hangup") else {
+        return;
+    };
+    if !l.can_sandbox() {
+        return;
+    }
+    // `setsid`: kubelab is not in the terminal's session, so no SIGHUP
+    // reaches it (as under `su` or a wrapper that does not forward it);
+    // only the dead terminal itself says it is gone.
+    let cmd = format!("setsid -w {}", l.command("--lang zh open 05-process"));
+    l.new_session(80, 24, &["sh", "-c", &cmd]);
+    l.wait_for(PROMPT);
+    let app = l.app_pid().expect("kubelab runs");
+    let sandbox = descendants(app);
+    assert!(!sandbox.is_empty(), "the sandbox's processes");
+    // Killed while idle (not mid-frame: a frame drawn on the dead terminal
+    // fails and ends kubelab by another way).
+    l.wait_quiet();
+    l.kill_session();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left: Vec<u32> = std::iter::once(app)
+            .chain(sandbox.iter().copied())
+            .filter(|&p| alive(p))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            // Leave nothing behind, then fail.
+            for p in &left {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &p.to_string()])
+                    .status();
+            }
+            panic!("still running {WAIT:?} after the terminal went away: {left:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -13,6 +13,7 @@
 
 pub mod action;
 pub mod event;
+mod hangup;
 pub mod hooks;
 pub mod keymap;
 pub mod library;
@@ -204,6 +205,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     update::notify_panes(&mut app);
     spawn_input(tx.clone());
     spawn_signals(tx.clone());
+    hangup::watch(tx.clone());
     let saver = opts.progress.take().map(Saver::start);
 
     let exit_after = std::env::var(EXIT_AFTER_FIRST_FRAME).ok();
@@ -225,6 +227,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
         app.quit = true;
     }
 
+    let mut lost: Option<std::io::Error> = None;
     while !app.quit {
         let Some(ev) = rx.recv().await else { break };
         let mut dirty = handle(&mut app, ev);
@@ -255,7 +258,12 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
                 // A Ctrl-Z drained here must act now, not wait for the next event.
                 suspend_if_asked(&mut app, &mut tui)?;
             }
-            tui.terminal.draw(|f| crate::ui::draw(f, &app))?;
+            if let Err(e) = tui.terminal.draw(|f| crate::ui::draw(f, &app)) {
+                // The terminal is gone (EIO): still stop the sandboxes and
+                // save progress below, then report it.
+                lost = Some(e);
+                break;
+            }
             last_draw = Instant::now();
             report.frame(&app);
             if exit_after.as_deref() == Some("highlighted") && report.highlighted_done {
@@ -265,11 +273,16 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     }
     update::save_position(&mut app);
     app.panes.shutdown();
-    tui.exit()?;
+    // Fails when the terminal hung up: progress is saved all the same.
+    let restored = tui.exit();
     if let Some(s) = saver {
         s.save(&app.progress);
         s.finish()?;
     }
+    if let Some(e) = lost {
+        return Err(e).context("the terminal went away");
+    }
+    restored?;
     Ok(())
 }
 

@@ -165,6 +165,28 @@ impl Learner {
         }
     }
 
+    /// Waits until the screen stays the same for a second (kubelab idle).
+    pub fn wait_quiet(&self) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = self.screen();
+        let mut same = 0;
+        while same < 10 {
+            assert!(
+                Instant::now() < deadline,
+                "the screen never settled:\n{last}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+            let s = self.screen();
+            if s == last {
+                same += 1;
+            } else {
+                same = 0;
+                last = s;
+            }
+        }
+        last
+    }
+
     pub fn wait_for(&self, text: &str) -> String {
         self.wait(text, |s| s.contains(text))
     }
