@@ -17,6 +17,7 @@ pub mod panes;
 pub mod progress;
 pub mod render;
 pub mod terminal;
+pub mod terminal_guard;
 pub mod ui;
 pub mod wrap;
 

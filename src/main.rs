@@ -4,5 +4,9 @@ fn main() {
     if let Some(code) = kubelab_sandbox::dispatch() {
         std::process::exit(code);
     }
+    // The terminal watchdog (src/terminal_guard.rs), as small as possible.
+    if let Some(code) = kubelab::terminal_guard::dispatch() {
+        std::process::exit(code);
+    }
     std::process::exit(kubelab::main_entry());
 }

@@ -24,10 +24,9 @@ fn the_shell_prompt_shows_on_every_launch_without_a_key() {
             (80, 24, "zh")
         };
         l.start(w, h, &format!("--lang {lang} open 00-opening"));
-        let s = l.wait(&format!("the prompt (launch {launch})"), |s| {
+        l.wait(&format!("the prompt (launch {launch}, {w}×{h})"), |s| {
             s.contains(PROMPT)
         });
-
         l.keys(&["q"]);
         l.wait_for("KUBELAB_EXIT=0");
         l.kill_session();
@@ -138,4 +137,52 @@ fn kubelab_and_its_sandbox_end_when_the_terminal_goes_away() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn kill_9_of_the_reader_gives_the_shell_a_usable_terminal_back() {
+    let Some(l) = Learner::new("kill9") else {
+        return;
+    };
+    if !l.can_sandbox() {
+        return;
+    }
+    l.new_session(
+        80,
+        24,
+        &["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"],
+    );
+    l.wait("bash's prompt", |s| last_line(s).trim() == "$");
+    l.type_text(&l.command("--lang zh open 05-process"));
+    l.keys(&["Enter"]);
+    l.wait_for(PROMPT);
+    assert_eq!(l.var("alternate_on"), "1");
+    assert_eq!(l.var("mouse_any_flag"), "1");
+    let app = l.app_pid().expect("kubelab runs");
+    let guard = children(app)
+        .into_iter()
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"__tty-guard"))
+        })
+        .expect("the terminal guard runs beside kubelab");
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &app.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    l.wait("the terminal restored", |_| {
+        l.var("alternate_on") == "0"
+            && l.var("mouse_any_flag") == "0"
+            && l.var("cursor_flag") == "1"
+    });
+    // Its work done, the guard is gone too.
+    l.wait("the guard to exit", |_| !alive(guard));
+    // A fresh prompt, and what is typed shows as it is typed (echo on).
+    l.keys(&["Enter"]);
+    l.wait("bash's prompt", |s| last_line(s).trim() == "$");
+    l.type_text("echo typed-$((6*7))");
+    l.wait_for("$ echo typed-$((6*7))");
+    l.keys(&["Enter"]);
+    l.wait_for("typed-42");
 }

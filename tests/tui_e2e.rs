@@ -284,3 +284,22 @@ fn ctrl_z_suspends_and_fg_resumes() {
     t.wait_for("KUBELAB_EXIT=0");
     t.assert_restored();
 }
+
+#[test]
+fn an_abort_no_panic_hook_sees_still_restores_the_terminal() {
+    // As a stack overflow or kill -9: the dying process runs no code; the
+    // terminal guard puts the terminal back.
+    let Some(t) = Tmux::new("abort") else { return };
+    t.start(80, 24, "KUBELAB_DEBUG_PANIC=abort", "");
+    t.wait_for("KUBELAB_EXIT=134");
+    let start = Instant::now();
+    while t.var("alternate_on") != "0" {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "still in the alternate screen:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.assert_restored();
+}

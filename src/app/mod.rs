@@ -215,6 +215,8 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     report.frame(&app);
     let mut last_draw = Instant::now();
     match panic_after.as_deref() {
+        // A crash no hook sees (as a stack overflow): the terminal guard's job.
+        Some("abort") => std::process::abort(),
         Some("thread") => {
             std::thread::spawn(|| panic!("{PANIC_AFTER_FIRST_FRAME}=thread: panicking on purpose"));
         }
