@@ -186,3 +186,25 @@ fn kill_9_of_the_reader_gives_the_shell_a_usable_terminal_back() {
     l.keys(&["Enter"]);
     l.wait_for("typed-42");
 }
+
+#[test]
+fn the_sandbox_shell_speaks_utf_8() {
+    let Some(l) = Learner::new("locale") else {
+        return;
+    };
+    if !l.can_sandbox() {
+        return;
+    }
+    l.start(80, 24, "--lang zh open 05-process");
+    l.wait_for(PROMPT);
+    l.keys(&["Tab"]);
+    l.wait_for("F6 返回课文");
+    // Under POSIX, ls would print '/tmp/'$'\345\256\271…'.
+    l.type_text("touch /tmp/容器.txt; printf 'LS:'; ls /tmp/*.txt; echo \"L=$LANG\"");
+    l.keys(&["Enter"]);
+    let s = l.wait_for("L=C.UTF-8");
+    assert!(s.contains("LS:/tmp/容器.txt"), "ls shows the name:\n{s}");
+    l.keys(&["F6"]);
+    l.keys(&["q"]);
+    l.wait_for("KUBELAB_EXIT=0");
+}
