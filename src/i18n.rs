@@ -25,6 +25,13 @@ pub struct Strings {
     pub error_hint_preview: &'static str,
     pub draft_page: &'static str,
     pub status_help: &'static str,
+    /// The status bar's keys while a shell has the focus: every other key
+    /// goes to the shell, so only the way back is listed.
+    pub status_shell_focus: &'static str,
+    /// The status bar's keys while an inspector alone on show has the focus.
+    pub status_inspector_focus: &'static str,
+    /// The reading position in the status bar (not how much is done); `{p}`.
+    pub status_position: &'static str,
     pub run_label: &'static str,
     pub run_hint: &'static str,
     pub check_label: &'static str,
@@ -74,6 +81,9 @@ static ZH: Strings = Strings {
     error_hint_preview: "修正文件并保存：预览会自动重新加载；kubelab lint 可查看全部问题。",
     draft_page: "这一章还在写作中。",
     status_help: "? 帮助 · / 搜索 · q 退出",
+    status_shell_focus: "按键发往终端 · F6 回到课文",
+    status_position: "位置 {p}%",
+    status_inspector_focus: "j/k 滚动 · Esc 或 F6 回到课文",
     run_label: "▶ 运行",
     run_hint: "Enter 发送到终端",
     check_label: "检查",
@@ -136,6 +146,9 @@ static EN: Strings = Strings {
         "Fix the file and save: preview reloads it; `kubelab lint` lists every problem.",
     draft_page: "This chapter is not written yet.",
     status_help: "? help · / search · q quit",
+    status_shell_focus: "keys go to the terminal · F6 back to the lesson",
+    status_position: "at {p}%",
+    status_inspector_focus: "j/k scroll · Esc or F6 back to the lesson",
     run_label: "▶ run",
     run_hint: "Enter sends it to the shell",
     check_label: "check",

@@ -208,3 +208,32 @@ fn the_sandbox_shell_speaks_utf_8() {
     l.keys(&["q"]);
     l.wait_for("KUBELAB_EXIT=0");
 }
+
+#[test]
+fn after_a_run_block_the_status_bar_shows_the_way_back_to_the_lesson() {
+    let Some(l) = Learner::new("back") else {
+        return;
+    };
+    if !l.can_sandbox() {
+        return;
+    }
+    l.start(80, 24, "--lang zh open 05-process");
+    l.wait_for(PROMPT);
+    assert!(l.screen().contains("? 帮助"));
+    // Run the first block: focus moves to the shell, and the status bar
+    // stops listing keys that now go to bash.
+    l.keys(&["]"]);
+    l.keys(&["Enter"]);
+    let s = l.wait_for("按键发往终端 · F6 回到课文");
+    assert!(!s.contains("q 退出"), "q goes to the shell now:\n{s}");
+    // An inspector in front: its own keys.
+    l.keys(&["F7"]);
+    l.wait_for("j/k 滚动 · Esc 或 F6 回到课文");
+    l.keys(&["F7"]);
+    l.wait_for("按键发往终端");
+    // F6: back in the lesson, whose keys work again (`]` to the next block).
+    l.keys(&["F6"]);
+    l.wait_for("? 帮助 · / 搜索 · q 退出");
+    l.keys(&["q"]);
+    l.wait_for("KUBELAB_EXIT=0");
+}

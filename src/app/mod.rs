@@ -24,7 +24,7 @@ pub mod update;
 
 pub use action::Action;
 pub use event::{AppEvent, EventSender};
-pub use hooks::{NoPanes, PaneHost};
+pub use hooks::{NoPanes, PaneFocus, PaneHost};
 pub use library::Library;
 pub use state::{App, Focus, Overlay};
 

@@ -387,6 +387,16 @@ impl PaneHost for LabHost {
         self.lab.as_ref().is_some_and(|l| !l.shells.is_empty()) && !self.inspector_in_front()
     }
 
+    fn focus_kind(&self) -> crate::app::PaneFocus {
+        use crate::app::PaneFocus;
+        match &self.lab {
+            _ if self.waiting.is_some() => PaneFocus::Other,
+            Some(_) if self.inspector_in_front() => PaneFocus::Inspector,
+            Some(lab) if !lab.shells.is_empty() => PaneFocus::Shell,
+            _ => PaneFocus::Other,
+        }
+    }
+
     fn modal(&self) -> bool {
         self.waiting.is_some()
     }

@@ -108,9 +108,20 @@ fn status(frame: &mut Frame, app: &App, area: Rect) {
             .checked_div(max)
             .map_or(100, |p| p.min(100))
     });
+    // With a shell focused, `?`, `/` and `q` go to the shell: show the way
+    // back instead of keys that would not work.
+    let keys = match app.panes.focus_kind() {
+        _ if app.focus != crate::app::state::Focus::Panes || !app.has_panes() => s.status_help,
+        crate::app::PaneFocus::Shell => s.status_shell_focus,
+        crate::app::PaneFocus::Inspector => s.status_inspector_focus,
+        crate::app::PaneFocus::Other => s.status_help,
+    };
     let right = match pct {
-        Some(p) => format!(" {p:>3}%  {} ", s.status_help),
-        None => format!(" {} ", s.status_help),
+        Some(p) => format!(
+            " {}  {keys} ",
+            s.status_position.replace("{p}", &p.to_string())
+        ),
+        None => format!(" {keys} "),
     };
     let w = usize::from(area.width);
     let rw = wrap::width(&right);
