@@ -59,6 +59,8 @@ pub struct Strings {
     /// Status bar after a corrupt progress file was moved aside;
     /// `{reason}`, `{to}`.
     pub progress_moved: &'static str,
+    /// At start-up, the data directory cannot be written; `{dir}`, `{why}`.
+    pub data_dir_unwritable: &'static str,
     /// (key, description) pairs for the help overlay, in display order.
     pub keys: &'static [(&'static str, &'static str)],
 }
@@ -105,6 +107,8 @@ static ZH: Strings = Strings {
     alerts: ["注意", "提示", "重要", "警告", "小心"],
     help_scroll: "j/k 滚动 · ? 或 Esc 关闭 · q 退出",
     progress_moved: "进度文件已移到 {to}，进度从头开始（原因：{reason}）",
+    data_dir_unwritable:
+        "进度不会保存：数据目录无法写入，请退出后用 --data-dir 指定可写目录（{dir}：{why}）",
     keys: &[
         ("j / ↓", "向下滚动一行"),
         ("k / ↑", "向上滚动一行"),
@@ -170,6 +174,8 @@ static EN: Strings = Strings {
     alerts: ["Note", "Tip", "Important", "Warning", "Caution"],
     help_scroll: "j/k scroll · ? or Esc close · q quit",
     progress_moved: "progress file {reason}: moved to {to}; progress starts fresh",
+    data_dir_unwritable:
+        "progress won't be saved: data dir not writable; use --data-dir DIR ({dir}: {why})",
     keys: &[
         ("j / ↓", "scroll down one line"),
         ("k / ↑", "scroll up one line"),

@@ -237,3 +237,18 @@ fn after_a_run_block_the_status_bar_shows_the_way_back_to_the_lesson() {
     l.keys(&["q"]);
     l.wait_for("KUBELAB_EXIT=0");
 }
+
+#[test]
+fn an_unwritable_data_dir_is_announced_at_start_up() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(l) = Learner::new("rodata") else {
+        return;
+    };
+    std::fs::set_permissions(&l.data_dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    l.start(80, 24, "--lang zh open 05-process");
+    // Before any key, in the status bar, with the way out.
+    l.wait_for("进度不会保存：数据目录无法写入，请退出后用 --data-dir");
+    l.keys(&["q"]);
+    // Nothing is lost that the learner was not told about: a normal exit.
+    l.wait_for("KUBELAB_EXIT=0");
+}

@@ -96,6 +96,16 @@ pub fn startup_notice(reason: &str, moved_to: &std::path::Path) {
     }
 }
 
+static STARTUP_MESSAGE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// A message for the status bar of the next [`build_app`], already in the
+/// UI language (e.g. the data directory cannot be written).
+pub fn startup_message(text: String) {
+    if let Ok(mut m) = STARTUP_MESSAGE.lock() {
+        *m = Some(text);
+    }
+}
+
 static PRELOADED: std::sync::Mutex<Option<(PathBuf, crate::course::LoadedCourse)>> =
     std::sync::Mutex::new(None);
 
@@ -153,6 +163,9 @@ pub fn build_app(opts: &AppOptions, size: (u16, u16)) -> anyhow::Result<App> {
     }
     update::open(&mut app, start);
     app.progress_dirty = false;
+    if let Some(text) = STARTUP_MESSAGE.lock().ok().and_then(|mut m| m.take()) {
+        app.message = Some(text);
+    }
     if let Some((reason, to)) = STARTUP_NOTICE.lock().ok().and_then(|mut n| n.take()) {
         app.message = Some(
             app.strings

@@ -46,16 +46,36 @@ pub const NOT_A_TTY: &str =
     "kubelab: the course reader needs a terminal, but stdin or stdout is not one.\n\
      For a plain-text outline use `kubelab list`; to check lessons use `kubelab lint`.";
 
+/// Why progress cannot be kept: the data directory and the reason.
+type Unwritable = (String, String);
+
 /// As `Context::open_progress`, and a moved-aside notice also goes to the
 /// reader's status bar (stderr is hidden while the TUI runs).
-fn open_progress(ctx: &Context) -> anyhow::Result<crate::progress::Store> {
+fn open_progress(ctx: &Context) -> Result<crate::progress::Store, Unwritable> {
+    let dir = ctx
+        .data_dir()
+        .map_err(|e| (String::from("?"), format!("{e:#}")))?;
     let key = crate::progress::course_key(&ctx.course_dir, ctx.builtin_course);
-    let opened = crate::progress::Store::open(&ctx.data_dir()?, &key)?;
+    let shown = dir.display().to_string();
+    let opened = crate::progress::Store::open(&dir, &key).map_err(|e| (shown, e.to_string()))?;
     if let Some(n) = &opened.notice {
         eprintln!("{n}");
         crate::app::startup_notice(&n.reason, &n.to);
     }
     Ok(opened.store)
+}
+
+/// Whether the store's directory can be written: created if missing, a
+/// probe file made and removed. Checked at start-up so the learner knows
+/// before working, not after quitting.
+fn writable(store: &crate::progress::Store) -> Result<(), Unwritable> {
+    let dir = store.path().parent().unwrap_or(std::path::Path::new("."));
+    let shown = || dir.display().to_string();
+    std::fs::create_dir_all(dir).map_err(|e| (shown(), e.to_string()))?;
+    let probe = dir.join(format!(".kubelab-probe-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| (shown(), e.to_string()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Starts the reader TUI, optionally at lesson `open`.
@@ -72,11 +92,18 @@ pub fn run_reader(ctx: &Context, open: Option<String>) -> anyhow::Result<i32> {
         lesson_lang: ctx.lang,
         open,
         panes: Some(crate::lab::host::for_course(ctx)),
-        // Reading works without a data directory; say that nothing is saved.
-        progress: match open_progress(ctx) {
+        // Reading works without a data directory; say that nothing is
+        // saved, in the status bar, now (not after quitting).
+        progress: match open_progress(ctx).and_then(|s| writable(&s).map(|()| s)) {
             Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("kubelab: progress will not be saved: {e:#}");
+            Err((dir, why)) => {
+                eprintln!("kubelab: progress will not be saved: {why}");
+                crate::app::startup_message(
+                    crate::i18n::strings(ctx.lang)
+                        .data_dir_unwritable
+                        .replace("{dir}", &dir)
+                        .replace("{why}", &why),
+                );
                 None
             }
         },

@@ -124,6 +124,13 @@ fn status(frame: &mut Frame, app: &App, area: Rect) {
         None => format!(" {keys} "),
     };
     let w = usize::from(area.width);
+    // A message that does not fit beside the key legend takes the whole bar:
+    // it says something the learner must read now.
+    let right = if app.message.is_some() && wrap::width(&left) + 1 + wrap::width(&right) > w {
+        String::new()
+    } else {
+        right
+    };
     let rw = wrap::width(&right);
     let left = wrap::truncate(&format!(" {left}"), w.saturating_sub(rw));
     let pad = w.saturating_sub(wrap::width(&left) + rw);
