@@ -61,6 +61,9 @@ pub struct Strings {
     pub progress_moved: &'static str,
     /// At start-up, the data directory cannot be written; `{dir}`, `{why}`.
     pub data_dir_unwritable: &'static str,
+    /// `R` asks before the lab's sandboxes are thrown away.
+    pub reset_confirm: &'static str,
+    pub reset_kept: &'static str,
     /// (key, description) pairs for the help overlay, in display order.
     pub keys: &'static [(&'static str, &'static str)],
 }
@@ -107,6 +110,8 @@ static ZH: Strings = Strings {
     alerts: ["注意", "提示", "重要", "警告", "小心"],
     help_scroll: "j/k 滚动 · ? 或 Esc 关闭 · q 退出",
     progress_moved: "进度文件已移到 {to}，进度从头开始（原因：{reason}）",
+    reset_confirm: "重置沙箱？在沙箱里做的一切都会丢失（y 重置 / n 取消）",
+    reset_kept: "沙箱未重置",
     data_dir_unwritable:
         "进度不会保存：数据目录无法写入，请退出后用 --data-dir 指定可写目录（{dir}：{why}）",
     keys: &[
@@ -174,6 +179,8 @@ static EN: Strings = Strings {
     alerts: ["Note", "Tip", "Important", "Warning", "Caution"],
     help_scroll: "j/k scroll · ? or Esc close · q quit",
     progress_moved: "progress file {reason}: moved to {to}; progress starts fresh",
+    reset_confirm: "Reset the sandbox? Everything done in it is lost (y reset / n cancel)",
+    reset_kept: "sandbox not reset",
     data_dir_unwritable:
         "progress won't be saved: data dir not writable; use --data-dir DIR ({dir}: {why})",
     keys: &[

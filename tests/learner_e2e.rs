@@ -252,3 +252,49 @@ fn an_unwritable_data_dir_is_announced_at_start_up() {
     // Nothing is lost that the learner was not told about: a normal exit.
     l.wait_for("KUBELAB_EXIT=0");
 }
+
+#[test]
+fn reset_asks_first_and_only_y_resets() {
+    let Some(l) = Learner::new("reset") else {
+        return;
+    };
+    if !l.can_sandbox() {
+        return;
+    }
+    l.start(80, 24, "--lang zh open 05-process");
+    l.wait_for(PROMPT);
+    l.keys(&["Tab"]);
+    l.wait_for("F6 返回课文");
+    l.type_text("touch /root/kept; echo MADE-$((6*7))");
+    l.keys(&["Enter"]);
+    l.wait_for("MADE-42");
+    l.keys(&["F6"]);
+    l.wait_for("? 帮助");
+    // R asks; n keeps the sandbox (and its file).
+    l.keys(&["R"]);
+    l.wait_for("重置沙箱？");
+    l.keys(&["n"]);
+    l.wait_for("沙箱未重置");
+    l.keys(&["Tab"]);
+    l.wait_for("F6 返回课文");
+    l.type_text("ls /root/kept && echo STILL-$((6*7))");
+    l.keys(&["Enter"]);
+    l.wait_for("STILL-42");
+    l.keys(&["F6"]);
+    l.wait_for("? 帮助");
+    // R, y: a fresh sandbox, without the file.
+    l.keys(&["R"]);
+    l.wait_for("重置沙箱？");
+    l.keys(&["y"]);
+    l.wait("a fresh shell", |s| {
+        s.contains(PROMPT) && !s.contains("STILL-42")
+    });
+    l.keys(&["Tab"]);
+    l.wait_for("F6 返回课文");
+    l.type_text("ls /root/kept || echo GONE-$((6*7))");
+    l.keys(&["Enter"]);
+    l.wait_for("GONE-42");
+    l.keys(&["F6"]);
+    l.keys(&["q"]);
+    l.wait_for("KUBELAB_EXIT=0");
+}
