@@ -298,3 +298,25 @@ fn reset_asks_first_and_only_y_resets() {
     l.keys(&["q"]);
     l.wait_for("KUBELAB_EXIT=0");
 }
+
+#[test]
+fn the_outline_at_80_columns_tells_lessons_apart() {
+    let Some(l) = Learner::new("outline") else { return };
+    l.start(80, 24, "--lang zh open 01-whale-debut");
+    let s = l.wait_for("容器技术概念入门篇");
+    // Outline rows: the text between the first pair of borders.
+    let rows: Vec<String> = s
+        .lines()
+        .filter_map(|line| line.split('│').nth(1))
+        .map(|c| c.trim_start_matches(['◐', '✓', '•', ' ']).trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    for (i, a) in rows.iter().enumerate() {
+        for b in &rows[i + 1..] {
+            assert_ne!(a, b, "two outline rows read the same:\n{s}");
+        }
+    }
+    assert!(s.contains("（一）：从进"), "the distinct part is shown:\n{s}");
+    l.keys(&["q"]);
+    l.wait_for("KUBELAB_EXIT=0");
+}
