@@ -301,14 +301,20 @@ fn reset_asks_first_and_only_y_resets() {
 
 #[test]
 fn the_outline_at_80_columns_tells_lessons_apart() {
-    let Some(l) = Learner::new("outline") else { return };
+    let Some(l) = Learner::new("outline") else {
+        return;
+    };
     l.start(80, 24, "--lang zh open 01-whale-debut");
     let s = l.wait_for("容器技术概念入门篇");
     // Outline rows: the text between the first pair of borders.
     let rows: Vec<String> = s
         .lines()
         .filter_map(|line| line.split('│').nth(1))
-        .map(|c| c.trim_start_matches(['◐', '✓', '•', ' ']).trim().to_string())
+        .map(|c| {
+            c.trim_start_matches(['◐', '✓', '•', ' '])
+                .trim()
+                .to_string()
+        })
         .filter(|c| !c.is_empty())
         .collect();
     for (i, a) in rows.iter().enumerate() {
@@ -316,7 +322,36 @@ fn the_outline_at_80_columns_tells_lessons_apart() {
             assert_ne!(a, b, "two outline rows read the same:\n{s}");
         }
     }
-    assert!(s.contains("（一）：从进"), "the distinct part is shown:\n{s}");
+    assert!(
+        s.contains("（一）：从进"),
+        "the distinct part is shown:\n{s}"
+    );
+    l.keys(&["q"]);
+    l.wait_for("KUBELAB_EXIT=0");
+}
+
+#[test]
+fn the_namespaces_pane_lists_time_too() {
+    let Some(l) = Learner::new("timens") else {
+        return;
+    };
+    if !l.can_sandbox() || !std::path::Path::new("/proc/self/ns/time").exists() {
+        eprintln!("SKIP: no sandbox or no time namespaces on this kernel");
+        return;
+    }
+    l.start(80, 24, "--lang zh open 00-opening");
+    l.wait_for(PROMPT);
+    l.keys(&["Tab"]);
+    l.keys(&["F7"]);
+    l.wait_for("[命名空间]");
+    l.keys(&["G"]);
+    let s = l.wait("the time row", |s| s.lines().any(|r| r.contains("│time ")));
+    let row = s.lines().find(|r| r.contains("│time ")).unwrap();
+    assert!(
+        row.contains("共享"),
+        "sandboxes share the host's clock: {row}"
+    );
+    l.keys(&["F6"]);
     l.keys(&["q"]);
     l.wait_for("KUBELAB_EXIT=0");
 }

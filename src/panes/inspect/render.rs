@@ -175,7 +175,8 @@ fn namespaces(rows: &[NsRow], area: Rect, buf: &mut Buffer, t: &'static PaneText
 fn processes(rows: &[ProcRow], area: Rect, buf: &mut Buffer, t: &'static PaneText) {
     let [host, pid, cmd] = t.proc_head;
     let mut out = vec![Line::styled(
-        format!("{} {}  {cmd}", pad(host, 8, false), pad(pid, 5, false)),
+        // The five columns after PID hold a nested PID (`›N`) in the rows.
+        format!("{} {}     {cmd}", pad(host, 8, false), pad(pid, 5, false)),
         head(),
     )];
     if rows.iter().any(|r| r.inner_pid.is_some()) {
@@ -325,10 +326,30 @@ fn cgroup(v: &CgroupView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
 
 fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
     let mut out = vec![Line::styled(t.mounts_inside, head())];
+    // Columns as wide as their longest cell (display width, capped), so a
+    // long mount point does not push its row out of line.
+    let width = |s: &String| unicode_width::UnicodeWidthStr::width(s.as_str());
+    let tw = v
+        .mounts
+        .iter()
+        .map(|m| width(&m.0))
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 24);
+    let fw = v
+        .mounts
+        .iter()
+        .map(|m| width(&m.1))
+        .max()
+        .unwrap_or(0)
+        .clamp(4, 10);
     for (target, fstype, source) in &v.mounts {
         out.push(Line::from(vec![
-            Span::raw(format!("{target:<14} ")),
-            Span::styled(format!("{fstype:<8} "), Style::default().fg(Color::Cyan)),
+            Span::raw(format!("{} ", pad(target, tw, true))),
+            Span::styled(
+                format!("{} ", pad(fstype, fw, true)),
+                Style::default().fg(Color::Cyan),
+            ),
             Span::styled(source.clone(), dim()),
         ]));
     }
@@ -340,6 +361,12 @@ fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
         )),
         Ok(entries) if entries.is_empty() => out.push(Line::styled(t.upper_empty, dim())),
         Ok(entries) => {
+            let pw = entries
+                .iter()
+                .map(|e| unicode_width::UnicodeWidthStr::width(e.path.as_str()))
+                .max()
+                .unwrap_or(0)
+                .min(30);
             for e in entries {
                 let (mark, color, note) = match e.kind {
                     UpperKind::File => ("+", Color::Green, human_bytes(e.size)),
@@ -350,7 +377,7 @@ fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
                 };
                 out.push(Line::from(vec![
                     Span::styled(format!("{mark} "), Style::default().fg(color)),
-                    Span::raw(format!("{} ", e.path)),
+                    Span::raw(format!("{} ", pad(&e.path, pw, true))),
                     Span::styled(note, dim()),
                 ]));
             }
@@ -431,6 +458,51 @@ mod tests {
             short.contains("└ b") && !short.contains("grandchild"),
             "{short}"
         );
+    }
+
+    #[test]
+    fn columns_line_up_with_their_heads_in_both_languages() {
+        use unicode_width::UnicodeWidthStr;
+        // Column where `needle` starts on the row containing it (the dump
+        // has one char per cell: a wide char is followed by a blank).
+        let col = |text: &str, needle: &str| {
+            let spaced: String = needle
+                .chars()
+                .map(|c| match c.to_string().width() {
+                    2 => format!("{c} "),
+                    _ => c.to_string(),
+                })
+                .collect();
+            let spaced = spaced.trim_end();
+            let line = text
+                .lines()
+                .find(|l| l.contains(spaced))
+                .unwrap_or_else(|| panic!("{needle:?} in\n{text}"));
+            line[..line.find(spaced).unwrap()].chars().count()
+        };
+        for lang in [Lang::En, Lang::Zh] {
+            let t = crate::panes::text::text(lang);
+            let area = Rect::new(0, 0, 60, 6);
+            let data = Inspection {
+                processes: Shown::Data(vec![proc(101, 50, "init")]),
+                filesystem: Shown::Data(FsView {
+                    mounts: vec![
+                        ("/".into(), "overlay".into(), "overlay".into()),
+                        ("/proc/sys/kernel/x".into(), "proc".into(), "proc".into()),
+                    ],
+                    upper: Ok(Vec::new()),
+                }),
+                ..Inspection::default()
+            };
+            let mut buf = Buffer::empty(area);
+            render(PaneKind::Processes, &data, "p", area, &mut buf, false, t);
+            let text = screen(&buf);
+            assert_eq!(col(&text, t.proc_head[2]), col(&text, "init"), "{text}");
+            let mut buf = Buffer::empty(area);
+            render(PaneKind::Filesystem, &data, "f", area, &mut buf, false, t);
+            let text = screen(&buf);
+            assert_eq!(col(&text, " overlay"), col(&text, " proc"), "{text}");
+        }
     }
 
     #[test]
