@@ -61,6 +61,8 @@ pub struct Strings {
     pub progress_moved: &'static str,
     /// At start-up, the data directory cannot be written; `{dir}`, `{why}`.
     pub data_dir_unwritable: &'static str,
+    /// The reader refuses a terminal that cannot draw it (TERM=dumb).
+    pub dumb_terminal: &'static str,
     /// `R` asks before the lab's sandboxes are thrown away.
     pub reset_confirm: &'static str,
     pub reset_kept: &'static str,
@@ -110,6 +112,7 @@ static ZH: Strings = Strings {
     alerts: ["注意", "提示", "重要", "警告", "小心"],
     help_scroll: "j/k 滚动 · ? 或 Esc 关闭 · q 退出",
     progress_moved: "进度文件已移到 {to}，进度从头开始（原因：{reason}）",
+    dumb_terminal: "kubelab：这个终端（TERM=dumb）无法显示阅读器。请在完整的终端（如 xterm、GNOME 终端、tmux）里运行；要纯文本的课程目录，用 `kubelab list`。",
     reset_confirm: "重置沙箱？在沙箱里做的一切都会丢失（y 重置 / n 取消）",
     reset_kept: "沙箱未重置",
     data_dir_unwritable:
@@ -179,6 +182,7 @@ static EN: Strings = Strings {
     alerts: ["Note", "Tip", "Important", "Warning", "Caution"],
     help_scroll: "j/k scroll · ? or Esc close · q quit",
     progress_moved: "progress file {reason}: moved to {to}; progress starts fresh",
+    dumb_terminal: "kubelab: this terminal (TERM=dumb) cannot show the reader. Run it in a full terminal (xterm, GNOME Terminal, tmux…); for the course outline as plain text use `kubelab list`.",
     reset_confirm: "Reset the sandbox? Everything done in it is lost (y reset / n cancel)",
     reset_kept: "sandbox not reset",
     data_dir_unwritable:

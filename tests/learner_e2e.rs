@@ -355,3 +355,25 @@ fn the_namespaces_pane_lists_time_too() {
     l.keys(&["q"]);
     l.wait_for("KUBELAB_EXIT=0");
 }
+
+#[test]
+fn a_dumb_terminal_gets_a_clear_refusal_not_escape_sequences() {
+    let Some(l) = Learner::new("dumb") else {
+        return;
+    };
+    let cmd = l
+        .command("--lang zh open 01-whale-debut")
+        .replace("TERM=xterm-256color", "TERM=dumb");
+    l.new_session(
+        80,
+        24,
+        &[
+            "sh",
+            "-c",
+            &format!("{cmd}; echo KUBELAB_EXIT=$?; exec sleep 600"),
+        ],
+    );
+    let s = l.wait_for("KUBELAB_EXIT=2");
+    assert!(s.contains("TERM=dumb") && s.contains("kubelab list"), "{s}");
+    assert_eq!(l.var("alternate_on"), "0", "never drew the TUI");
+}

@@ -84,6 +84,12 @@ pub fn run_reader(ctx: &Context, open: Option<String>) -> anyhow::Result<i32> {
         eprintln!("{NOT_A_TTY}");
         return Ok(2);
     }
+    // A dumb terminal (Emacs' shell, some CI logs) would get a screenful of
+    // escape sequences: refuse before drawing anything.
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        eprintln!("{}", crate::i18n::strings(ctx.lang).dumb_terminal);
+        return Ok(2);
+    }
     // `--lock` / book.toml lock: checked before the terminal is taken over.
     let lock = crate::app::lock::rule_for_reader(ctx)?;
     let opts = crate::app::AppOptions {
