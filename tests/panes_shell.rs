@@ -298,3 +298,20 @@ fn output_after_a_resize_while_drawing_wakes_the_ui() {
     p.type_text("echo woke-$((40+2))");
     woken_until(&mut p, "the command's output", &|t| t.contains("woke-42"));
 }
+
+#[test]
+fn shrinking_the_pane_keeps_the_cursor_line_and_moves_the_rest_to_scrollback() {
+    let mut p = pane(); // inner 24 rows
+    wait_for(&mut p, "prompt", |t| t.contains("lab$"));
+    p.type_text("i=1; while [ $i -le 30 ]; do echo row-$i; i=$((i+1)); done; echo end-$((6*7))");
+    wait_for(&mut p, "the rows", |t| t.contains("end-42"));
+    // Inner 8 rows: the last output and the prompt stay on screen…
+    p.resize_to(Rect::new(0, 0, 82, 10));
+    let text = p.screen_text();
+    assert!(text.contains("end-42"), "{text}");
+    assert!(!text.contains("row-20\n"), "{text}");
+    // …and the lines above went to the scrollback.
+    p.scroll_by(12);
+    let text = p.screen_text();
+    assert!(text.contains("row-20"), "scrollback:\n{text}");
+}

@@ -124,9 +124,18 @@ impl Session {
             return;
         }
         *cur = size;
-        lock(&self.shared.parser)
-            .screen_mut()
-            .set_size(size.rows, size.cols);
+        let mut parser = lock(&self.shared.parser);
+        // Shrinking cuts rows off the bottom, where the cursor (the prompt)
+        // is: scroll the lines above it into the scrollback first, as a
+        // terminal does, so nothing is lost and the cursor line stays.
+        let (rows_now, _) = parser.screen().size();
+        let (cursor_row, _) = parser.screen().cursor_position();
+        if size.rows < rows_now && cursor_row >= size.rows && !parser.screen().alternate_screen() {
+            let n = cursor_row - size.rows + 1;
+            parser.process(format!("\x1b[{n}S\x1b[{n}A").as_bytes());
+        }
+        parser.screen_mut().set_size(size.rows, size.cols);
+        drop(parser);
         let _ = pty::set_size(&self.master, size);
     }
 
