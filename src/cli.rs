@@ -216,7 +216,10 @@ pub fn dispatch(cli: Cli) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("kubelab: error: {e:#}");
+            match ctx.lang {
+                Lang::Zh => eprintln!("kubelab：错误：{e:#}"),
+                Lang::En => eprintln!("kubelab: error: {e:#}"),
+            }
             1
         }
     }

@@ -20,22 +20,46 @@ pub fn run(ctx: &Context, args: OpenArgs) -> anyhow::Result<i32> {
             .filter(|i| i.contains(&args.lesson) || args.lesson.contains(i.as_str()))
             .take(5)
             .collect();
-        let hint = if near.is_empty() {
-            "run `kubelab list` to see the lesson ids".to_string()
+        let zh = ctx.lang == crate::course::model::Lang::Zh;
+        let near = near
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Where: the folder the learner gave, or "the built-in course" (its
+        // unpacked copy in the cache is nothing they chose).
+        let place = if ctx.builtin_course {
+            (if zh {
+                "内置课程"
+            } else {
+                "the built-in course"
+            })
+            .to_string()
         } else {
-            format!(
-                "did you mean {}?",
-                near.iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            crate::course::load::books_root(&ctx.course_dir)
+                .display()
+                .to_string()
         };
-        anyhow::bail!(
-            "no lesson with id `{}` in {}; {hint}",
-            args.lesson,
-            crate::course::load::books_root(&ctx.course_dir).display()
-        );
+        match (zh, near.is_empty()) {
+            (true, true) => anyhow::bail!(
+                "{place}里没有 id 为 `{}` 的课；用 `kubelab list` 查看所有课的 id",
+                args.lesson
+            ),
+            (true, false) => anyhow::bail!(
+                "{place}里没有 id 为 `{}` 的课；你是指 {near} 吗？",
+                args.lesson
+            ),
+            (false, true) => anyhow::bail!(
+                "no lesson with id `{}` in {place}; run `kubelab list` to see the lesson ids",
+                args.lesson
+            ),
+            (false, false) => {
+                anyhow::bail!(
+                    "no lesson with id `{}` in {place}; did you mean {near}?",
+                    args.lesson
+                )
+            }
+        }
     }
     crate::app::preload_course(&ctx.course_dir, loaded);
     run_reader(ctx, Some(args.lesson))
