@@ -160,27 +160,6 @@ fn near_ids_hint(ids: &[String], wanted: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::near_ids_hint;
-
-    #[test]
-    fn typo_in_a_lesson_id_gets_suggestions() {
-        let ids: Vec<String> = ["00-opening", "05-process", "06-isolation-limits"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(
-            near_ids_hint(&ids, "05-proces"),
-            "did you mean `05-process`?"
-        );
-        assert_eq!(near_ids_hint(&ids, "process"), "did you mean `05-process`?");
-        assert_eq!(
-            near_ids_hint(&ids, "zzz"),
-            "run `kubelab list` to see the lesson ids"
-        );
-    }
-}
-
 /// The words of `kubelab progress` in the UI language (the layout, tabs
 /// and ids, stays the same for scripts).
 struct Labels {
@@ -247,5 +226,26 @@ impl Labels {
             .iter()
             .position(|w| *w == en);
         i.map_or("?", |i| self.words[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near_ids_hint;
+
+    #[test]
+    fn typo_in_a_lesson_id_gets_suggestions() {
+        let ids: Vec<String> = ["00-opening", "05-process", "06-isolation-limits"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            near_ids_hint(&ids, "05-proces"),
+            "did you mean `05-process`?"
+        );
+        assert_eq!(near_ids_hint(&ids, "process"), "did you mean `05-process`?");
+        assert_eq!(
+            near_ids_hint(&ids, "zzz"),
+            "run `kubelab list` to see the lesson ids"
+        );
     }
 }
