@@ -66,3 +66,22 @@ fn the_same_in_english_with_lang_en() {
         "{e}"
     );
 }
+
+#[test]
+fn doctor_names_its_checks_and_verdict_in_chinese() {
+    let (out, _h) = kubelab(&["--lang", "zh", "doctor"]);
+    let d = text(&out.stdout);
+    assert!(
+        d.contains("[正常] 内核") || d.contains("[失败] 内核"),
+        "{d}"
+    );
+    assert!(
+        d.contains("kubelab 可以在这台机器上运行实验")
+            || d.contains("kubelab 无法在这台机器上运行实验"),
+        "{d}"
+    );
+    assert!(
+        !d.contains("[ok  ]") && !d.contains("can run its labs"),
+        "{d}"
+    );
+}
