@@ -10,6 +10,11 @@ const HELPER: &str = env!("CARGO_BIN_EXE_kubelab-helper");
 
 /// `bin/kubelab` and `bin/kubelab-helper` in a fresh prefix, as
 /// `cargo install` lays them out (no `share/`), and an empty home.
+/// The tests of this file, one at a time: one test's fork must not inherit
+/// the other's half-written copy of the binary (exec would fail with
+/// ETXTBSY).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn installed() -> (tempfile::TempDir, PathBuf) {
     let prefix = tempfile::tempdir().unwrap();
     let bin = prefix.path().join("bin");
@@ -22,18 +27,35 @@ fn installed() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn run(exe: &Path, home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(exe)
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("PATH", "/usr/bin:/bin")
-        .current_dir(home)
-        .output()
-        .unwrap()
+    output(
+        Command::new(exe)
+            .args(args)
+            .env_clear()
+            .env("HOME", home)
+            .env("PATH", "/usr/bin:/bin")
+            .current_dir(home),
+    )
+}
+
+/// `cmd.output()`, retried while the just-copied binary is "text file
+/// busy" (a fork elsewhere in this process holding the copy's descriptor;
+/// [`SERIAL`] keeps this file's own tests from doing that).
+fn output(cmd: &mut Command) -> std::process::Output {
+    let mut tries = 0;
+    loop {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => return r.unwrap(),
+        }
+    }
 }
 
 #[test]
 fn the_built_in_course_works_with_the_source_checkout_gone() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (prefix, exe) = installed();
     let home = prefix.path().join("home");
     if !kubelab_sandbox::is_root() || Command::new("unshare").arg("--version").output().is_err() {
@@ -47,14 +69,14 @@ fn the_built_in_course_works_with_the_source_checkout_gone() {
         "mount -t tmpfs none {checkout} && exec {} --lang zh list",
         exe.display()
     );
-    let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &script])
-        .env_clear()
-        .env("HOME", &home)
-        .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-        .current_dir(&home)
-        .output()
-        .unwrap();
+    let out = output(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .env_clear()
+            .env("HOME", &home)
+            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .current_dir(&home),
+    );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -68,6 +90,7 @@ fn the_built_in_course_works_with_the_source_checkout_gone() {
 
 #[test]
 fn version_names_the_course_and_completions_and_man_page_print() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (prefix, exe) = installed();
     let home = prefix.path().join("home");
     let v = run(&exe, &home, &["--version"]);

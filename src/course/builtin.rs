@@ -31,7 +31,10 @@ pub fn unpacked_in(root: &Path) -> io::Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&tmp);
     unpack(&LESSONS, &tmp.join("lessons"))?;
     match std::fs::rename(&tmp, &dest) {
-        Ok(()) => Ok(dest),
+        Ok(()) => {
+            prune_old_versions(root, &dest);
+            Ok(dest)
+        }
         // Another kubelab won the race: use its copy.
         Err(_) if dest.join("lessons").is_dir() => {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -40,6 +43,28 @@ pub fn unpacked_in(root: &Path) -> io::Result<PathBuf> {
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
             Err(e)
+        }
+    }
+}
+
+/// Other versions' copies (a rebuilt or upgraded kubelab) are removed once
+/// a day old: a kubelab of that version still running keeps its files.
+fn prune_old_versions(root: &Path, keep: &Path) {
+    let day = std::time::Duration::from_secs(24 * 3600);
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if p != keep && name.to_string_lossy().starts_with("course-") && old {
+            let _ = std::fs::remove_dir_all(&p);
         }
     }
 }
