@@ -303,3 +303,27 @@ fn an_abort_no_panic_hook_sees_still_restores_the_terminal() {
     }
     t.assert_restored();
 }
+
+#[test]
+fn a_panic_on_the_preview_watcher_thread_restores_the_terminal() {
+    let Some(t) = Tmux::new("watch") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = dir.path().join("w.md");
+    std::fs::write(
+        &lesson,
+        "+++\nid = \"w\"\ntitle = \"Watched\"\n+++\n\n# Watched lesson\n",
+    )
+    .unwrap();
+    let args = format!("--lang en preview {}", lesson.display());
+    t.start(80, 24, "KUBELAB_DEBUG_PANIC=watch RUST_BACKTRACE=0", &args);
+    t.wait_for("Watched lesson");
+    // A save wakes the watcher, which panics on its own thread.
+    std::fs::write(
+        &lesson,
+        "+++\nid = \"w\"\ntitle = \"Watched\"\n+++\n\n# Saved again\n",
+    )
+    .unwrap();
+    let s = t.wait_for("KUBELAB_EXIT=101");
+    assert!(s.contains("panicking on purpose"), "readable:\n{s}");
+    t.assert_restored();
+}

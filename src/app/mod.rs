@@ -230,6 +230,8 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     match panic_after.as_deref() {
         // A crash no hook sees (as a stack overflow): the terminal guard's job.
         Some("abort") => std::process::abort(),
+        // The preview's watcher thread panics on the next save (preview.rs).
+        Some("watch") => {}
         Some("thread") => {
             std::thread::spawn(|| panic!("{PANIC_AFTER_FIRST_FRAME}=thread: panicking on purpose"));
         }
