@@ -26,7 +26,8 @@ const GLOBAL: &str = "Global options";
 #[derive(Debug, Parser)]
 #[command(
     name = "kubelab",
-    version,
+    // The built-in course's version too: its files' hash (build.rs).
+    version = concat!(env!("CARGO_PKG_VERSION"), " (course ", env!("KUBELAB_COURSE_HASH"), ")"),
     propagate_version = true,
     max_term_width = 100
 )]
@@ -89,7 +90,15 @@ pub enum Command {
     Inspect(crate::commands::inspect::InspectArgs),
     /// Open a lesson file or course in the reader and reload it on every save.
     Preview(crate::commands::preview::PreviewArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::commands::shell_help::CompletionsArgs),
+    /// Print the manual page (roff): `kubelab man | man -l -`.
+    Man(crate::commands::shell_help::ManArgs),
 }
+
+/// Why the built-in course is not available (it could not be unpacked):
+/// commands that read the course stop with it (see [`dispatch`]).
+static COURSE_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Global options resolved once, handed to every command.
 #[derive(Debug, Clone)]
@@ -114,11 +123,21 @@ pub struct Context {
 impl Context {
     pub fn from_cli(cli: &Cli) -> Context {
         let env_course = std::env::var_os("KUBELAB_COURSE").filter(|v| !v.is_empty());
+        let mut course_error = None;
         let (course_dir, builtin_course) = match (&cli.course, env_course) {
             (Some(d), _) => (d.clone(), false),
             (None, Some(d)) => (PathBuf::from(d), false),
-            (None, None) => (crate::course::default_course_dir(), true),
+            (None, None) => match crate::course::default_course_dir() {
+                Ok(d) => (d, true),
+                Err(e) => {
+                    course_error = Some(e);
+                    (PathBuf::new(), true)
+                }
+            },
         };
+        if let Some(e) = course_error {
+            let _ = COURSE_ERROR.set(e);
+        }
         Context {
             course_dir,
             builtin_course,
@@ -154,6 +173,20 @@ impl Context {
 /// Runs the parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
     let ctx = Context::from_cli(&cli);
+    let reads_course = matches!(
+        cli.command,
+        None | Some(
+            Command::Open(_)
+                | Command::List(_)
+                | Command::Progress(_)
+                | Command::Test(_)
+                | Command::Preview(_)
+        )
+    );
+    if let (true, Some(e)) = (reads_course, COURSE_ERROR.get()) {
+        eprintln!("kubelab: error: {e}");
+        return 1;
+    }
     let result = match cli.command {
         None => crate::commands::open::run_reader(&ctx, None),
         Some(Command::Open(a)) => crate::commands::open::run(&ctx, a),
@@ -168,6 +201,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Doctor(a)) => crate::commands::doctor::run(&ctx, a),
         Some(Command::Inspect(a)) => crate::commands::inspect::run(&ctx, a),
         Some(Command::Preview(a)) => crate::commands::preview::run(&ctx, a),
+        Some(Command::Completions(a)) => crate::commands::shell_help::completions(a),
+        Some(Command::Man(a)) => crate::commands::shell_help::man(a),
     };
     match result {
         Ok(code) => code,
@@ -181,8 +216,12 @@ pub fn dispatch(cli: Cli) -> i32 {
             0
         }
         Err(e) => {
-            let msg = format!("{e:#}");
-            eprintln!("kubelab: error: {}", crate::sanitize::text(&msg));
+            let raw = format!("{e:#}");
+            let msg = crate::sanitize::text(&raw);
+            match ctx.lang {
+                Lang::Zh => eprintln!("kubelab：错误：{msg}"),
+                Lang::En => eprintln!("kubelab: error: {msg}"),
+            }
             1
         }
     }

@@ -25,6 +25,13 @@ pub struct Strings {
     pub error_hint_preview: &'static str,
     pub draft_page: &'static str,
     pub status_help: &'static str,
+    /// The status bar's keys while a shell has the focus: every other key
+    /// goes to the shell, so only the way back is listed.
+    pub status_shell_focus: &'static str,
+    /// The status bar's keys while an inspector alone on show has the focus.
+    pub status_inspector_focus: &'static str,
+    /// The reading position in the status bar (not how much is done); `{p}`.
+    pub status_position: &'static str,
     pub run_label: &'static str,
     pub run_hint: &'static str,
     pub check_label: &'static str,
@@ -52,6 +59,13 @@ pub struct Strings {
     /// Status bar after a corrupt progress file was moved aside;
     /// `{reason}`, `{to}`.
     pub progress_moved: &'static str,
+    /// At start-up, the data directory cannot be written; `{dir}`, `{why}`.
+    pub data_dir_unwritable: &'static str,
+    /// The reader refuses a terminal that cannot draw it (TERM=dumb).
+    pub dumb_terminal: &'static str,
+    /// `R` asks before the lab's sandboxes are thrown away.
+    pub reset_confirm: &'static str,
+    pub reset_kept: &'static str,
     /// (key, description) pairs for the help overlay, in display order.
     pub keys: &'static [(&'static str, &'static str)],
 }
@@ -74,6 +88,9 @@ static ZH: Strings = Strings {
     error_hint_preview: "修正文件并保存：预览会自动重新加载；kubelab lint 可查看全部问题。",
     draft_page: "这一章还在写作中。",
     status_help: "? 帮助 · / 搜索 · q 退出",
+    status_shell_focus: "按键发往终端 · F6 回到课文",
+    status_position: "位置 {p}%",
+    status_inspector_focus: "j/k 滚动 · Esc 或 F6 回到课文",
     run_label: "▶ 运行",
     run_hint: "Enter 发送到终端",
     check_label: "检查",
@@ -95,6 +112,11 @@ static ZH: Strings = Strings {
     alerts: ["注意", "提示", "重要", "警告", "小心"],
     help_scroll: "j/k 滚动 · ? 或 Esc 关闭 · q 退出",
     progress_moved: "进度文件已移到 {to}，进度从头开始（原因：{reason}）",
+    dumb_terminal: "kubelab：这个终端（TERM=dumb）无法显示阅读器。请在完整的终端（如 xterm、GNOME 终端、tmux）里运行；要纯文本的课程目录，用 `kubelab list`。",
+    reset_confirm: "重置沙箱？在沙箱里做的一切都会丢失（y 重置 / n 取消）",
+    reset_kept: "沙箱未重置",
+    data_dir_unwritable:
+        "进度不会保存：数据目录无法写入，请退出后用 --data-dir 指定可写目录（{dir}：{why}）",
     keys: &[
         ("j / ↓", "向下滚动一行"),
         ("k / ↑", "向上滚动一行"),
@@ -136,6 +158,9 @@ static EN: Strings = Strings {
         "Fix the file and save: preview reloads it; `kubelab lint` lists every problem.",
     draft_page: "This chapter is not written yet.",
     status_help: "? help · / search · q quit",
+    status_shell_focus: "keys go to the terminal · F6 back to the lesson",
+    status_position: "at {p}%",
+    status_inspector_focus: "j/k scroll · Esc or F6 back to the lesson",
     run_label: "▶ run",
     run_hint: "Enter sends it to the shell",
     check_label: "check",
@@ -157,6 +182,11 @@ static EN: Strings = Strings {
     alerts: ["Note", "Tip", "Important", "Warning", "Caution"],
     help_scroll: "j/k scroll · ? or Esc close · q quit",
     progress_moved: "progress file {reason}: moved to {to}; progress starts fresh",
+    dumb_terminal: "kubelab: this terminal (TERM=dumb) cannot show the reader. Run it in a full terminal (xterm, GNOME Terminal, tmux…); for the course outline as plain text use `kubelab list`.",
+    reset_confirm: "Reset the sandbox? Everything done in it is lost (y reset / n cancel)",
+    reset_kept: "sandbox not reset",
+    data_dir_unwritable:
+        "progress won't be saved: data dir not writable; use --data-dir DIR ({dir}: {why})",
     keys: &[
         ("j / ↓", "scroll down one line"),
         ("k / ↑", "scroll up one line"),

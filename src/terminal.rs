@@ -1,7 +1,8 @@
 //! The one owner of the real terminal (DESIGN.md pattern 2): raw mode,
 //! alternate screen, mouse capture and cursor, restored on every way out —
 //! normal exit, `Drop`, panic (hook), SIGTERM (the app's loop quits) — and
-//! given back while suspended with Ctrl-Z.
+//! given back while suspended with Ctrl-Z. A death no code of this process
+//! sees (kill -9, abort, stack overflow) is left to [`crate::terminal_guard`].
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
@@ -22,6 +23,8 @@ impl Tui {
     /// Takes over the terminal. Installs the panic hook on first use.
     pub fn enter() -> io::Result<Tui> {
         install_panic_hook();
+        // Before raw mode: the guard saves the settings to restore.
+        crate::terminal_guard::start();
         let mut tui = Tui {
             terminal: Terminal::new(CrosstermBackend::new(io::stdout()))?,
             active: false,
@@ -75,6 +78,7 @@ impl Tui {
 impl Drop for Tui {
     fn drop(&mut self) {
         let _ = self.exit();
+        crate::terminal_guard::stand_down();
     }
 }
 
@@ -99,6 +103,7 @@ pub fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let _ = restore(&mut io::stdout());
+            crate::terminal_guard::stand_down_from_hook();
             previous(info);
             std::process::exit(101);
         }));

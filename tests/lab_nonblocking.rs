@@ -164,8 +164,9 @@ fn a_key_is_handled_while_the_old_sandbox_is_torn_down() {
     let mut app = app(&gate);
     wait_for_prompt(&mut app);
 
-    // `R`: a fresh sandbox; the old one's teardown now blocks until released.
+    // `R`, `y`: a fresh sandbox; the old one's teardown now blocks until released.
     assert!(key(&mut app, KeyCode::Char('R')));
+    assert!(key(&mut app, KeyCode::Char('y')));
     assert!(key(&mut app, KeyCode::Char('?')), "the next key is handled");
     assert!(matches!(app.overlay, Overlay::Help), "and did its job");
     assert!(

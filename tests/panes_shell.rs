@@ -265,3 +265,53 @@ fn random_bytes_from_the_program_do_not_break_the_pane() {
     }
     assert_eq!(p.exit_code(), Some(3));
 }
+
+#[test]
+fn output_after_a_resize_while_drawing_wakes_the_ui() {
+    // The UI polls a pane only when woken. Drawing resizes the PTY; output
+    // that arrives after that resize must still send a wake-up, or the
+    // prompt stays invisible until the next key (blank shell on launch).
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let tx = std::sync::Mutex::new(tx);
+    let notify = Arc::new(move || {
+        let _ = tx.lock().unwrap().send(());
+    });
+    let mut p = ShellPane::new("shell", host_shell(), notify);
+    p.resize_to(Rect::new(0, 0, 82, 26));
+    p.start();
+    let woken_until = |p: &mut ShellPane, what: &str, pred: &dyn Fn(&str) -> bool| loop {
+        if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+            panic!(
+                "no wake-up while waiting for {what}; screen:\n{}",
+                p.screen_text()
+            );
+        }
+        p.poll();
+        if pred(&p.screen_text()) {
+            return;
+        }
+    };
+    woken_until(&mut p, "prompt", &|t| t.contains("lab$"));
+    // Draw at another size, as the first frame after a layout change does.
+    let area = Rect::new(0, 0, 60, 20);
+    p.render(area, &mut Buffer::empty(area), false);
+    p.type_text("echo woke-$((40+2))");
+    woken_until(&mut p, "the command's output", &|t| t.contains("woke-42"));
+}
+
+#[test]
+fn shrinking_the_pane_keeps_the_cursor_line_and_moves_the_rest_to_scrollback() {
+    let mut p = pane(); // inner 24 rows
+    wait_for(&mut p, "prompt", |t| t.contains("lab$"));
+    p.type_text("i=1; while [ $i -le 30 ]; do echo row-$i; i=$((i+1)); done; echo end-$((6*7))");
+    wait_for(&mut p, "the rows", |t| t.contains("end-42"));
+    // Inner 8 rows: the last output and the prompt stay on screen…
+    p.resize_to(Rect::new(0, 0, 82, 10));
+    let text = p.screen_text();
+    assert!(text.contains("end-42"), "{text}");
+    assert!(!text.contains("row-20\n"), "{text}");
+    // …and the lines above went to the scrollback.
+    p.scroll_by(12);
+    let text = p.screen_text();
+    assert!(text.contains("row-20"), "scrollback:\n{text}");
+}

@@ -284,3 +284,49 @@ fn ctrl_z_suspends_and_fg_resumes() {
     t.wait_for("KUBELAB_EXIT=0");
     t.assert_restored();
 }
+
+#[test]
+fn an_abort_no_panic_hook_sees_still_restores_the_terminal() {
+    // As a stack overflow or kill -9: the dying process runs no code; the
+    // terminal guard puts the terminal back.
+    let Some(t) = Tmux::new("abort") else { return };
+    t.start(80, 24, "KUBELAB_DEBUG_PANIC=abort", "");
+    // Not the shell's `echo KUBELAB_EXIT=134`: the shell may print it while
+    // the guard has yet to leave the alternate screen, and then it is gone
+    // with it. Wait for kubelab to be gone (the shell has moved on to its
+    // `sleep`) and the guard to have switched back.
+    let start = Instant::now();
+    while t.var("pane_current_command") != "sleep" || t.var("alternate_on") != "0" {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "kubelab still running or the alternate screen still on:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.assert_restored();
+}
+
+#[test]
+fn a_panic_on_the_preview_watcher_thread_restores_the_terminal() {
+    let Some(t) = Tmux::new("watch") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = dir.path().join("w.md");
+    std::fs::write(
+        &lesson,
+        "+++\nid = \"w\"\ntitle = \"Watched\"\n+++\n\n# Watched lesson\n",
+    )
+    .unwrap();
+    let args = format!("--lang en preview {}", lesson.display());
+    t.start(80, 24, "KUBELAB_DEBUG_PANIC=watch RUST_BACKTRACE=0", &args);
+    t.wait_for("Watched lesson");
+    // A save wakes the watcher, which panics on its own thread.
+    std::fs::write(
+        &lesson,
+        "+++\nid = \"w\"\ntitle = \"Watched\"\n+++\n\n# Saved again\n",
+    )
+    .unwrap();
+    let s = t.wait_for("KUBELAB_EXIT=101");
+    assert!(s.contains("panicking on purpose"), "readable:\n{s}");
+    t.assert_restored();
+}

@@ -41,8 +41,11 @@ pub enum Action {
     Answer(usize),
     /// Mouse wheel over the panes: scroll the shell's history (+ = older).
     PaneScroll(isize),
-    /// `R`: fresh sandboxes for the lesson (panes side).
+    /// `R`: ask whether to reset the lesson's sandboxes.
     ResetLab,
+    /// The answer to [`Action::ResetLab`]: `true` resets (fresh sandboxes,
+    /// panes side), `false` keeps them.
+    ResetAnswer(bool),
     /// `y`: copy the focused run block to the clipboard (OSC 52).
     CopyBlock,
     /// Typed into the pane area while it has focus.

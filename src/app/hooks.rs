@@ -17,6 +17,17 @@ use ratatui::Frame;
 /// /sys work on their own tasks and wake the loop with
 /// [`super::AppEvent::PaneDirty`] through the [`super::EventSender`] they get
 /// in [`PaneHost::attach`]).
+/// What takes the keys when the pane area has the focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneFocus {
+    /// A shell: every key but F6 goes to it.
+    Shell,
+    /// An inspector alone on show: keys scroll it.
+    Inspector,
+    /// Anything else (a question, a message).
+    Other,
+}
+
 pub trait PaneHost: Send {
     /// Called once before the first frame with a way to wake the UI.
     fn attach(&mut self, _events: super::EventSender) {}
@@ -59,6 +70,11 @@ pub trait PaneHost: Send {
     /// with focus wants it as 0x1A).
     fn wants_ctrl_z(&self) -> bool {
         false
+    }
+    /// What has the pane focus when the pane area has it (the status bar
+    /// lists the keys that work there).
+    fn focus_kind(&self) -> PaneFocus {
+        PaneFocus::Other
     }
     /// Whether the panes show a question that must be answered first (the
     /// trust dialog): y/n/Esc then go to [`PaneHost::key`] whatever has focus.

@@ -41,6 +41,13 @@ pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
     {
         return Some(Action::PaneKey(k));
     }
+    // The reset question takes the next key: only `y` resets.
+    if app.confirm_reset {
+        return Some(Action::ResetAnswer(matches!(
+            k.code,
+            KeyCode::Char('y' | 'Y')
+        )));
+    }
     match &app.overlay {
         Overlay::Help => {
             return match k.code {

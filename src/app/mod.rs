@@ -13,6 +13,7 @@
 
 pub mod action;
 pub mod event;
+mod hangup;
 pub mod hooks;
 pub mod keymap;
 pub mod library;
@@ -23,7 +24,7 @@ pub mod update;
 
 pub use action::Action;
 pub use event::{AppEvent, EventSender};
-pub use hooks::{NoPanes, PaneHost};
+pub use hooks::{NoPanes, PaneFocus, PaneHost};
 pub use library::Library;
 pub use state::{App, Focus, Overlay};
 
@@ -95,6 +96,16 @@ pub fn startup_notice(reason: &str, moved_to: &std::path::Path) {
     }
 }
 
+static STARTUP_MESSAGE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// A message for the status bar of the next [`build_app`], already in the
+/// UI language (e.g. the data directory cannot be written).
+pub fn startup_message(text: String) {
+    if let Ok(mut m) = STARTUP_MESSAGE.lock() {
+        *m = Some(text);
+    }
+}
+
 static PRELOADED: std::sync::Mutex<Option<(PathBuf, crate::course::LoadedCourse)>> =
     std::sync::Mutex::new(None);
 
@@ -152,6 +163,9 @@ pub fn build_app(opts: &AppOptions, size: (u16, u16)) -> anyhow::Result<App> {
     }
     update::open(&mut app, start);
     app.progress_dirty = false;
+    if let Some(text) = STARTUP_MESSAGE.lock().ok().and_then(|mut m| m.take()) {
+        app.message = Some(text);
+    }
     if let Some((reason, to)) = STARTUP_NOTICE.lock().ok().and_then(|mut n| n.take()) {
         app.message = Some(
             app.strings
@@ -204,6 +218,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     update::notify_panes(&mut app);
     spawn_input(tx.clone());
     spawn_signals(tx.clone());
+    hangup::watch(tx.clone());
     let saver = opts.progress.take().map(Saver::start);
 
     let exit_after = std::env::var(EXIT_AFTER_FIRST_FRAME).ok();
@@ -213,6 +228,10 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     report.frame(&app);
     let mut last_draw = Instant::now();
     match panic_after.as_deref() {
+        // A crash no hook sees (as a stack overflow): the terminal guard's job.
+        Some("abort") => std::process::abort(),
+        // The preview's watcher thread panics on the next save (preview.rs).
+        Some("watch") => {}
         Some("thread") => {
             std::thread::spawn(|| panic!("{PANIC_AFTER_FIRST_FRAME}=thread: panicking on purpose"));
         }
@@ -225,6 +244,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
         app.quit = true;
     }
 
+    let mut lost: Option<std::io::Error> = None;
     while !app.quit {
         let Some(ev) = rx.recv().await else { break };
         let mut dirty = handle(&mut app, ev);
@@ -255,7 +275,12 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
                 // A Ctrl-Z drained here must act now, not wait for the next event.
                 suspend_if_asked(&mut app, &mut tui)?;
             }
-            tui.terminal.draw(|f| crate::ui::draw(f, &app))?;
+            if let Err(e) = tui.terminal.draw(|f| crate::ui::draw(f, &app)) {
+                // The terminal is gone (EIO): still stop the sandboxes and
+                // save progress below, then report it.
+                lost = Some(e);
+                break;
+            }
             last_draw = Instant::now();
             report.frame(&app);
             if exit_after.as_deref() == Some("highlighted") && report.highlighted_done {
@@ -265,11 +290,16 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     }
     update::save_position(&mut app);
     app.panes.shutdown();
-    tui.exit()?;
+    // Fails when the terminal hung up: progress is saved all the same.
+    let restored = tui.exit();
     if let Some(s) = saver {
         s.save(&app.progress);
         s.finish()?;
     }
+    if let Some(e) = lost {
+        return Err(e).context("the terminal went away");
+    }
+    restored?;
     Ok(())
 }
 

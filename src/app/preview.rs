@@ -172,7 +172,15 @@ pub fn start(
 ) -> anyhow::Result<crate::authoring::watch::Watch> {
     let target = opts.target.clone();
     let tx = tx.clone();
+    // Tests: a crash on the watcher thread must still give the terminal back.
+    let crash = std::env::var(super::PANIC_AFTER_FIRST_FRAME).is_ok_and(|v| v == "watch");
     crate::authoring::watch::watch(&opts.target, opts.debounce, move |changed| {
+        if crash {
+            panic!(
+                "{}=watch: panicking on purpose",
+                super::PANIC_AFTER_FIRST_FRAME
+            );
+        }
         // An error here means the file vanished mid-save or the course lost
         // its books: keep what is on screen and wait for the next save.
         if let Ok(lib) = load_library(&target, lang) {

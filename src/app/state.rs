@@ -67,6 +67,8 @@ pub struct App {
     pub search_target: Option<u32>,
     pub quit: bool,
     pub suspend: bool,
+    /// `R` was pressed: the next key answers "reset the sandbox?" (y/n).
+    pub confirm_reset: bool,
     pub panes: Box<dyn PaneHost>,
     /// `--lock` in force (see [`super::lock`]).
     pub lock: Option<crate::classroom::lock::LockRule>,
@@ -105,6 +107,7 @@ impl App {
             search_target: None,
             quit: false,
             suspend: false,
+            confirm_reset: false,
             panes: Box::new(NoPanes),
             lock: None,
             preview: None,

@@ -115,9 +115,18 @@ pub fn update(app: &mut App, action: Action) {
         }
         Action::PaneScroll(lines) => app.panes.scroll(lines),
         Action::ResetLab => {
-            app.message = Some(match app.panes.reset() {
-                Err(e) if e.is_empty() => app.strings.run_unavailable.to_string(),
-                Ok(m) | Err(m) => m,
+            // Everything done in the sandbox is lost: ask first.
+            app.confirm_reset = true;
+            app.message = Some(app.strings.reset_confirm.to_string());
+        }
+        Action::ResetAnswer(yes) => {
+            app.confirm_reset = false;
+            app.message = Some(match yes {
+                false => app.strings.reset_kept.to_string(),
+                true => match app.panes.reset() {
+                    Err(e) if e.is_empty() => app.strings.run_unavailable.to_string(),
+                    Ok(m) | Err(m) => m,
+                },
             })
         }
         Action::CopyBlock => {

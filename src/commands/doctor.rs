@@ -17,7 +17,7 @@ pub struct DoctorArgs {
     pub no_probe: bool,
 }
 
-pub fn run(_ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
+pub fn run(ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
     let mut checks = doctor::static_checks();
     if !a.no_probe {
         // With limits, so the probe needs the memory, cpu and pids controllers
@@ -63,28 +63,53 @@ pub fn run(_ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
     // writeln!, not println!: `kubelab doctor | head` must not panic.
     let mut out = std::io::stdout().lock();
     let mut failed = false;
+    let zh = ctx.lang == crate::course::model::Lang::Zh;
     for c in &checks {
-        let tag = match c.level {
-            Level::Ok => "ok  ",
-            Level::Warn => "warn",
-            Level::Fail => {
-                failed = true;
-                "FAIL"
-            }
+        let tag = match (c.level, zh) {
+            (Level::Ok, false) => "ok  ",
+            (Level::Warn, false) => "warn",
+            (Level::Fail, false) => "FAIL",
+            (Level::Ok, true) => "正常",
+            (Level::Warn, true) => "注意",
+            (Level::Fail, true) => "失败",
         };
-        writeln!(out, "[{tag}] {:<20} {}", c.name, c.detail)?;
+        failed |= c.level == Level::Fail;
+        // The check's own words (detail, fix) come from the sandbox engine
+        // in English; its name and the verdict follow --lang.
+        let name = if zh { zh_name(c.name) } else { c.name };
+        writeln!(out, "[{tag}] {} {}", pad(name, 20), c.detail)?;
         if !c.fix.is_empty() {
-            writeln!(out, "       {:<20} fix: {}", "", c.fix)?;
+            let fix = if zh { "解决：" } else { "fix: " };
+            writeln!(out, "       {} {fix}{}", pad("", 20), c.fix)?;
         }
     }
-    writeln!(
-        out,
-        "{}",
-        if failed {
-            "kubelab cannot run its labs here: fix the FAIL lines above."
-        } else {
-            "kubelab can run its labs here."
-        }
-    )?;
+    let verdict = match (failed, zh) {
+        (true, false) => "kubelab cannot run its labs here: fix the FAIL lines above.",
+        (false, false) => "kubelab can run its labs here.",
+        (true, true) => "kubelab 无法在这台机器上运行实验：请先解决上面标为「失败」的项。",
+        (false, true) => "kubelab 可以在这台机器上运行实验。",
+    };
+    writeln!(out, "{verdict}")?;
     Ok(if failed { 1 } else { 0 })
+}
+
+/// `s` padded with spaces to `w` display columns (CJK-aware).
+fn pad(s: &str, w: usize) -> String {
+    let n = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+/// A check's name in Chinese (unknown names stay as they are).
+fn zh_name(name: &'static str) -> &'static str {
+    match name {
+        "kernel" => "内核",
+        "user namespaces" => "用户命名空间",
+        "cgroups" => "cgroup",
+        "masked /proc" => "/proc 屏蔽",
+        "seccomp" => "seccomp 过滤",
+        "busybox" => "busybox",
+        "sandbox" => "沙箱",
+        "cgroup limits" => "cgroup 限制",
+        other => other,
+    }
 }

@@ -14,4 +14,5 @@ pub mod preview;
 pub mod progress;
 pub mod progress_export;
 pub mod run;
+pub mod shell_help;
 pub mod test;

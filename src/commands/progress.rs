@@ -1,6 +1,7 @@
 //! `kubelab progress` and `kubelab progress reset [LESSON]`.
 
 use crate::cli::Context;
+use crate::course::model::Lang;
 use crate::progress::time;
 use crate::sanitize;
 use clap::Subcommand;
@@ -40,15 +41,18 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
     let p = &store.progress;
     // Written, not println!: `kubelab progress | head` must not panic.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "progress file: {}", store.path().display())?;
+    let l = Labels::of(ctx.lang);
+    writeln!(out, "{}: {}", l.file, store.path().display())?;
     match &p.position {
         Some(pos) => writeln!(
             out,
-            "position: {} (line {})",
+            "{}: {} ({} {})",
+            l.position,
             sanitize::line(&pos.lesson),
+            l.line,
             pos.line
         )?,
-        None => writeln!(out, "position: (none)")?,
+        None => writeln!(out, "{}: {}", l.position, l.none)?,
     }
     // Titles and totals come from the course; progress still prints if the
     // course cannot be loaded.
@@ -60,26 +64,28 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
         None => None,
     };
     if p.lessons.is_empty() {
-        writeln!(out, "no lessons started yet")?;
+        writeln!(out, "{}", l.nothing_yet)?;
     }
     for (id, lp) in &p.lessons {
         let lesson = loaded
             .as_ref()
             .and_then(|c| c.lesson_or_fallback(ctx.lang, id))
             .map(|(l, _)| l);
-        let title = lesson.map_or("(not in this course)", |l| l.front.title.as_str());
+        let title = lesson.map_or(l.not_in_course, |l| l.front.title.as_str());
         let locked = lock.as_ref().is_some_and(|r| !r.is_open(id));
         // Ids come from the progress file, titles from the course.
         let (id, title) = (sanitize::line(id), sanitize::line(title));
         match lesson {
-            Some(l) => {
-                let st = p.status(l);
+            Some(lesson) => {
+                let st = p.status(lesson);
                 writeln!(
                     out,
-                    "{id}\t{}\tchecks {}/{}\tquizzes {}/{}\t{title}",
-                    st.word(),
+                    "{id}\t{}\t{} {}/{}\t{} {}/{}\t{title}",
+                    l.word(st.word()),
+                    l.checks,
                     st.checks_done,
                     st.checks_total,
+                    l.quizzes,
                     st.quizzes_answered,
                     st.quizzes_total
                 )?;
@@ -92,18 +98,22 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
         for (check, done) in &lp.checks {
             writeln!(
                 out,
-                "  check {}\tpassed {}",
+                "  {} {}\t{} {}",
+                l.check,
                 sanitize::line(check),
+                l.passed,
                 time::rfc3339(done.completed_at)
             )?;
         }
         for (quiz, a) in &lp.quizzes {
             writeln!(
                 out,
-                "  quiz {}\tanswer {}\t{}\t{}",
+                "  {} {}\t{} {}\t{}\t{}",
+                l.quiz,
                 sanitize::line(quiz),
+                l.answer,
                 crate::doc::quiz::letter(a.answer),
-                if a.correct { "correct" } else { "wrong" },
+                if a.correct { l.correct } else { l.wrong },
                 time::rfc3339(a.answered_at)
             )?;
         }
@@ -147,4 +157,73 @@ fn reset(ctx: &Context, lesson: Option<String>) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The words of `kubelab progress` in the UI language (the layout, tabs
+/// and ids, stays the same for scripts).
+struct Labels {
+    file: &'static str,
+    position: &'static str,
+    line: &'static str,
+    none: &'static str,
+    nothing_yet: &'static str,
+    not_in_course: &'static str,
+    checks: &'static str,
+    quizzes: &'static str,
+    check: &'static str,
+    passed: &'static str,
+    quiz: &'static str,
+    answer: &'static str,
+    correct: &'static str,
+    wrong: &'static str,
+    /// new, read, started, done.
+    words: [&'static str; 4],
+}
+
+impl Labels {
+    fn of(lang: Lang) -> &'static Labels {
+        match lang {
+            Lang::Zh => &Labels {
+                file: "进度文件",
+                position: "阅读位置",
+                line: "第",
+                none: "（无）",
+                nothing_yet: "还没有开始任何一课",
+                not_in_course: "（不在本课程中）",
+                checks: "检查",
+                quizzes: "小测验",
+                check: "检查",
+                passed: "通过于",
+                quiz: "小测验",
+                answer: "答",
+                correct: "正确",
+                wrong: "错误",
+                words: ["未开始", "已读", "进行中", "完成"],
+            },
+            Lang::En => &Labels {
+                file: "progress file",
+                position: "position",
+                line: "line",
+                none: "(none)",
+                nothing_yet: "no lessons started yet",
+                not_in_course: "(not in this course)",
+                checks: "checks",
+                quizzes: "quizzes",
+                check: "check",
+                passed: "passed",
+                quiz: "quiz",
+                answer: "answer",
+                correct: "correct",
+                wrong: "wrong",
+                words: ["new", "read", "started", "done"],
+            },
+        }
+    }
+
+    fn word(&self, en: &str) -> &'static str {
+        let i = ["new", "read", "started", "done"]
+            .iter()
+            .position(|w| *w == en);
+        i.map_or("?", |i| self.words[i])
+    }
 }

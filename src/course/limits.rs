@@ -32,16 +32,18 @@ pub fn read_capped(path: &Path, max: u64, what: &str) -> Result<String, Diagnost
     // is refused without ever blocking on it.
     let bytes = match super::files::read_regular(path, max) {
         Ok(b) => b,
-        Err(super::files::FileError::TooBig(size)) => return Err(Diagnostic::error(
-            path,
-            0,
-            0,
-            format!(
+        Err(super::files::FileError::TooBig(size)) => {
+            return Err(Diagnostic::error(
+                path,
+                0,
+                0,
+                format!(
                 "{what} is larger than {}; the limit is {} (see \"Limits\" in lessons/README.md)",
                 human(size),
                 human(max)
             ),
-        )),
+            ))
+        }
         Err(e) => {
             return Err(Diagnostic::error(
                 path,

@@ -11,6 +11,7 @@
 //! the preferred language into entries (`Lesson`/`Error`/`Draft`, with the
 //! other-language fallback flagged), and [`LoadedCourse::search_index`]
 //! builds the `/` search over every lesson's text with file line numbers.
+pub mod builtin;
 pub mod files;
 pub mod front;
 pub mod include;
@@ -48,17 +49,21 @@ pub fn load_lesson(lang: Lang, path: &Path) -> Result<Lesson, LessonError> {
     }
 }
 
-/// The built-in course: the `lessons/` of an installed binary
-/// (`<prefix>/share/kubelab/lessons`), else the source tree this binary was
-/// built from. (`--course` and `$KUBELAB_COURSE` are handled by the CLI.)
-pub fn default_course_dir() -> PathBuf {
+/// The built-in course: the `lessons/` of a packaged install
+/// (`<prefix>/share/kubelab/lessons`), else the course embedded in the
+/// binary, unpacked to the user's cache ([`builtin`]). Never the source
+/// tree: an installed binary must not depend on where it was built.
+/// (`--course` and `$KUBELAB_COURSE` are handled by the CLI.)
+pub fn default_course_dir() -> Result<PathBuf, String> {
     if let Ok(exe) = std::env::current_exe() {
         if let Some(prefix) = exe.parent().and_then(|bin| bin.parent()) {
             let shared = prefix.join("share").join("kubelab");
             if shared.join("lessons").is_dir() {
-                return shared;
+                return Ok(shared);
             }
         }
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    builtin::dir().map_err(|e| {
+        format!("cannot unpack the built-in course into the cache: {e} (set XDG_CACHE_HOME to a writable folder, or use --course DIR)")
+    })
 }

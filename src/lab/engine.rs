@@ -19,6 +19,10 @@ use std::time::Duration;
 const SHELL: &str = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi";
 /// PID 1's job in a lab sandbox when the spec names no command: stay alive
 /// (the learner's shells are exec'd next to it).
+/// The sandboxes' locale: UTF-8, built into glibc since 2.35 (no locale files
+/// needed in the image) and harmless where a libc ignores it (busybox).
+pub const LOCALE: &str = "C.UTF-8";
+
 const KEEP_ALIVE: &str = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
 
 /// Starts lesson sandboxes with the real engine.
@@ -58,6 +62,11 @@ impl EngineFactory {
         console: Option<PtySize>,
     ) -> io::Result<EngineSandbox> {
         let mut spec = spec.clone();
+        // Without a locale bash and coreutils fall back to POSIX: Chinese in
+        // a command line redraws garbled, `ls` prints names as octal escapes.
+        spec.env
+            .entry("LANG".into())
+            .or_insert_with(|| LOCALE.into());
         let stdio = match console {
             Some(size) => {
                 if spec.command.is_empty() {
@@ -172,7 +181,13 @@ impl EngineSandbox {
         let req = ExecRequest {
             command,
             cpu_seconds,
-            env: vec![("TERM".into(), "xterm-256color".into())],
+            env: vec![
+                ("TERM".into(), "xterm-256color".into()),
+                (
+                    "LANG".into(),
+                    self.spec.env.get("LANG").map_or(LOCALE, |v| v).into(),
+                ),
+            ],
             workdir: self.spec.workdir.clone(),
             // What `Sandbox::exec` adds: the spec's privilege applies to execs.
             privileged: self.spec.privileged,

@@ -32,6 +32,9 @@ use std::sync::Arc;
 /// Shows the next inspector pane.
 pub const NEXT_INSPECTOR: KeyCode = KeyCode::F(7);
 
+mod draw;
+use draw::one_pane_line;
+
 /// The live panes of the lesson on screen.
 pub struct LabHost {
     factory: Arc<dyn SandboxFactory + Send + Sync>,
@@ -47,6 +50,11 @@ pub struct LabHost {
     /// Whether the last frame was cramped: F7 then steps through the shell
     /// too. Set while drawing (`&self`), read on the next key.
     cramped: Cell<bool>,
+    /// Rows the inspector on show is scrolled down (keys while it alone is
+    /// on show and focused); the drawn value, clamped to its content.
+    inspector_scroll: Cell<usize>,
+    /// Rows inside the inspector drawn last (a page for PgUp/PgDn).
+    page_rows: Cell<u16>,
     /// Source lines the lesson view shows (the visible steps' checks run).
     lines: Option<(u32, u32)>,
     /// The source line being read (its step may choose the inspector).
@@ -77,6 +85,8 @@ impl LabHost {
             trust,
             cramped_shell: true,
             cramped: Cell::new(false),
+            inspector_scroll: Cell::new(0),
+            page_rows: Cell::new(1),
             reading: None,
             lines: None,
             text: text(Lang::En),
@@ -157,6 +167,12 @@ impl LabHost {
         self.notify = notify;
     }
 
+    /// Whether an inspector alone fills the pane area (cramped, F7), the
+    /// shell hidden behind it.
+    pub fn inspector_in_front(&self) -> bool {
+        self.cramped.get() && !self.cramped_shell
+    }
+
     /// The running lab (tests and benchmarks look inside).
     pub fn lab(&self) -> Option<&LiveLab> {
         self.lab.as_ref()
@@ -193,169 +209,6 @@ impl LabHost {
         }
         self.lab = Some(lab);
     }
-
-    fn draw_lab(
-        &self,
-        lab: &LiveLab,
-        area: Rect,
-        buf: &mut ratatui::buffer::Buffer,
-        focused: bool,
-    ) {
-        let t = self.text;
-        let mut area = area;
-        if !lab.errors.is_empty() {
-            let h = (lab.errors.len() as u16).min(area.height / 2);
-            let [top, rest] =
-                Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
-            Paragraph::new(
-                lab.errors
-                    .iter()
-                    .map(|e| Line::raw(e.clone()))
-                    .collect::<Vec<_>>(),
-            )
-            .style(Style::default().fg(Color::Red))
-            .render(top, buf);
-            area = rest;
-        }
-        let shell = lab
-            .lesson
-            .front
-            .default_sandbox()
-            .and_then(|d| lab.shells.get(d))
-            .or_else(|| lab.shells.values().next());
-        let inspectors = lab.inspectors();
-        let (shell_area, insp_area) = split(
-            area,
-            shell.is_some(),
-            !inspectors.is_empty(),
-            self.cramped_shell,
-        );
-        self.cramped.set(
-            shell.is_some()
-                && !inspectors.is_empty()
-                && (shell_area.is_none() || insp_area.is_none()),
-        );
-        if let (Some(s), Some(r)) = (shell, shell_area) {
-            s.render(r, buf, focused);
-            if let Some((code, why)) = s
-                .exit_code()
-                .and_then(|code| oom_ended(lab, t).map(|why| (code, why)))
-            {
-                // Above the exit note (which wraps to the pane's inner width):
-                // why the shell is gone.
-                let note = crate::panes::text::fill(t.exited, &[("code", &code)]);
-                let note_rows =
-                    crate::wrap::wrap_str(&note, r.width.saturating_sub(2) as usize).len() as u16;
-                let row = r.y + r.height.saturating_sub(2 + note_rows);
-                if r.height >= 3 + note_rows && r.width > 2 {
-                    let area = Rect::new(r.x + 1, row, r.width - 2, 1);
-                    Line::styled(why, Style::default().fg(Color::Red)).render(area, buf);
-                }
-            }
-        }
-        let Some(r) = insp_area else {
-            // Cramped: only the shell fits; say how to see the inspectors.
-            // F7 shows the inspector the step chose (or the learner left).
-            let next = inspectors.get(lab.inspector).or(inspectors.first());
-            if let (Some(sa), Some(next)) = (shell_area, next) {
-                let hint = format!(" F7 ▸ {} ", t.kind(next.kind));
-                // Display columns, not chars: the Chinese label is twice as wide.
-                let w = unicode_width::UnicodeWidthStr::width(hint.as_str()) as u16;
-                if sa.width > w + 20 {
-                    buf.set_string(
-                        sa.x + sa.width - w - 1,
-                        sa.y,
-                        hint,
-                        Style::default().fg(Color::DarkGray),
-                    );
-                }
-            }
-            return;
-        };
-        let idx = lab.inspector % inspectors.len();
-        let pane = inspectors[idx];
-        let tabs: Vec<String> = inspectors
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if i == idx {
-                    format!("[{}]", t.kind(p.kind))
-                } else {
-                    t.kind(p.kind).to_string()
-                }
-            })
-            .collect();
-        let title = inspector_title(&tabs, idx, r.width);
-        let name = pane
-            .sandbox
-            .clone()
-            .or_else(|| lab.lesson.front.default_sandbox().map(str::to_string))
-            .unwrap_or_default();
-        let Some(cell) = lab.cells.get(&name) else {
-            let msg = fill(t.no_sandbox_named, &[("name", &name)]);
-            return one_pane_line(r, buf, &title, &msg);
-        };
-        if let Some(status) = cell.status(t) {
-            return one_pane_line(r, buf, &title, &status);
-        }
-        match cell.sampler().as_ref() {
-            Some(s) => inspect_render::render(pane.kind, &s.data(), &title, r, buf, false, t),
-            None => one_pane_line(r, buf, &title, t.starting),
-        }
-    }
-}
-
-/// The inspector pane's title: every tab, the one on show in brackets, and
-/// the key. Where that is too wide for the border (`width` columns), the
-/// key is left out, then the tabs before the one on show (marked `…`), so
-/// the pane shown is always named.
-fn inspector_title(tabs: &[String], idx: usize, width: u16) -> String {
-    use unicode_width::UnicodeWidthStr;
-    // The border's corners and the spaces around the title.
-    let room = usize::from(width).saturating_sub(4);
-    let fits = |s: &String| s.width() <= room;
-    let all = tabs.join(" ");
-    for candidate in [format!("{all} · F7"), all] {
-        if fits(&candidate) {
-            return candidate;
-        }
-    }
-    let mut title = if idx > 0 { "…" } else { "" }.to_string() + &tabs[idx];
-    for tab in &tabs[idx + 1..] {
-        let longer = format!("{title} {tab}");
-        if !fits(&format!("{longer}…")) {
-            title.push('…');
-            break;
-        }
-        title = longer;
-    }
-    title
-}
-
-/// "the OOM killer ended the sandbox: OOM: pid 1 (bash) killed at 64 MiB"
-/// when the lab's default sandbox ended with an OOM kill.
-fn oom_ended(lab: &LiveLab, t: &'static PaneText) -> Option<String> {
-    let name = lab.lesson.front.default_sandbox()?;
-    let cell = lab.cells.get(name)?;
-    let sampler = cell.sampler();
-    let data = sampler.as_ref()?.data();
-    match &data.cgroup {
-        crate::panes::inspect::model::Shown::Data(v) if v.ended.is_some() => {
-            let ev = v.events.back()?;
-            Some(fill(t.oom_ended, &[("event", &ev.line(t))]))
-        }
-        _ => None,
-    }
-}
-
-fn one_pane_line(area: Rect, buf: &mut ratatui::buffer::Buffer, title: &str, text: &str) {
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(Style::default().fg(Color::DarkGray))
-        .title(format!(" {title} "));
-    let inner = block.inner(area);
-    block.render(area, buf);
-    Line::styled(text.to_string(), Style::default().fg(Color::DarkGray)).render(inner, buf);
 }
 
 /// Where the shell and the inspector go. Tall areas stack them, wide ones
@@ -461,6 +314,8 @@ impl PaneHost for LabHost {
         };
         shell.type_text(&block.code);
         lab.command_started();
+        // Focus moves to the shell: it must be the pane on show.
+        self.cramped_shell = true;
         Ok(())
     }
 
@@ -482,6 +337,19 @@ impl PaneHost for LabHost {
                 DialogKey::Kept => true,
             };
         }
+        if self.lab.is_some() && key.code != NEXT_INSPECTOR && self.inspector_in_front() {
+            // The shell is hidden: keys never reach it. They scroll the
+            // inspector; Esc gives focus back to the lesson.
+            return match super::focus::inspector_key(&key, self.page_rows.get()) {
+                super::focus::InspectorKey::Scroll(by) => {
+                    let at = self.inspector_scroll.get() as isize + by;
+                    self.inspector_scroll.set(at.max(0) as usize);
+                    true
+                }
+                super::focus::InspectorKey::Leave => false,
+                super::focus::InspectorKey::Ignore => true,
+            };
+        }
         let Some(lab) = self.lab.as_mut() else {
             return false;
         };
@@ -490,6 +358,7 @@ impl PaneHost for LabHost {
             if n == 0 {
                 return true;
             }
+            self.inspector_scroll.set(0);
             if !self.cramped.get() {
                 lab.inspector = (lab.inspector + 1) % n;
             } else if self.cramped_shell {
@@ -544,7 +413,17 @@ impl PaneHost for LabHost {
     }
 
     fn wants_ctrl_z(&self) -> bool {
-        self.lab.as_ref().is_some_and(|l| !l.shells.is_empty())
+        self.lab.as_ref().is_some_and(|l| !l.shells.is_empty()) && !self.inspector_in_front()
+    }
+
+    fn focus_kind(&self) -> crate::app::PaneFocus {
+        use crate::app::PaneFocus;
+        match &self.lab {
+            _ if self.waiting.is_some() => PaneFocus::Other,
+            Some(_) if self.inspector_in_front() => PaneFocus::Inspector,
+            Some(lab) if !lab.shells.is_empty() => PaneFocus::Shell,
+            _ => PaneFocus::Other,
+        }
     }
 
     fn modal(&self) -> bool {
@@ -577,6 +456,12 @@ impl PaneHost for LabHost {
     fn scroll(&mut self, lines: isize) {
         if let Some(dialog) = self.waiting.as_mut() {
             dialog.scroll_by(lines);
+            return;
+        }
+        if self.inspector_in_front() {
+            // Wheel up (positive) shows earlier rows.
+            let at = self.inspector_scroll.get() as isize - lines;
+            self.inspector_scroll.set(at.max(0) as usize);
             return;
         }
         if let Some(shell) = self.lab.as_mut().and_then(|l| l.main_shell()) {

@@ -15,6 +15,7 @@ pub mod backend;
 pub mod check;
 pub mod engine;
 pub mod exposure;
+pub mod focus;
 pub mod harness;
 pub mod host;
 pub mod host_run;

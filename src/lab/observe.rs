@@ -12,6 +12,24 @@ use kubelab_sandbox::Sandbox;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+/// The time namespace (Linux 5.6+), which sandboxes share with the host:
+/// shown so the pane lists every type `lsns` does, the shared one marked.
+/// PID 1 hides its links from a rootless observer; a child of it does not.
+fn time_row(pid: i32) -> NsRow {
+    let ino = |who: &str| {
+        let link = std::fs::read_link(format!("/proc/{who}/ns/time")).ok()?;
+        let s = link.to_string_lossy().into_owned();
+        s.rsplit_once('[')?.1.trim_end_matches(']').parse().ok()
+    };
+    let sandbox = ino(&pid.to_string())
+        .or_else(|| children(pid).into_iter().find_map(|c| ino(&c.to_string())));
+    NsRow {
+        kind: "time".into(),
+        host: ino("self"),
+        sandbox,
+    }
+}
+
 /// Children of `pid` (its main thread's), from `/proc/PID/task/PID/children`.
 fn children(pid: i32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
@@ -62,7 +80,7 @@ impl Observe for EngineObserver {
     }
 
     fn namespaces(&self) -> Result<Vec<NsRow>, String> {
-        let rows: Vec<NsRow> = observe::namespaces(self.pid)
+        let mut rows: Vec<NsRow> = observe::namespaces(self.pid)
             .into_iter()
             .map(|p| NsRow {
                 kind: p.ns.name().to_string(),
@@ -70,6 +88,7 @@ impl Observe for EngineObserver {
                 sandbox: p.sandbox,
             })
             .collect();
+        rows.push(time_row(self.pid as i32));
         if rows.iter().all(|r| r.sandbox.is_none()) {
             return Err(Note::GONE.into());
         }

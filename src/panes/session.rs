@@ -41,7 +41,9 @@ struct Shared {
     state: Mutex<SessionState>,
     /// Set by the reader when new output arrived, cleared by `take_dirty`; it
     /// coalesces notifications so a flood sends one wake-up per frame, not one
-    /// per read.
+    /// per read. Only the reader sets it, and every false→true edge sends a
+    /// wake-up: a `true` set by anyone else would swallow the next output's
+    /// wake-up (the blank-prompt-on-launch bug).
     dirty: AtomicBool,
     bytes: AtomicU64,
     last_output: Mutex<Option<Instant>>,
@@ -64,7 +66,8 @@ impl Session {
         let shared = Arc::new(Shared {
             parser: Mutex::new(vt100::Parser::new(size.rows, size.cols, SCROLLBACK)),
             state: Mutex::new(SessionState::Running),
-            dirty: AtomicBool::new(true),
+            // The UI redraws when it picks up a new session anyway.
+            dirty: AtomicBool::new(false),
             bytes: AtomicU64::new(0),
             last_output: Mutex::new(None),
         });
@@ -92,6 +95,7 @@ impl Session {
                 };
                 *lock(&sh.state) = state;
                 sh.dirty.store(true, Ordering::Release);
+                // Always: the exit must be drawn even if a wake-up is pending.
                 notify();
             })?;
 
@@ -111,6 +115,8 @@ impl Session {
 
     /// Resizes parser and PTY together (the program gets SIGWINCH).
     /// Takes `&self` so drawing can make the PTY follow the pane's rectangle.
+    /// It leaves the dirty flag alone: the caller is drawing (or about to),
+    /// and the program's redraw after SIGWINCH wakes the UI through the reader.
     pub fn resize(&self, rows: u16, cols: u16) {
         let size = PtySize::clamped(rows, cols);
         let mut cur = lock(&self.size);
@@ -118,11 +124,19 @@ impl Session {
             return;
         }
         *cur = size;
-        lock(&self.shared.parser)
-            .screen_mut()
-            .set_size(size.rows, size.cols);
+        let mut parser = lock(&self.shared.parser);
+        // Shrinking cuts rows off the bottom, where the cursor (the prompt)
+        // is: scroll the lines above it into the scrollback first, as a
+        // terminal does, so nothing is lost and the cursor line stays.
+        let (rows_now, _) = parser.screen().size();
+        let (cursor_row, _) = parser.screen().cursor_position();
+        if size.rows < rows_now && cursor_row >= size.rows && !parser.screen().alternate_screen() {
+            let n = cursor_row - size.rows + 1;
+            parser.process(format!("\x1b[{n}S\x1b[{n}A").as_bytes());
+        }
+        parser.screen_mut().set_size(size.rows, size.cols);
+        drop(parser);
         let _ = pty::set_size(&self.master, size);
-        self.shared.dirty.store(true, Ordering::Release);
     }
 
     pub fn size(&self) -> PtySize {

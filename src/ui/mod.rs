@@ -108,11 +108,29 @@ fn status(frame: &mut Frame, app: &App, area: Rect) {
             .checked_div(max)
             .map_or(100, |p| p.min(100))
     });
+    // With a shell focused, `?`, `/` and `q` go to the shell: show the way
+    // back instead of keys that would not work.
+    let keys = match app.panes.focus_kind() {
+        _ if app.focus != crate::app::state::Focus::Panes || !app.has_panes() => s.status_help,
+        crate::app::PaneFocus::Shell => s.status_shell_focus,
+        crate::app::PaneFocus::Inspector => s.status_inspector_focus,
+        crate::app::PaneFocus::Other => s.status_help,
+    };
     let right = match pct {
-        Some(p) => format!(" {p:>3}%  {} ", s.status_help),
-        None => format!(" {} ", s.status_help),
+        Some(p) => format!(
+            " {}  {keys} ",
+            s.status_position.replace("{p}", &p.to_string())
+        ),
+        None => format!(" {keys} "),
     };
     let w = usize::from(area.width);
+    // A message that does not fit beside the key legend takes the whole bar:
+    // it says something the learner must read now.
+    let right = if app.message.is_some() && wrap::width(&left) + 1 + wrap::width(&right) > w {
+        String::new()
+    } else {
+        right
+    };
     let rw = wrap::width(&right);
     let left = wrap::truncate(&format!(" {left}"), w.saturating_sub(rw));
     let pad = w.saturating_sub(wrap::width(&left) + rw);

@@ -31,6 +31,59 @@ pub fn render(
         .title(format!(" {title} "));
     let inner = block.inner(area);
     block.render(area, buf);
+    content(kind, data, inner, buf, t);
+}
+
+/// Most rows an inspector is drawn on when scrolled (a fork bomb's process
+/// list is cut there).
+pub const MAX_SCROLL_ROWS: u16 = 2000;
+
+/// Draws like [`render`], the view scrolled `scroll` rows down with its first
+/// row (the column heads) kept in place. The view is drawn on a taller
+/// off-screen buffer, so every inspector scrolls the same way. Returns the
+/// scroll actually used: never past the last row with content.
+#[allow(clippy::too_many_arguments)]
+pub fn render_scrolled(
+    kind: PaneKind,
+    data: &Inspection,
+    title: &str,
+    area: Rect,
+    buf: &mut Buffer,
+    focused: bool,
+    t: &'static PaneText,
+    scroll: usize,
+) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    if scroll == 0 || inner.height < 2 {
+        render(kind, data, title, area, buf, focused, t);
+        return 0;
+    }
+    let tall_h = (usize::from(inner.height) + scroll).min(usize::from(MAX_SCROLL_ROWS)) as u16;
+    let tall = Rect::new(0, 0, inner.width, tall_h);
+    let mut off = Buffer::empty(tall);
+    content(kind, data, tall, &mut off, t);
+    let used = (0..tall_h)
+        .rev()
+        .find(|&y| (0..inner.width).any(|x| off[(x, y)].symbol() != " "))
+        .map_or(0, |y| y + 1);
+    let scroll = scroll.min(usize::from(used.saturating_sub(inner.height)));
+    let mut title = title.to_string();
+    if scroll > 0 {
+        title.push_str(&format!(" ↓{scroll}"));
+    }
+    render(kind, data, &title, area, buf, focused, t);
+    for row in 0..inner.height {
+        // Row 0 stays: the column heads.
+        let from = if row == 0 { 0 } else { row + scroll as u16 };
+        for x in 0..inner.width {
+            let cell = off[(x, from)].clone();
+            buf[(inner.x + x, inner.y + row)] = cell;
+        }
+    }
+    scroll
+}
+
+fn content(kind: PaneKind, data: &Inspection, inner: Rect, buf: &mut Buffer, t: &'static PaneText) {
     match kind {
         PaneKind::Namespaces => with(&data.namespaces, inner, buf, t, |v, a, b, t| {
             namespaces(v, a, b, t)
@@ -122,7 +175,8 @@ fn namespaces(rows: &[NsRow], area: Rect, buf: &mut Buffer, t: &'static PaneText
 fn processes(rows: &[ProcRow], area: Rect, buf: &mut Buffer, t: &'static PaneText) {
     let [host, pid, cmd] = t.proc_head;
     let mut out = vec![Line::styled(
-        format!("{} {}  {cmd}", pad(host, 8, false), pad(pid, 5, false)),
+        // The five columns after PID hold a nested PID (`›N`) in the rows.
+        format!("{} {}     {cmd}", pad(host, 8, false), pad(pid, 5, false)),
         head(),
     )];
     if rows.iter().any(|r| r.inner_pid.is_some()) {
@@ -273,10 +327,30 @@ fn cgroup(v: &CgroupView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
 
 fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
     let mut out = vec![Line::styled(t.mounts_inside, head())];
+    // Columns as wide as their longest cell (display width, capped), so a
+    // long mount point does not push its row out of line.
+    let width = |s: &String| unicode_width::UnicodeWidthStr::width(s.as_str());
+    let tw = v
+        .mounts
+        .iter()
+        .map(|m| width(&m.0))
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 24);
+    let fw = v
+        .mounts
+        .iter()
+        .map(|m| width(&m.1))
+        .max()
+        .unwrap_or(0)
+        .clamp(4, 10);
     for (target, fstype, source) in &v.mounts {
         out.push(Line::from(vec![
-            Span::raw(format!("{target:<14} ")),
-            Span::styled(format!("{fstype:<8} "), Style::default().fg(Color::Cyan)),
+            Span::raw(format!("{} ", pad(target, tw, true))),
+            Span::styled(
+                format!("{} ", pad(fstype, fw, true)),
+                Style::default().fg(Color::Cyan),
+            ),
             Span::styled(source.clone(), dim()),
         ]));
     }
@@ -288,6 +362,12 @@ fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
         )),
         Ok(entries) if entries.is_empty() => out.push(Line::styled(t.upper_empty, dim())),
         Ok(entries) => {
+            let pw = entries
+                .iter()
+                .map(|e| unicode_width::UnicodeWidthStr::width(e.path.as_str()))
+                .max()
+                .unwrap_or(0)
+                .min(30);
             for e in entries {
                 let (mark, color, note) = match e.kind {
                     UpperKind::File => ("+", Color::Green, human_bytes(e.size)),
@@ -298,7 +378,7 @@ fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
                 };
                 out.push(Line::from(vec![
                     Span::styled(format!("{mark} "), Style::default().fg(color)),
-                    Span::raw(format!("{} ", e.path)),
+                    Span::raw(format!("{} ", pad(&e.path, pw, true))),
                     Span::styled(note, dim()),
                 ]));
             }
@@ -395,6 +475,51 @@ mod tests {
         render(PaneKind::Processes, &data, "p", area, &mut buf, false, t);
         let text = screen(&buf);
         assert!(text.contains("a^[[2J\\u{9b}b^Mc"), "{text}");
+    }
+
+    #[test]
+    fn columns_line_up_with_their_heads_in_both_languages() {
+        use unicode_width::UnicodeWidthStr;
+        // Column where `needle` starts on the row containing it (the dump
+        // has one char per cell: a wide char is followed by a blank).
+        let col = |text: &str, needle: &str| {
+            let spaced: String = needle
+                .chars()
+                .map(|c| match c.to_string().width() {
+                    2 => format!("{c} "),
+                    _ => c.to_string(),
+                })
+                .collect();
+            let spaced = spaced.trim_end();
+            let line = text
+                .lines()
+                .find(|l| l.contains(spaced))
+                .unwrap_or_else(|| panic!("{needle:?} in\n{text}"));
+            line[..line.find(spaced).unwrap()].chars().count()
+        };
+        for lang in [Lang::En, Lang::Zh] {
+            let t = crate::panes::text::text(lang);
+            let area = Rect::new(0, 0, 60, 6);
+            let data = Inspection {
+                processes: Shown::Data(vec![proc(101, 50, "init")]),
+                filesystem: Shown::Data(FsView {
+                    mounts: vec![
+                        ("/".into(), "overlay".into(), "overlay".into()),
+                        ("/proc/sys/kernel/x".into(), "proc".into(), "proc".into()),
+                    ],
+                    upper: Ok(Vec::new()),
+                }),
+                ..Inspection::default()
+            };
+            let mut buf = Buffer::empty(area);
+            render(PaneKind::Processes, &data, "p", area, &mut buf, false, t);
+            let text = screen(&buf);
+            assert_eq!(col(&text, t.proc_head[2]), col(&text, "init"), "{text}");
+            let mut buf = Buffer::empty(area);
+            render(PaneKind::Filesystem, &data, "f", area, &mut buf, false, t);
+            let text = screen(&buf);
+            assert_eq!(col(&text, " overlay"), col(&text, " proc"), "{text}");
+        }
     }
 
     #[test]
