@@ -337,12 +337,15 @@ pub fn code_wrap(pieces: &[Piece], first: usize, rest: usize) -> Vec<Vec<Piece>>
             end += 1;
         }
         if end < glyphs.len() {
-            // Prefer to break after a space in the second half of the run.
-            let mut cols = 0;
+            // Prefer to break after the last space that fits, so no token
+            // is split when a space earlier in the line would do; spaces of
+            // the leading indentation do not count (an empty line helps nobody).
             let mut best = None;
+            let mut seen_text = false;
             for (k, g) in glyphs[start..end].iter().enumerate() {
-                cols += g.width;
-                if g.class == Class::Space && cols * 2 > limit {
+                if g.class != Class::Space {
+                    seen_text = true;
+                } else if seen_text {
                     best = Some(start + k + 1);
                 }
             }

@@ -372,7 +372,7 @@ impl Out {
             })
             .collect();
         let mw = markers.iter().map(|m| wrap::width(m)).max().unwrap_or(2);
-        for (it, marker) in items.iter().zip(markers) {
+        for (n, (it, marker)) in items.iter().zip(markers).enumerate() {
             let mut child = Out::new(self.next_interactive);
             child.src = it.blocks.first().map_or(self.src, Block::line);
             for (i, inner) in it.blocks.iter().enumerate() {
@@ -382,6 +382,21 @@ impl Out {
                 child.block(inner, w.saturating_sub(mw).max(4), st, s, links);
             }
             if child.lines.is_empty() {
+                child.push(Line::default());
+            }
+            // A block that ends an item (code, table, quote) would otherwise
+            // run straight into the next bullet.
+            if n + 1 < items.len()
+                && it.blocks.last().is_some_and(|b| {
+                    matches!(
+                        b,
+                        Block::Code { .. }
+                            | Block::Interactive(_)
+                            | Block::Table { .. }
+                            | Block::Quote { .. }
+                    )
+                })
+            {
                 child.push(Line::default());
             }
             let pad = " ".repeat(mw - wrap::width(&marker));
@@ -411,15 +426,10 @@ impl Out {
                 &plain
             }
         };
-        // Diagrams are clipped (wrapped box drawings are unreadable); code
-        // wraps at spaces with a "↪" on continuation lines.
-        let diagram = matches!(lang, "text" | "txt");
+        // Every block wraps, `text` diagrams too (nothing may be cut off):
+        // at the last space that fits, "↪" on continuation lines.
         for l in lines {
-            let parts = if diagram {
-                vec![wrap::clip(l, inner, Piece::new("›", theme::CODE_CUT))]
-            } else {
-                wrap::code_wrap(l, inner, inner.saturating_sub(2))
-            };
+            let parts = wrap::code_wrap(l, inner, inner.saturating_sub(2));
             for (k, part) in parts.into_iter().enumerate() {
                 let mut spans = vec![Span::styled(bar_text, bar)];
                 if k > 0 {
