@@ -237,3 +237,19 @@ fn the_shipped_course_has_no_errors() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(r.books, 2);
 }
+
+/// Info strings other tools write (titles, Hugo options) are not kubelab's
+/// business; a fence language the reader cannot highlight is a note only.
+#[test]
+fn foreign_info_strings_are_quiet_and_unknown_languages_are_notes() {
+    let body = "```mermaid \"Kubernetes 分层架构\"\ngraph TD\n```\n\n```go {linenos=true}\nfunc main() {}\n```\n\n```dockerfile\nFROM debian\n```\n\n```ymal\nkind: Pod\n```\n\n```ymal\nkind: Pod\n```\n";
+    let l = lesson("01-a", SB, body);
+    let r = lint_one(&l, &l);
+    let m = messages(&r);
+    assert_eq!((r.errors(), r.warnings()), (0, 0), "{m:#?}");
+    let notes: Vec<&String> = m.iter().filter(|d| d.contains(": note: ")).collect();
+    // mermaid and ymal (once per lesson, both books); dockerfile and go are known.
+    assert_eq!(notes.len(), 4, "{m:#?}");
+    assert!(notes.iter().any(|n| n.contains("`ymal`")), "{m:#?}");
+    assert!(notes.iter().any(|n| n.contains("`mermaid`")), "{m:#?}");
+}
