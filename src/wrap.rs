@@ -20,6 +20,9 @@ use unicode_width::UnicodeWidthStr;
 pub struct Piece {
     pub text: String,
     pub style: Style,
+    /// The link this text belongs to (an index into the lesson's link
+    /// list); kept through wrapping so the screen can make it clickable.
+    pub link: Option<usize>,
 }
 
 impl Piece {
@@ -27,6 +30,15 @@ impl Piece {
         Piece {
             text: text.into(),
             style,
+            link: None,
+        }
+    }
+
+    /// Text of link number `link` (0-based).
+    pub fn linked(text: impl Into<String>, style: Style, link: usize) -> Self {
+        Piece {
+            link: Some(link),
+            ..Piece::new(text, style)
         }
     }
 }
@@ -256,7 +268,11 @@ impl<'p> LineBuilder<'p> {
                 last.text.push_str(text);
             }
         } else {
-            self.cur.push(Piece::new(text, self.pieces[g.piece].style));
+            let src = &self.pieces[g.piece];
+            self.cur.push(Piece {
+                link: src.link,
+                ..Piece::new(text, src.style)
+            });
             self.cur_piece = Some(g.piece);
         }
         self.width += g.width;

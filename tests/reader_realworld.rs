@@ -66,3 +66,72 @@ fn raw_html() {
         snap("html", w, h, draw(&open("html", w, h)));
     }
 }
+
+#[test]
+fn links_are_reachable_from_the_keyboard() {
+    for (w, h) in SIZES {
+        let mut a = open("links", w, h);
+        keys(&mut a, "o");
+        let screen = draw(&a);
+        // The whole URL of link 1, unbroken, in the status line.
+        assert!(
+            screen.contains(
+                "[1/3] https://kubernetes.io/zh-cn/docs/reference/using-api/api-concepts/"
+            ) || w < 100,
+            "{screen}"
+        );
+        keys(&mut a, "oo");
+        snap("links_third", w, h, draw(&a));
+        keys(&mut a, "o");
+        assert!(draw(&a).contains("[1/3]"), "o wraps around");
+        keys(&mut a, "O");
+        assert!(draw(&a).contains("[3/3]"), "O goes back");
+    }
+}
+
+/// With hyperlinks on, link text and each reference URL carry OSC 8 with
+/// the full URL, and nothing else escapes into the cells.
+#[test]
+fn links_are_osc8_hyperlinks() {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    let mut a = open("links", 80, 24);
+    a.hyperlinks = true;
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| kubelab::ui::draw(f, &a)).unwrap();
+    let buf = t.backend().buffer();
+    let url = "https://kubernetes.io/zh-cn/docs/reference/using-api/api-concepts/#efficient-detection-of-changes";
+    let open_seq = format!("\x1b]8;;{url}\x1b\\");
+    let linked: Vec<&str> = buf
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .filter(|s| s.starts_with(&open_seq))
+        .collect();
+    let text: String = linked
+        .iter()
+        .map(|s| s[open_seq.len()..].trim_end_matches("\x1b]8;;\x1b\\"))
+        .collect();
+    // The link text, its number and the (wrapped) URL in the references.
+    assert!(text.contains("Kubernetes API 概念"), "{text:?}");
+    assert!(text.contains("efficient-detection"), "{text:?}");
+    for c in buf.content() {
+        let s = c.symbol();
+        let inner = s
+            .strip_prefix("\x1b]8;;")
+            .and_then(|s| s.split_once("\x1b\\"))
+            .map_or(s, |(_, rest)| rest.trim_end_matches("\x1b]8;;\x1b\\"));
+        assert!(!inner.chars().any(char::is_control), "{s:?}");
+    }
+}
+
+#[test]
+fn the_outline_column_can_be_hidden() {
+    let mut a = open("tables", 80, 24);
+    keys(&mut a, "t");
+    let screen = draw(&a);
+    assert!(!screen.contains("目录"), "{screen}");
+    snap("tables_no_outline", 80, 24, screen);
+    keys(&mut a, "t");
+    assert!(draw(&a).contains("目录"));
+}

@@ -43,6 +43,11 @@ pub enum Action {
     PaneScroll(isize),
     /// `R`: fresh sandboxes for the lesson (panes side).
     ResetLab,
+    /// `o` / `O`: move to the next / previous link of the lesson (its
+    /// reference line scrolled into view, its URL in the status line).
+    NextLink(isize),
+    /// `t`: show / hide the outline column on wide terminals.
+    ToggleOutline,
     /// `y`: copy the focused run block to the clipboard (OSC 52).
     CopyBlock,
     /// Typed into the pane area while it has focus.

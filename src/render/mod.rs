@@ -77,6 +77,15 @@ pub struct BlockRange {
     pub source_line: u32,
 }
 
+/// Screen cells of link text: `cols` of rendered line `line` belong to
+/// link `link` (an index into [`Rendered::urls`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSpan {
+    pub line: usize,
+    pub cols: Range<u16>,
+    pub link: usize,
+}
+
 /// A lesson laid out for one width.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
@@ -85,6 +94,12 @@ pub struct Rendered {
     /// Source line of the block each rendered line belongs to.
     pub src_lines: Vec<u32>,
     pub blocks: Vec<BlockRange>,
+    /// Link targets as the course wrote them, numbered from 1 on screen.
+    pub urls: Vec<String>,
+    /// Where link text (and each URL in the references) is on screen.
+    pub link_spans: Vec<LinkSpan>,
+    /// Rendered line of each link's entry in the references list.
+    pub ref_lines: Vec<usize>,
 }
 
 impl Rendered {
@@ -168,29 +183,33 @@ pub fn render_doc(doc: &Doc, width: u16, states: &BlockStates, strings: &Strings
     let w = usize::from(width).max(8);
     let mut out = Out::new(0);
     let mut links: Vec<String> = Vec::new();
+    let mut ref_lines = Vec::new();
+    // The references of a `##` section follow it (and the text before the
+    // first `##`), so URLs are printed whole, out of the prose's way.
+    let mut unlisted = 0;
     for (n, b) in doc.blocks.iter().enumerate() {
+        if matches!(b, Block::Heading { level: 1 | 2, .. }) && unlisted < links.len() {
+            out.push(Line::default());
+            out.references(&links, unlisted, w, &mut ref_lines);
+            unlisted = links.len();
+        }
         if n > 0 {
             out.push(Line::default());
         }
-        let first_link = links.len();
         out.block(b, w, states, strings, &mut links);
-        if links.len() > first_link {
-            for (i, url) in links.iter().enumerate().skip(first_link) {
-                let pieces = [
-                    Piece::new(format!("  [{}] ", i + 1), theme::DIM),
-                    Piece::new(url.clone(), theme::LINK),
-                ];
-                for l in wrap::hard_wrap(&pieces, w) {
-                    out.push(wrap::to_line(l));
-                }
-            }
-        }
+    }
+    if unlisted < links.len() {
+        out.push(Line::default());
+        out.references(&links, unlisted, w, &mut ref_lines);
     }
     Rendered {
         width,
         lines: out.lines,
         src_lines: out.src_lines,
         blocks: out.blocks,
+        urls: links,
+        link_spans: out.links,
+        ref_lines,
     }
 }
 
@@ -200,6 +219,7 @@ struct Out {
     lines: Vec<Line<'static>>,
     src_lines: Vec<u32>,
     blocks: Vec<BlockRange>,
+    links: Vec<LinkSpan>,
     src: u32,
     next_interactive: usize,
 }
@@ -210,6 +230,7 @@ impl Out {
             lines: Vec::new(),
             src_lines: Vec::new(),
             blocks: Vec::new(),
+            links: Vec::new(),
             src: 0,
             next_interactive,
         }
@@ -222,7 +243,45 @@ impl Out {
 
     fn push_wrapped(&mut self, pieces: &[Piece], width: usize) {
         for l in wrap::wrap(pieces, width) {
-            self.push(wrap::to_line(l));
+            self.push_pieces(l);
+        }
+    }
+
+    /// Pushes one wrapped line, noting where link text landed.
+    fn push_pieces(&mut self, pieces: Vec<Piece>) {
+        let mut col = 0u16;
+        for p in &pieces {
+            let w = u16::try_from(wrap::width(&p.text)).unwrap_or(u16::MAX);
+            if let Some(link) = p.link {
+                self.links.push(LinkSpan {
+                    line: self.lines.len(),
+                    cols: col..col.saturating_add(w),
+                    link,
+                });
+            }
+            col = col.saturating_add(w);
+        }
+        self.push(wrap::to_line(pieces));
+    }
+
+    /// The numbered references for `links[from..]`: `[n] URL` on one line
+    /// when it fits, else the URL on lines of its own, cut only when it is
+    /// wider than the whole column.
+    fn references(&mut self, links: &[String], from: usize, w: usize, ref_lines: &mut Vec<usize>) {
+        for (i, url) in links.iter().enumerate().skip(from) {
+            ref_lines.push(self.lines.len());
+            let label = Piece::new(format!("  [{}] ", i + 1), theme::DIM);
+            let url = Piece::linked(url.clone(), theme::LINK, i);
+            let (lw, uw) = (wrap::width(&label.text), wrap::width(&url.text));
+            if lw + uw <= w || uw > w {
+                // One line, or too long for any line: cut where it must be.
+                for l in wrap::hard_wrap(&[label, url], w) {
+                    self.push_pieces(l);
+                }
+            } else {
+                self.push_pieces(vec![label]);
+                self.push_pieces(vec![url]);
+            }
         }
     }
 
@@ -233,6 +292,13 @@ impl Out {
         for mut b in child.blocks {
             b.lines = b.lines.start + base..b.lines.end + base;
             self.blocks.push(b);
+        }
+        let indent = first.iter().map(|s| wrap::width(&s.content)).sum::<usize>();
+        let indent = u16::try_from(indent).unwrap_or(u16::MAX);
+        for mut l in child.links {
+            l.line += base;
+            l.cols = l.cols.start.saturating_add(indent)..l.cols.end.saturating_add(indent);
+            self.links.push(l);
         }
         for (i, (line, src)) in child.lines.into_iter().zip(child.src_lines).enumerate() {
             let mut spans: Vec<Span<'static>> = if i == 0 {
