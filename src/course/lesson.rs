@@ -101,7 +101,7 @@ pub fn parse_text(text: &str, path: &Path, lang: Lang) -> LessonLoad {
         Ok(s) => s,
         Err(d) => return LessonLoad::failed(d),
     };
-    let front = match front::parse(split.front, split.front_line, path) {
+    let front = match front::lesson_front(&split, path) {
         Ok(f) => f,
         Err(d) => return LessonLoad::failed(d),
     };

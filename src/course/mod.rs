@@ -12,6 +12,7 @@
 //! other-language fallback flagged), and [`LoadedCourse::search_index`]
 //! builds the `/` search over every lesson's text with file line numbers.
 pub mod front;
+pub mod front_yaml;
 pub mod lesson;
 pub mod load;
 pub mod model;
