@@ -188,6 +188,12 @@ pub fn render_doc(doc: &Doc, width: u16, states: &BlockStates, strings: &Strings
     // first `##`), so URLs are printed whole, out of the prose's way.
     let mut unlisted = 0;
     for (n, b) in doc.blocks.iter().enumerate() {
+        // Raw HTML with nothing to show (`</details>`) takes no room.
+        if let Block::Html { text, .. } = b {
+            if crate::doc::html::items(text).is_empty() {
+                continue;
+            }
+        }
         if matches!(b, Block::Heading { level: 1 | 2, .. }) && unlisted < links.len() {
             out.push(Line::default());
             out.references(&links, unlisted, w, &mut ref_lines);
@@ -279,7 +285,8 @@ impl Out {
                     self.push_pieces(l);
                 }
             } else {
-                self.push_pieces(vec![label]);
+                let number = label.text.trim_end().to_string();
+                self.push_pieces(vec![Piece::new(number, theme::DIM)]);
                 self.push_pieces(vec![url]);
             }
         }
@@ -399,8 +406,26 @@ impl Out {
             }
             Block::Rule { .. } => self.push(Line::styled("─".repeat(w), theme::DIM)),
             Block::Html { text, .. } => {
-                for line in text.lines() {
-                    self.push_wrapped(&[Piece::new(line, theme::DIM)], w);
+                use crate::doc::html::HtmlItem;
+                for item in crate::doc::html::items(text) {
+                    match item {
+                        HtmlItem::Line(t) => self.push_wrapped(&[Piece::new(t, Style::new())], w),
+                        HtmlItem::Summary(t) => self.push_wrapped(
+                            &[Piece::new("▸ ", theme::DIM), Piece::new(t, theme::TITLE)],
+                            w,
+                        ),
+                        HtmlItem::Table(rows) => {
+                            let cells = |r: &[String]| -> Vec<Vec<crate::doc::ir::Inline>> {
+                                r.iter()
+                                    .map(|c| vec![crate::doc::ir::Inline::Text(c.clone())])
+                                    .collect()
+                            };
+                            let body: Vec<_> = rows[1..].iter().map(|r| cells(r)).collect();
+                            for l in table::render(&[], &cells(&rows[0]), &body, w, links) {
+                                self.push(l);
+                            }
+                        }
+                    }
                 }
             }
             Block::Interactive(i) => {

@@ -158,12 +158,39 @@ fn nested_lists_quotes_and_links() {
             },
         ],
     };
-    let (_, lines) = render(&doc, 40);
+    let (r, lines) = render(&doc, 40);
     assert_eq!(lines[0], "☑ 完成");
     assert_eq!(lines[1], "• see docs[1]");
-    assert_eq!(lines[2], "  [1] https://kubernetes.io");
-    assert_eq!(lines[4], "▌ ⚠ Warning");
-    assert_eq!(lines[5], "▌ 小心");
+    assert_eq!(lines[3], "▌ ⚠ Warning");
+    assert_eq!(lines[4], "▌ 小心");
+    // The references close the section, the URL whole.
+    assert_eq!(lines[6], "  [1] https://kubernetes.io");
+    assert_eq!(r.ref_lines, vec![6]);
+    // Link text (inside the list's indent), its number and the URL are
+    // link cells.
+    let spans: Vec<(usize, std::ops::Range<u16>)> = r
+        .link_spans
+        .iter()
+        .map(|s| (s.line, s.cols.clone()))
+        .collect();
+    assert_eq!(spans, vec![(1, 6..10), (1, 10..13), (6, 6..27)]);
+}
+
+#[test]
+fn a_url_wider_than_the_column_gets_lines_of_its_own() {
+    let url = "https://kubernetes.io/zh-cn/docs/concepts/workloads/pods/";
+    let doc = Doc {
+        blocks: vec![Block::Paragraph {
+            text: vec![Inline::Link {
+                text: text("Pod"),
+                url: url.into(),
+            }],
+            line: 1,
+        }],
+    };
+    let (_, lines) = render(&doc, 60);
+    assert_eq!(lines[2], "  [1]");
+    assert_eq!(lines[3], url);
 }
 
 #[test]
