@@ -135,3 +135,10 @@ fn the_outline_column_can_be_hidden() {
     keys(&mut a, "t");
     assert!(draw(&a).contains("目录"));
 }
+
+#[test]
+fn mermaid_flowcharts() {
+    for (w, h) in SIZES {
+        snap("diagram", w, h, draw(&open("diagram", w, h)));
+    }
+}

@@ -67,7 +67,8 @@ fn resolve(lang: &str) -> Option<(&'static SyntaxSet, &str)> {
     let lang = lang.trim();
     Some(match lang.to_ascii_lowercase().as_str() {
         "shell" | "console" | "sh" | "bash" | "zsh" => (own(), "sh"),
-        "" | "text" | "txt" | "plain" | "plaintext" | "output" => return None,
+        // Plain by design (Mermaid is drawn, or shown as its source).
+        "" | "text" | "txt" | "plain" | "plaintext" | "output" | "mermaid" => return None,
         "rs" => (bundled(), "rust"),
         "yml" => (bundled(), "yaml"),
         "promql" | "prometheus" => (own(), "promql"),

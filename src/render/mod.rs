@@ -8,6 +8,7 @@
 pub mod highlight;
 pub mod inline;
 mod interactive;
+mod mermaid;
 mod table;
 pub mod theme;
 
@@ -359,6 +360,19 @@ impl Out {
             Block::Code { lang, code, .. } => {
                 if let Some(l) = lang.as_deref().filter(|l| !l.is_empty()) {
                     self.push(Line::styled(format!("╭ {l}"), theme::CODE_BAR));
+                }
+                // A flowchart that fits is drawn; any other Mermaid is source.
+                let diagram = (lang.as_deref() == Some("mermaid"))
+                    .then(|| mermaid::render(code, w.saturating_sub(2)))
+                    .flatten();
+                if let Some(lines) = diagram {
+                    for l in lines {
+                        self.push(Line::from(vec![
+                            Span::styled("│ ", theme::CODE_BAR),
+                            Span::styled(l, theme::CODE_TEXT),
+                        ]));
+                    }
+                    return;
                 }
                 self.code(
                     code,
