@@ -141,9 +141,15 @@ fn first_heading(body: &str) -> Option<String> {
         }
         let hashes = t.chars().take_while(|&c| c == '#').count();
         if (1..=6).contains(&hashes) && t[hashes..].starts_with(' ') {
-            let title = t[hashes..].trim().trim_end_matches('#').trim();
+            let title: String = t[hashes..]
+                .trim()
+                .trim_end_matches('#')
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
             if !title.is_empty() {
-                return Some(title.to_string());
+                return Some(title);
             }
         }
     }

@@ -72,6 +72,8 @@ pub fn parse(front: &str, first_line: u32, path: &Path) -> Result<YamlFront, Dia
                         "description" => &mut out.description,
                         _ => continue,
                     };
+                    // YAML escapes (`"\e"`) can carry control characters.
+                    let value: String = value.chars().filter(|c| !c.is_control()).collect();
                     *slot = Some(value.trim().to_string()).filter(|v| !v.is_empty());
                 }
             },
@@ -101,6 +103,8 @@ mod tests {
         assert_eq!(f.title.as_deref(), Some("Pod 生命周期"));
         assert_eq!(f.description.as_deref(), Some("Pod 的阶段"));
         assert_eq!(f.id, None);
+        let f = parse("title: \"a\\e[2Jb\\x07\"\n", 2, p()).unwrap();
+        assert_eq!(f.title.as_deref(), Some("a[2Jb"));
     }
 
     #[test]

@@ -415,7 +415,7 @@ impl Out {
                 ..
             } => {
                 for l in table::render(align, header, rows, w, links) {
-                    self.push(l);
+                    self.push_pieces(l);
                 }
             }
             Block::Rule { .. } => self.push(Line::styled("─".repeat(w), theme::DIM)),
@@ -436,7 +436,7 @@ impl Out {
                             };
                             let body: Vec<_> = rows[1..].iter().map(|r| cells(r)).collect();
                             for l in table::render(&[], &cells(&rows[0]), &body, w, links) {
-                                self.push(l);
+                                self.push_pieces(l);
                             }
                         }
                     }

@@ -6,7 +6,9 @@ use super::{inline, theme};
 use crate::doc::ir::{Align, Inline};
 use crate::wrap::{self, Piece};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+
+/// A laid-out line: pieces keep their links (for OSC 8).
+type Row = Vec<Piece>;
 
 /// The narrowest a column gets, even when its text could break narrower
 /// (CJK breaks between any two characters): four CJK characters. Below
@@ -19,7 +21,7 @@ pub(super) fn render(
     rows: &[Vec<Vec<Inline>>],
     width: usize,
     links: &mut Vec<String>,
-) -> Vec<Line<'static>> {
+) -> Vec<Row> {
     let ncols = header
         .len()
         .max(rows.iter().map(Vec::len).max().unwrap_or(0));
@@ -115,11 +117,14 @@ pub(super) fn layout(natural: &[usize], min: &[usize], avail: usize) -> Option<V
     Some(widths)
 }
 
-fn grid_lines(align: &[Align], grid: &[Vec<Vec<Piece>>], widths: &[usize]) -> Vec<Line<'static>> {
+fn grid_lines(align: &[Align], grid: &[Vec<Vec<Piece>>], widths: &[usize]) -> Vec<Row> {
     let ncols = widths.len();
-    let border = |l: &str, m: &str, r: &str| -> Line<'static> {
+    let border = |l: &str, m: &str, r: &str| -> Row {
         let parts: Vec<String> = widths.iter().map(|w| "─".repeat(w + 2)).collect();
-        Line::styled(format!("{l}{}{r}", parts.join(m)), theme::TABLE_BORDER)
+        vec![Piece::new(
+            format!("{l}{}{r}", parts.join(m)),
+            theme::TABLE_BORDER,
+        )]
     };
     let mut out = vec![border("┌", "┬", "┐")];
     for (ri, row) in grid.iter().enumerate() {
@@ -130,7 +135,7 @@ fn grid_lines(align: &[Align], grid: &[Vec<Vec<Piece>>], widths: &[usize]) -> Ve
             .collect();
         let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
         for k in 0..height {
-            let mut spans = vec![Span::styled("│ ", theme::TABLE_BORDER)];
+            let mut spans = vec![Piece::new("│ ", theme::TABLE_BORDER)];
             for (c, cell_lines) in wrapped.iter().enumerate() {
                 let pieces = cell_lines.get(k).cloned().unwrap_or_default();
                 let used: usize = pieces.iter().map(|p| wrap::width(&p.text)).sum();
@@ -140,13 +145,13 @@ fn grid_lines(align: &[Align], grid: &[Vec<Vec<Piece>>], widths: &[usize]) -> Ve
                     Align::Center => (pad / 2, pad - pad / 2),
                     Align::Left | Align::None => (0, pad),
                 };
-                spans.push(Span::raw(" ".repeat(left)));
-                spans.extend(pieces.into_iter().map(|p| Span::styled(p.text, p.style)));
-                spans.push(Span::raw(" ".repeat(right)));
+                spans.push(Piece::new(" ".repeat(left), Style::new()));
+                spans.extend(pieces);
+                spans.push(Piece::new(" ".repeat(right), Style::new()));
                 let sep = if c + 1 == ncols { " │" } else { " │ " };
-                spans.push(Span::styled(sep, theme::TABLE_BORDER));
+                spans.push(Piece::new(sep, theme::TABLE_BORDER));
             }
-            out.push(Line::from(spans));
+            out.push(spans);
         }
         if ri == 0 {
             out.push(border("├", "┼", "┤"));
@@ -158,11 +163,11 @@ fn grid_lines(align: &[Align], grid: &[Vec<Vec<Piece>>], widths: &[usize]) -> Ve
 
 /// The stacked layout: each body row becomes a block of `header: value`
 /// lines (continuations indented), rows separated by a dim rule.
-fn records(grid: &[Vec<Vec<Piece>>], width: usize) -> Vec<Line<'static>> {
+fn records(grid: &[Vec<Vec<Piece>>], width: usize) -> Vec<Row> {
     const INDENT: &str = "  ";
     let header = &grid[0];
     let inner = width.saturating_sub(INDENT.len()).max(4);
-    let rule = || Line::styled("┄".repeat(width), theme::TABLE_BORDER);
+    let rule = || vec![Piece::new("┄".repeat(width), theme::TABLE_BORDER)];
     let mut out = vec![rule()];
     for row in &grid[1..] {
         for (c, value) in row.iter().enumerate() {
@@ -172,9 +177,9 @@ fn records(grid: &[Vec<Vec<Piece>>], width: usize) -> Vec<Line<'static>> {
             }
             pieces.extend(value.iter().cloned());
             for (k, l) in wrap::wrap(&pieces, inner).into_iter().enumerate() {
-                let mut spans = vec![Span::raw(if k == 0 { "" } else { INDENT })];
-                spans.extend(l.into_iter().map(|p| Span::styled(p.text, p.style)));
-                out.push(Line::from(spans));
+                let mut spans = vec![Piece::new(if k == 0 { "" } else { INDENT }, Style::new())];
+                spans.extend(l);
+                out.push(spans);
             }
         }
         out.push(rule());

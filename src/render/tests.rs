@@ -512,3 +512,28 @@ fn min_width_is_the_longest_unbreakable_run() {
     assert_eq!(crate::wrap::min_width(&p("进程树")), 2);
     assert_eq!(crate::wrap::min_width(&p("界，真相")), 4);
 }
+
+#[test]
+fn links_in_table_cells_are_link_cells_too() {
+    let doc = Doc {
+        blocks: vec![Block::Table {
+            align: vec![],
+            header: vec![text("名称"), text("文档")],
+            rows: vec![vec![
+                text("Pod"),
+                vec![Inline::Link {
+                    text: text("概念"),
+                    url: "https://kubernetes.io/docs/concepts/workloads/pods/".into(),
+                }],
+            ]],
+            line: 1,
+        }],
+    };
+    let (r, lines) = render(&doc, 60);
+    let cell = r.link_spans.first().expect("a link span");
+    let line = &lines[cell.line];
+    // The span covers "概念" where the grid drew it.
+    let before: String = line.chars().take_while(|&c| c != '概').collect();
+    let start = crate::wrap::width(&before) as u16;
+    assert_eq!(cell.cols, start..start + 4, "{line}");
+}
