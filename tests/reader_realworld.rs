@@ -142,3 +142,29 @@ fn mermaid_flowcharts() {
         snap("diagram", w, h, draw(&open("diagram", w, h)));
     }
 }
+
+/// An overlay over link text: no hyperlink cell may swallow the cells it
+/// covers (they would never reach the terminal).
+#[test]
+fn no_hyperlink_cells_under_an_overlay() {
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::CellDiffOption;
+    use ratatui::Terminal;
+    for (w, h) in SIZES {
+        for overlay in ["?", "/k"] {
+            let mut a = open("links", w, h);
+            a.hyperlinks = true;
+            keys(&mut a, overlay);
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| kubelab::ui::draw(f, &a)).unwrap();
+            let forced = t
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .filter(|c| matches!(c.diff_option, CellDiffOption::ForcedWidth(_)))
+                .count();
+            assert_eq!(forced, 0, "{overlay} at {w}x{h}");
+        }
+    }
+}

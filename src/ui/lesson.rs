@@ -73,9 +73,6 @@ pub fn draw(frame: &mut Frame, app: &App, lay: &AppLayout) {
                     buf.set_string(area.x - super::layout::GUTTER, y, "›", theme::SEARCH_HIT);
                 }
             }
-            if app.hyperlinks {
-                super::hyperlink::apply(buf, area, r, app.scroll);
-            }
         }
         Content::Draft => {
             let lines = vec![
