@@ -356,15 +356,24 @@ pub fn code_wrap(pieces: &[Piece], first: usize, rest: usize) -> Vec<Vec<Piece>>
             // Prefer to break after the last space that fits, so no token
             // is split when a space earlier in the line would do; spaces of
             // the leading indentation do not count (an empty line helps nobody).
+            // Without a space (a URL, a path), after the last `/` in the
+            // second half of the run.
             let mut best = None;
+            let mut slash = None;
             let mut seen_text = false;
+            let mut cols = 0;
             for (k, g) in glyphs[start..end].iter().enumerate() {
+                cols += g.width;
                 if g.class != Class::Space {
                     seen_text = true;
+                    if g.text == "/" && cols * 2 > limit && start + k + 1 < end {
+                        slash = Some(start + k + 1);
+                    }
                 } else if seen_text {
                     best = Some(start + k + 1);
                 }
             }
+            let best = best.or(slash);
             if let Some(b) = best {
                 end = b;
             } else {

@@ -537,3 +537,23 @@ fn links_in_table_cells_are_link_cells_too() {
     let start = crate::wrap::width(&before) as u16;
     assert_eq!(cell.cols, start..start + 4, "{line}");
 }
+
+#[test]
+fn a_url_in_code_breaks_after_a_slash() {
+    let doc = Doc {
+        blocks: vec![Block::Code {
+            lang: Some("text".into()),
+            code:
+                "https://kubernetes.default.svc/apis/apps/v1/namespaces/{namespace}/deployments\n"
+                    .into(),
+            line: 1,
+        }],
+    };
+    let lines = render_with(&doc, 60, &BlockStates::default(), Lang::En);
+    assert_eq!(
+        lines[1].trim_end(),
+        "│ https://kubernetes.default.svc/apis/apps/v1/namespaces/",
+        "{lines:#?}"
+    );
+    assert_eq!(lines[2], "│ ↪ {namespace}/deployments");
+}
