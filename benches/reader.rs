@@ -139,7 +139,7 @@ fn big_page() {
                 &bin,
                 dir.path(),
                 &[
-                    ("KUBELAB_DEBUG_EXIT_AFTER_FIRST_FRAME", "first"),
+                    ("KUBELAB_DEBUG_EXIT_AFTER_FIRST_FRAME", "1"),
                     ("KUBELAB_DEBUG_FRAME_REPORT", report.to_str().unwrap()),
                 ],
                 &["--data-dir", data.to_str().unwrap(), "open", "big"],
