@@ -123,11 +123,8 @@ fn big_page() {
 
     // The whole app, first frame of that page: this build, and the previous
     // release's binary when given.
-    let baseline = std::env::var_os("KUBELAB_BENCH_BASELINE").map(PathBuf::from);
-    let mut bins = vec![("this build", PathBuf::from(BIN))];
-    if let Some(b) = &baseline {
-        bins.push(("previous (KUBELAB_BENCH_BASELINE)", b.clone()));
-    }
+    let bins = binaries();
+    let compared = bins.len() > 1;
     for (label, bin) in bins {
         let report = dir.path().join("frames");
         let data = dir.path().join("data");
@@ -163,7 +160,7 @@ fn big_page() {
             first.len()
         );
     }
-    if baseline.is_none() {
+    if !compared {
         println!(
             "{:<40} set KUBELAB_BENCH_BASELINE to an older kubelab binary to compare",
             "  previous release"
@@ -225,7 +222,23 @@ fn unix_ns() -> u128 {
         .as_nanos()
 }
 
+/// This build, and the previous release's binary when
+/// `KUBELAB_BENCH_BASELINE` names one.
+fn binaries() -> Vec<(&'static str, PathBuf)> {
+    let mut bins = vec![("this build", PathBuf::from(BIN))];
+    if let Some(b) = std::env::var_os("KUBELAB_BENCH_BASELINE") {
+        bins.push(("previous", PathBuf::from(b)));
+    }
+    bins
+}
+
 fn first_frame() {
+    for (label, bin) in binaries() {
+        first_frame_of(label, &bin);
+    }
+}
+
+fn first_frame_of(label: &str, bin: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let report = dir.path().join("frames");
@@ -234,7 +247,9 @@ fn first_frame() {
         let _ = std::fs::remove_file(&report);
         let t0 = unix_ns();
         let start = Instant::now();
-        let (mut child, _master) = spawn_in_pty(
+        let (mut child, _master) = spawn_bin_in_pty(
+            bin,
+            &root(),
             &[
                 ("KUBELAB_DEBUG_EXIT_AFTER_FIRST_FRAME", "highlighted"),
                 ("KUBELAB_DEBUG_FRAME_REPORT", report.to_str().unwrap()),
@@ -262,9 +277,9 @@ fn first_frame() {
             v.len()
         );
     };
-    row("time to first frame (spawn → drawn)", &first);
-    row("time to highlighted frame (spawn → drawn)", &highlighted);
-    row("process total (spawn → frame → exit)", &total);
+    row(&format!("first frame, {label}"), &first);
+    row(&format!("highlighted frame, {label}"), &highlighted);
+    row(&format!("process total, {label}"), &total);
 }
 
 fn parse_and_layout() {
