@@ -5,7 +5,10 @@
 //! - parse + layout of every shipped lesson;
 //! - frame render time for the longest lesson;
 //! - peak RSS of the reader during a scripted session;
-//! - glow / mdcat on the same file, when installed.
+//! - glow / mdcat on the same file, when installed;
+//! - a generated 400 KB page (tables, code, links, CJK prose): parse + full
+//!   layout in process, and its first frame in a PTY — beside the previous
+//!   release's binary when `KUBELAB_BENCH_BASELINE=/path/to/old/kubelab`.
 //!
 //! Targets (issue 2): first frame < 60 ms incl. syntect, frame < 2 ms, RSS < 40 MB.
 
@@ -50,6 +53,119 @@ fn main() {
     frame_render(&longest.2);
     peak_rss(&longest.2);
     reference_viewers(&longest.0);
+    big_page();
+}
+
+/// A lesson of about `bytes` bytes in the shapes real pages have: CJK
+/// prose with links, three-column tables, YAML and text code blocks.
+fn big_lesson(bytes: usize) -> String {
+    let mut s = String::from("+++\nid = \"big\"\ntitle = \"大页面\"\n+++\n\n# 大页面\n\n");
+    let mut n = 0;
+    while s.len() < bytes {
+        n += 1;
+        s.push_str(&format!(
+            "## 第 {n} 节\n\n容器其实是宿主机上一个普通的进程，只不过内核给它戴上了几副“眼罩”（Namespace），又套上了几道“缰绳”（Cgroups）。详见 [API 概念](https://kubernetes.io/zh-cn/docs/reference/using-api/api-concepts/#section-{n})，以及 `unshare --pid --fork` 的用法。\n\n\
+| 标识 | 描述 | 示例 |\n| --- | --- | --- |\n| uid | 对象的唯一标识，由系统自动生成 | 1b4e28ba-2fa1-11d2-883f-0016d3cca427 |\n| name | 用户指定的名称 | nginx-{n} |\n\n\
+```yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-{n}\nspec:\n  containers:\n    - name: app\n      args: [\"--config=/etc/app/config.yaml\", \"--log-level=debug\", \"--listen=0.0.0.0:8080\"]\n```\n\n\
+```text\nkubectl → kube-apiserver → Authentication → Authorization → Mutating Admission → Validating Admission → etcd\n```\n\n"
+        ));
+    }
+    s
+}
+
+fn big_page() {
+    const SIZE: usize = 400 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("lessons/zh");
+    std::fs::create_dir_all(book.join("src")).unwrap();
+    std::fs::write(
+        book.join("book.toml"),
+        "[book]\ntitle = \"bench\"\nlanguage = \"zh\"\nsrc = \"src\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        book.join("src/SUMMARY.md"),
+        "# Summary\n\n- [大页面](big.md)\n",
+    )
+    .unwrap();
+    let text = big_lesson(SIZE);
+    let path = book.join("src/big.md");
+    std::fs::write(&path, &text).unwrap();
+
+    // In process: parse, then lay the whole page out at 80 and 120 columns.
+    let mut parse = Vec::new();
+    let mut layout = Vec::new();
+    let mut lines = 0;
+    for _ in 0..10 {
+        let start = Instant::now();
+        let loaded = kubelab::course::lesson::parse_text(&text, &path, Lang::Zh);
+        let lesson = loaded.lesson.expect("generated lesson parses");
+        parse.push(start.elapsed());
+        let start = Instant::now();
+        for w in [80u16, 120] {
+            let r = render_doc(
+                &lesson.doc,
+                w,
+                &BlockStates::default(),
+                kubelab::i18n::strings(Lang::Zh),
+            );
+            lines = r.lines.len();
+        }
+        layout.push(start.elapsed());
+    }
+    println!(
+        "{:<40} parse median {}, full layout at 80+120 median {} ({} KB, {lines} lines at 120)",
+        "400 KB page, in process",
+        ms(median(parse)),
+        ms(median(layout)),
+        text.len() / 1024
+    );
+
+    // The whole app, first frame of that page: this build, and the previous
+    // release's binary when given.
+    let bins = binaries();
+    let compared = bins.len() > 1;
+    for (label, bin) in bins {
+        let report = dir.path().join("frames");
+        let data = dir.path().join("data");
+        let mut first = Vec::new();
+        for _ in 0..7 {
+            let _ = std::fs::remove_file(&report);
+            let t0 = unix_ns();
+            let (mut child, _master) = spawn_bin_in_pty(
+                &bin,
+                dir.path(),
+                &[
+                    ("KUBELAB_DEBUG_EXIT_AFTER_FIRST_FRAME", "1"),
+                    ("KUBELAB_DEBUG_FRAME_REPORT", report.to_str().unwrap()),
+                ],
+                &["--data-dir", data.to_str().unwrap(), "open", "big"],
+            );
+            let status = child.wait().unwrap();
+            assert!(status.success(), "{} failed: {status}", bin.display());
+            let text = std::fs::read_to_string(&report).expect("frame report written");
+            if let Some(ns) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("first_frame "))
+                .and_then(|n| n.parse::<u128>().ok())
+            {
+                first.push(Duration::from_nanos((ns - t0) as u64));
+            }
+        }
+        println!(
+            "{:<40} median {} (min {}, {} runs, 120x40)",
+            format!("400 KB page first frame, {label}"),
+            ms(median(first.clone())),
+            ms(*first.iter().min().unwrap()),
+            first.len()
+        );
+    }
+    if !compared {
+        println!(
+            "{:<40} set KUBELAB_BENCH_BASELINE to an older kubelab binary to compare",
+            "  previous release"
+        );
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -64,16 +180,25 @@ fn ms(d: Duration) -> String {
 /// Starts the reader in a fresh 120×40 PTY; returns the child and a thread
 /// draining the master (a full PTY buffer would block the app).
 fn spawn_in_pty(env: &[(&str, &str)], args: &[&str]) -> (std::process::Child, std::fs::File) {
+    spawn_bin_in_pty(Path::new(BIN), &root(), env, args)
+}
+
+fn spawn_bin_in_pty(
+    bin: &Path,
+    course: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::Child, std::fs::File) {
     let pair = pty::open(PtySize {
         rows: 40,
         cols: 120,
     })
     .expect("open pty");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--course", root().to_str().unwrap(), "--lang", "zh"])
+    let mut cmd = Command::new(bin);
+    cmd.args(["--course", course.to_str().unwrap(), "--lang", "zh"])
         .args(args)
         .env("TERM", "xterm-256color")
-        .env("KUBELAB_COURSE", root())
+        .env("KUBELAB_COURSE", course)
         .stdin(Stdio::from(pair.slave.try_clone().unwrap()))
         .stdout(Stdio::from(pair.slave.try_clone().unwrap()))
         .stderr(Stdio::from(pair.slave));
@@ -97,7 +222,23 @@ fn unix_ns() -> u128 {
         .as_nanos()
 }
 
+/// This build, and the previous release's binary when
+/// `KUBELAB_BENCH_BASELINE` names one.
+fn binaries() -> Vec<(&'static str, PathBuf)> {
+    let mut bins = vec![("this build", PathBuf::from(BIN))];
+    if let Some(b) = std::env::var_os("KUBELAB_BENCH_BASELINE") {
+        bins.push(("previous", PathBuf::from(b)));
+    }
+    bins
+}
+
 fn first_frame() {
+    for (label, bin) in binaries() {
+        first_frame_of(label, &bin);
+    }
+}
+
+fn first_frame_of(label: &str, bin: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let report = dir.path().join("frames");
@@ -106,7 +247,9 @@ fn first_frame() {
         let _ = std::fs::remove_file(&report);
         let t0 = unix_ns();
         let start = Instant::now();
-        let (mut child, _master) = spawn_in_pty(
+        let (mut child, _master) = spawn_bin_in_pty(
+            bin,
+            &root(),
             &[
                 ("KUBELAB_DEBUG_EXIT_AFTER_FIRST_FRAME", "highlighted"),
                 ("KUBELAB_DEBUG_FRAME_REPORT", report.to_str().unwrap()),
@@ -134,9 +277,9 @@ fn first_frame() {
             v.len()
         );
     };
-    row("time to first frame (spawn → drawn)", &first);
-    row("time to highlighted frame (spawn → drawn)", &highlighted);
-    row("process total (spawn → frame → exit)", &total);
+    row(&format!("first frame, {label}"), &first);
+    row(&format!("highlighted frame, {label}"), &highlighted);
+    row(&format!("process total, {label}"), &total);
 }
 
 fn parse_and_layout() {

@@ -43,7 +43,10 @@ impl Report {
     }
 
     pub fn warnings(&self) -> usize {
-        self.diagnostics.len() - self.errors()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Warning)
+            .count()
     }
 
     fn finish(mut self) -> Report {
@@ -468,6 +471,32 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
         }
     }
     d.extend(lint_step_panes(l));
+    d.extend(unhighlighted_languages(l));
+    d
+}
+
+/// A note for each fence language the reader shows without highlighting
+/// (first block per language): a typo (`ymal`) or a grammar to add.
+fn unhighlighted_languages(l: &Lesson) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    let mut d = Vec::new();
+    crate::doc::ir::walk(&l.doc.blocks, &mut |b| {
+        if let crate::doc::ir::Block::Code {
+            lang: Some(lang),
+            line,
+            ..
+        } = b
+        {
+            if seen.insert(lang.clone()) && !crate::render::highlight::knows(lang) {
+                d.push(Diagnostic::note(
+                    &l.path,
+                    *line,
+                    1,
+                    format!("code in `{lang}` is shown without highlighting: the reader has no grammar for it"),
+                ));
+            }
+        }
+    });
     d
 }
 

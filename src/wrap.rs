@@ -20,6 +20,9 @@ use unicode_width::UnicodeWidthStr;
 pub struct Piece {
     pub text: String,
     pub style: Style,
+    /// The link this text belongs to (an index into the lesson's link
+    /// list); kept through wrapping so the screen can make it clickable.
+    pub link: Option<usize>,
 }
 
 impl Piece {
@@ -27,6 +30,15 @@ impl Piece {
         Piece {
             text: text.into(),
             style,
+            link: None,
+        }
+    }
+
+    /// Text of link number `link` (0-based).
+    pub fn linked(text: impl Into<String>, style: Style, link: usize) -> Self {
+        Piece {
+            link: Some(link),
+            ..Piece::new(text, style)
         }
     }
 }
@@ -256,7 +268,11 @@ impl<'p> LineBuilder<'p> {
                 last.text.push_str(text);
             }
         } else {
-            self.cur.push(Piece::new(text, self.pieces[g.piece].style));
+            let src = &self.pieces[g.piece];
+            self.cur.push(Piece {
+                link: src.link,
+                ..Piece::new(text, src.style)
+            });
             self.cur_piece = Some(g.piece);
         }
         self.width += g.width;
@@ -337,15 +353,27 @@ pub fn code_wrap(pieces: &[Piece], first: usize, rest: usize) -> Vec<Vec<Piece>>
             end += 1;
         }
         if end < glyphs.len() {
-            // Prefer to break after a space in the second half of the run.
-            let mut cols = 0;
+            // Prefer to break after the last space that fits, so no token
+            // is split when a space earlier in the line would do; spaces of
+            // the leading indentation do not count (an empty line helps nobody).
+            // Without a space (a URL, a path), after the last `/` in the
+            // second half of the run.
             let mut best = None;
+            let mut slash = None;
+            let mut seen_text = false;
+            let mut cols = 0;
             for (k, g) in glyphs[start..end].iter().enumerate() {
                 cols += g.width;
-                if g.class == Class::Space && cols * 2 > limit {
+                if g.class != Class::Space {
+                    seen_text = true;
+                    if g.text == "/" && cols * 2 > limit && start + k + 1 < end {
+                        slash = Some(start + k + 1);
+                    }
+                } else if seen_text {
                     best = Some(start + k + 1);
                 }
             }
+            let best = best.or(slash);
             if let Some(b) = best {
                 end = b;
             } else {

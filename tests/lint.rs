@@ -279,3 +279,19 @@ fn every_error_of_a_file_in_one_run() {
     assert!(m.iter().any(|d| d.contains("colour")), "{m:#?}");
     assert!(m.iter().any(|d| d.contains("quiz `q`")), "{m:#?}");
 }
+
+/// Info strings other tools write (titles, Hugo options) are not kubelab's
+/// business; a fence language the reader cannot highlight is a note only.
+#[test]
+fn foreign_info_strings_are_quiet_and_unknown_languages_are_notes() {
+    let body = "```mermaid \"Kubernetes 分层架构\"\ngraph TD\n```\n\n```go {linenos=true}\nfunc main() {}\n```\n\n```dockerfile\nFROM debian\n```\n\n```ymal\nkind: Pod\n```\n\n```ymal\nkind: Pod\n```\n";
+    let l = lesson("01-a", SB, body);
+    let r = lint_one(&l, &l);
+    let m = messages(&r);
+    assert_eq!((r.errors(), r.warnings()), (0, 0), "{m:#?}");
+    let notes: Vec<&String> = m.iter().filter(|d| d.contains(": note: ")).collect();
+    // ymal, once per lesson (both books); dockerfile and go are known,
+    // mermaid is drawn.
+    assert_eq!(notes.len(), 2, "{m:#?}");
+    assert!(notes.iter().all(|n| n.contains("`ymal`")), "{m:#?}");
+}

@@ -91,12 +91,9 @@ fn chinese_lessons_wrap_cleanly_at_every_width() {
     );
 }
 
-/// The opening's screen diagram must fit the lesson pane at 120×40 (46
-/// columns of code): diagrams are clipped, not wrapped, so a wider one
-/// loses its right edge.
-/// Text diagrams are clipped, not wrapped, so each must fit the lesson column
-/// beside the panes: 43 display columns at 120×40 (the 44th is the `›` cut
-/// marker). CJK characters count as two.
+/// Text diagrams wrap like all code (nothing is cut), and a wrapped box
+/// drawing is hard to read, so each must fit the lesson column beside the
+/// panes: 43 display columns at 120×40. CJK characters count as two.
 #[test]
 fn every_text_diagram_fits_the_lesson_pane() {
     let c = course::load(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();

@@ -46,6 +46,11 @@ pub enum Action {
     /// The answer to [`Action::ResetLab`]: `true` resets (fresh sandboxes,
     /// panes side), `false` keeps them.
     ResetAnswer(bool),
+    /// `o` / `O`: move to the next / previous link of the lesson (its
+    /// reference line scrolled into view, its URL in the status line).
+    NextLink(isize),
+    /// `t`: show / hide the outline column on wide terminals.
+    ToggleOutline,
     /// `y`: copy the focused run block to the clipboard (OSC 52).
     CopyBlock,
     /// Typed into the pane area while it has focus.

@@ -104,6 +104,7 @@ pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
         KeyCode::BackTab => Some(Action::FocusPrev),
         KeyCode::Char('n') => Some(Action::NextLesson),
         KeyCode::Char('p') => Some(Action::PrevLesson),
+        KeyCode::Char('t') => Some(Action::ToggleOutline),
         KeyCode::Char(super::preview::PREVIEW_KEY) if app.preview.is_some() => {
             Some(Action::PreviewToggle)
         }
@@ -141,6 +142,8 @@ pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
             KeyCode::Enter => Some(Action::Activate),
             KeyCode::Char('R') => Some(Action::ResetLab),
             KeyCode::Char('y') => Some(Action::CopyBlock),
+            KeyCode::Char('o') => Some(Action::NextLink(1)),
+            KeyCode::Char('O') => Some(Action::NextLink(-1)),
             _ => None,
         },
         Focus::Panes => None,

@@ -210,6 +210,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     let mut app = build_app(&opts, crossterm::terminal::size().unwrap_or((80, 24)))?;
     spawn_highlighter(&app.lib, app.current, tx.clone());
     let mut tui = Tui::enter().context("cannot set up the terminal")?;
+    app.hyperlinks = !matches!(std::env::var("TERM").as_deref(), Ok("dumb" | "linux"));
     update::update(&mut app, Action::Resize(tui.size()?.0, tui.size()?.1));
     if let Some(p) = opts.panes.take() {
         app.panes = p;

@@ -8,7 +8,7 @@ use crate::i18n::{strings, Strings};
 use crate::progress::Progress;
 use crate::render::CheckStatus;
 use crate::render::{render_doc, BlockStates, Rendered};
-use crate::ui::layout::{layout, AppLayout};
+use crate::ui::layout::AppLayout;
 use ratatui::layout::Rect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,13 @@ pub struct App {
     pub lock: Option<crate::classroom::lock::LockRule>,
     /// Set by `kubelab preview` (see [`super::preview`]).
     pub preview: Option<super::preview::PreviewState>,
+    /// Emit OSC 8 hyperlinks over link text (a real terminal that is not
+    /// `TERM=dumb`/`linux`); off in tests, whose screens compare text.
+    pub hyperlinks: bool,
+    /// The link `o`/`O` last moved to (0-based), shown in the status line.
+    pub link_focus: Option<usize>,
+    /// `t`: the outline column is hidden on wide terminals too.
+    pub outline_hidden: bool,
     /// A lesson has been opened (the startup open restores the saved place
     /// instead of saving the unscrolled one).
     pub(crate) shown: bool,
@@ -111,6 +118,9 @@ impl App {
             panes: Box::new(NoPanes),
             lock: None,
             preview: None,
+            hyperlinks: false,
+            link_focus: None,
+            outline_hidden: false,
             shown: false,
             rendered: None,
         };
@@ -195,11 +205,12 @@ impl App {
     }
 
     pub fn layout(&self) -> AppLayout {
-        layout(
+        crate::ui::layout::layout_with(
             Rect::new(0, 0, self.size.0, self.size.1),
             self.has_panes(),
             self.focus == Focus::Outline,
             self.fallback(),
+            self.outline_hidden,
         )
     }
 

@@ -12,6 +12,9 @@ pub fn update(app: &mut App, action: Action) {
     if !matches!(action, Action::Redraw | Action::Resize(..)) {
         app.message = None;
         app.search_target = None;
+        if !matches!(action, Action::NextLink(_)) {
+            app.link_focus = None;
+        }
     }
     match action {
         Action::Quit => app.quit = true,
@@ -102,6 +105,13 @@ pub fn update(app: &mut App, action: Action) {
             scroll_by(app, d * page);
         }
         Action::ScrollTop => app.scroll = 0,
+        Action::NextLink(d) => next_link(app, d),
+        Action::ToggleOutline => {
+            app.outline_hidden = !app.outline_hidden;
+            if app.focus == Focus::Outline {
+                app.focus = Focus::Lesson;
+            }
+        }
         Action::ScrollBottom => app.scroll = usize::MAX,
         Action::FocusBlock(d) => focus_block(app, d),
         Action::FocusBlockIndex(i) => app.block_focus = Some(i),
@@ -397,4 +407,34 @@ fn answer(app: &mut App, choice: usize) {
             app.progress_dirty = true;
         }
     }
+}
+
+/// `o`/`O`: the next/previous link (the first one below the top of the view
+/// when none is selected yet), with its reference line brought into view
+/// and its whole URL in the status line.
+fn next_link(app: &mut App, d: isize) {
+    let Some(r) = app.rendered() else { return };
+    let n = r.urls.len();
+    if n == 0 {
+        app.message = Some(app.strings.no_links.to_string());
+        return;
+    }
+    let i = match app.link_focus {
+        Some(i) if i < n => (i as isize + d).rem_euclid(n as isize) as usize,
+        _ if d >= 0 => r
+            .ref_lines
+            .iter()
+            .position(|&l| l >= app.scroll)
+            .unwrap_or(0),
+        _ => n - 1,
+    };
+    let line = r.ref_lines.get(i).copied().unwrap_or(0);
+    // The course wrote the URL: no control character reaches the terminal.
+    let url: String = r.urls[i].chars().filter(|c| !c.is_control()).collect();
+    let h = app.page_height();
+    if line < app.scroll || line >= app.scroll + h {
+        app.scroll = line.saturating_sub(h / 2);
+    }
+    app.link_focus = Some(i);
+    app.message = Some(format!("[{}/{n}] {url}", i + 1));
 }

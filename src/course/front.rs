@@ -1,4 +1,7 @@
-//! TOML front matter between `+++` lines at the top of a lesson.
+//! Front matter at the top of a lesson: kubelab's TOML between `+++`
+//! lines, or YAML between `---` lines as other site generators write it
+//! (see [`super::front_yaml`]), or none. A missing `id` is the file name, a
+//! missing `title` the first heading ([`lesson_front`]).
 //!
 //! ```text
 //! +++
@@ -16,37 +19,53 @@ use super::model::{FrontMatter, FRONT_MATTER_SCHEMA};
 use crate::diagnostic::{Diagnostic, LineIndex};
 use std::path::Path;
 
+/// How the front matter is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `+++` … `+++`: kubelab's own, everything a lab needs.
+    Toml,
+    /// `---` … `---` (or `...`): Hugo/Jekyll/VitePress pages.
+    Yaml,
+    /// No front matter at all.
+    None,
+}
+
 /// A lesson file split into its front matter and body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Split<'a> {
-    /// The TOML between the `+++` lines.
+    /// The text between the fences (empty without front matter).
     pub front: &'a str,
     /// 1-based file line of the first TOML line.
     pub front_line: u32,
     pub body: &'a str,
     /// 1-based file line where the body starts.
     pub body_line: u32,
+    pub format: Format,
 }
 
-const FENCE: &str = "+++";
-
-fn is_fence(line: &str) -> bool {
-    line.trim_end() == FENCE
-}
-
-/// Splits `text` (a whole lesson file) at its `+++` lines.
+/// Splits `text` (a whole lesson file) at its `+++` (TOML) or `---`
+/// (YAML) lines; a file starting with neither is all body.
 pub fn split<'a>(text: &'a str, path: &Path) -> Result<Split<'a>, Diagnostic> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let text_nobom = &text[bom..];
-    let first = text_nobom.lines().next().unwrap_or("");
-    if !is_fence(first) {
-        return Err(Diagnostic::error(
-            path,
-            1,
-            1,
-            "a lesson starts with TOML front matter between `+++` lines, e.g.\n+++\nid = \"05-process\"\ntitle = \"...\"\n+++",
-        ));
-    }
+    let first = text_nobom.lines().next().unwrap_or("").trim_end();
+    let (format, fence) = match first {
+        "+++" => (Format::Toml, "+++"),
+        "---" => (Format::Yaml, "---"),
+        _ => {
+            return Ok(Split {
+                front: "",
+                front_line: 1,
+                body: text_nobom,
+                body_line: 1,
+                format: Format::None,
+            })
+        }
+    };
+    let is_fence = |l: &str| {
+        let l = l.trim_end();
+        l == fence || (format == Format::Yaml && l == "...")
+    };
     let front_start = bom + text_nobom.find('\n').map_or(text_nobom.len(), |i| i + 1);
     let mut pos = front_start;
     let mut line = 2u32;
@@ -63,6 +82,7 @@ pub fn split<'a>(text: &'a str, path: &Path) -> Result<Split<'a>, Diagnostic> {
                 front_line: 2,
                 body: &text[pos + end..],
                 body_line: line + 1,
+                format,
             });
         }
         pos += end;
@@ -72,8 +92,68 @@ pub fn split<'a>(text: &'a str, path: &Path) -> Result<Split<'a>, Diagnostic> {
         path,
         1,
         1,
-        "front matter opened here with `+++` is never closed: add a `+++` line after the last TOML line",
+        format!("front matter opened here with `{fence}` is never closed: add a `{fence}` line after its last line"),
     ))
+}
+
+/// The front matter of a split lesson file, whatever its format, with a
+/// missing `id` taken from the file name and a missing `title` from the
+/// first heading (else the file name).
+pub fn lesson_front(split: &Split, path: &Path) -> Result<FrontMatter, Diagnostic> {
+    let mut fm = match split.format {
+        Format::Toml => parse(split.front, split.front_line, path)?,
+        Format::Yaml | Format::None => {
+            let mut fm: FrontMatter =
+                toml::from_str("").map_err(|e| Diagnostic::error(path, 1, 1, e.to_string()))?;
+            if split.format == Format::Yaml {
+                let y = super::front_yaml::parse(split.front, split.front_line, path)?;
+                fm.id = y.id.unwrap_or_default();
+                fm.title = y.title.unwrap_or_default();
+                fm.summary = y.description;
+            }
+            fm
+        }
+    };
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if fm.id.trim().is_empty() {
+        fm.id = stem.to_string();
+    }
+    if fm.title.trim().is_empty() {
+        fm.title = first_heading(split.body).unwrap_or_else(|| stem.to_string());
+    }
+    Ok(fm)
+}
+
+/// Text of the first ATX heading (`# Title`) outside code fences.
+fn first_heading(body: &str) -> Option<String> {
+    let mut fence: Option<&str> = None;
+    for line in body.lines() {
+        let t = line.trim_start();
+        if let Some(f) = fence {
+            if t.starts_with(f) {
+                fence = None;
+            }
+            continue;
+        }
+        if t.starts_with("```") || t.starts_with("~~~") {
+            fence = Some(&t[..3]);
+            continue;
+        }
+        let hashes = t.chars().take_while(|&c| c == '#').count();
+        if (1..=6).contains(&hashes) && t[hashes..].starts_with(' ') {
+            let title: String = t[hashes..]
+                .trim()
+                .trim_end_matches('#')
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
+            if !title.is_empty() {
+                return Some(title);
+            }
+        }
+    }
+    None
 }
 
 /// Parses front matter TOML that starts at file line `first_line`.
@@ -139,12 +219,6 @@ pub fn parse(front: &str, first_line: u32, path: &Path) -> Result<FrontMatter, D
             format!("front matter: {}", e.message().trim()),
         )
     })?;
-    if fm.id.trim().is_empty() {
-        return Err(at(0, "front matter: `id` is empty".into()));
-    }
-    if fm.title.trim().is_empty() {
-        return Err(at(0, "front matter: `title` is empty".into()));
-    }
     Ok(fm)
 }
 
@@ -177,11 +251,42 @@ mod tests {
 
     #[test]
     fn missing_and_unclosed_front_matter() {
-        let e = split("# no front matter\n", p()).unwrap_err();
-        assert_eq!((e.line, e.col), (1, 1));
-        assert!(e.message.contains("+++"));
+        let s = split("# no front matter\n", p()).unwrap();
+        assert_eq!(
+            (s.format, s.body, s.body_line),
+            (Format::None, "# no front matter\n", 1)
+        );
         let e = split("+++\nid = \"a\"\n# body\n", p()).unwrap_err();
         assert!(e.message.contains("never closed"), "{}", e.message);
+        let e = split("---\ntitle: a\n# body\n", p()).unwrap_err();
+        assert!(e.message.contains("`---` is never closed"), "{}", e.message);
+    }
+
+    #[test]
+    fn yaml_front_matter_and_derived_id_and_title() {
+        let path = Path::new("lessons/zh/src/pod-lifecycle.md");
+        let t =
+            "---\ntitle: Pod 的生命周期\ndescription: 阶段与探针\nweight: 3\n---\n# 另一个标题\n";
+        let s = split(t, path).unwrap();
+        assert_eq!((s.format, s.body_line), (Format::Yaml, 6));
+        let fm = lesson_front(&s, path).unwrap();
+        assert_eq!(fm.id, "pod-lifecycle");
+        assert_eq!(fm.title, "Pod 的生命周期");
+        assert_eq!(fm.summary.as_deref(), Some("阶段与探针"));
+        assert!(fm.sandboxes.is_empty());
+        // No title anywhere in the front matter: the first heading.
+        let t = "---\ndate: 2024-01-01\n---\n```md\n# not this\n```\n## Pod 的阶段 ##\n";
+        let fm = lesson_front(&split(t, path).unwrap(), path).unwrap();
+        assert_eq!(fm.title, "Pod 的阶段");
+        // TOML without title, and no front matter and no heading at all.
+        let t = "+++\n[sandboxes.main]\n+++\n# 标题\n";
+        let fm = lesson_front(&split(t, path).unwrap(), path).unwrap();
+        assert_eq!(
+            (fm.id.as_str(), fm.title.as_str()),
+            ("pod-lifecycle", "标题")
+        );
+        let fm = lesson_front(&split("正文\n", path).unwrap(), path).unwrap();
+        assert_eq!(fm.title, "pod-lifecycle");
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub fn parse_text_in(text: &str, path: &Path, lang: Lang, include_root: &Path) -
     };
     let mut diagnostics = controls;
     // A front-matter error does not hide the body's: lint reports both.
-    let front = front::parse(split.front, split.front_line, path)
+    let front = front::lesson_front(&split, path)
         .map_err(|d| diagnostics.push(d))
         .ok();
     let parsed = parse_body(split.body, split.body_line, path, include_root);

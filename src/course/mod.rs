@@ -14,6 +14,7 @@
 pub mod builtin;
 pub mod files;
 pub mod front;
+pub mod front_yaml;
 pub mod include;
 pub mod lesson;
 pub mod limits;

@@ -121,7 +121,11 @@ pub struct FrontMatter {
     /// Front-matter schema version; defaults to 1.
     #[serde(default = "default_schema")]
     pub schema: u32,
+    /// Defaults to the file name (see `front::lesson_front`).
+    #[serde(default)]
     pub id: String,
+    /// Defaults to the first heading, else the file name.
+    #[serde(default)]
     pub title: String,
     #[serde(default)]
     pub summary: Option<String>,

@@ -134,8 +134,58 @@ fn tokenize(info: &str) -> Result<Vec<Token>, InfoProblem> {
     Ok(out)
 }
 
+/// Attributes of the interactive kinds: `key=` with one of these marks an
+/// info string as kubelab's.
+const MARKER_ATTRS: [&str; 3] = ["id", "on", "sandbox"];
+
+/// A misspelt kind (`runn`, `chek`, `soluton`): one edit away.
+fn near_kind(word: &str) -> bool {
+    Kind::ALL
+        .iter()
+        .any(|k| word != k.name() && edit_distance(word, k.name()) <= 1)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Whether an info string is kubelab's business: a kind word (or a near
+/// miss) or a kubelab attribute after the language. Anything else — titles
+/// (```` ```mermaid "分层架构" ````), Hugo/Pandoc options
+/// (```` ```go {linenos=true} ````) — belongs to other tools and is left alone.
+fn looks_like_marker(info: &str) -> bool {
+    info.split_whitespace().skip(1).any(|w| {
+        let key = w.split('=').next().unwrap_or("");
+        Kind::from_word(w).is_some()
+            || near_kind(w)
+            || (w.contains('=') && MARKER_ATTRS.contains(&key))
+    })
+}
+
 /// Splits an info string into language, kind and attributes.
 pub fn parse_info(info: &str) -> Result<FenceInfo, InfoProblem> {
+    if !looks_like_marker(info) {
+        let first = info.split_whitespace().next().unwrap_or("");
+        let lang = if first.contains(['=', '"', '{']) {
+            ""
+        } else {
+            first.split(',').next().unwrap_or("")
+        };
+        return Ok(FenceInfo {
+            lang: lang.to_string(),
+            ..FenceInfo::default()
+        });
+    }
     let mut tokens = tokenize(info)?.into_iter().peekable();
     let mut out = FenceInfo::default();
     if let Some(t) = tokens.peek() {
@@ -192,17 +242,22 @@ pub fn parse_info(info: &str) -> Result<FenceInfo, InfoProblem> {
                     ),
                 })
             }
-            (None, None) => out.warnings.push(InfoProblem {
+            (None, None) if near_kind(&t.text) => out.warnings.push(InfoProblem {
                 offset: t.offset,
                 message: format!(
                     "unknown code block kind `{}` (shown as plain code); interactive kinds are run, check, solution, quiz",
                     t.text
                 ),
             }),
+            (None, None) => {}
         }
     }
     if out.kind.is_none() {
-        if let Some(a) = out.attrs.first() {
+        if let Some(a) = out
+            .attrs
+            .iter()
+            .find(|a| MARKER_ATTRS.contains(&a.key.as_str()))
+        {
             out.warnings.push(InfoProblem {
                 offset: a.offset,
                 message: format!(
@@ -347,6 +402,28 @@ mod tests {
         assert!(f.warnings[0].message.contains("runn"));
         assert!(parse_info("sh run now").is_err());
         assert!(parse_info("sh run check").is_err());
+    }
+
+    #[test]
+    fn other_tools_info_strings_are_left_alone() {
+        for info in [
+            r#"mermaid "Kubernetes 分层架构""#,
+            "go {linenos=true}",
+            r#"go {linenos=table,hl_lines=[8,"15-17"]}"#,
+            "yaml title=deployment.yaml",
+            r#"text "unterminated"#,
+            "python3 showLineNumbers",
+            "{r}",
+        ] {
+            let f = parse_info(info).unwrap_or_else(|e| panic!("{info}: {e:?}"));
+            assert_eq!(f.kind, None, "{info}");
+            assert!(f.warnings.is_empty(), "{info}: {:?}", f.warnings);
+        }
+        assert_eq!(parse_info("go {linenos=true}").unwrap().lang, "go");
+        assert_eq!(parse_info("{r}").unwrap().lang, "");
+        // A kubelab attribute on a plain block is still pointed out.
+        let f = parse_info("sh id=x").unwrap();
+        assert!(f.warnings[0].message.contains("did you mean"), "{f:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `parse` turns a lesson body into a [`ir::Doc`]; `fence` reads interactive
 //! markers from fence info strings; `quiz` reads ```` ```toml quiz ```` bodies.
 pub mod fence;
+pub mod html;
 pub mod ir;
 pub mod parse;
 pub mod quiz;

@@ -421,9 +421,18 @@ impl<'s> Builder<'s, '_> {
                     let tag = h.trim().to_ascii_lowercase();
                     if matches!(tag.as_str(), "<br>" | "<br/>" | "<br />") {
                         out.push(Inline::HardBreak);
-                    } else if !tag.starts_with("<!--") {
+                    } else if tag.starts_with("<img") {
+                        // An image keeps its alt text and source.
+                        let attrs = h.trim().get(4..).unwrap_or("");
+                        out.push(Inline::Image {
+                            alt: super::html::attr(attrs, "alt").unwrap_or_default(),
+                            url: super::html::attr(attrs, "src").unwrap_or_default(),
+                        });
+                    } else if tag.starts_with("<!") && !tag.starts_with("<!--") {
                         push_text(&mut out, &h);
                     }
+                    // Other tags are dropped; the text between them comes
+                    // as text events.
                 }
                 Event::FootnoteReference(r) => push_text(&mut out, &format!("[^{r}]")),
                 Event::Start(tag) => {

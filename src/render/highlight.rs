@@ -17,14 +17,21 @@ use syntect::highlighting::{FontStyle, Theme, ThemeSet};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
 
-const SHELL_SYNTAX: &str = include_str!("../../assets/syntaxes/shell.sublime-syntax");
+/// Our own small grammars: shell (fast to compile), and the query
+/// languages bat's set lacks.
+const OWN_SYNTAXES: [&str; 3] = [
+    include_str!("../../assets/syntaxes/shell.sublime-syntax"),
+    include_str!("../../assets/syntaxes/promql.sublime-syntax"),
+    include_str!("../../assets/syntaxes/logql.sublime-syntax"),
+];
 
 /// Each loaded on first use, so a lesson with only shell blocks never pays
 /// for decoding syntect's full grammar dump.
 static THEME: OnceLock<Theme> = OnceLock::new();
-/// Our small shell grammar (`assets/syntaxes/shell.sublime-syntax`).
-static SHELL: OnceLock<SyntaxSet> = OnceLock::new();
-/// syntect's bundled grammars (YAML, JSON, Go, Python, ...).
+/// Our small grammars (`assets/syntaxes/*.sublime-syntax`).
+static OWN: OnceLock<SyntaxSet> = OnceLock::new();
+/// bat's grammars via two-face: syntect's defaults plus Dockerfile, HCL,
+/// TOML, nginx, INI, systemd units, Makefile, diff, proto, ...
 static BUNDLED: OnceLock<SyntaxSet> = OnceLock::new();
 
 fn theme() -> &'static Theme {
@@ -38,19 +45,54 @@ fn theme() -> &'static Theme {
     })
 }
 
-fn shell() -> &'static SyntaxSet {
-    SHELL.get_or_init(|| {
+fn own() -> &'static SyntaxSet {
+    OWN.get_or_init(|| {
         let mut b = syntect::parsing::SyntaxSetBuilder::new();
-        if let Ok(def) = syntect::parsing::SyntaxDefinition::load_from_str(SHELL_SYNTAX, true, None)
-        {
-            b.add(def);
+        for src in OWN_SYNTAXES {
+            if let Ok(def) = syntect::parsing::SyntaxDefinition::load_from_str(src, true, None) {
+                b.add(def);
+            }
         }
         b.build()
     })
 }
 
 fn bundled() -> &'static SyntaxSet {
-    BUNDLED.get_or_init(SyntaxSet::load_defaults_newlines)
+    BUNDLED.get_or_init(two_face::syntax::extra_newlines)
+}
+
+/// The grammar token for a fence language, `None` for plain text. Maps the
+/// names authors write to ones the grammars know by name or extension.
+fn resolve(lang: &str) -> Option<(&'static SyntaxSet, &str)> {
+    let lang = lang.trim();
+    Some(match lang.to_ascii_lowercase().as_str() {
+        "shell" | "console" | "sh" | "bash" | "zsh" => (own(), "sh"),
+        // Plain by design (Mermaid is drawn, or shown as its source).
+        "" | "text" | "txt" | "plain" | "plaintext" | "output" | "mermaid" => return None,
+        "rs" => (bundled(), "rust"),
+        "yml" => (bundled(), "yaml"),
+        "promql" | "prometheus" => (own(), "promql"),
+        "logql" | "loki" => (own(), "logql"),
+        "docker" | "containerfile" => (bundled(), "Dockerfile"),
+        "terraform" | "tf" => (bundled(), "hcl"),
+        "nginxconf" | "nginx.conf" => (bundled(), "nginx"),
+        // Unit files are INI-shaped; bat's SystemD grammar is not in the
+        // pure-Rust-regex dump.
+        "systemd" | "unit" | "service" => (bundled(), "ini"),
+        "make" => (bundled(), "Makefile"),
+        "patch" => (bundled(), "diff"),
+        "protobuf" => (bundled(), "proto"),
+        _ => (bundled(), lang),
+    })
+}
+
+/// Whether the reader highlights `lang` (loads the grammars: not for the UI
+/// task). Plain-text languages count as known.
+pub fn knows(lang: &str) -> bool {
+    match resolve(lang) {
+        None => true,
+        Some((set, token)) => set.find_syntax_by_token(token).is_some(),
+    }
 }
 
 /// Highlighted lines of one code block.
@@ -74,7 +116,7 @@ fn key(code: &str, lang: &str) -> u64 {
 /// the UI task, e.g. in parallel with loading the course.
 pub fn warm_up() {
     theme();
-    shell();
+    own();
 }
 
 /// Changes whenever more highlighted blocks are available.
@@ -126,13 +168,7 @@ pub fn highlight_all<'a>(blocks: impl IntoIterator<Item = (&'a str, &'a str)>) {
 /// `None` for plain text and unknown languages. Slow (loads grammars on
 /// first use): use [`highlight_all`] + [`cached`] from the UI.
 pub fn highlight(code: &str, lang: &str) -> Option<Vec<Vec<Piece>>> {
-    let (set, token) = match lang {
-        "shell" | "console" | "sh" | "bash" | "zsh" => (shell(), "sh"),
-        "" | "text" | "txt" | "plain" | "output" => return None,
-        "rs" => (bundled(), "rust"),
-        "yml" => (bundled(), "yaml"),
-        other => (bundled(), other),
-    };
+    let (set, token) = resolve(lang)?;
     let syntax = set.find_syntax_by_token(token)?;
     let mut hl = HighlightLines::new(syntax, theme());
     let mut out = Vec::new();
@@ -195,6 +231,42 @@ mod tests {
         let text: String = lines[0].iter().map(|p| p.text.as_str()).collect();
         assert_eq!(text, "echo \"hi $HOME\" # note");
         assert!(highlight("x", "no-such-language").is_none());
+    }
+
+    #[test]
+    fn the_languages_of_the_coming_chapters_are_highlighted() {
+        let samples = [
+            ("dockerfile", "FROM debian:12\nRUN apt-get update\n"),
+            ("Dockerfile", "FROM debian:12\n"),
+            ("hcl", "resource \"x\" \"y\" {\n  a = 1\n}\n"),
+            ("terraform", "variable \"a\" {}\n"),
+            ("http", "GET /api/v1/pods HTTP/1.1\nHost: k8s\n"),
+            ("promql", "rate(http_requests_total{job=\"api\"}[5m])\n"),
+            ("logql", "{app=\"web\"} |= \"error\"\n"),
+            ("nginx", "server {\n  listen 80;\n}\n"),
+            ("ini", "[section]\nkey = value\n"),
+            ("systemd", "[Service]\nExecStart=/bin/true\n"),
+            ("toml", "[a]\nb = 1\n"),
+            ("makefile", "all:\n\techo hi\n"),
+            ("diff", "--- a\n+++ b\n-x\n+y\n"),
+            (
+                "proto",
+                "syntax = \"proto3\";\nmessage A { int32 x = 1; }\n",
+            ),
+            ("yaml", "kind: Pod\n"),
+        ];
+        for (lang, code) in samples {
+            assert!(knows(lang), "{lang} unknown");
+            let lines = highlight(code, lang).unwrap_or_else(|| panic!("{lang}"));
+            let colours: std::collections::HashSet<_> = lines
+                .iter()
+                .flatten()
+                .map(|p| format!("{:?}", p.style.fg))
+                .collect();
+            assert!(colours.len() > 1, "{lang}: one colour only: {lines:?}");
+        }
+        assert!(!knows("no-such-language"));
+        assert!(knows("text"));
     }
 
     #[test]

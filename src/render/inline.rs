@@ -72,17 +72,27 @@ fn flatten(inlines: &[Inline], base: Style, links: &mut Vec<String>, out: &mut V
             Inline::Emph(c) => flatten(c, base.add_modifier(Modifier::ITALIC), links, out),
             Inline::Strong(c) => flatten(c, base.add_modifier(Modifier::BOLD), links, out),
             Inline::Strike(c) => flatten(c, base.add_modifier(Modifier::CROSSED_OUT), links, out),
+            // Every link gets a number in the references list (where its URL
+            // is shown whole) and its text carries the link for OSC 8.
             Inline::Link { text, url } => {
+                let idx = links.len();
+                links.push(url.clone());
+                let start = out.len();
                 flatten(text, base.patch(theme::LINK), links, out);
-                if plain(text) != *url {
-                    links.push(url.clone());
-                    out.push(Piece::new(format!("[{}]", links.len()), theme::DIM));
+                for p in &mut out[start..] {
+                    p.link.get_or_insert(idx);
                 }
+                out.push(Piece::linked(format!("[{}]", idx + 1), theme::DIM, idx));
             }
             Inline::Image { alt, url } => {
+                let idx = links.len();
                 links.push(url.clone());
-                out.push(Piece::new(format!("[▣ {alt}]"), base.patch(theme::LINK)));
-                out.push(Piece::new(format!("[{}]", links.len()), theme::DIM));
+                out.push(Piece::linked(
+                    format!("[▣ {alt}]"),
+                    base.patch(theme::LINK),
+                    idx,
+                ));
+                out.push(Piece::linked(format!("[{}]", idx + 1), theme::DIM, idx));
             }
             Inline::SoftBreak => out.push(Piece::new(SOFT_BREAK, base)),
             Inline::HardBreak => out.push(Piece::new(HARD_BREAK, base)),

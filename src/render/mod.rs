@@ -8,6 +8,7 @@
 pub mod highlight;
 pub mod inline;
 mod interactive;
+mod mermaid;
 mod table;
 pub mod theme;
 
@@ -77,6 +78,15 @@ pub struct BlockRange {
     pub source_line: u32,
 }
 
+/// Screen cells of link text: `cols` of rendered line `line` belong to
+/// link `link` (an index into [`Rendered::urls`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSpan {
+    pub line: usize,
+    pub cols: Range<u16>,
+    pub link: usize,
+}
+
 /// A lesson laid out for one width.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
@@ -85,6 +95,12 @@ pub struct Rendered {
     /// Source line of the block each rendered line belongs to.
     pub src_lines: Vec<u32>,
     pub blocks: Vec<BlockRange>,
+    /// Link targets as the course wrote them, numbered from 1 on screen.
+    pub urls: Vec<String>,
+    /// Where link text (and each URL in the references) is on screen.
+    pub link_spans: Vec<LinkSpan>,
+    /// Rendered line of each link's entry in the references list.
+    pub ref_lines: Vec<usize>,
 }
 
 impl Rendered {
@@ -168,29 +184,39 @@ pub fn render_doc(doc: &Doc, width: u16, states: &BlockStates, strings: &Strings
     let w = usize::from(width).max(8);
     let mut out = Out::new(0);
     let mut links: Vec<String> = Vec::new();
+    let mut ref_lines = Vec::new();
+    // The references of a `##` section follow it (and the text before the
+    // first `##`), so URLs are printed whole, out of the prose's way.
+    let mut unlisted = 0;
     for (n, b) in doc.blocks.iter().enumerate() {
+        // Raw HTML with nothing to show (`</details>`) takes no room.
+        if let Block::Html { text, .. } = b {
+            if crate::doc::html::items(text).is_empty() {
+                continue;
+            }
+        }
+        if matches!(b, Block::Heading { level: 1 | 2, .. }) && unlisted < links.len() {
+            out.push(Line::default());
+            out.references(&links, unlisted, w, &mut ref_lines);
+            unlisted = links.len();
+        }
         if n > 0 {
             out.push(Line::default());
         }
-        let first_link = links.len();
         out.block(b, w, states, strings, &mut links);
-        if links.len() > first_link {
-            for (i, url) in links.iter().enumerate().skip(first_link) {
-                let pieces = [
-                    Piece::new(format!("  [{}] ", i + 1), theme::DIM),
-                    Piece::new(url.clone(), theme::LINK),
-                ];
-                for l in wrap::hard_wrap(&pieces, w) {
-                    out.push(wrap::to_line(l));
-                }
-            }
-        }
+    }
+    if unlisted < links.len() {
+        out.push(Line::default());
+        out.references(&links, unlisted, w, &mut ref_lines);
     }
     Rendered {
         width,
         lines: out.lines,
         src_lines: out.src_lines,
         blocks: out.blocks,
+        urls: links,
+        link_spans: out.links,
+        ref_lines,
     }
 }
 
@@ -200,6 +226,7 @@ struct Out {
     lines: Vec<Line<'static>>,
     src_lines: Vec<u32>,
     blocks: Vec<BlockRange>,
+    links: Vec<LinkSpan>,
     src: u32,
     next_interactive: usize,
 }
@@ -210,6 +237,7 @@ impl Out {
             lines: Vec::new(),
             src_lines: Vec::new(),
             blocks: Vec::new(),
+            links: Vec::new(),
             src: 0,
             next_interactive,
         }
@@ -222,7 +250,46 @@ impl Out {
 
     fn push_wrapped(&mut self, pieces: &[Piece], width: usize) {
         for l in wrap::wrap(pieces, width) {
-            self.push(wrap::to_line(l));
+            self.push_pieces(l);
+        }
+    }
+
+    /// Pushes one wrapped line, noting where link text landed.
+    fn push_pieces(&mut self, pieces: Vec<Piece>) {
+        let mut col = 0u16;
+        for p in &pieces {
+            let w = u16::try_from(wrap::width(&p.text)).unwrap_or(u16::MAX);
+            if let Some(link) = p.link {
+                self.links.push(LinkSpan {
+                    line: self.lines.len(),
+                    cols: col..col.saturating_add(w),
+                    link,
+                });
+            }
+            col = col.saturating_add(w);
+        }
+        self.push(wrap::to_line(pieces));
+    }
+
+    /// The numbered references for `links[from..]`: `[n] URL` on one line
+    /// when it fits, else the URL on lines of its own, cut only when it is
+    /// wider than the whole column.
+    fn references(&mut self, links: &[String], from: usize, w: usize, ref_lines: &mut Vec<usize>) {
+        for (i, url) in links.iter().enumerate().skip(from) {
+            ref_lines.push(self.lines.len());
+            let label = Piece::new(format!("  [{}] ", i + 1), theme::DIM);
+            let url = Piece::linked(url.clone(), theme::LINK, i);
+            let (lw, uw) = (wrap::width(&label.text), wrap::width(&url.text));
+            if lw + uw <= w || uw > w {
+                // One line, or too long for any line: cut where it must be.
+                for l in wrap::hard_wrap(&[label, url], w) {
+                    self.push_pieces(l);
+                }
+            } else {
+                let number = label.text.trim_end().to_string();
+                self.push_pieces(vec![Piece::new(number, theme::DIM)]);
+                self.push_pieces(vec![url]);
+            }
         }
     }
 
@@ -233,6 +300,13 @@ impl Out {
         for mut b in child.blocks {
             b.lines = b.lines.start + base..b.lines.end + base;
             self.blocks.push(b);
+        }
+        let indent = first.iter().map(|s| wrap::width(&s.content)).sum::<usize>();
+        let indent = u16::try_from(indent).unwrap_or(u16::MAX);
+        for mut l in child.links {
+            l.line += base;
+            l.cols = l.cols.start.saturating_add(indent)..l.cols.end.saturating_add(indent);
+            self.links.push(l);
         }
         for (i, (line, src)) in child.lines.into_iter().zip(child.src_lines).enumerate() {
             let mut spans: Vec<Span<'static>> = if i == 0 {
@@ -287,6 +361,19 @@ impl Out {
                 if let Some(l) = lang.as_deref().filter(|l| !l.is_empty()) {
                     self.push(Line::styled(format!("╭ {l}"), theme::CODE_BAR));
                 }
+                // A flowchart that fits is drawn; any other Mermaid is source.
+                let diagram = (lang.as_deref() == Some("mermaid"))
+                    .then(|| mermaid::render(code, w.saturating_sub(2)))
+                    .flatten();
+                if let Some(lines) = diagram {
+                    for l in lines {
+                        self.push(Line::from(vec![
+                            Span::styled("│ ", theme::CODE_BAR),
+                            Span::styled(l, theme::CODE_TEXT),
+                        ]));
+                    }
+                    return;
+                }
                 self.code(
                     code,
                     lang.as_deref().unwrap_or(""),
@@ -328,13 +415,31 @@ impl Out {
                 ..
             } => {
                 for l in table::render(align, header, rows, w, links) {
-                    self.push(l);
+                    self.push_pieces(l);
                 }
             }
             Block::Rule { .. } => self.push(Line::styled("─".repeat(w), theme::DIM)),
             Block::Html { text, .. } => {
-                for line in text.lines() {
-                    self.push_wrapped(&[Piece::new(line, theme::DIM)], w);
+                use crate::doc::html::HtmlItem;
+                for item in crate::doc::html::items(text) {
+                    match item {
+                        HtmlItem::Line(t) => self.push_wrapped(&[Piece::new(t, Style::new())], w),
+                        HtmlItem::Summary(t) => self.push_wrapped(
+                            &[Piece::new("▸ ", theme::DIM), Piece::new(t, theme::TITLE)],
+                            w,
+                        ),
+                        HtmlItem::Table(rows) => {
+                            let cells = |r: &[String]| -> Vec<Vec<crate::doc::ir::Inline>> {
+                                r.iter()
+                                    .map(|c| vec![crate::doc::ir::Inline::Text(c.clone())])
+                                    .collect()
+                            };
+                            let body: Vec<_> = rows[1..].iter().map(|r| cells(r)).collect();
+                            for l in table::render(&[], &cells(&rows[0]), &body, w, links) {
+                                self.push_pieces(l);
+                            }
+                        }
+                    }
                 }
             }
             Block::Interactive(i) => {
@@ -372,7 +477,7 @@ impl Out {
             })
             .collect();
         let mw = markers.iter().map(|m| wrap::width(m)).max().unwrap_or(2);
-        for (it, marker) in items.iter().zip(markers) {
+        for (n, (it, marker)) in items.iter().zip(markers).enumerate() {
             let mut child = Out::new(self.next_interactive);
             child.src = it.blocks.first().map_or(self.src, Block::line);
             for (i, inner) in it.blocks.iter().enumerate() {
@@ -382,6 +487,21 @@ impl Out {
                 child.block(inner, w.saturating_sub(mw).max(4), st, s, links);
             }
             if child.lines.is_empty() {
+                child.push(Line::default());
+            }
+            // A block that ends an item (code, table, quote) would otherwise
+            // run straight into the next bullet.
+            if n + 1 < items.len()
+                && it.blocks.last().is_some_and(|b| {
+                    matches!(
+                        b,
+                        Block::Code { .. }
+                            | Block::Interactive(_)
+                            | Block::Table { .. }
+                            | Block::Quote { .. }
+                    )
+                })
+            {
                 child.push(Line::default());
             }
             let pad = " ".repeat(mw - wrap::width(&marker));
@@ -417,15 +537,10 @@ impl Out {
                 .map(|l| vec![Piece::new(safe(&l.replace('\t', "    ")), theme::CODE_TEXT)])
                 .collect(),
         };
-        // Diagrams are clipped (wrapped box drawings are unreadable); code
-        // wraps at spaces with a "↪" on continuation lines.
-        let diagram = matches!(lang, "text" | "txt");
+        // Every block wraps, `text` diagrams too (nothing may be cut off):
+        // at the last space that fits, "↪" on continuation lines.
         for l in &lines {
-            let parts = if diagram {
-                vec![wrap::clip(l, inner, Piece::new("›", theme::CODE_CUT))]
-            } else {
-                wrap::code_wrap(l, inner, inner.saturating_sub(2))
-            };
+            let parts = wrap::code_wrap(l, inner, inner.saturating_sub(2));
             for (k, part) in parts.into_iter().enumerate() {
                 let mut spans = vec![Span::styled(bar_text, bar)];
                 if k > 0 {

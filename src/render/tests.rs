@@ -158,12 +158,39 @@ fn nested_lists_quotes_and_links() {
             },
         ],
     };
-    let (_, lines) = render(&doc, 40);
+    let (r, lines) = render(&doc, 40);
     assert_eq!(lines[0], "☑ 完成");
     assert_eq!(lines[1], "• see docs[1]");
-    assert_eq!(lines[2], "  [1] https://kubernetes.io");
-    assert_eq!(lines[4], "▌ ⚠ Warning");
-    assert_eq!(lines[5], "▌ 小心");
+    assert_eq!(lines[3], "▌ ⚠ Warning");
+    assert_eq!(lines[4], "▌ 小心");
+    // The references close the section, the URL whole.
+    assert_eq!(lines[6], "  [1] https://kubernetes.io");
+    assert_eq!(r.ref_lines, vec![6]);
+    // Link text (inside the list's indent), its number and the URL are
+    // link cells.
+    let spans: Vec<(usize, std::ops::Range<u16>)> = r
+        .link_spans
+        .iter()
+        .map(|s| (s.line, s.cols.clone()))
+        .collect();
+    assert_eq!(spans, vec![(1, 6..10), (1, 10..13), (6, 6..27)]);
+}
+
+#[test]
+fn a_url_wider_than_the_column_gets_lines_of_its_own() {
+    let url = "https://kubernetes.io/zh-cn/docs/concepts/workloads/pods/";
+    let doc = Doc {
+        blocks: vec![Block::Paragraph {
+            text: vec![Inline::Link {
+                text: text("Pod"),
+                url: url.into(),
+            }],
+            line: 1,
+        }],
+    };
+    let (_, lines) = render(&doc, 60);
+    assert_eq!(lines[2], "  [1]");
+    assert_eq!(lines[3], url);
 }
 
 #[test]
@@ -220,22 +247,82 @@ fn run_code_wraps_at_a_space_with_a_continuation_mark() {
 }
 
 #[test]
-fn text_diagrams_are_clipped_with_a_marker_not_wrapped() {
+fn text_blocks_wrap_and_lose_nothing() {
+    // A flow line and a URL template as real-world `text` blocks write them.
+    let flow = "kubectl → apiserver → Authentication → Validating Admission → etcd";
+    let url = "https://k8s.example/apis/apps/v1/namespaces/{namespace}/deployments";
     let doc = Doc {
         blocks: vec![Block::Code {
             lang: Some("text".into()),
-            code: "┌──────────────────────────────┐\n│ 进程                          │\n└──────────────────────────────┘\nshort\n".into(),
+            code: format!("{flow}\n{url}\n"),
             line: 1,
         }],
     };
-    let lines = render_with(&doc, 20, &BlockStates::default(), Lang::En);
-    // Label line, then one screen line per source line.
-    assert_eq!(lines.len(), 5, "{lines:#?}");
-    for l in &lines[1..4] {
-        assert!(l.ends_with('›'), "{l:?}");
-        assert_eq!(crate::wrap::width(l), 20, "{l:?}");
+    for w in [30u16, 44, 56] {
+        let lines = render_with(&doc, w, &BlockStates::default(), Lang::En);
+        for l in &lines {
+            assert!(crate::wrap::width(l) <= usize::from(w), "{l:?}");
+        }
+        // Join the continuation lines back: every character is there.
+        let body: String = lines[1..]
+            .iter()
+            .map(|l| l.trim_start_matches("│ ").trim_start_matches("↪ "))
+            .collect();
+        assert_eq!(body, format!("{flow}{url}"), "at {w}: {lines:#?}");
+        // Breaks fall at spaces: no word of the flow line is split.
+        for word in ["Authentication", "Validating", "Admission", "etcd"] {
+            assert!(
+                lines.iter().any(|l| l.contains(word)),
+                "{word} split at {w}: {lines:#?}"
+            );
+        }
     }
-    assert_eq!(lines[4], "│ short");
+}
+
+#[test]
+fn code_breaks_at_the_last_space_that_fits() {
+    let doc = Doc {
+        blocks: vec![Block::Code {
+            lang: None,
+            code: "ab cdefghijklmnopqrstuvwxyz0123456789\n".into(),
+            line: 1,
+        }],
+    };
+    let lines = render_with(&doc, 24, &BlockStates::default(), Lang::En);
+    assert_eq!(lines[0].trim_end(), "│ ab", "{lines:#?}");
+    assert_eq!(lines[1], "│ ↪ cdefghijklmnopqrstuv");
+}
+
+#[test]
+fn a_code_block_ending_a_list_item_is_set_off_from_the_next_bullet() {
+    let item = |blocks| ListItem { task: None, blocks };
+    let doc = Doc {
+        blocks: vec![Block::List {
+            ordered: None,
+            items: vec![
+                item(vec![
+                    Block::Paragraph {
+                        text: text("first"),
+                        line: 1,
+                    },
+                    Block::Code {
+                        lang: Some("sh".into()),
+                        code: "ls\n".into(),
+                        line: 3,
+                    },
+                ]),
+                item(vec![Block::Paragraph {
+                    text: text("second"),
+                    line: 6,
+                }]),
+            ],
+            line: 1,
+        }],
+    };
+    let lines = render_with(&doc, 40, &BlockStates::default(), Lang::En);
+    let second = lines.iter().position(|l| l.contains("second")).unwrap();
+    assert_eq!(lines[second - 1].trim(), "", "{lines:#?}");
+    assert!(lines[second - 2].contains("ls"), "{lines:#?}");
 }
 
 fn check_doc() -> Doc {
@@ -356,12 +443,66 @@ fn table_columns_keep_latin_words_whole_when_they_can() {
             assert!(!cell.trim_start().starts_with(['，', '、', '。']), "{all}");
         }
     }
-    // Too narrow for the words: they break rather than overflow.
+    // Too narrow for the words: one record per row instead of split words.
     let (_, lines) = render(&doc, 24);
     assert!(
         lines.iter().all(|l| crate::wrap::width(l) <= 24),
         "{lines:#?}"
     );
+    let all = lines.join("\n");
+    for field in ["namespace: mount", "CLONE_NEWNS", "CLONE_NEWUTS"] {
+        assert!(all.contains(field), "{field}:\n{all}");
+    }
+}
+
+#[test]
+fn a_cjk_column_is_never_crushed_beside_a_uuid() {
+    let doc = Doc {
+        blocks: vec![Block::Table {
+            align: vec![],
+            header: vec![text("标识"), text("描述"), text("示例")],
+            rows: vec![vec![
+                text("uid"),
+                text("对象的唯一标识，由系统自动生成，自动化程度高"),
+                text("1b4e28ba-2fa1-11d2-883f-0016d3cca427"),
+            ]],
+            line: 1,
+        }],
+    };
+    for w in [40u16, 56, 60, 76] {
+        let (_, lines) = render(&doc, w);
+        let all = lines.join("\n");
+        assert!(
+            all.contains("1b4e28ba-2fa1-11d2-883f-0016d3cca427"),
+            "{all}"
+        );
+        for l in &lines {
+            assert!(crate::wrap::width(l) <= usize::from(w), "{l:?}");
+        }
+        // In the grid, the description column keeps 4 CJK characters.
+        if let Some(desc) = lines[0].split('┬').nth(1) {
+            assert!(desc.chars().count() >= 8 + 2, "crushed at {w}:\n{all}");
+        }
+        if w <= 56 {
+            assert!(
+                all.contains("描述: 对象的唯一标识"),
+                "records at {w}:\n{all}"
+            );
+        } else {
+            assert!(all.starts_with('┌'), "grid at {w}:\n{all}");
+        }
+    }
+}
+
+#[test]
+fn table_layout_shares_room_by_content() {
+    use super::table::layout;
+    // Everything fits: natural widths.
+    assert_eq!(layout(&[4, 10], &[4, 8], 20), Some(vec![4, 10]));
+    // Not all: minimums first, the rest to whoever wants more.
+    assert_eq!(layout(&[4, 40, 36], &[4, 8, 36], 60), Some(vec![4, 20, 36]));
+    // Minimums do not fit: no grid.
+    assert_eq!(layout(&[4, 40, 36], &[4, 8, 36], 46), None);
 }
 
 #[test]
@@ -401,4 +542,49 @@ fn code_blocks_escape_controls_but_not_crlf_line_ends() {
         // Second round: with the highlighted lines in the cache.
         crate::render::highlight::highlight_all(crate::render::code_blocks(&doc));
     }
+}
+
+#[test]
+fn links_in_table_cells_are_link_cells_too() {
+    let doc = Doc {
+        blocks: vec![Block::Table {
+            align: vec![],
+            header: vec![text("名称"), text("文档")],
+            rows: vec![vec![
+                text("Pod"),
+                vec![Inline::Link {
+                    text: text("概念"),
+                    url: "https://kubernetes.io/docs/concepts/workloads/pods/".into(),
+                }],
+            ]],
+            line: 1,
+        }],
+    };
+    let (r, lines) = render(&doc, 60);
+    let cell = r.link_spans.first().expect("a link span");
+    let line = &lines[cell.line];
+    // The span covers "概念" where the grid drew it.
+    let before: String = line.chars().take_while(|&c| c != '概').collect();
+    let start = crate::wrap::width(&before) as u16;
+    assert_eq!(cell.cols, start..start + 4, "{line}");
+}
+
+#[test]
+fn a_url_in_code_breaks_after_a_slash() {
+    let doc = Doc {
+        blocks: vec![Block::Code {
+            lang: Some("text".into()),
+            code:
+                "https://kubernetes.default.svc/apis/apps/v1/namespaces/{namespace}/deployments\n"
+                    .into(),
+            line: 1,
+        }],
+    };
+    let lines = render_with(&doc, 60, &BlockStates::default(), Lang::En);
+    assert_eq!(
+        lines[1].trim_end(),
+        "│ https://kubernetes.default.svc/apis/apps/v1/namespaces/",
+        "{lines:#?}"
+    );
+    assert_eq!(lines[2], "│ ↪ {namespace}/deployments");
 }

@@ -40,6 +40,18 @@ pub struct AppLayout {
 
 /// Computes every rectangle for a terminal of `area`.
 pub fn layout(area: Rect, has_panes: bool, outline_focused: bool, banner: bool) -> AppLayout {
+    layout_with(area, has_panes, outline_focused, banner, false)
+}
+
+/// [`layout`], with the outline column hidden (`t`) at any width: it then
+/// shows only while focused, as on narrow terminals.
+pub fn layout_with(
+    area: Rect,
+    has_panes: bool,
+    outline_focused: bool,
+    banner: bool,
+    outline_hidden: bool,
+) -> AppLayout {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return AppLayout {
             area,
@@ -52,7 +64,7 @@ pub fn layout(area: Rect, has_panes: bool, outline_focused: bool, banner: bool) 
         ..area
     };
     let status = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
-    let (outline, rest) = if area.width < 60 {
+    let (outline, rest) = if area.width < 60 || outline_hidden {
         if outline_focused {
             (main, Rect::new(main.x + main.width, main.y, 0, main.height))
         } else {

@@ -66,6 +66,12 @@ pub fn draw(frame: &mut Frame, app: &App, lay: &AppLayout) {
                 if focus_range.as_ref().is_some_and(|fr| fr.contains(&i)) {
                     buf.set_string(area.x - super::layout::GUTTER, y, "▌", theme::FOCUS_GUTTER);
                 }
+                if app
+                    .link_focus
+                    .is_some_and(|l| r.ref_lines.get(l) == Some(&i))
+                {
+                    buf.set_string(area.x - super::layout::GUTTER, y, "›", theme::SEARCH_HIT);
+                }
             }
         }
         Content::Draft => {

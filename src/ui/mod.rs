@@ -1,5 +1,6 @@
 //! Pure drawing: reads [`App`] and writes a frame; never mutates state.
 
+pub mod hyperlink;
 pub mod layout;
 mod lesson;
 mod outline;
@@ -34,6 +35,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Overlay::None => {}
         Overlay::Help => overlay::help(frame, app, lay.area),
         Overlay::Search(s) => overlay::search(frame, app, &lay, s),
+    }
+    // Last, and only with nothing drawn over the text: a hyperlink cell
+    // spans its whole run, so anything covering part of it would be lost.
+    let lesson_shown = matches!(
+        app.lib.entries.get(app.current).map(|e| &e.content),
+        Some(crate::app::library::Content::Lesson(_))
+    );
+    if app.hyperlinks && app.overlay == Overlay::None && lay.lesson.width > 0 && lesson_shown {
+        if let Some(r) = app.rendered() {
+            hyperlink::apply(frame.buffer_mut(), lay.lesson_text, r, app.scroll);
+        }
     }
 }
 
