@@ -293,6 +293,10 @@ fn exec_inner(cfg: &ExecConfig, lifeline: Option<OwnedFd>) -> Result<i32> {
         sys::setns(fd.as_fd(), *flag).map_err(|e| Error::new("exec", format!("setns: {e}")))?;
     }
     drop(fds);
+    // Host root is unmapped in a root-started sandbox: take its uid 0, as
+    // PID 1 did (a no-op rootless).
+    crate::idmap::become_root()
+        .map_err(|e| Error::new("exec", format!("become the sandbox's root: {e}")))?;
     let sigs: Vec<libc::c_int> = FORWARDED.iter().copied().chain([libc::SIGCHLD]).collect();
     let set = sys::block_signals(&sigs).map_err(|e| Error::new("exec", e.to_string()))?;
     let slave = match &cfg.pty {

@@ -259,7 +259,12 @@ fn run_supervisor(
             join = cgroup::prepare_join(c).map_err(|e| Error::new("cgroup", e.to_string()))?;
         }
     }
-    enter_userns(cfg.uid, cfg.gid)?;
+    // Rootless: the supervisor enters the user namespace itself (it may map
+    // only its own uid). Root: it stays host root and PID 1 gets the user
+    // namespace, with a full unprivileged range (see [`crate::idmap`]).
+    if cfg.idmap.is_none() {
+        enter_userns(cfg.uid, cfg.gid)?;
+    }
     // A private mount namespace holding the staging tmpfs: the overlay upper
     // lives there, readable from the host via /proc/<supervisor>/root.
     let staging = cfg.sandbox_dir.join("fs");
@@ -273,12 +278,17 @@ fn run_supervisor(
     )
     .map_err(|e| Error::new("mount", e.to_string()))?;
     fs::create_dir_all(&staging).map_err(|e| Error::io("runtime", staging.display(), e))?;
+    // Root: owned by the sandbox's root, who builds the overlay in it.
+    let tmpfs_opts = match &cfg.idmap {
+        Some(m) => format!("mode=755,uid={},gid={}", m.uid, m.gid),
+        None => "mode=755".to_string(),
+    };
     sys::mount(
         Some("tmpfs"),
         &staging,
         Some("tmpfs"),
         libc::MS_NOSUID | libc::MS_NODEV,
-        Some("mode=755"),
+        Some(&tmpfs_opts),
     )
     .map_err(|e| Error::new("rootfs", format!("staging tmpfs: {e}")))?;
 
@@ -287,7 +297,10 @@ fn run_supervisor(
     let (go, go_pid1) = sys::fd_socketpair().map_err(|e| Error::new("spawn", e.to_string()))?;
     let sigs: Vec<libc::c_int> = FORWARDED.iter().copied().chain([libc::SIGCHLD]).collect();
     let set = sys::block_signals(&sigs).map_err(|e| Error::new("spawn", e.to_string()))?;
-    let flags = clone_flags(&cfg.spec);
+    let mut flags = clone_flags(&cfg.spec);
+    if cfg.idmap.is_some() {
+        flags |= libc::CLONE_NEWUSER;
+    }
     crate::trace::mark("supervisor: userns, staging tmpfs ready; clone");
     // v2: straight into the cgroup; if refused, the plain clone below.
     let into_cgroup = join
@@ -319,7 +332,9 @@ fn run_supervisor(
         }
     }
     st.init_pid = pid;
-    if cfg.spec.namespaces.contains(&Namespace::Net) {
+    if let Some(m) = &cfg.idmap {
+        crate::idmap::hand_over(cfg, pid, m, go.as_fd()).map_err(|e| abort_child(pid, e))?;
+    } else if cfg.spec.namespaces.contains(&Namespace::Net) {
         make_netns(go.as_fd()).map_err(|e| abort_child(pid, e))?;
     }
     if let Some(p) = plan.as_ref().filter(|_| after_clone) {
@@ -444,6 +459,15 @@ fn join_netns(go: BorrowedFd<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// PID 1 of a root-started sandbox: its own network namespace, loopback up.
+fn new_netns() -> Result<(), Error> {
+    sys::unshare(libc::CLONE_NEWNET)
+        .map_err(|e| Error::new("namespaces.net", format!("new network namespace: {e}")))?;
+    sys::loopback_up().map_err(|e| Error::new("namespaces.net", format!("lo up: {e}")))?;
+    crate::trace::mark("pid1: network namespace made");
+    Ok(())
+}
+
 /// Waits for PID 1's answer to a go with cgroup descriptors ("ok", or why
 /// it could not join). None: PID 1 exited first. Keeps watching the lifeline
 /// meanwhile (the rootfs build comes first): if the caller dies, PID 1 is
@@ -524,9 +548,22 @@ fn supervise_until(
 fn pid1_main(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> i32 {
     let status = cfg.status_fd;
     // Die with the supervisor, then check it did not die before we got here.
-    let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     crate::trace::mark("pid1: start");
-    match setup_and_start(cfg, staging, go) {
+    // Root-started: first the maps and uid 0 of our user namespace (a
+    // credential change clears the death signal, so that comes after).
+    let prepared = match &cfg.idmap {
+        Some(_) => match crate::idmap::receive(&cfg.spec, go.as_fd()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let code = e.exit_code;
+                Report::Failed(e).send(status);
+                return code;
+            }
+        },
+        None => None,
+    };
+    let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    match setup_and_start(cfg, staging, go, prepared) {
         Ok(payload) => {
             // The status fd must not stay open in PID 1, or the caller would
             // wait for EOF forever.
@@ -544,22 +581,28 @@ fn pid1_main(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> i32 {
     }
 }
 
-fn setup_and_start(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> Result<libc::pid_t, Error> {
+fn setup_and_start(
+    cfg: &InitConfig,
+    staging: &Path,
+    go: OwnedFd,
+    prepared: Option<crate::idmap::Prepared>,
+) -> Result<libc::pid_t, Error> {
     let spec = &cfg.spec;
     if spec.namespaces.contains(&Namespace::Uts) {
         let h = spec.hostname.clone().unwrap_or_else(|| "kubelab".into());
         sys::sethostname(&h).map_err(|e| Error::new("hostname", format!("`{h}`: {e}")))?;
     }
     let want_net = spec.namespaces.contains(&Namespace::Net);
-    let mut net = || {
-        if want_net {
-            join_netns(go.as_fd())
-        } else {
-            Ok(())
-        }
+    let own_net = cfg.idmap.is_some();
+    let mut net = || match (want_net, own_net) {
+        (false, _) => Ok(()),
+        (true, false) => join_netns(go.as_fd()),
+        // Root-started: the supervisor is outside our user namespace, so we
+        // make the network namespace (it must belong to our user namespace).
+        (true, true) => new_netns(),
     };
     if spec.namespaces.contains(&Namespace::Mount) {
-        crate::rootfs::build(cfg, staging, &mut net)?;
+        crate::rootfs::build(cfg, staging, &mut net, prepared)?;
     } else {
         net()?;
     }

@@ -76,6 +76,7 @@ pub mod doctor;
 mod error;
 pub mod exec;
 pub mod front;
+pub mod idmap;
 mod init;
 pub mod inspect;
 pub mod observe;

@@ -162,6 +162,12 @@ fn busybox_and_directory_rootfs_with_mounts() {
     }
     let shared = tempfile::tempdir().unwrap();
     std::fs::write(shared.path().join("in"), "host file\n").unwrap();
+    // Run by root, the sandbox's root is an unprivileged host uid: a writable
+    // bind needs a directory that uid may write (README, "bind mounts").
+    let owner = kubelab_sandbox::is_root().then(|| kubelab_sandbox::idmap::for_root().uid);
+    if let Some(uid) = owner {
+        std::os::unix::fs::chown(shared.path(), Some(uid), Some(uid)).unwrap();
+    }
     let mut s = spec(&[
         "/bin/sh",
         "-c",
@@ -196,6 +202,11 @@ fn busybox_and_directory_rootfs_with_mounts() {
         std::fs::read_to_string(shared.path().join("out")).unwrap(),
         "out\n"
     );
+    // The file belongs to the sandbox's root as mapped on the host, not to root.
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(shared.path().join("out")).unwrap().uid();
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    assert_eq!(uid, owner.unwrap_or(me));
     assert!(!shared.path().join("x").exists());
 
     // A plain directory as rootfs (here: a copy made of busybox).
