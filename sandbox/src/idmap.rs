@@ -311,10 +311,14 @@ pub(crate) fn hand_over(
             }
         }
     }
-    if fds.len() > 250 {
+    if fds.len() > crate::sys::MAX_PASSED_FDS {
         return Err(crate::Error::new(
             "rootfs",
-            format!("{} layers and bind mounts: at most 250", fds.len()),
+            format!(
+                "{} layers and bind mounts: at most {}",
+                fds.len(),
+                crate::sys::MAX_PASSED_FDS
+            ),
         ));
     }
     let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();

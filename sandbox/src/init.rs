@@ -215,8 +215,13 @@ fn create_cgroup(
     note: &mut Option<String>,
 ) {
     match plan.create(&cfg.id, &cfg.spec.limits) {
-        Ok(c) => {
+        Ok(mut c) => {
             *note = cgroup::swap_note(&c, &cfg.spec.limits);
+            // Hybrid: keep the cgroup2 part made before the clone.
+            if let Some(pre) = slot.take() {
+                c.created.extend(pre.created);
+                c.unified = c.unified.or(pre.unified);
+            }
             *slot = Some(c);
         }
         Err(why) => *note = Some(why),
@@ -239,16 +244,37 @@ fn run_supervisor(
 ) -> Result<i32, Error> {
     let want = cfg.want_cgroup || !cfg.spec.limits.is_empty();
     let mut note = (!want).then(|| "no cgroup requested".to_string());
-    let freezer = !cfg.spec.namespaces.contains(&Namespace::Pid);
+    // Every hierarchy, freezer included even with a PID namespace: the
+    // sandbox must sit in its own cgroup wherever it could mount cgroupfs
+    // (see [`crate::cgroup_tree`]), and the freezer makes the kill race-free.
     // (Read before entering the user namespace: the plan keeps our real uid
     // for its error messages.)
-    let plan = want.then(|| cgroup::plan(cfg.cgroup_version, freezer));
+    let mut plan = want.then(|| cgroup::plan(cfg.cgroup_version, true));
     // v1: the cgroup is created after the clone, while PID 1 builds its
     // rootfs (~0.6 ms off the critical path); PID 1 moves itself in before
     // the payload starts. v2 clones PID 1 straight into it, so it must exist
     // first.
     let after_clone = plan.as_ref().is_some_and(|p| p.version() == Some(1));
     let mut join = cgroup::Join::default();
+    // Hybrid: the cgroup2 part now, PID 1 is cloned straight into it.
+    if let Some(made) = plan
+        .as_mut()
+        .filter(|_| after_clone)
+        .and_then(|p| p.create_unified(&cfg.id))
+    {
+        match made {
+            Ok(c) => {
+                if let Some(d) = &c.unified {
+                    join.dir =
+                        Some(fs::File::open(d).map_err(|e| Error::io("cgroup", d.display(), e))?);
+                }
+                st.cgroup = Some(c.clone());
+                *cg_slot = Some(c);
+                save_state(st, &cfg.sandbox_dir);
+            }
+            Err(why) => note = Some(why),
+        }
+    }
     if let Some(p) = plan.as_ref().filter(|_| !after_clone) {
         create_cgroup(cfg, p, cg_slot, &mut note);
         if let Some(c) = cg_slot.as_ref() {
@@ -354,6 +380,17 @@ fn run_supervisor(
         // v2 whose clone3 was refused: the slow path (see [`cgroup::Join`]).
         if let Err(e) = cgroup::attach(&mut join.procs, pid) {
             note = Some(format!("could not move the sandbox into its cgroup: {e}"));
+        }
+    }
+    let unified = cg_slot.as_ref().and_then(|c| c.unified.clone());
+    if let Some(u) = unified.filter(|_| !attached) {
+        // Hybrid whose clone3 was refused: the cgroup2 part the slow way.
+        let moved = fs::write(u.join("cgroup.procs"), pid.to_string());
+        if let Err(e) = moved {
+            note = Some(format!(
+                "could not move the sandbox into {}: {e}",
+                u.display()
+            ));
         }
     }
     // v1: PID 1 writes "0" to these `tasks` files itself (the cheap move)

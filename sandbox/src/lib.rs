@@ -72,6 +72,7 @@
 //!   of the whole app.
 
 pub mod cgroup;
+pub mod cgroup_tree;
 pub mod doctor;
 mod error;
 pub mod exec;
