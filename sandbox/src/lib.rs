@@ -80,6 +80,7 @@ pub mod front;
 pub mod idmap;
 mod init;
 pub mod inspect;
+mod masks;
 pub mod observe;
 pub mod oci;
 mod protocol;

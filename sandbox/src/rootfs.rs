@@ -377,7 +377,7 @@ fn mount_proc_sys(spec: &crate::spec::Spec, root: &Path) -> Result<(), Error> {
         // what the host's submounts hide).
         let _ = bind(Path::new("/sys"), &sys_dir, true, true);
     }
-    Ok(())
+    crate::masks::apply(root, spec.namespaces.contains(&Namespace::Net))
 }
 
 fn mount_dev(root: &Path) -> Result<(), Error> {

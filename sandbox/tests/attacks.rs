@@ -248,7 +248,24 @@ fn a_privileged_sandbox_cannot_lift_its_cgroup_limits_or_leave_its_cgroup() {
         eprintln!("SKIP: no cgroup here: {:?}", sb.cgroup_note());
         return;
     };
-    let (out, err) = read_all(&mut sb);
+    // Up to "spawned", while the sleepers still run (stderr: a thread).
+    use std::io::{BufRead, Read};
+    drop(sb.take_stdin());
+    let mut e = sb.take_stderr().unwrap();
+    let errs = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = e.read_to_string(&mut s);
+        s
+    });
+    let mut out = String::new();
+    for l in std::io::BufReader::new(sb.take_stdout().unwrap()).lines() {
+        let l = l.unwrap_or_default();
+        out.push_str(&l);
+        out.push('\n');
+        if l == "spawned" {
+            break;
+        }
+    }
     let st = sample_until(30, || cg.stats(), |st| st.pids_limit_hits > 0);
     let found = attack_dirs(&id);
     let own = cg.created.clone();
@@ -258,6 +275,7 @@ fn a_privileged_sandbox_cannot_lift_its_cgroup_limits_or_leave_its_cgroup() {
         .cloned()
         .collect();
     sb.kill().unwrap();
+    let err = errs.join().unwrap();
     remove_attack_dirs(&found);
     eprintln!("{out}{err}stats: {st:?}");
     assert!(out.contains("spawned"), "{out}{err}");
@@ -335,12 +353,12 @@ fn a_rootless_privileged_sandbox_cannot_leave_its_cgroup() {
 /// What a default or privileged sandbox can read or write of the host's
 /// kernel interfaces that runc masks or makes read-only.
 const MASK_PROBE: &str = r#"
-for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats /proc/acpi /proc/scsi /proc/interrupts /sys/firmware; do
+for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats /proc/acpi /proc/scsi /proc/asound /proc/timer_stats /sys/firmware /sys/devices/virtual/powercap; do
   [ -e "$f" ] || continue
   if [ -d "$f" ]; then n=$(ls -A "$f" 2>/dev/null | wc -l); else n=$(head -c 64 "$f" 2>/dev/null | wc -c); fi
   [ "$n" -gt 0 ] && echo "readable $f"
 done
-for f in /proc/sys/kernel/core_pattern /proc/sys/kernel/hostname /proc/sys/vm/drop_caches /proc/sysrq-trigger /proc/irq/default_smp_affinity; do
+for f in /proc/sys/kernel/core_pattern /proc/sys/kernel/hostname /proc/sys/vm/drop_caches /proc/sysrq-trigger /proc/irq/default_smp_affinity /proc/fs/nfsd/threads; do
   [ -e "$f" ] && [ -w "$f" ] && echo "writable $f"
 done
 echo probed
