@@ -778,10 +778,10 @@ fn create_v1(
                 format!("cannot create a cgroup in {}: {e}", parent.display())
             }
         })?;
-        let cpuset = h.controllers.iter().any(|c| c == "cpuset");
-        if cpuset {
+        if h.controllers.iter().any(|c| c == "cpuset") {
+            // (The `kubelab` parent may be new: made by mkdir_sandbox.)
             if let Some(base) = dir.parent() {
-                crate::cgroup_tree::fill_cpuset(base)?;
+                crate::cgroup_tree::cpuset_parent(base)?;
             }
             crate::cgroup_tree::fill_cpuset(&dir)?;
         }
@@ -969,9 +969,16 @@ pub(crate) struct Join {
     pub procs: Vec<fs::File>,
 }
 
-pub(crate) fn prepare_join(cg: &Cgroup) -> io::Result<Join> {
+/// `eager_procs`: open the fallback's `cgroup.procs` files now (a supervisor
+/// about to enter its user namespace); else [`Join::procs_or_open`] opens
+/// them only if a fallback is needed (a supervisor that stays host root).
+pub(crate) fn prepare_join(cg: &Cgroup, eager_procs: bool) -> io::Result<Join> {
     let mut j = Join {
-        procs: open_procs(cg)?,
+        procs: if eager_procs {
+            open_procs(cg)?
+        } else {
+            Vec::new()
+        },
         ..Join::default()
     };
     if cg.version == 2 {
@@ -986,6 +993,19 @@ pub(crate) fn prepare_join(cg: &Cgroup) -> io::Result<Join> {
             .collect::<io::Result<_>>()?;
     }
     Ok(j)
+}
+
+impl Join {
+    /// The `cgroup.procs` files of `cg` for the slow path, opened now if
+    /// [`prepare_join`] did not.
+    pub(crate) fn procs_or_open(&mut self, cg: Option<&Cgroup>) -> io::Result<&mut [fs::File]> {
+        if self.procs.is_empty() {
+            if let Some(c) = cg {
+                self.procs = open_procs(c)?;
+            }
+        }
+        Ok(&mut self.procs)
+    }
 }
 
 /// v1: moves the calling (single-threaded) process into every `tasks` file's

@@ -98,7 +98,19 @@ pub(crate) fn all_hierarchies() -> Vec<Hierarchy> {
 }
 
 /// v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and no
-/// task may join it. Copies them from its parent (each level, top first).
+/// task may join it. Gives the `kubelab` parent its parent's and turns on
+/// its `cgroup.clone_children`, so each sandbox's cgroup made below copies
+/// them at mkdir (one read per spawn once set up).
+pub(crate) fn cpuset_parent(base: &Path) -> Result<(), String> {
+    let cc = base.join("cgroup.clone_children");
+    if fs::read_to_string(&cc).is_ok_and(|v| v.trim() == "1") {
+        return Ok(());
+    }
+    fill_cpuset(base)?;
+    fs::write(&cc, "1").map_err(|e| format!("write {}: {e}", cc.display()))
+}
+
+/// Copies `cpuset.cpus` and `cpuset.mems` from the parent where empty.
 pub(crate) fn fill_cpuset(dir: &Path) -> Result<(), String> {
     for f in ["cpuset.cpus", "cpuset.mems"] {
         let mine = fs::read_to_string(dir.join(f)).unwrap_or_default();

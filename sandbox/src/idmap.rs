@@ -267,7 +267,18 @@ pub(crate) fn hand_over(
 ) -> Result<(), crate::Error> {
     use crate::spec::{Mount, Namespace, Rootfs};
     let e = |what: String| crate::Error::new("namespaces.user", what);
-    write_maps(pid, map).map_err(|err| e(err.to_string()))?;
+    write_maps(pid, map).map_err(|err| {
+        e(format!(
+            "{err}: root's sandboxes map their ids to host ids {}..{} (uid) and {}..{} \
+             (gid), which this user namespace may not hand out (inside a container?); \
+             put a range it owns in /etc/subuid and /etc/subgid (`root:START:65536`), \
+             or run kubelab as an ordinary user (rootless)",
+            map.uid,
+            map.uid as u64 + map.count as u64,
+            map.gid,
+            map.gid as u64 + map.count as u64
+        ))
+    })?;
     crate::trace::mark("supervisor: PID 1's id maps written");
     let mut fds: Vec<OwnedFd> = Vec::new();
     if cfg.spec.namespaces.contains(&Namespace::Mount) {

@@ -282,7 +282,8 @@ fn run_supervisor(
             // sweep removes a crashed supervisor's cgroup from this state.
             st.cgroup = Some(c.clone());
             save_state(st, &cfg.sandbox_dir);
-            join = cgroup::prepare_join(c).map_err(|e| Error::new("cgroup", e.to_string()))?;
+            join = cgroup::prepare_join(c, cfg.idmap.is_none())
+                .map_err(|e| Error::new("cgroup", e.to_string()))?;
         }
     }
     // Rootless: the supervisor enters the user namespace itself (it may map
@@ -369,16 +370,19 @@ fn run_supervisor(
         // as before).
         create_cgroup(cfg, p, cg_slot, &mut note);
         if let Some(c) = cg_slot.as_ref() {
-            join = cgroup::prepare_join(c)
+            join = cgroup::prepare_join(c, cfg.idmap.is_none())
                 .map_err(|e| abort_child(pid, Error::new("cgroup", e.to_string())))?;
         }
     }
     // One state write with everything (v1: the cgroup exists from here on).
     st.cgroup = cg_slot.clone();
     save_state(st, &cfg.sandbox_dir);
-    if !attached && join.tasks.is_empty() && !join.procs.is_empty() {
+    if !attached && join.tasks.is_empty() && cg_slot.as_ref().is_some_and(|c| c.version == 2) {
         // v2 whose clone3 was refused: the slow path (see [`cgroup::Join`]).
-        if let Err(e) = cgroup::attach(&mut join.procs, pid) {
+        let moved = join
+            .procs_or_open(cg_slot.as_ref())
+            .and_then(|p| cgroup::attach(p, pid));
+        if let Err(e) = moved {
             note = Some(format!("could not move the sandbox into its cgroup: {e}"));
         }
     }
@@ -416,7 +420,10 @@ fn run_supervisor(
             Some(a) if a == b"ok" => {}
             Some(why) => {
                 // PID 1 could not move itself: the slow path, then let it go on.
-                if let Err(e) = cgroup::attach(&mut join.procs, pid) {
+                let moved = join
+                    .procs_or_open(cg_slot.as_ref())
+                    .and_then(|p| cgroup::attach(p, pid));
+                if let Err(e) = moved {
                     note = Some(format!(
                         "could not move the sandbox into its cgroup: {e} ({})",
                         String::from_utf8_lossy(&why)
@@ -497,6 +504,9 @@ fn join_netns(go: BorrowedFd<'_>) -> Result<(), Error> {
 }
 
 /// PID 1 of a root-started sandbox: its own network namespace, loopback up.
+/// The supervisor, outside our user namespace, cannot make one that belongs
+/// to it (sysfs and `ip` inside need that); PID 1 makes it first thing, with
+/// the capabilities a new user namespace grants even before its maps exist.
 fn new_netns() -> Result<(), Error> {
     sys::unshare(libc::CLONE_NEWNET)
         .map_err(|e| Error::new("namespaces.net", format!("new network namespace: {e}")))?;
@@ -588,6 +598,16 @@ fn pid1_main(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> i32 {
     crate::trace::mark("pid1: start");
     // Root-started: first the maps and uid 0 of our user namespace (a
     // credential change clears the death signal, so that comes after).
+    // Its network namespace first: made here (see [`new_netns`]) while the
+    // supervisor writes our maps, off the critical path.
+    let own_net = cfg.idmap.is_some() && cfg.spec.namespaces.contains(&Namespace::Net);
+    if own_net {
+        if let Err(e) = new_netns() {
+            let code = e.exit_code;
+            Report::Failed(e).send(status);
+            return code;
+        }
+    }
     let prepared = match &cfg.idmap {
         Some(_) => match crate::idmap::receive(&cfg.spec, go.as_fd()) {
             Ok(p) => Some(p),
@@ -630,13 +650,13 @@ fn setup_and_start(
         sys::sethostname(&h).map_err(|e| Error::new("hostname", format!("`{h}`: {e}")))?;
     }
     let want_net = spec.namespaces.contains(&Namespace::Net);
-    let own_net = cfg.idmap.is_some();
-    let mut net = || match (want_net, own_net) {
-        (false, _) => Ok(()),
-        (true, false) => join_netns(go.as_fd()),
-        // Root-started: the supervisor is outside our user namespace, so we
-        // make the network namespace (it must belong to our user namespace).
-        (true, true) => new_netns(),
+    // Root-started: PID 1 made its network namespace already (pid1_main).
+    let mut net = || {
+        if want_net && cfg.idmap.is_none() {
+            join_netns(go.as_fd())
+        } else {
+            Ok(())
+        }
     };
     if spec.namespaces.contains(&Namespace::Mount) {
         crate::rootfs::build(cfg, staging, &mut net, prepared)?;
