@@ -359,9 +359,15 @@ fn run_supervisor(
         }
     }
     st.init_pid = pid;
+    let want_net = cfg.spec.namespaces.contains(&Namespace::Net);
+    let mut netns_maker = None;
     if let Some(m) = &cfg.idmap {
         crate::idmap::hand_over(cfg, pid, m, go.as_fd()).map_err(|e| abort_child(pid, e))?;
-    } else if cfg.spec.namespaces.contains(&Namespace::Net) {
+        if want_net {
+            let n = fork_netns_maker(pid, go.as_fd()).map_err(|e| abort_child(pid, e))?;
+            netns_maker = Some(n);
+        }
+    } else if want_net {
         make_netns(go.as_fd()).map_err(|e| abort_child(pid, e))?;
     }
     if let Some(p) = plan.as_ref().filter(|_| after_clone) {
@@ -396,6 +402,10 @@ fn run_supervisor(
                 u.display()
             ));
         }
+    }
+    // Its "n" must reach PID 1 before the go.
+    if let Some(n) = netns_maker {
+        netns_made(n).map_err(|e| abort_child(pid, e))?;
     }
     // v1: PID 1 writes "0" to these `tasks` files itself (the cheap move)
     // once its rootfs is built, then answers.
@@ -503,16 +513,37 @@ fn join_netns(go: BorrowedFd<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// PID 1 of a root-started sandbox: its own network namespace, loopback up.
-/// The supervisor, outside our user namespace, cannot make one that belongs
-/// to it (sysfs and `ip` inside need that); PID 1 makes it first thing, with
-/// the capabilities a new user namespace grants even before its maps exist.
-fn new_netns() -> Result<(), Error> {
-    sys::unshare(libc::CLONE_NEWNET)
-        .map_err(|e| Error::new("namespaces.net", format!("new network namespace: {e}")))?;
-    sys::loopback_up().map_err(|e| Error::new("namespaces.net", format!("lo up: {e}")))?;
-    crate::trace::mark("pid1: network namespace made");
-    Ok(())
+/// Root-started: the network namespace must belong to PID 1's user
+/// namespace (sysfs and `ip` inside need that), which the supervisor, host
+/// root outside it, cannot enter without giving up host root. A forked
+/// child does: it joins that user namespace, makes the network namespace
+/// and sends it to PID 1 as [`make_netns`] does ("n"), in parallel with the
+/// supervisor's cgroup work and PID 1's rootfs build (a new network
+/// namespace costs ~0.5 ms). Reap it with [`netns_made`] before the go.
+fn fork_netns_maker(pid: libc::pid_t, go: BorrowedFd<'_>) -> Result<libc::pid_t, Error> {
+    let e =
+        |what: &str, err: std::io::Error| Error::new("namespaces.net", format!("{what}: {err}"));
+    let userns = fs::File::open(format!("/proc/{pid}/ns/user"))
+        .map_err(|err| e("PID 1's user namespace", err))?;
+    match sys::fork().map_err(|err| e("fork", err))? {
+        0 => {
+            let made = sys::setns(userns.as_fd(), libc::CLONE_NEWUSER)
+                .and_then(|()| make_netns(go).map_err(|err| std::io::Error::other(err.message)));
+            sys::exit_now(if made.is_ok() { 0 } else { 1 })
+        }
+        maker => Ok(maker),
+    }
+}
+
+/// Waits for [`fork_netns_maker`]'s child; Err if it could not do its job.
+fn netns_made(maker: libc::pid_t) -> Result<(), Error> {
+    match sys::waitpid(maker, 0) {
+        Ok((_, st)) if sys::exit_code(st) == 0 => Ok(()),
+        other => Err(Error::new(
+            "namespaces.net",
+            format!("could not make the sandbox's network namespace ({other:?})"),
+        )),
+    }
 }
 
 /// Waits for PID 1's answer to a go with cgroup descriptors ("ok", or why
@@ -598,16 +629,6 @@ fn pid1_main(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> i32 {
     crate::trace::mark("pid1: start");
     // Root-started: first the maps and uid 0 of our user namespace (a
     // credential change clears the death signal, so that comes after).
-    // Its network namespace first: made here (see [`new_netns`]) while the
-    // supervisor writes our maps, off the critical path.
-    let own_net = cfg.idmap.is_some() && cfg.spec.namespaces.contains(&Namespace::Net);
-    if own_net {
-        if let Err(e) = new_netns() {
-            let code = e.exit_code;
-            Report::Failed(e).send(status);
-            return code;
-        }
-    }
     let prepared = match &cfg.idmap {
         Some(_) => match crate::idmap::receive(&cfg.spec, go.as_fd()) {
             Ok(p) => Some(p),
@@ -650,9 +671,8 @@ fn setup_and_start(
         sys::sethostname(&h).map_err(|e| Error::new("hostname", format!("`{h}`: {e}")))?;
     }
     let want_net = spec.namespaces.contains(&Namespace::Net);
-    // Root-started: PID 1 made its network namespace already (pid1_main).
     let mut net = || {
-        if want_net && cfg.idmap.is_none() {
+        if want_net {
             join_netns(go.as_fd())
         } else {
             Ok(())
