@@ -23,6 +23,7 @@
 //!   host root: the sandbox's root, an unprivileged host uid (root-started;
 //!   see [`crate::idmap`]), cannot write them, and a rootless sandbox gets no
 //!   v1 cgroup at all (v1 has no delegation).
+//!
 //! The layout, as kubelet and systemd delegate: the limits' owner above, the
 //! workload below.
 
@@ -41,7 +42,7 @@ pub(crate) fn all_hierarchies() -> Vec<Hierarchy> {
     let known: Vec<String> = crate::sys::read_small(Path::new("/proc/self/cgroup"))
         .unwrap_or_default()
         .lines()
-        .filter_map(|l| l.splitn(3, ':').nth(1))
+        .filter_map(|l| l.split(':').nth(1))
         .flat_map(|c| c.split(','))
         .filter(|c| !c.is_empty())
         .map(|c| c.trim_start_matches("name=").to_string())

@@ -297,9 +297,17 @@ pub(crate) fn hand_over(
             Rootfs::Dir(d) => vec![d.clone()],
             Rootfs::Oci(_) => cfg.oci_layers.iter().rev().cloned().collect(),
         };
+        let skeleton = matches!(cfg.spec.rootfs, Rootfs::Host | Rootfs::Busybox);
         for l in &lowers {
-            let (fd, _) = detached(l, false, Some(ns))
+            let (fd, mapped) = detached(l, false, Some(ns))
                 .map_err(|err| crate::Error::new("rootfs", format!("{}: {err}", l.display())))?;
+            if skeleton && !mapped {
+                // A filesystem without id-mapped mounts: host root's
+                // skeleton would be `nobody`'s inside (/root unreadable);
+                // PID 1 builds a private one instead.
+                crate::trace::mark("supervisor: skeleton not id-mappable here");
+                continue;
+            }
             fds.push(fd);
         }
         for m in &cfg.spec.mounts {

@@ -10,7 +10,6 @@ use common::*;
 use kubelab_sandbox::spec::{Namespace, Spec};
 use kubelab_sandbox::{Sandbox, StdioMode};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 
 const NOBODY: u32 = 65534;
 
