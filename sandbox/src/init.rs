@@ -326,7 +326,13 @@ fn run_supervisor(
     let set = sys::block_signals(&sigs).map_err(|e| Error::new("spawn", e.to_string()))?;
     let mut flags = clone_flags(&cfg.spec);
     if cfg.idmap.is_some() {
+        // Root-started: the supervisor stays outside the new user namespace,
+        // so the network namespace (which must belong to it: sysfs and `ip`
+        // inside need that) comes with the clone (see [`make_netns`]).
         flags |= libc::CLONE_NEWUSER;
+        if cfg.spec.namespaces.contains(&Namespace::Net) {
+            flags |= libc::CLONE_NEWNET;
+        }
     }
     crate::trace::mark("supervisor: userns, staging tmpfs ready; clone");
     // v2: straight into the cgroup; if refused, the plain clone below.
@@ -359,15 +365,9 @@ fn run_supervisor(
         }
     }
     st.init_pid = pid;
-    let want_net = cfg.spec.namespaces.contains(&Namespace::Net);
-    let mut netns_maker = None;
     if let Some(m) = &cfg.idmap {
         crate::idmap::hand_over(cfg, pid, m, go.as_fd()).map_err(|e| abort_child(pid, e))?;
-        if want_net {
-            let n = fork_netns_maker(pid, go.as_fd()).map_err(|e| abort_child(pid, e))?;
-            netns_maker = Some(n);
-        }
-    } else if want_net {
+    } else if cfg.spec.namespaces.contains(&Namespace::Net) {
         make_netns(go.as_fd()).map_err(|e| abort_child(pid, e))?;
     }
     if let Some(p) = plan.as_ref().filter(|_| after_clone) {
@@ -402,10 +402,6 @@ fn run_supervisor(
                 u.display()
             ));
         }
-    }
-    // Its "n" must reach PID 1 before the go.
-    if let Some(n) = netns_maker {
-        netns_made(n).map_err(|e| abort_child(pid, e))?;
     }
     // v1: PID 1 writes "0" to these `tasks` files itself (the cheap move)
     // once its rootfs is built, then answers.
@@ -486,7 +482,10 @@ fn run_supervisor(
 /// after the clone, it overlaps with PID 1's rootfs build instead of
 /// delaying PID 1's start. The supervisor ends up in that namespace too,
 /// which costs nothing: it makes no connections and lives exactly as long
-/// as the sandbox.
+/// as the sandbox. (Rootless only: a root-started supervisor stays outside
+/// the sandbox's user namespace and could not own one; PID 1 is cloned into
+/// a new network namespace instead — measured no slower than a helper
+/// process making it in parallel on a 2-core host.)
 fn make_netns(go: BorrowedFd<'_>) -> Result<(), Error> {
     let e =
         |what: &str, err: std::io::Error| Error::new("namespaces.net", format!("{what}: {err}"));
@@ -511,39 +510,6 @@ fn join_netns(go: BorrowedFd<'_>) -> Result<(), Error> {
     sys::loopback_up().map_err(|e| Error::new("namespaces.net", format!("lo up: {e}")))?;
     crate::trace::mark("pid1: network namespace joined");
     Ok(())
-}
-
-/// Root-started: the network namespace must belong to PID 1's user
-/// namespace (sysfs and `ip` inside need that), which the supervisor, host
-/// root outside it, cannot enter without giving up host root. A forked
-/// child does: it joins that user namespace, makes the network namespace
-/// and sends it to PID 1 as [`make_netns`] does ("n"), in parallel with the
-/// supervisor's cgroup work and PID 1's rootfs build (a new network
-/// namespace costs ~0.5 ms). Reap it with [`netns_made`] before the go.
-fn fork_netns_maker(pid: libc::pid_t, go: BorrowedFd<'_>) -> Result<libc::pid_t, Error> {
-    let e =
-        |what: &str, err: std::io::Error| Error::new("namespaces.net", format!("{what}: {err}"));
-    let userns = fs::File::open(format!("/proc/{pid}/ns/user"))
-        .map_err(|err| e("PID 1's user namespace", err))?;
-    match sys::fork().map_err(|err| e("fork", err))? {
-        0 => {
-            let made = sys::setns(userns.as_fd(), libc::CLONE_NEWUSER)
-                .and_then(|()| make_netns(go).map_err(|err| std::io::Error::other(err.message)));
-            sys::exit_now(if made.is_ok() { 0 } else { 1 })
-        }
-        maker => Ok(maker),
-    }
-}
-
-/// Waits for [`fork_netns_maker`]'s child; Err if it could not do its job.
-fn netns_made(maker: libc::pid_t) -> Result<(), Error> {
-    match sys::waitpid(maker, 0) {
-        Ok((_, st)) if sys::exit_code(st) == 0 => Ok(()),
-        other => Err(Error::new(
-            "namespaces.net",
-            format!("could not make the sandbox's network namespace ({other:?})"),
-        )),
-    }
 }
 
 /// Waits for PID 1's answer to a go with cgroup descriptors ("ok", or why
@@ -671,11 +637,12 @@ fn setup_and_start(
         sys::sethostname(&h).map_err(|e| Error::new("hostname", format!("`{h}`: {e}")))?;
     }
     let want_net = spec.namespaces.contains(&Namespace::Net);
-    let mut net = || {
-        if want_net {
-            join_netns(go.as_fd())
-        } else {
-            Ok(())
+    let mut net = || match (want_net, cfg.idmap.is_some()) {
+        (false, _) => Ok(()),
+        (true, false) => join_netns(go.as_fd()),
+        // Root-started: cloned into it; only the loopback is down.
+        (true, true) => {
+            sys::loopback_up().map_err(|e| Error::new("namespaces.net", format!("lo up: {e}")))
         }
     };
     if spec.namespaces.contains(&Namespace::Mount) {
