@@ -137,7 +137,7 @@ pub fn mode() -> Mode {
 
 /// The cgroup path of `pid` in each hierarchy, from `/proc/PID/cgroup`:
 /// (hierarchy id, controllers, path).
-fn proc_cgroup(pid: &str) -> io::Result<Vec<(String, Vec<String>, String)>> {
+pub(crate) fn proc_cgroup(pid: &str) -> io::Result<Vec<(String, Vec<String>, String)>> {
     let text = crate::sys::read_small(Path::new(&format!("/proc/{pid}/cgroup")))?;
     Ok(text
         .lines()
@@ -160,7 +160,7 @@ fn proc_cgroup(pid: &str) -> io::Result<Vec<(String, Vec<String>, String)>> {
 }
 
 /// Directory of a process's cgroup within hierarchy `h`.
-fn dir_in(h: &Hierarchy, entries: &[(String, Vec<String>, String)]) -> Option<PathBuf> {
+pub(crate) fn dir_in(h: &Hierarchy, entries: &[(String, Vec<String>, String)]) -> Option<PathBuf> {
     let path = if h.version == 2 {
         entries.iter().find(|(id, _, _)| id == "0")?.2.clone()
     } else {
@@ -194,16 +194,29 @@ pub struct Cgroup {
     pub freezer: Option<PathBuf>,
     /// Directories kubelab created for this sandbox (removed at teardown).
     pub created: Vec<PathBuf>,
+    /// Where the sandbox's processes go, one per hierarchy of `version`:
+    /// `kubelab/<id>/payload` below the limits, or `kubelab/<id>` in a
+    /// hierarchy without limits (see [`crate::cgroup_tree`]).
+    #[serde(default)]
+    pub payload: Vec<PathBuf>,
+    /// Hybrid host: the sandbox's cgroup in the controller-less cgroup2.
+    #[serde(default)]
+    pub unified: Option<PathBuf>,
 }
 
 impl Cgroup {
     /// The cgroups `pid` is in, for the controllers kubelab reports on.
     /// On a hybrid host the v1 controllers win (the v2 mount has none).
+    /// A sandbox's `kubelab/<id>/payload` is reported as `kubelab/<id>`,
+    /// where its limits are.
     pub fn of_pid(pid: u32) -> io::Result<Cgroup> {
         let entries = proc_cgroup(&pid.to_string())?;
         let hs = hierarchies();
         let mut cg = Cgroup::default();
         let v1: Vec<&Hierarchy> = hs.iter().filter(|h| h.version == 1).collect();
+        let dir_in = |h: &Hierarchy, e: &[(String, Vec<String>, String)]| {
+            dir_in(h, e).map(crate::cgroup_tree::lift_payload)
+        };
         if !v1.is_empty() {
             cg.version = 1;
             for h in v1 {
@@ -249,6 +262,16 @@ impl Cgroup {
         v.sort();
         v.dedup();
         v
+    }
+
+    /// The directories a process of the sandbox joins (one per hierarchy of
+    /// `version`): the payload cgroups, or (older state) the limits' ones.
+    pub fn join_dirs(&self) -> Vec<PathBuf> {
+        if self.payload.is_empty() {
+            self.dirs()
+        } else {
+            self.payload.clone()
+        }
     }
 
     /// Current usage and limits. Missing files read as zero / no limit.
@@ -406,7 +429,10 @@ impl Cgroup {
         // its rmdir is the check: EBUSY = still populated, kill and retry.
         // That saves reading every cgroup.procs on each sandbox exit.
         let mut problems = Vec::new();
-        for d in &self.created {
+        // Children (payload) before their parents.
+        let mut created = self.created.clone();
+        created.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for d in &created {
             let deadline = Instant::now() + Duration::from_secs(2);
             let mut first = true;
             loop {
@@ -545,7 +571,7 @@ pub(crate) struct Plan {
 
 /// See [`create_for`] for `version` and `freezer`.
 pub(crate) fn plan(version: Option<u8>, freezer: bool) -> Plan {
-    let mut hs = hierarchies();
+    let mut hs = crate::cgroup_tree::all_hierarchies();
     if let Some(v) = version {
         hs.retain(|h| h.version == v);
     }
@@ -570,13 +596,44 @@ impl Plan {
         }
     }
 
+    /// Hybrid host, root: creates the sandbox's cgroup in the controller-less
+    /// cgroup2 now (the supervisor clones PID 1 straight into it; v2 has no
+    /// cheap self-move) and leaves the v1 hierarchies to [`Plan::create`].
+    /// None: nothing to do (not hybrid, or not root).
+    pub(crate) fn create_unified(&mut self, id: &str) -> Option<Result<Cgroup, NoCgroupReason>> {
+        let hybrid = self.hs.iter().any(|h| h.version == 1);
+        let at = self.hs.iter().position(|h| h.version == 2)?;
+        if !hybrid || self.uid != 0 {
+            return None;
+        }
+        let h = self.hs.remove(at);
+        let mut cg = Cgroup {
+            version: 1,
+            ..Cgroup::default()
+        };
+        Some(match mkdir_sandbox(&h.mount, id, &mut cg) {
+            Ok(dir) => {
+                cg.unified = Some(dir);
+                Ok(cg)
+            }
+            Err(e) => Err(format!(
+                "cannot create a cgroup in {}: {e}",
+                h.mount.display()
+            )),
+        })
+    }
+
     /// Creates `kubelab/<id>` in the planned hierarchies and applies `limits`.
     /// On failure nothing is left behind and the reason says how to get limits.
     pub(crate) fn create(&self, id: &str, limits: &Limits) -> Result<Cgroup, NoCgroupReason> {
         let hs = &self.hs;
         let own = proc_cgroup("self").map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
         let uid = self.uid;
-        let v1: Vec<&Hierarchy> = hs.iter().filter(|h| h.version == 1).collect();
+        let v1: Vec<&Hierarchy> = if hs.iter().any(|h| h.version == 1) {
+            hs.iter().collect()
+        } else {
+            Vec::new()
+        };
         let mut cg = Cgroup::default();
         let result = if !v1.is_empty() {
             cg.version = 1;
@@ -703,6 +760,13 @@ fn create_v1(
     for h in v1 {
         let parent = dir_in(h, own)
             .ok_or_else(|| format!("this process has no cgroup in {}", h.mount.display()))?;
+        if h.version == 2 {
+            // Hybrid, through the public API: the controller-less cgroup2.
+            let dir = mkdir_sandbox(&h.mount, id, cg)
+                .map_err(|e| format!("cannot create a cgroup in {}: {e}", h.mount.display()))?;
+            cg.unified = Some(dir);
+            continue;
+        }
         let dir = mkdir_sandbox(&parent, id, cg).map_err(|e| {
             if uid != 0 {
                 format!(
@@ -714,9 +778,18 @@ fn create_v1(
                 format!("cannot create a cgroup in {}: {e}", parent.display())
             }
         })?;
+        if h.controllers.iter().any(|c| c == "cpuset") {
+            // (The `kubelab` parent may be new: made by mkdir_sandbox.)
+            if let Some(base) = dir.parent() {
+                crate::cgroup_tree::cpuset_parent(base)?;
+            }
+            crate::cgroup_tree::fill_cpuset(&dir)?;
+        }
         for c in &h.controllers {
             cg.set(c, Some(dir.clone()));
         }
+        // One level in v1 (see [`crate::cgroup_tree`] for why).
+        cg.payload.push(dir);
     }
     if let Some(m) = limits.memory {
         let d = cg
@@ -829,6 +902,13 @@ fn create_v2(
     for c in ["memory", "cpu", "cpuacct", "pids", "freezer"] {
         cg.set(c, Some(dir.clone()));
     }
+    // The processes go one level down (no controller enabled there: the
+    // sandbox sees no limit files at all, see [`crate::cgroup_tree`]).
+    let payload = dir.join(crate::cgroup_tree::PAYLOAD);
+    fs::create_dir(&payload)
+        .map_err(|e| format!("cannot create a cgroup {}: {e}", payload.display()))?;
+    cg.created.push(payload.clone());
+    cg.payload.push(payload);
     if let Some(m) = limits.memory {
         write_file(&dir, "memory.max", &m.0.to_string())?;
         if dir.join("memory.swap.max").exists() {
@@ -849,8 +929,9 @@ fn create_v2(
 /// these descriptors are checked against the opener's credentials, so they keep
 /// working after the supervisor has entered its user namespace.
 pub fn open_procs(cg: &Cgroup) -> io::Result<Vec<fs::File>> {
-    cg.dirs()
+    cg.join_dirs()
         .iter()
+        .chain(cg.unified.iter())
         .map(|d| {
             fs::OpenOptions::new()
                 .write(true)
@@ -888,23 +969,43 @@ pub(crate) struct Join {
     pub procs: Vec<fs::File>,
 }
 
-pub(crate) fn prepare_join(cg: &Cgroup) -> io::Result<Join> {
+/// `eager_procs`: open the fallback's `cgroup.procs` files now (a supervisor
+/// about to enter its user namespace); else [`Join::procs_or_open`] opens
+/// them only if a fallback is needed (a supervisor that stays host root).
+pub(crate) fn prepare_join(cg: &Cgroup, eager_procs: bool) -> io::Result<Join> {
     let mut j = Join {
-        procs: open_procs(cg)?,
+        procs: if eager_procs {
+            open_procs(cg)?
+        } else {
+            Vec::new()
+        },
         ..Join::default()
     };
     if cg.version == 2 {
-        if let Some(d) = cg.dirs().first() {
+        if let Some(d) = cg.join_dirs().first() {
             j.dir = Some(fs::File::open(d)?);
         }
     } else {
         j.tasks = cg
-            .dirs()
+            .join_dirs()
             .iter()
             .map(|d| fs::OpenOptions::new().write(true).open(d.join("tasks")))
             .collect::<io::Result<_>>()?;
     }
     Ok(j)
+}
+
+impl Join {
+    /// The `cgroup.procs` files of `cg` for the slow path, opened now if
+    /// [`prepare_join`] did not.
+    pub(crate) fn procs_or_open(&mut self, cg: Option<&Cgroup>) -> io::Result<&mut [fs::File]> {
+        if self.procs.is_empty() {
+            if let Some(c) = cg {
+                self.procs = open_procs(c)?;
+            }
+        }
+        Ok(&mut self.procs)
+    }
 }
 
 /// v1: moves the calling (single-threaded) process into every `tasks` file's

@@ -274,13 +274,7 @@ fn exec_inner(cfg: &ExecConfig, lifeline: Option<OwnedFd>) -> Result<i32> {
     // Join the sandbox's cgroups while we still have host credentials. On v1
     // this single-threaded helper moves itself through `tasks`, which skips the
     // kernel's global threadgroup lock (see [`crate::cgroup::Join`]).
-    if let Ok(cg) = crate::cgroup::Cgroup::of_pid(cfg.target_pid as u32) {
-        for d in cg.dirs() {
-            if cg.version != 1 || fs::write(d.join("tasks"), "0").is_err() {
-                let _ = fs::write(d.join("cgroup.procs"), "0");
-            }
-        }
-    }
+    crate::cgroup_tree::join_like(cfg.target_pid);
     let mut fds: Vec<(OwnedFd, libc::c_int)> = Vec::new();
     for (name, flag) in NS_ORDER {
         if ns_ino(&tpid, name) == ns_ino("self", name) {
@@ -298,6 +292,10 @@ fn exec_inner(cfg: &ExecConfig, lifeline: Option<OwnedFd>) -> Result<i32> {
         sys::setns(fd.as_fd(), *flag).map_err(|e| Error::new("exec", format!("setns: {e}")))?;
     }
     drop(fds);
+    // Host root is unmapped in a root-started sandbox: take its uid 0, as
+    // PID 1 did (a no-op rootless).
+    crate::idmap::become_root()
+        .map_err(|e| Error::new("exec", format!("become the sandbox's root: {e}")))?;
     let sigs: Vec<libc::c_int> = FORWARDED.iter().copied().chain([libc::SIGCHLD]).collect();
     let set = sys::block_signals(&sigs).map_err(|e| Error::new("exec", e.to_string()))?;
     let slave = match &cfg.pty {

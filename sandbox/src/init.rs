@@ -215,8 +215,13 @@ fn create_cgroup(
     note: &mut Option<String>,
 ) {
     match plan.create(&cfg.id, &cfg.spec.limits) {
-        Ok(c) => {
+        Ok(mut c) => {
             *note = cgroup::swap_note(&c, &cfg.spec.limits);
+            // Hybrid: keep the cgroup2 part made before the clone.
+            if let Some(pre) = slot.take() {
+                c.created.extend(pre.created);
+                c.unified = c.unified.or(pre.unified);
+            }
             *slot = Some(c);
         }
         Err(why) => *note = Some(why),
@@ -239,16 +244,37 @@ fn run_supervisor(
 ) -> Result<i32, Error> {
     let want = cfg.want_cgroup || !cfg.spec.limits.is_empty();
     let mut note = (!want).then(|| "no cgroup requested".to_string());
-    let freezer = !cfg.spec.namespaces.contains(&Namespace::Pid);
+    // Every hierarchy, freezer included even with a PID namespace: the
+    // sandbox must sit in its own cgroup wherever it could mount cgroupfs
+    // (see [`crate::cgroup_tree`]), and the freezer makes the kill race-free.
     // (Read before entering the user namespace: the plan keeps our real uid
     // for its error messages.)
-    let plan = want.then(|| cgroup::plan(cfg.cgroup_version, freezer));
+    let mut plan = want.then(|| cgroup::plan(cfg.cgroup_version, true));
     // v1: the cgroup is created after the clone, while PID 1 builds its
     // rootfs (~0.6 ms off the critical path); PID 1 moves itself in before
     // the payload starts. v2 clones PID 1 straight into it, so it must exist
     // first.
     let after_clone = plan.as_ref().is_some_and(|p| p.version() == Some(1));
     let mut join = cgroup::Join::default();
+    // Hybrid: the cgroup2 part now, PID 1 is cloned straight into it.
+    if let Some(made) = plan
+        .as_mut()
+        .filter(|_| after_clone)
+        .and_then(|p| p.create_unified(&cfg.id))
+    {
+        match made {
+            Ok(c) => {
+                if let Some(d) = &c.unified {
+                    join.dir =
+                        Some(fs::File::open(d).map_err(|e| Error::io("cgroup", d.display(), e))?);
+                }
+                st.cgroup = Some(c.clone());
+                *cg_slot = Some(c);
+                save_state(st, &cfg.sandbox_dir);
+            }
+            Err(why) => note = Some(why),
+        }
+    }
     if let Some(p) = plan.as_ref().filter(|_| !after_clone) {
         create_cgroup(cfg, p, cg_slot, &mut note);
         if let Some(c) = cg_slot.as_ref() {
@@ -256,10 +282,16 @@ fn run_supervisor(
             // sweep removes a crashed supervisor's cgroup from this state.
             st.cgroup = Some(c.clone());
             save_state(st, &cfg.sandbox_dir);
-            join = cgroup::prepare_join(c).map_err(|e| Error::new("cgroup", e.to_string()))?;
+            join = cgroup::prepare_join(c, cfg.idmap.is_none())
+                .map_err(|e| Error::new("cgroup", e.to_string()))?;
         }
     }
-    enter_userns(cfg.uid, cfg.gid)?;
+    // Rootless: the supervisor enters the user namespace itself (it may map
+    // only its own uid). Root: it stays host root and PID 1 gets the user
+    // namespace, with a full unprivileged range (see [`crate::idmap`]).
+    if cfg.idmap.is_none() {
+        enter_userns(cfg.uid, cfg.gid)?;
+    }
     // A private mount namespace holding the staging tmpfs: the overlay upper
     // lives there, readable from the host via /proc/<supervisor>/root.
     let staging = cfg.sandbox_dir.join("fs");
@@ -273,12 +305,17 @@ fn run_supervisor(
     )
     .map_err(|e| Error::new("mount", e.to_string()))?;
     fs::create_dir_all(&staging).map_err(|e| Error::io("runtime", staging.display(), e))?;
+    // Root: owned by the sandbox's root, who builds the overlay in it.
+    let tmpfs_opts = match &cfg.idmap {
+        Some(m) => format!("mode=755,uid={},gid={}", m.uid, m.gid),
+        None => "mode=755".to_string(),
+    };
     sys::mount(
         Some("tmpfs"),
         &staging,
         Some("tmpfs"),
         libc::MS_NOSUID | libc::MS_NODEV,
-        Some("mode=755"),
+        Some(&tmpfs_opts),
     )
     .map_err(|e| Error::new("rootfs", format!("staging tmpfs: {e}")))?;
 
@@ -287,7 +324,16 @@ fn run_supervisor(
     let (go, go_pid1) = sys::fd_socketpair().map_err(|e| Error::new("spawn", e.to_string()))?;
     let sigs: Vec<libc::c_int> = FORWARDED.iter().copied().chain([libc::SIGCHLD]).collect();
     let set = sys::block_signals(&sigs).map_err(|e| Error::new("spawn", e.to_string()))?;
-    let flags = clone_flags(&cfg.spec);
+    let mut flags = clone_flags(&cfg.spec);
+    if cfg.idmap.is_some() {
+        // Root-started: the supervisor stays outside the new user namespace,
+        // so the network namespace (which must belong to it: sysfs and `ip`
+        // inside need that) comes with the clone (see [`make_netns`]).
+        flags |= libc::CLONE_NEWUSER;
+        if cfg.spec.namespaces.contains(&Namespace::Net) {
+            flags |= libc::CLONE_NEWNET;
+        }
+    }
     crate::trace::mark("supervisor: userns, staging tmpfs ready; clone");
     // v2: straight into the cgroup; if refused, the plain clone below.
     let into_cgroup = join
@@ -319,7 +365,9 @@ fn run_supervisor(
         }
     }
     st.init_pid = pid;
-    if cfg.spec.namespaces.contains(&Namespace::Net) {
+    if let Some(m) = &cfg.idmap {
+        crate::idmap::hand_over(cfg, pid, m, go.as_fd()).map_err(|e| abort_child(pid, e))?;
+    } else if cfg.spec.namespaces.contains(&Namespace::Net) {
         make_netns(go.as_fd()).map_err(|e| abort_child(pid, e))?;
     }
     if let Some(p) = plan.as_ref().filter(|_| after_clone) {
@@ -328,17 +376,31 @@ fn run_supervisor(
         // as before).
         create_cgroup(cfg, p, cg_slot, &mut note);
         if let Some(c) = cg_slot.as_ref() {
-            join = cgroup::prepare_join(c)
+            join = cgroup::prepare_join(c, cfg.idmap.is_none())
                 .map_err(|e| abort_child(pid, Error::new("cgroup", e.to_string())))?;
         }
     }
     // One state write with everything (v1: the cgroup exists from here on).
     st.cgroup = cg_slot.clone();
     save_state(st, &cfg.sandbox_dir);
-    if !attached && join.tasks.is_empty() && !join.procs.is_empty() {
+    if !attached && join.tasks.is_empty() && cg_slot.as_ref().is_some_and(|c| c.version == 2) {
         // v2 whose clone3 was refused: the slow path (see [`cgroup::Join`]).
-        if let Err(e) = cgroup::attach(&mut join.procs, pid) {
+        let moved = join
+            .procs_or_open(cg_slot.as_ref())
+            .and_then(|p| cgroup::attach(p, pid));
+        if let Err(e) = moved {
             note = Some(format!("could not move the sandbox into its cgroup: {e}"));
+        }
+    }
+    let unified = cg_slot.as_ref().and_then(|c| c.unified.clone());
+    if let Some(u) = unified.filter(|_| !attached) {
+        // Hybrid whose clone3 was refused: the cgroup2 part the slow way.
+        let moved = fs::write(u.join("cgroup.procs"), pid.to_string());
+        if let Err(e) = moved {
+            note = Some(format!(
+                "could not move the sandbox into {}: {e}",
+                u.display()
+            ));
         }
     }
     // v1: PID 1 writes "0" to these `tasks` files itself (the cheap move)
@@ -364,7 +426,10 @@ fn run_supervisor(
             Some(a) if a == b"ok" => {}
             Some(why) => {
                 // PID 1 could not move itself: the slow path, then let it go on.
-                if let Err(e) = cgroup::attach(&mut join.procs, pid) {
+                let moved = join
+                    .procs_or_open(cg_slot.as_ref())
+                    .and_then(|p| cgroup::attach(p, pid));
+                if let Err(e) = moved {
                     note = Some(format!(
                         "could not move the sandbox into its cgroup: {e} ({})",
                         String::from_utf8_lossy(&why)
@@ -417,7 +482,10 @@ fn run_supervisor(
 /// after the clone, it overlaps with PID 1's rootfs build instead of
 /// delaying PID 1's start. The supervisor ends up in that namespace too,
 /// which costs nothing: it makes no connections and lives exactly as long
-/// as the sandbox.
+/// as the sandbox. (Rootless only: a root-started supervisor stays outside
+/// the sandbox's user namespace and could not own one; PID 1 is cloned into
+/// a new network namespace instead — measured no slower than a helper
+/// process making it in parallel on a 2-core host.)
 fn make_netns(go: BorrowedFd<'_>) -> Result<(), Error> {
     let e =
         |what: &str, err: std::io::Error| Error::new("namespaces.net", format!("{what}: {err}"));
@@ -524,9 +592,22 @@ fn supervise_until(
 fn pid1_main(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> i32 {
     let status = cfg.status_fd;
     // Die with the supervisor, then check it did not die before we got here.
-    let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     crate::trace::mark("pid1: start");
-    match setup_and_start(cfg, staging, go) {
+    // Root-started: first the maps and uid 0 of our user namespace (a
+    // credential change clears the death signal, so that comes after).
+    let prepared = match &cfg.idmap {
+        Some(_) => match crate::idmap::receive(&cfg.spec, go.as_fd()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let code = e.exit_code;
+                Report::Failed(e).send(status);
+                return code;
+            }
+        },
+        None => None,
+    };
+    let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    match setup_and_start(cfg, staging, go, prepared) {
         Ok(payload) => {
             // The status fd must not stay open in PID 1, or the caller would
             // wait for EOF forever.
@@ -544,22 +625,28 @@ fn pid1_main(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> i32 {
     }
 }
 
-fn setup_and_start(cfg: &InitConfig, staging: &Path, go: OwnedFd) -> Result<libc::pid_t, Error> {
+fn setup_and_start(
+    cfg: &InitConfig,
+    staging: &Path,
+    go: OwnedFd,
+    prepared: Option<crate::idmap::Prepared>,
+) -> Result<libc::pid_t, Error> {
     let spec = &cfg.spec;
     if spec.namespaces.contains(&Namespace::Uts) {
         let h = spec.hostname.clone().unwrap_or_else(|| "kubelab".into());
         sys::sethostname(&h).map_err(|e| Error::new("hostname", format!("`{h}`: {e}")))?;
     }
     let want_net = spec.namespaces.contains(&Namespace::Net);
-    let mut net = || {
-        if want_net {
-            join_netns(go.as_fd())
-        } else {
-            Ok(())
+    let mut net = || match (want_net, cfg.idmap.is_some()) {
+        (false, _) => Ok(()),
+        (true, false) => join_netns(go.as_fd()),
+        // Root-started: cloned into it; only the loopback is down.
+        (true, true) => {
+            sys::loopback_up().map_err(|e| Error::new("namespaces.net", format!("lo up: {e}")))
         }
     };
     if spec.namespaces.contains(&Namespace::Mount) {
-        crate::rootfs::build(cfg, staging, &mut net)?;
+        crate::rootfs::build(cfg, staging, &mut net, prepared)?;
     } else {
         net()?;
     }

@@ -51,19 +51,27 @@
 //!   `docker run` — `kubelab run` uses that unless `--init`) and `privileged`
 //!   (keep all capabilities inside the user namespace, e.g. for `mount` or
 //!   `unshare` in a lesson; default: the Docker capability set).
-//! * Root inside maps to the invoking uid (root -> 0, else your uid), with
-//!   `setgroups` denied; no_new_privs always; PID 1 is not dumpable.
+//! * Root inside is never host root. Rootless: sandbox uid 0 is the
+//!   invoking uid (one id mapped, `setgroups` denied). Started by root:
+//!   sandbox ids 0..65536 map to an unprivileged host range (root's
+//!   `/etc/subuid` line, else 0x70000000 moved past every listed range; see
+//!   [`idmap`]); the supervisor stays host root and writes PID 1's maps.
+//!   no_new_privs always; PID 1 is not dumpable; runc's masked and
+//!   read-only `/proc`/`/sys` paths in every sandbox (`masks`).
 //! * cgroups: v1 (and hybrid: v1 wins) under the caller's own cgroup, v2 at
 //!   the root (root) or the highest delegated ancestor (rootless), always
-//!   named `.../kubelab/<id>`. Without permission the sandbox runs without
-//!   limits and [`Sandbox::cgroup_note`] says why and what would fix it.
+//!   named `.../kubelab/<id>`; PID 1 sits in its own cgroup in every
+//!   mounted hierarchy before it unshares its cgroup namespace, and on v2 in
+//!   the child `kubelab/<id>/payload` below the limits ([`cgroup_tree`]).
+//!   Without permission the sandbox runs without limits and
+//!   [`Sandbox::cgroup_note`] says why and what would fix it.
 //! * Spawn cost: `KUBELAB_SANDBOX_TRACE=1` prints a timestamped timeline of
 //!   one spawn from the caller, supervisor and PID 1 ([`trace`]). PID 1 enters
 //!   its cgroup without the kernel's slow global lock (v2: `CLONE_INTO_CGROUP`;
 //!   v1: it moves itself via `tasks`, see `cgroup::Join`); the `host`/`busybox`
 //!   rootfs skeleton is built once per runtime dir (`.skel-*`, kept, keyed on
-//!   the host files it copies); a sandbox with a PID namespace gets no v1
-//!   freezer cgroup (the namespace teardown already kills everything).
+//!   the host files it copies; built by the supervisor when root started
+//!   the sandbox, and handed to PID 1 as an id-mapped mount).
 //! * Tests and other programs re-exec a different binary with
 //!   [`SpawnOptions::helper_exe`] (it must call [`dispatch`] first). kubelab
 //!   ships a small one, `kubelab-helper`, installed beside it
@@ -72,15 +80,18 @@
 //!   of the whole app.
 
 pub mod cgroup;
+pub mod cgroup_tree;
 pub mod doctor;
 mod error;
 pub mod exec;
 pub mod front;
 pub mod hostfacts;
+pub mod idmap;
 mod init;
 mod inroot;
 pub mod inspect;
 mod layer;
+mod masks;
 pub mod observe;
 pub mod oci;
 mod protocol;

@@ -41,6 +41,10 @@ pub struct InitConfig {
     /// run for a moment (see [`crate::spawn::SpawnOptions::slim_exe`]).
     #[serde(default)]
     pub slim_exe: Option<PathBuf>,
+    /// Set when root starts the sandbox: PID 1 gets a user namespace of its
+    /// own with this range, the supervisor stays host root (see [`crate::idmap`]).
+    #[serde(default)]
+    pub idmap: Option<crate::idmap::IdMap>,
 }
 
 /// What a supervisor hands to its re-executed self (`__sandbox-supervise`):

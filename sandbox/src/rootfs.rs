@@ -66,10 +66,15 @@ fn ovl_escape(p: &Path) -> String {
 /// `before_sys` runs just before /sys is mounted (PID 1 joins its network
 /// namespace there: sysfs shows the mounter's network namespace and may only
 /// be mounted from one owned by our user namespace).
+///
+/// `prepared` (a root-started sandbox, see [`crate::idmap`]): the lower
+/// layers and bind sources as detached mounts from the supervisor, used
+/// instead of opening those paths as the sandbox's unprivileged uid.
 pub fn build(
     cfg: &InitConfig,
     staging: &Path,
     before_sys: &mut dyn FnMut() -> Result<(), Error>,
+    prepared: Option<crate::idmap::Prepared>,
 ) -> Result<(), Error> {
     let spec = &cfg.spec;
     // Nothing we mount may propagate back to the supervisor or the host.
@@ -89,14 +94,24 @@ pub fn build(
         mkdirs(d, 0o755).map_err(|e| err("rootfs", format!("{}: {e}", d.display())))?;
     }
     let hostname = spec.hostname.clone().unwrap_or_else(|| "kubelab".into());
+    let attached = match &prepared {
+        Some(p) => Some(
+            p.attach_lowers(staging)
+                .map_err(|e| err("rootfs", format!("attach a lower layer: {e}")))?,
+        ),
+        None => None,
+    };
     let lowers: Vec<PathBuf> = match &spec.rootfs {
         Rootfs::Host | Rootfs::Busybox => {
             // Top lower: this sandbox's hostname files; below it the shared
             // skeleton, or (no cache) a private copy built right here.
-            let shared = cfg
-                .sandbox_dir
-                .parent()
-                .and_then(|rundir| skeleton_cache(rundir, &spec.rootfs, &cfg.id).ok());
+            let shared = match &attached {
+                Some(a) => a.first().cloned(),
+                None => cfg
+                    .sandbox_dir
+                    .parent()
+                    .and_then(|rundir| skeleton_cache(rundir, &spec.rootfs, &cfg.id).ok()),
+            };
             let built = match &shared {
                 Some(_) => Ok(()),
                 None => build_skeleton(&spec.rootfs, &lower),
@@ -106,8 +121,10 @@ pub fn build(
                 .map_err(|e| err("rootfs", format!("skeleton: {e}")))?;
             std::iter::once(lower.clone()).chain(shared).collect()
         }
-        Rootfs::Dir(d) => vec![d.clone()],
-        Rootfs::Oci(_) => cfg.oci_layers.iter().rev().cloned().collect(),
+        Rootfs::Dir(d) => attached.unwrap_or_else(|| vec![d.clone()]),
+        Rootfs::Oci(_) => {
+            attached.unwrap_or_else(|| cfg.oci_layers.iter().rev().cloned().collect())
+        }
     };
     crate::trace::mark("pid1: lower skeleton written");
     let lowerdir = lowers
@@ -199,8 +216,15 @@ pub fn build(
     // attached after it, so the targets resolve inside the new root (a
     // symlink in an image cannot point a mount at the host).
     let mut pending: Vec<(OwnedFd, bool, &Mount)> = Vec::new();
+    let mut handed = prepared.map(|p| p.binds.into_iter());
     for m in &spec.mounts {
         if let Mount::Bind { source, .. } = m {
+            if let Some(fd) = handed.as_mut().and_then(|h| h.next()) {
+                // (The source path may not be searchable by this uid.)
+                let is_dir = crate::idmap::is_dir(fd.as_fd());
+                pending.push((fd, is_dir, m));
+                continue;
+            }
             let fd = sys::open_tree_clone(source).map_err(|e| {
                 err(
                     "mounts",
@@ -389,7 +413,7 @@ fn mount_proc_sys(spec: &crate::spec::Spec, root: &Path) -> Result<(), Error> {
         // what the host's submounts hide).
         let _ = bind(Path::new("/sys"), &sys_dir, true, true);
     }
-    Ok(())
+    crate::masks::apply(root, spec.namespaces.contains(&Namespace::Net))
 }
 
 fn mount_dev(root: &Path) -> Result<(), Error> {
@@ -640,7 +664,7 @@ fn skeleton_key(rootfs: &Rootfs) -> String {
 /// one also a fork+exec of `busybox --list-full` and ~400 symlinks).
 /// `<rundir>/.skel-<kind>-<key>`; built under a temporary name and renamed,
 /// so concurrent spawns never see a half-built one.
-fn skeleton_cache(rundir: &Path, rootfs: &Rootfs, id: &str) -> io::Result<PathBuf> {
+pub(crate) fn skeleton_cache(rundir: &Path, rootfs: &Rootfs, id: &str) -> io::Result<PathBuf> {
     let kind = if *rootfs == Rootfs::Busybox {
         "busybox"
     } else {

@@ -377,6 +377,8 @@ impl Sandbox {
             trace: crate::trace::enabled(),
             // Only a forked supervisor carries the caller's memory.
             slim_exe: opts.slim_exe.clone().filter(|_| fork_ok(opts)),
+            // Root's sandboxes never run as host root (see [`crate::idmap`]).
+            idmap: (sys::geteuid() == 0).then(crate::idmap::for_root),
         };
         let mut cfg = cfg;
         let pty = pty_socket(opts.stdio)?;

@@ -755,9 +755,9 @@ pub fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
-/// Most descriptors [`send_with_fds`] passes in one message (one per cgroup
-/// v1 hierarchy: memory, cpu, cpuacct, pids, freezer).
-pub const MAX_PASSED_FDS: usize = 8;
+/// Most descriptors one message carries: the kernel's SCM_MAX_FD (a `tasks`
+/// file per v1 hierarchy, or an OCI image's layers as detached mounts).
+pub const MAX_PASSED_FDS: usize = 253;
 
 /// Sends one message (`data`, at least one byte) with `fds` attached as
 /// SCM_RIGHTS (none: a plain message). MSG_NOSIGNAL: a peer that already

@@ -102,11 +102,15 @@ fn main() {
             }
         }
         Some("run-print") => {
-            // run-print [--pids N] -- CMD...: runs CMD in a sandbox with piped
-            // stdio, prints its output, `NOTE: ...` for a missing cgroup, and
-            // exits with its code.
+            // run-print [--privileged] [--pids N] -- CMD...: runs CMD in a
+            // sandbox with piped stdio, prints its output, `NOTE: ...` for a
+            // missing cgroup, and exits with its code.
             let mut spec = Spec::default();
             let mut rest = &args[1..];
+            if rest.first().map(String::as_str) == Some("--privileged") {
+                spec.privileged = true;
+                rest = &rest[1..];
+            }
             if rest.first().map(String::as_str) == Some("--pids") {
                 spec.limits.pids = rest.get(1).and_then(|p| p.parse().ok());
                 rest = &rest[2.min(rest.len())..];
