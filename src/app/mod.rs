@@ -32,7 +32,7 @@ use crate::course::model::Lang;
 use crate::render::highlight;
 use crate::terminal::Tui;
 use anyhow::Context;
-use futures::StreamExt;
+use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

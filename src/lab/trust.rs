@@ -128,7 +128,7 @@ impl TrustStore {
         };
         let json = serde_json::to_string_pretty(&record).map_err(std::io::Error::other)?;
         if let Some(dir) = self.file.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::progress::private_dir(dir)?;
         }
         crate::atomic_write::write_atomic(&self.file, json.as_bytes(), 0o600)
     }
