@@ -15,6 +15,19 @@ fn cgroup_or_skip(sb: &Sandbox) -> bool {
         );
         return false;
     }
+    // The systemd VM guest (sandbox/tests/vm/systemd.sh): the limits must
+    // come from the user manager's delegated scope, not from anywhere else.
+    if std::env::var("KUBELAB_VM").as_deref() == Ok("systemd") {
+        let dir = sb
+            .cgroup()
+            .and_then(|c| c.memory.clone())
+            .unwrap_or_default();
+        let d = dir.display().to_string();
+        assert!(
+            d.contains("/user@") && d.contains(".scope/kubelab/") && d.contains("/kubelab-"),
+            "sandbox cgroup {d} is not below a kubelab-*.scope of the user manager"
+        );
+    }
     true
 }
 
