@@ -564,6 +564,8 @@ pub fn create_for(
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     hs: Vec<Hierarchy>,
+    /// Rootless v2: the caller's systemd scope, or why it has none.
+    v2: V2Parent,
     /// Our effective uid when planning: [`Plan::create`] may run in the
     /// sandbox's user namespace, where it reads 0 even for a rootless caller.
     uid: u32,
@@ -580,11 +582,23 @@ pub(crate) fn plan(version: Option<u8>, freezer: bool) -> Plan {
     }
     Plan {
         hs,
+        v2: V2Parent::default(),
         uid: crate::sys::geteuid(),
     }
 }
 
 impl Plan {
+    /// Rootless v2: put `kubelab/<id>` below the caller's systemd scope
+    /// (`given`), or say in the error why there is none.
+    pub(crate) fn with_v2_parent(
+        mut self,
+        given: Option<PathBuf>,
+        why_not: Option<String>,
+    ) -> Plan {
+        self.v2 = V2Parent { given, why_not };
+        self
+    }
+
     /// 1 or 2, the version [`Plan::create`] will use; None: no hierarchy.
     pub(crate) fn version(&self) -> Option<u8> {
         if self.hs.iter().any(|h| h.version == 1) {
@@ -640,7 +654,7 @@ impl Plan {
             create_v1(&mut cg, &v1, &own, id, limits, uid)
         } else if let Some(h) = hs.iter().find(|h| h.version == 2) {
             cg.version = 2;
-            create_v2(&mut cg, h, &own, id, limits, uid)
+            create_v2(&mut cg, h, &own, id, limits, uid, &self.v2)
         } else {
             return Err(
                 "no cgroup filesystem is mounted; mount cgroup2 at /sys/fs/cgroup \
@@ -822,9 +836,12 @@ fn create_v1(
     Ok(())
 }
 
-fn owned_by(path: &Path, uid: u32) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    fs::metadata(path).map(|m| m.uid() == uid).unwrap_or(false)
+/// Where a rootless v2 sandbox's `kubelab/<id>` goes when the caller chose:
+/// its systemd scope, or why it has none (see [`crate::cgroup_delegation`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct V2Parent {
+    pub given: Option<PathBuf>,
+    pub why_not: Option<String>,
 }
 
 fn create_v2(
@@ -834,28 +851,43 @@ fn create_v2(
     id: &str,
     limits: &Limits,
     uid: u32,
+    v2: &V2Parent,
 ) -> Result<(), String> {
     let own_dir = dir_in(h, own).ok_or("this process has no cgroup v2 path")?;
-    // Root uses the hierarchy root; others the highest delegated ancestor.
+    // Root uses the hierarchy root; others the caller's systemd scope, else
+    // the highest delegated ancestor.
     let parent = if uid == 0 {
         h.mount.clone()
-    } else {
-        let mut best = None;
-        let mut cur = own_dir.as_path();
-        loop {
-            if owned_by(cur, uid) && owned_by(&cur.join("cgroup.procs"), uid) {
-                best = Some(cur.to_path_buf());
-            }
-            match cur.parent() {
-                Some(p) if p.starts_with(&h.mount) => cur = p,
-                _ => break,
-            }
+    } else if let Some(scope) = &v2.given {
+        if !crate::cgroup_delegation::delegated_to(scope, uid) {
+            return Err(format!(
+                "the systemd scope {} is not delegated to uid {uid}",
+                scope.display()
+            ));
         }
-        best.ok_or_else(|| {
+        scope.clone()
+    } else {
+        crate::cgroup_delegation::delegated_ancestor(h, &own_dir, uid).ok_or_else(|| {
+            let scope = v2
+                .why_not
+                .as_ref()
+                .map(|w| format!("no delegated systemd scope either ({w}); "))
+                .unwrap_or_default();
+            let fix = if v2
+                .why_not
+                .as_ref()
+                .is_some_and(|w| w.contains("no user D-Bus"))
+            {
+                "start your systemd user manager (sudo loginctl enable-linger $USER, then log \
+                 in again) or run inside a delegated scope: \
+                 systemd-run --user --scope -p Delegate=yes kubelab ..., or run as root"
+            } else {
+                "run kubelab inside a delegated scope: \
+                 systemd-run --user --scope -p Delegate=yes kubelab ..., or run as root"
+            };
             format!(
                 "cgroup v2 is not delegated to uid {uid} (own cgroup {} is not owned by you); \
-                 run kubelab inside a delegated scope: \
-                 systemd-run --user --scope -p Delegate=yes kubelab ..., or run as root",
+                 {scope}{fix}",
                 own_dir.display()
             )
         })?
@@ -873,9 +905,10 @@ fn create_v2(
         if !available.split_whitespace().any(|a| a == *w) {
             return Err(format!(
                 "the `{w}` controller is not available in {} (cgroup.controllers: `{}`); \
-                 delegate it (systemd: Delegate=yes) or run as root",
+                 delegate it (systemd: {}) or run as root",
                 parent.display(),
-                available.trim()
+                available.trim(),
+                crate::cgroup_delegation::DELEGATE_FIX
             ));
         }
     }

@@ -203,6 +203,56 @@ pub fn static_checks() -> Vec<Check> {
     out
 }
 
+/// Which way sandboxes get their cgroup limits here: root, a delegated
+/// subtree, a systemd scope from the user's manager (made now, by running
+/// `helper`, an executable that calls [`crate::dispatch`]), or none, with
+/// the one command that fixes it.
+pub fn limits_path_check(helper: &Path) -> Check {
+    use crate::cgroup_delegation::{self as d, LimitsPath};
+    const NAME: &str = "cgroup limits path";
+    let with_controllers = |what: String, dir: &Path| {
+        let missing = d::missing_controllers(dir);
+        if missing.is_empty() {
+            check(NAME, Level::Ok, what, "")
+        } else {
+            check(
+                NAME,
+                Level::Warn,
+                format!(
+                    "{what}, but the {} controller(s) are not delegated to it: labs with \
+                     those limits run without any",
+                    missing.join(", ")
+                ),
+                d::DELEGATE_FIX,
+            )
+        }
+    };
+    match d::limits_path(helper) {
+        LimitsPath::Root => check(
+            NAME,
+            Level::Ok,
+            "root: kubelab/<id> in the host's cgroups",
+            "",
+        ),
+        LimitsPath::Delegated(dir) => {
+            with_controllers(format!("delegated subtree {}", dir.display()), &dir)
+        }
+        LimitsPath::SystemdScope(dir) => with_controllers(
+            format!(
+                "systemd scope {} (Delegate=yes, from your systemd user manager)",
+                dir.display()
+            ),
+            &dir,
+        ),
+        LimitsPath::None { why, fix } => check(
+            NAME,
+            Level::Warn,
+            format!("none: sandboxes run without limits: {why}"),
+            fix,
+        ),
+    }
+}
+
 /// Summarises a probe sandbox run by the caller (see `kubelab doctor`).
 pub fn probe_result(result: Result<(i32, Option<String>), crate::Error>) -> Vec<Check> {
     match result {

@@ -249,7 +249,10 @@ fn run_supervisor(
     // (see [`crate::cgroup_tree`]), and the freezer makes the kill race-free.
     // (Read before entering the user namespace: the plan keeps our real uid
     // for its error messages.)
-    let mut plan = want.then(|| cgroup::plan(cfg.cgroup_version, true));
+    let mut plan = want.then(|| {
+        cgroup::plan(cfg.cgroup_version, true)
+            .with_v2_parent(cfg.cgroup_parent.clone(), cfg.cgroup_parent_note.clone())
+    });
     // v1: the cgroup is created after the clone, while PID 1 builds its
     // rootfs (~0.6 ms off the critical path); PID 1 moves itself in before
     // the payload starts. v2 clones PID 1 straight into it, so it must exist

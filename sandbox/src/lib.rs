@@ -63,6 +63,10 @@
 //!   named `.../kubelab/<id>`; PID 1 sits in its own cgroup in every
 //!   mounted hierarchy before it unshares its cgroup namespace, and on v2 in
 //!   the child `kubelab/<id>/payload` below the limits ([`cgroup_tree`]).
+//!   A rootless kubelab on v2 whose own cgroup is not delegated (a
+//!   desktop terminal's `session-N.scope`) asks its systemd user manager
+//!   for a transient scope with `Delegate=yes` and moves itself into it
+//!   ([`systemd_scope`], [`cgroup_delegation`]).
 //!   Without permission the sandbox runs without limits and
 //!   [`Sandbox::cgroup_note`] says why and what would fix it.
 //! * Spawn cost: `KUBELAB_SANDBOX_TRACE=1` prints a timestamped timeline of
@@ -80,6 +84,7 @@
 //!   of the whole app.
 
 pub mod cgroup;
+pub mod cgroup_delegation;
 pub mod cgroup_tree;
 pub mod doctor;
 mod error;
@@ -110,6 +115,7 @@ pub mod rlimit;
 pub mod spawn;
 pub mod spec;
 mod sys;
+pub mod systemd_scope;
 pub mod trace;
 mod tty;
 
@@ -130,6 +136,8 @@ pub fn dispatch() -> Option<i32> {
         Some(init::slim_supervisor_main())
     } else if arg == front::RUN_ARG {
         Some(front::helper_main())
+    } else if arg == systemd_scope::SCOPE_ARG {
+        Some(systemd_scope::helper_main())
     } else {
         None
     }

@@ -45,6 +45,13 @@ pub struct InitConfig {
     /// own with this range, the supervisor stays host root (see [`crate::idmap`]).
     #[serde(default)]
     pub idmap: Option<crate::idmap::IdMap>,
+    /// Rootless cgroup v2: the delegated systemd scope the caller sits in
+    /// (sandbox cgroups go below it), or why it could get none (see
+    /// [`crate::cgroup_delegation`]).
+    #[serde(default)]
+    pub cgroup_parent: Option<PathBuf>,
+    #[serde(default)]
+    pub cgroup_parent_note: Option<String>,
 }
 
 /// What a supervisor hands to its re-executed self (`__sandbox-supervise`):

@@ -362,7 +362,7 @@ impl Sandbox {
     ) -> Result<Sandbox> {
         let (status_r, status_w) = sys::pipe().map_err(|e| Error::new("spawn", e.to_string()))?;
         let (life_r, life_w) = sys::pipe().map_err(|e| Error::new("spawn", e.to_string()))?;
-        let cfg = InitConfig {
+        let mut cfg = InitConfig {
             id: id.clone(),
             spec: spec.clone(),
             oci_layers,
@@ -379,8 +379,22 @@ impl Sandbox {
             slim_exe: opts.slim_exe.clone().filter(|_| fork_ok(opts)),
             // Root's sandboxes never run as host root (see [`crate::idmap`]).
             idmap: (sys::geteuid() == 0).then(crate::idmap::for_root),
+            cgroup_parent: None,
+            cgroup_parent_note: None,
         };
-        let mut cfg = cfg;
+        // Rootless v2 without delegation: ask the user's systemd manager for
+        // a delegated scope (once per process; the D-Bus talk runs in an
+        // exec'd helper, see [`crate::systemd_scope`]).
+        if opts.cgroup_always || !spec.limits.is_empty() {
+            match crate::cgroup_delegation::v2_parent_for_spawn(
+                opts.cgroup_version,
+                &opts.helper_exe,
+            ) {
+                Some(Ok(scope)) => cfg.cgroup_parent = Some(scope),
+                Some(Err(why)) => cfg.cgroup_parent_note = Some(why),
+                None => {}
+            }
+        }
         let pty = pty_socket(opts.stdio)?;
         let mut inherit = vec![status_w.as_raw_fd(), life_r.as_raw_fd()];
         if let Some((_, theirs, rows, cols)) = &pty {

@@ -15,6 +15,19 @@ fn cgroup_or_skip(sb: &Sandbox) -> bool {
         );
         return false;
     }
+    // The systemd VM guest (sandbox/tests/vm/systemd.sh): the limits must
+    // come from the user manager's delegated scope, not from anywhere else.
+    if std::env::var("KUBELAB_VM").as_deref() == Ok("systemd") {
+        let dir = sb
+            .cgroup()
+            .and_then(|c| c.memory.clone())
+            .unwrap_or_default();
+        let d = dir.display().to_string();
+        assert!(
+            d.contains("/user@") && d.contains(".scope/kubelab/") && d.contains("/kubelab-"),
+            "sandbox cgroup {d} is not below a kubelab-*.scope of the user manager"
+        );
+    }
     true
 }
 
@@ -131,4 +144,31 @@ fn cpu_hog_stays_near_its_quota() {
         "0.2"
     );
     sb.kill().unwrap();
+}
+
+/// `kubelab doctor`'s limits path: root here and in the VM's root role, the
+/// delegated subtree for the busybox VM guest's user, the user manager's
+/// scope in the systemd VM guest (sandbox/tests/vm/systemd.sh).
+#[test]
+fn doctor_names_the_limits_path_in_use() {
+    use kubelab_sandbox::doctor::{limits_path_check, Level};
+    let c = limits_path_check(&helper());
+    eprintln!("{}: {} {}", c.name, c.detail, c.fix);
+    let vm = std::env::var("KUBELAB_VM").unwrap_or_default();
+    if kubelab_sandbox::is_root() {
+        assert!(c.detail.starts_with("root"), "{c:?}");
+        assert_eq!(c.level, Level::Ok);
+    } else if vm == "systemd" {
+        assert!(
+            c.detail.starts_with("systemd scope") && c.detail.contains(".scope"),
+            "{c:?}"
+        );
+        // Debian 12's systemd 252 delegates cpu, memory and pids to user@.service.
+        assert_eq!(c.level, Level::Ok, "{c:?}");
+    } else if vm == "user" {
+        assert!(c.detail.starts_with("delegated subtree"), "{c:?}");
+    } else if c.detail.starts_with("none") {
+        // An unprivileged run elsewhere: no limits, with the reason and a fix.
+        assert!(!c.fix.is_empty(), "{c:?}");
+    }
 }

@@ -19,6 +19,11 @@ pub struct DoctorArgs {
 
 pub fn run(ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
     let mut checks = doctor::static_checks();
+    // Before the probe: on a systemd host this may move kubelab into its
+    // delegated scope, which the probe sandbox then uses.
+    checks.push(doctor::limits_path_check(
+        &SpawnOptions::default().helper_exe,
+    ));
     if !a.no_probe {
         // With limits, so the probe needs the memory, cpu and pids controllers
         // (a rootless v2 host must have them delegated).

@@ -135,6 +135,32 @@ pub fn host_unmet(req: Requirement) -> Option<String> {
     match req {
         Requirement::Root if !root => Some("needs root on the host (run as root)".into()),
         Requirement::Cgroups => {
+            // Rootless on a systemd host: the sandboxes' cgroups go below
+            // kubelab's delegated scope (made here if need be), which the
+            // probe below would not use.
+            if !root {
+                use kubelab_sandbox::cgroup_delegation::{self as d, LimitsPath};
+                let helper = kubelab_sandbox::front::helper_beside_current_exe()
+                    .unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
+                match d::limits_path(&helper) {
+                    LimitsPath::SystemdScope(dir) => {
+                        let missing = d::missing_controllers(&dir);
+                        return (!missing.is_empty()).then(|| {
+                            format!(
+                                "needs cgroup limits: the {} controller(s) are not delegated \
+                                 to {}; {}",
+                                missing.join(", "),
+                                dir.display(),
+                                d::DELEGATE_FIX
+                            )
+                        });
+                    }
+                    LimitsPath::None { why, fix } => {
+                        return Some(format!("needs cgroup limits: {why}; {fix}"))
+                    }
+                    LimitsPath::Root | LimitsPath::Delegated(_) => {}
+                }
+            }
             // Unique per call: `kubelab test` asks from several threads.
             static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -102,11 +102,15 @@ fn main() {
             }
         }
         Some("run-print") => {
-            // run-print [--privileged] [--pids N] -- CMD...: runs CMD in a
+            // run-print [--cgroup-v2] [--privileged] [--pids N] -- CMD...: runs CMD in a
             // sandbox with piped stdio, prints its output, `NOTE: ...` for a
             // missing cgroup, and exits with its code.
             let mut spec = Spec::default();
             let mut rest = &args[1..];
+            let v2 = rest.first().map(String::as_str) == Some("--cgroup-v2");
+            if v2 {
+                rest = &rest[1..];
+            }
             if rest.first().map(String::as_str) == Some("--privileged") {
                 spec.privileged = true;
                 rest = &rest[1..];
@@ -121,6 +125,7 @@ fn main() {
             spec.command = rest.to_vec();
             let opts = SpawnOptions {
                 stdio: StdioMode::Piped,
+                cgroup_version: v2.then_some(2),
                 ..SpawnOptions::default()
             };
             match Sandbox::spawn(&spec, &opts) {

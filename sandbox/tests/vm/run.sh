@@ -4,7 +4,9 @@
 # util-linux, procps, iproute2 ... with their libraries), the kernel modules
 # the sandbox needs and the static kubelab-sandbox test binaries; runs the
 # tests there as root and as an unprivileged user with a delegated cgroup
-# subtree (see init.sh), and
+# subtree (see init.sh); then boots a second guest running systemd from a
+# Debian rootfs and runs the limit tests as a logged-in user with no manual
+# delegation (see systemd.sh), and
 # reports `vm suite: N passed, N failed`. Exit 0 only if every test passed,
 # nothing leaked and the VM finished before the timeout.
 #
@@ -18,6 +20,7 @@
 #   KUBELAB_VM_KERNEL_PKG  Debian kernel package   (default: what linux-image-amd64 depends on)
 #   KUBELAB_VM_HOST_PKGS   Debian packages whose executables go into the VM
 #   KUBELAB_VM_READY_TIMEOUT  seconds to reach the test runner (default: 180)
+#   KUBELAB_VM_SYSTEMD  0: skip the systemd guest (more knobs in systemd.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -182,16 +185,20 @@ if [ -z "$accel" ]; then
 fi
 serial=$CACHE/serial.log
 READY_TIMEOUT=${KUBELAB_VM_READY_TIMEOUT:-180}
-# boot ACCEL: runs the VM, streaming its console; sets qemu_rc (124 = timed
-# out, 125 = never reached the test runner).
+# What boot() runs: the busybox-init guest first; the systemd guest
+# (systemd.sh) sets these again for its own boot.
+MEM=1024
+APPEND="console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init"
+# boot ACCEL: runs the VM, streaming its console into $serial; sets qemu_rc
+# (124 = timed out, 125 = never reached the test runner).
 boot() {
     local cpu=() raw=$CACHE/serial.raw t0=$SECONDS qpid tpid
     [ "$1" = kvm ] && cpu=(-cpu host)
     log "booting ($1, timeout ${TIMEOUT}s)"
     : >"$raw"
-    qemu-system-x86_64 -accel "$1" "${cpu[@]}" -m 1024 -smp 2 -display none -no-reboot \
+    qemu-system-x86_64 -accel "$1" "${cpu[@]}" -m "$MEM" -smp 2 -display none -no-reboot \
         -monitor none -nic none -serial "file:$raw" -kernel "$vmlinuz" -initrd "$initrd" \
-        -append "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init" \
+        -append "$APPEND" \
         </dev/null >"$CACHE/qemu.log" 2>&1 &
     qpid=$!
     tail -n +1 -f --pid="$qpid" "$raw" | tr -d '\r' | sed -u 's/^/  | /' >&2 &
@@ -225,12 +232,24 @@ if [ "$accel" = kvm ] && ! grep -q '^KUBELAB-VM-READY' "$serial"; then
     boot tcg
 fi
 elapsed=$((SECONDS - start))
+log "busybox-init guest: ${elapsed}s (boot and tests, $accel)"
+busybox_serial=$serial
+busybox_rc=$qemu_rc
+
+# --- the systemd guest ----------------------------------------------------------
+# Rootless limits through the user's systemd manager (a transient delegated
+# scope), on a Debian rootfs booting systemd with a real user@1000.service.
+systemd_serial=
+if [ "${KUBELAB_VM_SYSTEMD:-1}" = 1 ]; then
+    # shellcheck source=sandbox/tests/vm/systemd.sh
+    . "$HERE/systemd.sh"
+fi
 
 # --- results --------------------------------------------------------------------
 # Per test: pass / FAIL / ignored / skip (passed but printed SKIP:), per role.
 # A binary that exits non-zero without a failing test line counts as a failure.
 report=$CACHE/report.txt
-awk '
+cat "$busybox_serial" ${systemd_serial:+"$systemd_serial"} | awk '
 /^KUBELAB-VM-BEGIN / { role=$2; bin=$3; sub(/-[0-9a-f]+$/, "", bin); inbin=1; fails=0; next }
 /^KUBELAB-VM-END / {
     rc=$4; sub(/^rc=/, "", rc)
@@ -256,40 +275,55 @@ END {
         split(order[i], k, SUBSEP); print status[order[i]], k[1], k[2], k[3]
         if (status[order[i]] == "FAIL" && why[order[i]] != "") print substr(why[order[i]], 2)
     }
-}' "$serial" >"$report"
+}' >"$report"
 
 passed=$(grep -c '^pass ' "$report" || true)
 skipped=$(grep -c '^skip ' "$report" || true)
 ignored=$(grep -c '^ignored ' "$report" || true)
 failed=$(grep -c '^FAIL ' "$report" || true)
-result=$(grep -m1 '^KUBELAB-VM-RESULT ' "$serial" || true)
-leaks=$(grep -m1 '^KUBELAB-VM-LEAKS ' "$serial" || true)
 
 echo
-echo "== cgroup v2 VM suite (kernel $kver, $accel, ${elapsed}s) =="
-for role in root user; do
-    printf '%-5s %3d passed, %d failed, %d skipped, %d ignored\n' "$role:" \
+echo "== cgroup v2 VM suite (kernel $kver, $accel, busybox-init guest ${elapsed}s${systemd_serial:+, systemd guest ${systemd_elapsed}s}) =="
+for role in root user ${systemd_serial:+systemd}; do
+    printf '%-8s %3d passed, %d failed, %d skipped, %d ignored\n' "$role:" \
         "$(grep -c "^pass $role " "$report" || true)" "$(grep -c "^FAIL $role " "$report" || true)" \
         "$(grep -c "^skip $role " "$report" || true)" "$(grep -c "^ignored $role " "$report" || true)"
 done
 sed -n -e 's/^\(FAIL\|skip\) /  \1 /p' -e '/^      /p' "$report"
 bad=0
-if [ -z "$result" ]; then
-    if [ "$qemu_rc" = 124 ]; then
-        echo "  FAIL the VM did not finish within ${TIMEOUT}s (serial log: $serial)"
-    elif [ "$qemu_rc" = 125 ]; then
-        echo "  FAIL the VM did not reach its test runner within ${READY_TIMEOUT}s (serial log: $serial)"
-    else
-        echo "  FAIL the VM stopped before reporting a result (qemu exit $qemu_rc; serial log: $serial)"
+# verdict NAME SERIAL QEMU_RC: the guest's own result and leak lines.
+verdict() {
+    local name=$1 log=$2 rc=$3 result leaks
+    result=$(grep -m1 '^KUBELAB-VM-RESULT ' "$log" || true)
+    leaks=$(grep -m1 '^KUBELAB-VM-LEAKS ' "$log" || true)
+    if [ -z "$result" ]; then
+        if [ "$rc" = 124 ]; then
+            echo "  FAIL $name: the VM did not finish within ${TIMEOUT}s (serial log: $log)"
+        elif [ "$rc" = 125 ]; then
+            echo "  FAIL $name: the VM did not reach its test runner within ${READY_TIMEOUT}s (serial log: $log)"
+        else
+            echo "  FAIL $name: the VM stopped before reporting a result (qemu exit $rc; serial log: $log)"
+        fi
+        bad=1
+    elif ! grep -q ' ok=1' <<<"$result"; then
+        grep -q ' error=' <<<"$result" && echo "  FAIL $name VM setup: $result"
+        bad=1
     fi
-    bad=1
-elif ! grep -q ' ok=1' <<<"$result"; then
-    grep -q ' error=' <<<"$result" && echo "  FAIL VM setup: $result"
-    bad=1
-fi
-if [ -n "$leaks" ] && [ "$leaks" != "KUBELAB-VM-LEAKS procs=none cgroups=none mounts=none links=none" ]; then
-    echo "  FAIL leftovers after the tests: ${leaks#KUBELAB-VM-LEAKS }"
-    failed=$((failed + 1))
+    if [ -n "$leaks" ] && [ "$leaks" != "KUBELAB-VM-LEAKS procs=none cgroups=none mounts=none links=none" ]; then
+        echo "  FAIL $name: leftovers after the tests: ${leaks#KUBELAB-VM-LEAKS }"
+        failed=$((failed + 1))
+    fi
+}
+verdict busybox-init "$busybox_serial" "$busybox_rc"
+if [ -n "$systemd_serial" ]; then
+    verdict systemd "$systemd_serial" "$systemd_rc"
+    # The systemd guest exists to prove real limits: a skip there (no
+    # cgroup for the sandbox) is a failure.
+    if grep -q '^skip systemd ' "$report"; then
+        echo "  FAIL systemd: a limit test skipped instead of running with limits"
+        failed=$((failed + 1))
+    fi
+    grep -q '^pass systemd ' "$report" || { echo "  FAIL systemd: no test passed in the systemd guest"; bad=1; }
 fi
 [ "$passed" -gt 0 ] || { echo "  FAIL no test passed in the VM"; bad=1; }
 echo "vm suite: $passed passed, $failed failed ($skipped skipped, $ignored ignored)"
