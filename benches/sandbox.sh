@@ -134,6 +134,18 @@ if [ -n "${median[kubelab_full]:-}" ] && [ -n "${median[unshare_true]:-}" ] && [
         printf "targets: full sandbox <= unshare: %s (%.2f vs %.2f ms); >= 8x faster than runc: %s (%.1fx)\n",
             (k <= u ? "met" : "NOT met"), k, u, (r / k >= 8 ? "met" : "NOT met"), r / k }'
 fi
+# The figure the security hardening is held to (issue 14): a default run
+# against bubblewrap, the peer that does the same namespace work, as a ratio
+# of medians from this one run (absolute times drift with the machine).
+if [ -n "${median[kubelab_full]:-}" ]; then
+    ratios=""
+    for peer in bwrap_true unshare_true runc_true; do
+        [ -n "${median[$peer]:-}" ] || continue
+        ratios+=$(awk -v k="${median[kubelab_full]}" -v p="${median[$peer]}" -v n="${peer%_true}" \
+            'BEGIN { printf " %s %.2fx", n, k / p }')
+    done
+    echo "ratio, kubelab run (all ns) median / peer median:$ratios"
+fi
 
 # --- where the time goes -------------------------------------------------------------
 # One traced run of the full sandbox: each stage's time since the caller's
