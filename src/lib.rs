@@ -6,6 +6,7 @@ pub mod atomic_write;
 pub mod authoring;
 pub mod classroom;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod course;
 pub mod diagnostic;
