@@ -57,6 +57,12 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub trust: bool,
 
+    /// Kubernetes context for cluster labs (from the kubeconfig kubectl
+    /// reads: $KUBECONFIG, else ~/.kube/config). Default: its current
+    /// context.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "NAME")]
+    pub context: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -154,6 +160,7 @@ impl Context {
 /// Runs the parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
     let ctx = Context::from_cli(&cli);
+    crate::cluster::lab::set_context(cli.context.clone());
     let result = match cli.command {
         None => crate::commands::open::run_reader(&ctx, None),
         Some(Command::Open(a)) => crate::commands::open::run(&ctx, a),

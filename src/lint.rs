@@ -468,6 +468,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
         }
     }
     d.extend(lint_step_panes(l));
+    d.extend(crate::cluster::lint::lint(l));
     d
 }
 

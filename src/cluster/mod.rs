@@ -12,6 +12,8 @@ pub mod check;
 pub mod connect;
 pub mod doctor;
 pub mod error;
+pub mod lab;
+pub mod lint;
 pub mod namespace;
 pub mod pane;
 pub mod status;
