@@ -89,6 +89,25 @@ pub async fn available(req: &ClusterReq) -> Result<(Target, String), ClusterErro
     Ok((target, version))
 }
 
+static RESETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Asks that the next [`prepare_blocking`] for `lesson` first reset it
+/// (delete its namespace and labelled cluster objects). Called by the
+/// reader's reset, which must not wait on the API itself.
+pub fn request_reset(lesson: &str) {
+    let mut r = RESETS.lock().unwrap_or_else(|p| p.into_inner());
+    if !r.iter().any(|l| l == lesson) {
+        r.push(lesson.to_string());
+    }
+}
+
+fn take_reset(lesson: &str) -> bool {
+    let mut r = RESETS.lock().unwrap_or_else(|p| p.into_inner());
+    let before = r.len();
+    r.retain(|l| l != lesson);
+    r.len() != before
+}
+
 /// What a cluster lab's sandboxes get: the cluster it uses (one line, for
 /// the learner to see) and the environment for its shells.
 #[derive(Debug, Clone)]
@@ -133,11 +152,17 @@ pub fn prepare_blocking(lesson: &str) -> Result<Prepared, String> {
         .map_err(|e| e.to_string())?
         .join("cluster")
         .join(super::lab_namespace(lesson));
+    let reset = take_reset(lesson);
     let lesson = lesson.to_string();
     let ctx = context().map(str::to_string);
     block_on(move || {
         Box::pin(async move {
             let target = Target::resolve(ctx.as_deref()).await?;
+            if reset {
+                let client = target.client()?;
+                let ns = super::lab_namespace(&lesson);
+                super::namespace::reset(&target, &client, &ns, &lesson).await?;
+            }
             prepare(&target, &lesson, &dir).await
         })
     })?
@@ -237,6 +262,15 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o077, 0, "the overlay is private");
+    }
+
+    #[test]
+    fn a_reset_request_is_taken_once() {
+        request_reset("lab-a");
+        request_reset("lab-a");
+        assert!(!take_reset("lab-b"));
+        assert!(take_reset("lab-a"));
+        assert!(!take_reset("lab-a"));
     }
 
     #[test]

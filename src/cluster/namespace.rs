@@ -42,6 +42,11 @@ pub const CLUSTER_SCOPED: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// How often, and how many times, to look whether a terminating namespace
+/// is gone (its finalizers delete everything in it first).
+const TERMINATING_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+const TERMINATING_POLLS: u32 = 240;
+
 fn is_ours(meta: &ObjectMeta) -> bool {
     meta.labels
         .as_ref()
@@ -60,13 +65,24 @@ pub async fn ensure(
 ) -> Result<bool, ClusterError> {
     let api: Api<Namespace> = Api::all(client.clone());
     let what = format!("get namespaces/{name}");
-    let got = bounded(&what, &target.server, CALL_TIMEOUT, api.get_opt(name)).await?;
-    if let Some(ns) = got {
-        return if is_ours(&ns.metadata) {
-            Ok(false)
-        } else {
-            Err(ClusterError::NotOurs(format!("namespace {name}")))
-        };
+    // A namespace being deleted (a reset just now) cannot take new objects:
+    // wait until it is gone, then make it again.
+    let mut polls = 0;
+    while let Some(ns) = bounded(&what, &target.server, CALL_TIMEOUT, api.get_opt(name)).await? {
+        if !is_ours(&ns.metadata) {
+            return Err(ClusterError::NotOurs(format!("namespace {name}")));
+        }
+        if ns.metadata.deletion_timestamp.is_none() {
+            return Ok(false);
+        }
+        polls += 1;
+        if polls > TERMINATING_POLLS {
+            return Err(ClusterError::Timeout {
+                what: format!("namespaces/{name} to finish terminating"),
+                after: TERMINATING_POLL * TERMINATING_POLLS,
+            });
+        }
+        tokio::time::sleep(TERMINATING_POLL).await;
     }
     let ns = Namespace {
         metadata: ObjectMeta {
@@ -80,14 +96,25 @@ pub async fn ensure(
         ..Namespace::default()
     };
     let what = format!("create namespaces/{name}");
-    bounded(
+    match bounded(
         &what,
         &target.server,
         CALL_TIMEOUT,
         api.create(&PostParams::default(), &ns),
     )
-    .await?;
-    Ok(true)
+    .await
+    {
+        Ok(_) => Ok(true),
+        // Another sandbox of the same lab made it a moment ago.
+        Err(ClusterError::Api { code: 409, .. }) => {
+            let what = format!("get namespaces/{name}");
+            match bounded(&what, &target.server, CALL_TIMEOUT, api.get_opt(name)).await? {
+                Some(ns) if is_ours(&ns.metadata) => Ok(false),
+                _ => Err(ClusterError::NotOurs(format!("namespace {name}"))),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// What a reset removed (names as `kind/name`).

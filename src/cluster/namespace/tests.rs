@@ -171,3 +171,30 @@ async fn reset_deletes_our_namespace_and_labelled_cluster_objects_only() {
         2
     );
 }
+
+#[tokio::test]
+async fn ensure_waits_for_a_terminating_namespace_then_makes_it_again() {
+    let mut terminating: serde_json::Value =
+        serde_json::from_str(&ns_json("kubelab-deploy", ours())).unwrap();
+    terminating["metadata"]["deletionTimestamp"] = "2026-12-06T12:00:00Z".into();
+    terminating["status"]["phase"] = "Terminating".into();
+    let srv = Server::start(vec![
+        Route::get(NS, &terminating.to_string()),
+        Route::get(NS, &terminating.to_string()),
+        Route::get(NS, &status_body(404, "NotFound", "not found")).status(404),
+        Route::get("/api/v1/namespaces", &ns_json("kubelab-deploy", ours()))
+            .method("POST")
+            .status(201),
+    ])
+    .await;
+    let t = srv.target().await;
+    assert!(ensure(&t, &t.client().unwrap(), "kubelab-deploy", "deploy")
+        .await
+        .unwrap());
+    let gets = srv
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET"))
+        .count();
+    assert_eq!(gets, 3, "{:?}", srv.requests());
+}
