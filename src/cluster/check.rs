@@ -20,9 +20,18 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Kinds a check may name: (names kubectl accepts, group, version, Kind,
-/// plural, namespaced).
-const KINDS: &[(&[&str], &str, &str, &str, &str, bool)] = &[
+/// (names kubectl accepts, group, version, Kind, plural, namespaced).
+type KindEntry = (
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+);
+
+/// Kinds a check may name.
+const KINDS: &[KindEntry] = &[
     (&["pod", "pods", "po"], "", "v1", "Pod", "pods", true),
     (
         &["service", "services", "svc"],
