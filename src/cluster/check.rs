@@ -227,6 +227,18 @@ pub fn parse(body: &str) -> Result<ClusterCheck, String> {
                 one_line(&spec.object)
             )
         })?;
+    // Object names are DNS subdomains (RFC 1123); anything else cannot
+    // exist, and ends up in messages.
+    let name_ok = name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    if !name_ok {
+        return Err(format!(
+            "cluster check: `{}` is not an object name (lowercase letters, digits, `-` and `.`)",
+            one_line(name)
+        ));
+    }
     let lower = kind.to_ascii_lowercase();
     let (_, group, version, k, plural, namespaced) = KINDS
         .iter()
@@ -253,6 +265,11 @@ pub fn parse(body: &str) -> Result<ClusterCheck, String> {
     }
     match (&spec.field, &spec.equals) {
         (Some(f), Some(v)) => {
+            if f.len() > 256 || f.chars().any(char::is_control) {
+                return Err(
+                    "cluster check: `field` is a dotted path such as status.readyReplicas".into(),
+                );
+            }
             let path: Vec<String> = f
                 .trim_start_matches('.')
                 .split('.')
@@ -273,8 +290,8 @@ pub fn parse(body: &str) -> Result<ClusterCheck, String> {
     }
     if let Some(c) = &spec.condition {
         given.push(Expect::Condition {
-            type_: c.clone(),
-            status: spec.status.clone().unwrap_or_else(|| "True".into()),
+            type_: one_line(c),
+            status: one_line(spec.status.as_deref().unwrap_or("True")),
         });
     } else if spec.status.is_some() {
         return Err("cluster check: `status` goes with `condition`".into());

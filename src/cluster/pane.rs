@@ -40,9 +40,11 @@ impl ObjectsView {
     }
 }
 
+/// `s` in `w` columns, padded; control characters (from the server: a
+/// waiting reason is free text) become spaces, never reach the terminal.
 fn cut(s: &str, w: usize) -> String {
     let mut out = String::new();
-    for c in s.chars() {
+    for c in s.chars().map(|c| if c.is_control() { ' ' } else { c }) {
         if out.width() + c.to_string().width() > w {
             break;
         }
@@ -90,7 +92,7 @@ pub fn lines(v: &ObjectsView, width: u16, lang: Lang) -> Vec<Line<'static>> {
         dim,
     ));
     if let Some(p) = &v.problem {
-        for row in crate::wrap::wrap_str(p, w) {
+        for row in crate::wrap::wrap_str(&super::error::one_line(p), w) {
             out.push(Line::styled(row, Style::default().fg(Color::Yellow)));
         }
     }
@@ -99,7 +101,10 @@ pub fn lines(v: &ObjectsView, width: u16, lang: Lang) -> Vec<Line<'static>> {
         return out;
     }
     if v.rows.is_empty() {
-        out.push(Line::styled(t.empty.replace("{ns}", &v.namespace), dim));
+        out.push(Line::styled(
+            cut(&t.empty.replace("{ns}", &v.namespace), w),
+            dim,
+        ));
     } else {
         // NAME takes what READY(7) STATUS(26) RESTARTS(9) AGE(6) leave.
         let name_w = w.saturating_sub(7 + 26 + 9 + 6 + 4).max(12);
@@ -120,7 +125,7 @@ pub fn lines(v: &ObjectsView, width: u16, lang: Lang) -> Vec<Line<'static>> {
             out.push(Line::from(vec![
                 Span::raw(format!("{} {} ", cut(&name, name_w), cut(&r.ready, 7))),
                 Span::styled(cut(&r.status, 26), status_style(&r.status)),
-                Span::raw(format!(" {} {}", cut(&r.restarts, 9), r.age)),
+                Span::raw(format!(" {} {}", cut(&r.restarts, 9), cut(&r.age, 10))),
             ]));
         }
     }
@@ -222,6 +227,19 @@ mod tests {
         // A wide character's second cell is blank in the buffer.
         let packed = |l: &str| l.replace(' ', "");
         assert!(packed(&zh[0]).contains("对象") && packed(&zh[1]).contains("集群："));
+    }
+
+    #[test]
+    fn server_text_cannot_reach_the_terminal_raw() {
+        let mut v = view();
+        v.rows[0].status = "Evil\x1b]0;pwned\x07".into();
+        v.rows[1].name = "x\x1b[2J".into();
+        v.rows[2].age = "1\x1b[H".into();
+        let all: String = lines(&v, 100, Lang::En)
+            .iter()
+            .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+            .collect();
+        assert!(!all.chars().any(|c| c.is_control()), "{all:?}");
     }
 
     #[test]

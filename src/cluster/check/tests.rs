@@ -51,6 +51,14 @@ fn parse_accepts_each_form_and_names_what_is_wrong() {
             "object = \"deploy/web\"\nexist = true",
             "unknown field `exist`",
         ),
+        (
+            "object = \"deploy/Web\\u001b[2J\"\nexists = true",
+            "not an object name",
+        ),
+        (
+            "object = \"deploy/web\"\nfield = \"a\\u0007b\"\nequals = 1",
+            "dotted path",
+        ),
     ] {
         let e = parse(body).unwrap_err();
         assert!(e.contains(says), "{body:?}: {e}");
