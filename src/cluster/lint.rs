@@ -27,6 +27,19 @@ fn valid_resource(r: &str) -> bool {
 
 pub fn lint(l: &Lesson) -> Vec<Diagnostic> {
     let mut d = Vec::new();
+    for p in &l.front.panes {
+        let objects = p == "objects" || p.starts_with("objects@");
+        if objects && (p != "objects" || l.front.cluster.is_none()) {
+            d.push(Diagnostic::error(
+                &l.path,
+                front_line(l, "panes"),
+                1,
+                "pane `objects` shows the lab's namespace on the cluster: write it without `@` and \
+                 add a `[cluster]` table"
+                    .to_string(),
+            ));
+        }
+    }
     if let Some(req) = &l.front.cluster {
         let line = front_line(l, "[cluster");
         for r in &req.resources {
@@ -135,6 +148,20 @@ mod tests {
             e.iter()
                 .any(|(_, m)| m.contains("`Deployments` is not an API resource name")),
             "{e:?}"
+        );
+        let objects_no_table =
+            "+++\nid = \"deploy\"\ntitle = \"D\"\npanes = [\"objects\"]\n+++\n# D\n";
+        let e = errors(objects_no_table);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("add a `[cluster]` table"), "{e:?}");
+        let objects_at = format!("+++\nid = \"deploy\"\ntitle = \"D\"\npanes = [\"objects@main\"]\n[cluster]\n[sandboxes.main]\n+++\n# D\n");
+        assert!(errors(&objects_at)[0].1.contains("without `@`"));
+        let objects_ok =
+            "+++\nid = \"deploy\"\ntitle = \"D\"\npanes = [\"objects\"]\n[cluster]\n+++\n# D\n";
+        assert_eq!(
+            errors(objects_ok),
+            vec![],
+            "no sandbox needed for the objects pane"
         );
         let unknown_key =
             "+++\nid = \"deploy\"\ntitle = \"D\"\n[cluster]\nnamespce = \"x\"\n+++\n# D\n";

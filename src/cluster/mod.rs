@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod error;
 pub mod lab;
 pub mod lint;
+pub mod live;
 pub mod namespace;
 pub mod pane;
 pub mod status;

@@ -83,10 +83,13 @@ pub fn lines(v: &ObjectsView, width: u16, lang: Lang) -> Vec<Line<'static>> {
     let t = text(lang);
     let w = usize::from(width.max(20));
     let dim = Style::default().fg(Color::DarkGray);
-    let mut out = vec![Line::styled(
-        cut(&t.using.replace("{target}", &v.target), w),
-        dim,
-    )];
+    let mut out = Vec::new();
+    if !v.target.is_empty() {
+        out.push(Line::styled(
+            cut(&t.using.replace("{target}", &v.target), w),
+            dim,
+        ));
+    }
     out.push(Line::styled(
         cut(&format!("{}: {}", t.namespace, v.namespace), w),
         dim,
@@ -97,7 +100,9 @@ pub fn lines(v: &ObjectsView, width: u16, lang: Lang) -> Vec<Line<'static>> {
         }
     }
     if !v.synced && v.rows.is_empty() {
-        out.push(Line::styled(t.loading.to_string(), dim));
+        if v.problem.is_none() {
+            out.push(Line::styled(t.loading.to_string(), dim));
+        }
         return out;
     }
     if v.rows.is_empty() {
@@ -156,9 +161,11 @@ pub fn lines(v: &ObjectsView, width: u16, lang: Lang) -> Vec<Line<'static>> {
     out
 }
 
-/// Draws the pane with its border; `scroll` lines are skipped.
+/// Draws the pane with its border and `title` (the reader passes its
+/// inspector tabs); `scroll` lines are skipped.
 pub fn render(
     v: &ObjectsView,
+    title: &str,
     area: Rect,
     buf: &mut Buffer,
     focused: bool,
@@ -173,7 +180,7 @@ pub fn render(
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(border))
-        .title(format!(" {} ", text(lang).objects));
+        .title(format!(" {title} "));
     let inner = block.inner(area);
     block.render(area, buf);
     Paragraph::new(lines(v, inner.width, lang))
@@ -202,7 +209,7 @@ mod tests {
     fn screen(v: &ObjectsView, lang: Lang, scroll: u16) -> Vec<String> {
         let area = Rect::new(0, 0, 100, 16);
         let mut buf = Buffer::empty(area);
-        render(v, area, &mut buf, true, lang, scroll);
+        render(v, text(lang).objects, area, &mut buf, true, lang, scroll);
         (0..area.height)
             .map(|y| {
                 (0..area.width)
@@ -252,6 +259,15 @@ mod tests {
         };
         let s = screen(&v, Lang::En, 0).join("\n");
         assert!(s.contains("unreachable: connection refused"));
-        assert!(s.contains("listing objects…"));
+        assert!(!s.contains("listing objects…"), "a problem, not a wait");
+        let waiting = ObjectsView {
+            namespace: "kubelab-x".into(),
+            ..ObjectsView::default()
+        };
+        let s = screen(&waiting, Lang::En, 0).join("\n");
+        assert!(
+            s.contains("listing objects…") && !s.contains("cluster:"),
+            "{s}"
+        );
     }
 }

@@ -20,6 +20,8 @@ pub struct ClusterText {
     /// A cluster lab without a cluster; `{why}`.
     pub needs_cluster: &'static str,
     pub namespace: &'static str,
+    /// The Objects pane in a lesson without `[cluster]`.
+    pub needs_cluster_table: &'static str,
 }
 
 static ZH: ClusterText = ClusterText {
@@ -31,6 +33,7 @@ static ZH: ClusterText = ClusterText {
     using: "集群：{target}",
     needs_cluster: "此实验需要一个集群：{why}",
     namespace: "命名空间",
+    needs_cluster_table: "对象窗格只用于带 [cluster] 的课程",
 };
 
 static EN: ClusterText = ClusterText {
@@ -42,6 +45,7 @@ static EN: ClusterText = ClusterText {
     using: "cluster: {target}",
     needs_cluster: "this lab needs a cluster: {why}",
     namespace: "namespace",
+    needs_cluster_table: "the objects pane is for lessons with [cluster]",
 };
 
 pub fn text(lang: Lang) -> &'static ClusterText {

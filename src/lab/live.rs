@@ -191,6 +191,8 @@ pub struct LiveLab {
     reading: Option<String>,
     /// See [`LiveLab::start_declining_host`].
     host_declined: Option<&'static str>,
+    /// The Objects pane of a `[cluster]` lab that shows one.
+    pub objects: Option<crate::cluster::live::ObjectsPane>,
 }
 
 impl LiveLab {
@@ -230,7 +232,8 @@ impl LiveLab {
         for (name, spec) in &lesson.front.sandboxes {
             let kinds: Vec<PaneKind> = panes
                 .iter()
-                .filter(|p| p.kind != PaneKind::Shell && target(p).as_ref() == Some(name))
+                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects))
+                .filter(|p| target(p).as_ref() == Some(name))
                 .map(|p| p.kind)
                 .collect();
             let cell = Arc::new(SandboxCell {
@@ -287,6 +290,9 @@ impl LiveLab {
                     let _ = c.launch(None);
                 });
         }
+        let objects = (lesson.front.cluster.is_some()
+            && panes.iter().any(|p| p.kind == PaneKind::Objects))
+        .then(|| crate::cluster::live::ObjectsPane::start(&lesson.front.id, notify.clone()));
         let stop = Arc::new(AtomicBool::new(false));
         let awaiting = Arc::new(AtomicBool::new(false));
         let results: CheckResults = Arc::default();
@@ -319,6 +325,7 @@ impl LiveLab {
             visible,
             reading: None,
             host_declined,
+            objects,
         }
     }
 
