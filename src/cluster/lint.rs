@@ -154,8 +154,8 @@ mod tests {
         let e = errors(objects_no_table);
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].1.contains("add a `[cluster]` table"), "{e:?}");
-        let objects_at = format!("+++\nid = \"deploy\"\ntitle = \"D\"\npanes = [\"objects@main\"]\n[cluster]\n[sandboxes.main]\n+++\n# D\n");
-        assert!(errors(&objects_at)[0].1.contains("without `@`"));
+        let objects_at = "+++\nid = \"deploy\"\ntitle = \"D\"\npanes = [\"objects@main\"]\n[cluster]\n[sandboxes.main]\n+++\n# D\n";
+        assert!(errors(objects_at)[0].1.contains("without `@`"));
         let objects_ok =
             "+++\nid = \"deploy\"\ntitle = \"D\"\npanes = [\"objects\"]\n[cluster]\n+++\n# D\n";
         assert_eq!(

@@ -12,15 +12,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+struct Watching {
+    watch: ObjectsWatch,
+    rt: tokio::runtime::Runtime,
+    target: String,
+}
+
+impl Watching {
+    /// Stops the watches, then the runtime, never waiting for it (this may
+    /// be the UI thread).
+    fn stop(self) {
+        drop(self.watch);
+        self.rt.shutdown_background();
+    }
+}
+
 enum State {
     Connecting,
     Failed(String),
-    Watching {
-        // Dropped after `watch` (field order): its tasks end first.
-        watch: ObjectsWatch,
-        rt: tokio::runtime::Runtime,
-        target: String,
-    },
+    Watching(Box<Watching>),
 }
 
 /// A live Objects pane; stops its watches when dropped.
@@ -46,9 +56,8 @@ impl ObjectsPane {
                 let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
                 if stp.load(Ordering::Acquire) {
                     drop(s);
-                    if let Ok(State::Watching { watch, rt, .. }) = next {
-                        drop(watch);
-                        rt.shutdown_background();
+                    if let Ok(State::Watching(w)) = next {
+                        w.stop();
                     }
                     return;
                 }
@@ -80,7 +89,7 @@ impl ObjectsPane {
                 problem: Some(e.clone()),
                 ..ObjectsView::default()
             },
-            State::Watching { watch, target, .. } => ObjectsView::from_watch(watch, target, now),
+            State::Watching(w) => ObjectsView::from_watch(&w.watch, &w.target, now),
         }
     }
 
@@ -112,11 +121,11 @@ fn connect(ns: &str, notify: Notify, stop: &Arc<AtomicBool>) -> Result<State, St
             notify();
         }
     });
-    Ok(State::Watching {
+    Ok(State::Watching(Box::new(Watching {
         watch,
         rt,
         target: target.describe(),
-    })
+    })))
 }
 
 impl Drop for ObjectsPane {
@@ -126,10 +135,8 @@ impl Drop for ObjectsPane {
             &mut *self.state.lock().unwrap_or_else(|p| p.into_inner()),
             State::Connecting,
         );
-        if let State::Watching { watch, rt, .. } = old {
-            drop(watch);
-            // Never wait on the UI thread.
-            rt.shutdown_background();
+        if let State::Watching(w) = old {
+            w.stop();
         }
     }
 }
