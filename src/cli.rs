@@ -58,6 +58,12 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub trust: bool,
 
+    /// Kubernetes context for cluster labs (from the kubeconfig kubectl
+    /// reads: $KUBECONFIG, else ~/.kube/config). Default: its current
+    /// context.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "NAME")]
+    pub context: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -173,6 +179,7 @@ impl Context {
 /// Runs the parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
     let ctx = Context::from_cli(&cli);
+    crate::cluster::lab::set_context(cli.context.clone());
     let reads_course = matches!(
         cli.command,
         None | Some(

@@ -7,6 +7,7 @@ pub mod authoring;
 pub mod classroom;
 pub mod cli;
 mod cli_zh;
+pub mod cluster;
 pub mod commands;
 pub mod course;
 pub mod diagnostic;

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 /// Pane kinds a lesson may ask for in `panes = [...]`: the names the
 /// panes parse (one list, so lint and the reader cannot disagree).
-pub const PANE_KINDS: [&str; 6] = {
+pub const PANE_KINDS: [&str; 7] = {
     let all = crate::panes::kind::PaneKind::ALL;
-    let mut names = [""; 6];
+    let mut names = [""; 7];
     let mut i = 0;
     while i < all.len() {
         names[i] = all[i].name();
@@ -454,6 +454,10 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
                 format!("unknown pane `{kind}`; panes are {}", PANE_KINDS.join(", ")),
             ));
         }
+        if kind == crate::panes::kind::PaneKind::Objects.name() {
+            // Shows the cluster, not a sandbox (src/cluster/lint.rs).
+            continue;
+        }
         match sb {
             Some(s) if !sandboxes.contains_key(s) => d.push(Diagnostic::error(
                 path,
@@ -472,6 +476,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
     }
     d.extend(lint_step_panes(l));
     d.extend(unhighlighted_languages(l));
+    d.extend(crate::cluster::lint::lint(l));
     d
 }
 

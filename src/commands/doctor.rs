@@ -65,6 +65,21 @@ pub fn run(ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
                 .into(),
         },
     });
+    // Cluster labs (never a FAIL: the other labs still run without one).
+    let cluster = crate::cluster::lab::block_on(|| {
+        Box::pin(crate::cluster::doctor::checks(
+            crate::cluster::lab::context(),
+        ))
+    });
+    match cluster {
+        Ok(c) => checks.extend(c),
+        Err(e) => checks.push(doctor::Check {
+            name: "cluster",
+            level: Level::Warn,
+            detail: e,
+            fix: String::new(),
+        }),
+    }
     // writeln!, not println!: `kubelab doctor | head` must not panic.
     let mut out = std::io::stdout().lock();
     let mut failed = false;

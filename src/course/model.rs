@@ -145,6 +145,21 @@ pub struct FrontMatter {
     pub step_panes: BTreeMap<String, String>,
     #[serde(default)]
     pub requires: Vec<Requirement>,
+    /// `[cluster]`: the lab drives a Kubernetes API (src/cluster/).
+    #[serde(default)]
+    pub cluster: Option<ClusterReq>,
+}
+
+/// `[cluster]` in the front matter: the lab needs a Kubernetes cluster. It
+/// runs in its own namespace `kubelab-<id>`; without a cluster it is skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterReq {
+    /// API resources the lab uses beyond the core ones, as
+    /// `plural.group` (`deployments.apps`, `cronjobs.batch`) or a core
+    /// `plural` (`pods`); a cluster that serves none skips the lab.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 fn default_schema() -> u32 {

@@ -34,7 +34,7 @@ impl Kind {
     pub fn attributes(self) -> &'static [&'static str] {
         match self {
             Kind::Run | Kind::Solution => &["sandbox"],
-            Kind::Check => &["id", "on", "sandbox"],
+            Kind::Check => &["id", "on", "sandbox", "kind"],
             Kind::Quiz => &[],
         }
     }
@@ -286,7 +286,19 @@ fn valid_name(s: &str) -> bool {
 /// Validates an interactive block's language and attributes.
 pub fn check_attrs(kind: Kind, lang: &str, attrs: &[Attr]) -> Result<(), Vec<InfoProblem>> {
     let mut errs = Vec::new();
-    if !kind.langs().contains(&lang) {
+    // ```toml check id=x kind=cluster```: a check that asks the cluster
+    // (src/cluster/check.rs); its body is TOML, not a script.
+    let cluster = kind == Kind::Check && attrs.iter().any(|a| a.key == "kind");
+    if cluster {
+        if lang != "toml" {
+            errs.push(InfoProblem {
+                offset: 0,
+                message: format!(
+                    "a cluster check must be written ```toml check id=NAME kind=cluster``` (got language `{lang}`)"
+                ),
+            });
+        }
+    } else if !kind.langs().contains(&lang) {
         errs.push(InfoProblem {
             offset: 0,
             message: format!(
@@ -323,6 +335,20 @@ pub fn check_attrs(kind: Kind, lang: &str, attrs: &[Attr]) -> Result<(), Vec<Inf
             });
         }
         match a.key.as_str() {
+            "kind" if a.value != "cluster" => errs.push(InfoProblem {
+                offset: a.offset,
+                message: format!(
+                    "kind={} is not a check kind; the only one is kind=cluster",
+                    a.value
+                ),
+            }),
+            "on" | "sandbox" if cluster => errs.push(InfoProblem {
+                offset: a.offset,
+                message: format!(
+                    "`{}` has no meaning on a cluster check: it asks the lab's namespace",
+                    a.key
+                ),
+            }),
             "on" if !matches!(a.value.as_str(), "host" | "sandbox") => errs.push(InfoProblem {
                 offset: a.offset,
                 message: format!("on={} is not a place; use on=host or on=sandbox", a.value),

@@ -148,6 +148,9 @@ pub enum CheckSide {
     Sandbox,
     /// On the host, with `KUBELAB_*` variables describing the sandbox.
     Host,
+    /// Asks the Kubernetes API (`kind=cluster`); the body is a TOML spec
+    /// (src/cluster/check.rs).
+    Cluster,
 }
 
 /// ```` ```sh check id=ID [on=host] [sandbox=NAME] ````: exits 0 when done.

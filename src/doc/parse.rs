@@ -567,10 +567,17 @@ impl<'s> Builder<'s, '_> {
                     );
                 }
                 let (title, hint) = check_comments(&code);
-                let on = match attr("on").as_deref() {
-                    Some("host") => CheckSide::Host,
+                let on = match (attr("kind").as_deref(), attr("on").as_deref()) {
+                    (Some(_), _) => CheckSide::Cluster,
+                    (None, Some("host")) => CheckSide::Host,
                     _ => CheckSide::Sandbox,
                 };
+                if on == CheckSide::Cluster {
+                    if let Err(e) = crate::cluster::check::parse(&code) {
+                        self.error(line, info_col, e);
+                        return plain(info, code, line);
+                    }
+                }
                 Block::Interactive(Interactive::Check(CheckBlock {
                     id: attr("id").unwrap_or_default(),
                     lang,

@@ -52,6 +52,14 @@ pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -
                 reason: env.host_declined.map(str::to_string),
             };
         }
+        CheckSide::Cluster => {
+            let (passed, reason) = crate::cluster::lab::run_check(&check.code, env.lesson);
+            return CheckResult {
+                id: check.id.clone(),
+                passed,
+                reason,
+            };
+        }
         CheckSide::Host => {
             let mut vars = sandbox.host_env();
             vars.push(("KUBELAB".into(), env.kubelab.display().to_string()));

@@ -15,8 +15,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The shell a lab's shell pane runs: bash when the rootfs has it.
-const SHELL: &str = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi";
+/// The shell a lab's shell pane runs: bash when the rootfs has it. A
+/// cluster lab's shell first says which cluster and namespace kubectl will
+/// use (src/cluster/lab.rs sets the variables), before anything runs.
+const SHELL: &str = concat!(
+    "[ -z \"${KUBELAB_CLUSTER:-}\" ] || ",
+    "printf 'kubelab: kubectl uses %s · namespace %s\\n' \"$KUBELAB_CLUSTER\" \"$KUBELAB_NAMESPACE\"; ",
+    "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"
+);
 /// PID 1's job in a lab sandbox when the spec names no command: stay alive
 /// (the learner's shells are exec'd next to it).
 /// The sandboxes' locale: UTF-8, built into glibc since 2.35 (no locale files
@@ -299,5 +305,41 @@ impl PtyChild for ConsoleChild {
         // Teardown goes through the supervisor's lifeline: a SIGKILL to the
         // supervisor itself would leave its cgroups behind.
         Box::new(move || sb.lock().unwrap_or_else(|e| e.into_inner()).teardown())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    fn shell_says(env: &[(&str, &str)]) -> String {
+        let mut c = Command::new("/bin/sh");
+        c.args(["-c", super::SHELL])
+            .env_remove("KUBELAB_CLUSTER")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"exit 0\n").unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    }
+
+    #[test]
+    fn a_cluster_labs_shell_names_the_cluster_first() {
+        let out = shell_says(&[
+            (
+                "KUBELAB_CLUSTER",
+                "context kind-kind · cluster kind-kind · https://127.0.0.1:6443/",
+            ),
+            ("KUBELAB_NAMESPACE", "kubelab-rollout"),
+        ]);
+        assert_eq!(
+            out,
+            "kubelab: kubectl uses context kind-kind · cluster kind-kind · https://127.0.0.1:6443/ · namespace kubelab-rollout\n"
+        );
+        assert_eq!(shell_says(&[]), "", "other labs' shells say nothing");
     }
 }

@@ -149,6 +149,16 @@ pub fn test_lab(
         }
         return reports;
     }
+    if let Some(req) = &lead.front.cluster {
+        // Cluster labs: skipped with the reason, never failed, when no
+        // cluster answers (src/cluster/lab.rs).
+        let why = crate::cluster::lab::skip_reason(req);
+        for r in &mut reports {
+            r.status = Status::Skip;
+            r.problems = vec![why.clone()];
+        }
+        return reports;
+    }
     run_lab(group, factory, kubelab, &mut reports);
     let seconds = started.elapsed().as_secs_f64();
     for r in &mut reports {

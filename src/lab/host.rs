@@ -474,6 +474,11 @@ impl PaneHost for LabHost {
             return Err(self.text.nothing_to_reset.into());
         };
         self.retire_lab();
+        if lesson.front.cluster.is_some() {
+            // The new sandbox's start deletes the lab's namespace first
+            // (off this thread: src/cluster/lab.rs).
+            crate::cluster::lab::request_reset(&lesson.front.id);
+        }
         self.start(lesson);
         Ok(self.text.resetting.into())
     }

@@ -46,6 +46,9 @@ pub enum CellState {
 pub struct SandboxCell {
     name: String,
     spec: kubelab_sandbox::spec::Spec,
+    /// The lesson id of a `[cluster]` lab: its sandboxes get the cluster's
+    /// environment (src/cluster/lab.rs).
+    cluster_lesson: Option<String>,
     factory: Arc<dyn SandboxFactory + Send + Sync>,
     /// Inspector kinds shown for this sandbox (sampled while it runs).
     kinds: Vec<PaneKind>,
@@ -97,7 +100,9 @@ impl SandboxCell {
         drop(previous);
         *self.sampler() = None;
         (self.notify)();
-        let r = self.factory.start(&self.name, &self.spec, console);
+        let r = self
+            .cluster_spec()
+            .and_then(|spec| self.factory.start(&self.name, &spec, console));
         let mut st = self.lock();
         if matches!(*st, CellState::Stopped) {
             return Err(io::Error::other("the lab was stopped")); // left while starting: drop it
@@ -129,6 +134,18 @@ impl SandboxCell {
         self.ready.notify_all();
         (self.notify)();
         out
+    }
+
+    /// The spec to start: for a `[cluster]` lab, with the cluster's
+    /// environment (namespace made first; a cluster problem is the
+    /// sandbox's start error, shown in its pane).
+    fn cluster_spec(&self) -> io::Result<kubelab_sandbox::spec::Spec> {
+        let mut spec = self.spec.clone();
+        if let Some(lesson) = &self.cluster_lesson {
+            let p = crate::cluster::lab::prepare_blocking(lesson).map_err(io::Error::other)?;
+            spec.env.extend(p.env);
+        }
+        Ok(spec)
     }
 
     fn stop(&self) {
@@ -174,6 +191,8 @@ pub struct LiveLab {
     reading: Option<String>,
     /// See [`LiveLab::start_declining_host`].
     host_declined: Option<&'static str>,
+    /// The Objects pane of a `[cluster]` lab that shows one.
+    pub objects: Option<crate::cluster::live::ObjectsPane>,
 }
 
 impl LiveLab {
@@ -213,12 +232,18 @@ impl LiveLab {
         for (name, spec) in &lesson.front.sandboxes {
             let kinds: Vec<PaneKind> = panes
                 .iter()
-                .filter(|p| p.kind != PaneKind::Shell && target(p).as_ref() == Some(name))
+                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects))
+                .filter(|p| target(p).as_ref() == Some(name))
                 .map(|p| p.kind)
                 .collect();
             let cell = Arc::new(SandboxCell {
                 name: name.clone(),
                 spec: spec.clone(),
+                cluster_lesson: lesson
+                    .front
+                    .cluster
+                    .as_ref()
+                    .map(|_| lesson.front.id.clone()),
                 factory: factory.clone(),
                 kinds,
                 notify: notify.clone(),
@@ -265,6 +290,9 @@ impl LiveLab {
                     let _ = c.launch(None);
                 });
         }
+        let objects = (lesson.front.cluster.is_some()
+            && panes.iter().any(|p| p.kind == PaneKind::Objects))
+        .then(|| crate::cluster::live::ObjectsPane::start(&lesson.front.id, notify.clone()));
         let stop = Arc::new(AtomicBool::new(false));
         let awaiting = Arc::new(AtomicBool::new(false));
         let results: CheckResults = Arc::default();
@@ -297,6 +325,7 @@ impl LiveLab {
             visible,
             reading: None,
             host_declined,
+            objects,
         }
     }
 

@@ -57,9 +57,11 @@ pub fn steps(lesson: &Lesson) -> Vec<Step> {
     out
 }
 
-/// Whether a lesson has a lab at all (sandboxes and at least one check).
+/// Whether a lesson has a lab at all (sandboxes or `[cluster]`, and at
+/// least one check).
 pub fn has_lab(lesson: &Lesson) -> bool {
-    !lesson.front.sandboxes.is_empty() && !lesson.doc.checks().is_empty()
+    (!lesson.front.sandboxes.is_empty() || lesson.front.cluster.is_some())
+        && !lesson.doc.checks().is_empty()
 }
 
 /// The sandbox a block runs in: the one it names, else the lesson's default.

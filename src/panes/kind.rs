@@ -12,16 +12,19 @@ pub enum PaneKind {
     Cgroup,
     Filesystem,
     Network,
+    /// A cluster lab's Kubernetes objects, live (src/cluster/pane.rs).
+    Objects,
 }
 
 impl PaneKind {
-    pub const ALL: [PaneKind; 6] = [
+    pub const ALL: [PaneKind; 7] = [
         PaneKind::Shell,
         PaneKind::Namespaces,
         PaneKind::Processes,
         PaneKind::Cgroup,
         PaneKind::Filesystem,
         PaneKind::Network,
+        PaneKind::Objects,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -32,6 +35,7 @@ impl PaneKind {
             PaneKind::Cgroup => "cgroup",
             PaneKind::Filesystem => "filesystem",
             PaneKind::Network => "network",
+            PaneKind::Objects => "objects",
         }
     }
 }
@@ -70,7 +74,7 @@ impl FromStr for PaneRef {
             .find(|k| k.name() == kind)
             .ok_or_else(|| {
                 format!(
-                    "unknown pane `{kind}`; use one of shell, namespaces, processes, cgroup, filesystem, network"
+                    "unknown pane `{kind}`; use one of shell, namespaces, processes, cgroup, filesystem, network, objects"
                 )
             })?;
         Ok(PaneRef { kind, sandbox })

@@ -43,7 +43,7 @@ pub struct PaneText {
     pub cannot_copy: &'static str,
     pub copied: &'static str,
     // Inspector names (tabs), in [`PaneKind`] order.
-    pub kinds: [&'static str; 6],
+    pub kinds: [&'static str; 7],
     // Inspector bodies.
     pub ns_head: [&'static str; 3],
     pub isolated: &'static str,
@@ -166,6 +166,7 @@ static EN: PaneText = PaneText {
         "cgroup",
         "filesystem",
         "network",
+        "objects",
     ],
     ns_head: ["type", "host", "sandbox"],
     isolated: "isolated",
@@ -236,7 +237,15 @@ static ZH: PaneText = PaneText {
     resetting: "正在启动一个全新的沙箱…",
     cannot_copy: "无法复制：{e}",
     copied: "已复制到剪贴板（OSC 52；tmux 中需 set -g set-clipboard on）",
-    kinds: ["终端", "命名空间", "进程", "cgroup", "文件系统", "网络"],
+    kinds: [
+        "终端",
+        "命名空间",
+        "进程",
+        "cgroup",
+        "文件系统",
+        "网络",
+        "对象",
+    ],
     ns_head: ["类型", "宿主机", "沙箱"],
     isolated: "已隔离",
     shared: "共享",

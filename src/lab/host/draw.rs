@@ -101,6 +101,23 @@ impl LabHost {
             .clone()
             .or_else(|| lab.lesson.front.default_sandbox().map(str::to_string))
             .unwrap_or_default();
+        if pane.kind == PaneKind::Objects {
+            let lang = if std::ptr::eq(t, crate::panes::text::text(Lang::Zh)) {
+                Lang::Zh
+            } else {
+                Lang::En
+            };
+            match &lab.objects {
+                Some(o) => o.render(&title, r, buf, lang),
+                None => one_pane_line(
+                    r,
+                    buf,
+                    &title,
+                    crate::cluster::text::text(lang).needs_cluster_table,
+                ),
+            }
+            return;
+        }
         let Some(cell) = lab.cells.get(&name) else {
             let msg = fill(t.no_sandbox_named, &[("name", &name)]);
             return one_pane_line(r, buf, &title, &msg);

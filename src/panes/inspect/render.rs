@@ -94,7 +94,8 @@ fn content(kind: PaneKind, data: &Inspection, inner: Rect, buf: &mut Buffer, t: 
         PaneKind::Cgroup => with(&data.cgroup, inner, buf, t, cgroup),
         PaneKind::Filesystem => with(&data.filesystem, inner, buf, t, filesystem),
         PaneKind::Network => with(&data.network, inner, buf, t, network),
-        PaneKind::Shell => {}
+        // Drawn from the cluster's watches (src/cluster/pane.rs).
+        PaneKind::Shell | PaneKind::Objects => {}
     }
 }
 

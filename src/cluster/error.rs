@@ -1,0 +1,169 @@
+//! What went wrong talking to a cluster, in words a learner can act on.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Every failure a cluster lab can meet; `Display` is the message shown in
+/// the pane and the status bar (one line, ends with what to do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterError {
+    /// No kubeconfig at all: the lab needs a cluster.
+    NoCluster,
+    /// The kubeconfig exists but cannot be used (bad YAML, unknown context,
+    /// missing file it names).
+    Kubeconfig(String),
+    /// The API server did not answer (connection refused, DNS, TLS).
+    Unreachable { server: String, why: String },
+    /// No answer within the bound every call has.
+    Timeout { what: String, after: Duration },
+    /// 401: the credentials were refused (an expired token, usually).
+    Unauthorized(String),
+    /// 403: the user may not do this.
+    Forbidden(String),
+    /// 404 on an object a check or the pane asked for.
+    NotFound(String),
+    /// Any other answer from the API server (its own message).
+    Api { code: u16, message: String },
+    /// A namespace or object exists that kubelab did not create.
+    NotOurs(String),
+}
+
+impl fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterError::NoCluster => write!(
+                f,
+                "needs a cluster: no kubeconfig found ($KUBECONFIG, ~/.kube/config); \
+                 run `kubelab doctor` for the one-line commands to make one"
+            ),
+            ClusterError::Kubeconfig(m) => {
+                write!(f, "kubeconfig unusable: {m}; fix it or pass --context")
+            }
+            ClusterError::Unreachable { server, why } => write!(
+                f,
+                "cluster {server} unreachable: {why}; is it running? (`kubelab doctor`)"
+            ),
+            ClusterError::Timeout { what, after } => write!(
+                f,
+                "cluster did not answer {what} within {}s; is it running? (`kubelab doctor`)",
+                after.as_secs()
+            ),
+            ClusterError::Unauthorized(m) => write!(
+                f,
+                "cluster refused the credentials ({m}); the token may have expired: \
+                 log in again or refresh the kubeconfig"
+            ),
+            ClusterError::Forbidden(m) => write!(
+                f,
+                "not allowed: {m}; ask for this permission or use another context \
+                 (`kubelab doctor` lists what labs need)"
+            ),
+            ClusterError::NotFound(m) => write!(f, "not found: {m}"),
+            ClusterError::Api { code, message } => write!(f, "cluster answered {code}: {message}"),
+            ClusterError::NotOurs(m) => write!(
+                f,
+                "{m} exists and was not created by kubelab; kubelab leaves it alone \
+                 (delete or rename it yourself)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
+/// Cut what a server or a file says to one printable line: it is shown in a
+/// terminal and must not carry control sequences.
+pub fn one_line(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    if s.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+impl ClusterError {
+    /// Classifies a kube client error; `what` names the request
+    /// (e.g. "get namespaces/kubelab-x").
+    pub fn from_kube(e: kube::Error, server: &str, what: &str) -> ClusterError {
+        match e {
+            kube::Error::Api(r) => match r.code {
+                401 => ClusterError::Unauthorized(one_line(&r.message)),
+                403 => ClusterError::Forbidden(format!("{what}: {}", one_line(&r.message))),
+                404 => ClusterError::NotFound(what.to_string()),
+                code => ClusterError::Api {
+                    code,
+                    message: format!("{what}: {}", one_line(&r.message)),
+                },
+            },
+            kube::Error::Auth(a) => ClusterError::Unauthorized(one_line(&a.to_string())),
+            other => ClusterError::Unreachable {
+                server: server.to_string(),
+                why: one_line(&error_chain(&other)),
+            },
+        }
+    }
+}
+
+/// An error and its sources, `: `-joined (hyper hides the cause otherwise).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
+}
+
+/// Runs one API call bounded by `after`; a timeout becomes
+/// [`ClusterError::Timeout`].
+pub async fn bounded<T>(
+    what: &str,
+    server: &str,
+    after: Duration,
+    fut: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, ClusterError> {
+    match tokio::time::timeout(after, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ClusterError::from_kube(e, server, what)),
+        Err(_) => Err(ClusterError::Timeout {
+            what: what.to_string(),
+            after,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_codes_become_actionable_messages() {
+        let api = |code| {
+            kube::Error::Api(kube::core::ErrorResponse {
+                status: "Failure".into(),
+                message: "msg\x1b[2J".into(),
+                reason: String::new(),
+                code,
+            })
+        };
+        let e = ClusterError::from_kube(api(401), "https://k", "list pods");
+        assert!(matches!(e, ClusterError::Unauthorized(_)));
+        assert!(e.to_string().contains("expired"));
+        assert!(!e.to_string().contains('\x1b'), "control bytes are cut");
+        let e = ClusterError::from_kube(api(403), "https://k", "create namespaces");
+        assert!(e.to_string().contains("create namespaces"));
+        assert_eq!(
+            ClusterError::from_kube(api(404), "s", "get deployments/web"),
+            ClusterError::NotFound("get deployments/web".into())
+        );
+    }
+}
