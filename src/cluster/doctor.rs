@@ -176,7 +176,7 @@ pub async fn target_checks(target: &Target, kubectl: Result<String, String>) -> 
     let reviews = NEEDED
         .iter()
         .map(|(verb, group, res, nsd)| can(&client, &target.server, verb, group, res, *nsd));
-    let answers = futures::future::join_all(reviews).await;
+    let answers = futures_util::future::join_all(reviews).await;
     let mut missing = Vec::new();
     for ((verb, group, res, _), a) in NEEDED.iter().zip(answers) {
         let name = if group.is_empty() {

@@ -8,7 +8,7 @@
 
 use super::error::{one_line, ClusterError};
 use super::tree::Objects;
-use futures::StreamExt;
+use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod, Service};
