@@ -76,6 +76,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ("data_dir", "进度保存的位置。默认：$XDG_DATA_HOME/kubelab 或 ~/.local/share/kubelab"),
     ("lock", "只开放到这一课为止，让全班同步前进（也可在 book.toml 的 [preprocessor.kubelab] 下写 lock = \"id\"）"),
     ("trust", "运行 `--course` 课程的实验前不再询问（内置课程从不询问）"),
+    ("context", "集群实验使用的 Kubernetes 上下文（取自 kubectl 读取的 kubeconfig：$KUBECONFIG，否则 ~/.kube/config）。默认：其中的当前上下文"),
 ];
 
 /// `cmd` with Chinese help when `lang` is zh; unchanged otherwise.
