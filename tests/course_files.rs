@@ -4,6 +4,7 @@
 //! lint, in the reader's loader and in the mdBook preprocessor — and a FIFO
 //! never blocks a read.
 
+mod common;
 use kubelab::lint::lint_path;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -12,19 +13,10 @@ use std::time::Duration;
 
 /// A one-book (`en`) course with one lesson `01-a.md` holding `body`.
 fn course(dir: &Path, body: &str) {
-    let src = dir.join("en/src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(
-        dir.join("en/book.toml"),
-        "[book]\ntitle = \"T\"\nlanguage = \"en\"\n",
-    )
-    .unwrap();
-    std::fs::write(src.join("SUMMARY.md"), "# Summary\n\n- [A](01-a.md)\n").unwrap();
-    std::fs::write(
-        src.join("01-a.md"),
-        format!("+++\nid = \"01-a\"\ntitle = \"A\"\n+++\n\nIntro.\n\n{body}"),
-    )
-    .unwrap();
+    common::one_lesson_course(
+        dir,
+        &format!("+++\nid = \"01-a\"\ntitle = \"A\"\n+++\n\nIntro.\n\n{body}"),
+    );
 }
 
 /// Runs `f` on a thread; fails the test if it does not finish in 60 s (a

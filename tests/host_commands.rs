@@ -3,7 +3,7 @@
 //! check or kubelab — not even after `kill -9`.
 
 mod common;
-use common::{engine_or_skip, kubelab, wait_until};
+use common::{engine_or_skip, kubelab, one_lesson_course, wait_until};
 use kubelab::lab::check::run_host_script;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -62,24 +62,15 @@ fn a_background_child_ends_with_its_check() {
 /// A course whose one lesson has a host check that records its pids and
 /// sleeps (and a sandbox check, so the lab runs).
 fn sleeping_course(dir: &Path, pids: &Path) {
-    let src = dir.join("en/src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(
-        dir.join("en/book.toml"),
-        "[book]\ntitle = \"T\"\nlanguage = \"en\"\n",
-    )
-    .unwrap();
-    std::fs::write(src.join("SUMMARY.md"), "# Summary\n\n- [A](01-a.md)\n").unwrap();
-    std::fs::write(
-        src.join("01-a.md"),
-        format!(
+    one_lesson_course(
+        dir,
+        &format!(
             "+++\nid = \"01-a\"\ntitle = \"A\"\npanes = [\"shell\"]\n[sandboxes.main]\n+++\n\n# A\n\n\
              ```sh check id=sleeps on=host\nsleep 300 &\necho \"$$ $!\" > {}\nwait\n```\n\n\
              ```sh solution\ntrue\n```\n",
             pids.display()
         ),
-    )
-    .unwrap();
+    );
 }
 
 fn kubelab_test(course: &Path, data: &Path, trust: bool) -> Command {

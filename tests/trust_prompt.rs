@@ -39,15 +39,7 @@ true
 "#;
 
 fn course(dir: &Path, lesson: &str) {
-    let src = dir.join("en/src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(
-        dir.join("en/book.toml"),
-        "[book]\ntitle = \"T\"\nlanguage = \"en\"\n",
-    )
-    .unwrap();
-    std::fs::write(src.join("SUMMARY.md"), "# Summary\n\n- [A](01-a.md)\n").unwrap();
-    std::fs::write(src.join("01-a.md"), lesson).unwrap();
+    common::one_lesson_course(dir, lesson);
 }
 
 fn lesson_of(dir: &Path) -> Lesson {

@@ -9,9 +9,6 @@ mod common;
 use common::*;
 use kubelab_sandbox::spec::{Namespace, Spec};
 use kubelab_sandbox::{Sandbox, StdioMode};
-use std::os::unix::process::CommandExt;
-
-const NOBODY: u32 = 65534;
 
 fn root_or_skip(what: &str) -> bool {
     if skip(userns_unavailable()) {
@@ -31,31 +28,17 @@ fn privileged() -> Spec {
     }
 }
 
-/// The test helper as uid 65534 (`run-print`), with a runtime dir of its own.
-fn helper_as_nobody(args: &[&str]) -> Option<(Option<i32>, String, String)> {
+/// The test helper as uid 65534 (`run-print`), with a runtime dir of its
+/// own; `None` (with a visible SKIP) where unprivileged user namespaces are
+/// switched off.
+fn nobody_or_skip(args: &[&str]) -> Option<(Option<i32>, String, String)> {
     if std::fs::read_to_string("/proc/sys/kernel/unprivileged_userns_clone")
         .is_ok_and(|v| v.trim() == "0")
     {
         eprintln!("SKIP: kernel.unprivileged_userns_clone=0: no rootless sandbox here");
         return None;
     }
-    let rt = tempfile::tempdir().unwrap();
-    std::os::unix::fs::chown(rt.path(), Some(NOBODY), Some(NOBODY)).unwrap();
-    let out = std::process::Command::new(helper())
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("XDG_RUNTIME_DIR", rt.path())
-        .current_dir("/")
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .output()
-        .unwrap();
-    Some((
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    Some(helper_as_nobody(args))
 }
 
 #[test]
@@ -139,8 +122,7 @@ fn rootless_keeps_its_single_mapping() {
         eprintln!("SKIP: needs root to switch to uid {NOBODY}");
         return;
     }
-    let Some((code, out, err)) =
-        helper_as_nobody(&["run-print", "--", "cat", "/proc/self/uid_map"])
+    let Some((code, out, err)) = nobody_or_skip(&["run-print", "--", "cat", "/proc/self/uid_map"])
     else {
         return;
     };
@@ -327,7 +309,7 @@ fn a_rootless_privileged_sandbox_cannot_leave_its_cgroup() {
     let script = CGROUP_ATTACK
         .replace("{ID}", &id)
         .replace("exec sleep 30 >/dev/null 2>&1", "true");
-    let Some((code, out, err)) = helper_as_nobody(&[
+    let Some((code, out, err)) = nobody_or_skip(&[
         "run-print",
         "--privileged",
         "--pids",
@@ -417,7 +399,7 @@ fn masked_paths_in_a_rootless_sandbox() {
         let mut args = vec!["run-print"];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--", "/bin/sh", "-c", MASK_PROBE]);
-        let Some((code, out, err)) = helper_as_nobody(&args) else {
+        let Some((code, out, err)) = nobody_or_skip(&args) else {
             return;
         };
         assert_eq!(code, Some(0), "{out}{err}");

@@ -57,3 +57,17 @@ pub fn screen(app: &App) -> String {
 
 #[path = "../support/screen.rs"]
 mod screen;
+
+/// A one-book (`en`) course in `dir` whose only lesson, `01-a.md`, is
+/// `lesson` (front matter included).
+pub fn one_lesson_course(dir: &Path, lesson: &str) {
+    let src = dir.join("en/src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        dir.join("en/book.toml"),
+        "[book]\ntitle = \"T\"\nlanguage = \"en\"\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("SUMMARY.md"), "# Summary\n\n- [A](01-a.md)\n").unwrap();
+    std::fs::write(src.join("01-a.md"), lesson).unwrap();
+}

@@ -190,3 +190,29 @@ pub fn host_pids(init: u32) -> Vec<i32> {
         .map(|p| p.host_pid)
         .collect()
 }
+
+/// The unprivileged uid (and gid) the rootless tests run as.
+pub const NOBODY: u32 = 65534;
+
+/// Runs the test helper binary as uid [`NOBODY`] with a runtime dir of its
+/// own (removed when the test ends). Returns exit code, stdout and stderr.
+pub fn helper_as_nobody(args: &[&str]) -> (Option<i32>, String, String) {
+    use std::os::unix::process::CommandExt;
+    let rt = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(rt.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let out = std::process::Command::new(helper())
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("XDG_RUNTIME_DIR", rt.path())
+        .current_dir("/")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
