@@ -57,6 +57,10 @@ echo 'tester:x:1000:' >>"$sd/etc/group"
 echo 'tester:*:19000:0:99999:7:::' >>"$sd/etc/shadow"
 chown 1000:1000 "$sd/home/tester"
 echo kubelab-vm >"$sd/etc/hostname"
+# The test binaries sit at their host paths, which may be under /tmp (CI
+# clones anywhere): keep systemd-tmpfiles from emptying /tmp at boot (Debian's
+# tmp.conf has `D /tmp`).
+mkdir -p "$sd/etc/tmpfiles.d" && ln -sf /dev/null "$sd/etc/tmpfiles.d/tmp.conf"
 # A machine id, so this is no "first boot" (systemd-firstboot would prompt).
 od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$sd/etc/machine-id" && echo >>"$sd/etc/machine-id"
 # Nothing that waits on a console or a network, nothing periodic.
