@@ -191,6 +191,33 @@ impl Drop for Tmux {
     }
 }
 
+/// The reader on lesson 01-a of `course`, in tmux session `hostcmd` of
+/// `size` (columns, rows); the shell says KUBELAB_EXIT=<code> after it.
+fn open_reader(t: &Tmux, course: &Path, data: &Path, trust: bool, size: (u16, u16)) {
+    let cmd = format!(
+        "env LANG=C.UTF-8 LC_ALL= {} --course {} --data-dir {} {}--lang en open 01-a; echo KUBELAB_EXIT=$?; exec sleep 600",
+        kubelab().display(),
+        course.display(),
+        data.display(),
+        if trust { "--trust " } else { "" }
+    );
+    let (w, h) = (size.0.to_string(), size.1.to_string());
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        &w,
+        "-y",
+        &h,
+        "-s",
+        "hostcmd",
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+}
+
 #[test]
 fn a_host_check_ends_when_the_reader_quits() {
     if engine_or_skip().is_none() {
@@ -201,26 +228,7 @@ fn a_host_check_ends_when_the_reader_quits() {
     let data = tempfile::tempdir().unwrap();
     let pids = dir.path().join("pids");
     sleeping_course(dir.path(), &pids);
-    let cmd = format!(
-        "env LANG=C.UTF-8 LC_ALL= {} --course {} --data-dir {} --trust --lang en open 01-a; echo KUBELAB_EXIT=$?; exec sleep 600",
-        kubelab().display(),
-        dir.path().display(),
-        data.path().display()
-    );
-    let out = t.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "-s",
-        "hostcmd",
-        "sh",
-        "-c",
-        &cmd,
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    open_reader(&t, dir.path(), data.path(), true, (100, 30));
     let (sh, sleep) = wait_until("the host check runs in the reader", 60, || {
         let text = std::fs::read_to_string(&pids).ok()?;
         let mut it = text.split_whitespace().map(|p| p.parse::<i32>().ok());
@@ -260,26 +268,7 @@ fn the_reader_at_80x24_asks_and_sandboxes_only_skips_the_host_check() {
     let data = tempfile::tempdir().unwrap();
     let pids = dir.path().join("pids");
     sleeping_course(dir.path(), &pids);
-    let cmd = format!(
-        "env LANG=C.UTF-8 LC_ALL= {} --course {} --data-dir {} --lang en open 01-a; echo KUBELAB_EXIT=$?; exec sleep 600",
-        kubelab().display(),
-        dir.path().display(),
-        data.path().display()
-    );
-    let out = t.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "-s",
-        "hostcmd",
-        "sh",
-        "-c",
-        &cmd,
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    open_reader(&t, dir.path(), data.path(), false, (80, 24));
     let wait_for = |text: &str| {
         wait_until(&format!("{text:?} on screen"), 30, || {
             let s = t.screen();

@@ -7,6 +7,20 @@ use std::time::{Duration, Instant};
 
 const PROMPT: &str = "root@lab:~#";
 
+/// A learner (uid 65534) in lesson 05 at 80×24 in Chinese, its shell
+/// focused; `None` (having said why) where sandboxes can't run.
+fn in_the_05_shell(name: &str) -> Option<Learner> {
+    let l = Learner::new(name)?;
+    if !l.can_sandbox() {
+        return None;
+    }
+    l.start(80, 24, "--lang zh open 05-process");
+    l.wait_for(PROMPT);
+    l.keys(&["Tab"]);
+    l.wait_for("F6 返回课文");
+    Some(l)
+}
+
 #[test]
 fn the_shell_prompt_shows_on_every_launch_without_a_key() {
     let Some(l) = Learner::new("prompt") else {
@@ -189,16 +203,9 @@ fn kill_9_of_the_reader_gives_the_shell_a_usable_terminal_back() {
 
 #[test]
 fn the_sandbox_shell_speaks_utf_8() {
-    let Some(l) = Learner::new("locale") else {
+    let Some(l) = in_the_05_shell("locale") else {
         return;
     };
-    if !l.can_sandbox() {
-        return;
-    }
-    l.start(80, 24, "--lang zh open 05-process");
-    l.wait_for(PROMPT);
-    l.keys(&["Tab"]);
-    l.wait_for("F6 返回课文");
     // Under POSIX, ls would print '/tmp/'$'\345\256\271…'.
     l.type_text("touch /tmp/容器.txt; printf 'LS:'; ls /tmp/*.txt; echo \"L=$LANG\"");
     l.keys(&["Enter"]);
@@ -255,16 +262,9 @@ fn an_unwritable_data_dir_is_announced_at_start_up() {
 
 #[test]
 fn reset_asks_first_and_only_y_resets() {
-    let Some(l) = Learner::new("reset") else {
+    let Some(l) = in_the_05_shell("reset") else {
         return;
     };
-    if !l.can_sandbox() {
-        return;
-    }
-    l.start(80, 24, "--lang zh open 05-process");
-    l.wait_for(PROMPT);
-    l.keys(&["Tab"]);
-    l.wait_for("F6 返回课文");
     l.type_text("touch /root/kept; echo MADE-$((6*7))");
     l.keys(&["Enter"]);
     l.wait_for("MADE-42");
