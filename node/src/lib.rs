@@ -1,0 +1,12 @@
+//! kubelab-node: what the kubelet does on one node, for kubelab's labs.
+//!
+//! Pods come from real `v1 Pod` manifests (the same YAML a learner writes for
+//! a cluster) and are laid out in the kernel the way the kubelet lays them
+//! out: an infra process holding the Pod's shared namespaces, one sandbox per
+//! container joining them, the QoS cgroup tree
+//! `kubepods/[burstable|besteffort]/pod<UID>/<container>`, container logs in
+//! the CRI format, Pod networking through real CNI plugins.
+//!
+//! This crate holds the node's logic (manifest → typed Pod → plan, QoS and
+//! cgroup values, status, logs, CNI calls). The kernel work itself is done by
+//! `kubelab-sandbox`; the app crate adds the commands and the Pod pane.
