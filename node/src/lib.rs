@@ -10,3 +10,5 @@
 //! This crate holds the node's logic (manifest → typed Pod → plan, QoS and
 //! cgroup values, status, logs, CNI calls). The kernel work itself is done by
 //! `kubelab-sandbox`; the app crate adds the commands and the Pod pane.
+
+pub mod logs;
