@@ -12,3 +12,4 @@
 //! `kubelab-sandbox`; the app crate adds the commands and the Pod pane.
 
 pub mod logs;
+pub mod metrics;
