@@ -11,5 +11,6 @@
 //! cgroup values, status, logs, CNI calls). The kernel work itself is done by
 //! `kubelab-sandbox`; the app crate adds the commands and the Pod pane.
 
+pub mod cni;
 pub mod logs;
 pub mod metrics;
