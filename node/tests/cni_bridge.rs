@@ -88,7 +88,7 @@ fn host_links() -> Vec<String> {
 }
 
 fn missing_prerequisite() -> Option<String> {
-    if !nix_is_root() {
+    if !is_root() {
         return Some("needs root to create network namespaces".into());
     }
     for plugin in ["bridge", "host-local", "portmap", "loopback"] {
@@ -111,7 +111,7 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-fn nix_is_root() -> bool {
+fn is_root() -> bool {
     // Without a libc dependency here: the effective uid from /proc.
     std::fs::read_to_string("/proc/self/status")
         .ok()

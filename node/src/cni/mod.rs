@@ -6,12 +6,14 @@
 //!   on stdin, deadline, process group).
 //! - [`network`]: a whole list: ADD in order with `prevResult` chaining, DEL
 //!   in reverse, CHECK, VERSION.
-//! - [`result`]: the result and error JSON.
+//! - [`result`]: the result and error JSON; [`cache`]: ADD results kept for
+//!   DEL and CHECK.
 //!
 //! kubelab runs the plugins inside the node's own network namespace
 //! ([`Launcher::nsenter_net`]) so the bridge and veths never appear in the
 //! host's.
 
+pub mod cache;
 pub mod config;
 pub mod exec;
 pub mod network;
@@ -19,6 +21,7 @@ pub mod result;
 
 use std::time::Duration;
 
+pub use cache::ResultCache;
 pub use config::{default_bridge_conflist, loopback_conflist, NetworkConfigList};
 pub use exec::{CniCommand, Launcher, PluginRunner};
 pub use network::{Attachment, PortMapping, VersionInfo};
