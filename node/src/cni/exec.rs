@@ -41,7 +41,9 @@ pub enum Launcher {
 
 impl Launcher {
     /// Runs plugins inside the network namespace at `netns` (util-linux
-    /// `nsenter`, which needs the privilege to join it).
+    /// `nsenter`, which needs CAP_SYS_ADMIN over the namespace's owner: a
+    /// rootless node's prefix must enter its user namespace as well, e.g.
+    /// `nsenter --user=… --net=… --preserve-credentials --`).
     pub fn nsenter_net(netns: &Path) -> Launcher {
         let mut net = OsString::from("--net=");
         net.push(netns);

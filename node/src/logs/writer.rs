@@ -121,11 +121,10 @@ impl LogFile {
         let stamp = Timestamp::now().rotation_suffix();
         // Within one second, number the files after the newest kept one of
         // that second (an older one may have been removed already).
-        let last_n = rotated_files(&self.path)?
-            .iter()
-            .filter_map(|p| rotation_key(&p.file_name()?.to_string_lossy()[self.name_len() + 1..]))
-            .filter(|(s, _)| *s == stamp)
-            .map(|(_, n)| n)
+        let last_n = rotated_with_keys(&self.path)?
+            .into_iter()
+            .filter(|((s, _), _)| *s == stamp)
+            .map(|((_, n), _)| n)
             .max();
         let name = match last_n {
             None => format!("{}.{stamp}", self.path.display()),
@@ -147,14 +146,6 @@ impl LogFile {
     }
 }
 
-impl LogFile {
-    fn name_len(&self) -> usize {
-        self.path
-            .file_name()
-            .map_or(0, |n| n.to_string_lossy().len())
-    }
-}
-
 fn open_append(path: &Path) -> io::Result<File> {
     // containerd creates log files 0640.
     OpenOptions::new()
@@ -166,6 +157,14 @@ fn open_append(path: &Path) -> io::Result<File> {
 
 /// The rotated files of `log` (`<log>.<YYYYmmdd-HHMMSS>[.N]`), oldest first.
 pub fn rotated_files(log: &Path) -> io::Result<Vec<PathBuf>> {
+    Ok(rotated_with_keys(log)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect())
+}
+
+/// The rotated files of `log` with their sort keys, oldest first.
+fn rotated_with_keys(log: &Path) -> io::Result<Vec<((String, u64), PathBuf)>> {
     let (Some(dir), Some(name)) = (log.parent(), log.file_name()) else {
         return Ok(Vec::new());
     };
@@ -182,7 +181,7 @@ pub fn rotated_files(log: &Path) -> io::Result<Vec<PathBuf>> {
         }
     }
     found.sort();
-    Ok(found.into_iter().map(|(_, p)| p).collect())
+    Ok(found)
 }
 
 /// Sort key of a rotation suffix `YYYYmmdd-HHMMSS[.N]`; `None` for other files.
