@@ -149,7 +149,19 @@ impl PluginRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let mut child = spawn_retrying(&mut cmd).map_err(io_err)?;
+        let mut child = spawn_retrying(&mut cmd).map_err(|e| match &self.launcher {
+            // Say which program is missing: the launcher, not the plugin.
+            Launcher::Prefix(p) if e.kind() == std::io::ErrorKind::NotFound => {
+                io_err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "the launcher {:?} is not installed ({e})",
+                        p.first().cloned().unwrap_or_default()
+                    ),
+                ))
+            }
+            _ => io_err(e),
+        })?;
         let pgid = Pid::from_raw(child.id() as i32);
         let kill_group = || {
             let _ = killpg(pgid, Signal::SIGKILL);

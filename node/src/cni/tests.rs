@@ -325,11 +325,20 @@ fn missing_plugins_bad_parameters_and_disabled_check() {
     let mut bad = pod(&netns);
     bad.args.push(("K8S_POD_NAME".into(), "a;EVIL=1".into()));
     assert!(bad.validate().unwrap_err().to_string().contains("CNI_ARGS"));
+    f.ok_plugin("present", "10.0.0.9");
+    let mut runner = f.runner();
+    runner.launcher = Launcher::Prefix(vec!["kubelab-no-such-launcher".into()]);
+    let err = add(&runner, &list(&["present"]), &pod(&netns)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the launcher \"kubelab-no-such-launcher\" is not installed"),
+        "{err}"
+    );
     let mut l = list(&["missing"]);
     l.disable_check = true;
     let prev = CniResult::parse(br#"{"cniVersion":"1.0.0"}"#).unwrap();
     check(&f.runner(), &l, &pod(&netns), &prev).unwrap();
-    assert!(f.calls().is_empty());
+    assert!(f.calls().is_empty(), "no plugin ran");
 }
 
 #[test]
