@@ -10,3 +10,11 @@
 //! This crate holds the node's logic (manifest → typed Pod → plan, QoS and
 //! cgroup values, status, logs, CNI calls). The kernel work itself is done by
 //! `kubelab-sandbox`; the app crate adds the commands and the Pod pane.
+
+pub mod cgroup_plan;
+#[cfg(test)]
+mod cgroup_plan_tests;
+pub mod qos;
+pub mod quantity;
+#[cfg(test)]
+mod quantity_tests;
