@@ -18,3 +18,6 @@ pub mod qos;
 pub mod quantity;
 #[cfg(test)]
 mod quantity_tests;
+pub mod restart;
+#[cfg(test)]
+mod restart_tests;
