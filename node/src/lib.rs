@@ -21,3 +21,6 @@ mod quantity_tests;
 pub mod restart;
 #[cfg(test)]
 mod restart_tests;
+pub mod status;
+#[cfg(test)]
+mod status_tests;
