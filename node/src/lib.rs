@@ -14,6 +14,9 @@
 pub mod cgroup_plan;
 #[cfg(test)]
 mod cgroup_plan_tests;
+pub mod manifest;
+#[cfg(test)]
+mod manifest_tests;
 pub mod qos;
 pub mod quantity;
 #[cfg(test)]
