@@ -16,6 +16,8 @@ pub mod cgroup_plan;
 mod cgroup_plan_tests;
 pub mod manifest;
 #[cfg(test)]
+mod manifest_rules_tests;
+#[cfg(test)]
 mod manifest_tests;
 pub mod qos;
 pub mod quantity;

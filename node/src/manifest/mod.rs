@@ -11,6 +11,7 @@
 pub mod defaults;
 pub mod image;
 pub mod names;
+pub mod scalar;
 pub mod schema;
 pub mod validate;
 pub mod walk;

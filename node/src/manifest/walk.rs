@@ -8,6 +8,7 @@
 //! `value: 8080` in an env var is refused as on a cluster ("quote it").
 
 use super::quote;
+use super::scalar::{resolve_plain, Plain};
 use super::schema::{kind_name, Field, Kind};
 use super::yaml::{Node, Pos, Value};
 use crate::quantity::Quantity;
@@ -24,79 +25,6 @@ pub struct WalkError {
 
 /// Concrete field paths (`spec.containers[1].image`) → where they are.
 pub type Positions = BTreeMap<String, Pos>;
-
-enum Plain {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float,
-    Str,
-}
-
-fn resolve_plain(text: &str) -> Plain {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
-        "true" | "True" | "TRUE" | "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
-            return Plain::Bool(true)
-        }
-        "false" | "False" | "FALSE" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
-            return Plain::Bool(false)
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "-.inf" | ".nan" | ".NaN" | ".NAN" => {
-            return Plain::Float
-        }
-        _ => {}
-    }
-    if let Some(i) = parse_go_int(&text.replace('_', "")) {
-        return Plain::Int(i);
-    }
-    let is_float = {
-        let t = text.strip_prefix(['+', '-']).unwrap_or(text);
-        let (mant, exp) = match t.find(['e', 'E']) {
-            Some(i) => (&t[..i], Some(&t[i + 1..])),
-            None => (t, None),
-        };
-        let mant_ok = !mant.is_empty()
-            && mant != "."
-            && mant.chars().filter(|c| *c == '.').count() <= 1
-            && mant.chars().all(|c| c.is_ascii_digit() || c == '.');
-        let exp_ok = exp.is_none_or(|e| {
-            let d = e.strip_prefix(['+', '-']).unwrap_or(e);
-            !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
-        });
-        mant_ok && exp_ok
-    };
-    if is_float {
-        Plain::Float
-    } else {
-        Plain::Str
-    }
-}
-
-/// Go's `strconv.ParseInt(s, 0, 64)`: decimal, `0x`, `0o`, `0b`, and a
-/// leading `0` for octal.
-fn parse_go_int(s: &str) -> Option<i64> {
-    let (neg, t) = match s.strip_prefix('-') {
-        Some(t) => (true, t),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let (radix, digits) = if let Some(d) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (16, d)
-    } else if let Some(d) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
-        (8, d)
-    } else if let Some(d) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
-        (2, d)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (8, &t[1..])
-    } else {
-        (10, t)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let v = i64::from_str_radix(digits, radix).ok()?;
-    Some(if neg { -v } else { v })
-}
 
 struct Walker<'a> {
     positions: &'a mut Positions,
@@ -222,34 +150,35 @@ impl Walker<'_> {
                 }
             }
             Kind::Int32 | Kind::Int64 => {
-                let n =
-                    match scalar {
-                        Some((text, true)) => match resolve_plain(text) {
-                            Plain::Int(n) => n,
-                            _ => {
-                                return err(
-                                    node.pos,
-                                    path,
-                                    format!("{path} must be an integer, not {}", quote(text)),
-                                )
-                            }
-                        },
-                        Some((text, false)) => return err(
+                let n = match scalar {
+                    Some((text, true)) => match resolve_plain(text) {
+                        Plain::Int(n) => n,
+                        _ => {
+                            return err(
+                                node.pos,
+                                path,
+                                format!("{path} must be an integer, not {}", quote(text)),
+                            )
+                        }
+                    },
+                    Some((text, false)) => {
+                        return err(
                             node.pos,
                             path,
                             format!(
                                 "{path} must be an integer, not the string {}; remove the quotes",
                                 quote(text)
                             ),
-                        ),
-                        None => {
-                            return err(
-                                node.pos,
-                                path,
-                                format!("{path} must be an integer, not {}", shape(node)),
-                            )
-                        }
-                    };
+                        )
+                    }
+                    None => {
+                        return err(
+                            node.pos,
+                            path,
+                            format!("{path} must be an integer, not {}", shape(node)),
+                        )
+                    }
+                };
                 if matches!(field.kind, Kind::Int32) && i32::try_from(n).is_err() {
                     return err(
                         node.pos,
