@@ -1,4 +1,3 @@
-use crate::qos::QosClass;
 use crate::status::container::*;
 use crate::status::printer::{human_duration, pod_row, table};
 use crate::status::{pod_status, PodFacts};
@@ -69,7 +68,6 @@ fn run(
     now: i64,
 ) -> (PodStatus, Vec<String>) {
     let facts = PodFacts {
-        qos: Some(QosClass::BestEffort),
         sandbox_ready: true,
         pod_ip: Some("10.88.0.2".into()),
         ..Default::default()
@@ -376,4 +374,34 @@ fn human_durations_as_apimachinery() {
     ] {
         assert_eq!(human_duration(secs), s, "{secs}");
     }
+}
+
+#[test]
+fn terminal_pods_and_init_reruns() {
+    // A deleted Pod whose containers all stopped gets a terminal phase even
+    // under Always — but not a static Pod (kubernetes#116484).
+    let p = pod(&["a"], &[], "Always");
+    let st = || vec![cs("a", exit(143, false, 5), None, 0, false)];
+    let mut facts = PodFacts {
+        terminal: true,
+        ..Default::default()
+    };
+    let s = pod_status(&p, vec![], st(), &facts, None, &at(6));
+    assert_eq!(s.phase.as_deref(), Some("Failed"));
+    facts.static_pod = true;
+    let s = pod_status(&p, vec![], st(), &facts, None, &at(6));
+    assert_eq!(s.phase.as_deref(), Some("Running"));
+    // An init container running again after the containers have started
+    // does not send the Pod back to Pending.
+    let p = pod(&["a"], &["i"], "Always");
+    let s = pod_status(
+        &p,
+        vec![cs("i", running(at(9)), None, 0, false)],
+        vec![cs("a", running(at(3)), None, 0, true)],
+        &PodFacts::default(),
+        None,
+        &at(10),
+    );
+    assert_eq!(s.phase.as_deref(), Some("Running"));
+    assert_eq!(s.qos_class.as_deref(), Some("BestEffort"));
 }

@@ -9,7 +9,7 @@
 pub mod container;
 pub mod printer;
 
-use crate::qos::QosClass;
+use crate::qos::PodResources;
 use crate::restart::RestartPolicy;
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, PodCondition, PodIP, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -46,8 +46,19 @@ fn exit_code_of_last(s: &ContainerStatus) -> Option<i32> {
         .map(|t| t.exit_code)
 }
 
+/// Whether a regular container has ever started
+/// (`HasAnyRegularContainerStarted`).
+fn any_regular_started(pod_containers: &[Container], statuses: &[ContainerStatus]) -> bool {
+    pod_containers.iter().any(|c| {
+        find(statuses, &c.name)
+            .and_then(|s| s.state.as_ref())
+            .is_some_and(|st| st.running.is_some() || st.terminated.is_some())
+    })
+}
+
 /// `getPhase`. `terminal`: the Pod is being stopped for good (deleted), so
-/// its containers will not restart whatever the policy.
+/// its containers will not restart whatever the policy — except that the
+/// kubelet gives a static Pod no terminal phase for that (kubernetes#116484).
 pub fn phase(
     pod_init: &[Container],
     pod_containers: &[Container],
@@ -55,6 +66,7 @@ pub fn phase(
     init: &[ContainerStatus],
     statuses: &[ContainerStatus],
     terminal: bool,
+    static_pod: bool,
 ) -> Phase {
     let (mut pending_init, mut failed_init) = (0, 0);
     for c in pod_init {
@@ -106,14 +118,17 @@ pub fn phase(
     if failed_init > 0 && policy == RestartPolicy::Never {
         return Phase::Failed;
     }
-    if pending_init > 0 || waiting > 0 {
+    // Pending init containers only hold the Pod back while no regular
+    // container has started (an init container re-run after the Pod
+    // initialized does not send it back to Pending).
+    if (pending_init > 0 && !any_regular_started(pod_containers, statuses)) || waiting > 0 {
         return Phase::Pending;
     }
     if running > 0 && unknown == 0 {
         return Phase::Running;
     }
     if running == 0 && stopped > 0 && unknown == 0 {
-        if terminal {
+        if terminal && !static_pod {
             return if stopped == succeeded {
                 Phase::Succeeded
             } else {
@@ -189,11 +204,7 @@ pub fn conditions(
             Some(_) => {}
         }
     }
-    let any_started = pod_containers.iter().any(|c| {
-        find(statuses, &c.name)
-            .and_then(|s| s.state.as_ref())
-            .is_some_and(|st| st.running.is_some() || st.terminated.is_some())
-    });
+    let any_started = any_regular_started(pod_containers, statuses);
     let initialized = if phase == Phase::Succeeded && unknown.is_empty() {
         condition("Initialized", true, Some("PodCompleted"), None)
     } else if any_started {
@@ -260,13 +271,14 @@ pub fn keep_transition_times(conds: &mut [PodCondition], previous: Option<&PodSt
 /// What the node knows about a Pod besides its containers.
 #[derive(Debug, Clone, Default)]
 pub struct PodFacts {
-    pub qos: Option<QosClass>,
     pub sandbox_ready: bool,
     pub pod_ip: Option<String>,
     pub host_ip: Option<String>,
     pub start_time: Option<Time>,
     /// The Pod is being stopped for good.
     pub terminal: bool,
+    /// The Pod comes from the node's manifests directory.
+    pub static_pod: bool,
 }
 
 /// The whole `status` of `pod`.
@@ -288,6 +300,7 @@ pub fn pod_status(
         &init,
         &statuses,
         facts.terminal,
+        facts.static_pod,
     );
     let mut conds = conditions(
         pod_init,
@@ -309,7 +322,10 @@ pub fn pod_status(
         pod_ip: facts.pod_ip.clone(),
         pod_ips: facts.pod_ip.clone().map(|ip| vec![PodIP { ip }]),
         start_time: facts.start_time.clone(),
-        qos_class: facts.qos.map(|q| q.as_str().to_string()),
+        // `GetPodQOS`, as convertStatusToAPIStatus sets it.
+        qos_class: PodResources::from_pod(pod)
+            .ok()
+            .map(|r| r.qos_class().as_str().to_string()),
         init_container_statuses: (!pod_init.is_empty()).then_some(init),
         container_statuses: Some(statuses),
         ..PodStatus::default()
