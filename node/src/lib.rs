@@ -11,21 +11,26 @@
 //! cgroup values, status, logs, CNI calls). The kernel work itself is done by
 //! `kubelab-sandbox`; the app crate adds the commands and the Pod pane.
 
+// The node's pure logic (no kernel work).
 pub mod cgroup_plan;
+pub mod downward;
+pub mod manifest;
+pub mod qos;
+pub mod quantity;
+pub mod restart;
+pub mod status;
+
 #[cfg(test)]
 mod cgroup_plan_tests;
-pub mod manifest;
+#[cfg(test)]
+mod downward_tests;
 #[cfg(test)]
 mod manifest_rules_tests;
 #[cfg(test)]
 mod manifest_tests;
-pub mod qos;
-pub mod quantity;
 #[cfg(test)]
 mod quantity_tests;
-pub mod restart;
 #[cfg(test)]
 mod restart_tests;
-pub mod status;
 #[cfg(test)]
 mod status_tests;
