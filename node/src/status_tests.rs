@@ -285,7 +285,7 @@ fn terminating_and_wide_table() {
     let r = pod_row(&p, t0() + Duration::seconds(40));
     assert_eq!(
         table(&[r], true),
-        "NAME   READY   STATUS    RESTARTS   AGE   IP          NODE\nweb    1/1     Running   0          40s   10.88.0.2   lab\n"
+        "NAME   READY   STATUS    RESTARTS   AGE   IP          NODE   NOMINATED NODE   READINESS GATES\nweb    1/1     Running   0          40s   10.88.0.2   lab    <none>           <none>\n"
     );
 }
 

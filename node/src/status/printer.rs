@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::chrono::{DateTime, Utc};
 
-/// One row of `kubectl get pods` (`-o wide` adds IP and NODE).
+/// One row of `kubectl get pods` (`-o wide` adds IP and NODE, and the
+/// NOMINATED NODE and READINESS GATES columns, always `<none>` here).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodRow {
     pub name: String,
@@ -210,7 +211,7 @@ pub fn table(rows: &[PodRow], wide: bool) -> String {
         .map(String::from)
         .to_vec()];
     if wide {
-        cells[0].extend(["IP", "NODE"].map(String::from));
+        cells[0].extend(["IP", "NODE", "NOMINATED NODE", "READINESS GATES"].map(String::from));
     }
     for r in rows {
         let mut row = vec![
@@ -221,7 +222,13 @@ pub fn table(rows: &[PodRow], wide: bool) -> String {
             r.age.clone(),
         ];
         if wide {
-            row.extend([r.ip.clone(), r.node.clone()]);
+            // No scheduler and no readiness gates on kubelab's node.
+            row.extend([
+                r.ip.clone(),
+                r.node.clone(),
+                "<none>".into(),
+                "<none>".into(),
+            ]);
         }
         cells.push(row);
     }
