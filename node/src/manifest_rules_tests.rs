@@ -65,6 +65,7 @@ spec:
         (26, "spec.containers[1].name"),
         (28, "spec.volumes[0]"),
         (29, "spec.volumes[1].hostPath.path"),
+        (28, "spec.volumes[0].hostPath.path"),
     ] {
         assert!(
             lines.contains(&(line, field)),
@@ -130,6 +131,7 @@ fn files_are_read_with_a_bound() {
     let opts = ParseOptions {
         images: &catalog(),
         node_name: None,
+        host_path_roots: &[],
     };
     assert_eq!(parse_file(&ok, opts).unwrap()[0].file, ok);
     let big = dir.path().join("big.yaml");
@@ -173,4 +175,35 @@ fn docs_list_every_supported_field() {
             "docs/pods.md does not list {path}"
         );
     }
+}
+
+#[test]
+fn host_paths_stay_under_the_allowed_roots() {
+    let with = |path: &str| {
+        DRY_RUN.replace(
+            "  dnsPolicy",
+            &format!("  volumes: [{{name: h, hostPath: {{path: {path}}}}}]\n  dnsPolicy"),
+        )
+    };
+    assert!(parse(&with("/srv")).is_ok());
+    assert!(parse(&with("/srv/lab/data")).is_ok());
+    for bad in ["/srvx", "/etc", "/", "/srv/../etc"] {
+        let e = parse(&with(bad)).unwrap_err();
+        assert_eq!(e.problems[0].line, 13, "{e}");
+        assert!(
+            e.to_string().contains("spec.volumes[0].hostPath.path"),
+            "{e}"
+        );
+    }
+    let none = ImageCatalog {
+        busybox: true,
+        ..Default::default()
+    };
+    let opts = ParseOptions {
+        images: &none,
+        node_name: None,
+        host_path_roots: &[],
+    };
+    let e = crate::manifest::parse_str(&with("/srv"), Path::new("p.yaml"), opts).unwrap_err();
+    assert!(e.to_string().contains("allows no hostPath volumes"), "{e}");
 }

@@ -25,6 +25,7 @@ fn parse_with(
         ParseOptions {
             images: cat,
             node_name: node,
+            host_path_roots: &[PathBuf::from("/srv")],
         },
     )
 }
@@ -404,4 +405,10 @@ fn hostile_yaml_is_bounded() {
     );
     let e = error_at(&esc, 13);
     assert!(!e.contains('\u{1b}'), "{e:?}");
+    let esc = DRY_RUN.replace("    run: web\n", "    \"\\e[2J\": x\n");
+    let e = error_at(&esc, 6);
+    assert!(
+        e.contains("metadata.labels.\\u{1b}[2J") && !e.contains('\u{1b}'),
+        "{e:?}"
+    );
 }

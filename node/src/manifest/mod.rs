@@ -46,6 +46,39 @@ pub struct Problem {
     pub message: String,
 }
 
+/// At most this many characters of a message (a hostile key can be long).
+const MAX_MESSAGE: usize = 1000;
+
+/// Control characters from a manifest, escaped; the text cut to
+/// [`MAX_MESSAGE`] characters.
+fn clean(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX_MESSAGE {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Problem {
+    /// A problem at `pos`; field and message are cleaned for a terminal.
+    pub fn new(pos: Pos, field: &str, message: &str) -> Problem {
+        Problem {
+            line: pos.line,
+            column: pos.column,
+            field: clean(field),
+            message: clean(message),
+        }
+    }
+}
+
 /// A manifest that cannot be run, with every problem found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ManifestError {
@@ -89,18 +122,16 @@ pub struct ParseOptions<'a> {
     pub images: &'a ImageCatalog,
     /// This node's name: a Pod with another `spec.nodeName` is refused.
     pub node_name: Option<&'a str>,
+    /// The host directories `hostPath` volumes may use (they and what is
+    /// below them); empty = no `hostPath` at all.
+    pub host_path_roots: &'a [PathBuf],
 }
 
 /// Reads and parses a manifest file (at most [`MAX_FILE_BYTES`]).
 pub fn parse_file(path: &Path, opts: ParseOptions<'_>) -> Result<Vec<ManifestPod>, ManifestError> {
     let fail = |message: String| ManifestError {
         file: path.to_path_buf(),
-        problems: vec![Problem {
-            line: 1,
-            column: 1,
-            field: String::new(),
-            message,
-        }],
+        problems: vec![Problem::new(Pos { line: 1, column: 1 }, "", &message)],
     };
     let file =
         std::fs::File::open(path).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
@@ -121,12 +152,7 @@ pub fn parse_str(
         file: file.to_path_buf(),
         problems,
     };
-    let at = |pos: Pos, field: &str, message: String| Problem {
-        line: pos.line,
-        column: pos.column,
-        field: field.to_string(),
-        message,
-    };
+    let at = |pos: Pos, field: &str, message: String| Problem::new(pos, field, &message);
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(error(vec![at(
             Pos { line: 1, column: 1 },
@@ -163,14 +189,7 @@ fn document(
     file: &Path,
     opts: ParseOptions<'_>,
 ) -> Result<Vec<ManifestPod>, Vec<Problem>> {
-    let problem = |pos: Pos, field: &str, message: String| {
-        vec![Problem {
-            line: pos.line,
-            column: pos.column,
-            field: field.into(),
-            message,
-        }]
-    };
+    let problem = |pos: Pos, field: &str, message: String| vec![Problem::new(pos, field, &message)];
     let kind = doc.get("kind").and_then(Node::as_str);
     let fields = match kind {
         Some("Pod") => schema::POD,
@@ -220,13 +239,11 @@ fn pod(
     prefix: &str,
 ) -> Result<ManifestPod, Vec<Problem>> {
     let problem = |path: &str, message: String| {
-        let pos = pos_of(path);
-        Problem {
-            line: pos.line,
-            column: pos.column,
-            field: format!("{prefix}{path}"),
-            message: format!("{prefix}{message}"),
-        }
+        Problem::new(
+            pos_of(path),
+            &format!("{prefix}{path}"),
+            &format!("{prefix}{message}"),
+        )
     };
     // The walker checked every field and type: this cannot fail on input
     // it accepted, but a mismatch with k8s-openapi must still be an error.
@@ -242,6 +259,38 @@ fn pod(
     ) {
         if want != node {
             problems.push(problem("spec.nodeName", format!("spec.nodeName: this Pod is for node {}, this node is {}; remove spec.nodeName or fix it", quote(want), quote(node))));
+        }
+    }
+    for (i, v) in p
+        .spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .enumerate()
+    {
+        let Some(h) = &v.host_path else { continue };
+        let allowed = opts
+            .host_path_roots
+            .iter()
+            .any(|root| Path::new(&h.path).starts_with(root));
+        if !allowed {
+            let roots: Vec<String> = opts
+                .host_path_roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect();
+            let field = format!("spec.volumes[{i}].hostPath.path");
+            let why = if roots.is_empty() {
+                "this node allows no hostPath volumes; use an emptyDir, or start the node with a host directory allowed".to_string()
+            } else {
+                format!(
+                    "this node allows hostPath volumes only under {}",
+                    roots.join(", ")
+                )
+            };
+            problems.push(problem(
+                &field,
+                format!("{field}: Forbidden: {}: {why}", quote(&h.path)),
+            ));
         }
     }
     let mut images = Vec::new();

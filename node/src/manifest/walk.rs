@@ -212,7 +212,7 @@ impl Walker<'_> {
             },
             Kind::IntOrStr => match scalar {
                 Some((text, true)) => match resolve_plain(text) {
-                    Plain::Int(n) => Ok(Json::from(n)),
+                    Plain::Int(n) if i32::try_from(n).is_ok() => Ok(Json::from(n)),
                     Plain::Str => Ok(Json::String(text.to_string())),
                     _ => err(
                         node.pos,
