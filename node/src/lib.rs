@@ -15,6 +15,7 @@
 pub mod cgroup_plan;
 pub mod downward;
 pub mod manifest;
+pub mod probe;
 pub mod qos;
 pub mod quantity;
 pub mod restart;
@@ -28,6 +29,8 @@ mod downward_tests;
 mod manifest_rules_tests;
 #[cfg(test)]
 mod manifest_tests;
+#[cfg(test)]
+mod probe_tests;
 #[cfg(test)]
 mod quantity_tests;
 #[cfg(test)]
