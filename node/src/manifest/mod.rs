@@ -13,6 +13,7 @@ pub mod image;
 pub mod names;
 pub mod scalar;
 pub mod schema;
+pub mod static_pod;
 pub mod validate;
 pub mod walk;
 pub mod yaml;
