@@ -224,8 +224,16 @@ pub fn container_limits(c: &ContainerResources) -> CgroupLimits {
     }
 }
 
-/// The whole plan for a Pod with UID `uid`.
-pub fn plan(uid: &str, res: &PodResources, node: &NodeCapacity) -> CgroupPlan {
+/// The whole plan for a Pod with UID `uid`. The UID and the container
+/// names become path segments: they are checked again here (UUID-like,
+/// DNS-1123 labels) so no Pod can name a cgroup outside its own.
+pub fn plan(uid: &str, res: &PodResources, node: &NodeCapacity) -> Result<CgroupPlan, String> {
+    use crate::manifest::names;
+    names::uid(uid).map_err(|e| format!("pod UID {}: {e}", crate::manifest::quote(uid)))?;
+    for c in res.init_containers.iter().chain(&res.containers) {
+        names::dns1123_label(&c.name)
+            .map_err(|e| format!("container name {}: {e}", crate::manifest::quote(&c.name)))?;
+    }
     let qos = res.qos_class();
     let mut pod_path = qos_tier_path(qos);
     pod_path.push(pod_cgroup_name(uid));
@@ -251,7 +259,7 @@ pub fn plan(uid: &str, res: &PodResources, node: &NodeCapacity) -> CgroupPlan {
             (c.name.clone(), node_for)
         })
         .collect();
-    CgroupPlan {
+    Ok(CgroupPlan {
         qos,
         pod: CgroupNode {
             path: pod_path.clone(),
@@ -269,7 +277,7 @@ pub fn plan(uid: &str, res: &PodResources, node: &NodeCapacity) -> CgroupPlan {
             oom_score_adj: Some(INFRA_OOM_SCORE_ADJ),
         },
         containers,
-    }
+    })
 }
 
 /// The QoS tier cgroups' own values (`qos_container_manager_linux.go`

@@ -144,7 +144,7 @@ fn node() -> NodeCapacity {
 fn pod_cgroup_values_as_resource_config_for_pod() {
     // helpers_linux_test.go TestResourceConfigForPod: guaranteed 100m/100Mi.
     let g = one(json!({"limits": {"cpu": "100m", "memory": "100Mi"}}));
-    let p = plan("uid-1", &g, &node());
+    let p = plan("uid-1", &g, &node()).unwrap();
     assert_eq!(p.qos, QosClass::Guaranteed);
     assert_eq!(p.pod.path, ["kubepods", "poduid-1"]);
     assert_eq!(
@@ -182,7 +182,7 @@ fn pod_cgroup_values_as_resource_config_for_pod() {
     let b = one(
         json!({"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "200m", "memory": "200Mi"}}),
     );
-    let p = plan("u", &b, &node());
+    let p = plan("u", &b, &node()).unwrap();
     assert_eq!(p.pod.path, ["kubepods", "burstable", "podu"]);
     assert_eq!(p.pod.limits.cpu_shares, Some(102));
     assert_eq!(p.pod.limits.cpu_quota_us, Some(20_000));
@@ -192,7 +192,7 @@ fn pod_cgroup_values_as_resource_config_for_pod() {
     // Burstable without limits: shares only.
     let b = one(json!({"requests": {"cpu": "100m", "memory": "100Mi"}}));
     assert_eq!(
-        plan("u", &b, &node()).pod.limits,
+        plan("u", &b, &node()).unwrap().pod.limits,
         CgroupLimits {
             cpu_shares: Some(102),
             ..Default::default()
@@ -205,7 +205,7 @@ fn pod_cgroup_values_as_resource_config_for_pod() {
         json!([{"name": "a", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}, {"name": "b"}]),
         json!([]),
     );
-    let p = plan("u", &partial, &node());
+    let p = plan("u", &partial, &node()).unwrap();
     assert_eq!(
         p.pod.limits,
         CgroupLimits {
@@ -223,7 +223,7 @@ fn pod_cgroup_values_as_resource_config_for_pod() {
     );
 
     // BestEffort: shares 2, nothing else; path under besteffort.
-    let p = plan("u", &one(json!({})), &node());
+    let p = plan("u", &one(json!({})), &node()).unwrap();
     assert_eq!(p.pod.path, ["kubepods", "besteffort", "podu"]);
     assert_eq!(
         p.pod.limits,
@@ -249,7 +249,7 @@ fn init_containers_raise_the_pod_request() {
                {"name": "i2", "resources": {"requests": {"cpu": "250m"}}}]),
     );
     assert_eq!(p.pod_requests(), (500, 10 * 1024 * 1024));
-    let plan = plan("u", &p, &node());
+    let plan = plan("u", &p, &node()).unwrap();
     assert_eq!(plan.pod.limits.cpu_shares, Some(512));
     let names: Vec<_> = plan.containers.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["i1", "i2", "a", "b"]);
@@ -267,5 +267,17 @@ fn tier_values() {
         memory_bytes: 1 << 30,
         pod_pids_limit: Some(100),
     };
-    assert_eq!(plan("u", &g, &node).pod.limits.pids_max, Some(100));
+    assert_eq!(plan("u", &g, &node).unwrap().pod.limits.pids_max, Some(100));
+}
+
+#[test]
+fn path_segments_are_checked() {
+    let b = one(json!({}));
+    assert!(plan("../../etc", &b, &node())
+        .unwrap_err()
+        .contains("pod UID"));
+    let bad = pod(json!([{"name": "../x"}]), json!([]));
+    assert!(plan("u", &bad, &node())
+        .unwrap_err()
+        .contains("container name"));
 }
