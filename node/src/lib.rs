@@ -11,6 +11,34 @@
 //! cgroup values, status, logs, CNI calls). The kernel work itself is done by
 //! `kubelab-sandbox`; the app crate adds the commands and the Pod pane.
 
+// The node's pure logic (no kernel work).
+pub mod cgroup_plan;
+pub mod downward;
+pub mod manifest;
+pub mod probe;
+pub mod qos;
+pub mod quantity;
+pub mod restart;
+pub mod status;
+
+// The node's I/O: container logs, CNI plugin calls, metrics from cgroups.
 pub mod cni;
 pub mod logs;
 pub mod metrics;
+
+#[cfg(test)]
+mod cgroup_plan_tests;
+#[cfg(test)]
+mod downward_tests;
+#[cfg(test)]
+mod manifest_rules_tests;
+#[cfg(test)]
+mod manifest_tests;
+#[cfg(test)]
+mod probe_tests;
+#[cfg(test)]
+mod quantity_tests;
+#[cfg(test)]
+mod restart_tests;
+#[cfg(test)]
+mod status_tests;

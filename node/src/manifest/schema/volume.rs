@@ -1,0 +1,108 @@
+//! The volume part of the table: `spec.volumes[]`.
+
+use super::container::{FIELD_REF, RESOURCE_FIELD_REF};
+use super::Kind::*;
+use super::{f, Field};
+
+pub(super) const VOLUME: &[Field] = &[
+    f("name", Str, "required; a DNS-1123 label, unique in the Pod"),
+    f(
+        "emptyDir",
+        Object(EMPTY_DIR),
+        "a directory living as long as the Pod",
+    ),
+    f(
+        "hostPath",
+        Object(HOST_PATH),
+        "a host path, only under the directories the node allows",
+    ),
+    f(
+        "configMap",
+        Object(CONFIG_MAP),
+        "files from the node's local config maps, swapped atomically (`..data`) on update",
+    ),
+    f(
+        "secret",
+        Object(SECRET),
+        "files from the node's local secrets (tmpfs), swapped atomically",
+    ),
+    f(
+        "downwardAPI",
+        Object(DOWNWARD_API),
+        "the Pod's own fields as files, swapped atomically",
+    ),
+];
+
+pub(super) const EMPTY_DIR: &[Field] = &[
+    f("medium", Enum(&["", "Memory"]), "`Memory`: a tmpfs"),
+    f(
+        "sizeLimit",
+        Quantity,
+        "the tmpfs size for `Memory`; for disk, exceeding it evicts the Pod",
+    ),
+];
+
+pub(super) const HOST_PATH: &[Field] = &[
+    f(
+        "path",
+        Str,
+        "required; absolute, without `..`, under a directory the node allows",
+    ),
+    f(
+        "type",
+        Enum(&["", "Directory", "DirectoryOrCreate", "File", "FileOrCreate"]),
+        "default `\"\"` (no check)",
+    ),
+];
+
+pub(super) const KEY_TO_PATH: &[Field] = &[
+    f("key", Str, "required; the key"),
+    f("path", Str, "required; a relative path without `..`"),
+    f("mode", Int32, "file mode, 0–0777 (YAML `0644` is octal)"),
+];
+
+pub(super) const CONFIG_MAP: &[Field] = &[
+    f("name", Str, "required; a config map of the node"),
+    f(
+        "items",
+        List(KEY_TO_PATH),
+        "only these keys, at these paths",
+    ),
+    f("defaultMode", Int32, "default 0644"),
+    f(
+        "optional",
+        Bool,
+        "a missing config map is an empty volume instead of an error",
+    ),
+];
+
+pub(super) const SECRET: &[Field] = &[
+    f("secretName", Str, "required; a secret of the node"),
+    f(
+        "items",
+        List(KEY_TO_PATH),
+        "only these keys, at these paths",
+    ),
+    f("defaultMode", Int32, "default 0644"),
+    f(
+        "optional",
+        Bool,
+        "a missing secret is an empty volume instead of an error",
+    ),
+];
+
+pub(super) const DOWNWARD_API_FILE: &[Field] = &[
+    f("path", Str, "required; a relative path without `..`"),
+    f("fieldRef", Object(FIELD_REF), "a field of the Pod"),
+    f(
+        "resourceFieldRef",
+        Object(RESOURCE_FIELD_REF),
+        "a container's request or limit",
+    ),
+    f("mode", Int32, "file mode, 0–0777"),
+];
+
+pub(super) const DOWNWARD_API: &[Field] = &[
+    f("items", List(DOWNWARD_API_FILE), "the files"),
+    f("defaultMode", Int32, "default 0644"),
+];
