@@ -19,6 +19,7 @@ pub mod probe;
 pub mod qos;
 pub mod quantity;
 pub mod restart;
+pub mod runtime;
 pub mod status;
 
 // The node's I/O: container logs, CNI plugin calls, metrics from cgroups.

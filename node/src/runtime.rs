@@ -1,0 +1,134 @@
+//! The node agent's container runtime, shaped like the CRI.
+//!
+//! The kubelet never touches namespaces itself: it asks its runtime
+//! (containerd, CRI-O) over the CRI for `RunPodSandbox`, then
+//! `CreateContainer` + `StartContainer` per container, `StopContainer`,
+//! `StopPodSandbox`/`RemovePodSandbox`, `ExecSync`. kubelab's node does the
+//! same through [`Runtime`], so a lesson can point at the seam between the
+//! kubelet's logic (the agent: manifests, restarts, probes, status) and the
+//! runtime's kernel work (`kubelab-sandbox`: namespaces, cgroups, rootfs).
+//!
+//! The agent decides every value (cgroup files, env, mounts, log path) from
+//! the Pod with this crate's pure modules; the runtime only applies them.
+
+use crate::cgroup_plan::CgroupNode;
+use crate::manifest::image::Image;
+use crate::status::container::Exit;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `RunPodSandbox`: one Pod's infra process and the namespaces it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodSandboxConfig {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    /// The Pod's hostname (`spec.hostname`, else the Pod's name), set in the
+    /// Pod's UTS namespace.
+    pub hostname: String,
+    /// `shareProcessNamespace`: the infra also holds a PID namespace every
+    /// container joins (the infra is then PID 1 of the Pod, as pause is).
+    pub share_process_namespace: bool,
+    /// The QoS tier's cgroup, from [`crate::cgroup_plan::tier_limits`]
+    /// (`kubepods`, `kubepods/burstable` or `kubepods/besteffort`).
+    pub tier_cgroup: CgroupNode,
+    /// `…/pod<UID>` with the pod-level limits.
+    pub pod_cgroup: CgroupNode,
+    /// `…/pod<UID>/_infra`.
+    pub infra_cgroup: CgroupNode,
+}
+
+/// What `RunPodSandbox` returns: the handles the agent needs later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodSandbox {
+    /// Runtime-chosen id, unique on the node.
+    pub id: String,
+    /// Host PID of the infra process.
+    pub infra_pid: u32,
+    /// The Pod's network namespace (`/proc/<infra>/ns/net` or a bind of it),
+    /// for CNI_NETNS.
+    pub netns: PathBuf,
+    /// The Pod's cgroup directory on the host, one per mounted hierarchy
+    /// (v2: one), for stats and metrics.
+    pub pod_cgroup_dirs: Vec<PathBuf>,
+}
+
+/// A mount into one container (volumes, resolved by the agent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// A host directory or file the agent prepared (emptyDir, configMap,
+    /// secret, downwardAPI, an allowed hostPath; `subPath` already applied).
+    pub host_path: PathBuf,
+    /// Absolute path inside the container.
+    pub container_path: String,
+    pub read_only: bool,
+    /// `mountPropagation`: `None` (private), `HostToContainer` (rslave),
+    /// `Bidirectional` (rshared; privileged containers only).
+    pub propagation: Propagation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    #[default]
+    None,
+    HostToContainer,
+    Bidirectional,
+}
+
+/// `CreateContainer` + `StartContainer`: one container of a Pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerConfig {
+    pub name: String,
+    pub image: Image,
+    /// `command` + `args`, `$(VAR)` already expanded (`downward::command_and_args`).
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub working_dir: Option<String>,
+    pub run_as_user: Option<u32>,
+    pub run_as_group: Option<u32>,
+    pub read_only_root_filesystem: bool,
+    /// kubelab's privileged (all capabilities of the Pod's user namespace).
+    pub privileged: bool,
+    /// Capability names as in the manifest (`NET_ADMIN`, no `CAP_` prefix).
+    pub capabilities_add: Vec<String>,
+    pub capabilities_drop: Vec<String>,
+    pub mounts: Vec<Mount>,
+    /// `…/pod<UID>/<name>` with its limits and `oom_score_adj`.
+    pub cgroup: CgroupNode,
+    /// Where stdout/stderr go, in the CRI log format (the agent's
+    /// `logs::LogLayout::container_log`); the runtime pumps both streams there.
+    pub log_path: PathBuf,
+}
+
+/// A started container.
+pub trait Container: Send {
+    /// Runtime-chosen id (`containerID` in the status, without a scheme).
+    fn id(&self) -> &str;
+    /// Host PID of the container's first process.
+    fn pid(&self) -> u32;
+    /// `Some` once it has exited (its whole cgroup is gone); never blocks.
+    fn try_wait(&mut self) -> std::io::Result<Option<Exit>>;
+    /// `StopContainer`: SIGTERM, then SIGKILL after `grace`; returns the exit.
+    fn stop(&mut self, grace: Duration) -> std::io::Result<Exit>;
+    /// `ExecSync`: run `argv` in the container's namespaces and cgroup;
+    /// (exit code, stdout, stderr), each output bounded. Used for `exec`
+    /// probes and `kubectl exec` without a terminal.
+    fn exec_sync(
+        &self,
+        argv: &[String],
+        timeout: Duration,
+    ) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)>;
+}
+
+/// The kernel side of a node.
+pub trait Runtime: Send + Sync {
+    fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> std::io::Result<PodSandbox>;
+    fn start_container(
+        &self,
+        pod: &PodSandbox,
+        config: &ContainerConfig,
+    ) -> std::io::Result<Box<dyn Container>>;
+    /// `StopPodSandbox` + `RemovePodSandbox`: the infra process ends and the
+    /// Pod's cgroups are removed (its containers were stopped before).
+    fn remove_pod_sandbox(&self, pod: &PodSandbox) -> std::io::Result<()>;
+}
