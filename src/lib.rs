@@ -9,6 +9,7 @@ pub mod cli;
 mod cli_zh;
 pub mod cluster;
 pub mod commands;
+pub mod context;
 pub mod course;
 pub mod diagnostic;
 pub mod doc;

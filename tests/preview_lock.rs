@@ -500,7 +500,7 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
         &toml,
         "[book]\ntitle = \"T\"\nlanguage = \"en\"\n\n[preprocessor.kubelab]\nlock = \"a\"\n",
     );
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         course_dir: dir.path().to_path_buf(),
         builtin_course: false,
         lang: Lang::En,
@@ -513,13 +513,13 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
         .expect("book.toml lock found");
     assert_eq!(rule.last_open(), Some("a"));
     // The flag wins over book.toml; an unknown id is a clear error.
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         lock_flag: Some("b".into()),
         ..ctx
     };
     let rule = kubelab::app::lock::rule_for_reader(&ctx).unwrap().unwrap();
     assert_eq!(rule.last_open(), Some("b"));
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         lock_flag: Some("zz".into()),
         ..ctx
     };
@@ -529,7 +529,7 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
     assert!(err.contains("zz") && err.contains("a, b, c"), "{err}");
     // No lock anywhere: no rule, and the course is not even loaded.
     write(&toml, "[book]\ntitle = \"T\"\nlanguage = \"en\"\n");
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         lock_flag: None,
         ..ctx
     };

@@ -13,7 +13,7 @@ pub const MARK: &str = "🔒";
 /// The lock rule the reader should apply for `ctx`, or `None` when nothing
 /// is locked. Loads the course only when a lock is asked for (flag or a
 /// `lock` in a book.toml), so the usual start stays fast.
-pub fn rule_for_reader(ctx: &crate::cli::Context) -> anyhow::Result<Option<LockRule>> {
+pub fn rule_for_reader(ctx: &crate::context::Context) -> anyhow::Result<Option<LockRule>> {
     if ctx.lock_flag.is_none() && !any_book_lock(&ctx.course_dir) {
         return Ok(None);
     }

@@ -252,7 +252,7 @@ impl LockRule {
 
     /// [`LockRule::for_course`] with the command line's settings.
     pub fn for_context(
-        ctx: &crate::cli::Context,
+        ctx: &crate::context::Context,
         course: &crate::course::LoadedCourse,
     ) -> Result<LockRule, LockSetupError> {
         LockRule::for_course(course, ctx.lang, ctx.lock_flag.as_deref())
@@ -360,18 +360,6 @@ mod tests {
         assert!(rule.is_open("b"));
         let err = LockRule::for_course(&course, Lang::En, Some("zz")).unwrap_err();
         assert!(err.to_string().contains("zz"), "{err}");
-    }
-
-    #[test]
-    fn cli_flag_reaches_the_context() {
-        use clap::Parser;
-        let cli =
-            crate::cli::Cli::try_parse_from(["kubelab", "--lock", "05-process", "list"]).unwrap();
-        let ctx = crate::cli::Context::from_cli(&cli);
-        assert_eq!(ctx.lock_flag.as_deref(), Some("05-process"));
-        // An empty value (e.g. KUBELAB_LOCK="" in a manifest) means no lock.
-        let cli = crate::cli::Cli::try_parse_from(["kubelab", "--lock", " ", "list"]).unwrap();
-        assert_eq!(crate::cli::Context::from_cli(&cli).lock_flag, None);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! `lang` is the language of the text shown, with `*` when it falls back to
 //! the other language. An error entry ends with `\t<file:line:col: message>`.
 
-use crate::cli::Context;
+use crate::context::Context;
 use crate::course::EntryState;
 use crate::progress::Progress;
 use crate::sanitize;

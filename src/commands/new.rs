@@ -35,7 +35,7 @@ pub struct NewArgs {
 }
 
 /// `kubelab new`.
-pub fn run(ctx: &crate::cli::Context, args: NewArgs) -> anyhow::Result<i32> {
+pub fn run(ctx: &crate::context::Context, args: NewArgs) -> anyhow::Result<i32> {
     let (id, title, fresh) = super::new_course::prepare(ctx, args.id, args.title)?;
     let mut created = create(&NewLesson {
         course: ctx.course_dir.clone(),

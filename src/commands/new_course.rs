@@ -23,7 +23,7 @@ pub fn first_title(lang: Lang) -> &'static str {
 /// books are laid out first and id/title default to a first lesson;
 /// otherwise both must be given.
 pub fn prepare(
-    ctx: &crate::cli::Context,
+    ctx: &crate::context::Context,
     id: Option<String>,
     title: Option<String>,
 ) -> anyhow::Result<(String, String, bool)> {

@@ -1,6 +1,6 @@
 //! `kubelab` / `kubelab open <lesson-id>`: the reader TUI.
 
-use crate::cli::Context;
+use crate::context::Context;
 use std::io::IsTerminal;
 
 #[derive(Debug, clap::Args)]

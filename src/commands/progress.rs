@@ -1,6 +1,6 @@
 //! `kubelab progress` and `kubelab progress reset [LESSON]`.
 
-use crate::cli::Context;
+use crate::context::Context;
 use crate::course::model::Lang;
 use crate::progress::time;
 use crate::sanitize;

@@ -9,7 +9,7 @@
 //! cannot meet is SKIPPED with the reason. Exit code: 0 when nothing failed,
 //! 1 when a lab failed, 2 for bad arguments or an unloadable course.
 
-use crate::cli::Context;
+use crate::context::Context;
 use crate::course::model::Lesson;
 use crate::course::{self, LoadedCourse};
 use crate::lab::exposure::CourseExposure;

@@ -50,6 +50,15 @@ pub fn load_lesson(lang: Lang, path: &Path) -> Result<Lesson, LessonError> {
     }
 }
 
+/// Loading the course a [`Context`](crate::context::Context) names (the
+/// context sits below `course`, so this lives here).
+impl crate::context::Context {
+    /// Loads the course or explains why it cannot.
+    pub fn load_course(&self) -> anyhow::Result<LoadedCourse> {
+        load(&self.course_dir).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
 /// The built-in course: the `lessons/` of a packaged install
 /// (`<prefix>/share/kubelab/lessons`), else the course embedded in the
 /// binary, unpacked to the user's cache ([`builtin`]). Never the source

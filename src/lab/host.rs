@@ -503,7 +503,7 @@ pub fn for_reader(builtin_course: bool, trust_flag: bool, lang: Lang) -> Box<dyn
 
 /// The live panes for `kubelab open`: as [`for_reader`], and a trust answer
 /// for a `--course DIR` is remembered for that folder in the data directory.
-pub fn for_course(ctx: &crate::cli::Context) -> Box<dyn PaneHost> {
+pub fn for_course(ctx: &crate::context::Context) -> Box<dyn PaneHost> {
     let mut host = reader_host(ctx.builtin_course, ctx.trust, ctx.lang);
     if let (false, Ok(data)) = (ctx.builtin_course, ctx.data_dir()) {
         host.set_trust_store(TrustStore::new(&data, &ctx.course_dir));
