@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod lab;
 pub mod lint;
 pub mod locale;
+pub mod lock;
 pub mod panes;
 pub mod progress;
 pub mod render;

@@ -7,8 +7,8 @@ use common::screen as draw;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use kubelab::app::preview::{PreviewOptions, PREVIEW_KEY};
 use kubelab::app::{build_app, handle, App, AppEvent, AppOptions};
-use kubelab::classroom::lock::LockRule;
 use kubelab::course::model::Lang;
+use kubelab::lock::LockRule;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::path::Path;
@@ -508,7 +508,7 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
         lock_flag: None,
         trust: false,
     };
-    let rule = kubelab::app::lock::rule_for_reader(&ctx)
+    let rule = kubelab::lock::rule_for_reader(&ctx)
         .unwrap()
         .expect("book.toml lock found");
     assert_eq!(rule.last_open(), Some("a"));
@@ -517,13 +517,13 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
         lock_flag: Some("b".into()),
         ..ctx
     };
-    let rule = kubelab::app::lock::rule_for_reader(&ctx).unwrap().unwrap();
+    let rule = kubelab::lock::rule_for_reader(&ctx).unwrap().unwrap();
     assert_eq!(rule.last_open(), Some("b"));
     let ctx = kubelab::context::Context {
         lock_flag: Some("zz".into()),
         ..ctx
     };
-    let err = kubelab::app::lock::rule_for_reader(&ctx)
+    let err = kubelab::lock::rule_for_reader(&ctx)
         .unwrap_err()
         .to_string();
     assert!(err.contains("zz") && err.contains("a, b, c"), "{err}");
@@ -533,5 +533,5 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
         lock_flag: None,
         ..ctx
     };
-    assert!(kubelab::app::lock::rule_for_reader(&ctx).unwrap().is_none());
+    assert!(kubelab::lock::rule_for_reader(&ctx).unwrap().is_none());
 }

@@ -17,7 +17,6 @@ mod hangup;
 pub mod hooks;
 pub mod keymap;
 pub mod library;
-pub mod lock;
 pub mod preview;
 pub mod state;
 pub mod update;
@@ -60,8 +59,8 @@ pub struct AppOptions {
     pub panes: Option<Box<dyn PaneHost>>,
     /// Saved progress; `None` keeps progress in memory only.
     pub progress: Option<crate::progress::Store>,
-    /// `--lock`: lessons after the lock are shown locked (see [`lock`]).
-    pub lock: Option<crate::classroom::lock::LockRule>,
+    /// `--lock`: lessons after the lock are shown locked (see [`crate::lock`]).
+    pub lock: Option<crate::lock::LockRule>,
     /// `kubelab preview`: the lesson file or course to watch and reload.
     pub preview: Option<preview::PreviewOptions>,
 }
@@ -106,31 +105,13 @@ pub fn startup_message(text: String) {
     }
 }
 
-static PRELOADED: std::sync::Mutex<Option<(PathBuf, crate::course::LoadedCourse)>> =
-    std::sync::Mutex::new(None);
-
-/// Hands a course the CLI has already loaded (e.g. to check a lesson id) to
-/// the next [`build_app`] for the same directory, so start-up does not parse
-/// every lesson twice.
-pub fn preload_course(dir: &std::path::Path, course: crate::course::LoadedCourse) {
-    *PRELOADED.lock().unwrap_or_else(|e| e.into_inner()) = Some((dir.to_path_buf(), course));
-}
-
-fn take_preloaded(dir: &std::path::Path) -> Option<crate::course::LoadedCourse> {
-    let mut slot = PRELOADED.lock().unwrap_or_else(|e| e.into_inner());
-    match slot.take() {
-        Some((d, c)) if d == dir => Some(c),
-        _ => None,
-    }
-}
-
 /// Builds the app state for `opts` at terminal size `size` (no terminal
 /// needed: tests and benchmarks use this too).
 pub fn build_app(opts: &AppOptions, size: (u16, u16)) -> anyhow::Result<App> {
     let lib = match &opts.preview {
         Some(p) => preview::load_library(&p.target, opts.lesson_lang)?,
         None => {
-            let loaded = match take_preloaded(&opts.course_dir) {
+            let loaded = match crate::course::take_preloaded(&opts.course_dir) {
                 Some(l) => l,
                 None => crate::course::load(&opts.course_dir).with_context(|| {
                     format!("cannot open the course in {}", opts.course_dir.display())

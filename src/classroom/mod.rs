@@ -1,5 +1,4 @@
 //! Running kubelab for a class: `--lock`, progress exports and the roster.
 pub mod export;
 pub mod hash;
-pub mod lock;
 pub mod report;

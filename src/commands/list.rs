@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
     };
     // The reader's rules: a lock that names no lesson is an error, lessons
     // after it are listed as `locked`.
-    let lock = crate::classroom::lock::LockRule::for_context(ctx, &loaded)?;
+    let lock = crate::lock::LockRule::for_context(ctx, &loaded)?;
     let outline = loaded.outline(ctx.lang);
     let mut out = std::io::stdout().lock();
     let mut json_parts = Vec::new();

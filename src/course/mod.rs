@@ -50,6 +50,25 @@ pub fn load_lesson(lang: Lang, path: &Path) -> Result<Lesson, LessonError> {
     }
 }
 
+static PRELOADED: std::sync::Mutex<Option<(PathBuf, LoadedCourse)>> = std::sync::Mutex::new(None);
+
+/// Hands a course already loaded (e.g. to check a lesson id or a lock) to
+/// the next [`take_preloaded`] for the same directory (the reader's start),
+/// so start-up does not parse every lesson twice.
+pub fn preload(dir: &Path, course: LoadedCourse) {
+    *PRELOADED.lock().unwrap_or_else(|e| e.into_inner()) = Some((dir.to_path_buf(), course));
+}
+
+/// The course [`preload`]ed for `dir`, if any (taken: a second call gets
+/// `None`).
+pub fn take_preloaded(dir: &Path) -> Option<LoadedCourse> {
+    let mut slot = PRELOADED.lock().unwrap_or_else(|e| e.into_inner());
+    match slot.take() {
+        Some((d, c)) if d == dir => Some(c),
+        _ => None,
+    }
+}
+
 /// Loading the course a [`Context`](crate::context::Context) names (the
 /// context sits below `course`, so this lives here).
 impl crate::context::Context {
