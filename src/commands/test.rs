@@ -72,7 +72,7 @@ fn host_allowed(dir: &Path, exposure: &CourseExposure, lang: crate::course::mode
     let _ = writeln!(
         err,
         "kubelab test: the course {} runs commands on this machine, outside any sandbox, as you:",
-        crate::lab::exposure::sanitize(&dir.display().to_string(), 300)
+        crate::sanitize::escape_controls(&dir.display().to_string(), 300)
     );
     for l in trust::host_lines(exposure, t) {
         let _ = writeln!(err, "{l}");

@@ -40,7 +40,7 @@ pub fn load_lesson(lang: Lang, path: &Path) -> Result<Lesson, LessonError> {
         loaded.diagnostics.iter().find(|d| d.is_error()),
     ) {
         (Some(l), None) => Ok(l),
-        (_, Some(e)) => Err(e.to_lesson_error()),
+        (_, Some(e)) => Err(LessonError::from(e)),
         (None, None) => Err(LessonError {
             path: path.to_path_buf(),
             line: 0,

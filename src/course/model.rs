@@ -155,6 +155,18 @@ pub struct LessonError {
     pub message: String,
 }
 
+/// The same problem as a diagnostic, for the reader's error page.
+impl From<&crate::diagnostic::Diagnostic> for LessonError {
+    fn from(d: &crate::diagnostic::Diagnostic) -> LessonError {
+        LessonError {
+            path: d.path.clone(),
+            line: d.line,
+            col: d.col,
+            message: d.message.clone(),
+        }
+    }
+}
+
 impl fmt::Display for LessonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
