@@ -4,7 +4,7 @@
 use super::action::Action;
 use super::event::AppEvent;
 use super::state::{App, Focus, Overlay};
-use crate::ui::layout::{hit, outline_entry_at, search_hit_at, Region};
+use crate::app::layout::{hit, outline_entry_at, search_hit_at, Region};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };

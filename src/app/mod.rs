@@ -1,21 +1,23 @@
 //! The reader TUI: state, actions, `update`, and the event loop.
 //!
-//! Flow (DESIGN.md): terminal events, signals, the highlighter and the panes
-//! all send [`AppEvent`]s into one channel → [`keymap`] turns them into
-//! [`Action`]s depending on focus → [`update::update`] changes [`App`] →
-//! [`crate::ui::draw`] renders it, at most once per frame interval and only
-//! when something changed.
+//! Flow (docs/ARCHITECTURE.md): terminal events, signals, the highlighter
+//! and the panes all send [`AppEvent`]s into one channel → [`keymap`] turns
+//! them into [`Action`]s depending on focus → [`update::update`] changes
+//! [`App`] → the [`Draw`] function (`ui::draw`, handed to [`run`]) renders
+//! it, at most once per frame interval and only when something changed.
 //!
 //! Extension points for the live panes (issue 4): [`PaneHost`] (plugged in
 //! through [`AppOptions::panes`]), the pane rectangle
-//! [`crate::ui::layout::AppLayout::panes`], [`Focus::Panes`],
+//! [`layout::AppLayout::panes`], [`Focus::Panes`],
 //! [`AppEvent::PaneDirty`] and [`PaneHost::run_block`] (Enter on a run block).
 
 pub mod action;
 pub mod event;
 mod hangup;
+pub mod help;
 pub mod hooks;
 pub mod keymap;
+pub mod layout;
 pub mod library;
 pub mod preview;
 pub mod state;
@@ -158,7 +160,6 @@ pub fn build_app(opts: &AppOptions, size: (u16, u16)) -> anyhow::Result<App> {
     Ok(app)
 }
 
-/// Runs the reader until the learner quits.
 /// Ctrl-Z: hand the terminal back and stop; on `fg`, take it over again at
 /// its (maybe new) size. Returns whether a redraw is needed.
 fn suspend_if_asked(app: &mut App, tui: &mut crate::terminal::Tui) -> anyhow::Result<bool> {
@@ -172,7 +173,12 @@ fn suspend_if_asked(app: &mut App, tui: &mut crate::terminal::Tui) -> anyhow::Re
     Ok(true)
 }
 
-pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
+/// Draws the whole app into a frame: `ui::draw`, handed in by the command
+/// that runs the reader (the view sits above the app's state and loop).
+pub type Draw = fn(&mut ratatui::Frame, &App);
+
+/// Runs the reader until the learner quits.
+pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
@@ -206,7 +212,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     let exit_after = std::env::var(EXIT_AFTER_FIRST_FRAME).ok();
     let panic_after = std::env::var(PANIC_AFTER_FIRST_FRAME).ok();
     let mut report = FrameReport::from_env();
-    tui.terminal.draw(|f| crate::ui::draw(f, &app))?;
+    tui.terminal.draw(|f| draw(f, &app))?;
     report.frame(&app);
     let mut last_draw = Instant::now();
     match panic_after.as_deref() {
@@ -257,7 +263,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
                 // A Ctrl-Z drained here must act now, not wait for the next event.
                 suspend_if_asked(&mut app, &mut tui)?;
             }
-            if let Err(e) = tui.terminal.draw(|f| crate::ui::draw(f, &app)) {
+            if let Err(e) = tui.terminal.draw(|f| draw(f, &app)) {
                 // The terminal is gone (EIO): still stop the sandboxes and
                 // save progress below, then report it.
                 lost = Some(e);

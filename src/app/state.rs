@@ -3,12 +3,12 @@
 
 use super::hooks::{NoPanes, PaneHost};
 use super::library::{Content, Hit, Library};
+use crate::app::layout::AppLayout;
 use crate::course::model::Lang;
 use crate::i18n::{strings, Strings};
 use crate::progress::Progress;
 use crate::render::CheckStatus;
 use crate::render::{render_doc, BlockStates, Rendered};
-use crate::ui::layout::AppLayout;
 use ratatui::layout::Rect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +216,7 @@ impl App {
     }
 
     pub fn layout(&self) -> AppLayout {
-        crate::ui::layout::layout_with(
+        crate::app::layout::layout_with(
             Rect::new(0, 0, self.size.0, self.size.1),
             self.has_panes(),
             self.focus == Focus::Outline,

@@ -20,7 +20,7 @@ pub fn update(app: &mut App, action: Action) {
         Action::Quit => app.quit = true,
         Action::Suspend => app.suspend = true,
         Action::HelpScroll(d) => {
-            let max = crate::ui::overlay::help_max_scroll(app);
+            let max = super::help::help_max_scroll(app);
             app.help_scroll = (app.help_scroll as isize + d).clamp(0, max as isize) as usize;
         }
         Action::ToggleHelp => {

@@ -146,6 +146,6 @@ pub fn run_tui(opts: crate::app::AppOptions) -> anyhow::Result<i32> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(crate::app::run(opts))?;
+    rt.block_on(crate::app::run(opts, crate::ui::draw))?;
     Ok(0)
 }

@@ -1,7 +1,7 @@
 //! The outline sidebar: modules, lessons, progress marks, drafts greyed.
 
 use super::frame_block;
-use super::layout::{outline_offset, outline_rows, shrink, OutlineRow};
+use crate::app::layout::{outline_offset, outline_rows, shrink, OutlineRow};
 use crate::app::library::Content;
 use crate::app::state::{App, Focus};
 use crate::render::theme;
