@@ -15,7 +15,7 @@
 
 use crate::context::Context;
 use crate::locale::Lang;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Help heading of the options every command accepts, so a command's own
@@ -169,8 +169,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Doctor(a)) => crate::commands::doctor::run(&ctx, a),
         Some(Command::Inspect(a)) => crate::commands::inspect::run(&ctx, a),
         Some(Command::Preview(a)) => crate::commands::preview::run(&ctx, a),
-        Some(Command::Completions(a)) => crate::commands::shell_help::completions(a),
-        Some(Command::Man(a)) => crate::commands::shell_help::man(a),
+        Some(Command::Completions(a)) => {
+            crate::commands::shell_help::completions(a, Cli::command())
+        }
+        Some(Command::Man(a)) => crate::commands::shell_help::man(a, Cli::command()),
     };
     match result {
         Ok(code) => code,
