@@ -21,7 +21,7 @@ pub enum AppEvent {
     /// The input stream ended or failed.
     InputClosed,
     /// `kubelab preview`: the watched files changed and were re-loaded.
-    Reload(super::preview::Reloaded),
+    Reload(super::preview_state::Reloaded),
 }
 
 /// Cloneable sender for [`AppEvent`]s (given to background tasks and panes).

@@ -20,6 +20,7 @@ pub mod keymap;
 pub mod layout;
 pub mod library;
 pub mod preview;
+mod preview_state;
 pub mod state;
 pub mod update;
 

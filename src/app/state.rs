@@ -73,7 +73,7 @@ pub struct App {
     /// `--lock` in force (see [`crate::lock`]).
     pub lock: Option<crate::lock::LockRule>,
     /// Set by `kubelab preview` (see [`super::preview`]).
-    pub preview: Option<super::preview::PreviewState>,
+    pub preview: Option<super::preview_state::PreviewState>,
     /// Emit OSC 8 hyperlinks over link text (a real terminal that is not
     /// `TERM=dumb`/`linux`); off in tests, whose screens compare text.
     pub hyperlinks: bool,

@@ -41,11 +41,11 @@ pub fn prepare(
     };
     if fresh {
         // Validate before writing anything: a bad id leaves no half course.
-        if !super::new::valid_id(&id) {
-            return Err(super::new::NewError::BadId(id).into());
+        if !super::new_input::valid_id(&id) {
+            return Err(super::new_input::NewError::BadId(id).into());
         }
         scaffold(&ctx.course_dir)
-            .map_err(|e| super::new::NewError::Io(ctx.course_dir.clone(), e))?;
+            .map_err(|e| super::new_input::NewError::Io(ctx.course_dir.clone(), e))?;
     }
     Ok((id, title, fresh))
 }
