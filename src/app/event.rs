@@ -1,5 +1,5 @@
 //! Everything that can happen to the app arrives as one [`AppEvent`] on one
-//! channel (DESIGN.md pattern 3).
+//! channel (docs/ARCHITECTURE.md, pattern 3).
 
 use crossterm::event::{KeyEvent, MouseEvent};
 use tokio::sync::mpsc;

@@ -1,4 +1,4 @@
-//! Events → actions, depending on overlay and focus (DESIGN.md pattern 4).
+//! Events → actions, depending on overlay and focus (docs/ARCHITECTURE.md, pattern 4).
 //! The help overlay lists these keys (`i18n::Strings::keys`); keep both in step.
 
 use super::action::Action;

@@ -97,7 +97,7 @@ impl LabHost {
 
     /// Drops the running lab (if any) on a helper thread: tearing sandboxes
     /// down kills and waits for processes and removes cgroups, which must
-    /// never stall the UI task (DESIGN.md, pattern 6).
+    /// never stall the UI task (docs/ARCHITECTURE.md, pattern 6).
     fn retire_lab(&mut self) {
         let Some(lab) = self.lab.take() else { return };
         self.retiring.retain(|h| !h.is_finished());
