@@ -4,7 +4,8 @@
 //!
 //! 1. Put `pub struct FooArgs` (`#[derive(clap::Args)]`, with doc comments:
 //!    they become `--help`) and `pub fn run(ctx: &Context, args: FooArgs) ->
-//!    anyhow::Result<i32>` (the exit code) in `src/commands/foo.rs`.
+//!    anyhow::Result<i32>` (the exit code) in `src/commands/foo.rs`
+//!    ([`Context`] is `crate::context::Context`: commands never import `cli`).
 //! 2. Add one variant to [`Command`] — `Foo(crate::commands::foo::FooArgs),`
 //!    with a `///` line for the command list — and one arm to
 //!    [`dispatch`] — `Command::Foo(a) => crate::commands::foo::run(ctx, a),`.
@@ -12,8 +13,9 @@
 //! Errors returned from `run` are printed as `kubelab: error: ...` with exit
 //! code 1; return `Ok(n)` for other codes (e.g. lint's 1 on findings).
 
-use crate::course::model::Lang;
-use clap::{Parser, Subcommand};
+use crate::context::Context;
+use crate::locale::Lang;
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Help heading of the options every command accepts, so a command's own
@@ -106,79 +108,38 @@ pub enum Command {
 /// commands that read the course stop with it (see [`dispatch`]).
 static COURSE_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// Global options resolved once, handed to every command.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// The course directory (from `--course`, else `$KUBELAB_COURSE`, else
-    /// the built-in course).
-    pub course_dir: PathBuf,
-    /// `false` when the course came from `--course`/`$KUBELAB_COURSE`
-    /// (someone else's lessons: ask before running anything).
-    pub builtin_course: bool,
-    /// UI and preferred lesson language.
-    pub lang: Lang,
-    /// `--data-dir`, if given (see [`crate::progress::data_dir`]).
-    pub data_dir_flag: Option<PathBuf>,
-    /// `--lock` / `$KUBELAB_LOCK` (empty = none); book.toml's lock applies
-    /// when absent: see [`crate::classroom::lock::LockRule::for_context`].
-    pub lock_flag: Option<String>,
-    /// `--trust`: run another course's labs without asking.
-    pub trust: bool,
-}
-
-impl Context {
-    pub fn from_cli(cli: &Cli) -> Context {
-        let env_course = std::env::var_os("KUBELAB_COURSE").filter(|v| !v.is_empty());
-        let mut course_error = None;
-        let (course_dir, builtin_course) = match (&cli.course, env_course) {
-            (Some(d), _) => (d.clone(), false),
-            (None, Some(d)) => (PathBuf::from(d), false),
-            (None, None) => match crate::course::default_course_dir() {
-                Ok(d) => (d, true),
-                Err(e) => {
-                    course_error = Some(e);
-                    (PathBuf::new(), true)
-                }
-            },
-        };
-        if let Some(e) = course_error {
-            let _ = COURSE_ERROR.set(e);
-        }
-        Context {
-            course_dir,
-            builtin_course,
-            lang: crate::locale::resolve(cli.lang),
-            data_dir_flag: cli.data_dir.clone(),
-            lock_flag: cli.lock.clone().filter(|l| !l.trim().is_empty()),
-            trust: cli.trust,
-        }
+/// Resolves the global options once: the [`Context`] handed to every
+/// command.
+pub fn context_from(cli: &Cli) -> Context {
+    let env_course = std::env::var_os("KUBELAB_COURSE").filter(|v| !v.is_empty());
+    let mut course_error = None;
+    let (course_dir, builtin_course) = match (&cli.course, env_course) {
+        (Some(d), _) => (d.clone(), false),
+        (None, Some(d)) => (PathBuf::from(d), false),
+        (None, None) => match crate::course::default_course_dir() {
+            Ok(d) => (d, true),
+            Err(e) => {
+                course_error = Some(e);
+                (PathBuf::new(), true)
+            }
+        },
+    };
+    if let Some(e) = course_error {
+        let _ = COURSE_ERROR.set(e);
     }
-
-    /// The data directory (for progress).
-    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
-        Ok(crate::progress::data_dir(self.data_dir_flag.as_deref())?)
-    }
-
-    /// Opens this course's progress, printing a notice if an unreadable file
-    /// was moved aside.
-    pub fn open_progress(&self) -> anyhow::Result<crate::progress::Store> {
-        let key = crate::progress::course_key(&self.course_dir, self.builtin_course);
-        let opened = crate::progress::Store::open(&self.data_dir()?, &key)?;
-        if let Some(n) = &opened.notice {
-            eprintln!("{}", crate::sanitize::text(&n.to_string()));
-        }
-        Ok(opened.store)
-    }
-
-    /// Loads the course or explains why it cannot.
-    pub fn load_course(&self) -> anyhow::Result<crate::course::LoadedCourse> {
-        crate::course::load(&self.course_dir).map_err(|e| anyhow::anyhow!("{e}"))
+    Context {
+        course_dir,
+        builtin_course,
+        lang: crate::locale::resolve(cli.lang),
+        data_dir_flag: cli.data_dir.clone(),
+        lock_flag: cli.lock.clone().filter(|l| !l.trim().is_empty()),
+        trust: cli.trust,
     }
 }
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
-    let ctx = Context::from_cli(&cli);
+    let ctx = context_from(&cli);
     crate::cluster::lab::set_context(cli.context.clone());
     let reads_course = matches!(
         cli.command,
@@ -208,8 +169,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Doctor(a)) => crate::commands::doctor::run(&ctx, a),
         Some(Command::Inspect(a)) => crate::commands::inspect::run(&ctx, a),
         Some(Command::Preview(a)) => crate::commands::preview::run(&ctx, a),
-        Some(Command::Completions(a)) => crate::commands::shell_help::completions(a),
-        Some(Command::Man(a)) => crate::commands::shell_help::man(a),
+        Some(Command::Completions(a)) => {
+            crate::commands::shell_help::completions(a, Cli::command())
+        }
+        Some(Command::Man(a)) => crate::commands::shell_help::man(a, Cli::command()),
     };
     match result {
         Ok(code) => code,
@@ -253,6 +216,16 @@ mod tests {
         assert!(Cli::try_parse_from(["kubelab", "--lang", "fr"]).is_err());
         let c = Cli::try_parse_from(["kubelab"]).unwrap();
         assert!(c.command.is_none());
+    }
+
+    #[test]
+    fn lock_flag_reaches_the_context() {
+        let cli = Cli::try_parse_from(["kubelab", "--lock", "05-process", "list"]).unwrap();
+        let ctx = context_from(&cli);
+        assert_eq!(ctx.lock_flag.as_deref(), Some("05-process"));
+        // An empty value (e.g. KUBELAB_LOCK="" in a manifest) means no lock.
+        let cli = Cli::try_parse_from(["kubelab", "--lock", " ", "list"]).unwrap();
+        assert_eq!(context_from(&cli).lock_flag, None);
     }
 
     #[test]

@@ -74,17 +74,6 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
-
-    /// The same problem as a [`crate::course::model::LessonError`] (for the
-    /// reader's error page).
-    pub fn to_lesson_error(&self) -> crate::course::model::LessonError {
-        crate::course::model::LessonError {
-            path: self.path.clone(),
-            line: self.line,
-            col: self.col,
-            message: self.message.clone(),
-        }
-    }
 }
 
 impl fmt::Display for Diagnostic {

@@ -1,7 +1,7 @@
 //! UI strings in Chinese and English. Lesson text has its own language; this
 //! is only the chrome around it.
 
-use crate::course::model::Lang;
+use crate::locale::Lang;
 
 /// Every user-visible UI string.
 #[derive(Debug)]

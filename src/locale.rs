@@ -3,7 +3,53 @@
 //! A locale starting with `zh` (e.g. `zh_CN.UTF-8`) means Chinese; anything
 //! else, including `C` and unset, means English.
 
-use crate::course::model::Lang;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Book languages. Chinese is the course's own language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    /// `zh`/`en`, also accepting locale-style `zh_CN`, `zh-TW`, `en_US`.
+    fn from_str(s: &str) -> Result<Lang, String> {
+        let l = s.trim().to_ascii_lowercase();
+        if l == "zh" || l.starts_with("zh_") || l.starts_with("zh-") {
+            Ok(Lang::Zh)
+        } else if l == "en" || l.starts_with("en_") || l.starts_with("en-") {
+            Ok(Lang::En)
+        } else {
+            Err(format!("unknown language `{s}`; use zh or en"))
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
 
 /// The language the environment asks for.
 pub fn detect() -> Lang {

@@ -122,6 +122,38 @@ pub fn terminal_line(s: &str) -> String {
     line(shown.trim_end()).into_owned()
 }
 
+/// Course text for the terminal: control characters (ESC, CR, …) shown
+/// as `\u{1b}` instead of acting on the terminal, cut to `max` characters.
+pub fn escape_controls(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Cut what a server or a file says to one printable line: it is shown in a
+/// terminal and must not carry control sequences.
+pub fn one_line(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    if s.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! The one owner of the real terminal (DESIGN.md pattern 2): raw mode,
+//! The one owner of the real terminal (docs/ARCHITECTURE.md, pattern 2): raw mode,
 //! alternate screen, mouse capture and cursor, restored on every way out —
 //! normal exit, `Drop`, panic (hook), SIGTERM (the app's loop quits) — and
 //! given back while suspended with Ctrl-Z. A death no code of this process

@@ -1,6 +1,6 @@
 //! Display-width line wrapping for styled text, CJK aware.
 //!
-//! Rules (see DESIGN.md pattern 9):
+//! Rules (see docs/ARCHITECTURE.md, pattern 9):
 //! - all widths are terminal display columns (a CJK character is 2);
 //! - a line may break at whitespace (the whitespace is dropped) and between
 //!   any two CJK characters, or between CJK and Latin text;

@@ -281,7 +281,7 @@ fn the_lock_and_the_content_hash_never_block_on_a_fifo() {
     let d = dir.path().to_path_buf();
     let (lock, hash) = bounded(move || {
         (
-            kubelab::classroom::lock::lock_from_book_toml(&d.join("en")).map_err(|e| e.to_string()),
+            kubelab::lock::lock_from_book_toml(&d.join("en")).map_err(|e| e.to_string()),
             kubelab::classroom::hash::content_hash(&d).map_err(|e| e.to_string()),
         )
     });

@@ -1,4 +1,4 @@
-//! The UI task never waits for a sandbox to go away (DESIGN.md, pattern 6).
+//! The UI task never waits for a sandbox to go away (docs/ARCHITECTURE.md, pattern 6).
 //!
 //! A stand-in sandbox whose teardown blocks (up to 10 s, like an engine
 //! sandbox waiting for its supervisor) until the test lets it go: if the app

@@ -7,8 +7,8 @@ use common::screen as draw;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use kubelab::app::preview::{PreviewOptions, PREVIEW_KEY};
 use kubelab::app::{build_app, handle, App, AppEvent, AppOptions};
-use kubelab::classroom::lock::LockRule;
 use kubelab::course::model::Lang;
+use kubelab::lock::LockRule;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::path::Path;
@@ -500,7 +500,7 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
         &toml,
         "[book]\ntitle = \"T\"\nlanguage = \"en\"\n\n[preprocessor.kubelab]\nlock = \"a\"\n",
     );
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         course_dir: dir.path().to_path_buf(),
         builtin_course: false,
         lang: Lang::En,
@@ -508,30 +508,30 @@ fn lock_comes_from_book_toml_when_no_flag_is_given() {
         lock_flag: None,
         trust: false,
     };
-    let rule = kubelab::app::lock::rule_for_reader(&ctx)
+    let rule = kubelab::lock::rule_for_reader(&ctx)
         .unwrap()
         .expect("book.toml lock found");
     assert_eq!(rule.last_open(), Some("a"));
     // The flag wins over book.toml; an unknown id is a clear error.
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         lock_flag: Some("b".into()),
         ..ctx
     };
-    let rule = kubelab::app::lock::rule_for_reader(&ctx).unwrap().unwrap();
+    let rule = kubelab::lock::rule_for_reader(&ctx).unwrap().unwrap();
     assert_eq!(rule.last_open(), Some("b"));
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         lock_flag: Some("zz".into()),
         ..ctx
     };
-    let err = kubelab::app::lock::rule_for_reader(&ctx)
+    let err = kubelab::lock::rule_for_reader(&ctx)
         .unwrap_err()
         .to_string();
     assert!(err.contains("zz") && err.contains("a, b, c"), "{err}");
     // No lock anywhere: no rule, and the course is not even loaded.
     write(&toml, "[book]\ntitle = \"T\"\nlanguage = \"en\"\n");
-    let ctx = kubelab::cli::Context {
+    let ctx = kubelab::context::Context {
         lock_flag: None,
         ..ctx
     };
-    assert!(kubelab::app::lock::rule_for_reader(&ctx).unwrap().is_none());
+    assert!(kubelab::lock::rule_for_reader(&ctx).unwrap().is_none());
 }

@@ -354,7 +354,7 @@ fn reopens_at_the_saved_position_and_remembers_answers() {
 fn clicking_a_search_result_jumps_there() {
     let mut a = app(80, 24, Lang::Zh, Lang::Zh);
     keys(&mut a, "/hostname");
-    let (_, results) = kubelab::ui::layout::search_box(&a.layout());
+    let (_, results) = kubelab::app::layout::search_box(&a.layout());
     click(&mut a, results.x + 2, results.y);
     assert_eq!(a.overlay, Overlay::None);
     assert_eq!(current_id(&a), Some("isolation"));

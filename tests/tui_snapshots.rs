@@ -1,4 +1,4 @@
-//! Whole-app snapshots at 80×24 and 120×40 (DESIGN.md pattern 11).
+//! Whole-app snapshots at 80×24 and 120×40 (docs/ARCHITECTURE.md, pattern 11).
 //! Review changes with `cargo insta review` (or INSTA_UPDATE=always and git diff).
 
 mod tui_common;

@@ -59,7 +59,7 @@ pub enum Action {
     /// Something changed outside the state (highlighter, panes): redraw.
     Redraw,
     /// `kubelab preview`: swap in the re-loaded lessons.
-    Reload(super::preview::Reloaded),
+    Reload(super::preview_state::Reloaded),
     /// `kubelab preview`: error page ↔ last good version of the lesson.
     PreviewToggle,
 }

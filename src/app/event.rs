@@ -1,5 +1,5 @@
 //! Everything that can happen to the app arrives as one [`AppEvent`] on one
-//! channel (DESIGN.md pattern 3).
+//! channel (docs/ARCHITECTURE.md, pattern 3).
 
 use crossterm::event::{KeyEvent, MouseEvent};
 use tokio::sync::mpsc;
@@ -21,7 +21,7 @@ pub enum AppEvent {
     /// The input stream ended or failed.
     InputClosed,
     /// `kubelab preview`: the watched files changed and were re-loaded.
-    Reload(super::preview::Reloaded),
+    Reload(super::preview_state::Reloaded),
 }
 
 /// Cloneable sender for [`AppEvent`]s (given to background tasks and panes).

@@ -60,7 +60,7 @@ pub trait PaneHost: Send {
     fn key(&mut self, _key: KeyEvent) -> bool {
         false
     }
-    /// Draws the panes into `area` (the rectangle from [`crate::ui::layout`]).
+    /// Draws the panes into `area` (the rectangle from [`crate::app::layout`]).
     fn draw(&self, _frame: &mut Frame, _area: Rect, _focused: bool) {}
     /// Called on [`super::AppEvent::PaneDirty`]; returns whether to redraw.
     fn update(&mut self) -> bool {

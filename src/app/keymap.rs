@@ -1,10 +1,10 @@
-//! Events → actions, depending on overlay and focus (DESIGN.md pattern 4).
+//! Events → actions, depending on overlay and focus (docs/ARCHITECTURE.md, pattern 4).
 //! The help overlay lists these keys (`i18n::Strings::keys`); keep both in step.
 
 use super::action::Action;
 use super::event::AppEvent;
 use super::state::{App, Focus, Overlay};
-use crate::ui::layout::{hit, outline_entry_at, search_hit_at, Region};
+use crate::app::layout::{hit, outline_entry_at, search_hit_at, Region};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };

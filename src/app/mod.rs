@@ -1,24 +1,26 @@
 //! The reader TUI: state, actions, `update`, and the event loop.
 //!
-//! Flow (DESIGN.md): terminal events, signals, the highlighter and the panes
-//! all send [`AppEvent`]s into one channel → [`keymap`] turns them into
-//! [`Action`]s depending on focus → [`update::update`] changes [`App`] →
-//! [`crate::ui::draw`] renders it, at most once per frame interval and only
-//! when something changed.
+//! Flow (docs/ARCHITECTURE.md): terminal events, signals, the highlighter
+//! and the panes all send [`AppEvent`]s into one channel → [`keymap`] turns
+//! them into [`Action`]s depending on focus → [`update::update`] changes
+//! [`App`] → the [`Draw`] function (`ui::draw`, handed to [`run`]) renders
+//! it, at most once per frame interval and only when something changed.
 //!
 //! Extension points for the live panes (issue 4): [`PaneHost`] (plugged in
 //! through [`AppOptions::panes`]), the pane rectangle
-//! [`crate::ui::layout::AppLayout::panes`], [`Focus::Panes`],
+//! [`layout::AppLayout::panes`], [`Focus::Panes`],
 //! [`AppEvent::PaneDirty`] and [`PaneHost::run_block`] (Enter on a run block).
 
 pub mod action;
 pub mod event;
 mod hangup;
+pub mod help;
 pub mod hooks;
 pub mod keymap;
+pub mod layout;
 pub mod library;
-pub mod lock;
 pub mod preview;
+mod preview_state;
 pub mod state;
 pub mod update;
 
@@ -60,8 +62,8 @@ pub struct AppOptions {
     pub panes: Option<Box<dyn PaneHost>>,
     /// Saved progress; `None` keeps progress in memory only.
     pub progress: Option<crate::progress::Store>,
-    /// `--lock`: lessons after the lock are shown locked (see [`lock`]).
-    pub lock: Option<crate::classroom::lock::LockRule>,
+    /// `--lock`: lessons after the lock are shown locked (see [`crate::lock`]).
+    pub lock: Option<crate::lock::LockRule>,
     /// `kubelab preview`: the lesson file or course to watch and reload.
     pub preview: Option<preview::PreviewOptions>,
 }
@@ -106,31 +108,13 @@ pub fn startup_message(text: String) {
     }
 }
 
-static PRELOADED: std::sync::Mutex<Option<(PathBuf, crate::course::LoadedCourse)>> =
-    std::sync::Mutex::new(None);
-
-/// Hands a course the CLI has already loaded (e.g. to check a lesson id) to
-/// the next [`build_app`] for the same directory, so start-up does not parse
-/// every lesson twice.
-pub fn preload_course(dir: &std::path::Path, course: crate::course::LoadedCourse) {
-    *PRELOADED.lock().unwrap_or_else(|e| e.into_inner()) = Some((dir.to_path_buf(), course));
-}
-
-fn take_preloaded(dir: &std::path::Path) -> Option<crate::course::LoadedCourse> {
-    let mut slot = PRELOADED.lock().unwrap_or_else(|e| e.into_inner());
-    match slot.take() {
-        Some((d, c)) if d == dir => Some(c),
-        _ => None,
-    }
-}
-
 /// Builds the app state for `opts` at terminal size `size` (no terminal
 /// needed: tests and benchmarks use this too).
 pub fn build_app(opts: &AppOptions, size: (u16, u16)) -> anyhow::Result<App> {
     let lib = match &opts.preview {
         Some(p) => preview::load_library(&p.target, opts.lesson_lang)?,
         None => {
-            let loaded = match take_preloaded(&opts.course_dir) {
+            let loaded = match crate::course::take_preloaded(&opts.course_dir) {
                 Some(l) => l,
                 None => crate::course::load(&opts.course_dir).with_context(|| {
                     format!("cannot open the course in {}", opts.course_dir.display())
@@ -177,7 +161,6 @@ pub fn build_app(opts: &AppOptions, size: (u16, u16)) -> anyhow::Result<App> {
     Ok(app)
 }
 
-/// Runs the reader until the learner quits.
 /// Ctrl-Z: hand the terminal back and stop; on `fg`, take it over again at
 /// its (maybe new) size. Returns whether a redraw is needed.
 fn suspend_if_asked(app: &mut App, tui: &mut crate::terminal::Tui) -> anyhow::Result<bool> {
@@ -191,7 +174,12 @@ fn suspend_if_asked(app: &mut App, tui: &mut crate::terminal::Tui) -> anyhow::Re
     Ok(true)
 }
 
-pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
+/// Draws the whole app into a frame: `ui::draw`, handed in by the command
+/// that runs the reader (the view sits above the app's state and loop).
+pub type Draw = fn(&mut ratatui::Frame, &App);
+
+/// Runs the reader until the learner quits.
+pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
@@ -225,7 +213,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
     let exit_after = std::env::var(EXIT_AFTER_FIRST_FRAME).ok();
     let panic_after = std::env::var(PANIC_AFTER_FIRST_FRAME).ok();
     let mut report = FrameReport::from_env();
-    tui.terminal.draw(|f| crate::ui::draw(f, &app))?;
+    tui.terminal.draw(|f| draw(f, &app))?;
     report.frame(&app);
     let mut last_draw = Instant::now();
     match panic_after.as_deref() {
@@ -276,7 +264,7 @@ pub async fn run(mut opts: AppOptions) -> anyhow::Result<()> {
                 // A Ctrl-Z drained here must act now, not wait for the next event.
                 suspend_if_asked(&mut app, &mut tui)?;
             }
-            if let Err(e) = tui.terminal.draw(|f| crate::ui::draw(f, &app)) {
+            if let Err(e) = tui.terminal.draw(|f| draw(f, &app)) {
                 // The terminal is gone (EIO): still stop the sandboxes and
                 // save progress below, then report it.
                 lost = Some(e);

@@ -12,9 +12,10 @@
 
 use super::event::{AppEvent, EventSender};
 use super::library::{Content, Entry, Library, Module};
+use super::preview_state::entry_path;
+pub use super::preview_state::{PreviewState, Reloaded};
 use super::state::App;
-use crate::course::model::{Lang, Lesson, LessonError};
-use std::collections::HashMap;
+use crate::course::model::{Lang, Lesson};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,65 +40,6 @@ impl PreviewOptions {
             target: target.into(),
             debounce: DEBOUNCE,
         }
-    }
-}
-
-/// A freshly loaded library, sent from the watcher thread, with the new
-/// text of the lesson files that changed (to follow the reader's place).
-///
-/// Compared by identity so it can ride inside the `Eq` [`super::Action`].
-#[derive(Debug, Clone)]
-pub struct Reloaded(pub Arc<(Library, HashMap<PathBuf, String>)>);
-
-impl PartialEq for Reloaded {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Reloaded {}
-
-/// Preview bookkeeping kept in [`App::preview`].
-#[derive(Debug, Clone, Default)]
-pub struct PreviewState {
-    /// Last version of each lesson file that parsed, by path.
-    good: HashMap<PathBuf, Arc<Lesson>>,
-    /// While the last good version is shown: (entry, the error it hides).
-    hidden_error: Option<(usize, LessonError)>,
-    /// Reloads applied so far (tests and the status line use it).
-    pub reloads: u64,
-    /// Source line last seen at the top of a rendered lesson: an error page
-    /// has none, so a fix (or `v`) returns to this place.
-    anchor: u32,
-    /// Last text read of each lesson file, to map the top line through edits.
-    texts: HashMap<PathBuf, String>,
-}
-
-impl PreviewState {
-    /// State for the first load of `lib` (its good lessons remembered).
-    pub fn new(lib: &Library) -> PreviewState {
-        let mut p = PreviewState::default();
-        p.remember(lib);
-        p.texts = lib
-            .entries
-            .iter()
-            .filter_map(entry_path)
-            .filter_map(|path| Some((path.to_path_buf(), std::fs::read_to_string(path).ok()?)))
-            .collect();
-        p
-    }
-
-    fn remember(&mut self, lib: &Library) {
-        for e in &lib.entries {
-            if let Content::Lesson(l) = &e.content {
-                self.good.insert(l.path.clone(), l.clone());
-            }
-        }
-    }
-
-    /// Whether the shown lesson is the last good version hiding an error.
-    pub fn showing_last_good(&self) -> bool {
-        self.hidden_error.is_some()
     }
 }
 
@@ -200,14 +142,6 @@ pub fn start(
 }
 
 /// The file an entry was loaded from (a lesson or its error page).
-fn entry_path(e: &Entry) -> Option<&Path> {
-    match &e.content {
-        Content::Lesson(l) => Some(&l.path),
-        Content::Error(err) => Some(&err.path),
-        Content::Draft => None,
-    }
-}
-
 /// Follows 1-based line `line` of `old` into `new`: lines before the edit
 /// keep their number, lines after it move with the inserted or deleted
 /// lines, and a line inside the edited region stays put (near the edit).

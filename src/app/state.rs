@@ -3,12 +3,12 @@
 
 use super::hooks::{NoPanes, PaneHost};
 use super::library::{Content, Hit, Library};
+use crate::app::layout::AppLayout;
 use crate::course::model::Lang;
 use crate::i18n::{strings, Strings};
 use crate::progress::Progress;
 use crate::render::CheckStatus;
 use crate::render::{render_doc, BlockStates, Rendered};
-use crate::ui::layout::AppLayout;
 use ratatui::layout::Rect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +70,10 @@ pub struct App {
     /// `R` was pressed: the next key answers "reset the sandbox?" (y/n).
     pub confirm_reset: bool,
     pub panes: Box<dyn PaneHost>,
-    /// `--lock` in force (see [`super::lock`]).
-    pub lock: Option<crate::classroom::lock::LockRule>,
+    /// `--lock` in force (see [`crate::lock`]).
+    pub lock: Option<crate::lock::LockRule>,
     /// Set by `kubelab preview` (see [`super::preview`]).
-    pub preview: Option<super::preview::PreviewState>,
+    pub preview: Option<super::preview_state::PreviewState>,
     /// Emit OSC 8 hyperlinks over link text (a real terminal that is not
     /// `TERM=dumb`/`linux`); off in tests, whose screens compare text.
     pub hyperlinks: bool,
@@ -88,6 +88,17 @@ pub struct App {
 }
 
 impl App {
+    /// Index of the last open lesson in the outline, when a lock is in force.
+    pub fn last_open_index(&self) -> Option<usize> {
+        let last = self.lock.as_ref()?.last_open()?;
+        self.lib.find(last)
+    }
+
+    /// Whether outline entry `i` lies beyond the `--lock`.
+    pub fn is_locked(&self, i: usize) -> bool {
+        self.last_open_index().is_some_and(|j| i > j)
+    }
+
     pub fn new(lib: Library, ui_lang: Lang, size: (u16, u16)) -> App {
         let n = lib.entries.len();
         let first = lib
@@ -205,7 +216,7 @@ impl App {
     }
 
     pub fn layout(&self) -> AppLayout {
-        crate::ui::layout::layout_with(
+        crate::app::layout::layout_with(
             Rect::new(0, 0, self.size.0, self.size.1),
             self.has_panes(),
             self.focus == Focus::Outline,

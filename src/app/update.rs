@@ -20,7 +20,7 @@ pub fn update(app: &mut App, action: Action) {
         Action::Quit => app.quit = true,
         Action::Suspend => app.suspend = true,
         Action::HelpScroll(d) => {
-            let max = crate::ui::overlay::help_max_scroll(app);
+            let max = super::help::help_max_scroll(app);
             app.help_scroll = (app.help_scroll as isize + d).clamp(0, max as isize) as usize;
         }
         Action::ToggleHelp => {
@@ -174,7 +174,7 @@ fn with_search(app: &mut App, f: impl FnOnce(&mut SearchState)) {
     // Lessons beyond a classroom lock are not searched: a hit's snippet
     // would show what the instructor has not opened yet.
     let mut hits = app.lib.search(&query, usize::MAX);
-    hits.retain(|h| !super::lock::is_locked(app, h.entry));
+    hits.retain(|h| !app.is_locked(h.entry));
     hits.truncate(SEARCH_LIMIT);
     if let Overlay::Search(s) = &mut app.overlay {
         s.hits = hits;
@@ -182,10 +182,24 @@ fn with_search(app: &mut App, f: impl FnOnce(&mut SearchState)) {
     }
 }
 
+/// Where a request to open entry `i` may go under `--lock`: `i` itself, the
+/// last open lesson instead (with a message), or nowhere (`None`: already
+/// there). Every way of opening a lesson (n/p, outline Enter and clicks,
+/// search jumps, `kubelab open <id>`, the saved position) comes through here.
+fn gate(app: &mut App, i: usize) -> Option<usize> {
+    let Some(j) = app.last_open_index().filter(|j| i > *j) else {
+        return Some(i);
+    };
+    let title = app.lib.entries.get(i).map_or("", |e| e.title.as_str());
+    let open = app.lib.entries[j].title.as_str();
+    app.message = Some(crate::lock::locked_message(app.ui_lang, title, open));
+    (app.current != j).then_some(j)
+}
+
 /// Shows entry `i`, saving the position in the one being left.
 pub fn open(app: &mut App, i: usize) {
     // `--lock`: lessons after the lock stop at the last open one.
-    let Some(i) = super::lock::gate(app, i) else {
+    let Some(i) = gate(app, i) else {
         return;
     };
     if i >= app.lib.entries.len() {

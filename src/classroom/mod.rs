@@ -1,5 +1,5 @@
-//! Running kubelab for a class: `--lock`, progress exports and the roster.
+//! Running kubelab for a class: progress exports, their hashes and the
+//! instructor's report (the lock is `crate::lock`).
 pub mod export;
 pub mod hash;
-pub mod lock;
 pub mod report;

@@ -71,19 +71,7 @@ impl fmt::Display for ClusterError {
 
 impl std::error::Error for ClusterError {}
 
-/// Cut what a server or a file says to one printable line: it is shown in a
-/// terminal and must not carry control sequences.
-pub fn one_line(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
-    if s.chars().count() > 300 {
-        out.push('…');
-    }
-    out
-}
+pub use crate::sanitize::one_line;
 
 impl ClusterError {
     /// Classifies a kube client error; `what` names the request

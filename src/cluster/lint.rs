@@ -109,10 +109,6 @@ mod tests {
             .unwrap();
         let c = l.doc.checks()[0].clone();
         assert_eq!((c.id.as_str(), c.on), ("rolled", CheckSide::Cluster));
-        assert!(
-            crate::lab::model::has_lab(&l),
-            "a cluster lab needs no sandbox"
-        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn report_text(args: &ReportArgs, course_dir: Option<&Path>) -> anyhow::Resu
 }
 
 /// `kubelab class ...`.
-pub fn run(ctx: &crate::cli::Context, args: ClassArgs) -> anyhow::Result<i32> {
+pub fn run(ctx: &crate::context::Context, args: ClassArgs) -> anyhow::Result<i32> {
     match args.command {
         ClassCommand::Report(a) => {
             // Only an explicit --course is a reference; otherwise the exports decide.

@@ -1,6 +1,6 @@
 //! `kubelab doctor`: can this machine run the labs? Each check with its fix.
 
-use crate::cli::Context;
+use crate::context::Context;
 use kubelab_sandbox::doctor::{self, Level};
 use kubelab_sandbox::spec::Spec;
 use kubelab_sandbox::{Sandbox, SpawnOptions, StdioMode};

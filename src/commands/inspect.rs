@@ -1,6 +1,6 @@
 //! `kubelab inspect --pid PID FIELD`: one number, for check scripts.
 
-use crate::cli::Context;
+use crate::context::Context;
 use kubelab_sandbox::inspect::{self, InspectError};
 use std::io::Write;
 

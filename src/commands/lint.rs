@@ -1,7 +1,7 @@
 //! `kubelab lint [PATH]`: print every problem as `file:line:col: severity:
 //! message`; exit 1 when there is an error.
 
-use crate::cli::Context;
+use crate::context::Context;
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -11,7 +11,7 @@
 //! `lang` is the language of the text shown, with `*` when it falls back to
 //! the other language. An error entry ends with `\t<file:line:col: message>`.
 
-use crate::cli::Context;
+use crate::context::Context;
 use crate::course::EntryState;
 use crate::progress::Progress;
 use crate::sanitize;
@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
     };
     // The reader's rules: a lock that names no lesson is an error, lessons
     // after it are listed as `locked`.
-    let lock = crate::classroom::lock::LockRule::for_context(ctx, &loaded)?;
+    let lock = crate::lock::LockRule::for_context(ctx, &loaded)?;
     let outline = loaded.outline(ctx.lang);
     let mut out = std::io::stdout().lock();
     let mut json_parts = Vec::new();

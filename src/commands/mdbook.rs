@@ -16,6 +16,8 @@
 //! banner under its title. Everything else in the chapter is left byte for
 //! byte as written. Chapters are numbered as the lessons are (`05-…` is 5).
 
+use super::mdbook_error::err;
+pub use super::mdbook_error::MdbookError;
 pub use super::mdbook_render::Labels;
 use super::mdbook_render::{decorate_lesson, lesson_front, number_chapters, render_interactive};
 use crate::doc::ir::Interactive;
@@ -55,26 +57,6 @@ pub fn run_command(args: MdbookArgs) -> anyhow::Result<i32> {
 /// Renderers the output is meant for; others get the raw lesson.
 pub fn supports(renderer: &str) -> bool {
     renderer == "html"
-}
-
-/// A chapter kubelab could not convert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MdbookError {
-    pub message: String,
-}
-
-impl std::fmt::Display for MdbookError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for MdbookError {}
-
-pub(crate) fn err(message: impl Into<String>) -> MdbookError {
-    MdbookError {
-        message: message.into(),
-    }
 }
 
 /// Reads `[context, book]` from `input`, writes the book to `output`.

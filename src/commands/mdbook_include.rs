@@ -2,7 +2,7 @@
 //! only from inside the course folder, and must run before mdBook's own
 //! `links` preprocessor, which would read included files from anywhere.
 
-use super::mdbook::{err, MdbookError};
+use super::mdbook_error::{err, MdbookError};
 use crate::course::include;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -23,7 +23,7 @@ pub fn first_title(lang: Lang) -> &'static str {
 /// books are laid out first and id/title default to a first lesson;
 /// otherwise both must be given.
 pub fn prepare(
-    ctx: &crate::cli::Context,
+    ctx: &crate::context::Context,
     id: Option<String>,
     title: Option<String>,
 ) -> anyhow::Result<(String, String, bool)> {
@@ -41,11 +41,11 @@ pub fn prepare(
     };
     if fresh {
         // Validate before writing anything: a bad id leaves no half course.
-        if !super::new::valid_id(&id) {
-            return Err(super::new::NewError::BadId(id).into());
+        if !super::new_input::valid_id(&id) {
+            return Err(super::new_input::NewError::BadId(id).into());
         }
         scaffold(&ctx.course_dir)
-            .map_err(|e| super::new::NewError::Io(ctx.course_dir.clone(), e))?;
+            .map_err(|e| super::new_input::NewError::Io(ctx.course_dir.clone(), e))?;
     }
     Ok((id, title, fresh))
 }

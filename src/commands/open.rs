@@ -1,6 +1,6 @@
 //! `kubelab` / `kubelab open <lesson-id>`: the reader TUI.
 
-use crate::cli::Context;
+use crate::context::Context;
 use std::io::IsTerminal;
 
 #[derive(Debug, clap::Args)]
@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: OpenArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    crate::app::preload_course(&ctx.course_dir, loaded);
+    crate::course::preload(&ctx.course_dir, loaded);
     run_reader(ctx, Some(args.lesson))
 }
 
@@ -111,7 +111,7 @@ pub fn run_reader(ctx: &Context, open: Option<String>) -> anyhow::Result<i32> {
         return Ok(2);
     }
     // `--lock` / book.toml lock: checked before the terminal is taken over.
-    let lock = crate::app::lock::rule_for_reader(ctx)?;
+    let lock = crate::lock::rule_for_reader(ctx)?;
     let opts = crate::app::AppOptions {
         course_dir: ctx.course_dir.clone(),
         ui_lang: ctx.lang,
@@ -146,6 +146,6 @@ pub fn run_tui(opts: crate::app::AppOptions) -> anyhow::Result<i32> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(crate::app::run(opts))?;
+    rt.block_on(crate::app::run(opts, crate::ui::draw))?;
     Ok(0)
 }

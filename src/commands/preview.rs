@@ -1,7 +1,7 @@
 //! `kubelab preview <FILE|DIR>`: the reader on a lesson being written,
 //! reloaded on every save (see [`crate::app::preview`]).
 
-use crate::cli::Context;
+use crate::context::Context;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 

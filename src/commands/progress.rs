@@ -1,6 +1,6 @@
 //! `kubelab progress` and `kubelab progress reset [LESSON]`.
 
-use crate::cli::Context;
+use crate::context::Context;
 use crate::course::model::Lang;
 use crate::progress::time;
 use crate::sanitize;
@@ -60,7 +60,7 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
     // The reader's lock rules: a lock naming no lesson is an error; lessons
     // after it are marked.
     let lock = match &loaded {
-        Some(c) => Some(crate::classroom::lock::LockRule::for_context(ctx, c)?),
+        Some(c) => Some(crate::lock::LockRule::for_context(ctx, c)?),
         None => None,
     };
     if p.lessons.is_empty() {

@@ -118,7 +118,7 @@ pub fn export_text(
 }
 
 /// `kubelab progress export`.
-pub fn run(ctx: &crate::cli::Context, args: ExportArgs) -> anyhow::Result<i32> {
+pub fn run(ctx: &crate::context::Context, args: ExportArgs) -> anyhow::Result<i32> {
     let learner = learner_name(args.name.as_deref())?;
     let course = ctx.load_course()?;
     let store = ctx.open_progress()?;

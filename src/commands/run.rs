@@ -1,6 +1,6 @@
 //! `kubelab run`: a tiny `docker run` on kubelab's sandbox engine.
 
-use crate::cli::Context;
+use crate::context::Context;
 use kubelab_sandbox::front::{self, Foreground};
 use kubelab_sandbox::spec::{ByteSize, Cpus, Mount, Namespace, Rootfs, Spec};
 use kubelab_sandbox::Error;

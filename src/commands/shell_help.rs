@@ -1,7 +1,7 @@
 //! `kubelab completions SHELL` and `kubelab man`: what a shell and `man`
-//! need, generated from the same clap definition as `--help`.
+//! need, generated from the same clap definition as `--help` (handed in by
+//! `cli`, which owns it: commands never import `cli`).
 
-use clap::CommandFactory;
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
@@ -14,16 +14,17 @@ pub struct CompletionsArgs {
 #[derive(Debug, clap::Args)]
 pub struct ManArgs {}
 
-pub fn completions(args: CompletionsArgs) -> anyhow::Result<i32> {
-    let mut cmd = crate::cli::Cli::command();
+/// `cmd` is the whole command line's definition (`Cli::command()`).
+pub fn completions(args: CompletionsArgs, mut cmd: clap::Command) -> anyhow::Result<i32> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "kubelab", &mut out);
     write_out(&out)
 }
 
-pub fn man(_args: ManArgs) -> anyhow::Result<i32> {
+/// `cmd` is the whole command line's definition (`Cli::command()`).
+pub fn man(_args: ManArgs, cmd: clap::Command) -> anyhow::Result<i32> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(crate::cli::Cli::command()).render(&mut out)?;
+    clap_mangen::Man::new(cmd).render(&mut out)?;
     write_out(&out)
 }
 

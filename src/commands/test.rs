@@ -9,7 +9,7 @@
 //! cannot meet is SKIPPED with the reason. Exit code: 0 when nothing failed,
 //! 1 when a lab failed, 2 for bad arguments or an unloadable course.
 
-use crate::cli::Context;
+use crate::context::Context;
 use crate::course::model::Lesson;
 use crate::course::{self, LoadedCourse};
 use crate::lab::exposure::CourseExposure;
@@ -72,7 +72,7 @@ fn host_allowed(dir: &Path, exposure: &CourseExposure, lang: crate::course::mode
     let _ = writeln!(
         err,
         "kubelab test: the course {} runs commands on this machine, outside any sandbox, as you:",
-        crate::lab::exposure::sanitize(&dir.display().to_string(), 300)
+        crate::sanitize::escape_controls(&dir.display().to_string(), 300)
     );
     for l in trust::host_lines(exposure, t) {
         let _ = writeln!(err, "{l}");

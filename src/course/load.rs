@@ -226,7 +226,7 @@ impl LoadedCourse {
         let text = match read {
             Ok(t) => t,
             Err(d) => {
-                self.errors.push(d.to_lesson_error());
+                self.errors.push(LessonError::from(&d));
                 self.diagnostics.push(d);
                 return;
             }
@@ -292,7 +292,7 @@ impl LoadedCourse {
                 Slot::Lesson(self.lessons.len() - 1)
             }
             (_, Some(e)) => {
-                self.errors.push(e.to_lesson_error());
+                self.errors.push(LessonError::from(&e));
                 Slot::Error(self.errors.len() - 1)
             }
             (None, None) => unreachable!("a lesson without errors always loads"),
@@ -300,7 +300,7 @@ impl LoadedCourse {
     }
 
     fn push_error(&mut self, d: Diagnostic) -> Slot {
-        self.errors.push(d.to_lesson_error());
+        self.errors.push(LessonError::from(&d));
         self.diagnostics.push(d);
         Slot::Error(self.errors.len() - 1)
     }

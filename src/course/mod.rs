@@ -40,13 +40,41 @@ pub fn load_lesson(lang: Lang, path: &Path) -> Result<Lesson, LessonError> {
         loaded.diagnostics.iter().find(|d| d.is_error()),
     ) {
         (Some(l), None) => Ok(l),
-        (_, Some(e)) => Err(e.to_lesson_error()),
+        (_, Some(e)) => Err(LessonError::from(e)),
         (None, None) => Err(LessonError {
             path: path.to_path_buf(),
             line: 0,
             col: 0,
             message: "the lesson could not be loaded".into(),
         }),
+    }
+}
+
+static PRELOADED: std::sync::Mutex<Option<(PathBuf, LoadedCourse)>> = std::sync::Mutex::new(None);
+
+/// Hands a course already loaded (e.g. to check a lesson id or a lock) to
+/// the next [`take_preloaded`] for the same directory (the reader's start),
+/// so start-up does not parse every lesson twice.
+pub fn preload(dir: &Path, course: LoadedCourse) {
+    *PRELOADED.lock().unwrap_or_else(|e| e.into_inner()) = Some((dir.to_path_buf(), course));
+}
+
+/// The course [`preload`]ed for `dir`, if any (taken: a second call gets
+/// `None`).
+pub fn take_preloaded(dir: &Path) -> Option<LoadedCourse> {
+    let mut slot = PRELOADED.lock().unwrap_or_else(|e| e.into_inner());
+    match slot.take() {
+        Some((d, c)) if d == dir => Some(c),
+        _ => None,
+    }
+}
+
+/// Loading the course a [`Context`](crate::context::Context) names (the
+/// context sits below `course`, so this lives here).
+impl crate::context::Context {
+    /// Loads the course or explains why it cannot.
+    pub fn load_course(&self) -> anyhow::Result<LoadedCourse> {
+        load(&self.course_dir).map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 

@@ -10,50 +10,9 @@ use std::path::PathBuf;
 /// The newest front-matter schema this build understands.
 pub const FRONT_MATTER_SCHEMA: u32 = 1;
 
-/// Book languages. Chinese is the course's own language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Zh,
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        }
-    }
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Zh => Lang::En,
-            Lang::En => Lang::Zh,
-        }
-    }
-}
-
-impl std::str::FromStr for Lang {
-    type Err = String;
-    /// `zh`/`en`, also accepting locale-style `zh_CN`, `zh-TW`, `en_US`.
-    fn from_str(s: &str) -> Result<Lang, String> {
-        let l = s.trim().to_ascii_lowercase();
-        if l == "zh" || l.starts_with("zh_") || l.starts_with("zh-") {
-            Ok(Lang::Zh)
-        } else if l == "en" || l.starts_with("en_") || l.starts_with("en-") {
-            Ok(Lang::En)
-        } else {
-            Err(format!("unknown language `{s}`; use zh or en"))
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+/// Book languages (defined at the bottom of the crate, in `locale`, so
+/// that modules below `course` can name a language too).
+pub use crate::locale::Lang;
 
 /// A whole course: one book per language found under the course directory.
 #[derive(Debug, Clone)]
@@ -194,6 +153,18 @@ pub struct LessonError {
     pub line: u32,
     pub col: u32,
     pub message: String,
+}
+
+/// The same problem as a diagnostic, for the reader's error page.
+impl From<&crate::diagnostic::Diagnostic> for LessonError {
+    fn from(d: &crate::diagnostic::Diagnostic) -> LessonError {
+        LessonError {
+            path: d.path.clone(),
+            line: d.line,
+            col: d.col,
+            message: d.message.clone(),
+        }
+    }
 }
 
 impl fmt::Display for LessonError {

@@ -2,7 +2,9 @@
 //!
 //! `ir` holds the types (the contract between the parser and the renderer);
 //! `parse` turns a lesson body into a [`ir::Doc`]; `fence` reads interactive
-//! markers from fence info strings; `quiz` reads ```` ```toml quiz ```` bodies.
+//! markers from fence info strings; `quiz` reads ```` ```toml quiz ```` bodies;
+//! `cluster_check` reads the bodies of cluster checks.
+pub mod cluster_check;
 pub mod fence;
 pub mod html;
 pub mod ir;

@@ -505,7 +505,7 @@ impl<'s> Builder<'s, '_> {
                 (fence_pos + 1) as u32,
                 format!(
                     "the code fence \"{}\" opened on line {line} is never closed: everything after it became code; add a closing `{}` line",
-                    crate::lab::exposure::sanitize(first.trim(), 80),
+                    crate::sanitize::escape_controls(first.trim(), 80),
                     fence_char.to_string().repeat(fence_len)
                 ),
             );
@@ -573,7 +573,7 @@ impl<'s> Builder<'s, '_> {
                     _ => CheckSide::Sandbox,
                 };
                 if on == CheckSide::Cluster {
-                    if let Err(e) = crate::cluster::check::parse(&code) {
+                    if let Err(e) = super::cluster_check::parse(&code) {
                         self.error(line, info_col, e);
                         return plain(info, code, line);
                     }

@@ -9,13 +9,8 @@ use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long one check may run before it counts as failed.
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// CPU seconds each process of a check may use (RLIMIT_CPU; inherited by the
-/// script's children). A check reads a few files: a busy loop is stopped
-/// here instead of pegging a core for the whole [`CHECK_TIMEOUT`].
-pub const CHECK_CPU_SECONDS: u64 = 2;
+/// The limits on one check are course limits (docs: lessons/README.md).
+pub use crate::course::limits::{CHECK_CPU_SECONDS, CHECK_TIMEOUT};
 
 /// Exit code of a process ended by SIGXCPU (RLIMIT_CPU's soft limit).
 const EXIT_SIGXCPU: i32 = 128 + rustix::process::Signal::XCPU.as_raw();

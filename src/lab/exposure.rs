@@ -7,6 +7,7 @@
 
 use crate::course::model::Lesson;
 use crate::doc::ir::CheckSide;
+use crate::sanitize::escape_controls;
 use kubelab_sandbox::spec::Mount;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -50,7 +51,7 @@ impl Exposure {
             .into_iter()
             .filter(|c| c.on == CheckSide::Host)
             .map(|c| HostCheck {
-                id: sanitize(&c.id, SHOWN_CHARS),
+                id: escape_controls(&c.id, SHOWN_CHARS),
                 line: c.line,
                 shown: shown_lines(&c.code),
             })
@@ -157,28 +158,10 @@ fn shown_lines(code: &str) -> Vec<String> {
     let mut out: Vec<String> = lines
         .iter()
         .take(SHOWN_LINES)
-        .map(|l| sanitize(l, SHOWN_CHARS))
+        .map(|l| escape_controls(l, SHOWN_CHARS))
         .collect();
     if lines.len() > SHOWN_LINES {
         out.push(format!("… (+{})", lines.len() - SHOWN_LINES));
-    }
-    out
-}
-
-/// Course text for the terminal: control characters (ESC, CR, …) shown
-/// as `\u{1b}` instead of acting on the terminal, cut to `max` characters.
-pub fn sanitize(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (n, c) in s.chars().enumerate() {
-        if n >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
     }
     out
 }

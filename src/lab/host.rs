@@ -97,7 +97,7 @@ impl LabHost {
 
     /// Drops the running lab (if any) on a helper thread: tearing sandboxes
     /// down kills and waits for processes and removes cgroups, which must
-    /// never stall the UI task (DESIGN.md, pattern 6).
+    /// never stall the UI task (docs/ARCHITECTURE.md, pattern 6).
     fn retire_lab(&mut self) {
         let Some(lab) = self.lab.take() else { return };
         self.retiring.retain(|h| !h.is_finished());
@@ -503,7 +503,7 @@ pub fn for_reader(builtin_course: bool, trust_flag: bool, lang: Lang) -> Box<dyn
 
 /// The live panes for `kubelab open`: as [`for_reader`], and a trust answer
 /// for a `--course DIR` is remembered for that folder in the data directory.
-pub fn for_course(ctx: &crate::cli::Context) -> Box<dyn PaneHost> {
+pub fn for_course(ctx: &crate::context::Context) -> Box<dyn PaneHost> {
     let mut host = reader_host(ctx.builtin_course, ctx.trust, ctx.lang);
     if let (false, Ok(data)) = (ctx.builtin_course, ctx.data_dir()) {
         host.set_trust_store(TrustStore::new(&data, &ctx.course_dir));

@@ -41,7 +41,7 @@ fn supervise(script: &std::ffi::OsStr) -> i32 {
         .process_group(0)
         .stdin(Stdio::null());
     // Before exec, so the script cannot fork an unlimited child first.
-    kubelab_sandbox::rlimit::limit_cpu(&mut cmd, super::check::CHECK_CPU_SECONDS);
+    kubelab_sandbox::rlimit::limit_cpu(&mut cmd, crate::course::limits::CHECK_CPU_SECONDS);
     let child = cmd.spawn();
     let mut child = match child {
         Ok(c) => c,

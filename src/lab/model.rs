@@ -131,4 +131,17 @@ mod tests {
         assert_eq!(step_at(&doc, 15).as_deref(), Some("Two"));
         assert_eq!(step_at(&doc, 99).as_deref(), Some("Two"));
     }
+
+    #[test]
+    fn a_cluster_lab_needs_no_sandbox() {
+        let text = "+++\nid = \"deploy\"\ntitle = \"Deployments\"\n[cluster]\nresources = [\"deployments.apps\"]\n+++\n# Deployments\n\n```toml check id=rolled kind=cluster\nobject = \"deployment/web\"\nrollout = \"complete\"\n```\n";
+        let l = crate::course::lesson::parse_text(
+            text,
+            Path::new("deploy.md"),
+            crate::locale::Lang::En,
+        )
+        .lesson
+        .unwrap();
+        assert!(super::has_lab(&l), "a cluster lab needs no sandbox");
+    }
 }

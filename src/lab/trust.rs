@@ -7,9 +7,10 @@
 //! changed since then asks again, showing what is new. `--trust` skips the
 //! question. The built-in course is trusted.
 
-use super::exposure::{sanitize, CourseExposure};
+use super::exposure::CourseExposure;
 use crate::course::model::Lesson;
 use crate::panes::text::{fill, PaneText};
+use crate::sanitize::escape_controls;
 use kubelab_sandbox::spec::{Mount, Spec};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
@@ -147,7 +148,7 @@ impl TrustStore {
 pub fn host_lines(exposure: &CourseExposure, t: &PaneText) -> Vec<String> {
     let mut out = Vec::new();
     for e in &exposure.lessons {
-        let lesson = sanitize(&e.lesson, 60);
+        let lesson = escape_controls(&e.lesson, 60);
         for c in &e.host_checks {
             out.push(fill(
                 t.trust_host_check,
@@ -162,9 +163,15 @@ pub fn host_lines(exposure: &CourseExposure, t: &PaneText) -> Vec<String> {
                 t.trust_host_writes,
                 &[
                     ("lesson", &lesson),
-                    ("name", &sanitize(&w.sandbox, 40)),
-                    ("src", &sanitize(&w.source.display().to_string(), 200)),
-                    ("dst", &sanitize(&w.target.display().to_string(), 200)),
+                    ("name", &escape_controls(&w.sandbox, 40)),
+                    (
+                        "src",
+                        &escape_controls(&w.source.display().to_string(), 200),
+                    ),
+                    (
+                        "dst",
+                        &escape_controls(&w.target.display().to_string(), 200),
+                    ),
                 ],
             ));
         }
@@ -229,7 +236,7 @@ pub fn prompt_lines(
 ) -> Vec<Line<'static>> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let red = Style::default().fg(Color::Red);
-    let path = sanitize(&lesson.path.display().to_string(), 300);
+    let path = escape_controls(&lesson.path.display().to_string(), 300);
     let host = host_lines(exposure, t);
     let mut lines = vec![
         Line::styled(fill(t.trust_from, &[("path", &path)]), bold),
@@ -261,12 +268,15 @@ pub fn prompt_lines(
     lines.push(Line::raw(t.trust_allowed));
     for (name, spec) in &lesson.front.sandboxes {
         lines.push(Line::styled(
-            fill(t.trust_sandbox, &[("name", &sanitize(name, 40))]),
+            fill(t.trust_sandbox, &[("name", &escape_controls(name, 40))]),
             bold,
         ));
         for (d, warn) in describe(spec, t) {
             let style = if warn { red } else { Style::default() };
-            lines.push(Line::styled(format!("  • {}", sanitize(&d, 300)), style));
+            lines.push(Line::styled(
+                format!("  • {}", escape_controls(&d, 300)),
+                style,
+            ));
         }
     }
     lines

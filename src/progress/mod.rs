@@ -234,5 +234,25 @@ impl Progress {
     }
 }
 
+/// Opening the progress a [`Context`] names (the context sits below
+/// `progress`, so these live here).
+impl crate::context::Context {
+    /// The data directory (for progress).
+    pub fn data_dir(&self) -> anyhow::Result<std::path::PathBuf> {
+        Ok(data_dir(self.data_dir_flag.as_deref())?)
+    }
+
+    /// Opens this course's progress, printing a notice if an unreadable file
+    /// was moved aside.
+    pub fn open_progress(&self) -> anyhow::Result<Store> {
+        let key = course_key(&self.course_dir, self.builtin_course);
+        let opened = Store::open(&self.data_dir()?, &key)?;
+        if let Some(n) = &opened.notice {
+            eprintln!("{}", crate::sanitize::text(&n.to_string()));
+        }
+        Ok(opened.store)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! draft / error pages.
 
 use super::frame_block;
-use super::layout::AppLayout;
+use crate::app::layout::AppLayout;
 use crate::app::library::Content;
 use crate::app::state::{App, Focus};
 use crate::render::theme;
@@ -61,16 +61,31 @@ pub fn draw(frame: &mut Frame, app: &App, lay: &AppLayout) {
                 buf.set_line(area.x, y, line, area.width);
                 let i = app.scroll + k;
                 if app.search_target.is_some() && r.src_lines.get(i).copied() == app.search_target {
-                    buf.set_string(area.x - super::layout::GUTTER, y, "›", theme::SEARCH_HIT);
+                    buf.set_string(
+                        area.x - crate::app::layout::GUTTER,
+                        y,
+                        "›",
+                        theme::SEARCH_HIT,
+                    );
                 }
                 if focus_range.as_ref().is_some_and(|fr| fr.contains(&i)) {
-                    buf.set_string(area.x - super::layout::GUTTER, y, "▌", theme::FOCUS_GUTTER);
+                    buf.set_string(
+                        area.x - crate::app::layout::GUTTER,
+                        y,
+                        "▌",
+                        theme::FOCUS_GUTTER,
+                    );
                 }
                 if app
                     .link_focus
                     .is_some_and(|l| r.ref_lines.get(l) == Some(&i))
                 {
-                    buf.set_string(area.x - super::layout::GUTTER, y, "›", theme::SEARCH_HIT);
+                    buf.set_string(
+                        area.x - crate::app::layout::GUTTER,
+                        y,
+                        "›",
+                        theme::SEARCH_HIT,
+                    );
                 }
             }
         }

@@ -1,7 +1,6 @@
 //! Pure drawing: reads [`App`] and writes a frame; never mutates state.
 
 pub mod hyperlink;
-pub mod layout;
 mod lesson;
 mod outline;
 pub(crate) mod overlay;

@@ -1,7 +1,7 @@
 //! The outline sidebar: modules, lessons, progress marks, drafts greyed.
 
 use super::frame_block;
-use super::layout::{outline_offset, outline_rows, shrink, OutlineRow};
+use crate::app::layout::{outline_offset, outline_rows, shrink, OutlineRow};
 use crate::app::library::Content;
 use crate::app::state::{App, Focus};
 use crate::render::theme;
@@ -14,8 +14,8 @@ use ratatui::Frame;
 /// Progress mark of an entry, as `kubelab list` words it: ✓ done,
 /// ◐ started, • read, blank new; `!` for a lesson that failed to load.
 pub fn mark(app: &App, i: usize) -> &'static str {
-    if crate::app::lock::is_locked(app, i) {
-        return crate::app::lock::MARK;
+    if app.is_locked(i) {
+        return crate::lock::MARK;
     }
     match &app.lib.entries[i].content {
         Content::Lesson(l) => match app.progress.status(l).word() {
@@ -61,7 +61,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 let e = &app.lib.entries[i];
                 let draft = matches!(e.content, Content::Draft);
                 // Beyond the instructor's `--lock`: greyed like a draft.
-                let mut style = if draft || crate::app::lock::is_locked(app, i) {
+                let mut style = if draft || app.is_locked(i) {
                     theme::DRAFT
                 } else {
                     ratatui::style::Style::new()
@@ -105,7 +105,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 Line::from(vec![
                     // The lock mark is two columns wide: no space after it.
                     Span::styled(
-                        if mark == crate::app::lock::MARK {
+                        if mark == crate::lock::MARK {
                             mark.to_string()
                         } else {
                             format!("{mark} ")

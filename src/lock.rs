@@ -1,14 +1,22 @@
 //! `--lock <lesson-id>`: an instructor keeps a class together by opening the
-//! course only up to one lesson.
+//! course only up to one lesson. The one place that decides which lessons a
+//! learner may open.
 //!
 //! The rule is pure (outline order in, yes/no out) so the reader's outline,
-//! `n`/`p` navigation, search jumps and `kubelab open` can all ask the same
-//! question. The lock comes from `--lock` or, when that is absent, from
+//! `n`/`p` navigation, search jumps, `kubelab open`, `kubelab list` and
+//! `kubelab progress` can all ask the same question (the reader's side:
+//! `App::is_locked` and `app::update::open`, which stop at the last open
+//! lesson). The lock comes from `--lock` or, when that is absent, from
 //! `lock = "id"` in the course's `book.toml` (`[preprocessor.kubelab]`, or
 //! `[kubelab]` for courses never built with mdBook); the flag wins.
 
+use crate::context::Context;
+use crate::course::model::Lang;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// Outline mark of a locked lesson.
+pub const MARK: &str = "🔒";
 
 /// Which lessons of one book are open under a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,7 +235,7 @@ impl LockRule {
     /// book's outline.
     pub fn for_course(
         course: &crate::course::LoadedCourse,
-        lang: crate::course::model::Lang,
+        lang: Lang,
         flag: Option<&str>,
     ) -> Result<LockRule, LockSetupError> {
         let outline = course.outline(lang);
@@ -252,10 +260,47 @@ impl LockRule {
 
     /// [`LockRule::for_course`] with the command line's settings.
     pub fn for_context(
-        ctx: &crate::cli::Context,
+        ctx: &Context,
         course: &crate::course::LoadedCourse,
     ) -> Result<LockRule, LockSetupError> {
         LockRule::for_course(course, ctx.lang, ctx.lock_flag.as_deref())
+    }
+}
+
+/// The lock rule the reader should apply for `ctx`, or `None` when nothing
+/// is locked. Loads the course only when a lock is asked for (flag or a
+/// `lock` in a book.toml), so the usual start stays fast.
+pub fn rule_for_reader(ctx: &Context) -> anyhow::Result<Option<LockRule>> {
+    if ctx.lock_flag.is_none() && !any_book_lock(&ctx.course_dir) {
+        return Ok(None);
+    }
+    let loaded = ctx.load_course()?;
+    let rule = LockRule::for_context(ctx, &loaded)?;
+    // The reader would load the same course again: hand this one over.
+    crate::course::preload(&ctx.course_dir, loaded);
+    Ok(rule.lock().is_some().then_some(rule))
+}
+
+/// Whether a book.toml of the course directory sets a lock (cheap: reads
+/// at most three small files).
+fn any_book_lock(dir: &Path) -> bool {
+    let root = crate::course::books_root(dir);
+    std::iter::once(dir.to_path_buf())
+        .chain(Lang::ALL.iter().map(|l| root.join(l.code())))
+        .any(|d| {
+            // An unreadable book.toml is reported when the lock is built.
+            lock_from_book_toml(&d).map_or(true, |l| l.is_some())
+        })
+}
+
+/// The status-bar message when a request to open lesson `title` stops at
+/// the last open lesson `open`.
+pub fn locked_message(lang: Lang, title: &str, open: &str) -> String {
+    match lang {
+        Lang::Zh => format!("🔒 「{title}」还没开放：老师把课程开放到「{open}」"),
+        Lang::En => {
+            format!("🔒 “{title}” is locked: the instructor opened the course up to “{open}”")
+        }
     }
 }
 
@@ -323,7 +368,6 @@ mod tests {
 
     #[test]
     fn for_course_reads_flag_then_book_toml() {
-        use crate::course::model::Lang;
         let dir = tempfile::tempdir().unwrap();
         let book = dir.path().join("en");
         std::fs::create_dir_all(book.join("src")).unwrap();
@@ -360,18 +404,6 @@ mod tests {
         assert!(rule.is_open("b"));
         let err = LockRule::for_course(&course, Lang::En, Some("zz")).unwrap_err();
         assert!(err.to_string().contains("zz"), "{err}");
-    }
-
-    #[test]
-    fn cli_flag_reaches_the_context() {
-        use clap::Parser;
-        let cli =
-            crate::cli::Cli::try_parse_from(["kubelab", "--lock", "05-process", "list"]).unwrap();
-        let ctx = crate::cli::Context::from_cli(&cli);
-        assert_eq!(ctx.lock_flag.as_deref(), Some("05-process"));
-        // An empty value (e.g. KUBELAB_LOCK="" in a manifest) means no lock.
-        let cli = crate::cli::Cli::try_parse_from(["kubelab", "--lock", " ", "list"]).unwrap();
-        assert_eq!(crate::cli::Context::from_cli(&cli).lock_flag, None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The one layout function. Drawing, mouse hit-testing and pane sizes all
-//! use it, so what is drawn is what is clicked (DESIGN.md pattern 5).
+//! The one layout function. Drawing (`ui`), mouse hit-testing (`keymap`)
+//! and pane sizes all use it, so what is drawn is what is clicked. It lives
+//! in `app`, below `ui`, because the app's state keeps the current layout.
 //!
 //! ```text
 //! ┌Outline──┐┌Lesson title──────────────┐┌Panes─────────┐
@@ -12,7 +13,7 @@
 //! only one of outline / lesson is shown (the focused one); below
 //! [`MIN_WIDTH`] columns the app shows a "too small" screen.
 
-use crate::app::library::Library;
+use super::library::Library;
 use ratatui::layout::Rect;
 
 pub const MIN_WIDTH: u16 = 40;
