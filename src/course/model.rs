@@ -57,8 +57,10 @@ impl Chapter {
 
 /// What the lesson may need from the host to run its labs; `kubelab test`
 /// reports a lab as skipped, with the reason, where the host lacks it.
+/// In front matter each is a string: a keyword below, or the name of a
+/// program in [`TOOLS`] (`requires = ["root", "kubectl"]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String", into = "String")]
 pub enum Requirement {
     /// Needs real root on the host (e.g. to create host-side veth pairs).
     Root,
@@ -69,8 +71,70 @@ pub enum Requirement {
     Busybox,
     /// Mounts an overlay whose upper layer is on tmpfs inside the sandbox
     /// (`-o userxattr`): tmpfs must keep `user.*` xattrs (Linux 6.6+).
-    #[serde(rename = "tmpfs-xattr")]
     TmpfsXattr,
+    /// A program the lab runs from the host's `/usr/bin` (or `sbin`).
+    Tool(&'static Tool),
+}
+
+/// A host program a lab may need, and the Debian package that ships it:
+/// the real component, never an imitation. `.ci/run` installs every
+/// package listed here, so CI skips no lab for a missing tool.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tool {
+    /// The command the lab runs, as found on `PATH`.
+    pub command: &'static str,
+    /// The Debian/Ubuntu package that provides it.
+    pub package: &'static str,
+}
+
+/// Every tool a lesson may name in `requires`. Add a row when a lesson needs
+/// a new program (and its package to `.ci/run`'s PACKAGES).
+pub const TOOLS: &[Tool] = &[
+    // Debian 12's kubectl (1.20) has kustomize built in.
+    Tool { command: "kubectl", package: "kubernetes-client" },
+    Tool { command: "ip", package: "iproute2" },
+    Tool { command: "unshare", package: "util-linux" },
+];
+
+const KEYWORDS: &[(&str, Requirement)] = &[
+    ("root", Requirement::Root),
+    ("cgroups", Requirement::Cgroups),
+    ("busybox", Requirement::Busybox),
+    ("tmpfs-xattr", Requirement::TmpfsXattr),
+];
+
+impl TryFrom<String> for Requirement {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        if let Some((_, r)) = KEYWORDS.iter().find(|(k, _)| *k == name) {
+            return Ok(*r);
+        }
+        if let Some(tool) = TOOLS.iter().find(|t| t.command == name) {
+            return Ok(Requirement::Tool(tool));
+        }
+        let known: Vec<&str> = KEYWORDS
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(TOOLS.iter().map(|t| t.command))
+            .collect();
+        Err(format!(
+            "unknown requirement \"{}\": use one of {} (a new tool is a row in TOOLS, src/course/model.rs)",
+            crate::sanitize::line(&name),
+            known.join(", ")
+        ))
+    }
+}
+
+impl From<Requirement> for String {
+    fn from(r: Requirement) -> String {
+        match r {
+            Requirement::Tool(t) => t.command.to_string(),
+            other => KEYWORDS
+                .iter()
+                .find(|(_, k)| *k == other)
+                .map_or_else(String::new, |(name, _)| name.to_string()),
+        }
+    }
 }
 
 /// TOML front matter between `+++` lines at the top of a lesson.
@@ -177,5 +241,56 @@ impl fmt::Display for LessonError {
             self.col.max(1),
             self.message
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Front {
+        requires: Vec<Requirement>,
+    }
+
+    #[test]
+    fn requires_takes_keywords_and_known_tools() {
+        let f: Front = toml::from_str(r#"requires = ["root", "tmpfs-xattr", "kubectl"]"#).unwrap();
+        assert_eq!(f.requires[0], Requirement::Root);
+        assert_eq!(f.requires[1], Requirement::TmpfsXattr);
+        match f.requires[2] {
+            Requirement::Tool(t) => assert_eq!(t.package, "kubernetes-client"),
+            other => panic!("kubectl parsed as {other:?}"),
+        }
+        // Back to the same strings (the harness compares zh and en fronts).
+        let names: Vec<String> = f.requires.iter().map(|r| String::from(*r)).collect();
+        assert_eq!(names, ["root", "tmpfs-xattr", "kubectl"]);
+    }
+
+    #[test]
+    fn an_unknown_requirement_names_the_known_ones_and_is_escaped() {
+        let err = toml::from_str::<Front>("requires = [\"kubect\\u001b[2J\"]")
+            .err()
+            .expect("an unknown tool must be refused")
+            .to_string();
+        assert!(err.contains("unknown requirement"), "{err}");
+        assert!(err.contains("kubectl") && err.contains("cgroups"), "{err}");
+        assert!(!err.contains('\u{1b}'), "raw escape in {err:?}");
+    }
+
+    #[test]
+    fn ci_installs_every_tools_package() {
+        // CI must skip no lab for a missing program (`.ci/run`'s PACKAGES
+        // or its TOOLS list).
+        let ci = include_str!("../../.ci/run");
+        for t in TOOLS {
+            assert!(
+                ci.split(|c: char| c.is_whitespace() || "():".contains(c))
+                    .any(|w| w == t.package),
+                "{} (for `{}`) is not installed by .ci/run",
+                t.package,
+                t.command
+            );
+        }
     }
 }

@@ -190,8 +190,33 @@ pub fn host_unmet(req: Requirement) -> Option<String> {
         Requirement::TmpfsXattr => kubelab_sandbox::hostfacts::tmpfs_user_xattrs()
             .err()
             .map(|why| format!("needs Linux 6.6 or newer: {why}")),
+        Requirement::Tool(tool) => (!on_host_path(tool.command)).then(|| {
+            format!(
+                "needs `{}` on the host (Debian/Ubuntu: apt-get install {})",
+                tool.command, tool.package
+            )
+        }),
         _ => None,
     }
+}
+
+/// The directories a host-rootfs sandbox finds programs in (its `PATH`).
+const HOST_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Whether an executable `command` is in one of [`HOST_PATH`]'s directories.
+fn on_host_path(command: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    HOST_PATH.iter().any(|dir| {
+        std::fs::metadata(std::path::Path::new(dir).join(command))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// A running lesson sandbox.
@@ -310,6 +335,17 @@ impl PtyChild for ConsoleChild {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tool_requirement_is_met_only_when_the_program_is_there() {
+        use crate::course::model::{Requirement, Tool};
+        // `sh` is on every host kubelab runs on; the second one on none.
+        static SH: Tool = Tool { command: "sh", package: "dash" };
+        static NONE: Tool = Tool { command: "kubelab-no-such-tool", package: "kubelab-pkg" };
+        assert_eq!(super::host_unmet(Requirement::Tool(&SH)), None);
+        let why = super::host_unmet(Requirement::Tool(&NONE)).expect("missing tool must be unmet");
+        assert!(why.contains("apt-get install kubelab-pkg"), "{why}");
+    }
+
     use std::io::Write;
     use std::process::{Command, Stdio};
 
