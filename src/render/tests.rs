@@ -73,12 +73,14 @@ fn interactive_blocks_are_distinct_and_tracked() {
                 lang: "sh".into(),
                 code: "echo $$".into(),
                 sandbox: None,
+                needs_limits: false,
                 line: 7,
             })),
             Block::Interactive(Interactive::Solution(SolutionBlock {
                 lang: "sh".into(),
                 code: "secret-answer".into(),
                 sandbox: None,
+                needs_limits: false,
                 line: 11,
             })),
             Block::Interactive(Interactive::Quiz(Quiz {
@@ -233,6 +235,7 @@ fn run_code_wraps_at_a_space_with_a_continuation_mark() {
             lang: "sh".into(),
             code: "unshare --pid --fork --mount-proc sleep 3600 &\n".into(),
             sandbox: None,
+            needs_limits: false,
             line: 1,
         }))],
     };
@@ -333,6 +336,7 @@ fn check_doc() -> Doc {
             code: "test -s /root/outer-pid".into(),
             on: CheckSide::Sandbox,
             sandbox: None,
+            needs_limits: false,
             title: Some("Write the PID".into()),
             hint: Some("看 ps 的输出".into()),
             line: 1,
