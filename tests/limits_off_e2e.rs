@@ -77,7 +77,8 @@ fn the_cgroup_pane_shows_live_usage_and_why_limits_are_off_in_chinese() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no task count in:\n{pane}"));
     assert!(tasks >= 2, "{pane}");
-    // Live: a busy loop in the sandbox shows up as about one core.
+    // Live: a busy loop in the sandbox shows up (about one core when the
+    // machine is idle; the test machine is shared, so at least 0.2).
     // (Tab focuses the inspector on show; F7 there brings the shell.)
     l.keys(&["Tab"]);
     l.wait("the shell focused", |s| {
@@ -88,7 +89,7 @@ fn the_cgroup_pane_shows_live_usage_and_why_limits_are_off_in_chinese() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         false
     });
-    l.type_text("timeout 20 sh -c 'while :; do :; done' &");
+    l.type_text("timeout 60 sh -c 'while :; do :; done' &");
     l.keys(&["Enter"]);
     l.keys(&["F6"]);
     l.wait_for("? 帮助");
@@ -103,7 +104,7 @@ fn the_cgroup_pane_shows_live_usage_and_why_limits_are_off_in_chinese() {
             .find_map(|l| l.split("CPU ").nth(1))
             .and_then(|r| r.split_whitespace().next())
             .and_then(|n| n.parse::<f64>().ok())
-            .is_some_and(|cores| cores >= 0.5)
+            .is_some_and(|cores| cores >= 0.2)
     });
     assert!(busy.contains("/ 不限 核"), "{busy}");
     l.keys(&["q"]);
@@ -193,6 +194,16 @@ fn the_memory_hog_is_refused_and_the_limits_checks_are_skipped_so_06_can_be_comp
     // Skipped, not missing: the lesson is complete.
     let line = list();
     assert!(line.contains("\tdone\t9/9\t"), "{line}");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(l.command("--lang en progress"))
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("check oom-killed\tnot available on this machine, skipped"),
+        "{shown}"
+    );
     let saved = std::fs::read_to_string(&progress).unwrap();
     for c in ["cpu-throttled", "oom-killed", "pids-max-hit"] {
         assert!(

@@ -592,3 +592,33 @@ fn a_url_in_code_breaks_after_a_slash() {
     );
     assert_eq!(lines[2], "│ ↪ {namespace}/deployments");
 }
+
+#[test]
+fn a_check_that_cannot_pass_here_reads_not_available_with_why_and_no_hint() {
+    let mut st = BlockStates::default();
+    // The learner asked for the hint: it would say "run the hog again".
+    st.hints.insert("outer-pid".into());
+    st.checks.insert(
+        "outer-pid".into(),
+        CheckStatus::Unavailable(
+            "cgroup v1 (/sys/fs/cgroup/cpu) is not writable by uid 1000: Permission denied".into(),
+        ),
+    );
+    for (lang, mark, why) in [
+        (
+            Lang::En,
+            "not available on this machine, skipped",
+            "run kubelab as root",
+        ),
+        (Lang::Zh, "本机无法完成，已跳过", "以 root 运行 kubelab"),
+    ] {
+        let lines = render_with(&check_doc(), 200, &st, lang).join("\n");
+        assert!(lines.contains(mark), "{lines}");
+        assert!(lines.contains(why), "{lines}");
+        assert!(!lines.contains("看 ps 的输出"), "a hint:\n{lines}");
+        assert!(
+            !lines.contains("not writable") && !lines.contains('✗'),
+            "{lines}"
+        );
+    }
+}

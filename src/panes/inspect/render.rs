@@ -595,4 +595,57 @@ mod tests {
         );
         assert_eq!(rows.join(" "), why, "\n{text}");
     }
+
+    #[test]
+    fn without_limits_the_cgroup_pane_says_why_then_shows_usage_at_80_columns() {
+        let stats = CgroupStats {
+            memory_current: 9 << 20,
+            pids_current: 3,
+            limits_off: Some(
+                "cgroup v1 (/sys/fs/cgroup/cpu) is not writable by uid 65534: Permission \
+                 denied (os error 13)"
+                    .into(),
+            ),
+            ..CgroupStats::default()
+        };
+        let view = CgroupView {
+            stats,
+            cpu_milli: [0, 990].into_iter().collect(),
+            ..CgroupView::default()
+        };
+        let data = Inspection {
+            cgroup: Shown::Data(view),
+            ..Inspection::default()
+        };
+        // The inspector below the lesson at 80×24: 58 columns, 8 rows inside.
+        // (Compared without spaces: the dump pads each wide character.)
+        for (lang, why, usage) in [
+            (
+                Lang::Zh,
+                "即可开启限制",
+                ["内存9MiB/不限", "CPU0.99/不限核", "进程数3/不限"],
+            ),
+            (
+                Lang::En,
+                "toturnthemon.",
+                [
+                    "memory9MiB/nolimit",
+                    "cpu0.99/noquotacores",
+                    "pids3/nolimit",
+                ],
+            ),
+        ] {
+            let area = Rect::new(0, 0, 60, 10);
+            let mut buf = Buffer::empty(area);
+            let t = crate::panes::text::text(lang);
+            render(PaneKind::Cgroup, &data, "cgroup", area, &mut buf, false, t);
+            let text = screen(&buf);
+            let flat = text.replace(' ', "");
+            assert!(flat.contains(why), "{text}");
+            for u in usage {
+                assert!(flat.contains(u), "{u:?} in\n{text}");
+            }
+            assert!(!text.contains("Permission"), "{text}");
+        }
+    }
 }
