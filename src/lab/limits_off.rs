@@ -104,14 +104,14 @@ impl Why {
     }
 }
 
+/// The note when the engine gave none (sorted as [`Why::Other`]).
+pub const UNKNOWN: &str = "the sandbox runs without cgroup limits";
+
 /// The note of a sandbox whose spec asks for limits it did not get, `None`
 /// when it has them (or asked for none). A cgroup without limits (only a
 /// swap note) still counts as limited: the note is then a detail.
 pub fn note(asked: bool, has_cgroup: bool, note: Option<&str>) -> Option<String> {
-    (asked && !has_cgroup).then(|| {
-        note.unwrap_or("the sandbox runs without cgroup limits")
-            .to_string()
-    })
+    (asked && !has_cgroup).then(|| note.unwrap_or(UNKNOWN).to_string())
 }
 
 #[cfg(test)]

@@ -54,7 +54,10 @@ impl EngineObserver {
     pub fn new(sb: &Sandbox) -> EngineObserver {
         let cgroup = match sb.cgroup() {
             Some(c) => Ok(c.clone()),
-            None => Err(sb.cgroup_note().unwrap_or(Note::NO_CGROUP_WHY).to_string()),
+            None => Err(sb
+                .cgroup_note()
+                .unwrap_or(super::limits_off::UNKNOWN)
+                .to_string()),
         };
         let kernel_log = cgroup.as_ref().ok().map(|c| KernelLog::open(c.dirs()));
         EngineObserver {

@@ -130,9 +130,6 @@ pub struct PaneText {
 pub struct Note;
 
 impl Note {
-    pub const NO_CGROUP: &'static str = "no cgroup: {why}";
-    pub const NO_CGROUP_WHY: &'static str =
-        "the sandbox runs without cgroup limits (see `kubelab doctor`)";
     pub const GONE: &'static str = "the sandbox is gone (its PID 1 exited)";
     pub const CGROUP_GONE: &'static str = "the sandbox has ended (its cgroup is gone)";
     pub const NO_MOUNTS: &'static str = "cannot read the sandbox's mount table: {e}";
@@ -306,11 +303,6 @@ static ZH: PaneText = PaneText {
     privileged: "在它的用户命名空间内拥有全部 capability（仍不是宿主机 root）",
     runs: "运行：{cmd}",
     notes: &[
-        (Note::NO_CGROUP, "没有 cgroup：{why}"),
-        (
-            Note::NO_CGROUP_WHY,
-            "沙箱运行时没有 cgroup 限制（运行 `kubelab doctor` 查看原因）",
-        ),
         (Note::GONE, "沙箱已结束（它的 PID 1 已退出）"),
         (Note::CGROUP_GONE, "沙箱已结束（它的 cgroup 已被删除）"),
         (Note::NO_MOUNTS, "无法读取沙箱的挂载表：{e}"),
@@ -385,13 +377,13 @@ mod tests {
     #[test]
     fn notes_translate_with_their_details_kept() {
         let zh = text(Lang::Zh);
-        let why = fill(Note::NO_CGROUP, &[("why", &Note::NO_CGROUP_WHY)]);
+        let why = fill(Note::NO_MOUNTS, &[("e", &Note::GONE)]);
         assert_eq!(
             zh.note(&why),
-            "没有 cgroup：沙箱运行时没有 cgroup 限制（运行 `kubelab doctor` 查看原因）"
+            "无法读取沙箱的挂载表：沙箱已结束（它的 PID 1 已退出）"
         );
-        let e = fill(Note::NO_CGROUP, &[("why", &"v1 memory controller is busy")]);
-        assert_eq!(zh.note(&e), "没有 cgroup：v1 memory controller is busy");
+        let e = fill(Note::NO_MOUNTS, &[("e", &"EACCES")]);
+        assert_eq!(zh.note(&e), "无法读取沙箱的挂载表：EACCES");
         assert_eq!(zh.note("something else"), "something else");
         assert_eq!(text(Lang::En).note(&why), why);
     }
