@@ -173,7 +173,7 @@ fn the_memory_hog_is_refused_and_the_limits_checks_are_skipped_so_06_can_be_comp
     };
     assert!(!s.contains("✗ 未完成"), "{s}");
     l.keys(&["Enter"]);
-    let s = l.wait_quiet();
+    let s = l.wait_for("这一项需要 cgroup 限制，本机没有：已记为跳过");
     assert!(!s.contains("提示："), "a hint for what cannot work:\n{s}");
     // Step 4's memory hog: Enter refuses it, with the reason.
     focus_block(&l, "head -c ${heap_kb}K", 6);
