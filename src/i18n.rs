@@ -41,6 +41,13 @@ pub struct Strings {
     /// A check that passed before (saved) but not in this sandbox; `{date}`.
     pub check_done_earlier: &'static str,
     pub check_sandbox_fresh: &'static str,
+    /// A `needs=limits` check of a sandbox without cgroup limits: skipped.
+    pub check_unavailable: &'static str,
+    /// Enter on such a check (instead of a hint that would send the learner
+    /// to redo what cannot work here).
+    pub check_unavailable_enter: &'static str,
+    /// The UI language (for texts chosen by language, not by field).
+    pub lang: Lang,
     pub hint_label: &'static str,
     pub solution_label: &'static str,
     pub solution_hidden: &'static str,
@@ -101,6 +108,9 @@ static ZH: Strings = Strings {
     check_fail: "✗ 未完成",
     check_done_earlier: "✓ 之前已完成 · {date}",
     check_sandbox_fresh: "沙箱是新的 — 重做一遍可以实时看到结果",
+    check_unavailable: "– 本机无法完成，已跳过",
+    check_unavailable_enter: "这一项需要 cgroup 限制，本机没有：已记为跳过，接着往下读即可",
+    lang: Lang::Zh,
     hint_label: "提示：",
     solution_label: "参考答案",
     solution_hidden: "已隐藏 — 选中后按 Enter 显示",
@@ -175,6 +185,9 @@ static EN: Strings = Strings {
     check_fail: "✗ not yet",
     check_done_earlier: "✓ done earlier · {date}",
     check_sandbox_fresh: "the sandbox is fresh — redo to see it live",
+    check_unavailable: "– not available on this machine, skipped",
+    check_unavailable_enter: "This needs cgroup limits, which this machine lacks: skipped, read on",
+    lang: Lang::En,
     hint_label: "Hint: ",
     solution_label: "Solution",
     solution_hidden: "hidden — focus it and press Enter to reveal",

@@ -407,6 +407,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             ),
         ));
     }
+    lint_needs_limits(l, sandboxes, path, &mut d);
     // Host facts some labs lean on: say so in `requires`, so a host without
     // them skips the lab with the reason instead of failing it.
     for (needle, req, name, why) in [
@@ -584,4 +585,64 @@ fn front_line_in(text: &str, key: &str) -> u32 {
         .take_while(|(_, x)| x.trim_end() != "+++")
         .find(|(_, x)| x.trim_start().starts_with(key))
         .map_or(1, |(i, _)| i as u32 + 1)
+}
+
+/// `needs=limits` blocks: the lesson must say it `requires` cgroups (that is
+/// what `kubelab test` skips on) and their sandbox must set limits; a check
+/// reading the sandbox's cgroup should carry the marker, so that where limits
+/// are off it shows as not available instead of failing for ever.
+fn lint_needs_limits(
+    l: &Lesson,
+    sandboxes: &BTreeMap<String, kubelab_sandbox::spec::Spec>,
+    path: &Path,
+    d: &mut Vec<Diagnostic>,
+) {
+    let requires = l.front.requires.contains(&Requirement::Cgroups);
+    for i in l.doc.interactives() {
+        let (needs, named, line, kind) = match i {
+            Interactive::Run(b) => (b.needs_limits, b.sandbox.as_deref(), b.line, "run block"),
+            Interactive::Solution(b) => (b.needs_limits, b.sandbox.as_deref(), b.line, "solution"),
+            Interactive::Check(c) => {
+                if !c.needs_limits && requires && c.code.contains("KUBELAB_CGROUP") {
+                    d.push(Diagnostic::warning(
+                        path,
+                        c.line,
+                        1,
+                        format!(
+                            "check `{}` reads the sandbox's cgroup; add needs=limits so it shows as not available where limits are off, instead of never passing",
+                            c.id
+                        ),
+                    ));
+                }
+                (c.needs_limits, c.sandbox.as_deref(), c.line, "check")
+            }
+            Interactive::Quiz(_) => continue,
+        };
+        if !needs {
+            continue;
+        }
+        if !requires {
+            d.push(Diagnostic::error(
+                path,
+                line,
+                1,
+                format!(
+                    "this {kind} has needs=limits but the lesson does not say requires = [\"cgroups\"]; add it, so `kubelab test` skips the lab where limits are unavailable"
+                ),
+            ));
+        }
+        let Some(name) = crate::lab::model::sandbox_for(&l.front, named) else {
+            continue; // no sandbox at all: reported elsewhere
+        };
+        if sandboxes.get(name).is_some_and(|s| s.limits.is_empty()) {
+            d.push(Diagnostic::error(
+                path,
+                line,
+                1,
+                format!(
+                    "this {kind} has needs=limits but sandbox `{name}` sets no limits; add [sandboxes.{name}.limits] (memory, cpus, pids) or drop needs=limits"
+                ),
+            ));
+        }
+    }
 }

@@ -151,6 +151,49 @@ fn limits_without_requires_cgroups_warn() {
 }
 
 #[test]
+fn needs_limits_wants_requires_cgroups_and_a_limited_sandbox() {
+    let body = "## S\n\n```sh run needs=limits\nhog\n```\n\n\
+                ```sh check id=c on=host needs=limits\n# hint: h\ntrue\n```\n";
+    let limited = "requires = [\"cgroups\"]\n[sandboxes.main]\nlimits = { pids = 8 }\n";
+    let l = lesson("01-a", limited, body);
+    let r = lint_one(&l, &l);
+    assert!(r.diagnostics.is_empty(), "{:#?}", messages(&r));
+    // Without `requires`: `kubelab test` would not skip the lab.
+    let l = lesson("01-a", "[sandboxes.main]\nlimits = { pids = 8 }\n", body);
+    let m = messages(&lint_one(&l, &l)).join("\n");
+    assert!(
+        m.contains("error: this run block has needs=limits but the lesson does not say requires = [\"cgroups\"]"),
+        "{m}"
+    );
+    assert!(
+        m.contains("error: this check has needs=limits but the lesson"),
+        "{m}"
+    );
+    // A sandbox without limits: there is nothing to need.
+    let l = lesson("01-a", "requires = [\"cgroups\"]\n[sandboxes.main]\n", body);
+    let m = messages(&lint_one(&l, &l)).join("\n");
+    assert!(
+        m.contains("error: this run block has needs=limits but sandbox `main` sets no limits"),
+        "{m}"
+    );
+    // Only `limits` can be needed.
+    let l = lesson("01-a", limited, "```sh run needs=root\nls\n```\n");
+    let m = messages(&lint_one(&l, &l)).join("\n");
+    assert!(
+        m.contains("needs=root is not something a block can need"),
+        "{m}"
+    );
+    // A check reading the sandbox's cgroup without the marker: a warning.
+    let body = "```sh check id=c on=host\n# hint: h\n[ -n \"$KUBELAB_CGROUP_PIDS\" ]\n```\n";
+    let l = lesson("01-a", limited, body);
+    let m = messages(&lint_one(&l, &l)).join("\n");
+    assert!(
+        m.contains("warning: check `c` reads the sandbox's cgroup; add needs=limits"),
+        "{m}"
+    );
+}
+
+#[test]
 fn language_parity() {
     let dir = tempfile::tempdir().unwrap();
     let zh = lesson("01-a", SB, "```sh check id=one\n# hint: h\ntrue\n```\n");

@@ -175,6 +175,12 @@ impl App {
         if st.checks.get(check_id) == Some(&status) {
             return;
         }
+        if let (CheckStatus::Unavailable(_), Some(id)) = (&status, &self.lib.entries[entry].id) {
+            // Counted as skipped, so the lesson can be completed here.
+            if self.progress.skip_check(id, check_id) {
+                self.progress_dirty = true;
+            }
+        }
         if status == CheckStatus::Pass {
             if let Some(id) = self.lib.entries[entry].id.clone() {
                 self.progress.complete_check(&id, check_id);

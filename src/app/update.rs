@@ -388,6 +388,15 @@ fn activate(app: &mut App) {
             }
             st.generation += 1;
         }
+        // Not doable here: say so, rather than a hint to redo what cannot work.
+        Interactive::Check(c)
+            if matches!(
+                st.checks.get(&c.id),
+                Some(crate::render::CheckStatus::Unavailable(_))
+            ) =>
+        {
+            app.message = Some(app.strings.check_unavailable_enter.to_string());
+        }
         // First press: the hint; second: also the step's solution; third: hide.
         Interactive::Check(c) => {
             if !st.hints.contains(&c.id) {

@@ -105,6 +105,20 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
                 time::rfc3339(done.completed_at)
             )?;
         }
+        for (check, skipped) in lp
+            .skipped
+            .iter()
+            .filter(|(c, _)| !lp.checks.contains_key(*c))
+        {
+            writeln!(
+                out,
+                "  {} {}\t{} {}",
+                l.check,
+                sanitize::line(check),
+                l.skipped,
+                time::rfc3339(skipped.skipped_at)
+            )?;
+        }
         for (quiz, a) in &lp.quizzes {
             writeln!(
                 out,
@@ -172,6 +186,8 @@ struct Labels {
     quizzes: &'static str,
     check: &'static str,
     passed: &'static str,
+    /// A check that cannot pass on this machine (needs cgroup limits).
+    skipped: &'static str,
     quiz: &'static str,
     answer: &'static str,
     correct: &'static str,
@@ -194,6 +210,7 @@ impl Labels {
                 quizzes: "小测验",
                 check: "检查",
                 passed: "通过于",
+                skipped: "本机无法完成，跳过于",
                 quiz: "小测验",
                 answer: "答",
                 correct: "正确",
@@ -211,6 +228,7 @@ impl Labels {
                 quizzes: "quizzes",
                 check: "check",
                 passed: "passed",
+                skipped: "not available on this machine, skipped",
                 quiz: "quiz",
                 answer: "answer",
                 correct: "correct",

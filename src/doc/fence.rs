@@ -33,8 +33,8 @@ impl Kind {
     /// Attributes this kind accepts.
     pub fn attributes(self) -> &'static [&'static str] {
         match self {
-            Kind::Run | Kind::Solution => &["sandbox"],
-            Kind::Check => &["id", "on", "sandbox", "kind"],
+            Kind::Run | Kind::Solution => &["sandbox", "needs"],
+            Kind::Check => &["id", "on", "sandbox", "kind", "needs"],
             Kind::Quiz => &[],
         }
     }
@@ -134,9 +134,15 @@ fn tokenize(info: &str) -> Result<Vec<Token>, InfoProblem> {
     Ok(out)
 }
 
+/// `needs=limits`: the block only makes sense, or is only safe, inside the
+/// sandbox's cgroup limits (a memory hog, a fork bomb, a check that reads
+/// `pids.events`). Without limits the reader refuses to run it and shows
+/// such a check as not available on this machine.
+pub const NEEDS_LIMITS: &str = "limits";
+
 /// Attributes of the interactive kinds: `key=` with one of these marks an
 /// info string as kubelab's.
-const MARKER_ATTRS: [&str; 3] = ["id", "on", "sandbox"];
+const MARKER_ATTRS: [&str; 4] = ["id", "on", "sandbox", "needs"];
 
 /// A misspelt kind (`runn`, `chek`, `soluton`): one edit away.
 fn near_kind(word: &str) -> bool {
@@ -347,6 +353,18 @@ pub fn check_attrs(kind: Kind, lang: &str, attrs: &[Attr]) -> Result<(), Vec<Inf
                 message: format!(
                     "`{}` has no meaning on a cluster check: it asks the lab's namespace",
                     a.key
+                ),
+            }),
+            "needs" if cluster => errs.push(InfoProblem {
+                offset: a.offset,
+                message: "`needs` has no meaning on a cluster check: it runs no sandbox".into(),
+            }),
+            "needs" if a.value != NEEDS_LIMITS => errs.push(InfoProblem {
+                offset: a.offset,
+                message: format!(
+                    "needs={} is not something a block can need; the only one is \
+                     needs={NEEDS_LIMITS} (the sandbox's cgroup limits)",
+                    a.value
                 ),
             }),
             "on" if !matches!(a.value.as_str(), "host" | "sandbox") => errs.push(InfoProblem {

@@ -137,6 +137,9 @@ pub struct RunBlock {
     pub code: String,
     /// Which sandbox's shell receives it; `None` = the lesson's default sandbox.
     pub sandbox: Option<String>,
+    /// `needs=limits`: never typed into a sandbox running without its cgroup
+    /// limits (a memory hog there would eat the host's memory).
+    pub needs_limits: bool,
     pub line: u32,
 }
 
@@ -163,6 +166,9 @@ pub struct CheckBlock {
     pub code: String,
     pub on: CheckSide,
     pub sandbox: Option<String>,
+    /// `needs=limits`: without the sandbox's cgroup limits the check cannot
+    /// pass; it is shown as not available on this machine and skipped.
+    pub needs_limits: bool,
     pub title: Option<String>,
     pub hint: Option<String>,
     pub line: u32,
@@ -175,6 +181,8 @@ pub struct SolutionBlock {
     pub lang: String,
     pub code: String,
     pub sandbox: Option<String>,
+    /// `needs=limits`, as on a run block.
+    pub needs_limits: bool,
     pub line: u32,
 }
 
@@ -229,6 +237,20 @@ impl Doc {
             .into_iter()
             .filter_map(|i| match i {
                 Interactive::Check(c) => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `sandbox=` of every block marked `needs=limits` (`None`: the
+    /// default sandbox), in document order.
+    pub fn blocks_needing_limits(&self) -> Vec<Option<&str>> {
+        self.interactives()
+            .into_iter()
+            .filter_map(|i| match i {
+                Interactive::Run(r) if r.needs_limits => Some(r.sandbox.as_deref()),
+                Interactive::Check(c) if c.needs_limits => Some(c.sandbox.as_deref()),
+                Interactive::Solution(s) if s.needs_limits => Some(s.sandbox.as_deref()),
                 _ => None,
             })
             .collect()

@@ -542,17 +542,20 @@ impl<'s> Builder<'s, '_> {
         }
         let attr = |k: &str| attrs.iter().find(|a| a.key == k).map(|a| a.value.clone());
         let sandbox = attr("sandbox");
+        let needs_limits = attr("needs").is_some_and(|v| v == fence::NEEDS_LIMITS);
         match kind {
             Kind::Run => Block::Interactive(Interactive::Run(RunBlock {
                 lang,
                 code,
                 sandbox,
+                needs_limits,
                 line,
             })),
             Kind::Solution => Block::Interactive(Interactive::Solution(SolutionBlock {
                 lang,
                 code,
                 sandbox,
+                needs_limits,
                 line,
             })),
             Kind::Check => {
@@ -584,6 +587,7 @@ impl<'s> Builder<'s, '_> {
                     code,
                     on,
                     sandbox,
+                    needs_limits,
                     title,
                     hint,
                     line,

@@ -36,4 +36,10 @@ pub trait LabSandbox: Send + Sync {
     /// Read-only views for the inspector panes. It must not keep the sandbox
     /// alive (hold PIDs and paths, not the handle).
     fn observer(&self) -> Arc<dyn Observe>;
+    /// Why the sandbox runs without the cgroup limits its spec asks for (the
+    /// engine's note, see [`super::limits_off`]); `None` when it has them or
+    /// asked for none.
+    fn limits_off(&self) -> Option<String> {
+        None
+    }
 }

@@ -23,6 +23,10 @@ pub struct CheckResult {
     /// Why it failed: the script's first output line, or what went wrong
     /// running it. `None` when it passed.
     pub reason: Option<String>,
+    /// Not run: a `needs=limits` check of a sandbox without its cgroup
+    /// limits can never pass. The engine's note on why (see
+    /// [`super::limits_off`]); the check counts as skipped, not failed.
+    pub limits_off: Option<String>,
 }
 
 /// Everything a check run needs besides the script.
@@ -38,6 +42,14 @@ pub struct CheckEnv<'a> {
 
 /// Runs one check against a running sandbox.
 pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -> CheckResult {
+    if let Some(why) = sandbox.limits_off().filter(|_| check.needs_limits) {
+        return CheckResult {
+            id: check.id.clone(),
+            passed: false,
+            reason: None,
+            limits_off: Some(why),
+        };
+    }
     let out = match check.on {
         CheckSide::Sandbox => sandbox.exec_script(&check.code, env.timeout),
         CheckSide::Host if env.host_declined.is_some() => {
@@ -45,6 +57,7 @@ pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -
                 id: check.id.clone(),
                 passed: false,
                 reason: env.host_declined.map(str::to_string),
+                limits_off: None,
             };
         }
         CheckSide::Cluster => {
@@ -53,6 +66,7 @@ pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -
                 id: check.id.clone(),
                 passed,
                 reason,
+                limits_off: None,
             };
         }
         CheckSide::Host => {
@@ -96,6 +110,7 @@ pub fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
         id: id.to_string(),
         passed,
         reason,
+        limits_off: None,
     }
 }
 

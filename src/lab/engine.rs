@@ -101,7 +101,13 @@ impl EngineFactory {
         let mut sb = Sandbox::spawn(&spec, &opts).map_err(|e| io::Error::other(e.to_string()))?;
         let console = sb.take_pty_master();
         let observer: Arc<dyn Observe> = Arc::new(super::observe::EngineObserver::new(&sb));
+        let limits_off = super::limits_off::note(
+            !spec.limits.is_empty(),
+            sb.cgroup().is_some(),
+            sb.cgroup_note(),
+        );
         Ok(EngineSandbox {
+            limits_off,
             name: name.to_string(),
             pid: sb.pid(),
             env: sb.check_env(),
@@ -231,6 +237,8 @@ pub struct EngineSandbox {
     /// to end when its shell exits.
     sb: Arc<Mutex<Sandbox>>,
     console: Mutex<Option<OwnedFd>>,
+    /// See [`LabSandbox::limits_off`].
+    limits_off: Option<String>,
 }
 
 impl EngineSandbox {
@@ -302,6 +310,10 @@ impl LabSandbox for EngineSandbox {
 
     fn observer(&self) -> Arc<dyn Observe> {
         self.observer.clone()
+    }
+
+    fn limits_off(&self) -> Option<String> {
+        self.limits_off.clone()
     }
 }
 

@@ -308,6 +308,19 @@ impl PaneHost for LabHost {
         let Some(lab) = self.lab.as_mut() else {
             return Err(t.nothing_to_run_in.into());
         };
+        if block.needs_limits {
+            // A memory hog or fork bomb without limits could take the
+            // learner's machine down: never typed in then. Until the sandbox
+            // is up, whether it has its limits is not known yet.
+            let name = super::model::sandbox_for(&lab.lesson.front, block.sandbox.as_deref());
+            match name.and_then(|n| lab.cells.get(n)).and_then(|c| c.get()) {
+                None => return Err(t.starting.into()),
+                Some(sb) if sb.limits_off().is_some() => {
+                    return Err(t.refused_without_limits.into())
+                }
+                Some(_) => {}
+            }
+        }
         let Some(shell) = lab.shell_for(block.sandbox.as_deref()) else {
             let name = block.sandbox.as_deref().unwrap_or("main");
             return Err(fill(t.no_shell_for, &[("name", &name)]));
@@ -442,10 +455,10 @@ impl PaneHost for LabHost {
             lab.results()
                 .into_iter()
                 .map(|(id, r)| {
-                    let st = if r.passed {
-                        CheckStatus::Pass
-                    } else {
-                        CheckStatus::Fail(r.reason)
+                    let st = match (r.passed, r.limits_off) {
+                        (true, _) => CheckStatus::Pass,
+                        (false, Some(why)) => CheckStatus::Unavailable(why),
+                        (false, None) => CheckStatus::Fail(r.reason),
                     };
                     (id, st)
                 })

@@ -43,6 +43,7 @@ fn children(pid: i32) -> Vec<i32> {
 /// keep a stopped lab alive.
 pub struct EngineObserver {
     pid: u32,
+    /// `Err`: the engine's note on why the sandbox has no cgroup.
     cgroup: Result<Cgroup, String>,
     upper: Option<PathBuf>,
     own_net: bool,
@@ -53,10 +54,10 @@ impl EngineObserver {
     pub fn new(sb: &Sandbox) -> EngineObserver {
         let cgroup = match sb.cgroup() {
             Some(c) => Ok(c.clone()),
-            None => Err(fill(
-                Note::NO_CGROUP,
-                &[("why", &sb.cgroup_note().unwrap_or(Note::NO_CGROUP_WHY))],
-            )),
+            None => Err(sb
+                .cgroup_note()
+                .unwrap_or(super::limits_off::UNKNOWN)
+                .to_string()),
         };
         let kernel_log = cgroup.as_ref().ok().map(|c| KernelLog::open(c.dirs()));
         EngineObserver {
@@ -66,6 +67,29 @@ impl EngineObserver {
             upper: sb.upper_dir(),
             own_net: sb.spec().namespaces.contains(&Namespace::Net),
         }
+    }
+}
+
+impl EngineObserver {
+    /// No cgroup: what a cgroup would count, summed over the sandbox's
+    /// processes (those of its PID namespace and below), without limits.
+    /// Memory is their resident set (shared pages count once per process).
+    fn usage_without_cgroup(&self, why: &str) -> Result<CgroupStats, String> {
+        let procs = self.processes()?;
+        let mut s = CgroupStats {
+            limits_off: Some(why.to_string()),
+            ..CgroupStats::default()
+        };
+        for p in &procs {
+            // A process that ended between the listing and here adds nothing.
+            if let Ok(u) = observe::proc_usage(p.host_pid as i32) {
+                s.cpu_usage_usec += u.cpu_usec;
+                s.pids_current += u.threads;
+                s.memory_current += p.rss;
+            }
+        }
+        s.memory_peak = s.memory_current;
+        Ok(s)
     }
 }
 
@@ -142,7 +166,10 @@ impl Observe for EngineObserver {
     }
 
     fn cgroup(&self) -> Result<CgroupStats, String> {
-        let cg = self.cgroup.as_ref().map_err(Clone::clone)?;
+        let cg = match &self.cgroup {
+            Ok(cg) => cg,
+            Err(why) => return self.usage_without_cgroup(why),
+        };
         // After the sandbox ends its cgroup is removed: say so, not zeros.
         if cg.dirs().iter().any(|d| !d.exists()) {
             return Err(Note::CGROUP_GONE.into());
@@ -158,6 +185,7 @@ impl Observe for EngineObserver {
             cpu_quota: s.cpu_quota,
             pids_current: s.pids_current,
             pids_max: s.pids_max,
+            limits_off: None,
         })
     }
 

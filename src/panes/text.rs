@@ -12,6 +12,7 @@ use crate::panes::kind::PaneKind;
 /// Every user-visible string of the panes.
 #[derive(Debug)]
 pub struct PaneText {
+    pub lang: Lang,
     // Shell pane.
     pub shell: &'static str,
     pub f6_leaves: &'static str,
@@ -60,6 +61,12 @@ pub struct PaneText {
     pub throttled: &'static str,
     /// `{n}`, `{max}`.
     pub pids: &'static str,
+    /// Under the why-sentence of a sandbox without limits: what the figures
+    /// below are.
+    pub usage_without_limits: &'static str,
+    /// A `needs=limits` run block refused (one status-bar line at 80
+    /// columns; the why is in the cgroup pane and the check).
+    pub refused_without_limits: &'static str,
     /// `{n}`, `{peak}`.
     pub oom_kills: &'static str,
     /// `{pid}`, `{name}`, `{at}`.
@@ -123,9 +130,6 @@ pub struct PaneText {
 pub struct Note;
 
 impl Note {
-    pub const NO_CGROUP: &'static str = "no cgroup: {why}";
-    pub const NO_CGROUP_WHY: &'static str =
-        "the sandbox runs without cgroup limits (see `kubelab doctor`)";
     pub const GONE: &'static str = "the sandbox is gone (its PID 1 exited)";
     pub const CGROUP_GONE: &'static str = "the sandbox has ended (its cgroup is gone)";
     pub const NO_MOUNTS: &'static str = "cannot read the sandbox's mount table: {e}";
@@ -138,6 +142,7 @@ impl Note {
 }
 
 static EN: PaneText = PaneText {
+    lang: Lang::En,
     shell: "shell",
     f6_leaves: "· F6 leaves ",
     scrolled: "· scrolled {n} ",
@@ -179,6 +184,8 @@ static EN: PaneText = PaneText {
     cpu: "cpu {used} / {quota} cores",
     throttled: "  throttled {pct}%",
     pids: "pids {n} / {max}",
+    usage_without_limits: "Usage of the sandbox's processes, unlimited:",
+    refused_without_limits: "Not run: it needs cgroup limits, off here; the cgroup pane says why",
     oom_kills: "OOM kills {n}   peak {peak}",
     oom_victim: "OOM: pid {pid} ({name}) killed at {at}",
     oom_unknown: "OOM: a process was killed at {at}",
@@ -217,6 +224,7 @@ static EN: PaneText = PaneText {
 };
 
 static ZH: PaneText = PaneText {
+    lang: Lang::Zh,
     shell: "终端",
     f6_leaves: "· F6 返回课文 ",
     scrolled: "· 已上翻 {n} 行 ",
@@ -257,6 +265,8 @@ static ZH: PaneText = PaneText {
     cpu: "CPU {used} / {quota} 核",
     throttled: "  节流 {pct}%",
     pids: "进程数 {n} / {max}",
+    usage_without_limits: "沙箱里各进程的用量（没有上限）：",
+    refused_without_limits: "没有运行：它需要 cgroup 限制，本机没有；cgroup 面板会说明原因",
     oom_kills: "OOM 次数 {n}   峰值 {peak}",
     oom_victim: "OOM：pid {pid}（{name}）在 {at} 时被杀死",
     oom_unknown: "OOM：一个进程在 {at} 时被杀死",
@@ -293,11 +303,6 @@ static ZH: PaneText = PaneText {
     privileged: "在它的用户命名空间内拥有全部 capability（仍不是宿主机 root）",
     runs: "运行：{cmd}",
     notes: &[
-        (Note::NO_CGROUP, "没有 cgroup：{why}"),
-        (
-            Note::NO_CGROUP_WHY,
-            "沙箱运行时没有 cgroup 限制（运行 `kubelab doctor` 查看原因）",
-        ),
         (Note::GONE, "沙箱已结束（它的 PID 1 已退出）"),
         (Note::CGROUP_GONE, "沙箱已结束（它的 cgroup 已被删除）"),
         (Note::NO_MOUNTS, "无法读取沙箱的挂载表：{e}"),
@@ -334,6 +339,12 @@ impl PaneText {
         self.kinds[k as usize]
     }
 
+    /// Why a sandbox runs without limits and how to turn them on, from the
+    /// engine's note, in this language.
+    pub fn limits_off(&self, note: &str) -> &'static str {
+        crate::lab::limits_off::Why::of(note).sentence(self.lang)
+    }
+
     /// Translates a note built from a [`Note`] template: the template's
     /// fixed text is matched, its `{…}` part is kept (and translated too
     /// when it is itself a known note).
@@ -366,13 +377,13 @@ mod tests {
     #[test]
     fn notes_translate_with_their_details_kept() {
         let zh = text(Lang::Zh);
-        let why = fill(Note::NO_CGROUP, &[("why", &Note::NO_CGROUP_WHY)]);
+        let why = fill(Note::NO_MOUNTS, &[("e", &Note::GONE)]);
         assert_eq!(
             zh.note(&why),
-            "没有 cgroup：沙箱运行时没有 cgroup 限制（运行 `kubelab doctor` 查看原因）"
+            "无法读取沙箱的挂载表：沙箱已结束（它的 PID 1 已退出）"
         );
-        let e = fill(Note::NO_CGROUP, &[("why", &"v1 memory controller is busy")]);
-        assert_eq!(zh.note(&e), "没有 cgroup：v1 memory controller is busy");
+        let e = fill(Note::NO_MOUNTS, &[("e", &"EACCES")]);
+        assert_eq!(zh.note(&e), "无法读取沙箱的挂载表：EACCES");
         assert_eq!(zh.note("something else"), "something else");
         assert_eq!(text(Lang::En).note(&why), why);
     }
@@ -395,6 +406,7 @@ mod tests {
             (EN.oom_victim, ZH.oom_victim),
             (EN.oom_ended, ZH.oom_ended),
             (EN.limits, ZH.limits),
+            (EN.refused_without_limits, ZH.refused_without_limits),
             (EN.trust_from, ZH.trust_from),
             (EN.writes_host, ZH.writes_host),
             (EN.no_shell_for, ZH.no_shell_for),

@@ -86,8 +86,18 @@ pub struct LessonProgress {
     pub line: u32,
     #[serde(default)]
     pub checks: BTreeMap<String, CheckDone>,
+    /// Checks that cannot pass on the learner's machine (`needs=limits`
+    /// without cgroup limits): not missing, so the lesson can be completed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, CheckSkipped>,
     #[serde(default)]
     pub quizzes: BTreeMap<String, QuizAnswer>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSkipped {
+    /// When it was first found unavailable (Unix seconds).
+    pub skipped_at: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,16 +127,18 @@ pub struct QuizAnswer {
 pub struct LessonStatus {
     pub visited: bool,
     pub checks_done: usize,
+    /// Not done, and not doable on this machine (see [`LessonProgress::skipped`]).
+    pub checks_skipped: usize,
     pub checks_total: usize,
     pub quizzes_answered: usize,
     pub quizzes_total: usize,
 }
 
 impl LessonStatus {
-    /// Items (checks + quizzes) done and in total.
+    /// Items (checks + quizzes) done or skipped, and in total.
     pub fn items(&self) -> (usize, usize) {
         (
-            self.checks_done + self.quizzes_answered,
+            self.checks_done + self.checks_skipped + self.quizzes_answered,
             self.checks_total + self.quizzes_total,
         )
     }
@@ -172,6 +184,22 @@ impl Progress {
         true
     }
 
+    /// Records a check that cannot pass on this machine; returns `true` the
+    /// first time. A check already done stays done, not skipped.
+    pub fn skip_check(&mut self, lesson: &str, check: &str) -> bool {
+        let l = self.lessons.entry(lesson.to_string()).or_default();
+        if l.checks.contains_key(check) || l.skipped.contains_key(check) {
+            return false;
+        }
+        l.skipped.insert(
+            check.to_string(),
+            CheckSkipped {
+                skipped_at: time::now(),
+            },
+        );
+        true
+    }
+
     pub fn check_done(&self, lesson: &str, check: &str) -> Option<CheckDone> {
         self.lessons.get(lesson)?.checks.get(check).copied()
     }
@@ -213,6 +241,11 @@ impl Progress {
             checks_done: checks
                 .iter()
                 .filter(|c| self.check_done(id, &c.id).is_some())
+                .count(),
+            checks_skipped: checks
+                .iter()
+                .filter(|c| self.check_done(id, &c.id).is_none())
+                .filter(|c| lp.is_some_and(|l| l.skipped.contains_key(&c.id)))
                 .count(),
             checks_total: checks.len(),
             quizzes_answered: quizzes

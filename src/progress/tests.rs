@@ -151,6 +151,7 @@ fn reset_and_status() {
     let s = LessonStatus {
         visited: true,
         checks_done: 1,
+        checks_skipped: 0,
         checks_total: 2,
         quizzes_answered: 1,
         quizzes_total: 1,
@@ -256,4 +257,34 @@ fn progress_is_private_to_its_owner() {
     let opened = Store::open(&data, "builtin").unwrap();
     let aside = opened.notice.expect("moved aside").to;
     assert_eq!(mode(&aside), 0o600);
+}
+
+#[test]
+fn a_check_skipped_on_this_machine_counts_toward_completion_not_as_missing() {
+    let text = "+++\nid = \"l\"\n[sandboxes.main]\n+++\n# L\n\n\
+                ```sh check id=a\ntrue\n```\n\n```sh check id=b needs=limits\ntrue\n```\n";
+    let lesson =
+        crate::course::lesson::parse_text(text, Path::new("l.md"), crate::course::model::Lang::En)
+            .lesson
+            .expect("the lesson parses");
+    let mut p = Progress::default();
+    p.complete_check_at("l", "a", 1);
+    assert_eq!(p.status(&lesson).word(), "started");
+    assert!(p.skip_check("l", "b"));
+    assert!(!p.skip_check("l", "b"), "recorded once");
+    let st = p.status(&lesson);
+    assert_eq!((st.checks_done, st.checks_skipped), (1, 1));
+    assert_eq!(st.items(), (2, 2));
+    assert_eq!(st.word(), "done");
+    // Passing later (with limits) makes it done; it is not counted twice.
+    p.complete_check_at("l", "b", 2);
+    let st = p.status(&lesson);
+    assert_eq!((st.checks_done, st.checks_skipped), (2, 0));
+    // A done check is never marked skipped afterwards.
+    assert!(!p.skip_check("l", "a"));
+    // Saved and read back.
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(json.contains("\"skipped\""), "{json}");
+    let back: Progress = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p);
 }

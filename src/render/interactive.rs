@@ -47,6 +47,7 @@ pub(super) fn render(
                 (CheckStatus::Pending, _) => (s.check_pending.to_string(), theme::DIM),
                 (CheckStatus::Pass, _) => (s.check_pass.to_string(), theme::PASS),
                 (CheckStatus::Fail(_), _) => (s.check_fail.to_string(), theme::FAIL),
+                (CheckStatus::Unavailable(_), _) => (s.check_unavailable.to_string(), theme::DIM),
             };
             let title = crate::sanitize::line(c.title.as_deref().unwrap_or(&c.id)).into_owned();
             let head = [
@@ -72,7 +73,18 @@ pub(super) fn render(
             } else if let CheckStatus::Fail(Some(reason)) = &status {
                 out.push_wrapped(&[Piece::new(format!("  {reason}"), theme::FAIL)], w);
             }
-            if let Some(h) = c.hint.as_ref().filter(|_| st.hints.contains(&c.id)) {
+            let unavailable = matches!(status, CheckStatus::Unavailable(_));
+            if let (CheckStatus::Unavailable(note), None) = (&status, earlier) {
+                let why = crate::lab::limits_off::Why::of(note).sentence(s.lang);
+                out.push_wrapped(&[Piece::new(format!("  {why}"), theme::DIM)], w);
+            }
+            // The hint says how to make the check pass: not here, where it
+            // cannot (it would send the learner to redo what cannot work).
+            if let Some(h) = c
+                .hint
+                .as_ref()
+                .filter(|_| st.hints.contains(&c.id) && !unavailable)
+            {
                 out.push_wrapped(
                     &[Piece::new(
                         format!("  {}{}", s.hint_label, crate::sanitize::text(h)),

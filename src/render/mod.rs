@@ -28,6 +28,9 @@ pub enum CheckStatus {
     Pass,
     /// Failed, with the first line of the script's output as the reason.
     Fail(Option<String>),
+    /// Cannot pass on this machine (a `needs=limits` check of a sandbox
+    /// without cgroup limits): skipped. The engine's note on why.
+    Unavailable(String),
 }
 
 /// Learner-controlled state of a lesson's interactive blocks; part of the

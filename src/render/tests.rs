@@ -73,12 +73,14 @@ fn interactive_blocks_are_distinct_and_tracked() {
                 lang: "sh".into(),
                 code: "echo $$".into(),
                 sandbox: None,
+                needs_limits: false,
                 line: 7,
             })),
             Block::Interactive(Interactive::Solution(SolutionBlock {
                 lang: "sh".into(),
                 code: "secret-answer".into(),
                 sandbox: None,
+                needs_limits: false,
                 line: 11,
             })),
             Block::Interactive(Interactive::Quiz(Quiz {
@@ -233,6 +235,7 @@ fn run_code_wraps_at_a_space_with_a_continuation_mark() {
             lang: "sh".into(),
             code: "unshare --pid --fork --mount-proc sleep 3600 &\n".into(),
             sandbox: None,
+            needs_limits: false,
             line: 1,
         }))],
     };
@@ -333,6 +336,7 @@ fn check_doc() -> Doc {
             code: "test -s /root/outer-pid".into(),
             on: CheckSide::Sandbox,
             sandbox: None,
+            needs_limits: false,
             title: Some("Write the PID".into()),
             hint: Some("看 ps 的输出".into()),
             line: 1,
@@ -587,4 +591,34 @@ fn a_url_in_code_breaks_after_a_slash() {
         "{lines:#?}"
     );
     assert_eq!(lines[2], "│ ↪ {namespace}/deployments");
+}
+
+#[test]
+fn a_check_that_cannot_pass_here_reads_not_available_with_why_and_no_hint() {
+    let mut st = BlockStates::default();
+    // The learner asked for the hint: it would say "run the hog again".
+    st.hints.insert("outer-pid".into());
+    st.checks.insert(
+        "outer-pid".into(),
+        CheckStatus::Unavailable(
+            "cgroup v1 (/sys/fs/cgroup/cpu) is not writable by uid 1000: Permission denied".into(),
+        ),
+    );
+    for (lang, mark, why) in [
+        (
+            Lang::En,
+            "not available on this machine, skipped",
+            "run kubelab as root",
+        ),
+        (Lang::Zh, "本机无法完成，已跳过", "以 root 运行 kubelab"),
+    ] {
+        let lines = render_with(&check_doc(), 200, &st, lang).join("\n");
+        assert!(lines.contains(mark), "{lines}");
+        assert!(lines.contains(why), "{lines}");
+        assert!(!lines.contains("看 ps 的输出"), "a hint:\n{lines}");
+        assert!(
+            !lines.contains("not writable") && !lines.contains('✗'),
+            "{lines}"
+        );
+    }
 }

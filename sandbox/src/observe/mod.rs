@@ -424,3 +424,59 @@ pub fn network(pid: u32) -> io::Result<NetInfo> {
     links.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(NetInfo { links, routes })
 }
+
+/// What one process has used, from `/proc/PID/stat`: the figures a cgroup
+/// would sum, for a sandbox that has no cgroup (limits unavailable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProcUsage {
+    /// User + system CPU time, its waited-for children's included (so the
+    /// time of a finished command is not lost while its shell lives).
+    pub cpu_usec: u64,
+    /// Threads: what `pids.current` counts.
+    pub threads: u64,
+}
+
+/// [`ProcUsage`] of `pid`.
+pub fn proc_usage(pid: i32) -> io::Result<ProcUsage> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_stat(&stat, clock_ticks())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/PID/stat"))
+}
+
+/// USER_HZ: the unit of the times in `/proc/PID/stat`.
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf only reads a constant of the C library; no memory is
+    // passed to it.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(t).ok().filter(|&t| t > 0).unwrap_or(100)
+}
+
+/// Fields after `comm` (which may hold spaces and parentheses, hence the
+/// last `)`): utime, stime, cutime, cstime are fields 14–17, num_threads 20.
+fn parse_stat(stat: &str, ticks: u64) -> Option<ProcUsage> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state).
+    let field =
+        |n: usize| -> Option<u64> { f.get(n - 3)?.parse::<i64>().ok().map(|v| v.max(0) as u64) };
+    let total = field(14)? + field(15)? + field(16)? + field(17)?;
+    Some(ProcUsage {
+        cpu_usec: total.saturating_mul(1_000_000) / ticks.max(1),
+        threads: field(20)?,
+    })
+}
+
+#[cfg(test)]
+mod usage_tests {
+    #[test]
+    fn stat_times_sum_user_system_and_reaped_children() {
+        // comm with a space and a parenthesis; times in ticks of 100 Hz.
+        let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 150 50 30 20 20 0 3 0 100 0 0";
+        let u = super::parse_stat(stat, 100).unwrap();
+        assert_eq!(u.cpu_usec, 2_500_000);
+        assert_eq!(u.threads, 3);
+        assert_eq!(super::parse_stat("garbage", 100), None);
+        let me = super::proc_usage(std::process::id() as i32).unwrap();
+        assert!(me.threads >= 1);
+    }
+}

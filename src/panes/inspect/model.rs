@@ -51,6 +51,10 @@ pub struct CgroupStats {
     pub cpu_quota: Option<f64>,
     pub pids_current: u64,
     pub pids_max: Option<u64>,
+    /// Set when the sandbox has no cgroup: the engine's note saying why
+    /// (translated when drawn, see `crate::lab::limits_off`). The figures
+    /// above are then summed over the sandbox's processes, without limits.
+    pub limits_off: Option<String>,
 }
 
 /// The cgroup pane's state: the last sample plus history and events.

@@ -234,6 +234,9 @@ fn processes(rows: &[ProcRow], area: Rect, buf: &mut Buffer, t: &'static PaneTex
 
 fn cgroup(v: &CgroupView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
     let s = &v.stats;
+    if let Some(why) = &s.limits_off {
+        return cgroup_without_limits(v, why, area, buf, t);
+    }
     let [mem_gauge, mem_spark, cpu_line, cpu_spark, rest] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(2),
@@ -324,6 +327,51 @@ fn cgroup(v: &CgroupView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
         ));
     }
     lines(rest, buf, out);
+}
+
+/// No cgroup: why and how to turn limits on (the useful part: first, whole),
+/// then what the sandbox's processes use, then the CPU history if room.
+fn cgroup_without_limits(
+    v: &CgroupView,
+    why: &str,
+    area: Rect,
+    buf: &mut Buffer,
+    t: &'static PaneText,
+) {
+    let s = &v.stats;
+    let width = usize::from(area.width.max(1));
+    let warn = Style::default().fg(Color::Yellow);
+    let mut out: Vec<Line<'static>> = crate::wrap::wrap_str(t.limits_off(why), width)
+        .into_iter()
+        .map(|row| Line::styled(row, warn))
+        .collect();
+    out.push(Line::styled(t.usage_without_limits, dim()));
+    let cpu_now = v.cpu_milli.back().copied().unwrap_or(0);
+    let used = format!("{:.2}", cpu_now as f64 / 1000.0);
+    out.push(Line::raw(fill(
+        t.memory,
+        &[
+            ("used", &human_bytes(s.memory_current)),
+            ("limit", &t.no_limit),
+        ],
+    )));
+    out.push(Line::raw(fill(
+        t.cpu,
+        &[("used", &used), ("quota", &t.no_quota)],
+    )));
+    out.push(Line::raw(fill(
+        t.pids,
+        &[("n", &s.pids_current), ("max", &t.no_limit)],
+    )));
+    let text_rows = (out.len() as u16).min(area.height);
+    let [text, spark] =
+        Layout::vertical([Constraint::Length(text_rows), Constraint::Min(0)]).areas(area);
+    lines(text, buf, out);
+    let cpu: Vec<u64> = v.cpu_milli.iter().copied().collect();
+    Sparkline::default()
+        .data(&cpu)
+        .style(Style::default().fg(Color::Cyan))
+        .render(spark, buf);
 }
 
 fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
@@ -546,5 +594,58 @@ mod tests {
             "the reason should take several rows:\n{text}"
         );
         assert_eq!(rows.join(" "), why, "\n{text}");
+    }
+
+    #[test]
+    fn without_limits_the_cgroup_pane_says_why_then_shows_usage_at_80_columns() {
+        let stats = CgroupStats {
+            memory_current: 9 << 20,
+            pids_current: 3,
+            limits_off: Some(
+                "cgroup v1 (/sys/fs/cgroup/cpu) is not writable by uid 65534: Permission \
+                 denied (os error 13)"
+                    .into(),
+            ),
+            ..CgroupStats::default()
+        };
+        let view = CgroupView {
+            stats,
+            cpu_milli: [0, 990].into_iter().collect(),
+            ..CgroupView::default()
+        };
+        let data = Inspection {
+            cgroup: Shown::Data(view),
+            ..Inspection::default()
+        };
+        // The inspector below the lesson at 80×24: 58 columns, 8 rows inside.
+        // (Compared without spaces: the dump pads each wide character.)
+        for (lang, why, usage) in [
+            (
+                Lang::Zh,
+                "即可开启限制",
+                ["内存9MiB/不限", "CPU0.99/不限核", "进程数3/不限"],
+            ),
+            (
+                Lang::En,
+                "toturnthemon.",
+                [
+                    "memory9MiB/nolimit",
+                    "cpu0.99/noquotacores",
+                    "pids3/nolimit",
+                ],
+            ),
+        ] {
+            let area = Rect::new(0, 0, 60, 10);
+            let mut buf = Buffer::empty(area);
+            let t = crate::panes::text::text(lang);
+            render(PaneKind::Cgroup, &data, "cgroup", area, &mut buf, false, t);
+            let text = screen(&buf);
+            let flat = text.replace(' ', "");
+            assert!(flat.contains(why), "{text}");
+            for u in usage {
+                assert!(flat.contains(u), "{u:?} in\n{text}");
+            }
+            assert!(!text.contains("Permission"), "{text}");
+        }
     }
 }
