@@ -61,6 +61,43 @@ fn cut(s: &str, w: usize) -> String {
     out + &" ".repeat(pad)
 }
 
+/// Widths of the tree's columns in `w` cells: NAME as wide as the widest
+/// name (a name is what the learner types next, so it is cut last), READY
+/// and AGE fixed, STATUS the rest; RESTARTS only where STATUS keeps 20
+/// cells (a narrow pane, the outline shown at 80 columns, folds it into
+/// STATUS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    name: usize,
+    status: usize,
+    restarts: bool,
+}
+
+impl Columns {
+    fn fit(w: usize, widest_name: usize) -> Columns {
+        // READY(5) AGE(6) and the spaces between; RESTARTS(8) and its space.
+        let fixed = |restarts: bool| 5 + 6 + 3 + if restarts { 9 } else { 0 };
+        let name = widest_name.clamp(12, 60);
+        for restarts in [true, false] {
+            let status = w.saturating_sub(name + fixed(restarts));
+            if status >= if restarts { 20 } else { 14 } {
+                return Columns {
+                    name,
+                    status,
+                    restarts,
+                };
+            }
+        }
+        // Very narrow: STATUS keeps 14, NAME gets what is left.
+        let name = w.saturating_sub(fixed(false) + 14).max(12);
+        Columns {
+            name,
+            status: w.saturating_sub(name + fixed(false)).max(8),
+            restarts: false,
+        }
+    }
+}
+
 fn status_style(s: &str) -> Style {
     let bad = [
         "CrashLoopBackOff",
@@ -133,29 +170,45 @@ fn laid_out(v: &ObjectsView, width: u16, lang: Lang) -> (usize, Vec<Line<'static
             dim,
         ));
     } else {
-        // NAME takes what READY(5) STATUS(26) RESTARTS(8) AGE(6) leave:
-        // 29 columns in an 80-column terminal, room for a Pod's name two
-        // levels down.
-        let name_w = w.saturating_sub(5 + 26 + 8 + 6 + 4).max(12);
+        let names: Vec<String> = v
+            .rows
+            .iter()
+            .map(|r| format!("{}{}/{}", "  ".repeat(r.depth), r.kind, r.name))
+            .collect();
+        let cols = Columns::fit(w, names.iter().map(|n| n.width()).max().unwrap_or(0));
         let c = t.columns;
+        let mut header = format!(
+            "{} {} {} ",
+            cut(c[0], cols.name),
+            cut(c[1], 5),
+            cut(c[2], cols.status)
+        );
+        if cols.restarts {
+            header.push_str(&cut(c[3], 8));
+            header.push(' ');
+        }
+        header.push_str(c[4]);
         out.push(Line::styled(
-            format!(
-                "{} {} {} {} {}",
-                cut(c[0], name_w),
-                cut(c[1], 5),
-                cut(c[2], 26),
-                cut(c[3], 8),
-                c[4]
-            ),
+            header,
             Style::default().add_modifier(Modifier::BOLD),
         ));
         head = out.len();
-        for r in &v.rows {
-            let name = format!("{}{}/{}", "  ".repeat(r.depth), r.kind, r.name);
+        for (r, name) in v.rows.iter().zip(&names) {
+            let mut status = r.status.clone();
+            if !cols.restarts && !matches!(r.restarts.as_str(), "" | "0") {
+                // No room for the column: the count goes with the status.
+                status = format!("{status} ({} {})", c[3].to_lowercase(), r.restarts);
+            }
+            let mut tail = String::from(" ");
+            if cols.restarts {
+                tail.push_str(&cut(&r.restarts, 8));
+                tail.push(' ');
+            }
+            tail.push_str(&cut(&r.age, 6));
             out.push(Line::from(vec![
-                Span::raw(format!("{} {} ", cut(&name, name_w), cut(&r.ready, 5))),
-                Span::styled(cut(&r.status, 26), status_style(&r.status)),
-                Span::raw(format!(" {} {}", cut(&r.restarts, 8), cut(&r.age, 6))),
+                Span::raw(format!("{} {} ", cut(name, cols.name), cut(&r.ready, 5))),
+                Span::styled(cut(&status, cols.status), status_style(&r.status)),
+                Span::raw(tail),
             ]));
         }
     }
@@ -284,6 +337,62 @@ mod tests {
         // A wide character's second cell is blank in the buffer.
         let packed = |l: &str| l.replace(' ', "");
         assert!(packed(&zh[0]).contains("对象") && packed(&zh[1]).contains("集群："));
+    }
+
+    #[test]
+    fn names_are_cut_last_and_restarts_fold_into_status_when_narrow() {
+        assert_eq!(
+            Columns::fit(76, 27),
+            Columns {
+                name: 27,
+                status: 26,
+                restarts: true
+            }
+        );
+        // The outline shown at 80 columns: a 56-cell pane.
+        assert_eq!(
+            Columns::fit(56, 27),
+            Columns {
+                name: 27,
+                status: 15,
+                restarts: false
+            }
+        );
+        assert_eq!(Columns::fit(40, 27).name, 12);
+        let v = view();
+        let narrow: Vec<String> = lines(&v, 56, Lang::En)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        let debug = narrow.iter().find(|l| l.contains("pod/debug")).unwrap();
+        assert!(debug.contains("CrashLoopBack"), "{debug}");
+        assert!(
+            narrow
+                .iter()
+                .any(|l| l.contains("    pod/web-7c9f6d5b4-4hzt2 ")),
+            "{narrow:#?}"
+        );
+        assert!(!narrow[2].contains("RESTARTS"), "{}", narrow[2]);
+        let wide: Vec<String> = lines(&v, 100, Lang::En)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        let debug = wide.iter().find(|l| l.contains("pod/debug")).unwrap();
+        assert!(
+            debug.contains("CrashLoopBackOff") && debug.contains(" 4 "),
+            "{debug}"
+        );
+        assert!(!debug.contains("restarts"), "{debug}");
+        // Folded where there is no column for it.
+        let mut v = view();
+        v.rows.truncate(1);
+        v.rows[0].restarts = "4".into();
+        v.rows[0].status = "Error".into();
+        let s: String = lines(&v, 56, Lang::En)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(s.contains("Error (restarts 4)"), "{s}");
     }
 
     /// At 80×24 the reader's pane area leaves a short inspector: every row
