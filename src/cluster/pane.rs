@@ -65,7 +65,7 @@ fn cut(s: &str, w: usize) -> String {
 /// name (a name is what the learner types next, so it is cut last), READY
 /// and AGE fixed, STATUS the rest; RESTARTS only where STATUS keeps 20
 /// cells (a narrow pane, the outline shown at 80 columns, folds it into
-/// STATUS).
+/// STATUS as `↻N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Columns {
     name: usize,
@@ -196,8 +196,9 @@ fn laid_out(v: &ObjectsView, width: u16, lang: Lang) -> (usize, Vec<Line<'static
         for (r, name) in v.rows.iter().zip(&names) {
             let mut status = r.status.clone();
             if !cols.restarts && !matches!(r.restarts.as_str(), "" | "0") {
-                // No room for the column: the count goes with the status.
-                status = format!("{status} ({} {})", c[3].to_lowercase(), r.restarts);
+                // No room for the column: the count goes before the status
+                // (where a cut cannot take it).
+                status = format!("↻{} {status}", r.restarts);
             }
             let mut tail = String::from(" ");
             if cols.restarts {
@@ -365,7 +366,7 @@ mod tests {
             .map(|l| l.to_string())
             .collect();
         let debug = narrow.iter().find(|l| l.contains("pod/debug")).unwrap();
-        assert!(debug.contains("CrashLoopBack"), "{debug}");
+        assert!(debug.contains("↻4 CrashLoopBa"), "{debug}");
         assert!(
             narrow
                 .iter()
@@ -382,7 +383,7 @@ mod tests {
             debug.contains("CrashLoopBackOff") && debug.contains(" 4 "),
             "{debug}"
         );
-        assert!(!debug.contains("restarts"), "{debug}");
+        assert!(!debug.contains('↻'), "{debug}");
         // Folded where there is no column for it.
         let mut v = view();
         v.rows.truncate(1);
@@ -392,7 +393,7 @@ mod tests {
             .iter()
             .map(|l| l.to_string())
             .collect();
-        assert!(s.contains("Error (restarts 4)"), "{s}");
+        assert!(s.contains("↻4 Error"), "{s}");
     }
 
     /// At 80×24 the reader's pane area leaves a short inspector: every row
