@@ -338,7 +338,7 @@ async fn eventually(w: &ObjectsWatch, what: &str, cond: impl Fn(&ObjectsWatch) -
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!(
-        "never happened: {what}; states {:?}; requests {:?}",
+        "never happened: {what}; states {:?}; problems {:?}",
         w.states(),
         w.problems()
     );
@@ -562,4 +562,39 @@ fn each_failure_names_its_request_in_both_languages() {
         "pods",
     );
     assert!(expired_token.short(Lang::En).contains("credentials"));
+}
+
+#[tokio::test]
+async fn list_allowed_but_watch_forbidden_names_the_watch() {
+    let mut routes = full_lists("");
+    routes.insert(
+        0,
+        Route::get(
+            &format!("/api/v1/namespaces/{NS}/pods"),
+            &status_body(
+                403,
+                "Forbidden",
+                "pods is forbidden: User \"learner\" cannot watch resource \"pods\"",
+            ),
+        )
+        .query("watch=true")
+        .status(403)
+        .repeat(),
+    );
+    let srv = Server::start(routes).await;
+    let w = lab_watch(&srv).await;
+    eventually(&w, "the watch refused", |w| {
+        w.synced() && w.states().len() == 11 && w.problem().is_some()
+    })
+    .await;
+    let p = w.problem().unwrap();
+    assert_eq!(p.short(Lang::En), "cluster: not allowed to watch pods");
+    assert!(
+        p.message(Lang::En)
+            .starts_with("not allowed: watch pods: pods is forbidden"),
+        "{}",
+        p.message(Lang::En)
+    );
+    // What the list brought stays on show.
+    assert_eq!(w.snapshot().pods.len(), 7);
 }
