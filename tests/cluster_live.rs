@@ -101,6 +101,7 @@ async fn a_lab_namespace_its_objects_tree_checks_and_reset_on_a_real_cluster() {
         &client,
         &target.server,
         &ns,
+        Some(&kubelab::cluster::lesson_selector(LESSON)),
     );
     let rows = eventually("the tree shows web 2/2 with two pods", || async {
         let rows = tree::build(&w.snapshot(), k8s_openapi::chrono::Utc::now());

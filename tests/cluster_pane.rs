@@ -1,6 +1,6 @@
 //! A cluster lab in the reader with no cluster reachable: the shell's
-//! sandbox does not start and says why, and the Objects pane says it too —
-//! never a hang or a panic. (HOME and XDG_DATA_HOME point at an empty
+//! sandbox does not start and says why, and the Objects pane and the status
+//! bar say it too — never a hang or a panic. (HOME and XDG_DATA_HOME point at an empty
 //! folder and KUBECONFIG is unset, so no kubeconfig of this machine is read.)
 
 mod common;
@@ -88,6 +88,12 @@ fn without_a_cluster_the_shell_and_the_objects_pane_say_why() {
         if s.matches("needs a cluster").count() >= 2 {
             assert!(s.contains("objects"), "{s}");
             assert!(s.contains("kubelab-rollout"), "{s}");
+            // And the status bar says it in a few words.
+            let bar = s.lines().last().unwrap();
+            assert!(
+                bar.contains("this lab needs a cluster (`kubelab doctor`)"),
+                "{bar}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "never said why:\n{s}");

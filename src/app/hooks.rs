@@ -95,6 +95,11 @@ pub trait PaneHost: Send {
     ) -> Option<std::collections::HashMap<String, crate::render::CheckStatus>> {
         None
     }
+    /// A short note the status bar shows while no message is (a cluster
+    /// lab's cluster gone, a permission missing), in the UI language.
+    fn status_note(&self, _lang: crate::course::model::Lang) -> Option<String> {
+        None
+    }
     /// Mouse wheel over the pane area (+ = back into the shell's history).
     fn scroll(&mut self, _lines: isize) {}
     /// `R` in the lesson: replace the lesson's sandboxes with fresh ones.

@@ -57,10 +57,16 @@ impl Target {
     /// and `context` (else the current context). Reads files only: no
     /// request goes to the cluster.
     pub async fn resolve(context: Option<&str>) -> Result<Target, ClusterError> {
-        let paths: Vec<PathBuf> = kubeconfig_paths()
-            .into_iter()
-            .filter(|p| p.exists())
-            .collect();
+        Target::resolve_from(kubeconfig_paths(), context).await
+    }
+
+    /// As [`Target::resolve`], from the kubeconfig files `paths` (those
+    /// that exist), merged as kubectl merges them.
+    pub async fn resolve_from(
+        paths: Vec<PathBuf>,
+        context: Option<&str>,
+    ) -> Result<Target, ClusterError> {
+        let paths: Vec<PathBuf> = paths.into_iter().filter(|p| p.exists()).collect();
         if paths.is_empty() {
             return Err(ClusterError::NoCluster);
         }

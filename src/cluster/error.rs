@@ -1,5 +1,6 @@
 //! What went wrong talking to a cluster, in words a learner can act on.
 
+use crate::course::model::Lang;
 use std::fmt;
 use std::time::Duration;
 
@@ -71,6 +72,69 @@ impl fmt::Display for ClusterError {
 
 impl std::error::Error for ClusterError {}
 
+impl ClusterError {
+    /// The message in `lang` (English is `Display`, which the CLI prints).
+    /// What the server or a file said is quoted as it came, cut to a line.
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            ClusterError::NoCluster => "需要一个集群：没有找到 kubeconfig（$KUBECONFIG、~/.kube/config）；\
+                 运行 `kubelab doctor` 查看创建集群的一行命令"
+                .into(),
+            ClusterError::Kubeconfig(m) => {
+                format!("kubeconfig 无法使用：{m}；请修正它或传 --context")
+            }
+            ClusterError::Unreachable { server, why } => {
+                format!("集群 {server} 无法连接：{why}；它在运行吗？（`kubelab doctor`）")
+            }
+            ClusterError::Timeout { what, after } => format!(
+                "集群在 {} 秒内没有回应 {what}；它在运行吗？（`kubelab doctor`）",
+                after.as_secs()
+            ),
+            ClusterError::Unauthorized(m) => format!(
+                "集群拒绝了凭据（{m}）；令牌可能已过期：请重新登录或刷新 kubeconfig"
+            ),
+            ClusterError::Forbidden(m) => format!(
+                "没有权限：{m}；请申请这项权限或换一个 context（`kubelab doctor` 列出实验需要的权限）"
+            ),
+            ClusterError::NotFound(m) => format!("不存在：{m}"),
+            ClusterError::Api { code, message } => format!("集群返回 {code}：{message}"),
+            ClusterError::NotOurs(m) => {
+                format!("{m} 已存在且不是 kubelab 创建的；kubelab 不会动它（请自行删除或改名）")
+            }
+        }
+    }
+
+    /// A few words for the status bar (the pane has the whole message).
+    pub fn short(&self, lang: Lang) -> String {
+        let zh = lang == Lang::Zh;
+        match self {
+            ClusterError::NoCluster if zh => "此实验需要集群（`kubelab doctor`）".into(),
+            ClusterError::NoCluster => "this lab needs a cluster (`kubelab doctor`)".into(),
+            ClusterError::Kubeconfig(_) if zh => "kubeconfig 无法使用（见对象窗格）".into(),
+            ClusterError::Kubeconfig(_) => "kubeconfig unusable (see the Objects pane)".into(),
+            ClusterError::Unreachable { server, .. } if zh => {
+                format!("集群 {server} 无法连接 · 正在重试")
+            }
+            ClusterError::Unreachable { server, .. } => {
+                format!("cluster {server} unreachable · retrying")
+            }
+            ClusterError::Timeout { .. } if zh => "集群没有回应 · 正在重试".into(),
+            ClusterError::Timeout { .. } => "cluster not answering · retrying".into(),
+            ClusterError::Unauthorized(_) if zh => "集群拒绝了凭据（令牌过期？）".into(),
+            ClusterError::Unauthorized(_) => {
+                "cluster refused the credentials (token expired?)".into()
+            }
+            ClusterError::Forbidden(_) if zh => "集群：没有权限（见对象窗格）".into(),
+            ClusterError::Forbidden(_) => "cluster: not allowed (see the Objects pane)".into(),
+            _ if zh => "集群出错（见对象窗格）".into(),
+            _ => "cluster error (see the Objects pane)".into(),
+        }
+    }
+}
+
 pub use crate::sanitize::one_line;
 
 impl ClusterError {
@@ -132,6 +196,41 @@ pub async fn bounded<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_has_both_languages() {
+        let all = [
+            ClusterError::NoCluster,
+            ClusterError::Kubeconfig("/k: bad".into()),
+            ClusterError::Unreachable {
+                server: "https://k/".into(),
+                why: "connection refused".into(),
+            },
+            ClusterError::Timeout {
+                what: "GET /version".into(),
+                after: Duration::from_secs(10),
+            },
+            ClusterError::Unauthorized("Unauthorized".into()),
+            ClusterError::Forbidden("list pods: no".into()),
+            ClusterError::NotFound("get x".into()),
+            ClusterError::Api {
+                code: 500,
+                message: "boom".into(),
+            },
+            ClusterError::NotOurs("namespace/x".into()),
+        ];
+        for e in &all {
+            let (en, zh) = (e.message(Lang::En), e.message(Lang::Zh));
+            assert_eq!(en, e.to_string());
+            assert_ne!(en, zh);
+            assert!(!zh.is_ascii(), "{zh}");
+            assert!(!e.short(Lang::Zh).is_ascii());
+            assert!(e.short(Lang::En).len() < 60, "{}", e.short(Lang::En));
+        }
+        // What the server said stays in both.
+        assert!(all[5].message(Lang::Zh).contains("list pods: no"));
+        assert!(all[2].short(Lang::Zh).contains("https://k/"));
+    }
 
     #[test]
     fn api_codes_become_actionable_messages() {

@@ -3,11 +3,13 @@
 
 use super::pane::{self, ObjectsView};
 use super::watch::ObjectsWatch;
-use super::Target;
+use super::{ClusterError, Target};
 use crate::course::model::Lang;
 use crate::panes::session::Notify;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,8 +31,25 @@ impl Watching {
 
 enum State {
     Connecting,
-    Failed(String),
+    /// The cluster could not be used at all (no or broken kubeconfig).
+    Failed(ClusterError),
+    /// This machine could not run the client (no thread, no runtime).
+    Broken(String),
     Watching(Box<Watching>),
+}
+
+/// Finding the cluster, under way.
+pub type Resolving = Pin<Box<dyn Future<Output = Result<Target, ClusterError>> + Send>>;
+
+/// Finds the cluster (the kubeconfig, `--context`); tests pass their own.
+pub type Resolve = Box<dyn FnOnce() -> Resolving + Send>;
+
+/// A [`Resolve`] from an async function.
+pub fn resolver<F>(f: impl FnOnce() -> F + Send + 'static) -> Resolve
+where
+    F: Future<Output = Result<Target, ClusterError>> + Send + 'static,
+{
+    Box::new(move || -> Resolving { Box::pin(f()) })
 }
 
 /// A live Objects pane; stops its watches when dropped.
@@ -45,29 +64,36 @@ impl ObjectsPane {
     /// `--context` names. Reads only: the namespace is made by the lab's
     /// sandbox (a missing one lists as empty).
     pub fn start(lesson: &str, notify: Notify) -> ObjectsPane {
+        let resolve = resolver(|| Target::resolve(super::lab::context()));
+        ObjectsPane::start_with(lesson, notify, resolve)
+    }
+
+    /// As [`ObjectsPane::start`], finding the cluster with `resolve`.
+    pub fn start_with(lesson: &str, notify: Notify, resolve: Resolve) -> ObjectsPane {
         let namespace = super::lab_namespace(lesson);
+        let selector = super::lesson_selector(lesson);
         let state = Arc::new(Mutex::new(State::Connecting));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, stp, ns) = (state.clone(), stop.clone(), namespace.clone());
         let spawned = std::thread::Builder::new()
             .name("kubelab-objects".into())
             .spawn(move || {
-                let next = connect(&ns, notify.clone(), &stp);
+                let next = connect(&ns, &selector, resolve, notify.clone(), &stp);
                 let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
                 if stp.load(Ordering::Acquire) {
                     drop(s);
-                    if let Ok(State::Watching(w)) = next {
+                    if let State::Watching(w) = next {
                         w.stop();
                     }
                     return;
                 }
-                *s = next.unwrap_or_else(State::Failed);
+                *s = next;
                 drop(s);
                 notify();
             });
         if let Err(e) = spawned {
             *state.lock().unwrap_or_else(|p| p.into_inner()) =
-                State::Failed(format!("cannot start a thread: {e}"));
+                State::Broken(format!("cannot start a thread: {e}"));
         }
         ObjectsPane {
             namespace,
@@ -76,43 +102,86 @@ impl ObjectsPane {
         }
     }
 
-    /// What to draw now.
-    pub fn view(&self) -> ObjectsView {
+    /// What to draw now, in `lang`.
+    pub fn view(&self, lang: Lang) -> ObjectsView {
         let now = k8s_openapi::chrono::Utc::now();
+        let failed = |problem: String| ObjectsView {
+            namespace: self.namespace.clone(),
+            problems: vec![problem],
+            ..ObjectsView::default()
+        };
         match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
             State::Connecting => ObjectsView {
                 namespace: self.namespace.clone(),
                 ..ObjectsView::default()
             },
-            State::Failed(e) => ObjectsView {
-                namespace: self.namespace.clone(),
-                problem: Some(e.clone()),
-                ..ObjectsView::default()
-            },
-            State::Watching(w) => ObjectsView::from_watch(&w.watch, &w.target, now),
+            State::Failed(e) => failed(e.message(lang)),
+            State::Broken(e) => failed(e.clone()),
+            State::Watching(w) => ObjectsView::from_watch(&w.watch, &w.target, now, lang),
         }
     }
 
-    pub fn render(&self, title: &str, area: Rect, buf: &mut Buffer, lang: Lang) {
-        pane::render(&self.view(), title, area, buf, false, lang, 0);
+    /// A few words for the status bar while something is wrong with the
+    /// cluster (the pane says the whole of it); `None` while all is well.
+    pub fn status_note(&self, lang: Lang) -> Option<String> {
+        match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
+            State::Connecting => None,
+            State::Failed(e) => Some(e.short(lang)),
+            State::Broken(e) => Some(super::error::one_line(e)),
+            State::Watching(w) => {
+                let problems = w.watch.problems();
+                let first = problems.first()?.short(lang);
+                Some(match problems.len() {
+                    1 => first,
+                    n => format!("{first} (+{})", n - 1),
+                })
+            }
+        }
+    }
+
+    /// Draws the pane `scroll` rows down; returns the scroll used (see
+    /// [`pane::render`]).
+    pub fn render(
+        &self,
+        title: &str,
+        area: Rect,
+        buf: &mut Buffer,
+        focused: bool,
+        lang: Lang,
+        scroll: usize,
+    ) -> usize {
+        pane::render(&self.view(lang), title, area, buf, focused, lang, scroll)
     }
 }
 
-fn connect(ns: &str, notify: Notify, stop: &Arc<AtomicBool>) -> Result<State, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+fn connect(
+    ns: &str,
+    crd_selector: &str,
+    resolve: Resolve,
+    notify: Notify,
+    stop: &Arc<AtomicBool>,
+) -> State {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the cluster client: {e}"))?;
-    let ctx = super::lab::context();
-    let (target, client) = rt
-        .block_on(async {
-            let t = Target::resolve(ctx).await?;
-            let c = t.client()?;
-            Ok::<_, super::ClusterError>((t, c))
-        })
-        .map_err(|e| e.to_string())?;
-    let watch = ObjectsWatch::start(rt.handle(), &client, &target.server, ns);
+    {
+        Ok(rt) => rt,
+        Err(e) => return State::Broken(format!("cannot start the cluster client: {e}")),
+    };
+    let found = rt.block_on(async {
+        let t = resolve().await?;
+        let c = t.client()?;
+        Ok::<_, ClusterError>((t, c))
+    });
+    let (target, client) = match found {
+        Ok(v) => v,
+        Err(e) => {
+            rt.shutdown_background();
+            return State::Failed(e);
+        }
+    };
+    let watch = ObjectsWatch::start(rt.handle(), &client, &target.server, ns, Some(crd_selector));
     // Redraw once a second while shown: AGE moves, watches change the tree.
     let stop = stop.clone();
     rt.spawn(async move {
@@ -121,11 +190,11 @@ fn connect(ns: &str, notify: Notify, stop: &Arc<AtomicBool>) -> Result<State, St
             notify();
         }
     });
-    Ok(State::Watching(Box::new(Watching {
+    State::Watching(Box::new(Watching {
         watch,
         rt,
         target: target.describe(),
-    })))
+    }))
 }
 
 impl Drop for ObjectsPane {
@@ -144,6 +213,86 @@ impl Drop for ObjectsPane {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::recorded::{status_body, Route, Server};
+
+    /// Starts the pane of lesson `deploy`; returns it and a flag set on
+    /// each redraw request.
+    fn pane(resolve: Resolve) -> (ObjectsPane, Arc<AtomicBool>) {
+        let notified = Arc::new(AtomicBool::new(false));
+        let n = notified.clone();
+        let p = ObjectsPane::start_with(
+            "deploy",
+            Arc::new(move || n.store(true, Ordering::Release)),
+            resolve,
+        );
+        (p, notified)
+    }
+
+    async fn eventually(p: &ObjectsPane, what: &str, cond: impl Fn(&ObjectsPane) -> bool) {
+        for _ in 0..600 {
+            if cond(p) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never happened: {what}: {:?}", p.view(Lang::En).problems);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_broken_kubeconfig_is_said_in_the_pane_and_the_status_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "clusters: [ {name: 1").unwrap();
+        let paths = vec![path.clone()];
+        let (p, _) = pane(resolver(move || Target::resolve_from(paths, None)));
+        eventually(&p, "the failure", |p| !p.view(Lang::En).problems.is_empty()).await;
+        let v = p.view(Lang::En);
+        assert!(
+            v.problems[0].starts_with(&format!("kubeconfig unusable: {}", path.display())),
+            "{:?}",
+            v.problems
+        );
+        assert!(p.view(Lang::Zh).problems[0].starts_with("kubeconfig 无法使用"));
+        assert_eq!(
+            p.status_note(Lang::En).as_deref(),
+            Some("kubeconfig unusable (see the Objects pane)")
+        );
+        assert_eq!(
+            p.status_note(Lang::Zh).as_deref(),
+            Some("kubeconfig 无法使用（见对象窗格）")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_recorded_cluster_in_the_pane_with_a_permission_missing() {
+        let mut routes = crate::cluster::watch::tests::full_lists("persistentvolumeclaims");
+        routes.push(
+            Route::get(
+                "/api/v1/namespaces/kubelab-deploy/persistentvolumeclaims",
+                &status_body(403, "Forbidden", "persistentvolumeclaims is forbidden"),
+            )
+            .status(403)
+            .repeat(),
+        );
+        let srv = Server::start(routes).await;
+        let target = srv.target().await;
+        let (p, notified) = pane(resolver(move || async move { Ok(target) }));
+        eventually(&p, "the tree and the problem", |p| {
+            let v = p.view(Lang::En);
+            v.synced && v.rows.len() > 10 && !v.problems.is_empty()
+        })
+        .await;
+        assert!(notified.load(Ordering::Acquire), "the UI was woken");
+        assert_eq!(
+            p.status_note(Lang::En).as_deref(),
+            Some("cluster: not allowed to list persistentvolumeclaims")
+        );
+        let v = p.view(Lang::En);
+        assert!(v.target.contains("context recorded"), "{}", v.target);
+        assert!(v.rows.iter().any(|r| r.kind == "backup"), "CRD objects too");
+        assert!(!v.rows.iter().any(|r| r.kind == "pvc"), "none listed");
+        drop(p);
+    }
 
     #[test]
     fn without_a_cluster_the_pane_says_why_and_drops_cleanly() {
@@ -160,11 +309,11 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        let v = p.view();
+        let v = p.view(Lang::En);
         assert_eq!(v.namespace, "kubelab-rollout");
         // No kubeconfig here (CI) or a cluster that answers (a developer's):
         // either a message, or watches running.
-        if let Some(problem) = &v.problem {
+        if let Some(problem) = v.problems.first() {
             assert!(
                 problem.contains("cluster") || problem.contains("kubeconfig"),
                 "{problem}"

@@ -2,9 +2,10 @@
 //! kube-rs client (its HTTP, its query strings, its watch decoding) with
 //! responses written in the format a real API server returns.
 //!
-//! Routes are tried in order; each answers once unless `repeat`. A watch
-//! request no route answers stays open and silent, as a quiet watch does;
-//! any other unanswered request gets the server's 404 Status.
+//! Routes are tried in order; each answers once unless `repeat`, or closes
+//! the connection (`close`). A watch request no route answers stays open
+//! and silent, as a quiet watch does; any other unanswered request gets the
+//! server's 404 Status. `stop` takes the whole server away mid-test.
 
 use super::Target;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,9 @@ pub struct Route {
     pub status: u16,
     pub body: String,
     pub repeat: bool,
+    /// Close the connection instead of answering (a server that dies
+    /// mid-request, a proxy that cuts a watch).
+    pub close: bool,
 }
 
 impl Route {
@@ -31,6 +35,7 @@ impl Route {
             status: 200,
             body: body.to_string(),
             repeat: false,
+            close: false,
         }
     }
     pub fn method(mut self, m: &'static str) -> Route {
@@ -47,6 +52,10 @@ impl Route {
     }
     pub fn repeat(mut self) -> Route {
         self.repeat = true;
+        self
+    }
+    pub fn close(mut self) -> Route {
+        self.close = true;
         self
     }
 }
@@ -79,7 +88,13 @@ impl Drop for Server {
 
 impl Server {
     pub async fn start(routes: Vec<Route>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Server::start_at("127.0.0.1:0".parse().unwrap(), routes).await
+    }
+
+    /// A server on `addr` (the address of one that was stopped: the
+    /// cluster coming back).
+    pub async fn start_at(addr: std::net::SocketAddr, routes: Vec<Route>) -> Server {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared {
             routes: routes.into_iter().map(|r| (r, false)).collect(),
@@ -107,6 +122,13 @@ impl Server {
         ))
         .unwrap();
         Target::from_kubeconfig(kc, None, Vec::new()).await.unwrap()
+    }
+
+    /// The cluster goes away: the listener and every connection close
+    /// (what the client sees is a refused connection from now on).
+    pub async fn stop(&mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
     }
 
     /// Requests seen, as `METHOD path?query`.
@@ -167,6 +189,7 @@ async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) {
             })
         };
         let (status, body) = match found {
+            Some(r) if r.close => return,
             Some(r) => (r.status, r.body),
             None if query.contains("watch=true") => {
                 // A quiet watch: hold the connection until the client goes.

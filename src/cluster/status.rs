@@ -2,7 +2,9 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, PersistentVolumeClaim, Pod};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::DynamicObject;
 
 /// A Pod's READY, STATUS and RESTARTS as `kubectl get pods` prints them.
 pub fn pod(p: &Pod) -> (String, String, String) {
@@ -150,6 +152,111 @@ pub fn job(j: &Job) -> (String, String) {
     (completions, status.into())
 }
 
+/// kubectl's short access modes (`kubectl get pvc`'s ACCESS MODES).
+fn access_mode(m: &str) -> &str {
+    match m {
+        "ReadWriteOnce" => "RWO",
+        "ReadOnlyMany" => "ROX",
+        "ReadWriteMany" => "RWX",
+        "ReadWriteOncePod" => "RWOP",
+        other => other,
+    }
+}
+
+/// A claim's STATUS · CAPACITY · ACCESS MODES as `kubectl get pvc` has
+/// them (a claim being deleted is `Terminating`, as kubectl prints it).
+pub fn claim(c: &PersistentVolumeClaim) -> String {
+    let st = c.status.clone().unwrap_or_default();
+    let phase = if c.metadata.deletion_timestamp.is_some() {
+        "Terminating".to_string()
+    } else {
+        st.phase.unwrap_or_else(|| "Pending".into())
+    };
+    let mut parts = vec![phase];
+    if let Some(q) = st.capacity.as_ref().and_then(|c| c.get("storage")) {
+        parts.push(q.0.clone());
+    }
+    let modes: Vec<&str> = st
+        .access_modes
+        .iter()
+        .flatten()
+        .map(|m| access_mode(m))
+        .collect();
+    if !modes.is_empty() {
+        parts.push(modes.join(","));
+    }
+    parts.join(" · ")
+}
+
+/// A CRD: `Established` once the API serves it (its condition), else
+/// what holds it (`NamesAccepted=False`, …), or `Terminating`.
+pub fn crd(c: &CustomResourceDefinition) -> String {
+    if c.metadata.deletion_timestamp.is_some() {
+        return "Terminating".into();
+    }
+    let conds = c
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    if conds
+        .iter()
+        .any(|c| c.type_ == "Established" && c.status == "True")
+    {
+        return "Established".into();
+    }
+    conds
+        .iter()
+        .find(|c| c.status != "True")
+        .map(|c| condition(&c.type_, &c.status, c.reason.as_deref()))
+        .unwrap_or_else(|| "Established=Unknown".into())
+}
+
+/// `Type=Status`, with the reason of one that is not True, as
+/// `kubectl wait --for=condition=…` and `kubectl describe` name them.
+fn condition(type_: &str, status: &str, reason: Option<&str>) -> String {
+    match reason.filter(|r| !r.is_empty() && status != "True") {
+        Some(r) => format!("{type_}={status} ({r})"),
+        None => format!("{type_}={status}"),
+    }
+}
+
+/// A custom resource's status summary: its `.status.conditions` (the
+/// ones not True first: they are what the learner must act on), else
+/// its `.status.phase`, else nothing (kubectl prints no status column for
+/// a CRD without printer columns).
+pub fn custom(o: &DynamicObject) -> String {
+    let status = o.data.get("status");
+    let conds: Vec<(String, String, Option<String>)> = status
+        .and_then(|s| s.get("conditions"))
+        .and_then(|c| c.as_array())
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| {
+                    let t = c.get("type")?.as_str()?;
+                    let s = c.get("status")?.as_str()?;
+                    let r = c.get("reason").and_then(|r| r.as_str()).map(str::to_string);
+                    Some((t.to_string(), s.to_string(), r))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !conds.is_empty() {
+        let mut conds = conds;
+        conds.sort_by_key(|(_, s, _)| s == "True");
+        return conds
+            .iter()
+            .map(|(t, s, r)| condition(t, s, r.as_deref()))
+            .collect::<Vec<_>>()
+            .join(" · ");
+    }
+    status
+        .and_then(|s| s.get("phase"))
+        .and_then(|p| p.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +307,55 @@ mod tests {
                  "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]}
         }));
         assert_eq!(super::pod(&oom).1, "OOMKilled");
+    }
+
+    #[test]
+    fn claims_crds_and_custom_objects_in_kubectls_words() {
+        let c: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": "data-db-0"},
+            "spec": {"accessModes": ["ReadWriteOnce"]},
+            "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce", "ReadWriteOncePod"],
+                       "capacity": {"storage": "1Gi"}}
+        }))
+        .unwrap();
+        assert_eq!(claim(&c), "Bound · 1Gi · RWO,RWOP");
+        let gone: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": "x", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"phase": "Bound"}
+        }))
+        .unwrap();
+        assert_eq!(claim(&gone), "Terminating");
+        let crd_of = |conds: serde_json::Value| -> CustomResourceDefinition {
+            serde_json::from_value(json!({
+                "metadata": {"name": "backups.lab.kubelab.dev"},
+                "spec": {"group": "lab.kubelab.dev", "scope": "Namespaced", "versions": [],
+                         "names": {"plural": "backups", "kind": "Backup"}},
+                "status": {"conditions": conds}
+            }))
+            .unwrap()
+        };
+        let held = crd_of(json!([
+            {"type": "NamesAccepted", "status": "False", "reason": "MultipleNamesNotAllowed"},
+            {"type": "Established", "status": "False"}
+        ]));
+        assert_eq!(crd(&held), "NamesAccepted=False (MultipleNamesNotAllowed)");
+        let ok = crd_of(json!([{"type": "Established", "status": "True"}]));
+        assert_eq!(crd(&ok), "Established");
+        let obj: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "lab.kubelab.dev/v1", "kind": "Backup", "metadata": {"name": "w"},
+            "status": {"conditions": [
+                {"type": "Synced", "status": "True", "reason": "Applied"},
+                {"type": "Ready", "status": "False", "reason": "BucketMissing"}
+            ]}
+        }))
+        .unwrap();
+        assert_eq!(custom(&obj), "Ready=False (BucketMissing) · Synced=True");
+        let phase: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "x/v1", "kind": "X", "metadata": {"name": "p"},
+            "status": {"phase": "Provisioning", "conditions": "not a list"}
+        }))
+        .unwrap();
+        assert_eq!(custom(&phase), "Provisioning");
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct ClusterText {
     pub namespace: &'static str,
     /// The Objects pane in a lesson without `[cluster]`.
     pub needs_cluster_table: &'static str,
+    /// The `?` help's row for the Objects pane: (keys, what they do).
+    pub help_scroll: (&'static str, &'static str),
 }
 
 static ZH: ClusterText = ClusterText {
@@ -34,6 +36,10 @@ static ZH: ClusterText = ClusterText {
     needs_cluster: "此实验需要一个集群：{why}",
     namespace: "命名空间",
     needs_cluster_table: "对象窗格只用于带 [cluster] 的课程",
+    help_scroll: (
+        "F7 · j/k · g/G",
+        "对象窗格：单独显示（窄终端）后滚动，Esc 回到课文",
+    ),
 };
 
 static EN: ClusterText = ClusterText {
@@ -46,6 +52,10 @@ static EN: ClusterText = ClusterText {
     needs_cluster: "this lab needs a cluster: {why}",
     namespace: "namespace",
     needs_cluster_table: "the objects pane is for lessons with [cluster]",
+    help_scroll: (
+        "F7 · j/k · g/G",
+        "Objects pane: bring it to the front (narrow terminal), scroll; Esc back",
+    ),
 };
 
 pub fn text(lang: Lang) -> &'static ClusterText {

@@ -1,16 +1,22 @@
 //! The Objects pane's tree: owners above what they own, by
 //! ownerReferences (Deployment → ReplicaSets → Pods, StatefulSet → Pods,
-//! Job → Pods) and by EndpointSlices (Service → EndpointSlices → Pods).
-//! Pure: built from one snapshot of the watched objects.
+//! Job → Pods), by EndpointSlices (Service → EndpointSlices → Pods), by
+//! claim names (Pod → the PersistentVolumeClaims its volumes name, and a
+//! StatefulSet's `<template>-<set>-<ordinal>` claims its scaled-down Pods
+//! left behind) and by CRD (a lab's CustomResourceDefinition → its
+//! objects). Pure: built from one snapshot of the watched objects.
 
 use super::age::age;
 use super::status;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::chrono::{DateTime, Utc};
+use kube::api::DynamicObject;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything watched in one namespace, at one moment.
 #[derive(Debug, Default, Clone)]
@@ -22,15 +28,21 @@ pub struct Objects {
     pub pods: Vec<Pod>,
     pub services: Vec<Service>,
     pub endpoint_slices: Vec<EndpointSlice>,
+    pub claims: Vec<PersistentVolumeClaim>,
     pub events: Vec<Event>,
+    /// The lab's CRDs (labelled as its own).
+    pub crds: Vec<CustomResourceDefinition>,
+    /// Each CRD's objects, by the CRD's name.
+    pub custom: BTreeMap<String, Vec<DynamicObject>>,
 }
 
 /// One line of the tree: kubectl's columns plus the depth to indent by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub depth: usize,
-    /// `deployment`, `replicaset`, `pod`, … (kubectl's resource names).
-    pub kind: &'static str,
+    /// `deployment`, `replicaset`, `pod`, `pvc`, … (what kubectl takes
+    /// before the `/`; a custom resource's singular name).
+    pub kind: String,
     pub name: String,
     pub ready: String,
     pub status: String,
@@ -87,7 +99,7 @@ fn pod_row(p: &Pod, depth: usize, now: DateTime<Utc>) -> Row {
     let (ready, status, restarts) = status::pod(p);
     Row {
         depth,
-        kind: "pod",
+        kind: "pod".into(),
         name: name(&p.metadata),
         ready,
         status,
@@ -96,10 +108,71 @@ fn pod_row(p: &Pod, depth: usize, now: DateTime<Utc>) -> Row {
     }
 }
 
+fn claim_row(c: &PersistentVolumeClaim, depth: usize, now: DateTime<Utc>) -> Row {
+    Row {
+        depth,
+        kind: "pvc".into(),
+        name: name(&c.metadata),
+        ready: String::new(),
+        status: status::claim(c),
+        restarts: String::new(),
+        age: age(c.metadata.creation_timestamp.as_ref(), now),
+    }
+}
+
+/// The claims a Pod's volumes name.
+fn claim_names(p: &Pod) -> Vec<String> {
+    p.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| v.persistent_volume_claim.as_ref())
+        .map(|c| c.claim_name.clone())
+        .collect()
+}
+
+/// A StatefulSet's claims by name: `<template>-<set>-<ordinal>`.
+fn is_set_claim(claim: &str, set: &StatefulSet) -> bool {
+    let set_name = set.metadata.name.as_deref().unwrap_or_default();
+    set.spec
+        .iter()
+        .flat_map(|s| s.volume_claim_templates.iter().flatten())
+        .filter_map(|t| t.metadata.name.as_deref())
+        .any(|t| {
+            claim
+                .strip_prefix(t)
+                .and_then(|r| r.strip_prefix('-'))
+                .and_then(|r| r.strip_prefix(set_name))
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 /// Builds the tree, owners first in name order, then what owns nothing
-/// known (bare Pods, ReplicaSets without a Deployment).
+/// known (bare Pods, ReplicaSets without a Deployment, claims no Pod or
+/// StatefulSet names).
 pub fn build(o: &Objects, now: DateTime<Utc>) -> Vec<Row> {
     let mut rows = Vec::new();
+    // Claims shown under a Pod or a StatefulSet; the rest go last.
+    let shown_claims = std::cell::RefCell::new(BTreeSet::<String>::new());
+    let claim = |n: &str| {
+        o.claims
+            .iter()
+            .find(|c| c.metadata.name.as_deref() == Some(n))
+    };
+    // A Pod and, one level down, the claims its volumes name.
+    let pod_rows = |p: &Pod, depth: usize| {
+        let mut out = vec![pod_row(p, depth, now)];
+        let mut names = claim_names(p);
+        names.sort();
+        names.dedup();
+        for n in names {
+            if let Some(c) = claim(&n) {
+                shown_claims.borrow_mut().insert(n);
+                out.push(claim_row(c, depth + 1, now));
+            }
+        }
+        out
+    };
     let pods_of = |owner: &ObjectMeta| {
         sorted(
             o.pods
@@ -113,7 +186,7 @@ pub fn build(o: &Objects, now: DateTime<Utc>) -> Vec<Row> {
         let (ready, st) = status::replica_set(r);
         Row {
             depth,
-            kind: "replicaset",
+            kind: "replicaset".into(),
             name: name(&r.metadata),
             ready,
             status: if tag.is_empty() {
@@ -148,7 +221,7 @@ pub fn build(o: &Objects, now: DateTime<Utc>) -> Vec<Row> {
         }
         rows.push(Row {
             depth: 0,
-            kind: "deployment",
+            kind: "deployment".into(),
             name: name(&d.metadata),
             ready,
             status: st,
@@ -157,40 +230,67 @@ pub fn build(o: &Objects, now: DateTime<Utc>) -> Vec<Row> {
         });
         for (i, r) in rss.iter().enumerate() {
             rows.push(rs_row(r, 1, if i == 0 { "new" } else { "old" }));
-            rows.extend(pods_of(&r.metadata).into_iter().map(|p| pod_row(p, 2, now)));
+            rows.extend(
+                pods_of(&r.metadata)
+                    .into_iter()
+                    .flat_map(|p| pod_rows(p, 2)),
+            );
         }
     }
     for s in sorted(o.stateful_sets.iter().collect(), |s| &s.metadata) {
         let (ready, st) = status::stateful_set(s);
         rows.push(Row {
             depth: 0,
-            kind: "statefulset",
+            kind: "statefulset".into(),
             name: name(&s.metadata),
             ready,
             status: st,
             restarts: String::new(),
             age: age(s.metadata.creation_timestamp.as_ref(), now),
         });
-        rows.extend(pods_of(&s.metadata).into_iter().map(|p| pod_row(p, 1, now)));
+        rows.extend(
+            pods_of(&s.metadata)
+                .into_iter()
+                .flat_map(|p| pod_rows(p, 1)),
+        );
+        // Claims of ordinals with no Pod now (kept after scaling down).
+        let kept = sorted(
+            o.claims
+                .iter()
+                .filter(|c| {
+                    let n = c.metadata.name.as_deref().unwrap_or_default();
+                    is_set_claim(n, s) && !shown_claims.borrow().contains(n)
+                })
+                .collect(),
+            |c| &c.metadata,
+        );
+        for c in kept {
+            shown_claims.borrow_mut().insert(name(&c.metadata));
+            rows.push(claim_row(c, 1, now));
+        }
     }
     for j in sorted(o.jobs.iter().collect(), |j| &j.metadata) {
         let (ready, st) = status::job(j);
         rows.push(Row {
             depth: 0,
-            kind: "job",
+            kind: "job".into(),
             name: name(&j.metadata),
             ready,
             status: st,
             restarts: String::new(),
             age: age(j.metadata.creation_timestamp.as_ref(), now),
         });
-        rows.extend(pods_of(&j.metadata).into_iter().map(|p| pod_row(p, 1, now)));
+        rows.extend(
+            pods_of(&j.metadata)
+                .into_iter()
+                .flat_map(|p| pod_rows(p, 1)),
+        );
     }
     for svc in sorted(o.services.iter().collect(), |s| &s.metadata) {
         let spec = svc.spec.clone().unwrap_or_default();
         rows.push(Row {
             depth: 0,
-            kind: "service",
+            kind: "service".into(),
             name: name(&svc.metadata),
             ready: String::new(),
             status: format!(
@@ -218,7 +318,7 @@ pub fn build(o: &Objects, now: DateTime<Utc>) -> Vec<Row> {
                 .count();
             rows.push(Row {
                 depth: 1,
-                kind: "endpointslice",
+                kind: "endpointslice".into(),
                 name: name(&es.metadata),
                 ready: format!("{ready}/{total}"),
                 status: es.address_type.clone(),
@@ -241,12 +341,51 @@ pub fn build(o: &Objects, now: DateTime<Utc>) -> Vec<Row> {
             rows.extend(targets.into_iter().map(|p| pod_row(p, 2, now)));
         }
     }
+    for crd in sorted(o.crds.iter().collect(), |c| &c.metadata) {
+        let crd_name = name(&crd.metadata);
+        rows.push(Row {
+            depth: 0,
+            kind: "crd".into(),
+            name: crd_name.clone(),
+            ready: String::new(),
+            status: status::crd(crd),
+            restarts: String::new(),
+            age: age(crd.metadata.creation_timestamp.as_ref(), now),
+        });
+        let kind = crd
+            .spec
+            .names
+            .singular
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| crd.spec.names.kind.to_ascii_lowercase());
+        let objs: Vec<&DynamicObject> = o
+            .custom
+            .get(&crd_name)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        for obj in sorted(objs, |d| &d.metadata) {
+            rows.push(Row {
+                depth: 1,
+                kind: kind.clone(),
+                name: name(&obj.metadata),
+                ready: String::new(),
+                status: status::custom(obj),
+                restarts: String::new(),
+                age: age(obj.metadata.creation_timestamp.as_ref(), now),
+            });
+        }
+    }
     // What no watched owner accounts for.
     let deploys: Vec<&ObjectMeta> = o.deployments.iter().map(|d| &d.metadata).collect();
     for r in sorted(o.replica_sets.iter().collect(), |r| &r.metadata) {
         if !has_owner_in(&r.metadata, &deploys) {
             rows.push(rs_row(r, 0, ""));
-            rows.extend(pods_of(&r.metadata).into_iter().map(|p| pod_row(p, 1, now)));
+            rows.extend(
+                pods_of(&r.metadata)
+                    .into_iter()
+                    .flat_map(|p| pod_rows(p, 1)),
+            );
         }
     }
     let owners: Vec<&ObjectMeta> = o
@@ -258,7 +397,12 @@ pub fn build(o: &Objects, now: DateTime<Utc>) -> Vec<Row> {
         .collect();
     for p in sorted(o.pods.iter().collect(), |p| &p.metadata) {
         if !has_owner_in(&p.metadata, &owners) {
-            rows.push(pod_row(p, 0, now));
+            rows.extend(pod_rows(p, 0));
+        }
+    }
+    for c in sorted(o.claims.iter().collect(), |c| &c.metadata) {
+        if !shown_claims.borrow().contains(&name(&c.metadata)) {
+            rows.push(claim_row(c, 0, now));
         }
     }
     rows

@@ -466,6 +466,24 @@ impl PaneHost for LabHost {
         )
     }
 
+    fn help_keys(&self, lang: Lang) -> Vec<(String, String)> {
+        // Only where an Objects pane is shown: its scrolling keys.
+        match self.lab.as_ref().and_then(|l| l.objects.as_ref()) {
+            Some(_) => {
+                let (k, what) = crate::cluster::text::text(lang).help_scroll;
+                vec![(k.to_string(), what.to_string())]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn status_note(&self, lang: Lang) -> Option<String> {
+        if self.waiting.is_some() {
+            return None;
+        }
+        self.lab.as_ref()?.objects.as_ref()?.status_note(lang)
+    }
+
     fn scroll(&mut self, lines: isize) {
         if let Some(dialog) = self.waiting.as_mut() {
             dialog.scroll_by(lines);

@@ -97,7 +97,15 @@ fn panes(frame: &mut Frame, app: &App, area: Rect) {
 
 fn status(frame: &mut Frame, app: &App, area: Rect) {
     let s = app.strings;
-    let left = match &app.message {
+    // A message, else what is wrong with the panes' cluster (it holds
+    // up the lab), else where the learner is.
+    let note = app
+        .message
+        .is_none()
+        .then(|| app.panes.status_note(app.ui_lang))
+        .flatten()
+        .map(|n| crate::sanitize::line(&n).into_owned());
+    let left = match app.message.as_ref().or(note.as_ref()) {
         Some(m) => m.clone(),
         None => app
             .lib
@@ -137,7 +145,8 @@ fn status(frame: &mut Frame, app: &App, area: Rect) {
     let w = usize::from(area.width);
     // A message that does not fit beside the key legend takes the whole bar:
     // it says something the learner must read now.
-    let right = if app.message.is_some() && wrap::width(&left) + 1 + wrap::width(&right) > w {
+    let urgent = app.message.is_some() || note.is_some();
+    let right = if urgent && wrap::width(&left) + 1 + wrap::width(&right) > w {
         String::new()
     } else {
         right

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::cluster::recorded::{status_body, Route, Server};
+use crate::course::model::Lang;
 use std::time::Duration;
 
 const NS: &str = "kubelab-deploy";
@@ -184,7 +185,15 @@ async fn forbidden_and_expired_tokens_become_messages() {
     let w = ObjectsWatchLike::start(&srv).await;
     until(&w, "403 reported", |w| w.state().problem.is_some()).await;
     let p = w.state().problem.unwrap();
-    assert!(p.starts_with("not allowed: watch pods"), "{p}");
+    assert!(
+        p.message(Lang::En).starts_with("not allowed: list pods"),
+        "{p:?}"
+    );
+    assert!(
+        p.message(Lang::Zh).starts_with("没有权限：list pods"),
+        "{p:?}"
+    );
+    assert_eq!(p.short(Lang::En), "cluster: not allowed to list pods");
     assert!(!w.state().synced);
     drop(w);
 
@@ -197,7 +206,12 @@ async fn forbidden_and_expired_tokens_become_messages() {
     .await;
     let w = ObjectsWatchLike::start(&srv).await;
     until(&w, "401 reported", |w| w.state().problem.is_some()).await;
-    assert!(w.state().problem.unwrap().contains("expired"));
+    assert!(w
+        .state()
+        .problem
+        .unwrap()
+        .message(Lang::En)
+        .contains("expired"));
 }
 
 #[tokio::test]
@@ -218,23 +232,32 @@ async fn unreachable_cluster_is_a_message_not_a_hang() {
         .await
         .unwrap();
     let client = t.client().unwrap();
-    let w = ObjectsWatch::start(&tokio::runtime::Handle::current(), &client, &t.server, NS);
+    let w = ObjectsWatch::start(
+        &tokio::runtime::Handle::current(),
+        &client,
+        &t.server,
+        NS,
+        Some("app.kubernetes.io/managed-by=kubelab"),
+    );
     for _ in 0..600 {
-        if w.problem().is_some() {
+        if w.settled() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let p = w.problem().expect("a problem is reported");
-    assert!(p.contains("unreachable"), "{p}");
+    assert!(p.message(Lang::En).contains("unreachable"), "{p:?}");
+    // Ten kinds failed the same way: one message.
+    assert_eq!(w.problems().len(), 1, "{:?}", w.problems());
     assert!(!w.synced());
     // And the version probe is bounded and says so too.
     let e = t.server_version(&client).await.unwrap_err();
     assert!(e.to_string().contains("unreachable"), "{e}");
 }
 
-#[tokio::test]
-async fn the_objects_watch_feeds_the_tree() {
+/// What a server answers to the first list of every kind the pane watches
+/// for the lesson `deploy` (src/cluster/testdata); `skip` leaves one out.
+pub(crate) fn full_lists(skip: &str) -> Vec<Route> {
     let ns = |g: &str, k: &str| {
         if g.is_empty() {
             format!("/api/v1/namespaces/{NS}/{k}")
@@ -243,48 +266,98 @@ async fn the_objects_watch_feeds_the_tree() {
         }
     };
     let list = |g: &str, k: &str, body: &str| Route::get(&ns(g, k), body).query("limit=500");
-    let td = |f: &str| match f {
-        "deployments" => include_str!("../testdata/deployments.json"),
-        "replicasets" => include_str!("../testdata/replicasets.json"),
-        "statefulsets" => include_str!("../testdata/statefulsets.json"),
-        "jobs" => include_str!("../testdata/jobs.json"),
-        "pods" => include_str!("../testdata/pods.json"),
-        "services" => include_str!("../testdata/services.json"),
-        "endpointslices" => include_str!("../testdata/endpointslices.json"),
-        _ => include_str!("../testdata/events.json"),
-    };
-    let srv = Server::start(vec![
-        list("apps/v1", "deployments", td("deployments")),
-        list("apps/v1", "replicasets", td("replicasets")),
-        list("apps/v1", "statefulsets", td("statefulsets")),
-        list("batch/v1", "jobs", td("jobs")),
-        list("", "pods", td("pods")),
-        list("", "services", td("services")),
-        list(
-            "discovery.k8s.io/v1",
-            "endpointslices",
-            td("endpointslices"),
+    let all = [
+        (
+            "deployments",
+            list("apps/v1", "deployments", include_str!("../testdata/deployments.json")),
         ),
-        list("", "events", td("events")),
-    ])
-    .await;
+        (
+            "replicasets",
+            list("apps/v1", "replicasets", include_str!("../testdata/replicasets.json")),
+        ),
+        (
+            "statefulsets",
+            list("apps/v1", "statefulsets", include_str!("../testdata/statefulsets.json")),
+        ),
+        ("jobs", list("batch/v1", "jobs", include_str!("../testdata/jobs.json"))),
+        ("pods", list("", "pods", include_str!("../testdata/pods.json"))),
+        ("services", list("", "services", include_str!("../testdata/services.json"))),
+        (
+            "endpointslices",
+            list(
+                "discovery.k8s.io/v1",
+                "endpointslices",
+                include_str!("../testdata/endpointslices.json"),
+            ),
+        ),
+        (
+            "persistentvolumeclaims",
+            list("", "persistentvolumeclaims", include_str!("../testdata/pvcs.json")),
+        ),
+        ("events", list("", "events", include_str!("../testdata/events.json"))),
+        (
+            "customresourcedefinitions",
+            Route::get(
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                include_str!("../testdata/crds.json"),
+            )
+            .query("limit=500")
+            .query(
+                "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkubelab%2Ckubelab.dev%2Flesson%3Ddeploy",
+            ),
+        ),
+        (
+            "backups.lab.kubelab.dev",
+            list("lab.kubelab.dev/v1", "backups", include_str!("../testdata/backups.json")),
+        ),
+    ];
+    all.into_iter()
+        .filter(|(k, _)| *k != skip)
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// The pane's watches of the lesson `deploy` on `srv`.
+async fn lab_watch(srv: &Server) -> ObjectsWatch {
     let t = srv.target().await;
-    let w = ObjectsWatch::start(
+    ObjectsWatch::start(
         &tokio::runtime::Handle::current(),
         &t.client().unwrap(),
         &t.server,
         NS,
-    );
+        Some(&crate::cluster::lesson_selector("deploy")),
+    )
+}
+
+/// Waits (bounded, not timed) until `cond` holds.
+async fn eventually(w: &ObjectsWatch, what: &str, cond: impl Fn(&ObjectsWatch) -> bool) {
     for _ in 0..600 {
-        if w.synced() {
-            break;
+        if cond(w) {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(w.synced(), "{:?}", w.states());
-    let now = k8s_openapi::chrono::DateTime::parse_from_rfc3339("2026-12-06T12:10:00Z")
+    panic!(
+        "never happened: {what}; states {:?}; problems {:?}",
+        w.states(),
+        w.problems()
+    );
+}
+
+fn at_noon() -> k8s_openapi::chrono::DateTime<k8s_openapi::chrono::Utc> {
+    k8s_openapi::chrono::DateTime::parse_from_rfc3339("2026-12-06T12:10:00Z")
         .unwrap()
-        .to_utc();
+        .to_utc()
+}
+
+#[tokio::test]
+async fn the_objects_watch_feeds_the_tree() {
+    let srv = Server::start(full_lists("")).await;
+    let w = lab_watch(&srv).await;
+    // The CRD's objects are watched once the CRD is listed: 11 kinds.
+    eventually(&w, "all listed", |w| w.synced() && w.states().len() == 11).await;
+    assert!(w.states().contains_key("backups.lab.kubelab.dev"));
+    let now = at_noon();
     let from_watch = crate::cluster::tree::build(&w.snapshot(), now);
     let from_lists = crate::cluster::tree::build(&crate::cluster::tree::tests::recorded(), now);
     assert_eq!(from_watch, from_lists);
@@ -292,4 +365,236 @@ async fn the_objects_watch_feeds_the_tree() {
         crate::cluster::tree::recent_events(&w.snapshot(), now, 5).len(),
         2
     );
+    assert!(w.problems().is_empty());
+}
+
+#[tokio::test]
+async fn a_crd_deleted_mid_lab_takes_its_objects_with_it() {
+    let crd: serde_json::Value =
+        serde_json::from_str::<serde_json::Value>(include_str!("../testdata/crds.json")).unwrap()
+            ["items"][0]
+            .clone();
+    let mut routes = full_lists("");
+    routes.push(
+        Route::get(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            &events(&[("DELETED", crd)]),
+        )
+        .query("watch=true"),
+    );
+    let srv = Server::start(routes).await;
+    let w = lab_watch(&srv).await;
+    eventually(&w, "the CRD and its watch gone", |w| {
+        w.synced() && w.states().len() == 10 && w.snapshot().crds.is_empty()
+    })
+    .await;
+    assert!(w.snapshot().custom.is_empty());
+    let rows = crate::cluster::tree::build(&w.snapshot(), at_noon());
+    assert!(!rows.iter().any(|r| r.kind == "crd" || r.kind == "backup"));
+}
+
+#[tokio::test]
+async fn the_cluster_going_away_mid_lab_is_said_and_its_return_clears_it() {
+    let mut srv = Server::start(full_lists("")).await;
+    let w = lab_watch(&srv).await;
+    eventually(&w, "all listed", |w| w.synced() && w.states().len() == 11).await;
+    let before = crate::cluster::tree::build(&w.snapshot(), at_noon());
+    srv.stop().await;
+    // The open watches are cut, then every retry is refused.
+    // Every kind failing the same way is one message.
+    eventually(&w, "refused said, once", |w| {
+        let ps = w.problems();
+        ps.len() == 1 && {
+            let m = ps[0].message(Lang::En);
+            m.contains("unreachable") && m.contains("Connection refused")
+        }
+    })
+    .await;
+    let p = w.problem().unwrap();
+    assert!(!p.message(Lang::En).contains("ServiceError: ServiceError"));
+    assert!(p.short(Lang::En).contains("unreachable · retrying"));
+    assert!(p.short(Lang::Zh).contains("无法连接"));
+    // The last known objects stay on show under the message.
+    assert_eq!(
+        crate::cluster::tree::build(&w.snapshot(), at_noon()),
+        before
+    );
+    // Back on the same address: the watches resume (quietly) and the
+    // probe's answer clears the message.
+    let _back = Server::start_at(srv.addr, Vec::new()).await;
+    eventually(&w, "the message cleared", |w| w.problems().is_empty()).await;
+    assert!(w.synced());
+}
+
+#[tokio::test]
+async fn a_missing_permission_names_resource_and_verb_and_the_rest_works() {
+    let mut routes = full_lists("events");
+    routes.push(
+        Route::get(
+            &format!("/api/v1/namespaces/{NS}/events"),
+            &status_body(
+                403,
+                "Forbidden",
+                "events is forbidden: User \"learner\" cannot list resource \"events\" in API group \"\" in the namespace \"kubelab-deploy\"",
+            ),
+        )
+        .status(403)
+        .repeat(),
+    );
+    let srv = Server::start(routes).await;
+    let w = lab_watch(&srv).await;
+    eventually(&w, "settled", |w| {
+        w.settled() && w.states().len() == 11 && w.problem().is_some()
+    })
+    .await;
+    assert!(!w.synced(), "events never listed");
+    let problems = w.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let m = problems[0].message(Lang::En);
+    assert!(
+        m.starts_with("not allowed: list events: events is forbidden"),
+        "{m}"
+    );
+    assert_eq!(
+        problems[0].short(Lang::En),
+        "cluster: not allowed to list events"
+    );
+    assert_eq!(problems[0].short(Lang::Zh), "集群：无权 list events");
+    // Everything else is there.
+    let now = at_noon();
+    assert_eq!(
+        crate::cluster::tree::build(&w.snapshot(), now),
+        crate::cluster::tree::build(&crate::cluster::tree::tests::recorded(), now)
+    );
+    // The pane shows the tree under the message.
+    let v = crate::cluster::pane::ObjectsView::from_watch(&w, "context recorded", now, Lang::En);
+    let text: String = crate::cluster::pane::lines(&v, 78, Lang::En)
+        .iter()
+        .map(|l| l.to_string() + "\n")
+        .collect();
+    assert!(text.contains("not allowed: list events"), "{text}");
+    assert!(text.contains("deployment/web"), "{text}");
+    assert!(!text.contains("listing objects"), "{text}");
+}
+
+#[tokio::test]
+async fn a_watch_cut_by_the_server_is_said_and_retried_never_hangs() {
+    let mut routes = full_lists("");
+    routes.push(
+        Route::get(&format!("/api/v1/namespaces/{NS}/pods"), "")
+            .query("watch=true")
+            .close()
+            .repeat(),
+    );
+    let srv = Server::start(routes).await;
+    let w = lab_watch(&srv).await;
+    eventually(&w, "the cut said", |w| {
+        w.states()
+            .get("pods")
+            .and_then(|s| s.problem.clone())
+            .is_some_and(|p| matches!(p, WatchProblem::Failed { verb: "watch", .. }))
+    })
+    .await;
+    // Listed once, then watched again and again.
+    eventually(&w, "retried", |_| {
+        srv.requests()
+            .iter()
+            .filter(|r| r.contains("/pods?") && r.contains("watch=true"))
+            .count()
+            >= 2
+    })
+    .await;
+    assert!(w.synced());
+    assert_eq!(w.snapshot().pods.len(), 7);
+}
+
+#[test]
+fn each_failure_names_its_request_in_both_languages() {
+    let status = |code: u16, reason: &str| kube::core::ErrorResponse {
+        status: "Failure".into(),
+        message: format!("{reason}\x1b[2J"),
+        reason: reason.into(),
+        code,
+    };
+    let gone = describe(
+        &watcher::Error::WatchError(status(410, "Expired")),
+        "https://k/",
+        "pods",
+    );
+    assert_eq!(
+        gone,
+        WatchProblem::Expired {
+            resource: "pods".into()
+        }
+    );
+    assert_eq!(
+        gone.message(Lang::En),
+        "watch pods: expired (410 Gone), listing again"
+    );
+    assert!(gone.message(Lang::Zh).contains("410 Gone"));
+    assert_eq!(
+        gone.short(Lang::En),
+        "cluster: watch of pods expired, listing again"
+    );
+    let list = describe(
+        &watcher::Error::InitialListFailed(kube::Error::Api(status(403, "Forbidden"))),
+        "https://k/",
+        "secrets",
+    );
+    assert!(matches!(list, WatchProblem::Failed { verb: "list", .. }));
+    let watch = describe(
+        &watcher::Error::WatchStartFailed(kube::Error::Api(status(403, "Forbidden"))),
+        "https://k/",
+        "secrets",
+    );
+    assert_eq!(
+        watch.short(Lang::En),
+        "cluster: not allowed to watch secrets"
+    );
+    assert_eq!(watch.short(Lang::Zh), "集群：无权 watch secrets");
+    assert!(
+        !watch.message(Lang::En).contains('\x1b'),
+        "control bytes cut"
+    );
+    let expired_token = describe(
+        &watcher::Error::WatchError(status(401, "Unauthorized")),
+        "https://k/",
+        "pods",
+    );
+    assert!(expired_token.short(Lang::En).contains("credentials"));
+}
+
+#[tokio::test]
+async fn list_allowed_but_watch_forbidden_names_the_watch() {
+    let mut routes = full_lists("");
+    routes.insert(
+        0,
+        Route::get(
+            &format!("/api/v1/namespaces/{NS}/pods"),
+            &status_body(
+                403,
+                "Forbidden",
+                "pods is forbidden: User \"learner\" cannot watch resource \"pods\"",
+            ),
+        )
+        .query("watch=true")
+        .status(403)
+        .repeat(),
+    );
+    let srv = Server::start(routes).await;
+    let w = lab_watch(&srv).await;
+    eventually(&w, "the watch refused", |w| {
+        w.synced() && w.states().len() == 11 && w.problem().is_some()
+    })
+    .await;
+    let p = w.problem().unwrap();
+    assert_eq!(p.short(Lang::En), "cluster: not allowed to watch pods");
+    assert!(
+        p.message(Lang::En)
+            .starts_with("not allowed: watch pods: pods is forbidden"),
+        "{}",
+        p.message(Lang::En)
+    );
+    // What the list brought stays on show.
+    assert_eq!(w.snapshot().pods.len(), 7);
 }

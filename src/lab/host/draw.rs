@@ -108,7 +108,13 @@ impl LabHost {
                 Lang::En
             };
             match &lab.objects {
-                Some(o) => o.render(&title, r, buf, lang),
+                Some(o) => {
+                    // Scrolls as the other inspectors do (F7, then j/k).
+                    self.page_rows.set(r.height.saturating_sub(2).max(1));
+                    let focused = focused && shell_area.is_none();
+                    let used = o.render(&title, r, buf, focused, lang, self.inspector_scroll.get());
+                    self.inspector_scroll.set(used);
+                }
                 None => one_pane_line(
                     r,
                     buf,
