@@ -17,6 +17,7 @@ pub mod lab;
 pub mod lint;
 pub mod locale;
 pub mod panes;
+pub mod picture;
 pub mod progress;
 pub mod render;
 pub mod sanitize;
