@@ -128,17 +128,21 @@ pub struct Picture {
 
 type Decoded = Result<Arc<Picture>, PictureError>;
 
-/// Decoded files by canonical path, size and modification time.
-fn decoded() -> &'static Mutex<HashMap<(PathBuf, u64, Option<std::time::SystemTime>), Decoded>> {
-    static CACHE: OnceLock<Mutex<HashMap<(PathBuf, u64, Option<std::time::SystemTime>), Decoded>>> =
-        OnceLock::new();
+/// A file as last seen: canonical path, size, modification time.
+type FileKey = (PathBuf, u64, Option<std::time::SystemTime>);
+type DecodedCache = Mutex<HashMap<FileKey, Decoded>>;
+
+/// Decoded files (errors too), by [`FileKey`].
+fn decoded() -> &'static DecodedCache {
+    static CACHE: OnceLock<DecodedCache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
-/// Cell renderings by picture and size.
+/// Cell renderings by picture id, columns and rows.
 type Cells = Arc<Vec<Line<'static>>>;
-fn cells() -> &'static Mutex<HashMap<(u64, usize, usize), Cells>> {
-    static CACHE: OnceLock<Mutex<HashMap<(u64, usize, usize), Cells>>> = OnceLock::new();
+type CellCache = Mutex<HashMap<(u64, usize, usize), Cells>>;
+fn cells() -> &'static CellCache {
+    static CACHE: OnceLock<CellCache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -232,8 +236,9 @@ fn decode(bytes: &[u8]) -> Result<Picture, PictureError> {
     if !bytes.starts_with(PNG_SIGNATURE) {
         return Err(PictureError::Format(sniff(bytes)));
     }
-    let mut limits = png::Limits::default();
-    limits.bytes = DECODER_BYTES;
+    let limits = png::Limits {
+        bytes: DECODER_BYTES,
+    };
     let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let bad = |e: png::DecodingError| PictureError::Decode(e.to_string());
@@ -249,7 +254,7 @@ fn decode(bytes: &[u8]) -> Result<Picture, PictureError> {
     let mut reader = decoder.read_info().map_err(bad)?;
     let size = reader
         .output_buffer_size()
-        .ok_or_else(|| PictureError::TooManyPixels(w, h))?;
+        .ok_or(PictureError::TooManyPixels(w, h))?;
     let mut buf = vec![0u8; size];
     let frame = reader.next_frame(&mut buf).map_err(bad)?;
     let channels = match frame.color_type {
@@ -280,7 +285,7 @@ fn decode(bytes: &[u8]) -> Result<Picture, PictureError> {
     let scale = (f64::from(KEEP_SIDE) / f64::from(fw.max(fh))).min(1.0);
     let kept_w = ((f64::from(fw) * scale).round() as u32).max(1);
     let kept_h = ((f64::from(fh) * scale).round() as u32).max(1);
-    let rgb = box_average(fw, fh, kept_w, kept_h, |x, y| at(x, y));
+    let rgb = box_average(fw, fh, kept_w, kept_h, at);
     static NEXT: AtomicU64 = AtomicU64::new(1);
     Ok(Picture {
         width: w,
