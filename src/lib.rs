@@ -19,6 +19,7 @@ pub mod lint;
 pub mod locale;
 pub mod lock;
 pub mod panes;
+pub mod picture;
 pub mod progress;
 pub mod render;
 pub mod sanitize;

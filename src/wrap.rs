@@ -183,6 +183,14 @@ pub fn min_width(pieces: &[Piece]) -> usize {
 /// wider than `width` still gets a line of its own). Never returns zero lines.
 pub fn wrap(pieces: &[Piece], width: usize) -> Vec<Vec<Piece>> {
     let width = width.max(1);
+    if let Some(line) = fits_as_is(pieces, width) {
+        return vec![line];
+    }
+    wrap_glyphs(pieces, width)
+}
+
+/// [`wrap`] glyph by glyph.
+fn wrap_glyphs(pieces: &[Piece], width: usize) -> Vec<Vec<Piece>> {
     let glyphs = glyphs(pieces);
 
     let mut out = LineBuilder::new(pieces);
@@ -239,6 +247,41 @@ pub fn wrap(pieces: &[Piece], width: usize) -> Vec<Vec<Piece>> {
         }
     }
     out.finish()
+}
+
+/// Whether a break or space could be dropped or changed by [`wrap`].
+fn is_space(c: char) -> bool {
+    c == ' ' || c == '\t' || c == '\u{3000}'
+}
+
+/// The one line [`wrap`] would make of `pieces` when they fit in `width`
+/// and it would change nothing (no space to drop at either end, no tab to
+/// turn into a space): most paragraphs' last lines, most table cells and
+/// most lines of code, without splitting them into graphemes.
+fn fits_as_is(pieces: &[Piece], width: usize) -> Option<Vec<Piece>> {
+    let mut total = 0;
+    for p in pieces {
+        total += UnicodeWidthStr::width(p.text.as_str());
+        if total > width || p.text.contains('\t') {
+            return None;
+        }
+    }
+    let mut texts = pieces
+        .iter()
+        .map(|p| p.text.as_str())
+        .filter(|t| !t.is_empty());
+    let first = texts.next()?;
+    let last = texts.next_back().unwrap_or(first);
+    if first.starts_with(is_space) || last.ends_with(is_space) {
+        return None;
+    }
+    Some(
+        pieces
+            .iter()
+            .filter(|p| !p.text.is_empty())
+            .cloned()
+            .collect(),
+    )
 }
 
 struct LineBuilder<'p> {
@@ -325,6 +368,24 @@ pub fn hard_wrap(pieces: &[Piece], width: usize) -> Vec<Vec<Piece>> {
 /// in the second half of the line, so tokens such as `3600` are not split.
 /// The first line gets `first` columns, continuation lines `rest`.
 pub fn code_wrap(pieces: &[Piece], first: usize, rest: usize) -> Vec<Vec<Piece>> {
+    // Most code lines fit: kept whole, spaces and all.
+    let total: usize = pieces
+        .iter()
+        .map(|p| UnicodeWidthStr::width(p.text.as_str()))
+        .sum();
+    if total <= first.max(2) && !pieces.iter().any(|p| p.text.contains('\t')) {
+        let line: Vec<Piece> = pieces
+            .iter()
+            .filter(|p| !p.text.is_empty())
+            .cloned()
+            .collect();
+        return vec![line];
+    }
+    code_wrap_glyphs(pieces, first, rest)
+}
+
+/// [`code_wrap`] glyph by glyph.
+fn code_wrap_glyphs(pieces: &[Piece], first: usize, rest: usize) -> Vec<Vec<Piece>> {
     let glyphs: Vec<Glyph> = pieces
         .iter()
         .enumerate()
@@ -694,5 +755,42 @@ mod tests {
     fn truncate_by_width() {
         assert_eq!(truncate("容器与进程", 7), "容器与…");
         assert_eq!(truncate("abc", 3), "abc");
+    }
+
+    #[test]
+    fn fast_paths_give_what_glyph_by_glyph_wrapping_gives() {
+        let s = Style::new();
+        let b = Style::new().add_modifier(ratatui::style::Modifier::BOLD);
+        let cases: Vec<Vec<Piece>> = vec![
+            vec![Piece::new("hello world", s)],
+            vec![
+                Piece::new("容器其实是", s),
+                Piece::new("进程", b),
+                Piece::new("。", s),
+            ],
+            vec![Piece::new("", s), Piece::new("a  b", b), Piece::new("", s)],
+            vec![Piece::new(" lead", s)],
+            vec![Piece::new("trail ", s)],
+            vec![Piece::new("tab\there", s)],
+            vec![Piece::new("\u{3000}全角空格", s)],
+            vec![Piece::linked("link", b, 3), Piece::linked("[4]", s, 3)],
+            vec![Piece::new("  indented: code", s), Piece::new("  ", b)],
+            vec![],
+            vec![Piece::new("", s)],
+        ];
+        for pieces in &cases {
+            for w in [1, 4, 10, 40, 80] {
+                assert_eq!(
+                    wrap(pieces, w),
+                    wrap_glyphs(pieces, w.max(1)),
+                    "wrap {pieces:?} at {w}"
+                );
+                assert_eq!(
+                    code_wrap(pieces, w, w.saturating_sub(2)),
+                    code_wrap_glyphs(pieces, w, w.saturating_sub(2)),
+                    "code_wrap {pieces:?} at {w}"
+                );
+            }
+        }
     }
 }

@@ -272,3 +272,34 @@ fn the_binary_speaks_the_protocol() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("mdbook build"));
 }
+
+/// A page brought in from Hugo/Jekyll (YAML front matter between `---`
+/// lines, which the reader accepts) shows none of its YAML in the web book.
+#[test]
+fn yaml_front_matter_is_stripped_from_the_web_page() {
+    let mut input: Value = serde_json::from_str(INPUT).unwrap();
+    let page = "---\ntitle: Pod 的生命周期\ndescription: 阶段与探针\nweight: 30\ntags: [k8s]\n---\n\nPod 有五个阶段。\n";
+    for item in input[1]["items"].as_array_mut().unwrap() {
+        if item["Chapter"]["path"] == "intro.md" {
+            item["Chapter"]["content"] = page.into();
+        }
+    }
+    let out = run(&input.to_string()).unwrap();
+    let intro = chapter(&out["items"], "intro.md")["content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        !intro.contains("weight") && !intro.contains("tags:") && !intro.contains("---"),
+        "{intro}"
+    );
+    assert!(intro.starts_with("# Pod 的生命周期\n"), "{intro}");
+    assert!(intro.contains("Pod 有五个阶段。"), "{intro}");
+    // mdBook's parser sees no thematic break or setext heading left over.
+    let events: Vec<_> = pulldown_cmark::Parser::new(intro).collect();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, pulldown_cmark::Event::Rule)),
+        "{intro}"
+    );
+}

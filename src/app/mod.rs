@@ -199,6 +199,8 @@ pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
     spawn_highlighter(&app.lib, app.current, tx.clone());
     let mut tui = Tui::enter().context("cannot set up the terminal")?;
     app.hyperlinks = !matches!(std::env::var("TERM").as_deref(), Ok("dumb" | "linux"));
+    // From TERM/NO_COLOR only: querying the terminal could hang it.
+    app.pictures = crate::picture::Mode::from_env();
     update::update(&mut app, Action::Resize(tui.size()?.0, tui.size()?.1));
     if let Some(p) = opts.panes.take() {
         app.panes = p;

@@ -8,7 +8,7 @@ use crate::course::model::Lang;
 use crate::i18n::{strings, Strings};
 use crate::progress::Progress;
 use crate::render::CheckStatus;
-use crate::render::{render_doc, BlockStates, Rendered};
+use crate::render::{render_doc_with, BlockStates, Rendered};
 use ratatui::layout::Rect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub enum Overlay {
 }
 
 /// Cache key of [`App::rendered`].
-type RenderKey = (usize, u16, u64, u64);
+type RenderKey = (usize, u16, u64, u64, crate::picture::Mode);
 
 pub struct App {
     pub lib: Library,
@@ -77,6 +77,10 @@ pub struct App {
     /// Emit OSC 8 hyperlinks over link text (a real terminal that is not
     /// `TERM=dumb`/`linux`); off in tests, whose screens compare text.
     pub hyperlinks: bool,
+    /// How lesson pictures are shown: alt text (tests, dumb terminals) or
+    /// half blocks (set at start-up from the terminal, see
+    /// [`crate::picture::Mode::from_env`]).
+    pub pictures: crate::picture::Mode,
     /// The link `o`/`O` last moved to (0-based), shown in the status line.
     pub link_focus: Option<usize>,
     /// `t`: the outline column is hidden on wide terminals too.
@@ -130,6 +134,7 @@ impl App {
             lock: None,
             preview: None,
             hyperlinks: false,
+            pictures: crate::picture::Mode::AltText,
             link_focus: None,
             outline_hidden: false,
             shown: false,
@@ -256,6 +261,7 @@ impl App {
             width,
             st.generation,
             crate::render::highlight::generation(),
+            self.pictures,
         );
         if self.rendered.as_ref().map(|(k, _)| *k) != Some(key) {
             // Keep the reader's place across re-wraps: remember the source
@@ -265,7 +271,13 @@ impl App {
                 .as_ref()
                 .filter(|(k, _)| k.0 == self.current && k.1 != width)
                 .and_then(|(_, r)| r.src_lines.get(self.scroll).copied());
-            let r = render_doc(&lesson.doc, width, st, self.strings);
+            let pictures = (self.pictures == crate::picture::Mode::HalfBlocks).then(|| {
+                crate::render::Pictures {
+                    lesson: lesson.path.clone(),
+                    root: crate::course::files::include_root(&lesson.path, Some(&self.lib.root)),
+                }
+            });
+            let r = render_doc_with(&lesson.doc, width, st, self.strings, pictures.as_ref());
             if let Some(src) = anchor {
                 self.scroll = r.line_for_source(src);
             }

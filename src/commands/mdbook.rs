@@ -8,7 +8,8 @@
 //! `serde_json::Value` so every field kubelab does not touch passes through
 //! unchanged, whatever the mdBook version adds.
 //!
-//! Per chapter: the `+++` front matter is stripped and each interactive
+//! Per chapter: the front matter (`+++` TOML, or `---` YAML from Hugo/Jekyll)
+//! is stripped and each interactive
 //! fence is replaced by plain Markdown/HTML that mdBook renders without
 //! kubelab (see `mdbook_render`): run blocks as copyable commands, checks
 //! as "what kubelab verifies" in words, hints, solutions and quiz answers
@@ -20,6 +21,7 @@ use super::mdbook_error::err;
 pub use super::mdbook_error::MdbookError;
 pub use super::mdbook_render::Labels;
 use super::mdbook_render::{decorate_lesson, lesson_front, number_chapters, render_interactive};
+use crate::course::front;
 use crate::doc::ir::Interactive;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 use serde_json::Value;
@@ -190,34 +192,56 @@ pub fn convert_chapter(
     }
     out.push_str(&body[pos..]);
     match lesson_front(content, source).map_err(err)? {
-        Some(front) => Ok(decorate_lesson(
-            &out,
-            &front.id,
-            front.summary.as_deref(),
-            labels,
-        )),
+        Some(front) => {
+            let out = title_heading(out, content, source);
+            Ok(decorate_lesson(
+                &out,
+                &front.id,
+                front.summary.as_deref(),
+                labels,
+            ))
+        }
         None => Ok(out),
     }
 }
 
-/// Splits off `+++` front matter. Returns the body and the 1-based file
-/// line the body starts on.
+/// Splits off the front matter, kubelab's `+++` TOML or the `---` YAML of
+/// pages brought in from Hugo/Jekyll/VitePress (the reader accepts both, so
+/// the web book must not show either as text). Returns the body and the
+/// 1-based file line the body starts on.
 fn split_front_matter<'a>(content: &'a str, source: &str) -> Result<(&'a str, u32), MdbookError> {
-    let first_end = content.find('\n').map_or(content.len(), |i| i + 1);
-    if content[..first_end].trim_end() != "+++" {
-        return Ok((content, 1));
+    let split = front::split(content, Path::new(source)).map_err(|d| err(d.to_string()))?;
+    Ok((split.body, split.body_line))
+}
+
+/// A page with YAML front matter usually carries its title there only
+/// (Hugo and Jekyll print it from the template): when the front matter has
+/// a `title` and the body no `# ` heading, the title becomes one, so the web
+/// page has the title the reader shows. kubelab's own lessons (TOML) are
+/// left alone.
+fn title_heading(body: String, content: &str, source: &str) -> String {
+    let path = Path::new(source);
+    let Ok(split) = front::split(content, path) else {
+        return body;
+    };
+    if split.format != front::Format::Yaml {
+        return body;
     }
-    let mut offset = first_end;
-    // `line` is the file line of `l`; the body starts on the next one.
-    for (line, l) in (2u32..).zip(content[first_end..].split_inclusive('\n')) {
-        offset += l.len();
-        if l.trim_end() == "+++" {
-            return Ok((&content[offset..], line + 1));
-        }
+    let title = crate::course::front_yaml::parse(split.front, split.front_line, path)
+        .ok()
+        .and_then(|y| y.title);
+    let has_heading = body
+        .lines()
+        .take_while(|l| !l.starts_with("```") && !l.starts_with("~~~"))
+        .any(|l| l.starts_with("# "));
+    match title {
+        Some(title) if !has_heading => format!(
+            "# {}\n\n{}",
+            super::mdbook_render::md_text(&title),
+            body.trim_start_matches('\n')
+        ),
+        _ => body,
     }
-    Err(err(format!(
-        "{source}:1: front matter opened with `+++` is never closed; add a `+++` line after it"
-    )))
 }
 
 fn newlines(text: &str) -> u32 {
@@ -343,6 +367,58 @@ mod tests {
         assert_eq!((body, line), ("# No front matter\n", 1));
         let e = split_front_matter("+++\nid = 1\n", "f.md").unwrap_err();
         assert!(e.message.starts_with("f.md:1:"), "{}", e.message);
+        // YAML (Hugo/Jekyll), with a BOM and CRLF too, and `...` closing it.
+        let (body, line) =
+            split_front_matter("---\ntitle: Pods\ntags: [a]\n---\n# Hi\n", "f.md").unwrap();
+        assert_eq!((body, line), ("# Hi\n", 5));
+        let (body, line) =
+            split_front_matter("\u{feff}---\r\ntitle: x\r\n...\r\nText\r\n", "f.md").unwrap();
+        assert_eq!((body, line), ("Text\r\n", 4));
+        let e = split_front_matter("---\ntitle: x\n", "f.md").unwrap_err();
+        assert!(e.message.starts_with("f.md:1:"), "{}", e.message);
+    }
+
+    #[test]
+    fn yaml_front_matter_never_reaches_the_page() {
+        let page = "---\ntitle: \"Pod 的生命周期\"\ndescription: 阶段与探针\nweight: 3\n---\n\nPod 有五个阶段。\n\n```sh run\nkubectl get pods\n```\n";
+        let out = convert_chapter(page, "pod-lifecycle.md", &Labels::ZH).unwrap();
+        for gone in ["---", "weight", "title:", "description:"] {
+            assert!(!out.contains(gone), "{gone:?} left in:\n{out}");
+        }
+        // Its title becomes the heading, its description the summary, and
+        // the id (the file name) is in the banner.
+        assert!(out.starts_with("# Pod 的生命周期\n"), "{out}");
+        assert!(
+            out.contains("<p class=\"kubelab-summary\">阶段与探针</p>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<code>kubelab open pod-lifecycle</code>"),
+            "{out}"
+        );
+        assert!(out.contains("Pod 有五个阶段。"), "{out}");
+        assert!(out.contains("```sh\nkubectl get pods\n```"), "{out}");
+        // A heading of its own is kept, no second one is added.
+        let page = "---\ntitle: Front\n---\n# Own *title*\n\nText.\n";
+        let out = convert_chapter(page, "p.md", &Labels::EN).unwrap();
+        assert!(out.starts_with("# Own *title*\n"), "{out}");
+        assert!(!out.contains("# Front"), "{out}");
+        // A hostile title is Markdown-escaped (no HTML reaches the page).
+        let page = "---\ntitle: \"<script>x</script>\"\n---\nText.\n";
+        let out = convert_chapter(page, "p.md", &Labels::EN).unwrap();
+        assert!(!out.contains("<script>"), "{out}");
+        // kubelab's own TOML front matter is handled as before: no heading
+        // added from it.
+        let page = "+++\nid = \"p\"\ntitle = \"T\"\n+++\nText.\n";
+        let out = convert_chapter(page, "p.md", &Labels::EN).unwrap();
+        assert!(!out.contains("# T") && !out.contains("+++"), "{out}");
+        assert!(out.contains("<code>kubelab open p</code>"), "{out}");
+        // No title in the YAML: the body's own heading stays the only one.
+        let page = "---\ndate: 2024-01-01\n---\n## Section\n\nText.\n";
+        let out = convert_chapter(page, "p.md", &Labels::EN).unwrap();
+        assert_eq!(out.matches("Section").count(), 1, "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("# ")), "{out}");
+        assert!(!out.contains("date:"), "{out}");
     }
 
     #[test]

@@ -259,16 +259,21 @@ pub fn decorate_lesson(body: &str, id: &str, summary: Option<&str>, l: &Labels) 
 
 /// The front matter of a lesson chapter, `None` for a chapter without one
 /// (a plain page). Errors name the file and line.
+/// A page with YAML front matter (`---`, brought in from Hugo/Jekyll) is a
+/// lesson too, as in the reader: its id is the file name unless it sets
+/// one, its `description` the summary.
 pub fn lesson_front(content: &str, source: &str) -> Result<Option<FrontMatter>, String> {
-    let content = content.strip_prefix('\u{feff}').unwrap_or(content);
-    if content.lines().next().map(str::trim_end) != Some("+++") {
-        return Ok(None);
-    }
     let path = Path::new(source);
     let split = front::split(content, path).map_err(|d| d.to_string())?;
-    front::parse(split.front, split.front_line, path)
-        .map(Some)
-        .map_err(|d| d.to_string())
+    match split.format {
+        front::Format::None => Ok(None),
+        front::Format::Toml => front::parse(split.front, split.front_line, path)
+            .map(Some)
+            .map_err(|d| d.to_string()),
+        front::Format::Yaml => front::lesson_front(&split, path)
+            .map(Some)
+            .map_err(|d| d.to_string()),
+    }
 }
 
 /// Numbers the chapters as the lessons are numbered: a chapter whose file

@@ -182,10 +182,35 @@ pub fn block_text(b: &Block) -> String {
     }
 }
 
-/// Lays out `doc` for `width` columns.
+/// Where a lesson's pictures are drawn from: the lesson file (pictures
+/// are relative to it) and the course folder they must stay inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pictures {
+    pub lesson: std::path::PathBuf,
+    pub root: std::path::PathBuf,
+}
+
+/// Most rows a picture takes: it should leave room for the text around it.
+const PICTURE_ROWS: usize = 16;
+
+/// Lays out `doc` for `width` columns, pictures as their alt text.
 pub fn render_doc(doc: &Doc, width: u16, states: &BlockStates, strings: &Strings) -> Rendered {
+    render_doc_with(doc, width, states, strings, None)
+}
+
+/// [`render_doc`], drawing a paragraph that is only a picture with half
+/// blocks above its alt text when `pictures` is given (see
+/// [`crate::picture`]).
+pub fn render_doc_with(
+    doc: &Doc,
+    width: u16,
+    states: &BlockStates,
+    strings: &Strings,
+    pictures: Option<&Pictures>,
+) -> Rendered {
     let w = usize::from(width).max(8);
     let mut out = Out::new(0);
+    out.pictures = pictures.cloned().map(std::sync::Arc::new);
     let mut links: Vec<String> = Vec::new();
     let mut ref_lines = Vec::new();
     // The references of a `##` section follow it (and the text before the
@@ -232,6 +257,7 @@ struct Out {
     links: Vec<LinkSpan>,
     src: u32,
     next_interactive: usize,
+    pictures: Option<std::sync::Arc<Pictures>>,
 }
 
 impl Out {
@@ -243,6 +269,40 @@ impl Out {
             links: Vec::new(),
             src: 0,
             next_interactive,
+            pictures: None,
+        }
+    }
+
+    /// An `Out` for a container's contents (list item, quote).
+    fn child(&self) -> Self {
+        Out {
+            pictures: self.pictures.clone(),
+            ..Out::new(self.next_interactive)
+        }
+    }
+
+    /// A paragraph that is a lone picture, drawn when pictures are on and
+    /// it loads; else nothing is pushed (the alt text follows either way).
+    /// A picture that cannot be drawn says why, under its alt text.
+    fn picture(&mut self, text: &[crate::doc::ir::Inline], w: usize) -> Option<String> {
+        use crate::doc::ir::Inline;
+        let pics = self.pictures.clone()?;
+        let mut images = text.iter().filter(|i| match i {
+            Inline::Text(t) => !t.trim().is_empty(),
+            Inline::SoftBreak | Inline::HardBreak => false,
+            _ => true,
+        });
+        let (Some(Inline::Image { url, .. }), None) = (images.next(), images.next()) else {
+            return None;
+        };
+        match crate::picture::load(url, &pics.lesson, &pics.root) {
+            Ok(p) => {
+                for l in crate::picture::half_blocks(&p, w, PICTURE_ROWS).iter() {
+                    self.push(l.clone());
+                }
+                None
+            }
+            Err(e) => Some(e.to_string()),
         }
     }
 
@@ -355,9 +415,15 @@ impl Out {
                 }
             }
             Block::Paragraph { text, .. } => {
+                let why_not = self.picture(text, w);
                 let pieces = inline::pieces(text, Style::new(), links);
                 for seg in inline::split_hard_breaks(pieces) {
                     self.push_wrapped(&seg, w);
+                }
+                if let Some(why) = why_not {
+                    // Course text in the message (a file name): sanitized.
+                    let why = crate::sanitize::text(&why).into_owned();
+                    self.push_wrapped(&[Piece::new(format!("  ({why})"), theme::DIM)], w);
                 }
             }
             Block::Code { lang, code, .. } => {
@@ -394,7 +460,7 @@ impl Out {
                     }
                     None => (theme::DIM, None),
                 };
-                let mut child = Out::new(self.next_interactive);
+                let mut child = self.child();
                 child.src = b.line();
                 if let Some(t) = title {
                     child.push(Line::styled(
@@ -481,7 +547,7 @@ impl Out {
             .collect();
         let mw = markers.iter().map(|m| wrap::width(m)).max().unwrap_or(2);
         for (n, (it, marker)) in items.iter().zip(markers).enumerate() {
-            let mut child = Out::new(self.next_interactive);
+            let mut child = self.child();
             child.src = it.blocks.first().map_or(self.src, Block::line);
             for (i, inner) in it.blocks.iter().enumerate() {
                 if i > 0 && !matches!(inner, Block::List { .. }) {
