@@ -90,7 +90,7 @@ pub(crate) fn start_payload(
                 return Error::new("pty", format!("dup2: {e}"));
             }
         }
-        if let Err(e) = sys::set_controlling_tty(0) {
+        if let Err(e) = sys::set_controlling_tty() {
             return Error::new("pty", format!("set controlling terminal: {e}"));
         }
     }

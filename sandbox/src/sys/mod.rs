@@ -19,7 +19,6 @@ pub(crate) mod tty;
 
 pub use caps::*;
 pub use clone::*;
-pub use cvt::cstr;
 pub use fd::*;
 pub use host::*;
 pub use mount::*;
