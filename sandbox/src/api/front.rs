@@ -21,7 +21,7 @@ use crate::spec::Spec;
 use crate::sys::{self, tty};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -151,9 +151,9 @@ pub fn run(fg: &Foreground, slim_exe: Option<&Path>) -> i32 {
             });
         }
     }
-    let mut fds = vec![signals.as_raw_fd()];
+    let mut fds = vec![signals.as_fd()];
     if let Some(m) = &master {
-        fds.push(m.as_raw_fd());
+        fds.push(m.as_fd());
     }
     let mut out = std::io::stdout();
     let mut buf = [0u8; 8192];

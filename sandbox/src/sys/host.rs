@@ -40,19 +40,22 @@ pub fn loopback_up() -> io::Result<()> {
         SocketFlags::CLOEXEC,
         None,
     )?;
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (i, b) in b"lo\0".iter().enumerate() {
-        ifr.ifr_name[i] = *b as libc::c_char;
-    }
-    // SAFETY: ifr is a valid ifreq for both ioctls.
-    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut ifr) })?;
-    // SAFETY: reading the flags member the kernel just filled in.
+    // SAFETY: ifreq is plain old data (all-zero is a valid value) and a
+    // valid argument for both ioctls; the flags member read and written is
+    // the one SIOCGIFFLAGS just filled in.
     unsafe {
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            ifr.ifr_name[i] = *b as libc::c_char;
+        }
+        check(libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFFLAGS as _,
+            &mut ifr,
+        ))?;
         ifr.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &ifr)).map(drop)
     }
-    // SAFETY: as above.
-    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &ifr) }).map(drop)
 }
 
 pub fn getgid() -> u32 {
