@@ -4,6 +4,9 @@
 use super::cvt::check;
 use std::io;
 
+/// prctl with one integer argument (name, death signal, dumpable,
+/// no_new_privs, bounding-set drops by number), kept as one raw call: the
+/// call sites pass the kernel's own constants.
 pub fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {
     // SAFETY: the options used by this crate take one integer argument.
     check(unsafe {

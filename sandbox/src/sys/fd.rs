@@ -9,6 +9,8 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(io::Error::from)
 }
 
+/// Hand-written: it takes inherited descriptor numbers (also between fork
+/// and exec in `pre_exec`), which rustix would need borrowed unsafely.
 pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
     // SAFETY: F_SETFD on a descriptor has no memory effects.
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) })
@@ -58,6 +60,8 @@ pub fn poll_read(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool
     }
 }
 
+/// Writes all of `data` to a descriptor number (the status pipe a helper
+/// was handed, stderr); hand-written for the same reason as [`set_cloexec`].
 pub fn write_fd(fd: RawFd, data: &[u8]) -> io::Result<()> {
     until_done(data.len(), |off| {
         // SAFETY: the slice is valid for its remaining length.

@@ -5,6 +5,8 @@ use super::cvt::check;
 use std::io;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 
+/// Hand-written: rustix's `Signal` has no safe constructor for real-time
+/// signals, which a caller may forward.
 pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     // SAFETY: kill has no memory effects.
     check(unsafe { libc::kill(pid, sig) }).map(drop)
