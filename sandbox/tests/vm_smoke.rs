@@ -72,10 +72,10 @@ fn vm_run_role_matches_uid() {
     let Some(role) = skip_outside_vm("vm_run_role_matches_uid") else {
         return;
     };
-    let euid = nix::unistd::geteuid();
+    let root = kubelab_sandbox::is_root();
     match role.as_str() {
-        "root" => assert!(euid.is_root(), "role root but euid {euid}"),
-        "user" => assert!(!euid.is_root(), "role user but running as root"),
+        "root" => assert!(root, "role root but not running as root"),
+        "user" => assert!(!root, "role user but running as root"),
         other => panic!("unknown KUBELAB_VM role {other:?}"),
     }
 }

@@ -21,7 +21,7 @@ use crate::spec::Spec;
 use crate::sys::{self, tty};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -132,8 +132,8 @@ pub fn run(fg: &Foreground, slim_exe: Option<&Path>) -> i32 {
     let master = sb.take_pty_master().map(std::fs::File::from);
     // Raw mode only when keys are forwarded: without -i, Ctrl-C must stay
     // a signal to us, or nothing could stop the sandbox from the keyboard.
-    let raw = match (&master, fg.interactive && tty::is_tty(0)) {
-        (Some(_), true) => tty::RawMode::enable(0).ok(),
+    let raw = match (&master, fg.interactive && tty::is_tty(tty::stdin())) {
+        (Some(_), true) => tty::RawMode::enable(tty::stdin()).ok(),
         _ => None,
     };
     if let (Some(m), true) = (&master, fg.interactive) {
@@ -151,9 +151,9 @@ pub fn run(fg: &Foreground, slim_exe: Option<&Path>) -> i32 {
             });
         }
     }
-    let mut fds = vec![signals.as_raw_fd()];
+    let mut fds = vec![signals.as_fd()];
     if let Some(m) = &master {
-        fds.push(m.as_raw_fd());
+        fds.push(m.as_fd());
     }
     let mut out = std::io::stdout();
     let mut buf = [0u8; 8192];
@@ -180,7 +180,7 @@ pub fn run(fg: &Foreground, slim_exe: Option<&Path>) -> i32 {
             match s {
                 libc::SIGCHLD => {}
                 libc::SIGWINCH => {
-                    if let (Some(m), Ok((rows, cols))) = (&master, tty::size(0)) {
+                    if let (Some(m), Ok((rows, cols))) = (&master, tty::size(tty::stdin())) {
                         let _ = Sandbox::resize_pty(m, rows, cols);
                     }
                 }
@@ -275,7 +275,7 @@ fn slim_down(sb: Sandbox, master: Option<&std::fs::File>, fg: &Foreground, exe: 
 /// here; otherwise (scripts, `cmd | kubelab run ... | cmd`) they are
 /// passed on as they are.
 fn needs_pipes() -> bool {
-    (0..3).any(tty::is_tty)
+    tty::stdio().into_iter().any(tty::is_tty)
 }
 
 /// Copies the sandbox's pipes (if it got pipes): stdin only when it is not
@@ -283,7 +283,7 @@ fn needs_pipes() -> bool {
 /// `docker run` does), stdout and stderr always. Returns the output copies.
 fn copy_stdio(sb: &mut Sandbox, interactive: bool) -> Vec<std::thread::JoinHandle<()>> {
     if let Some(mut to_sb) = sb.take_stdin() {
-        if interactive || !tty::is_tty(0) {
+        if interactive || !tty::is_tty(tty::stdin()) {
             // Never joined: it may sit in read(2) on our stdin forever.
             std::thread::spawn(move || {
                 let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_sb);
@@ -315,7 +315,7 @@ fn drained(code: i32, copies: Vec<std::thread::JoinHandle<()>>) -> i32 {
 /// Starts the sandbox and says what it runs without.
 fn start(fg: &Foreground, slim_exe: Option<&Path>) -> Result<Sandbox, i32> {
     let stdio = if fg.tty {
-        let (rows, cols) = tty::size(0).unwrap_or((24, 80));
+        let (rows, cols) = tty::size(tty::stdin()).unwrap_or((24, 80));
         StdioMode::Pty { rows, cols }
     } else if needs_pipes() {
         StdioMode::Piped

@@ -358,14 +358,14 @@ impl Sandbox {
     }
 
     /// Resizes a PTY given its master (works after `take_pty_master` too).
-    pub fn resize_pty(master: &impl AsRawFd, rows: u16, cols: u16) -> std::io::Result<()> {
-        sys::set_winsize(master.as_raw_fd(), rows, cols)
+    pub fn resize_pty(master: &impl AsFd, rows: u16, cols: u16) -> std::io::Result<()> {
+        sys::set_winsize(master.as_fd(), rows, cols)
     }
 
     /// Resizes the sandbox's PTY if the handle still holds the master.
     pub fn resize(&self, rows: u16, cols: u16) -> std::io::Result<()> {
         match &self.pty_master {
-            Some(m) => sys::set_winsize(m.as_raw_fd(), rows, cols),
+            Some(m) => sys::set_winsize(m.as_fd(), rows, cols),
             None => Err(std::io::Error::other("no PTY master held by this handle")),
         }
     }

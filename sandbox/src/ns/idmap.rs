@@ -144,17 +144,15 @@ pub(crate) fn write_maps(pid: libc::pid_t, m: &IdMap) -> io::Result<()> {
 /// supplementary groups. Capabilities survive (0 is the namespace's root).
 /// A no-op for a rootless sandbox, whose caller already is its uid 0.
 pub(crate) fn become_root() -> io::Result<()> {
-    // SAFETY: plain syscalls with integer arguments.
-    unsafe {
-        if libc::setresgid(0, 0, 0) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // EPERM where setgroups is denied (rootless): nothing to drop then.
-        let _ = libc::setgroups(0, std::ptr::null());
-        if libc::setresuid(0, 0, 0) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    use rustix::process::{Gid, Uid};
+    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+    // rustix changes the calling thread's credentials only (glibc's
+    // set*id broadcast to every thread); the callers, PID 1 and the exec
+    // helper, are single-threaded.
+    set_thread_res_gid(Gid::ROOT, Gid::ROOT, Gid::ROOT)?;
+    // EPERM where setgroups is denied (rootless): nothing to drop then.
+    let _ = set_thread_groups(&[]);
+    set_thread_res_uid(Uid::ROOT, Uid::ROOT, Uid::ROOT)?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use crate::error::Error;
 use crate::sys;
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// Creates the sandbox's network namespace and sends it to PID 1 (message
 /// "n"), which joins it before mounting /sys. Creating a network namespace
@@ -21,8 +21,7 @@ pub(crate) fn make_netns(go: BorrowedFd<'_>) -> Result<(), Error> {
         |what: &str, err: std::io::Error| Error::new("namespaces.net", format!("{what}: {err}"));
     sys::unshare(libc::CLONE_NEWNET).map_err(|err| e("new network namespace", err))?;
     let ns = fs::File::open("/proc/self/ns/net").map_err(|err| e("/proc/self/ns/net", err))?;
-    sys::send_with_fds(go.as_raw_fd(), b"n", &[ns.as_raw_fd()])
-        .map_err(|err| e("pass it to PID 1", err))?;
+    sys::send_with_fds(go, b"n", &[ns.as_fd()]).map_err(|err| e("pass it to PID 1", err))?;
     crate::trace::mark("supervisor: network namespace sent");
     Ok(())
 }

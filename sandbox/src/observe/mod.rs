@@ -197,25 +197,12 @@ pub struct UpperEntry {
 }
 
 fn is_opaque(p: &Path) -> bool {
-    let Ok(c) = crate::sys::cstr(p) else {
-        return false;
-    };
-    for name in [c"user.overlay.opaque", c"trusted.overlay.opaque"] {
-        let mut buf = [0u8; 4];
-        // SAFETY: valid C strings and a writable 4-byte buffer.
-        let n = unsafe {
-            libc::lgetxattr(
-                c.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr() as *mut libc::c_void,
-                buf.len(),
-            )
-        };
-        if n > 0 && buf[0] == b'y' {
-            return true;
-        }
-    }
-    false
+    ["user.overlay.opaque", "trusted.overlay.opaque"]
+        .into_iter()
+        .any(|name| {
+            let mut buf = [0u8; 4];
+            matches!(rustix::fs::lgetxattr(p, name, &mut buf), Ok(n) if n > 0 && buf[0] == b'y')
+        })
 }
 
 /// Everything in the overlay upper dir: the sandbox's changes to its rootfs.

@@ -10,7 +10,7 @@ use crate::ns::enter::{join_all, readable_member};
 use crate::spec::Spec;
 use crate::sys;
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
 /// Entry point of `<exe> __sandbox-exec`.
@@ -67,11 +67,11 @@ fn exec_inner(cfg: &ExecConfig, lifeline: Option<OwnedFd>) -> Result<i32> {
             let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
             if let Some(secs) = cfg.cpu_seconds {
                 // Lowering a limit needs no privilege; refuse to run unbounded.
-                if let Err(e) = nix::sys::resource::setrlimit(
-                    nix::sys::resource::Resource::RLIMIT_CPU,
-                    secs,
-                    secs.saturating_add(1),
-                ) {
+                let lim = rustix::process::Rlimit {
+                    current: Some(secs),
+                    maximum: Some(secs.saturating_add(1)),
+                };
+                if let Err(e) = rustix::process::setrlimit(rustix::process::Resource::Cpu, lim) {
                     let e = Error::new("exec", format!("setrlimit(RLIMIT_CPU): {e}"));
                     Report::Failed(e.clone()).send(cfg.status_fd);
                     sys::exit_now(e.exit_code)
@@ -96,7 +96,7 @@ fn exec_inner(cfg: &ExecConfig, lifeline: Option<OwnedFd>) -> Result<i32> {
                 .open("/dev/null")
             {
                 for fd in 0..3 {
-                    let _ = sys::dup2(null.as_raw_fd(), fd);
+                    let _ = sys::dup2_stdio(null.as_fd(), fd);
                 }
             }
             let sfd = sys::signalfd(&set).map_err(|e| Error::new("exec", e.to_string()))?;

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::ns::idmap::{become_root, write_maps, IdMap};
 use crate::rootfs::handed::{detached, Prepared};
 use std::fs;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// Supervisor, right after cloning PID 1 into its new user namespace:
 /// writes the maps, prepares the mounts PID 1 could not open as an
@@ -94,8 +94,8 @@ pub(crate) fn hand_over(
             ),
         ));
     }
-    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
-    crate::sys::send_with_fds(go.as_raw_fd(), b"u", &raw)
+    let borrowed: Vec<BorrowedFd> = fds.iter().map(|f| f.as_fd()).collect();
+    crate::sys::send_with_fds(go, b"u", &borrowed)
         .map_err(|err| Error::new("spawn", format!("hand over to PID 1: {err}")))?;
     crate::trace::mark("supervisor: PID 1's mounts handed over");
     Ok(())

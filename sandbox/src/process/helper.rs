@@ -3,7 +3,7 @@
 
 use super::protocol::{Report, CONFIG_ENV};
 use crate::sys;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -50,11 +50,11 @@ pub(crate) fn read_reports(r: OwnedFd) -> Option<Vec<Report>> {
         if left.is_zero() {
             return None;
         }
-        let ready = sys::poll_read(&[r.as_raw_fd()], left.as_millis() as i32).ok()?;
+        let ready = sys::poll_read(&[r.as_fd()], left.as_millis() as i32).ok()?;
         if ready.first() != Some(&true) {
             continue;
         }
-        match sys::read_fd(r.as_raw_fd(), &mut chunk) {
+        match sys::read_fd(r.as_fd(), &mut chunk) {
             Ok(0) | Err(_) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }

@@ -6,7 +6,7 @@ use super::protocol::PtyRequest;
 use crate::error::{Error, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 use crate::spec::Spec;
 use crate::sys;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 /// Signals the supervisor and init pass on to the payload.
@@ -27,7 +27,7 @@ pub(crate) fn make_pty(req: &PtyRequest) -> Result<OwnedFd, Error> {
     let sock = sys::adopt_fd(req.sock_fd).map_err(|e| Error::new("pty", format!("socket: {e}")))?;
     let (master, slave) = sys::open_pty_here(req.rows, req.cols)
         .map_err(|e| Error::new("pty", format!("open /dev/ptmx: {e}")))?;
-    sys::send_fd(sock.as_raw_fd(), master.as_raw_fd())
+    sys::send_fd(sock.as_fd(), master.as_fd())
         .map_err(|e| Error::new("pty", format!("send master: {e}")))?;
     Ok(slave)
 }
@@ -86,11 +86,11 @@ pub(crate) fn start_payload(
     let _ = sys::setsid();
     if let Some(s) = pty_slave {
         for fd in 0..3 {
-            if let Err(e) = sys::dup2(s.as_raw_fd(), fd) {
+            if let Err(e) = sys::dup2_stdio(s.as_fd(), fd) {
                 return Error::new("pty", format!("dup2: {e}"));
             }
         }
-        if let Err(e) = sys::set_controlling_tty(0) {
+        if let Err(e) = sys::set_controlling_tty() {
             return Error::new("pty", format!("set controlling terminal: {e}"));
         }
     }

@@ -14,7 +14,7 @@ use crate::rootfs::{self, handed::Prepared};
 use crate::spec::Namespace;
 use crate::sys;
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 /// PID 1 of the sandbox. Returns its exit code (the payload's).
@@ -105,7 +105,7 @@ fn setup_and_start(
             Ok(()) => "ok".to_string(),
             Err(e) => format!("PID 1 joining by itself: {e}"),
         };
-        sys::send_with_fds(go.as_raw_fd(), answer.as_bytes(), &[]).map_err(|_| gone())?;
+        sys::send_with_fds(go.as_fd(), answer.as_bytes(), &[]).map_err(|_| gone())?;
         if joined.is_err() {
             // The supervisor tries the slow way and says when it is done.
             match sys::recv_with_fds(go.as_fd(), &mut b) {
@@ -174,7 +174,7 @@ fn reap_loop(payload: libc::pid_t) -> i32 {
         if let Some(code) = result {
             return code;
         }
-        let ready = sys::poll_read(&[sfd.as_raw_fd()], 1000).unwrap_or_default();
+        let ready = sys::poll_read(&[sfd.as_fd()], 1000).unwrap_or_default();
         if ready.first() == Some(&true) {
             for s in sys::read_signals(sfd.as_fd()) {
                 if s != libc::SIGCHLD {

@@ -15,7 +15,7 @@ use crate::ns::userns::{clone_flags, enter_userns};
 use crate::spec::Namespace;
 use crate::sys;
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 /// Entry point of `<exe> __sandbox-init`. Returns the process exit code.
@@ -349,8 +349,10 @@ fn run_supervisor(
     }
     // v1: PID 1 writes "0" to these `tasks` files itself (the cheap move)
     // once its rootfs is built, then answers.
-    let tasks: Vec<RawFd> = join.tasks.iter().map(|f| f.as_raw_fd()).collect();
-    let go_sent = sys::send_with_fds(go.as_raw_fd(), b"g", &tasks).is_ok();
+    let tasks: Vec<BorrowedFd> = join.tasks.iter().map(|f| f.as_fd()).collect();
+    let go_sent = sys::send_with_fds(go.as_fd(), b"g", &tasks).is_ok();
+    let has_tasks = !tasks.is_empty();
+    drop(tasks);
     crate::trace::mark("supervisor: go sent");
     // The payload's stdio belongs to the sandbox; holding it here would delay
     // the caller's EOF / PTY hangup until the supervisor exits.
@@ -362,10 +364,10 @@ fn run_supervisor(
         // (The trace keeps stderr, accepting that delay.)
         let keep = if crate::trace::enabled() { 2 } else { 3 };
         for fd in 0..keep {
-            let _ = sys::dup2(null.as_raw_fd(), fd);
+            let _ = sys::dup2_stdio(null.as_fd(), fd);
         }
     }
-    if go_sent && !tasks.is_empty() {
+    if go_sent && has_tasks {
         match await_answer(&go, &lifeline, pid) {
             Some(a) if a == b"ok" => {}
             Some(why) => {
@@ -379,7 +381,7 @@ fn run_supervisor(
                         String::from_utf8_lossy(&why)
                     ));
                 }
-                let _ = sys::send_with_fds(go.as_raw_fd(), b"g", &[]);
+                let _ = sys::send_with_fds(go.as_fd(), b"g", &[]);
             }
             // PID 1 ended during setup; it reported why itself.
             None => {}
@@ -425,7 +427,7 @@ fn run_supervisor(
 /// meanwhile (the rootfs build comes first): if the caller dies, PID 1 is
 /// killed, as [`supervise`] would.
 fn await_answer(go: &OwnedFd, lifeline: &OwnedFd, pid: libc::pid_t) -> Option<Vec<u8>> {
-    let mut watch = vec![go.as_raw_fd(), lifeline.as_raw_fd()];
+    let mut watch = vec![go.as_fd(), lifeline.as_fd()];
     loop {
         let ready = sys::poll_read(&watch, -1).ok()?;
         if ready.first() == Some(&true) {

@@ -5,7 +5,7 @@ use super::protocol::InitConfig;
 use super::stdio::StdioMode;
 use crate::error::{Error, Result, EXIT_SETUP_FAILED};
 use crate::sys;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::process::Child;
 
 /// The supervisor process: an exec'd helper, or (single-threaded caller) a
@@ -92,7 +92,7 @@ pub(crate) fn fork_supervisor(
             .open("/dev/null")
         {
             for fd in 0..3 {
-                let _ = sys::dup2(null.as_raw_fd(), fd);
+                let _ = sys::dup2_stdio(null.as_fd(), fd);
             }
         }
     }

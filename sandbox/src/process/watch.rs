@@ -3,7 +3,7 @@
 
 use crate::error::EXIT_SETUP_FAILED;
 use crate::sys;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 /// Waits for `child`, forwarding signals to it; kills it when the lifeline
 /// reports the caller's death. Returns the child's shell-style exit code.
@@ -20,9 +20,9 @@ pub(crate) fn supervise_until(
     lifeline: Option<&OwnedFd>,
     deadline: Option<std::time::Instant>,
 ) -> Option<i32> {
-    let mut fds = vec![sfd.as_raw_fd()];
+    let mut fds = vec![sfd.as_fd()];
     if let Some(l) = lifeline {
-        fds.push(l.as_raw_fd());
+        fds.push(l.as_fd());
     }
     let mut lifeline_open = lifeline.is_some();
     loop {

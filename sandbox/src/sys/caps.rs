@@ -4,6 +4,9 @@
 use super::cvt::check;
 use std::io;
 
+/// prctl with one integer argument (name, death signal, dumpable,
+/// no_new_privs, bounding-set drops by number), kept as one raw call: the
+/// call sites pass the kernel's own constants.
 pub fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {
     // SAFETY: the options used by this crate take one integer argument.
     check(unsafe {
@@ -52,60 +55,21 @@ pub fn drop_caps(keep: &[u32]) -> io::Result<()> {
             prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong)?;
         }
     }
-    // PR_CAP_AMBIENT_CLEAR_ALL
-    let _ = prctl_ambient_clear();
-    let mut mask = [0u32; 2];
+    let _ = rustix::thread::clear_ambient_capability_set();
+    let mut mask = 0u64;
     for &c in keep {
         if c <= last {
-            mask[(c / 32) as usize] |= 1 << (c % 32);
+            mask |= 1 << c;
         }
     }
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: libc::c_int,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    let mut hdr = Header {
-        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
-        pid: 0,
-    };
-    let data = [
-        Data {
-            effective: mask[0],
-            permitted: mask[0],
-            inheritable: mask[0],
+    let set = rustix::thread::CapabilitySet::from_bits_retain(mask);
+    rustix::thread::set_capabilities(
+        None,
+        rustix::thread::CapabilitySets {
+            effective: set,
+            permitted: set,
+            inheritable: set,
         },
-        Data {
-            effective: mask[1],
-            permitted: mask[1],
-            inheritable: mask[1],
-        },
-    ];
-    // SAFETY: header and two data structs match the v3 capset ABI.
-    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut Header, data.as_ptr()) };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-fn prctl_ambient_clear() -> io::Result<()> {
-    // SAFETY: PR_CAP_AMBIENT with PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
-    check(unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    })
-    .map(drop)
+    )
+    .map_err(io::Error::from)
 }

@@ -158,6 +158,7 @@ pub fn exit_now(code: i32) -> ! {
 
 /// Returns free heap memory to the kernel (the helpers' setup allocates a
 /// few hundred kB that an idle supervisor or init would otherwise keep).
+/// (glibc's malloc_trim: nothing for rustix to wrap.)
 pub fn trim_heap() {
     // SAFETY: malloc_trim only releases free memory of the allocator; no
     // pointer owned by Rust code is affected.

@@ -3,16 +3,14 @@
 
 use super::cvt::{check, until_done};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds is a valid two-element array.
-    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: pipe2 just returned two fresh descriptors that we now own.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(io::Error::from)
 }
 
+/// Hand-written: it takes inherited descriptor numbers (also between fork
+/// and exec in `pre_exec`), which rustix would need borrowed unsafely.
 pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
     // SAFETY: F_SETFD on a descriptor has no memory effects.
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) })
@@ -21,40 +19,49 @@ pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
 
 /// Takes ownership of an inherited descriptor number passed by the parent.
 pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_GETFD only checks that the descriptor is open.
-    check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    set_cloexec(fd, true)?;
-    // SAFETY: the parent handed this descriptor to us and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    // SAFETY: F_GETFD only checks that the descriptor is open; once it is,
+    // the parent handed it to us and nothing else owns it.
+    let owned = unsafe {
+        check(libc::fcntl(fd, libc::F_GETFD))?;
+        OwnedFd::from_raw_fd(fd)
+    };
+    rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC)?;
+    Ok(owned)
 }
 
-pub fn dup2(from: RawFd, to: RawFd) -> io::Result<()> {
-    // SAFETY: dup2 only manipulates the descriptor table.
-    check(unsafe { libc::dup2(from, to) }).map(drop)
-}
-
-/// poll() on a set of descriptors for readability; returns which are ready.
-pub fn poll_read(fds: &[RawFd], timeout_ms: i32) -> io::Result<Vec<bool>> {
-    let mut p: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: p is a valid array of pollfd.
-    let r = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EINTR) {
-            return Ok(vec![false; fds.len()]);
-        }
-        return Err(e);
+/// Makes `from` this process's descriptor `to` (0, 1 or 2). No allocation:
+/// runs between fork and exec.
+pub fn dup2_stdio(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
+    match to {
+        0 => rustix::stdio::dup2_stdin(from),
+        1 => rustix::stdio::dup2_stdout(from),
+        2 => rustix::stdio::dup2_stderr(from),
+        _ => Err(rustix::io::Errno::BADF),
     }
-    Ok(p.iter().map(|x| x.revents != 0).collect())
+    .map_err(io::Error::from)
 }
 
+/// poll() on a set of descriptors for readability; returns which are ready
+/// (none when interrupted by a signal). `timeout_ms` < 0: no timeout.
+pub fn poll_read(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut p: Vec<PollFd> = fds
+        .iter()
+        .map(|fd| PollFd::new(fd, PollFlags::IN))
+        .collect();
+    let timeout = (timeout_ms >= 0).then(|| Timespec {
+        tv_sec: (timeout_ms / 1000).into(),
+        tv_nsec: ((timeout_ms % 1000) * 1_000_000).into(),
+    });
+    match rustix::event::poll(&mut p, timeout.as_ref()) {
+        Ok(_) => Ok(p.iter().map(|x| !x.revents().is_empty()).collect()),
+        Err(rustix::io::Errno::INTR) => Ok(vec![false; fds.len()]),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes all of `data` to a descriptor number (the status pipe a helper
+/// was handed, stderr); hand-written for the same reason as [`set_cloexec`].
 pub fn write_fd(fd: RawFd, data: &[u8]) -> io::Result<()> {
     until_done(data.len(), |off| {
         // SAFETY: the slice is valid for its remaining length.
@@ -68,17 +75,11 @@ pub fn write_fd(fd: RawFd, data: &[u8]) -> io::Result<()> {
     })
 }
 
-pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     loop {
-        // SAFETY: buf is writable for its length.
-        let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e);
+        match rustix::io::read(fd, &mut *buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => return r.map_err(io::Error::from),
         }
-        return Ok(r as usize);
     }
 }

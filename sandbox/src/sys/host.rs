@@ -1,90 +1,92 @@
 //! The process's identity and its view of the host: ids, hostname, time,
 //! randomness, memory, namespaces joined or left, the loopback interface.
 
-use super::cvt::{check, until_done};
+use super::cvt::check;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Microseconds on CLOCK_MONOTONIC (comparable across processes), for the
 /// spawn trace.
 pub fn monotonic_us() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid out pointer; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
 }
 
+/// Hand-written: rustix offers unshare(2) only as an `unsafe fn` (it can
+/// unshare the descriptor table under a thread's feet); our callers are the
+/// single-threaded helpers.
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
-    // SAFETY: unshare only changes this process's namespace membership.
+    // SAFETY: unshare only changes this process's namespace membership, and
+    // the callers are single-threaded (no CLONE_FILES is ever passed).
     check(unsafe { libc::unshare(flags) }).map(drop)
 }
 
 pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
-    // SAFETY: fd is a valid open namespace file descriptor.
-    check(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
+    let ty = rustix::thread::ThreadNameSpaceType::from_bits_retain(nstype as u32);
+    rustix::thread::move_into_thread_name_spaces(fd, ty).map_err(io::Error::from)
 }
 
 pub fn sethostname(name: &str) -> io::Result<()> {
-    // SAFETY: pointer and length describe the bytes of `name`.
-    check(unsafe { libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) }).map(drop)
+    rustix::system::sethostname(name.as_bytes()).map_err(io::Error::from)
 }
 
 /// Brings the loopback interface of the current network namespace up.
+/// (The SIOC[GS]IFFLAGS ioctls stay hand-written: rustix has no ifreq.)
 pub fn loopback_up() -> io::Result<()> {
-    // SAFETY: plain socket creation.
-    let s =
-        check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
-    // SAFETY: s is a fresh descriptor we own.
-    let sock = unsafe { OwnedFd::from_raw_fd(s) };
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (i, b) in b"lo\0".iter().enumerate() {
-        ifr.ifr_name[i] = *b as libc::c_char;
-    }
-    // SAFETY: ifr is a valid ifreq for both ioctls.
-    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut ifr) })?;
-    // SAFETY: reading the flags member the kernel just filled in.
+    use rustix::net::{socket_with, AddressFamily, SocketFlags, SocketType};
+    let sock = socket_with(
+        AddressFamily::INET,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )?;
+    // SAFETY: ifreq is plain old data (all-zero is a valid value) and a
+    // valid argument for both ioctls; the flags member read and written is
+    // the one SIOCGIFFLAGS just filled in.
     unsafe {
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            ifr.ifr_name[i] = *b as libc::c_char;
+        }
+        check(libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFFLAGS as _,
+            &mut ifr,
+        ))?;
         ifr.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &ifr)).map(drop)
     }
-    // SAFETY: as above.
-    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &ifr) }).map(drop)
 }
 
 pub fn getgid() -> u32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { libc::getgid() }
+    rustix::process::getgid().as_raw()
 }
 
 pub fn geteuid() -> u32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 pub fn getpid() -> libc::pid_t {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { libc::getpid() }
+    rustix::process::getpid().as_raw_nonzero().get()
 }
 
 /// Fills `buf` from the kernel's random pool (getrandom(2): one syscall, no
 /// file to open; blocks only before the pool is initialised at early boot).
 pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
-    let len = buf.len();
-    until_done(len, |off| {
-        // SAFETY: the pointer and length describe the writable rest of `buf`.
-        unsafe { libc::getrandom(buf[off..].as_mut_ptr() as *mut libc::c_void, len - off, 0) }
-    })
+    let mut off = 0;
+    while off < buf.len() {
+        match rustix::rand::getrandom(&mut buf[off..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => off += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Total swap space of the host in bytes (sysinfo(2): one syscall instead of
 /// reading and parsing /proc/meminfo).
 pub fn swap_total() -> io::Result<u64> {
-    // SAFETY: sysinfo is plain data; all-zero is a valid value.
-    let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
-    // SAFETY: si is a valid out pointer.
-    check(unsafe { libc::sysinfo(&mut si) })?;
+    let si = rustix::system::sysinfo();
     Ok(si.totalswap as u64 * si.mem_unit.max(1) as u64)
 }

@@ -1,6 +1,10 @@
-//! Thin wrappers over the raw syscalls the engine needs: the bottom layer of
-//! the crate, importing nothing from it. Every `unsafe` block of the crate
-//! that talks to the kernel directly lives here, each with its reason.
+//! Thin wrappers over the syscalls the engine needs: the bottom layer of
+//! the crate, importing nothing from it. Most go through rustix's safe
+//! wrappers; what stays hand-written (each `unsafe` block with its reason)
+//! is what rustix lacks (clone into namespaces or a cgroup, mount_setattr,
+//! signal masks and signalfd, the ifreq ioctls, malloc_trim, `_exit`), what
+//! takes bare inherited descriptor numbers (close-on-exec, the status pipe),
+//! and mount(2)/prctl(2) kept as one call for every flag combination.
 //!
 //! Split by what the calls act on; callers use the flat `sys::name` paths
 //! re-exported below. A new wrapper goes into the file of its kind (or a new
@@ -19,7 +23,6 @@ pub(crate) mod tty;
 
 pub use caps::*;
 pub use clone::*;
-pub use cvt::cstr;
 pub use fd::*;
 pub use host::*;
 pub use mount::*;

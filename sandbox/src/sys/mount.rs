@@ -4,9 +4,13 @@
 use super::cvt::{check, cstr};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
+/// mount(2) as one call for every kind of mount, hand-written: rustix splits
+/// it into one function per kind (bind, remount, propagation change, new
+/// filesystem), and the call sites pass the flags the kernel gets as they
+/// are, so each keeps exactly the mount it makes.
 pub fn mount(
     src: Option<&str>,
     target: &Path,
@@ -44,78 +48,93 @@ fn fstype_name(f: &Option<CString>) -> String {
 }
 
 pub fn umount_detach(target: &Path) -> io::Result<()> {
-    let t = cstr(target)?;
-    // SAFETY: t is a valid C string.
-    check(unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) }).map(drop)
+    rustix::mount::unmount(target, rustix::mount::UnmountFlags::DETACH).map_err(io::Error::from)
 }
 
 pub fn pivot_root(new_root: &Path, put_old: &Path) -> io::Result<()> {
-    let a = cstr(new_root)?;
-    let b = cstr(put_old)?;
-    // SAFETY: both are valid C strings; pivot_root has no libc wrapper.
-    let ret = unsafe { libc::syscall(libc::SYS_pivot_root, a.as_ptr(), b.as_ptr()) };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    rustix::process::pivot_root(new_root, put_old).map_err(io::Error::from)
 }
 
 /// Clones the mount tree at `path` into a detached mount (open_tree with
 /// OPEN_TREE_CLONE), attachable later with [`move_mount_to`] — even after
 /// pivot_root, when `path` is no longer reachable.
 pub fn open_tree_clone(path: &Path) -> io::Result<OwnedFd> {
-    let c = cstr(path)?;
-    const OPEN_TREE_CLONE: libc::c_uint = 1;
-    const AT_RECURSIVE: libc::c_uint = 0x8000;
-    let flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as libc::c_uint;
-    // SAFETY: c is a valid C string; open_tree returns a new descriptor.
-    let r = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
+    detached_tree(path, true)
+}
+
+/// A detached copy (OPEN_TREE_CLONE, close-on-exec) of the mount at `path`,
+/// with its submounts if `recursive`.
+pub fn detached_tree(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
+    use rustix::mount::OpenTreeFlags;
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    if recursive {
+        flags |= OpenTreeFlags::AT_RECURSIVE;
     }
-    // SAFETY: fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+    rustix::mount::open_tree(rustix::fs::CWD, path, flags).map_err(io::Error::from)
 }
 
 /// Attaches a detached mount from [`open_tree_clone`] at `target`.
 pub fn move_mount_to(fd: BorrowedFd<'_>, target: &Path) -> io::Result<()> {
-    let t = cstr(target)?;
-    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-    // SAFETY: valid descriptor and C strings.
+    use rustix::mount::MoveMountFlags;
+    rustix::mount::move_mount(
+        fd,
+        "",
+        rustix::fs::CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(io::Error::from)
+}
+
+/// Whether `path` is on a tmpfs (statfs).
+// (`f_type` and the magic number differ in width between architectures.)
+#[allow(clippy::unnecessary_cast)]
+pub fn is_tmpfs(path: &Path) -> bool {
+    rustix::fs::statfs(path).is_ok_and(|st| st.f_type as i64 == libc::TMPFS_MAGIC as i64)
+}
+
+pub fn statvfs_flags(path: &Path) -> io::Result<libc::c_ulong> {
+    let st = rustix::fs::statvfs(path)?;
+    Ok(st.f_flag.bits() as libc::c_ulong)
+}
+
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// Id-maps a detached mount through the user namespace `userns`
+/// (mount_setattr with MOUNT_ATTR_IDMAP), with its submounts if
+/// `recursive`. Hand-written: rustix has no mount_setattr.
+pub fn idmap_mount(fd: BorrowedFd<'_>, userns: BorrowedFd<'_>, recursive: bool) -> io::Result<()> {
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    let rec = if recursive { AT_RECURSIVE } else { 0 };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    // SAFETY: valid descriptors, an empty C path, and a fully initialised
+    // mount_attr of the size passed.
     let r = unsafe {
         libc::syscall(
-            libc::SYS_move_mount,
+            libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
+            libc::AT_EMPTY_PATH as libc::c_uint | rec,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
         )
     };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// Whether `path` is on a tmpfs (statfs).
-pub fn is_tmpfs(path: &Path) -> bool {
-    let Ok(c) = cstr(path) else {
-        return false;
-    };
-    // SAFETY: statfs is plain data; all-zero is a valid value.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c is a valid C string and st a valid out pointer.
-    let ok = unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0;
-    ok && st.f_type == libc::TMPFS_MAGIC
-}
-
-pub fn statvfs_flags(path: &Path) -> io::Result<libc::c_ulong> {
-    let c = cstr(path)?;
-    // SAFETY: statvfs is plain data; c is a valid C string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: st is a valid out pointer.
-    check(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
-    Ok(st.f_flag)
 }

@@ -2,49 +2,55 @@
 //! PTY master to the caller, cgroup files, a network namespace and detached
 //! mounts between the supervisor and PID 1.
 
+use rustix::net::{
+    recvmsg, sendmsg, AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags,
+    SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
+};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 /// A connected pair of close-on-exec unix sockets for passing descriptors.
 pub fn fd_socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
-    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
+    rustix::net::socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
         None,
-        SockFlag::SOCK_CLOEXEC,
     )
     .map_err(io::Error::from)
 }
 
-pub fn send_fd(sock: RawFd, fd: RawFd) -> io::Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let iov = [io::IoSlice::new(b"F")];
+pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
     let fds = [fd];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(sock, &iov, &cmsg, MsgFlags::empty(), None)
-        .map(drop)
-        .map_err(io::Error::from)
+    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
+    sendmsg(
+        sock,
+        &[io::IoSlice::new(b"F")],
+        &mut cmsg,
+        SendFlags::empty(),
+    )
+    .map(drop)
+    .map_err(io::Error::from)
 }
 
 /// Receives one descriptor; None when the other side closed without sending.
 pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = [0u8; 1];
-    let mut iov = [io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(io::Error::from)?;
-    for c in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this descriptor for us.
-                return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = RecvAncillaryBuffer::new(&mut space);
+    recvmsg(
+        sock,
+        &mut [io::IoSliceMut::new(&mut buf)],
+        &mut cmsg,
+        RecvFlags::CMSG_CLOEXEC,
+    )?;
+    for m in cmsg.drain() {
+        if let RecvAncillaryMessage::ScmRights(mut fds) = m {
+            if let Some(fd) = fds.next() {
+                return Ok(Some(fd));
             }
         }
     }
@@ -58,48 +64,48 @@ pub const MAX_PASSED_FDS: usize = 253;
 /// Sends one message (`data`, at least one byte) with `fds` attached as
 /// SCM_RIGHTS (none: a plain message). MSG_NOSIGNAL: a peer that already
 /// exited gives EPIPE instead of killing the sender.
-pub fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+pub fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
     if fds.len() > MAX_PASSED_FDS {
         return Err(io::Error::from_raw_os_error(libc::E2BIG));
     }
-    let iov = [io::IoSlice::new(data)];
-    let rights = [ControlMessage::ScmRights(fds)];
-    let cmsg: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
-    sendmsg::<()>(sock, &iov, cmsg, MsgFlags::MSG_NOSIGNAL, None)
-        .map(drop)
-        .map_err(io::Error::from)
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_PASSED_FDS))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    if !fds.is_empty() && !cmsg.push(SendAncillaryMessage::ScmRights(fds)) {
+        return Err(io::Error::from_raw_os_error(libc::E2BIG));
+    }
+    sendmsg(
+        sock,
+        &[io::IoSlice::new(data)],
+        &mut cmsg,
+        SendFlags::NOSIGNAL,
+    )
+    .map(drop)
+    .map_err(io::Error::from)
 }
 
 /// Receives one message into `buf` and the descriptors attached to it
 /// (close-on-exec). `(0, [])`: the other side closed without sending.
 pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    let mut iov = [io::IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!([RawFd; MAX_PASSED_FDS]);
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_PASSED_FDS))];
+    let mut cmsg = RecvAncillaryBuffer::new(&mut space);
     let msg = loop {
-        match recvmsg::<()>(
-            sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
+        match recvmsg(
+            sock,
+            &mut [io::IoSliceMut::new(buf)],
+            &mut cmsg,
+            RecvFlags::CMSG_CLOEXEC,
         ) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            r => break r.map_err(io::Error::from)?,
+            Err(rustix::io::Errno::INTR) => continue,
+            r => break r?,
         }
     };
-    let n = msg.bytes;
     let mut fds = Vec::new();
-    for c in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(raw) = c {
-            for fd in raw {
-                // SAFETY: the kernel just installed these descriptors for us
-                // and nothing else refers to them.
-                fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
+    for m in cmsg.drain() {
+        if let RecvAncillaryMessage::ScmRights(got) = m {
+            fds.extend(got);
         }
     }
-    Ok((n, fds))
+    Ok((msg.bytes, fds))
 }
 
 #[cfg(test)]
@@ -123,9 +129,9 @@ mod passing_tests {
                     .unwrap()
             })
             .collect();
-        let raw: Vec<RawFd> = files.iter().map(|f| f.as_raw_fd()).collect();
-        send_with_fds(a.as_raw_fd(), b"g", &raw).unwrap();
-        send_with_fds(a.as_raw_fd(), b"ok", &[]).unwrap();
+        let raw: Vec<BorrowedFd> = files.iter().map(|f| f.as_fd()).collect();
+        send_with_fds(a.as_fd(), b"g", &raw).unwrap();
+        send_with_fds(a.as_fd(), b"ok", &[]).unwrap();
         let mut buf = [0u8; 8];
         let (n, got) = recv_with_fds(b.as_fd(), &mut buf).unwrap();
         assert_eq!((&buf[..n], got.len()), (&b"g"[..], 3));
@@ -151,7 +157,7 @@ mod passing_tests {
     fn sending_to_a_closed_peer_fails_instead_of_killing_us() {
         let (a, b) = fd_socketpair().unwrap();
         drop(b);
-        let e = send_with_fds(a.as_raw_fd(), b"g", &[]).unwrap_err();
+        let e = send_with_fds(a.as_fd(), b"g", &[]).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
     }
 }
