@@ -91,9 +91,18 @@ pub struct Tool {
 /// a new program (and its package to `.ci/run`'s PACKAGES).
 pub const TOOLS: &[Tool] = &[
     // Debian 12's kubectl (1.20) has kustomize built in.
-    Tool { command: "kubectl", package: "kubernetes-client" },
-    Tool { command: "ip", package: "iproute2" },
-    Tool { command: "unshare", package: "util-linux" },
+    Tool {
+        command: "kubectl",
+        package: "kubernetes-client",
+    },
+    Tool {
+        command: "ip",
+        package: "iproute2",
+    },
+    Tool {
+        command: "unshare",
+        package: "util-linux",
+    },
 ];
 
 const KEYWORDS: &[(&str, Requirement)] = &[

@@ -351,8 +351,14 @@ mod tests {
     fn a_tool_requirement_is_met_only_when_the_program_is_there() {
         use crate::course::model::{Requirement, Tool};
         // `sh` is on every host kubelab runs on; the second one on none.
-        static SH: Tool = Tool { command: "sh", package: "dash" };
-        static NONE: Tool = Tool { command: "kubelab-no-such-tool", package: "kubelab-pkg" };
+        static SH: Tool = Tool {
+            command: "sh",
+            package: "dash",
+        };
+        static NONE: Tool = Tool {
+            command: "kubelab-no-such-tool",
+            package: "kubelab-pkg",
+        };
         assert_eq!(super::host_unmet(Requirement::Tool(&SH)), None);
         let why = super::host_unmet(Requirement::Tool(&NONE)).expect("missing tool must be unmet");
         assert!(why.contains("apt-get install kubelab-pkg"), "{why}");

@@ -15,9 +15,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
-use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
+use rustix::process::{kill_process_group, waitid, Pid, Signal, WaitId, WaitIdOptions};
 
 use super::result::PluginErrorBody;
 use super::CniError;
@@ -162,9 +160,10 @@ impl PluginRunner {
             }
             _ => io_err(e),
         })?;
-        let pgid = Pid::from_raw(child.id() as i32);
+        let pgid = Pid::from_raw(child.id() as i32)
+            .ok_or_else(|| io_err(std::io::Error::other("plugin has no pid")))?;
         let kill_group = || {
-            let _ = killpg(pgid, Signal::SIGKILL);
+            let _ = kill_process_group(pgid, Signal::KILL);
         };
         let mut input = child.stdin.take();
         let data = stdin.to_vec();
@@ -186,12 +185,12 @@ impl PluginRunner {
         // while its leader's pid is still ours, so the kill cannot hit a
         // process that reused the pid.
         let deadline = Instant::now() + self.timeout;
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        let flags = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
         let timed_out = loop {
-            match waitid(Id::Pid(pgid), flags) {
-                Ok(WaitStatus::StillAlive) if Instant::now() >= deadline => break true,
-                Ok(WaitStatus::StillAlive) => thread::sleep(Duration::from_millis(2)),
-                Err(nix::errno::Errno::EINTR) => {}
+            match waitid(WaitId::Pid(pgid), flags) {
+                Ok(None) if Instant::now() >= deadline => break true,
+                Ok(None) => thread::sleep(Duration::from_millis(2)),
+                Err(rustix::io::Errno::INTR) => {}
                 _ => break false,
             }
         };

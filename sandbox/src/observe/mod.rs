@@ -432,10 +432,10 @@ pub fn proc_usage(pid: i32) -> io::Result<ProcUsage> {
 
 /// USER_HZ: the unit of the times in `/proc/PID/stat`.
 fn clock_ticks() -> u64 {
-    // SAFETY: sysconf only reads a constant of the C library; no memory is
-    // passed to it.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(t).ok().filter(|&t| t > 0).unwrap_or(100)
+    match rustix::param::clock_ticks_per_second() {
+        0 => 100,
+        t => t,
+    }
 }
 
 /// Fields after `comm` (which may hold spaces and parentheses, hence the
