@@ -25,6 +25,18 @@ pub struct StaticFile {
     uids: Vec<String>,
 }
 
+impl StaticFile {
+    /// Makes the next scan read the file again when it lists `uid`.
+    pub(crate) fn forget_if_listed(&mut self, uid: &str) -> bool {
+        let listed = self.uids.iter().any(|u| u == uid);
+        if listed {
+            self.digest = [0; 32];
+            self.uids.retain(|u| u != uid);
+        }
+        listed
+    }
+}
+
 enum Read_ {
     Pods(Vec<manifest::ManifestPod>),
     Bad(String),

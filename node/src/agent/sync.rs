@@ -61,6 +61,15 @@ fn handle_msg(inner: &Inner, st: &mut State, m: Msg) {
                 let _ = std::fs::remove_dir_all(volumes::pod_dir(&inner.config.state_dir, &uid));
             }
             st.backoff.forget_pod(&uid);
+            // A static file that lists this UID again (removed and put
+            // back while the Pod was stopping) is read again to restart it.
+            let mut again = false;
+            for f in st.statics.values_mut() {
+                again |= f.forget_if_listed(&uid);
+            }
+            if again {
+                st.last_static_scan = None;
+            }
         }
         Msg::Stopped {
             uid,

@@ -318,6 +318,28 @@ fn static_manifests_start_replace_and_stop_their_pods() {
     std::fs::remove_file(&file).unwrap();
     assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
 
+    // Removed and put back: the same UID starts again (whether the old
+    // instance is already gone or still stopping: see `Msg::PodGone`).
+    let text = pod("back", "Always", "");
+    std::fs::write(&file, &text).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| row(st, "back-node1")
+        .is_some_and(|r| r.status == "Running")));
+    let sandboxes = |rt: &FakeRuntime| {
+        rt.calls()
+            .iter()
+            .filter(|c| matches!(c, Call::RunSandbox(n) if n == "back-node1"))
+            .count()
+    };
+    std::fs::remove_file(&file).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st
+        .find("default", "back-node1")
+        .is_none_or(|p| p.deleting.is_some())));
+    std::fs::write(&file, &text).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| sandboxes(&l.rt) == 2
+        && row(st, "back-node1").is_some_and(|r| r.status == "Running")));
+    std::fs::remove_file(&file).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+
     // A bad file is reported once, naming it.
     std::fs::write(&file, "kind: Deployment\n").unwrap();
     assert!(l.node.wait_until(WAIT, |st| !st.messages.is_empty()));
