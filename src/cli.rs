@@ -102,6 +102,10 @@ pub enum Command {
     Completions(crate::commands::shell_help::CompletionsArgs),
     /// Print the manual page (roff): `kubelab man | man -l -`.
     Man(crate::commands::shell_help::ManArgs),
+    /// Run a node agent in the foreground: Pods from real manifests.
+    Node(crate::commands::node::NodeArgs),
+    /// Pods on a running `kubelab node`: apply, get, describe, logs, exec, delete, top.
+    Pod(crate::commands::pod::PodArgs),
 }
 
 /// Why the built-in course is not available (it could not be unpacked):
@@ -173,6 +177,8 @@ pub fn dispatch(cli: Cli) -> i32 {
             crate::commands::shell_help::completions(a, Cli::command())
         }
         Some(Command::Man(a)) => crate::commands::shell_help::man(a, Cli::command()),
+        Some(Command::Node(a)) => crate::commands::node::run(a),
+        Some(Command::Pod(a)) => crate::commands::pod::run(a),
     };
     match result {
         Ok(code) => code,

@@ -66,6 +66,11 @@ const COMMANDS: &[(&str, &str)] = &[
         "打印 shell 补全脚本（bash、zsh、fish、elvish、powershell）",
     ),
     ("man", "打印手册页（roff 格式）：`kubelab man | man -l -`"),
+    ("node", "在前台运行一个节点代理：用真实的 Pod 清单运行 Pod"),
+    (
+        "pod",
+        "操作运行中的 `kubelab node` 上的 Pod：apply、get、describe、logs、exec、delete、top",
+    ),
     ("help", "打印本帮助，或指定子命令的帮助"),
 ];
 

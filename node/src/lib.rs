@@ -20,6 +20,10 @@ pub mod qos;
 pub mod quantity;
 pub mod restart;
 pub mod runtime;
+
+// The node agent (the kubelet) and its socket API.
+pub mod agent;
+pub mod api;
 pub mod status;
 
 // The node's I/O: container logs, CNI plugin calls, metrics from cgroups.

@@ -1,0 +1,162 @@
+//! From a Pod to the runtime's requests (`PodSandboxConfig`,
+//! `ContainerConfig`): every value is decided here, with the crate's pure
+//! modules, so the runtime only applies them.
+
+use super::NodeConfig;
+use crate::cgroup_plan::{self, CgroupNode};
+use crate::downward::{self, NodeFacts};
+use crate::manifest::image::Image;
+use crate::qos::{PodResources, QosClass};
+use crate::runtime::{ContainerConfig, PodSandboxConfig};
+use k8s_openapi::api::core::v1::{Container, Pod};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The facts the downward API reads.
+pub fn node_facts(config: &NodeConfig) -> NodeFacts {
+    NodeFacts {
+        node_name: config.name.clone(),
+        host_ip: None,
+        pod_ip: None,
+        allocatable_milli_cpu: config.allocatable_milli_cpu,
+        allocatable_memory_bytes: config.capacity.memory_bytes,
+        allocatable_ephemeral_bytes: 0,
+    }
+}
+
+/// `RunPodSandbox`'s request. `others`: the resources of the node's other
+/// Pods (the burstable tier's shares are their sum).
+pub fn sandbox_config(
+    pod: &Pod,
+    config: &NodeConfig,
+    others: &[PodResources],
+) -> Result<PodSandboxConfig, String> {
+    let res = PodResources::from_pod(pod).map_err(|e| e.to_string())?;
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let plan = cgroup_plan::plan(&uid, &res, &config.capacity)?;
+    let mut all: Vec<&PodResources> = others.iter().collect();
+    all.push(&res);
+    let tier_cgroup = match plan.qos {
+        QosClass::Guaranteed => CgroupNode {
+            path: cgroup_plan::qos_tier_path(QosClass::Guaranteed),
+            limits: Default::default(),
+            oom_score_adj: None,
+        },
+        qos => {
+            let limits = cgroup_plan::tier_limits(&all)
+                .into_iter()
+                .find(|(q, _)| *q == qos)
+                .map(|(_, l)| l)
+                .unwrap_or_default();
+            CgroupNode {
+                path: cgroup_plan::qos_tier_path(qos),
+                limits,
+                oom_score_adj: None,
+            }
+        }
+    };
+    let spec = pod.spec.clone().unwrap_or_default();
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    Ok(PodSandboxConfig {
+        namespace: pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        hostname: spec.hostname.clone().unwrap_or_else(|| name.clone()),
+        name,
+        uid,
+        share_process_namespace: spec.share_process_namespace.unwrap_or(false),
+        tier_cgroup,
+        pod_cgroup: plan.pod,
+        infra_cgroup: plan.infra,
+    })
+}
+
+/// `CreateContainer`'s request for container `c` of `pod`.
+pub fn container_config(
+    pod: &Pod,
+    c: &Container,
+    image: &Image,
+    config: &NodeConfig,
+    volumes: &BTreeMap<String, PathBuf>,
+    restart_count: u32,
+) -> Result<ContainerConfig, String> {
+    let res = PodResources::from_pod(pod).map_err(|e| e.to_string())?;
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let plan = cgroup_plan::plan(&uid, &res, &config.capacity)?;
+    let cgroup = plan
+        .containers
+        .into_iter()
+        .find(|(n, _)| *n == c.name)
+        .map(|(_, n)| n)
+        .ok_or_else(|| format!("no cgroup planned for container {:?}", c.name))?;
+    let facts = node_facts(config);
+    let env = downward::container_env(pod, c, &facts)?;
+    let (command, args) = downward::command_and_args(c, &env);
+    let pod_sc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
+    let sc = c.security_context.as_ref();
+    let id = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
+    let caps = sc.and_then(|s| s.capabilities.as_ref());
+    let log_path = config
+        .logs()
+        .container_log(
+            pod.metadata.namespace.as_deref().unwrap_or("default"),
+            pod.metadata.name.as_deref().unwrap_or_default(),
+            &uid,
+            &c.name,
+            restart_count,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(ContainerConfig {
+        name: c.name.clone(),
+        image: image.clone(),
+        argv: command.into_iter().chain(args).collect(),
+        env,
+        working_dir: c.working_dir.clone().filter(|w| !w.is_empty()),
+        run_as_user: id(sc
+            .and_then(|s| s.run_as_user)
+            .or_else(|| pod_sc.and_then(|s| s.run_as_user))),
+        run_as_group: id(sc
+            .and_then(|s| s.run_as_group)
+            .or_else(|| pod_sc.and_then(|s| s.run_as_group))),
+        read_only_root_filesystem: sc
+            .and_then(|s| s.read_only_root_filesystem)
+            .unwrap_or(false),
+        privileged: sc.and_then(|s| s.privileged).unwrap_or(false),
+        capabilities_add: caps.and_then(|c| c.add.clone()).unwrap_or_default(),
+        capabilities_drop: caps.and_then(|c| c.drop.clone()).unwrap_or_default(),
+        mounts: super::volumes::mounts(c, volumes)?,
+        cgroup,
+        log_path,
+    })
+}
+
+/// What this node cannot run, found at apply time (rather than as a probe
+/// that silently never works).
+pub fn unsupported(pod: &Pod) -> Vec<String> {
+    let mut out = super::volumes::unsupported(pod);
+    let Some(spec) = &pod.spec else { return out };
+    for (i, c) in spec.containers.iter().enumerate() {
+        for (kind, p) in super::state::probes_of(c) {
+            let field = match kind {
+                crate::probe::ProbeKind::Liveness => "livenessProbe",
+                crate::probe::ProbeKind::Readiness => "readinessProbe",
+                crate::probe::ProbeKind::Startup => "startupProbe",
+            };
+            if p.exec.is_none() {
+                out.push(format!("spec.containers[{i}].{field}: only `exec` probes are supported by this node yet (tcpSocket and httpGet need a connection from inside the Pod's network namespace, which its runtime does not offer); use an exec probe, e.g. `wget -q -O- http://localhost:PORT/`"));
+            }
+        }
+        if let Some(l) = &c.lifecycle {
+            for (field, h) in [("postStart", &l.post_start), ("preStop", &l.pre_stop)] {
+                if let Some(h) = h {
+                    if h.exec.is_none() {
+                        out.push(format!("spec.containers[{i}].lifecycle.{field}: only `exec` hooks are supported by this node yet; use an exec hook"));
+                    }
+                }
+            }
+        }
+    }
+    out
+}

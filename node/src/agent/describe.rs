@@ -1,0 +1,249 @@
+//! `kubectl describe pod`, in its layout (`pkg/describe` `describePod`):
+//! the Pod's fields, each container's state, the conditions and the
+//! events table. The text holds manifest and container strings: the caller
+//! sanitizes it before it reaches a terminal.
+
+use super::state::Event;
+use crate::status::printer::human_duration;
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod};
+use k8s_openapi::chrono::{DateTime, Utc};
+use std::fmt::Write;
+
+fn state_lines(out: &mut String, title: &str, s: Option<&ContainerState>) {
+    let Some(s) = s else { return };
+    if let Some(r) = &s.running {
+        let _ = writeln!(out, "    {title}:          Running");
+        if let Some(t) = &r.started_at {
+            let _ = writeln!(out, "      Started:      {}", t.0.to_rfc2822());
+        }
+    } else if let Some(w) = &s.waiting {
+        let _ = writeln!(out, "    {title}:          Waiting");
+        let _ = writeln!(
+            out,
+            "      Reason:       {}",
+            w.reason.as_deref().unwrap_or_default()
+        );
+        if let Some(m) = &w.message {
+            let _ = writeln!(out, "      Message:      {m}");
+        }
+    } else if let Some(t) = &s.terminated {
+        let _ = writeln!(out, "    {title}:          Terminated");
+        let _ = writeln!(
+            out,
+            "      Reason:       {}",
+            t.reason.as_deref().unwrap_or_default()
+        );
+        let _ = writeln!(out, "      Exit Code:    {}", t.exit_code);
+        if let Some(sig) = t.signal {
+            let _ = writeln!(out, "      Signal:       {sig}");
+        }
+        if let Some(t0) = &t.started_at {
+            let _ = writeln!(out, "      Started:      {}", t0.0.to_rfc2822());
+        }
+        if let Some(t1) = &t.finished_at {
+            let _ = writeln!(out, "      Finished:     {}", t1.0.to_rfc2822());
+        }
+    }
+}
+
+fn containers(
+    out: &mut String,
+    title: &str,
+    specs: &[k8s_openapi::api::core::v1::Container],
+    statuses: &[ContainerStatus],
+) {
+    if specs.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}:");
+    for c in specs {
+        let s = statuses.iter().find(|s| s.name == c.name);
+        let _ = writeln!(out, "  {}:", c.name);
+        if let Some(id) = s.and_then(|s| s.container_id.as_deref()) {
+            let _ = writeln!(out, "    Container ID:  {id}");
+        }
+        let _ = writeln!(
+            out,
+            "    Image:         {}",
+            c.image.as_deref().unwrap_or_default()
+        );
+        if let Some(cmd) = &c.command {
+            let _ = writeln!(out, "    Command:");
+            for a in cmd {
+                let _ = writeln!(out, "      {a}");
+            }
+        }
+        if let Some(args) = &c.args {
+            let _ = writeln!(out, "    Args:");
+            for a in args {
+                let _ = writeln!(out, "      {a}");
+            }
+        }
+        state_lines(out, "State", s.and_then(|s| s.state.as_ref()));
+        let last = s
+            .and_then(|s| s.last_state.as_ref())
+            .filter(|l| **l != ContainerState::default());
+        state_lines(out, "Last State", last);
+        if let Some(s) = s {
+            let _ = writeln!(
+                out,
+                "    Ready:          {}",
+                if s.ready { "True" } else { "False" }
+            );
+            let _ = writeln!(out, "    Restart Count:  {}", s.restart_count);
+        }
+        for (name, p) in [
+            ("Liveness", &c.liveness_probe),
+            ("Readiness", &c.readiness_probe),
+            ("Startup", &c.startup_probe),
+        ] {
+            if let Some(p) = p {
+                let cmd = p
+                    .exec
+                    .as_ref()
+                    .and_then(|e| e.command.clone())
+                    .unwrap_or_default()
+                    .join(" ");
+                let t = crate::probe::ProbeTiming::from_probe(p);
+                let _ = writeln!(out, "    {name}:{}exec [{cmd}] delay={}s timeout={}s period={}s #success={} #failure={}", " ".repeat(15usize.saturating_sub(name.len() + 1)), t.initial_delay.as_secs(), t.timeout.as_secs(), t.period.as_secs(), t.success_threshold, t.failure_threshold);
+            }
+        }
+    }
+}
+
+/// The whole description of `pod` at `now`.
+pub fn describe(pod: &Pod, events: &[Event], now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let m = &pod.metadata;
+    let spec = pod.spec.clone().unwrap_or_default();
+    let status = pod.status.clone().unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "Name:             {}",
+        m.name.as_deref().unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "Namespace:        {}",
+        m.namespace.as_deref().unwrap_or("default")
+    );
+    let _ = writeln!(out, "Priority:         0");
+    let _ = writeln!(
+        out,
+        "Node:             {}",
+        spec.node_name.as_deref().unwrap_or("<none>")
+    );
+    if let Some(t) = &status.start_time {
+        let _ = writeln!(out, "Start Time:       {}", t.0.to_rfc2822());
+    }
+    let labels: Vec<String> = m
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Labels:           {}",
+        if labels.is_empty() {
+            "<none>".into()
+        } else {
+            labels.join("\n                  ")
+        }
+    );
+    let ann: Vec<String> = m
+        .annotations
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Annotations:      {}",
+        if ann.is_empty() {
+            "<none>".into()
+        } else {
+            ann.join("\n                  ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Status:           {}",
+        status.phase.as_deref().unwrap_or("Pending")
+    );
+    let _ = writeln!(
+        out,
+        "IP:               {}",
+        status.pod_ip.as_deref().unwrap_or("")
+    );
+    containers(
+        &mut out,
+        "Init Containers",
+        spec.init_containers.as_deref().unwrap_or_default(),
+        status
+            .init_container_statuses
+            .as_deref()
+            .unwrap_or_default(),
+    );
+    containers(
+        &mut out,
+        "Containers",
+        &spec.containers,
+        status.container_statuses.as_deref().unwrap_or_default(),
+    );
+    let _ = writeln!(out, "Conditions:\n  Type                        Status");
+    for c in status.conditions.iter().flatten() {
+        let _ = writeln!(out, "  {:<28}{}", c.type_, c.status);
+    }
+    let _ = writeln!(
+        out,
+        "QoS Class:        {}",
+        status.qos_class.as_deref().unwrap_or_default()
+    );
+    if events.is_empty() {
+        let _ = writeln!(out, "Events:           <none>");
+        return out;
+    }
+    let _ = writeln!(out, "Events:");
+    let age = |rfc: &str| {
+        DateTime::parse_from_rfc3339(rfc)
+            .map(|t| human_duration((now - t.with_timezone(&Utc)).num_seconds()))
+            .unwrap_or_else(|_| "<unknown>".into())
+    };
+    let mut rows = vec![
+        ["Type", "Reason", "Age", "From", "Message"]
+            .map(String::from)
+            .to_vec(),
+        ["----", "------", "----", "----", "-------"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for e in events {
+        let a = if e.count > 1 {
+            format!("{} (x{} over {})", age(&e.last), e.count, age(&e.first))
+        } else {
+            age(&e.first)
+        };
+        rows.push(vec![
+            format!("{:?}", e.type_),
+            e.reason.clone(),
+            a,
+            "kubelet".into(),
+            e.message.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        out.push_str("  ");
+        for (i, cell) in r.iter().enumerate() {
+            out.push_str(cell);
+            if i < 4 {
+                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

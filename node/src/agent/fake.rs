@@ -1,0 +1,178 @@
+//! A test double of the runtime: records every call, and lets a test make
+//! a container exit or its exec commands fail. Test code only.
+
+use crate::runtime::{Container, ContainerConfig, PodSandbox, PodSandboxConfig, Runtime};
+use crate::status::container::Exit;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    RunSandbox(String),
+    Start {
+        pod: String,
+        container: String,
+        argv: Vec<String>,
+        log: PathBuf,
+    },
+    Stop {
+        container: String,
+        grace: Duration,
+    },
+    Exec {
+        container: String,
+        argv: Vec<String>,
+    },
+    RemoveSandbox(String),
+}
+
+#[derive(Default)]
+pub struct Shared {
+    pub calls: Vec<Call>,
+    /// Pending exits by container name (taken by the next try_wait).
+    pub exits: BTreeMap<String, i32>,
+    /// Containers that exit with this code as soon as they start.
+    pub exit_on_start: BTreeMap<String, i32>,
+    /// Exit code of exec commands by container name (default 0).
+    pub exec_code: BTreeMap<String, i32>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeRuntime(pub Arc<Mutex<Shared>>);
+
+impl FakeRuntime {
+    pub fn calls(&self) -> Vec<Call> {
+        self.0.lock().unwrap().calls.clone()
+    }
+    pub fn exit(&self, container: &str, code: i32) {
+        self.0.lock().unwrap().exits.insert(container.into(), code);
+    }
+    pub fn starts_of(&self, container: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Start { container: n, .. } if n == container))
+            .count()
+    }
+}
+
+fn exit(code: i32, id: &str) -> Exit {
+    let t = crate::agent::now_time();
+    Exit {
+        exit_code: code,
+        signal: None,
+        oom_killed: false,
+        started_at: t.clone(),
+        finished_at: t,
+        container_id: Some(format!("kubelab://{id}")),
+        message: None,
+    }
+}
+
+struct FakeContainer {
+    name: String,
+    id: String,
+    shared: Arc<Mutex<Shared>>,
+    done: bool,
+}
+
+impl Container for FakeContainer {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn pid(&self) -> u32 {
+        4242
+    }
+    fn try_wait(&mut self) -> std::io::Result<Option<Exit>> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.shared.lock().unwrap().exits.remove(&self.name) {
+            Some(code) => {
+                self.done = true;
+                Ok(Some(exit(code, &self.id)))
+            }
+            None => Ok(None),
+        }
+    }
+    fn stop(&mut self, grace: Duration) -> std::io::Result<Exit> {
+        self.shared.lock().unwrap().calls.push(Call::Stop {
+            container: self.name.clone(),
+            grace,
+        });
+        self.done = true;
+        Ok(exit(143, &self.id))
+    }
+    fn exec_sync(
+        &self,
+        argv: &[String],
+        _timeout: Duration,
+    ) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)> {
+        let mut s = self.shared.lock().unwrap();
+        s.calls.push(Call::Exec {
+            container: self.name.clone(),
+            argv: argv.to_vec(),
+        });
+        let code = s.exec_code.get(&self.name).copied().unwrap_or(0);
+        Ok((
+            code,
+            format!("ran {}\n", argv.join(" ")).into_bytes(),
+            Vec::new(),
+        ))
+    }
+}
+
+impl Runtime for FakeRuntime {
+    fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> std::io::Result<PodSandbox> {
+        self.0
+            .lock()
+            .unwrap()
+            .calls
+            .push(Call::RunSandbox(config.name.clone()));
+        Ok(PodSandbox {
+            id: format!("sb-{}", config.uid),
+            infra_pid: 1,
+            netns: PathBuf::from("/proc/1/ns/net"),
+            pod_cgroup_dirs: Vec::new(),
+        })
+    }
+    fn start_container(
+        &self,
+        pod: &PodSandbox,
+        config: &ContainerConfig,
+    ) -> std::io::Result<Box<dyn Container>> {
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::Start {
+            pod: pod.id.clone(),
+            container: config.name.clone(),
+            argv: config.argv.clone(),
+            log: config.log_path.clone(),
+        });
+        // A line in the CRI format, as the runtime's log pump writes it.
+        let mut log = crate::logs::LogFile::open(&config.log_path, None)?;
+        log.write_record(
+            crate::logs::Stream::Stdout,
+            crate::logs::Tag::Full,
+            format!("hello from {}", config.name).as_bytes(),
+        )?;
+        if let Some(code) = s.exit_on_start.get(&config.name).copied() {
+            s.exits.insert(config.name.clone(), code);
+        }
+        let n = s.calls.len();
+        Ok(Box::new(FakeContainer {
+            name: config.name.clone(),
+            id: format!("{}-{n}", config.name),
+            shared: self.0.clone(),
+            done: false,
+        }))
+    }
+    fn remove_pod_sandbox(&self, pod: &PodSandbox) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .calls
+            .push(Call::RemoveSandbox(pod.id.clone()));
+        Ok(())
+    }
+}

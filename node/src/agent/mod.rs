@@ -1,0 +1,569 @@
+//! The node agent: what the kubelet does with Pods, against the CRI-shaped
+//! [`Runtime`](crate::runtime::Runtime).
+//!
+//! Pods come from `apply` (the node's socket API, [`crate::api`]) or from
+//! the manifests directory (static Pods, [`static_dir`]). One sync loop
+//! thread ([`Node::run`]) keeps each Pod per its spec: sandbox, volumes,
+//! init containers in order, containers, restarts with CrashLoopBackOff,
+//! probes, hooks, deletion with grace, and writes its `status` and events.
+//! Probes, hooks and stops run on short-lived threads that report back over
+//! a channel, so a slow container never stalls the loop.
+//!
+//! The node's state directory holds:
+//! - `node.sock`, the API socket (the directory is mode 0700);
+//! - `pods/<uid>/volumes/kubernetes.io~<plugin>/<volume>`, as the kubelet;
+//! - `logs/<namespace>_<name>_<uid>/<container>/<restart>.log` (the
+//!   kubelet's `/var/log/pods`);
+//! - `configmaps/<name>/<key>` and `secrets/<name>/<key>`: the data of
+//!   `configMap` and `secret` volumes (there is no API server to hold them).
+
+pub mod build;
+pub mod describe;
+pub mod state;
+pub mod static_dir;
+mod sync;
+pub mod volumes;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use crate::cgroup_plan::NodeCapacity;
+use crate::logs::LogLayout;
+use crate::manifest::image::ImageCatalog;
+use crate::manifest::{self, ManifestPod, ParseOptions};
+use crate::restart::{BackOffConfig, CrashLoopBackOff};
+use crate::runtime::Runtime;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use state::{Event, Msg, PodEntry, SharedContainer, Slot, Source};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How a node runs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub name: String,
+    pub state_dir: PathBuf,
+    /// The static Pods' directory (`staticPodPath`).
+    pub manifests: Option<PathBuf>,
+    pub host_path_roots: Vec<PathBuf>,
+    pub images: ImageCatalog,
+    pub capacity: NodeCapacity,
+    pub allocatable_milli_cpu: i64,
+    pub backoff: BackOffConfig,
+    /// How often running containers are polled for their exit.
+    pub tick: Duration,
+    /// How often the manifests directory is read.
+    pub static_poll: Duration,
+}
+
+impl NodeConfig {
+    pub fn new(name: &str, state_dir: &Path) -> NodeConfig {
+        NodeConfig {
+            name: name.to_string(),
+            state_dir: state_dir.to_path_buf(),
+            manifests: None,
+            host_path_roots: Vec::new(),
+            images: ImageCatalog::default(),
+            capacity: NodeCapacity {
+                memory_bytes: 8 << 30,
+                pod_pids_limit: None,
+            },
+            allocatable_milli_cpu: 2000,
+            backoff: BackOffConfig::default(),
+            tick: Duration::from_millis(100),
+            static_poll: Duration::from_secs(1),
+        }
+    }
+
+    pub fn logs(&self) -> LogLayout {
+        LogLayout::new(self.state_dir.join("logs"))
+    }
+}
+
+/// What the loop keeps under one lock.
+pub struct State {
+    pub pods: BTreeMap<String, PodEntry>,
+    backoff: CrashLoopBackOff,
+    statics: BTreeMap<PathBuf, static_dir::StaticFile>,
+    /// Node messages for its foreground output (bad static manifests...).
+    messages: VecDeque<String>,
+    generation: u64,
+    last_static_scan: Option<Instant>,
+}
+
+impl State {
+    /// The Pod named `name` in `namespace`.
+    pub fn find(&self, namespace: &str, name: &str) -> Option<&PodEntry> {
+        self.pods
+            .values()
+            .find(|p| p.name() == name && p.namespace() == namespace)
+    }
+
+    fn message(&mut self, m: String) {
+        if self.messages.len() >= 256 {
+            self.messages.pop_front();
+        }
+        self.messages.push_back(m);
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: NodeConfig,
+    runtime: Box<dyn Runtime>,
+    state: Mutex<State>,
+    changed: Condvar,
+    tx: Sender<Msg>,
+    rx: Mutex<Receiver<Msg>>,
+    next_instance: AtomicU64,
+}
+
+/// A node agent; clones share it.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+pub(crate) fn now_time() -> Time {
+    Time(now_utc())
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    now_utc().to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true)
+}
+
+/// A random v4 UUID for a Pod from `apply` (the API server's job).
+fn random_uid() -> String {
+    let mut b = [0u8; 16];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_err()
+    {
+        // No urandom: time and a counter still give unique UIDs on one node.
+        static N: AtomicU64 = AtomicU64::new(0);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b[..8].copy_from_slice(&(t as u64).to_le_bytes());
+        b[8..].copy_from_slice(&N.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    }
+    manifest::static_pod::uuid_v4(b)
+}
+
+impl Node {
+    pub fn new(config: NodeConfig, runtime: Box<dyn Runtime>) -> Node {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let backoff = CrashLoopBackOff::new(config.backoff);
+        Node {
+            inner: Arc::new(Inner {
+                config,
+                runtime,
+                state: Mutex::new(State {
+                    pods: BTreeMap::new(),
+                    backoff,
+                    statics: BTreeMap::new(),
+                    messages: VecDeque::new(),
+                    generation: 0,
+                    last_static_scan: None,
+                }),
+                changed: Condvar::new(),
+                tx,
+                rx: Mutex::new(rx),
+                next_instance: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn kick(&self) {
+        if let Ok(tx) = Ok::<_, ()>(&self.inner.tx) {
+            let _ = tx.send(Msg::Kick);
+        }
+    }
+
+    fn parse_options(&self) -> ParseOptions<'_> {
+        ParseOptions {
+            images: &self.inner.config.images,
+            node_name: Some(&self.inner.config.name),
+            host_path_roots: &self.inner.config.host_path_roots,
+        }
+    }
+
+    /// `kubectl apply`: every Pod of the manifest text (`file` names it in
+    /// errors). A Pod that exists unchanged is left alone; Pods are
+    /// immutable, so a changed one must be deleted first.
+    pub fn apply(&self, text: &str, file: &Path) -> Result<Vec<String>, String> {
+        let pods =
+            manifest::parse_str(text, file, self.parse_options()).map_err(|e| e.to_string())?;
+        let mut problems = Vec::new();
+        for mp in &pods {
+            for p in build::unsupported(&mp.pod) {
+                problems.push(format!("{}:{}: {p}", file.display(), mp.line));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        let mut st = self.lock();
+        let mut out = Vec::new();
+        let mut added = Vec::new();
+        for mut mp in pods {
+            let ns = mp
+                .pod
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into());
+            let name = mp.pod.metadata.name.clone().unwrap_or_default();
+            if let Some(spec) = &mut mp.pod.spec {
+                spec.node_name = Some(self.inner.config.name.clone());
+            }
+            if let Some(old) = st.find(&ns, &name) {
+                if old.source != Source::Api {
+                    return Err(format!("pod {name:?} is a static Pod of this node; change its manifest file instead"));
+                }
+                if old.pod.spec == mp.pod.spec && old.pod.metadata.labels == mp.pod.metadata.labels
+                {
+                    out.push(format!("pod/{name} unchanged"));
+                    continue;
+                }
+                return Err(format!("{}:{}: The Pod {name:?} is invalid: spec: Forbidden: pod updates may not change its spec; delete it first (`kubelab pod delete {name}`)", file.display(), mp.line));
+            }
+            mp.pod.metadata.namespace = Some(ns);
+            mp.pod.metadata.uid = Some(random_uid());
+            out.push(format!("pod/{name} created"));
+            added.push(mp);
+        }
+        for mp in added {
+            add_pod(&mut st, mp, Source::Api);
+        }
+        drop(st);
+        self.kick();
+        Ok(out)
+    }
+
+    /// `kubectl delete pod`: stops it with `grace` (default: its
+    /// `terminationGracePeriodSeconds`).
+    pub fn delete(
+        &self,
+        namespace: &str,
+        name: &str,
+        grace: Option<u64>,
+    ) -> Result<String, String> {
+        let mut st = self.lock();
+        let uid = st
+            .find(namespace, name)
+            .map(|p| (p.uid().to_string(), p.source.clone()))
+            .ok_or_else(|| not_found(name))?;
+        if let Source::File(f) = uid.1 {
+            return Err(format!(
+                "pod {name:?} is a static Pod from {}; remove or move that file to stop it",
+                f.display()
+            ));
+        }
+        if let Some(entry) = st.pods.get_mut(&uid.0) {
+            begin_delete(entry, grace.map(Duration::from_secs));
+        }
+        drop(st);
+        self.kick();
+        Ok(format!("pod \"{name}\" deleted"))
+    }
+
+    /// Every Pod with its current status, by namespace and name.
+    pub fn pods(&self) -> Vec<Pod> {
+        let st = self.lock();
+        let mut v: Vec<Pod> = st.pods.values().map(|p| p.pod.clone()).collect();
+        v.sort_by(|a, b| {
+            (&a.metadata.namespace, &a.metadata.name)
+                .cmp(&(&b.metadata.namespace, &b.metadata.name))
+        });
+        v
+    }
+
+    /// One Pod and its events.
+    pub fn pod(&self, namespace: &str, name: &str) -> Result<(Pod, Vec<Event>), String> {
+        let st = self.lock();
+        let p = st.find(namespace, name).ok_or_else(|| not_found(name))?;
+        Ok((p.pod.clone(), p.events.clone()))
+    }
+
+    /// The log file of a container (`previous`: the last terminated
+    /// instance) and whether it is still being written.
+    pub fn log_file(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+        previous: bool,
+    ) -> Result<(PathBuf, bool), String> {
+        let st = self.lock();
+        let p = st.find(namespace, name).ok_or_else(|| not_found(name))?;
+        let slot = pick_container(p, container)?;
+        let layout = self.inner.config.logs();
+        let rc = slot.restart_count();
+        if previous {
+            let path = layout
+                .previous(p.namespace(), p.name(), p.uid(), &slot.name, rc)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!(
+                        "previous terminated container {:?} in pod {name:?} not found",
+                        slot.name
+                    )
+                })?;
+            return Ok((path, false));
+        }
+        if slot.starts == 0 {
+            return Err(format!(
+                "container {:?} in pod {name:?} is waiting to start: {}",
+                slot.name,
+                slot.waiting
+                    .as_ref()
+                    .map(|w| w.0.as_str())
+                    .unwrap_or("ContainerCreating")
+            ));
+        }
+        let path = layout
+            .container_log(p.namespace(), p.name(), p.uid(), &slot.name, rc)
+            .map_err(|e| e.to_string())?;
+        Ok((path, slot.running.is_some()))
+    }
+
+    /// Whether the instance writing `log` is still running.
+    pub fn still_writing(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+        log: &Path,
+    ) -> bool {
+        self.log_file(namespace, name, container, false)
+            .is_ok_and(|(p, running)| running && p == log)
+    }
+
+    /// `kubectl exec` without a terminal.
+    pub fn exec(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<(i32, Vec<u8>, Vec<u8>), String> {
+        if argv.is_empty() {
+            return Err("exec needs a command: `kubelab pod exec NAME -- CMD`".into());
+        }
+        let handle: SharedContainer = {
+            let st = self.lock();
+            let p = st.find(namespace, name).ok_or_else(|| not_found(name))?;
+            let slot = pick_container(p, container)?;
+            slot.running
+                .as_ref()
+                .map(|r| r.handle.clone())
+                .ok_or_else(|| {
+                    format!("container {:?} in pod {name:?} is not running", slot.name)
+                })?
+        };
+        let c = handle.lock().unwrap_or_else(|p| p.into_inner());
+        c.exec_sync(argv, timeout)
+            .map_err(|e| format!("exec in {name:?}: {e}"))
+    }
+
+    /// Each Pod's sandbox cgroup directories, for `top`.
+    pub fn cgroup_dirs(&self) -> Vec<(String, String, Vec<PathBuf>)> {
+        let st = self.lock();
+        st.pods
+            .values()
+            .filter_map(|p| {
+                let sb = p.sandbox.as_ref()?;
+                Some((
+                    p.namespace().to_string(),
+                    p.name().to_string(),
+                    sb.pod_cgroup_dirs.clone(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Node messages since the last call (bad static manifests, failures).
+    pub fn take_messages(&self) -> Vec<String> {
+        self.lock().messages.drain(..).collect()
+    }
+
+    /// Waits until `cond` holds after a sync, or `timeout`.
+    pub fn wait_until(&self, timeout: Duration, cond: impl Fn(&State) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.lock();
+        loop {
+            if cond(&st) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = self
+                .inner
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Runs the sync loop on this thread until `stop`; then stops every
+    /// Pod, honouring grace periods (within `max_wait`).
+    pub fn run(&self, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            self.sync_once();
+        }
+        {
+            let mut st = self.lock();
+            for p in st.pods.values_mut() {
+                begin_delete(p, None);
+            }
+        }
+        while !self.lock().pods.is_empty() {
+            self.sync_once();
+        }
+    }
+
+    /// Starts the loop on its own thread; the handle stops it and waits.
+    pub fn spawn(&self) -> NodeThread {
+        let stop = Arc::new(AtomicBool::new(false));
+        let node = self.clone();
+        let s = stop.clone();
+        let join = std::thread::spawn(move || node.run(&s));
+        NodeThread {
+            node: self.clone(),
+            stop,
+            join: Some(join),
+        }
+    }
+}
+
+/// The sync loop's thread (see [`Node::spawn`]): dropping it stops every
+/// Pod and waits for the loop.
+pub struct NodeThread {
+    node: Node,
+    stop: Arc<AtomicBool>,
+    join: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NodeThread {
+    pub fn stop(mut self) {
+        self.finish();
+    }
+    fn finish(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.node.kick();
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+impl Drop for NodeThread {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn not_found(name: &str) -> String {
+    format!("pods {name:?} not found")
+}
+
+fn pick_container<'a>(p: &'a PodEntry, container: Option<&str>) -> Result<&'a Slot, String> {
+    match container {
+        Some(c) => p.slot(c).ok_or_else(|| {
+            let names: Vec<&str> = p
+                .init
+                .iter()
+                .chain(&p.containers)
+                .map(|s| s.name.as_str())
+                .collect();
+            format!(
+                "container {c:?} is not valid for pod {:?}; choose one of: [{}]",
+                p.name(),
+                names.join(" ")
+            )
+        }),
+        None => p
+            .containers
+            .first()
+            .ok_or_else(|| format!("pod {:?} has no containers", p.name())),
+    }
+}
+
+fn begin_delete(entry: &mut PodEntry, grace: Option<Duration>) {
+    if entry.deleting.is_some() {
+        return;
+    }
+    let pod_grace = entry
+        .pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.termination_grace_period_seconds)
+        .unwrap_or(30)
+        .max(0) as u64;
+    let g = grace.unwrap_or(Duration::from_secs(pod_grace));
+    entry.deleting = Some(g);
+    entry.pod.metadata.deletion_timestamp = Some(now_time());
+    entry.pod.metadata.deletion_grace_period_seconds = Some(g.as_secs() as i64);
+}
+
+pub(crate) fn add_pod(st: &mut State, mut mp: ManifestPod, source: Source) {
+    mp.pod.metadata.creation_timestamp = Some(now_time());
+    let spec = mp.pod.spec.clone().unwrap_or_default();
+    let image_of = |c: &k8s_openapi::api::core::v1::Container| c.image.clone().unwrap_or_default();
+    let init = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .map(|c| Slot::new(&c.name, &image_of(c), true))
+        .collect();
+    let containers = spec
+        .containers
+        .iter()
+        .map(|c| Slot::new(&c.name, &image_of(c), false))
+        .collect();
+    let uid = mp.pod.metadata.uid.clone().unwrap_or_default();
+    let mut entry = PodEntry {
+        pod: mp.pod,
+        source,
+        images: mp.images,
+        sandbox: None,
+        sandbox_retry_at: None,
+        init,
+        containers,
+        events: Vec::new(),
+        deleting: None,
+        terminating: false,
+        failed: false,
+    };
+    sync::refresh_status(&mut entry, Instant::now());
+    st.pods.insert(uid, entry);
+}
+
+/// The wall clock (chrono's `clock` feature is not enabled).
+pub fn now_utc() -> k8s_openapi::chrono::DateTime<k8s_openapi::chrono::Utc> {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    k8s_openapi::chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
+        .unwrap_or_default()
+}

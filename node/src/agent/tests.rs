@@ -1,0 +1,491 @@
+//! The agent's logic against the fake runtime (no kernel work).
+
+use super::fake::{Call, FakeRuntime};
+use super::{Node, NodeConfig, NodeThread, State};
+use crate::restart::BackOffConfig;
+use crate::status::printer::pod_row;
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+pub(crate) struct Lab {
+    pub dir: tempfile::TempDir,
+    pub rt: FakeRuntime,
+    pub node: Node,
+    pub thread: Option<NodeThread>,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            t.stop();
+        }
+    }
+}
+
+pub(crate) fn lab_with(edit: impl FnOnce(&mut NodeConfig, &Path)) -> Lab {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = NodeConfig::new("node1", &dir.path().join("state"));
+    cfg.images.busybox = true;
+    cfg.tick = Duration::from_millis(10);
+    cfg.static_poll = Duration::from_millis(20);
+    cfg.backoff = BackOffConfig::scaled_down(1000);
+    edit(&mut cfg, dir.path());
+    let rt = FakeRuntime::default();
+    let node = Node::new(cfg, Box::new(rt.clone()));
+    let thread = Some(node.spawn());
+    Lab {
+        dir,
+        rt,
+        node,
+        thread,
+    }
+}
+
+pub(crate) fn lab() -> Lab {
+    lab_with(|_, _| {})
+}
+
+pub(crate) fn row(st: &State, name: &str) -> Option<crate::status::printer::PodRow> {
+    st.find("default", name)
+        .map(|p| pod_row(&p.pod, super::now_utc()))
+}
+
+fn pod(name: &str, policy: &str, extra_spec: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: {policy}\n{extra_spec}  containers:\n  - name: main\n    image: busybox\n    command: [\"sleep\", \"1000\"]\n"
+    )
+}
+
+fn apply(l: &Lab, text: &str) {
+    l.node.apply(text, Path::new("pod.yaml")).expect("applied");
+}
+
+#[test]
+fn init_containers_run_in_order_then_the_containers() {
+    let l = lab();
+    {
+        let mut s = l.rt.0.lock().unwrap();
+        s.exit_on_start.insert("first".into(), 0);
+        s.exit_on_start.insert("second".into(), 0);
+    }
+    let init = "  initContainers:\n  - name: first\n    image: busybox\n  - name: second\n    image: busybox\n";
+    apply(&l, &pod("web", "Always", init));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "Running")));
+    let order: Vec<String> =
+        l.rt.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Start { container, .. } => Some(container),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(order, ["first", "second", "main"]);
+    assert!(matches!(l.rt.calls()[0], Call::RunSandbox(ref n) if n == "web"));
+    let (p, _) = l.node.pod("default", "web").unwrap();
+    let s = p.status.unwrap();
+    assert_eq!(s.phase.as_deref(), Some("Running"));
+    let inits = s.init_container_statuses.unwrap();
+    assert!(inits.iter().all(|c| c
+        .state
+        .as_ref()
+        .unwrap()
+        .terminated
+        .as_ref()
+        .unwrap()
+        .exit_code
+        == 0));
+}
+
+#[test]
+fn a_failed_init_container_under_never_fails_the_pod() {
+    let l = lab();
+    l.rt.0
+        .lock()
+        .unwrap()
+        .exit_on_start
+        .insert("setup".into(), 2);
+    apply(
+        &l,
+        &pod(
+            "job",
+            "Never",
+            "  initContainers:\n  - name: setup\n    image: busybox\n",
+        ),
+    );
+    assert!(l
+        .node
+        .wait_until(WAIT, |st| st.find("default", "job").is_some_and(|p| p
+            .pod
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            == Some("Failed"))));
+    assert_eq!(l.rt.starts_of("setup"), 1);
+    assert_eq!(l.rt.starts_of("main"), 0);
+    let r = l.node.wait_until(WAIT, |st| {
+        row(st, "job").is_some_and(|r| r.status == "Init:Error")
+    });
+    assert!(r, "{:?}", row(&l.node.inner.state.lock().unwrap(), "job"));
+}
+
+#[test]
+fn always_restarts_with_back_off_and_shows_crash_loop_back_off() {
+    let l = lab_with(|c, _| c.backoff = BackOffConfig::scaled_down(50));
+    l.rt.0
+        .lock()
+        .unwrap()
+        .exit_on_start
+        .insert("main".into(), 1);
+    apply(&l, &pod("crash", "Always", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "crash")
+        .is_some_and(|r| r.status == "CrashLoopBackOff" && !r.restarts.starts_with('0'))));
+    let (p, events) = l.node.pod("default", "crash").unwrap();
+    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
+    let w = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert!(
+        w.message.as_deref().unwrap().starts_with("back-off "),
+        "{w:?}"
+    );
+    assert_eq!(
+        cs.last_state
+            .as_ref()
+            .unwrap()
+            .terminated
+            .as_ref()
+            .unwrap()
+            .exit_code,
+        1
+    );
+    assert!(events.iter().any(|e| e.reason == "BackOff"));
+    // The back-off doubles: it keeps restarting, more slowly.
+    assert!(l.node.wait_until(WAIT, |_| l.rt.starts_of("main") >= 3));
+}
+
+#[test]
+fn on_failure_restarts_only_failures_and_never_restarts_nothing() {
+    let l = lab();
+    l.rt.0
+        .lock()
+        .unwrap()
+        .exit_on_start
+        .insert("main".into(), 0);
+    apply(&l, &pod("ok", "OnFailure", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "ok")
+        .is_some_and(|r| r.status == "Completed")));
+    assert_eq!(l.rt.starts_of("main"), 1);
+
+    let l = lab();
+    l.rt.0
+        .lock()
+        .unwrap()
+        .exit_on_start
+        .insert("main".into(), 3);
+    apply(&l, &pod("retry", "OnFailure", ""));
+    assert!(l.node.wait_until(WAIT, |_| l.rt.starts_of("main") >= 2));
+
+    let l = lab();
+    l.rt.0
+        .lock()
+        .unwrap()
+        .exit_on_start
+        .insert("main".into(), 3);
+    apply(&l, &pod("once", "Never", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "once")
+        .is_some_and(|r| r.status == "Error")));
+    assert_eq!(l.rt.starts_of("main"), 1);
+}
+
+#[test]
+fn a_failing_exec_liveness_probe_restarts_the_container() {
+    let l = lab();
+    l.rt.0.lock().unwrap().exec_code.insert("main".into(), 1);
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sick\nspec:\n  terminationGracePeriodSeconds: 5\n  containers:\n  - name: main\n    image: busybox\n    livenessProbe:\n      exec:\n        command: [\"cat\", \"/tmp/healthy\"]\n      periodSeconds: 1\n      failureThreshold: 1\n";
+    apply(&l, text);
+    assert!(l.node.wait_until(WAIT, |st| st
+        .find("default", "sick")
+        .is_some_and(|p| p.containers[0].restart_count() >= 1)));
+    let calls = l.rt.calls();
+    assert!(calls.contains(&Call::Exec {
+        container: "main".into(),
+        argv: vec!["cat".into(), "/tmp/healthy".into()]
+    }));
+    assert!(calls.contains(&Call::Stop {
+        container: "main".into(),
+        grace: Duration::from_secs(5)
+    }));
+    let (_, events) = l.node.pod("default", "sick").unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.reason == "Unhealthy" && e.message.starts_with("Liveness probe failed: ")));
+    assert!(events
+        .iter()
+        .any(|e| e.reason == "Killing" && e.message.contains("failed liveness probe")));
+}
+
+#[test]
+fn delete_honours_the_grace_period_and_runs_pre_stop_first() {
+    let l = lab();
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  terminationGracePeriodSeconds: 7\n  containers:\n  - name: main\n    image: busybox\n    lifecycle:\n      preStop:\n        exec:\n          command: [\"sh\", \"-c\", \"echo bye\"]\n";
+    apply(&l, text);
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "Running")));
+    assert_eq!(
+        l.node.delete("default", "web", None).unwrap(),
+        "pod \"web\" deleted"
+    );
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+    let calls = l.rt.calls();
+    let pre = calls
+        .iter()
+        .position(|c| matches!(c, Call::Exec { argv, .. } if argv[0] == "sh"))
+        .expect("preStop ran");
+    let stop = calls
+        .iter()
+        .position(|c| matches!(c, Call::Stop { .. }))
+        .expect("stopped");
+    assert!(pre < stop);
+    match &calls[stop] {
+        // preStop took almost nothing of the 7 s.
+        Call::Stop { grace, .. } => assert!(
+            *grace > Duration::from_secs(6) && *grace <= Duration::from_secs(7),
+            "{grace:?}"
+        ),
+        _ => unreachable!(),
+    }
+    assert!(matches!(calls.last(), Some(Call::RemoveSandbox(_))));
+
+    // An explicit grace wins.
+    apply(&l, &pod("quick", "Always", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "quick")
+        .is_some_and(|r| r.status == "Running")));
+    l.node.delete("default", "quick", Some(3)).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+    assert!(l.rt.calls().contains(&Call::Stop {
+        container: "main".into(),
+        grace: Duration::from_secs(3)
+    }));
+    assert!(l
+        .node
+        .delete("default", "quick", None)
+        .unwrap_err()
+        .contains("not found"));
+}
+
+#[test]
+fn static_manifests_start_replace_and_stop_their_pods() {
+    let l = lab_with(|c, dir| {
+        std::fs::create_dir(dir.join("manifests")).unwrap();
+        c.manifests = Some(dir.join("manifests"));
+    });
+    let file = l.dir.path().join("manifests/web.yaml");
+    std::fs::write(&file, pod("web", "Always", "")).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web-node1")
+        .is_some_and(|r| r.status == "Running")));
+    let first = l
+        .node
+        .pod("default", "web-node1")
+        .unwrap()
+        .0
+        .metadata
+        .uid
+        .unwrap();
+    // Hidden files (editors' swap files) are not read.
+    std::fs::write(l.dir.path().join("manifests/.web.yaml.swp"), "garbage").unwrap();
+    // A static Pod cannot be deleted through the API.
+    assert!(l
+        .node
+        .delete("default", "web-node1", None)
+        .unwrap_err()
+        .contains("static Pod"));
+
+    std::fs::write(&file, pod("web", "OnFailure", "")).unwrap();
+    let replaced = |st: &State| {
+        st.pods.len() == 1
+            && st
+                .find("default", "web-node1")
+                .is_some_and(|p| p.uid() != first && p.containers[0].running.is_some())
+    };
+    assert!(l.node.wait_until(WAIT, replaced));
+    assert!(l
+        .rt
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::RemoveSandbox(id) if id.contains(&first))));
+
+    std::fs::remove_file(&file).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+
+    // Removed and put back: the same UID starts again (whether the old
+    // instance is already gone or still stopping: see `Msg::PodGone`).
+    let text = pod("back", "Always", "");
+    std::fs::write(&file, &text).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| row(st, "back-node1")
+        .is_some_and(|r| r.status == "Running")));
+    let sandboxes = |rt: &FakeRuntime| {
+        rt.calls()
+            .iter()
+            .filter(|c| matches!(c, Call::RunSandbox(n) if n == "back-node1"))
+            .count()
+    };
+    std::fs::remove_file(&file).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st
+        .find("default", "back-node1")
+        .is_none_or(|p| p.deleting.is_some())));
+    std::fs::write(&file, &text).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| sandboxes(&l.rt) == 2
+        && row(st, "back-node1").is_some_and(|r| r.status == "Running")));
+    std::fs::remove_file(&file).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+
+    // A bad file is reported once, naming it.
+    std::fs::write(&file, "kind: Deployment\n").unwrap();
+    assert!(l.node.wait_until(WAIT, |st| !st.messages.is_empty()));
+    let msgs = l.node.take_messages();
+    assert!(msgs[0].contains("web.yaml:1:"), "{msgs:?}");
+}
+
+#[test]
+fn apply_refuses_what_the_node_cannot_do_and_changes_to_a_pod() {
+    let l = lab();
+    let tcp = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n  - name: main\n    image: busybox\n    ports:\n    - containerPort: 80\n    readinessProbe:\n      tcpSocket:\n        port: 80\n";
+    let e = l.node.apply(tcp, Path::new("t.yaml")).unwrap_err();
+    assert!(
+        e.starts_with("t.yaml:1: spec.containers[0].readinessProbe: only `exec` probes"),
+        "{e}"
+    );
+    apply(&l, &pod("web", "Always", ""));
+    assert_eq!(
+        l.node
+            .apply(&pod("web", "Always", ""), Path::new("p.yaml"))
+            .unwrap(),
+        ["pod/web unchanged"]
+    );
+    let e = l
+        .node
+        .apply(&pod("web", "Never", ""), Path::new("p.yaml"))
+        .unwrap_err();
+    assert!(e.contains("delete it first"), "{e}");
+}
+
+#[test]
+fn logs_and_previous_come_from_the_instances_files() {
+    let l = lab();
+    apply(&l, &pod("web", "Always", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "Running")));
+    let (path, running) = l.node.log_file("default", "web", None, false).unwrap();
+    assert!(running);
+    assert!(path.ends_with("main/0.log"), "{}", path.display());
+    assert!(l
+        .node
+        .log_file("default", "web", None, true)
+        .unwrap_err()
+        .contains("previous terminated container"));
+    l.rt.exit("main", 1);
+    assert!(l.node.wait_until(WAIT, |st| st
+        .find("default", "web")
+        .is_some_and(|p| p.containers[0].restart_count() == 1)));
+    let (prev, _) = l
+        .node
+        .log_file("default", "web", Some("main"), true)
+        .unwrap();
+    assert!(prev.ends_with("main/0.log"));
+    assert!(l
+        .node
+        .log_file("default", "web", Some("nope"), false)
+        .unwrap_err()
+        .contains("choose one of: [main]"));
+}
+
+#[test]
+fn volume_paths_never_follow_links_out() {
+    use super::volumes::{confined_join, host_path};
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("allowed");
+    std::fs::create_dir_all(root.join("data")).unwrap();
+    std::os::unix::fs::symlink("/etc", root.join("out")).unwrap();
+    let roots = vec![root.clone()];
+    assert!(host_path(&roots, root.join("data").to_str().unwrap(), false).is_ok());
+    let e = host_path(&roots, root.join("out/passwd").to_str().unwrap(), false).unwrap_err();
+    assert!(e.contains("symbolic link"), "{e}");
+    assert!(host_path(&roots, "/etc", false)
+        .unwrap_err()
+        .contains("not under"));
+    // subPath inside a volume: a link planted by a container is refused.
+    let vol = d.path().join("vol");
+    std::fs::create_dir(&vol).unwrap();
+    std::os::unix::fs::symlink("/", vol.join("escape")).unwrap();
+    assert!(confined_join(&vol, "escape/etc", true)
+        .unwrap_err()
+        .contains("symbolic link"));
+    assert!(confined_join(&vol, "../x", true).is_err());
+    assert_eq!(
+        confined_join(&vol, "new/dir", true).unwrap(),
+        vol.join("new/dir")
+    );
+    assert!(vol.join("new/dir").is_dir());
+}
+
+#[test]
+fn projected_volumes_swap_data_atomically() {
+    let l = lab();
+    let state = l.node.config().state_dir.clone();
+    std::fs::create_dir_all(state.join("configmaps/app")).unwrap();
+    std::fs::write(state.join("configmaps/app/color"), "blue").unwrap();
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: vols\n  labels:\n    tier: web\nspec:\n  volumes:\n  - name: cfg\n    configMap:\n      name: app\n  - name: info\n    downwardAPI:\n      items:\n      - path: labels\n        fieldRef:\n          fieldPath: metadata.labels\n  - name: scratch\n    emptyDir: {}\n  containers:\n  - name: main\n    image: busybox\n    volumeMounts:\n    - name: cfg\n      mountPath: /cfg\n    - name: info\n      mountPath: /info\n    - name: scratch\n      mountPath: /s\n      subPath: sub\n";
+    apply(&l, text);
+    assert!(l.node.wait_until(WAIT, |st| row(st, "vols")
+        .is_some_and(|r| r.status == "Running")));
+    let uid = l
+        .node
+        .pod("default", "vols")
+        .unwrap()
+        .0
+        .metadata
+        .uid
+        .unwrap();
+    let vols = state.join("pods").join(&uid).join("volumes");
+    let cfg = vols.join("kubernetes.io~configmap/cfg");
+    assert_eq!(std::fs::read_to_string(cfg.join("color")).unwrap(), "blue");
+    assert!(std::fs::symlink_metadata(cfg.join("..data"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_link(cfg.join("color")).unwrap(),
+        Path::new("..data/color")
+    );
+    assert_eq!(
+        std::fs::read_to_string(vols.join("kubernetes.io~downward-api/info/labels")).unwrap(),
+        "tier=\"web\""
+    );
+    assert!(vols.join("kubernetes.io~empty-dir/scratch/sub").is_dir());
+    // An update swaps `..data` to a new directory.
+    let before = std::fs::read_link(cfg.join("..data")).unwrap();
+    std::fs::write(state.join("configmaps/app/color"), "green").unwrap();
+    let pod = l.node.pod("default", "vols").unwrap().0;
+    super::volumes::prepare(
+        &state,
+        &[],
+        &pod,
+        &super::build::node_facts(l.node.config()),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(cfg.join("color")).unwrap(), "green");
+    assert_ne!(std::fs::read_link(cfg.join("..data")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_dir(&cfg).unwrap().count(),
+        3,
+        "old data removed"
+    );
+    // The mounts handed to the runtime.
+    l.node.delete("default", "vols", Some(0)).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+    assert!(
+        !state.join("pods").join(&uid).exists(),
+        "volumes removed with the Pod"
+    );
+}
