@@ -62,11 +62,11 @@
 //!   the root (root) or the highest delegated ancestor (rootless), always
 //!   named `.../kubelab/<id>`; PID 1 sits in its own cgroup in every
 //!   mounted hierarchy before it unshares its cgroup namespace, and on v2 in
-//!   the child `kubelab/<id>/payload` below the limits ([`cgroup_tree`]).
+//!   the child `kubelab/<id>/payload` below the limits ([`cgroup::tree`]).
 //!   A rootless kubelab on v2 whose own cgroup is not delegated (a
 //!   desktop terminal's `session-N.scope`) asks its systemd user manager
 //!   for a transient scope with `Delegate=yes` and moves itself into it
-//!   ([`systemd_scope`], [`cgroup_delegation`]).
+//!   ([`cgroup::systemd_scope`], [`cgroup::delegation`]).
 //!   Without permission the sandbox runs without limits and
 //!   [`Sandbox::cgroup_note`] says why and what would fix it.
 //! * Spawn cost: `KUBELAB_SANDBOX_TRACE=1` prints a timestamped timeline of
@@ -82,46 +82,42 @@
 //!   ([`front::helper_beside_current_exe`]): supervisors, exec helpers and
 //!   `kubelab run`'s foreground process ([`front`]) then do not carry a copy
 //!   of the whole app.
+//!
+//! # Layout
+//!
+//! Folders by concern, in layers that only import downwards (see the
+//! sandbox section of docs/ARCHITECTURE.md): `sys` (syscall wrappers) at the
+//! bottom; `spec`, `error`, `trace`; then `ns`, `cgroup` and `rootfs`
+//! (namespaces, cgroups, the root filesystem), which never import each
+//! other; `process` (the supervisor, PID 1, the exec helper and their
+//! protocol), `observe` and `host` (read-only views, `kubelab doctor`); and
+//! `api` (the [`Sandbox`] handle, [`exec`], [`front`]) at the top. The public
+//! paths below are re-exports; where a module lives is not part of the API.
 
+mod api;
 pub mod cgroup;
-pub mod cgroup_delegation;
-pub mod cgroup_tree;
-pub mod doctor;
 mod error;
-pub mod exec;
-pub mod front;
-pub mod hostfacts;
-pub mod idmap;
-mod init;
-mod inroot;
-pub mod inspect;
-mod layer;
-mod masks;
+mod host;
+mod ns;
 pub mod observe;
-pub mod oci;
-mod protocol;
+mod process;
 mod rootfs;
-pub mod runtime;
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-mod seccomp;
-/// No filter where the deny-list's syscall numbers are not written down.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-mod seccomp {
-    pub(crate) fn install() -> std::io::Result<()> {
-        Ok(())
-    }
-}
-pub mod rlimit;
-pub mod spawn;
 pub mod spec;
 mod sys;
-pub mod systemd_scope;
 pub mod trace;
-mod tty;
 
+pub use api::{exec, front, spawn};
+pub use cgroup::delegation as cgroup_delegation;
 pub use error::{Error, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SETUP_FAILED};
 pub use exec::{ExecProcess, ExecRequest};
+pub use host::{doctor, hostfacts};
+pub use ns::idmap;
+pub use observe::inspect;
+pub use process::{rlimit, runtime};
+pub use rootfs::oci;
 pub use spawn::{Sandbox, Signaller, SpawnOptions, StdioMode};
+
+use process::protocol;
 
 /// Runs the helper mode this process was re-executed for, if any. Call it as
 /// the very first thing in `main` (before threads or an async runtime start):
@@ -129,15 +125,15 @@ pub use spawn::{Sandbox, Signaller, SpawnOptions, StdioMode};
 pub fn dispatch() -> Option<i32> {
     let arg = std::env::args_os().nth(1)?;
     if arg == protocol::INIT_ARG {
-        Some(init::supervisor_main())
+        Some(process::supervisor::supervisor_main())
     } else if arg == protocol::EXEC_ARG {
-        Some(exec::exec_main())
+        Some(process::exec_helper::exec_main())
     } else if arg == protocol::SUPERVISE_ARG {
-        Some(init::slim_supervisor_main())
+        Some(process::supervisor::slim_supervisor_main())
     } else if arg == front::RUN_ARG {
         Some(front::helper_main())
-    } else if arg == systemd_scope::SCOPE_ARG {
-        Some(systemd_scope::helper_main())
+    } else if arg == cgroup::systemd_scope::SCOPE_ARG {
+        Some(cgroup::systemd_scope::helper_main())
     } else {
         None
     }

@@ -8,7 +8,7 @@
 # that user from a system service: a cgroup that is not delegated, like a
 # desktop terminal's session-N.scope. The tests must get their limits
 # through a transient delegated scope from the user's systemd manager
-# (sandbox/src/systemd_scope.rs), with no manual delegation.
+# (sandbox/src/cgroup/systemd_scope.rs), with no manual delegation.
 #
 # Knobs: KUBELAB_VM_SYSTEMD=0 skips this guest;
 #   KUBELAB_VM_SYSTEMD_TESTS  test binaries (name prefixes) run as the user (default: limits)
