@@ -20,6 +20,7 @@ pub mod qos;
 pub mod quantity;
 pub mod restart;
 pub mod runtime;
+pub mod sandbox_runtime;
 pub mod status;
 
 // The node's I/O: container logs, CNI plugin calls, metrics from cgroups.

@@ -100,6 +100,7 @@ mod error;
 mod host;
 mod ns;
 pub mod observe;
+pub mod pod;
 mod process;
 mod rootfs;
 pub mod spec;
@@ -123,6 +124,9 @@ use process::protocol;
 /// the very first thing in `main` (before threads or an async runtime start):
 /// `if let Some(code) = kubelab_sandbox::dispatch() { std::process::exit(code) }`.
 pub fn dispatch() -> Option<i32> {
+    if pod::pause::is_pause() {
+        return Some(pod::pause::pause_main());
+    }
     let arg = std::env::args_os().nth(1)?;
     if arg == protocol::INIT_ARG {
         Some(process::supervisor::supervisor_main())

@@ -39,6 +39,7 @@ mod v2;
 pub use create::{create, create_for, create_with, swap_note, NoCgroupReason};
 pub(crate) use create::{plan, Plan};
 pub use handle::Cgroup;
+pub(crate) use hierarchy::{dir_in as hierarchy_dir_in, proc_cgroup as hierarchy_proc_cgroup};
 pub use hierarchy::{hierarchies, mode, Hierarchy, Mode};
 pub use join::{attach, open_procs};
 pub(crate) use join::{join_self, prepare_join, Join};

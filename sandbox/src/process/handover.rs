@@ -19,7 +19,7 @@ pub(crate) fn hand_over(
     map: &IdMap,
     go: BorrowedFd<'_>,
 ) -> Result<(), Error> {
-    use crate::spec::{Mount, Namespace, Rootfs};
+    use crate::spec::Namespace;
     let e = |what: String| Error::new("namespaces.user", what);
     write_maps(pid, map).map_err(|err| {
         e(format!(
@@ -34,11 +34,24 @@ pub(crate) fn hand_over(
         ))
     })?;
     crate::trace::mark("supervisor: PID 1's id maps written");
-    let mut fds: Vec<OwnedFd> = Vec::new();
-    if cfg.spec.namespaces.contains(&Namespace::Mount) {
+    let fds = if cfg.spec.namespaces.contains(&Namespace::Mount) {
         let ns = fs::File::open(format!("/proc/{pid}/ns/user"))
             .map_err(|err| e(format!("/proc/{pid}/ns/user: {err}")))?;
-        let ns = std::os::fd::AsFd::as_fd(&ns);
+        prepare(cfg, std::os::fd::AsFd::as_fd(&ns))?
+    } else {
+        Vec::new()
+    };
+    send(go, fds)
+}
+
+/// The detached mounts PID 1 attaches (lower layers, bind sources),
+/// id-mapped through the user namespace `ns` where the filesystem allows.
+/// Also used by a Pod container's root supervisor, with the Pod's user
+/// namespace, before it joins it (see [`crate::pod`]).
+pub(crate) fn prepare(cfg: &InitConfig, ns: BorrowedFd<'_>) -> Result<Vec<OwnedFd>, Error> {
+    use crate::spec::{Mount, Rootfs};
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    {
         let lowers: Vec<std::path::PathBuf> = match &cfg.spec.rootfs {
             // The shared skeleton lives in the runtime dir, which only host
             // root may write: built here. None: PID 1 builds a private one.
@@ -84,6 +97,11 @@ pub(crate) fn hand_over(
             }
         }
     }
+    Ok(fds)
+}
+
+/// Sends PID 1 its "u" with the prepared mounts.
+pub(crate) fn send(go: BorrowedFd<'_>, fds: Vec<OwnedFd>) -> Result<(), Error> {
     if fds.len() > crate::sys::MAX_PASSED_FDS {
         return Err(Error::new(
             "rootfs",
