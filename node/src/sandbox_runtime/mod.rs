@@ -146,7 +146,8 @@ fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
     if c.read_only_root_filesystem {
         return unsupported("securityContext.readOnlyRootFilesystem");
     }
-    if !c.privileged && !(c.capabilities_add.is_empty() && c.capabilities_drop.is_empty()) {
+    let caps = !c.capabilities_add.is_empty() || !c.capabilities_drop.is_empty();
+    if caps && !c.privileged {
         return unsupported("securityContext.capabilities");
     }
     Ok(Spec {
