@@ -63,6 +63,7 @@ fn main() {
         return;
     }
     pod_lays_out_like_the_kubelet();
+    shared_process_namespace_has_pause_as_pid_1();
     sigkill_of_the_node_leaves_nothing();
     println!("pod_runtime: all cases passed");
 }
@@ -419,6 +420,40 @@ fn pod_lays_out_like_the_kubelet() {
         assert!(!node_dir.exists(), "cgroup {} is left", node_dir.display());
     }
     println!("ok: pod_lays_out_like_the_kubelet");
+}
+
+fn shared_process_namespace_has_pause_as_pid_1() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let rt = runtime(&format!("s{}", std::process::id()));
+    let mut config = sandbox_config(&res, &p);
+    config.share_process_namespace = true;
+    let sb = rt.run_pod_sandbox(&config).expect("run pod sandbox");
+    let mut c = rt
+        .start_container(
+            &sb,
+            &container_config(&pod, &p, "reader", &logs, tmp.path()),
+        )
+        .expect("start");
+    for ns in ["pid", "net", "ipc", "uts"] {
+        assert_eq!(ns_ino(c.pid(), ns), ns_ino(sb.infra_pid, ns), "{ns}");
+    }
+    assert_ne!(ns_ino(c.pid(), "mnt"), ns_ino(sb.infra_pid, "mnt"));
+    let (code, out, err) = c
+        .exec_sync(
+            &["cat".into(), "/proc/1/cmdline".into()],
+            Duration::from_secs(10),
+        )
+        .expect("exec");
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(out, b"kubelab-pause\0");
+    c.stop(Duration::from_millis(100)).unwrap();
+    rt.remove_pod_sandbox(&sb).unwrap();
+    assert!(!Path::new(&format!("/proc/{}", sb.infra_pid)).exists());
+    println!("ok: shared_process_namespace_has_pause_as_pid_1");
 }
 
 /// Child mode: a node process with one running Pod, killed by the parent.

@@ -76,6 +76,10 @@
 //!   rootfs skeleton is built once per runtime dir (`.skel-*`, kept, keyed on
 //!   the host files it copies; built by the supervisor when root started
 //!   the sandbox, and handed to PID 1 as an id-mapped mount).
+//! * Pods ([`pod`]): [`Sandbox::spawn_in_pod`] runs a Pod's infra
+//!   (`kubelab-pause`, holding user/net/ipc/uts and pid) or a container that
+//!   joins those namespaces with a mount (and pid) namespace of its own, in
+//!   a cgroup at a path the caller made ([`pod::cgroups::create_path`]).
 //! * Tests and other programs re-exec a different binary with
 //!   [`SpawnOptions::helper_exe`] (it must call [`dispatch`] first). kubelab
 //!   ships a small one, `kubelab-helper`, installed beside it

@@ -29,6 +29,8 @@ pub struct SandboxContainer {
     pumps: Vec<JoinHandle<PumpStats>>,
     helper_exe: PathBuf,
     privileged: bool,
+    /// The container's env, given to `exec_sync` too (as the CRI does).
+    env: Vec<(String, String)>,
     exit: Option<Exit>,
 }
 
@@ -90,6 +92,7 @@ pub(super) fn start(
         pumps,
         helper_exe: opts.helper_exe.clone(),
         privileged: spec.privileged,
+        env: config.env.clone(),
         exit: None,
     })
 }
@@ -182,7 +185,7 @@ impl crate::runtime::Container for SandboxContainer {
     fn exec_sync(&self, argv: &[String], timeout: Duration) -> io::Result<(i32, Vec<u8>, Vec<u8>)> {
         let req = ExecRequest {
             command: argv.to_vec(),
-            env: Vec::new(),
+            env: self.env.clone(),
             workdir: None,
             privileged: self.privileged,
             cpu_seconds: None,

@@ -288,8 +288,8 @@ impl Runtime for SandboxRuntime {
         let Some(mut entry) = entry else {
             return Ok(());
         };
-        // SIGTERM first (pause exits at once), the lifeline's kill as backstop.
-        let _ = entry.infra.signal(nix::sys::signal::Signal::SIGTERM as i32);
+        // The lifeline's teardown: the supervisor kills the infra (and the
+        // Pod's PID namespace) and removes the Pod's cgroup tree.
         let _ = entry.infra.kill();
         // The supervisor removed the Pod's cgroup; a killed one could not.
         let problems = entry.cgroup.destroy();

@@ -51,50 +51,48 @@ pub(crate) fn hand_over(
 pub(crate) fn prepare(cfg: &InitConfig, ns: BorrowedFd<'_>) -> Result<Vec<OwnedFd>, Error> {
     use crate::spec::{Mount, Rootfs};
     let mut fds: Vec<OwnedFd> = Vec::new();
-    {
-        let lowers: Vec<std::path::PathBuf> = match &cfg.spec.rootfs {
-            // The shared skeleton lives in the runtime dir, which only host
-            // root may write: built here. None: PID 1 builds a private one.
-            Rootfs::Host | Rootfs::Busybox => cfg
-                .sandbox_dir
-                .parent()
-                .and_then(|rd| crate::rootfs::skeleton_cache(rd, &cfg.spec.rootfs, &cfg.id).ok())
-                .into_iter()
-                .collect(),
-            Rootfs::Dir(d) => vec![d.clone()],
-            Rootfs::Oci(_) => cfg.oci_layers.iter().rev().cloned().collect(),
-        };
-        let skeleton = matches!(cfg.spec.rootfs, Rootfs::Host | Rootfs::Busybox);
-        for l in &lowers {
-            let (fd, mapped) = detached(l, false, Some(ns))
-                .map_err(|err| Error::new("rootfs", format!("{}: {err}", l.display())))?;
-            if skeleton && !mapped {
-                // A filesystem without id-mapped mounts: host root's
-                // skeleton would be `nobody`'s inside (/root unreadable);
-                // PID 1 builds a private one instead.
-                crate::trace::mark("supervisor: skeleton not id-mappable here");
-                continue;
-            }
-            fds.push(fd);
+    let lowers: Vec<std::path::PathBuf> = match &cfg.spec.rootfs {
+        // The shared skeleton lives in the runtime dir, which only host
+        // root may write: built here. None: PID 1 builds a private one.
+        Rootfs::Host | Rootfs::Busybox => cfg
+            .sandbox_dir
+            .parent()
+            .and_then(|rd| crate::rootfs::skeleton_cache(rd, &cfg.spec.rootfs, &cfg.id).ok())
+            .into_iter()
+            .collect(),
+        Rootfs::Dir(d) => vec![d.clone()],
+        Rootfs::Oci(_) => cfg.oci_layers.iter().rev().cloned().collect(),
+    };
+    let skeleton = matches!(cfg.spec.rootfs, Rootfs::Host | Rootfs::Busybox);
+    for l in &lowers {
+        let (fd, mapped) = detached(l, false, Some(ns))
+            .map_err(|err| Error::new("rootfs", format!("{}: {err}", l.display())))?;
+        if skeleton && !mapped {
+            // A filesystem without id-mapped mounts: host root's
+            // skeleton would be `nobody`'s inside (/root unreadable);
+            // PID 1 builds a private one instead.
+            crate::trace::mark("supervisor: skeleton not id-mappable here");
+            continue;
         }
-        for m in &cfg.spec.mounts {
-            if let Mount::Bind {
-                source, readonly, ..
-            } = m
-            {
-                // Writable binds stay un-mapped (see the module doc).
-                let userns = readonly.then_some(ns);
-                let (fd, _) = detached(source, true, userns).map_err(|err| {
-                    Error::new(
-                        "mounts",
-                        format!(
-                            "bind source {}: {err}; create it or fix the path",
-                            source.display()
-                        ),
-                    )
-                })?;
-                fds.push(fd);
-            }
+        fds.push(fd);
+    }
+    for m in &cfg.spec.mounts {
+        if let Mount::Bind {
+            source, readonly, ..
+        } = m
+        {
+            // Writable binds stay un-mapped (see the module doc).
+            let userns = readonly.then_some(ns);
+            let (fd, _) = detached(source, true, userns).map_err(|err| {
+                Error::new(
+                    "mounts",
+                    format!(
+                        "bind source {}: {err}; create it or fix the path",
+                        source.display()
+                    ),
+                )
+            })?;
+            fds.push(fd);
         }
     }
     Ok(fds)
