@@ -60,3 +60,51 @@ pub(super) fn levels(
 pub(super) fn create(levels: &[Level], version: Option<u8>) -> io::Result<Cgroup> {
     create_path(levels, version)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup_plan::CgroupLimits;
+
+    fn node(path: &[&str], shares: u64) -> CgroupNode {
+        CgroupNode {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            limits: CgroupLimits {
+                cpu_shares: Some(shares),
+                ..CgroupLimits::default()
+            },
+            oom_score_adj: None,
+        }
+    }
+
+    #[test]
+    fn each_level_gets_the_files_of_its_own_node() {
+        let tier = node(&["kubepods", "burstable"], 102);
+        let pod = node(&["kubepods", "burstable", "podU"], 256);
+        let root = vec!["node-a".to_string()];
+        let l = levels(&root, &pod.path, &[&tier, &pod], WeightFormula::Linear).unwrap();
+        let names: Vec<&str> = l.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["node-a", "kubepods", "burstable", "podU"]);
+        let shares = |i: usize| l[i].v1_files.clone();
+        assert!(shares(0).is_empty() && shares(1).is_empty());
+        assert_eq!(shares(2), [("cpu.shares".to_string(), "102".to_string())]);
+        assert_eq!(shares(3), [("cpu.shares".to_string(), "256".to_string())]);
+        assert_eq!(
+            l[3].v2_files,
+            [("cpu.weight".to_string(), "10".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_segment_cannot_leave_its_parent() {
+        for bad in ["..", ".", "", "a/b", "a\0b", "x y"] {
+            let n = node(&["kubepods", bad], 2);
+            let root = vec!["node-a".to_string()];
+            assert!(
+                levels(&root, &n.path, &[&n], WeightFormula::Linear).is_err(),
+                "{bad:?}"
+            );
+            assert!(check_segment(bad).is_err(), "{bad:?}");
+        }
+    }
+}

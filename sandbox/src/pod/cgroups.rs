@@ -228,3 +228,44 @@ pub(crate) fn remove_parents(cg: &Cgroup) {
         let _ = fs::remove_dir(p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_segments_are_refused_before_any_mkdir() {
+        for bad in ["..", ".", "", "a/b", "a\0b"] {
+            let levels = [Level {
+                name: bad.to_string(),
+                ..Level::default()
+            }];
+            let e = create_path(&levels, None).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+        assert!(create_path(&[], None).is_err());
+    }
+
+    #[test]
+    fn a_tree_is_removed_children_first_and_parents_only_when_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join("kubelab");
+        let pod = base.join("node-a/pod1");
+        fs::create_dir_all(pod.join("c1/deeper")).unwrap();
+        fs::create_dir_all(pod.join("c2")).unwrap();
+        fs::create_dir_all(base.join("node-a/pod2")).unwrap();
+        let cg = Cgroup {
+            created: vec![pod.clone()],
+            parents: vec![base.clone(), base.join("node-a")],
+            recursive: true,
+            ..Cgroup::default()
+        };
+        assert!(destroy_tree(&cg).is_empty());
+        assert!(!pod.exists());
+        // Another Pod still uses the node's directory: it stays.
+        assert!(base.join("node-a/pod2").is_dir());
+        fs::remove_dir(base.join("node-a/pod2")).unwrap();
+        remove_parents(&cg);
+        assert!(!base.exists());
+    }
+}
