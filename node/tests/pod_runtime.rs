@@ -54,9 +54,10 @@ fn main() {
     if let Some(code) = kubelab_sandbox::dispatch() {
         std::process::exit(code);
     }
-    if std::env::args().nth(1).as_deref() == Some("sigkill-child") {
-        sigkill_child();
-        return;
+    match std::env::args().nth(1).as_deref() {
+        Some("sigkill-child") => return sigkill_child(),
+        Some("rootless-child") => return rootless_child(),
+        _ => {}
     }
     if let Some(why) = skip_reason() {
         println!("SKIP: {why}");
@@ -65,6 +66,7 @@ fn main() {
     pod_lays_out_like_the_kubelet();
     shared_process_namespace_has_pause_as_pid_1();
     sigkill_of_the_node_leaves_nothing();
+    rootless_pod_joins_the_infra();
     println!("pod_runtime: all cases passed");
 }
 
@@ -506,4 +508,93 @@ fn sigkill_of_the_node_leaves_nothing() {
         (gone && !pod_dir.exists()).then_some(())
     });
     println!("ok: sigkill_of_the_node_leaves_nothing");
+}
+
+const NOBODY: u32 = 65534;
+
+/// Rootless: the same binary as uid 65534 runs a Pod (see [`rootless_child`]).
+fn rootless_pod_joins_the_infra() {
+    use std::os::unix::process::CommandExt;
+    let rt = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(rt.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let out = std::process::Command::new("/proc/self/exe")
+        .arg("rootless-child")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("XDG_RUNTIME_DIR", rt.path())
+        .env("TMPDIR", rt.path())
+        .current_dir("/")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    assert!(
+        out.status.success(),
+        "rootless child: {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ok: rootless") || stdout.contains("SKIP:"),
+        "{stdout}"
+    );
+}
+
+/// As uid 65534: infra + two containers sharing net/ipc/uts/user, not mnt;
+/// the emptyDir; nothing left after removal.
+fn rootless_child() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("empty-dir");
+    std::fs::create_dir(&data).unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let mut o = SandboxRuntimeOptions::new(&format!("r{}", std::process::id()));
+    o.runtime_dir = Some(tmp.path().join("run"));
+    let rt = SandboxRuntime::new(o).unwrap();
+    let sb = match rt.run_pod_sandbox(&sandbox_config(&res, &p)) {
+        Ok(sb) => sb,
+        Err(e) if e.to_string().contains("user namespace") => {
+            println!("SKIP: rootless Pods: {e}");
+            return;
+        }
+        Err(e) => panic!("run pod sandbox: {e}"),
+    };
+    if let Some(note) = rt.cgroup_note(&sb.id) {
+        println!("note: {note}");
+    }
+    let cfg = |n| container_config(&pod, &p, n, &logs, &data);
+    let mut writer = rt
+        .start_container(&sb, &cfg("writer"))
+        .expect("start writer");
+    let mut reader = rt
+        .start_container(&sb, &cfg("reader"))
+        .expect("start reader");
+    for c in [&writer, &reader] {
+        for ns in ["net", "ipc", "uts", "user"] {
+            assert_eq!(ns_ino(c.pid(), ns), ns_ino(sb.infra_pid, ns), "{ns}");
+        }
+        assert_ne!(ns_ino(c.pid(), "mnt"), ns_ino(sb.infra_pid, "mnt"));
+    }
+    let reader_log = cfg("reader").log_path;
+    wait_for("the reader to see the writer's file", 20, || {
+        records(&reader_log)
+            .iter()
+            .any(|(s, l)| *s == Stream::Stdout && l == "shared-by-two")
+            .then_some(())
+    });
+    let pids = [sb.infra_pid, writer.pid(), reader.pid()];
+    writer.stop(Duration::from_millis(100)).unwrap();
+    reader.stop(Duration::from_millis(100)).unwrap();
+    rt.remove_pod_sandbox(&sb).unwrap();
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} is left"
+        );
+    }
+    println!("ok: rootless pod joins the infra");
 }

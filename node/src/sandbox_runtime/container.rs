@@ -23,8 +23,9 @@ pub const EXEC_OUTPUT_MAX: usize = 1 << 20;
 pub struct SandboxContainer {
     id: String,
     sandbox: Sandbox,
-    /// Its cgroup, removed once the exit (and OOM kill) is read.
-    cgroup: Cgroup,
+    /// Its cgroup, removed once the exit (and OOM kill) is read (None:
+    /// a rootless node without cgroups).
+    cgroup: Option<Cgroup>,
     started_at: Time,
     pumps: Vec<JoinHandle<PumpStats>>,
     helper_exe: PathBuf,
@@ -38,7 +39,7 @@ pub(super) fn start(
     spec: &Spec,
     opts: &SpawnOptions,
     pod: &PodOptions,
-    cgroup: Cgroup,
+    cgroup: Option<Cgroup>,
     config: &ContainerConfig,
 ) -> io::Result<SandboxContainer> {
     let log = config
@@ -50,7 +51,7 @@ pub(super) fn start(
     let log = match log {
         Ok(l) => l.shared(),
         Err(e) => {
-            cgroup.destroy();
+            destroy(cgroup.as_ref());
             return Err(io::Error::new(
                 e.kind(),
                 format!("log {}: {e}", config.log_path.display()),
@@ -63,7 +64,7 @@ pub(super) fn start(
     let mut sandbox = match Sandbox::spawn_in_pod(spec, &opts, pod) {
         Ok(s) => s,
         Err(e) => {
-            cgroup.destroy();
+            destroy(cgroup.as_ref());
             return Err(io::Error::other(format!(
                 "start container {:?}: {e}",
                 config.name
@@ -99,16 +100,19 @@ pub(super) fn start(
 
 impl SandboxContainer {
     /// The container's cgroup (stats while it runs).
-    pub fn cgroup(&self) -> &Cgroup {
-        &self.cgroup
+    pub fn cgroup(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref()
     }
 
     fn finish(&mut self, code: i32) -> Exit {
         for p in self.pumps.drain(..) {
             let _ = p.join();
         }
-        let oom_killed = self.cgroup.stats().oom_kills > 0;
-        self.cgroup.destroy();
+        let oom_killed = self
+            .cgroup
+            .as_ref()
+            .is_some_and(|c| c.stats().oom_kills > 0);
+        destroy(self.cgroup.as_ref());
         let signal = (code > 128 && code <= 128 + 64).then_some(code - 128);
         let exit = Exit {
             exit_code: code,
@@ -121,6 +125,12 @@ impl SandboxContainer {
         };
         self.exit = Some(exit.clone());
         exit
+    }
+}
+
+fn destroy(cgroup: Option<&Cgroup>) {
+    if let Some(c) = cgroup {
+        c.destroy();
     }
 }
 
@@ -230,7 +240,7 @@ impl Drop for SandboxContainer {
             if let Ok(code) = self.sandbox.kill() {
                 self.finish(code);
             } else {
-                self.cgroup.destroy();
+                destroy(self.cgroup.as_ref());
             }
         }
     }

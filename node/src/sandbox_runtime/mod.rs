@@ -56,7 +56,9 @@ impl SandboxRuntimeOptions {
 struct PodEntry {
     infra: Sandbox,
     /// `…/pod<UID>`, removed with everything below it.
-    cgroup: Cgroup,
+    cgroup: Option<Cgroup>,
+    /// Why the Pod runs without its cgroups.
+    note: Option<String>,
     share_pid: bool,
 }
 
@@ -94,11 +96,55 @@ impl SandboxRuntime {
         }
     }
 
+    /// Why a Pod runs without the plan's cgroups (rootless where cgroups
+    /// are not delegated), if it does.
+    pub fn cgroup_note(&self, pod_id: &str) -> Option<String> {
+        let pods = self.pods.lock().ok()?;
+        pods.get(pod_id).and_then(|p| p.note.clone())
+    }
+
+    /// `tier/pod<UID>` (owned: removed as a tree) and `…/_infra`, made with
+    /// the plan's values.
+    fn pod_cgroups(&self, config: &PodSandboxConfig) -> io::Result<(Cgroup, Cgroup)> {
+        let root = self.root();
+        let f = self.opts.weight_formula;
+        let nodes = [&config.tier_cgroup, &config.pod_cgroup];
+        let pod_levels = cgroups::levels(&root, &config.pod_cgroup.path, &nodes, f)?;
+        let mut pod_cg = cgroups::create(&pod_levels, self.opts.cgroup_version)?;
+        pod_cg.recursive = true;
+        let all = [
+            &config.tier_cgroup,
+            &config.pod_cgroup,
+            &config.infra_cgroup,
+        ];
+        match cgroups::levels(&root, &config.infra_cgroup.path, &all, f)
+            .and_then(|l| cgroups::create(&l, self.opts.cgroup_version))
+        {
+            Ok(infra) => Ok((pod_cg, infra)),
+            Err(e) => {
+                pod_cg.destroy();
+                Err(e)
+            }
+        }
+    }
+
     /// The infra's host PID of a running Pod sandbox, if this runtime runs it.
     pub fn infra_pid(&self, pod_id: &str) -> Option<u32> {
         let pods = self.pods.lock().ok()?;
         pods.get(pod_id).map(|p| p.infra.pid())
     }
+}
+
+/// A rootless node whose cgroups are not delegated (cgroup v1, or a v2
+/// tree not ours) runs Pods without them, saying why; root never does.
+fn without_cgroups(e: io::Error) -> io::Result<String> {
+    if kubelab_sandbox::is_root() || e.kind() != io::ErrorKind::PermissionDenied {
+        return Err(other("create the Pod's cgroups", e));
+    }
+    Ok(format!(
+        "running without the Pod's cgroups (no limits, no OOM status): {e}; \
+         run the node as root or on a host with a delegated cgroup v2 tree"
+    ))
 }
 
 /// `image:` → the sandbox's rootfs.
@@ -172,26 +218,17 @@ fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
 
 impl Runtime for SandboxRuntime {
     fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> io::Result<PodSandbox> {
-        let root = self.root();
-        let f = self.opts.weight_formula;
-        let nodes = [&config.tier_cgroup, &config.pod_cgroup];
-        let pod_levels = cgroups::levels(&root, &config.pod_cgroup.path, &nodes, f)?;
-        let mut pod_cg = cgroups::create(&pod_levels, self.opts.cgroup_version)?;
-        pod_cg.recursive = true;
-        let all = [
-            &config.tier_cgroup,
-            &config.pod_cgroup,
-            &config.infra_cgroup,
-        ];
-        let infra_levels = cgroups::levels(&root, &config.infra_cgroup.path, &all, f)
-            .and_then(|l| cgroups::create(&l, self.opts.cgroup_version));
-        let infra_cg = match infra_levels {
-            Ok(c) => c,
-            Err(e) => {
-                pod_cg.destroy();
-                return Err(e);
-            }
+        let (given, note) = match self.pod_cgroups(config) {
+            Ok((pod_cg, infra_cg)) => (
+                Some(GivenCgroup {
+                    join: infra_cg,
+                    own: Some(pod_cg),
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(without_cgroups(e)?)),
         };
+        let pod_cg = given.as_ref().and_then(|g| g.own.clone());
         let spec = Spec {
             namespaces: vec![
                 Namespace::User,
@@ -205,10 +242,7 @@ impl Runtime for SandboxRuntime {
         };
         let pod_opts = PodOptions {
             join: None,
-            cgroup: Some(GivenCgroup {
-                join: infra_cg,
-                own: Some(pod_cg.clone()),
-            }),
+            cgroup: given,
             oom_score_adj: config.infra_cgroup.oom_score_adj,
             pause: true,
         };
@@ -217,7 +251,9 @@ impl Runtime for SandboxRuntime {
         let infra = match Sandbox::spawn_in_pod(&spec, &opts, &pod_opts) {
             Ok(s) => s,
             Err(e) => {
-                pod_cg.destroy();
+                if let Some(c) = &pod_cg {
+                    c.destroy();
+                }
                 return Err(other("start the Pod's infra process", e));
             }
         };
@@ -225,11 +261,15 @@ impl Runtime for SandboxRuntime {
             id: infra.id().to_string(),
             infra_pid: infra.pid(),
             netns: PathBuf::from(format!("/proc/{}/ns/net", infra.pid())),
-            pod_cgroup_dirs: pod_cg.created.clone(),
+            pod_cgroup_dirs: pod_cg
+                .as_ref()
+                .map(|c| c.created.clone())
+                .unwrap_or_default(),
         };
         let entry = PodEntry {
             infra,
             cgroup: pod_cg,
+            note,
             share_pid: config.share_process_namespace,
         };
         self.pods
@@ -261,16 +301,16 @@ impl Runtime for SandboxRuntime {
         let spec = container_spec(config)?;
         let f = self.opts.weight_formula;
         let levels = cgroups::levels(&self.root(), &config.cgroup.path, &[&config.cgroup], f)?;
-        let leaf = cgroups::create(&levels, self.opts.cgroup_version)?;
+        let leaf = match cgroups::create(&levels, self.opts.cgroup_version) {
+            Ok(c) => Some(c),
+            Err(e) => without_cgroups(e).map(|_| None)?,
+        };
         let pod_opts = PodOptions {
             join: Some(JoinNamespaces {
                 pid: pod.infra_pid,
                 share_pid,
             }),
-            cgroup: Some(GivenCgroup {
-                join: leaf.clone(),
-                own: None,
-            }),
+            cgroup: leaf.clone().map(|join| GivenCgroup { join, own: None }),
             oom_score_adj: config.cgroup.oom_score_adj,
             pause: false,
         };
@@ -292,7 +332,7 @@ impl Runtime for SandboxRuntime {
         // Pod's PID namespace) and removes the Pod's cgroup tree.
         let _ = entry.infra.kill();
         // The supervisor removed the Pod's cgroup; a killed one could not.
-        let problems = entry.cgroup.destroy();
+        let problems = entry.cgroup.map(|c| c.destroy()).unwrap_or_default();
         if problems.is_empty() {
             Ok(())
         } else {
