@@ -122,6 +122,12 @@ pub fn create_path(levels: &[Level], version: Option<u8>) -> io::Result<Cgroup> 
     };
     for h in &hs {
         let mut dir = base_of(h)?;
+        if h.version == 2 {
+            // Usually on already (systemd): `kubelab` needs the controllers too.
+            for c in ["cpu", "memory", "pids"] {
+                let _ = write(&h.mount, "cgroup.subtree_control", &format!("+{c}"));
+            }
+        }
         mkdir(&dir)?;
         let mut parents = vec![dir.clone()];
         for l in levels {
@@ -149,6 +155,10 @@ pub fn create_path(levels: &[Level], version: Option<u8>) -> io::Result<Cgroup> 
                         write(&dir, "memory.memsw.limit_in_bytes", v)?;
                     }
                     let _ = write(&dir, "memory.swappiness", "0");
+                }
+                if h.version == 2 && f == "memory.max" && dir.join("memory.swap.max").exists() {
+                    // The kubelet's NoSwap: the limit is RAM, then the OOM killer.
+                    write(&dir, "memory.swap.max", "0")?;
                 }
             }
             parents.push(dir.clone());
