@@ -19,12 +19,15 @@ pub mod probe;
 pub mod qos;
 pub mod quantity;
 pub mod restart;
+pub mod status;
+
+// The runtime contract (CRI-shaped) and its kernel side on the sandbox.
 pub mod runtime;
+pub mod sandbox_runtime;
 
 // The node agent (the kubelet) and its socket API.
 pub mod agent;
 pub mod api;
-pub mod status;
 
 // The node's I/O: container logs, CNI plugin calls, metrics from cgroups.
 pub mod cni;

@@ -76,6 +76,10 @@
 //!   rootfs skeleton is built once per runtime dir (`.skel-*`, kept, keyed on
 //!   the host files it copies; built by the supervisor when root started
 //!   the sandbox, and handed to PID 1 as an id-mapped mount).
+//! * Pods ([`pod`]): [`Sandbox::spawn_in_pod`] runs a Pod's infra
+//!   (`kubelab-pause`, holding user/net/ipc/uts and pid) or a container that
+//!   joins those namespaces with a mount (and pid) namespace of its own, in
+//!   a cgroup at a path the caller made ([`pod::cgroups::create_path`]).
 //! * Tests and other programs re-exec a different binary with
 //!   [`SpawnOptions::helper_exe`] (it must call [`dispatch`] first). kubelab
 //!   ships a small one, `kubelab-helper`, installed beside it
@@ -100,6 +104,7 @@ mod error;
 mod host;
 mod ns;
 pub mod observe;
+pub mod pod;
 mod process;
 mod rootfs;
 pub mod spec;
@@ -123,6 +128,9 @@ use process::protocol;
 /// the very first thing in `main` (before threads or an async runtime start):
 /// `if let Some(code) = kubelab_sandbox::dispatch() { std::process::exit(code) }`.
 pub fn dispatch() -> Option<i32> {
+    if pod::pause::is_pause() {
+        return Some(pod::pause::pause_main());
+    }
     let arg = std::env::args_os().nth(1)?;
     if arg == protocol::INIT_ARG {
         Some(process::supervisor::supervisor_main())

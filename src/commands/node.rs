@@ -53,7 +53,7 @@ pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
-    let runtime = super::node_runtime::node_runtime()?;
+    let runtime = super::node_runtime::node_runtime(&a.name)?;
     let state = state_dir(a.state_dir);
     let mut config = NodeConfig::new(&a.name, &state);
     config.manifests = a.manifests;

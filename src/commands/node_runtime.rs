@@ -1,16 +1,27 @@
 //! The one place `kubelab node` gets its container runtime from.
 //!
 //! The node agent (`kubelab_node::agent`) drives a CRI-shaped
-//! `kubelab_node::runtime::Runtime`; the kernel side (namespaces, cgroups,
-//! rootfs: `SandboxRuntime` in the sandbox crate) is built separately.
-//! Until it is wired in here, `kubelab node` stops with this error rather
-//! than pretending to run Pods.
+//! `kubelab_node::runtime::Runtime`; its kernel side is `SandboxRuntime`
+//! (namespaces, cgroups and rootfs through the sandbox engine), whose
+//! long-lived processes run in `kubelab-helper` when it is installed beside
+//! this binary, as the lab sandboxes do.
 
 use kubelab_node::runtime::Runtime;
+use kubelab_node::sandbox_runtime::{SandboxRuntime, SandboxRuntimeOptions};
+use std::path::PathBuf;
 
-/// The node's runtime.
-pub fn node_runtime() -> anyhow::Result<Box<dyn Runtime>> {
-    anyhow::bail!(
-        "the node runtime is not built in: this kubelab has the node agent but not its kernel side (SandboxRuntime); build a kubelab that includes it"
-    )
+/// The runtime of node `name`.
+pub fn node_runtime(name: &str) -> anyhow::Result<Box<dyn Runtime>> {
+    let opts = SandboxRuntimeOptions {
+        helper_exe: kubelab_sandbox::front::helper_beside_current_exe()
+            .unwrap_or_else(|| PathBuf::from("/proc/self/exe")),
+        ..SandboxRuntimeOptions::new(name)
+    };
+    let runtime = SandboxRuntime::new(opts).map_err(|e| {
+        anyhow::anyhow!(
+            "starting node {}'s container runtime: {e}",
+            crate::sanitize::line(name)
+        )
+    })?;
+    Ok(Box::new(runtime))
 }

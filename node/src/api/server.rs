@@ -36,7 +36,7 @@ pub fn bind(state_dir: &Path) -> std::io::Result<(UnixListener, PathBuf)> {
     let meta = std::fs::symlink_metadata(state_dir)?;
     // The directory must be ours and private, or another user could swap
     // the socket for theirs.
-    let uid = nix::unistd::geteuid().as_raw();
+    let uid = rustix::process::geteuid().as_raw();
     if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,

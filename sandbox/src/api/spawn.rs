@@ -4,6 +4,7 @@ use super::exec::{exec_pid, ExecProcess, ExecRequest};
 pub use super::validate::validate;
 use crate::cgroup::{delegation, Cgroup};
 use crate::error::{Error, Result};
+use crate::pod::PodOptions;
 use crate::process::helper::{helper_command, read_reports, REPORT_TIMEOUT_MS};
 use crate::process::protocol::{InitConfig, PtyRequest, Report, INIT_ARG};
 use crate::process::runtime;
@@ -94,12 +95,33 @@ impl Sandbox {
     /// Safe to call from any thread of a multi-threaded program: the namespace
     /// work happens in a freshly exec'd, single-threaded helper.
     pub fn spawn(spec: &Spec, opts: &SpawnOptions) -> Result<Sandbox> {
+        Self::spawn_with(spec, opts, None)
+    }
+
+    /// [`Sandbox::spawn`] as a member of a Pod (see [`crate::pod`]): the
+    /// Pod's infra (`pod.pause`), or a container joining the infra's
+    /// namespaces (`pod.join`: the spec's user, net, ipc and uts namespaces,
+    /// and pid when shared, are the infra's; the others are its own), in a
+    /// cgroup the caller made (`pod.cgroup`).
+    pub fn spawn_in_pod(spec: &Spec, opts: &SpawnOptions, pod: &PodOptions) -> Result<Sandbox> {
+        Self::spawn_with(spec, opts, Some(pod.clone()))
+    }
+
+    fn spawn_with(spec: &Spec, opts: &SpawnOptions, pod: Option<PodOptions>) -> Result<Sandbox> {
         crate::trace::init_from_env();
         crate::trace::mark("caller: spawn");
         validate(spec)?;
         let mut spec = spec.clone();
         if !spec.namespaces.contains(&Namespace::User) {
             spec.namespaces.push(Namespace::User);
+        }
+        if let Some(j) = pod.as_ref().and_then(|p| p.join.as_ref()) {
+            // Those are the infra's: joined, never created.
+            spec.namespaces.retain(|n| match n {
+                Namespace::Net | Namespace::Ipc | Namespace::Uts => false,
+                Namespace::Pid => !j.share_pid,
+                _ => true,
+            });
         }
         let rundir = opts
             .runtime_dir
@@ -139,7 +161,7 @@ impl Sandbox {
                 e,
             )
         })?;
-        let result = Self::launch(spec, opts, id, oci_layers, sandbox_dir.clone());
+        let result = Self::launch(spec, opts, id, oci_layers, sandbox_dir.clone(), pod);
         if result.is_err() {
             runtime::remove_entry(&sandbox_dir);
         }
@@ -152,7 +174,9 @@ impl Sandbox {
         id: String,
         oci_layers: Vec<PathBuf>,
         sandbox_dir: PathBuf,
+        pod: Option<PodOptions>,
     ) -> Result<Sandbox> {
+        let given_cgroup = pod.as_ref().is_some_and(|p| p.cgroup.is_some());
         let (status_r, status_w) = sys::pipe().map_err(|e| Error::new("spawn", e.to_string()))?;
         let (life_r, life_w) = sys::pipe().map_err(|e| Error::new("spawn", e.to_string()))?;
         let mut cfg = InitConfig {
@@ -174,11 +198,12 @@ impl Sandbox {
             idmap: (sys::geteuid() == 0).then(crate::ns::idmap::for_root),
             cgroup_parent: None,
             cgroup_parent_note: None,
+            pod,
         };
         // Rootless v2 without delegation: ask the user's systemd manager for
         // a delegated scope (once per process; the D-Bus talk runs in an
         // exec'd helper, see [`crate::cgroup::systemd_scope`]).
-        if opts.cgroup_always || !spec.limits.is_empty() {
+        if (opts.cgroup_always || !spec.limits.is_empty()) && !given_cgroup {
             match delegation::v2_parent_for_spawn(opts.cgroup_version, &opts.helper_exe) {
                 Some(Ok(scope)) => cfg.cgroup_parent = Some(scope),
                 Some(Err(why)) => cfg.cgroup_parent_note = Some(why),

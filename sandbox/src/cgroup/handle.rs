@@ -29,6 +29,13 @@ pub struct Cgroup {
     /// Hybrid host: the sandbox's cgroup in the controller-less cgroup2.
     #[serde(default)]
     pub unified: Option<PathBuf>,
+    /// Remove `created` with every cgroup below it (a Pod's cgroup, see
+    /// [`super::nested`]).
+    #[serde(default)]
+    pub recursive: bool,
+    /// Directories above `created` removed too when they are left empty.
+    #[serde(default)]
+    pub parents: Vec<PathBuf>,
 }
 
 impl Cgroup {
@@ -62,7 +69,7 @@ impl Cgroup {
         Ok(cg)
     }
 
-    pub(super) fn set(&mut self, controller: &str, dir: Option<PathBuf>) {
+    pub(crate) fn set(&mut self, controller: &str, dir: Option<PathBuf>) {
         match controller {
             "memory" => self.memory = dir,
             "cpu" => self.cpu = dir,

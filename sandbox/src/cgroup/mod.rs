@@ -13,6 +13,9 @@
 //! * `handle.rs`: a sandbox's [`Cgroup`] directories; `files.rs`: making
 //!   `kubelab/<id>` and writing limits; `owner.rs`: whether a cgroup is
 //!   delegated to a user;
+//! * [`nested`]: cgroups at a path the caller chooses below `kubelab/` (a
+//!   Pod's `kubepods/…/pod<UID>/<container>`), created level by level and
+//!   removed as a tree;
 //! * `v1.rs` and `v2.rs`: each version's limits, counters and kill, behind
 //!   the same three functions (`create`, `stats`, `kill_all`), chosen by
 //!   [`Cgroup::version`] in `ops.rs` (which also tears a cgroup down);
@@ -28,6 +31,7 @@ mod files;
 mod handle;
 mod hierarchy;
 mod join;
+pub mod nested;
 mod ops;
 mod owner;
 mod stats;
@@ -39,6 +43,7 @@ mod v2;
 pub use create::{create, create_for, create_with, swap_note, NoCgroupReason};
 pub(crate) use create::{plan, Plan};
 pub use handle::Cgroup;
+pub(crate) use hierarchy::{dir_in as hierarchy_dir_in, proc_cgroup as hierarchy_proc_cgroup};
 pub use hierarchy::{hierarchies, mode, Hierarchy, Mode};
 pub use join::{attach, open_procs};
 pub(crate) use join::{join_self, prepare_join, Join};

@@ -31,6 +31,9 @@ impl Cgroup {
     /// Kills what is left and removes the directories kubelab created, then the
     /// `kubelab` parents if they became empty. Returns what could not be removed.
     pub fn destroy(&self) -> Vec<String> {
+        if self.recursive {
+            return super::nested::destroy_tree(self);
+        }
         if self.created.is_empty() {
             return Vec::new();
         }
@@ -70,6 +73,7 @@ impl Cgroup {
                 }
             }
         }
+        super::nested::remove_parents(self);
         problems
     }
 }

@@ -19,7 +19,7 @@ pub(crate) fn hand_over(
     map: &IdMap,
     go: BorrowedFd<'_>,
 ) -> Result<(), Error> {
-    use crate::spec::{Mount, Namespace, Rootfs};
+    use crate::spec::Namespace;
     let e = |what: String| Error::new("namespaces.user", what);
     write_maps(pid, map).map_err(|err| {
         e(format!(
@@ -34,56 +34,72 @@ pub(crate) fn hand_over(
         ))
     })?;
     crate::trace::mark("supervisor: PID 1's id maps written");
-    let mut fds: Vec<OwnedFd> = Vec::new();
-    if cfg.spec.namespaces.contains(&Namespace::Mount) {
+    let fds = if cfg.spec.namespaces.contains(&Namespace::Mount) {
         let ns = fs::File::open(format!("/proc/{pid}/ns/user"))
             .map_err(|err| e(format!("/proc/{pid}/ns/user: {err}")))?;
-        let ns = std::os::fd::AsFd::as_fd(&ns);
-        let lowers: Vec<std::path::PathBuf> = match &cfg.spec.rootfs {
-            // The shared skeleton lives in the runtime dir, which only host
-            // root may write: built here. None: PID 1 builds a private one.
-            Rootfs::Host | Rootfs::Busybox => cfg
-                .sandbox_dir
-                .parent()
-                .and_then(|rd| crate::rootfs::skeleton_cache(rd, &cfg.spec.rootfs, &cfg.id).ok())
-                .into_iter()
-                .collect(),
-            Rootfs::Dir(d) => vec![d.clone()],
-            Rootfs::Oci(_) => cfg.oci_layers.iter().rev().cloned().collect(),
-        };
-        let skeleton = matches!(cfg.spec.rootfs, Rootfs::Host | Rootfs::Busybox);
-        for l in &lowers {
-            let (fd, mapped) = detached(l, false, Some(ns))
-                .map_err(|err| Error::new("rootfs", format!("{}: {err}", l.display())))?;
-            if skeleton && !mapped {
-                // A filesystem without id-mapped mounts: host root's
-                // skeleton would be `nobody`'s inside (/root unreadable);
-                // PID 1 builds a private one instead.
-                crate::trace::mark("supervisor: skeleton not id-mappable here");
-                continue;
-            }
+        prepare(cfg, std::os::fd::AsFd::as_fd(&ns))?
+    } else {
+        Vec::new()
+    };
+    send(go, fds)
+}
+
+/// The detached mounts PID 1 attaches (lower layers, bind sources),
+/// id-mapped through the user namespace `ns` where the filesystem allows.
+/// Also used by a Pod container's root supervisor, with the Pod's user
+/// namespace, before it joins it (see [`crate::pod`]).
+pub(crate) fn prepare(cfg: &InitConfig, ns: BorrowedFd<'_>) -> Result<Vec<OwnedFd>, Error> {
+    use crate::spec::{Mount, Rootfs};
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    let lowers: Vec<std::path::PathBuf> = match &cfg.spec.rootfs {
+        // The shared skeleton lives in the runtime dir, which only host
+        // root may write: built here. None: PID 1 builds a private one.
+        Rootfs::Host | Rootfs::Busybox => cfg
+            .sandbox_dir
+            .parent()
+            .and_then(|rd| crate::rootfs::skeleton_cache(rd, &cfg.spec.rootfs, &cfg.id).ok())
+            .into_iter()
+            .collect(),
+        Rootfs::Dir(d) => vec![d.clone()],
+        Rootfs::Oci(_) => cfg.oci_layers.iter().rev().cloned().collect(),
+    };
+    let skeleton = matches!(cfg.spec.rootfs, Rootfs::Host | Rootfs::Busybox);
+    for l in &lowers {
+        let (fd, mapped) = detached(l, false, Some(ns))
+            .map_err(|err| Error::new("rootfs", format!("{}: {err}", l.display())))?;
+        if skeleton && !mapped {
+            // A filesystem without id-mapped mounts: host root's
+            // skeleton would be `nobody`'s inside (/root unreadable);
+            // PID 1 builds a private one instead.
+            crate::trace::mark("supervisor: skeleton not id-mappable here");
+            continue;
+        }
+        fds.push(fd);
+    }
+    for m in &cfg.spec.mounts {
+        if let Mount::Bind {
+            source, readonly, ..
+        } = m
+        {
+            // Writable binds stay un-mapped (see the module doc).
+            let userns = readonly.then_some(ns);
+            let (fd, _) = detached(source, true, userns).map_err(|err| {
+                Error::new(
+                    "mounts",
+                    format!(
+                        "bind source {}: {err}; create it or fix the path",
+                        source.display()
+                    ),
+                )
+            })?;
             fds.push(fd);
         }
-        for m in &cfg.spec.mounts {
-            if let Mount::Bind {
-                source, readonly, ..
-            } = m
-            {
-                // Writable binds stay un-mapped (see the module doc).
-                let userns = readonly.then_some(ns);
-                let (fd, _) = detached(source, true, userns).map_err(|err| {
-                    Error::new(
-                        "mounts",
-                        format!(
-                            "bind source {}: {err}; create it or fix the path",
-                            source.display()
-                        ),
-                    )
-                })?;
-                fds.push(fd);
-            }
-        }
     }
+    Ok(fds)
+}
+
+/// Sends PID 1 its "u" with the prepared mounts.
+pub(crate) fn send(go: BorrowedFd<'_>, fds: Vec<OwnedFd>) -> Result<(), Error> {
     if fds.len() > crate::sys::MAX_PASSED_FDS {
         return Err(Error::new(
             "rootfs",

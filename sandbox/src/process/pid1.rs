@@ -130,6 +130,10 @@ fn setup_and_start(
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
     let _ = sys::prctl(libc::PR_SET_NAME, c"kubelab-init".as_ptr() as libc::c_ulong);
     crate::trace::mark("pid1: exec payload");
+    if cfg.pod.as_ref().is_some_and(|p| p.pause) {
+        // The Pod's infra: no payload (its exec closes the status pipe).
+        return Err(crate::pod::pause::exec_pause());
+    }
     if !spec.init {
         // The command becomes PID 1 itself; its exec closes the status pipe.
         let e = start_payload(&argv, &env, spec.workdir.as_deref(), slave.as_ref());

@@ -60,6 +60,9 @@ pub struct InitConfig {
     pub cgroup_parent: Option<PathBuf>,
     #[serde(default)]
     pub cgroup_parent_note: Option<String>,
+    /// A Pod's infra or container (see [`crate::pod`]).
+    #[serde(default)]
+    pub pod: Option<crate::pod::PodOptions>,
 }
 
 /// What a supervisor hands to its re-executed self (`__sandbox-supervise`):

@@ -183,8 +183,15 @@ fn run_supervisor(
     cg_slot: &mut Option<Cgroup>,
     lifeline: OwnedFd,
 ) -> Result<i32, Error> {
-    let want = cfg.want_cgroup || !cfg.spec.limits.is_empty();
-    let mut note = (!want).then(|| "no cgroup requested".to_string());
+    let pod = cfg.pod.clone().unwrap_or_default();
+    let want = (cfg.want_cgroup || !cfg.spec.limits.is_empty()) && pod.cgroup.is_none();
+    let mut note = (!want && pod.cgroup.is_none()).then(|| "no cgroup requested".to_string());
+    if let Some(adj) = pod.oom_score_adj {
+        // Before any clone: every process of the sandbox inherits it.
+        if let Err(e) = crate::pod::set_oom_score_adj(adj) {
+            note = Some(format!("oom_score_adj {adj} not set: {e}"));
+        }
+    }
     // Every hierarchy, freezer included even with a PID namespace: the
     // sandbox must sit in its own cgroup wherever it could mount cgroupfs
     // (see [`crate::cgroup::tree`]), and the freezer makes the kill race-free.
@@ -230,10 +237,30 @@ fn run_supervisor(
                 .map_err(|e| Error::new("cgroup", e.to_string()))?;
         }
     }
+    // A cgroup the caller made (a Pod's): joined, removed only if owned.
+    let target = pod.cgroup.as_ref().map(|g| g.join.clone());
+    if let Some(g) = &pod.cgroup {
+        *cg_slot = g.own.clone();
+        st.cgroup = g.own.clone();
+        save_state(st, &cfg.sandbox_dir);
+        join =
+            cgroup::prepare_join(&g.join, true).map_err(|e| Error::new("cgroup", e.to_string()))?;
+    }
     // Rootless: the supervisor enters the user namespace itself (it may map
     // only its own uid). Root: it stays host root and PID 1 gets the user
     // namespace, with a full unprivileged range (see [`crate::ns::idmap`]).
-    if cfg.idmap.is_none() {
+    // A Pod container: the supervisor joins the infra's namespaces (root:
+    // after preparing PID 1's mounts as host root, id-mapped to the Pod).
+    let mut handed = None;
+    if let Some(j) = &pod.join {
+        if cfg.idmap.is_some() && cfg.spec.namespaces.contains(&Namespace::Mount) {
+            let ns = crate::pod::join::open_userns(j)?;
+            handed = Some(super::handover::prepare(cfg, ns.as_fd())?);
+        } else if cfg.idmap.is_some() {
+            handed = Some(Vec::new());
+        }
+        crate::pod::join::join(j)?;
+    } else if cfg.idmap.is_none() {
         enter_userns(cfg.uid, cfg.gid)?;
     }
     // A private mount namespace holding the staging tmpfs: the overlay upper
@@ -251,6 +278,8 @@ fn run_supervisor(
     fs::create_dir_all(&staging).map_err(|e| Error::io("runtime", staging.display(), e))?;
     // Root: owned by the sandbox's root, who builds the overlay in it.
     let tmpfs_opts = match &cfg.idmap {
+        // In the Pod's user namespace already: ids are read in it.
+        Some(_) if pod.join.is_some() => "mode=755,uid=0,gid=0".to_string(),
         Some(m) => format!("mode=755,uid={},gid={}", m.uid, m.gid),
         None => "mode=755".to_string(),
     };
@@ -269,7 +298,7 @@ fn run_supervisor(
     let sigs: Vec<libc::c_int> = FORWARDED.iter().copied().chain([libc::SIGCHLD]).collect();
     let set = sys::block_signals(&sigs).map_err(|e| Error::new("spawn", e.to_string()))?;
     let mut flags = clone_flags(&cfg.spec);
-    if cfg.idmap.is_some() {
+    if cfg.idmap.is_some() && pod.join.is_none() {
         // Root-started: the supervisor stays outside the new user namespace,
         // so the network namespace (which must belong to it: sysfs and `ip`
         // inside need that) comes with the clone (see [`make_netns`]).
@@ -309,7 +338,9 @@ fn run_supervisor(
         }
     }
     st.init_pid = pid;
-    if let Some(m) = &cfg.idmap {
+    if let Some(fds) = handed {
+        super::handover::send(go.as_fd(), fds).map_err(|e| abort_child(pid, e))?;
+    } else if let Some(m) = &cfg.idmap {
         super::handover::hand_over(cfg, pid, m, go.as_fd()).map_err(|e| abort_child(pid, e))?;
     } else if cfg.spec.namespaces.contains(&Namespace::Net) {
         make_netns(go.as_fd()).map_err(|e| abort_child(pid, e))?;
@@ -327,10 +358,11 @@ fn run_supervisor(
     // One state write with everything (v1: the cgroup exists from here on).
     st.cgroup = cg_slot.clone();
     save_state(st, &cfg.sandbox_dir);
-    if !attached && join.tasks.is_empty() && cg_slot.as_ref().is_some_and(|c| c.version == 2) {
+    let joined = target.as_ref().or(cg_slot.as_ref());
+    if !attached && join.tasks.is_empty() && joined.is_some_and(|c| c.version == 2) {
         // v2 whose clone3 was refused: the slow path (see [`cgroup::Join`]).
         let moved = join
-            .procs_or_open(cg_slot.as_ref())
+            .procs_or_open(joined)
             .and_then(|p| cgroup::attach(p, pid));
         if let Err(e) = moved {
             note = Some(format!("could not move the sandbox into its cgroup: {e}"));
@@ -373,7 +405,7 @@ fn run_supervisor(
             Some(why) => {
                 // PID 1 could not move itself: the slow path, then let it go on.
                 let moved = join
-                    .procs_or_open(cg_slot.as_ref())
+                    .procs_or_open(target.as_ref().or(cg_slot.as_ref()))
                     .and_then(|p| cgroup::attach(p, pid));
                 if let Err(e) = moved {
                     note = Some(format!(
@@ -390,9 +422,20 @@ fn run_supervisor(
     }
     drop(join);
     drop(go);
+    // A given cgroup is reported without its removal duties: the caller
+    // keeps those (the supervisor, if it owns it, does them at the end).
+    let reported = match target {
+        Some(t) => Some(Cgroup {
+            created: Vec::new(),
+            parents: Vec::new(),
+            recursive: false,
+            ..t
+        }),
+        None => cg_slot.clone(),
+    };
     Report::Started {
         init_pid: pid,
-        cgroup: cg_slot.clone(),
+        cgroup: reported,
         cgroup_note: note,
     }
     .send(cfg.status_fd);

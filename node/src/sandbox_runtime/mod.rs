@@ -1,0 +1,345 @@
+//! [`Runtime`] on kubelab's sandbox engine: the Pod's infra is a sandbox
+//! whose PID 1 becomes `kubelab-pause` holding the Pod's user, net, ipc and
+//! uts namespaces (and pid, `shareProcessNamespace`); each container is a
+//! sandbox that joins them and has its own mount (and pid) namespace and
+//! rootfs; every one sits in the cgroup the plan names, below
+//! `kubelab/node-<name>/` in the host's tree.
+
+mod cgroups;
+mod container;
+
+pub use container::SandboxContainer;
+
+use crate::cgroup_plan::WeightFormula;
+use crate::manifest::image::Image;
+use crate::runtime::{ContainerConfig, Mount, PodSandbox, PodSandboxConfig, Propagation, Runtime};
+use kubelab_sandbox::cgroup::Cgroup;
+use kubelab_sandbox::pod::{GivenCgroup, JoinNamespaces, PodOptions};
+use kubelab_sandbox::spec::{self, Namespace, Rootfs, Spec};
+use kubelab_sandbox::{Sandbox, SpawnOptions, StdioMode};
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// How the runtime runs sandboxes on this node.
+#[derive(Debug, Clone)]
+pub struct SandboxRuntimeOptions {
+    /// Names the node's cgroup subtree, `kubelab/node-<name>`.
+    pub node_name: String,
+    /// The executable re-executed as the sandbox helper (must call
+    /// `kubelab_sandbox::dispatch()` first). Default `/proc/self/exe`.
+    pub helper_exe: PathBuf,
+    /// The sandboxes' runtime dir (default: the sandbox engine's).
+    pub runtime_dir: Option<PathBuf>,
+    /// Where OCI layers are unpacked (default: the sandbox engine's).
+    pub cache_dir: Option<PathBuf>,
+    /// Force cgroup v1 or v2 (default: detect; hybrid uses v1).
+    pub cgroup_version: Option<u8>,
+    /// cpu.shares → cpu.weight on cgroup v2.
+    pub weight_formula: WeightFormula,
+}
+
+impl SandboxRuntimeOptions {
+    pub fn new(node_name: &str) -> Self {
+        SandboxRuntimeOptions {
+            node_name: node_name.to_string(),
+            helper_exe: PathBuf::from("/proc/self/exe"),
+            runtime_dir: None,
+            cache_dir: None,
+            cgroup_version: None,
+            weight_formula: WeightFormula::default(),
+        }
+    }
+}
+
+struct PodEntry {
+    infra: Sandbox,
+    /// `…/pod<UID>`, removed with everything below it.
+    cgroup: Option<Cgroup>,
+    /// Why the Pod runs without its cgroups.
+    note: Option<String>,
+    share_pid: bool,
+}
+
+/// The sandbox-backed [`Runtime`].
+pub struct SandboxRuntime {
+    opts: SandboxRuntimeOptions,
+    pods: Mutex<HashMap<String, PodEntry>>,
+}
+
+fn other(what: &str, e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("{what}: {e}"))
+}
+
+impl SandboxRuntime {
+    pub fn new(opts: SandboxRuntimeOptions) -> io::Result<SandboxRuntime> {
+        cgroups::check_segment(&format!("node-{}", opts.node_name))?;
+        Ok(SandboxRuntime {
+            opts,
+            pods: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn root(&self) -> Vec<String> {
+        vec![format!("node-{}", self.opts.node_name)]
+    }
+
+    fn spawn_options(&self, stdio: StdioMode) -> SpawnOptions {
+        SpawnOptions {
+            helper_exe: self.opts.helper_exe.clone(),
+            stdio,
+            runtime_dir: self.opts.runtime_dir.clone(),
+            cache_dir: self.opts.cache_dir.clone(),
+            cgroup_version: self.opts.cgroup_version,
+            ..SpawnOptions::default()
+        }
+    }
+
+    /// Why a Pod runs without the plan's cgroups (rootless where cgroups
+    /// are not delegated), if it does.
+    pub fn cgroup_note(&self, pod_id: &str) -> Option<String> {
+        let pods = self.pods.lock().ok()?;
+        pods.get(pod_id).and_then(|p| p.note.clone())
+    }
+
+    /// `tier/pod<UID>` (owned: removed as a tree) and `…/_infra`, made with
+    /// the plan's values.
+    fn pod_cgroups(&self, config: &PodSandboxConfig) -> io::Result<(Cgroup, Cgroup)> {
+        let root = self.root();
+        let f = self.opts.weight_formula;
+        let nodes = [&config.tier_cgroup, &config.pod_cgroup];
+        let pod_levels = cgroups::levels(&root, &config.pod_cgroup.path, &nodes, f)?;
+        let mut pod_cg = cgroups::create(&pod_levels, self.opts.cgroup_version)?;
+        pod_cg.recursive = true;
+        let all = [
+            &config.tier_cgroup,
+            &config.pod_cgroup,
+            &config.infra_cgroup,
+        ];
+        match cgroups::levels(&root, &config.infra_cgroup.path, &all, f)
+            .and_then(|l| cgroups::create(&l, self.opts.cgroup_version))
+        {
+            Ok(infra) => Ok((pod_cg, infra)),
+            Err(e) => {
+                pod_cg.destroy();
+                Err(e)
+            }
+        }
+    }
+
+    /// The infra's host PID of a running Pod sandbox, if this runtime runs it.
+    pub fn infra_pid(&self, pod_id: &str) -> Option<u32> {
+        let pods = self.pods.lock().ok()?;
+        pods.get(pod_id).map(|p| p.infra.pid())
+    }
+}
+
+/// A rootless node whose cgroups are not delegated (cgroup v1, or a v2
+/// tree not ours) runs Pods without them, saying why; root never does.
+fn without_cgroups(e: io::Error) -> io::Result<String> {
+    if kubelab_sandbox::is_root() || e.kind() != io::ErrorKind::PermissionDenied {
+        return Err(other("create the Pod's cgroups", e));
+    }
+    Ok(format!(
+        "running without the Pod's cgroups (no limits, no OOM status): {e}; \
+         run the node as root or on a host with a delegated cgroup v2 tree"
+    ))
+}
+
+/// `image:` → the sandbox's rootfs.
+pub fn rootfs_of(image: &Image) -> Rootfs {
+    match image {
+        Image::Host => Rootfs::Host,
+        Image::Busybox => Rootfs::Busybox,
+        Image::OciLayout { path, .. } => Rootfs::Oci(path.clone()),
+    }
+}
+
+/// A volume mount as the sandbox's bind. Only private propagation is
+/// supported so far: the others are refused, never silently weakened.
+fn bind_of(m: &Mount) -> io::Result<spec::Mount> {
+    if m.propagation != Propagation::None {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "mountPropagation {:?} for {}: this runtime supports only None (private)",
+                m.propagation, m.container_path
+            ),
+        ));
+    }
+    Ok(spec::Mount::Bind {
+        source: m.host_path.clone(),
+        target: PathBuf::from(&m.container_path),
+        readonly: m.read_only,
+    })
+}
+
+/// The sandbox spec of a container; refuses what the sandbox cannot do yet.
+fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
+    let unsupported = |what: &str| {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "container {:?}: {what} is not supported by this runtime yet",
+                c.name
+            ),
+        ))
+    };
+    if c.run_as_user.is_some_and(|u| u != 0) || c.run_as_group.is_some_and(|g| g != 0) {
+        return unsupported("securityContext.runAsUser/runAsGroup other than 0");
+    }
+    if c.read_only_root_filesystem {
+        return unsupported("securityContext.readOnlyRootFilesystem");
+    }
+    let caps = !c.capabilities_add.is_empty() || !c.capabilities_drop.is_empty();
+    if caps && !c.privileged {
+        return unsupported("securityContext.capabilities");
+    }
+    Ok(Spec {
+        namespaces: vec![
+            Namespace::Mount,
+            Namespace::Pid,
+            Namespace::Cgroup,
+            Namespace::User,
+        ],
+        hostname: None,
+        rootfs: rootfs_of(&c.image),
+        mounts: c.mounts.iter().map(bind_of).collect::<io::Result<_>>()?,
+        env: c.env.iter().cloned().collect(),
+        workdir: c.working_dir.as_ref().map(PathBuf::from),
+        command: c.argv.clone(),
+        privileged: c.privileged,
+        // The command is PID 1 of its PID namespace, as in a container.
+        init: false,
+        ..Spec::default()
+    })
+}
+
+impl Runtime for SandboxRuntime {
+    fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> io::Result<PodSandbox> {
+        let (given, note) = match self.pod_cgroups(config) {
+            Ok((pod_cg, infra_cg)) => (
+                Some(GivenCgroup {
+                    join: infra_cg,
+                    own: Some(pod_cg),
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(without_cgroups(e)?)),
+        };
+        let pod_cg = given.as_ref().and_then(|g| g.own.clone());
+        let spec = Spec {
+            namespaces: vec![
+                Namespace::User,
+                Namespace::Net,
+                Namespace::Ipc,
+                Namespace::Uts,
+                Namespace::Pid,
+            ],
+            hostname: Some(config.hostname.clone()),
+            ..Spec::default()
+        };
+        let pod_opts = PodOptions {
+            join: None,
+            cgroup: given,
+            oom_score_adj: config.infra_cgroup.oom_score_adj,
+            pause: true,
+        };
+        let mut opts = self.spawn_options(StdioMode::Null);
+        opts.id = Some(format!("pod-{}", kubelab_sandbox::runtime::new_id()));
+        let infra = match Sandbox::spawn_in_pod(&spec, &opts, &pod_opts) {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(c) = &pod_cg {
+                    c.destroy();
+                }
+                return Err(other("start the Pod's infra process", e));
+            }
+        };
+        let sandbox = PodSandbox {
+            id: infra.id().to_string(),
+            infra_pid: infra.pid(),
+            netns: PathBuf::from(format!("/proc/{}/ns/net", infra.pid())),
+            pod_cgroup_dirs: pod_cg
+                .as_ref()
+                .map(|c| c.created.clone())
+                .unwrap_or_default(),
+        };
+        let entry = PodEntry {
+            infra,
+            cgroup: pod_cg,
+            note,
+            share_pid: config.share_process_namespace,
+        };
+        self.pods
+            .lock()
+            .map_err(|_| io::Error::other("runtime state poisoned"))?
+            .insert(sandbox.id.clone(), entry);
+        Ok(sandbox)
+    }
+
+    fn start_container(
+        &self,
+        pod: &PodSandbox,
+        config: &ContainerConfig,
+    ) -> io::Result<Box<dyn crate::runtime::Container>> {
+        let share_pid = {
+            let pods = self
+                .pods
+                .lock()
+                .map_err(|_| io::Error::other("runtime state poisoned"))?;
+            pods.get(&pod.id)
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("no Pod sandbox {}", pod.id),
+                    )
+                })?
+                .share_pid
+        };
+        let spec = container_spec(config)?;
+        let f = self.opts.weight_formula;
+        let levels = cgroups::levels(&self.root(), &config.cgroup.path, &[&config.cgroup], f)?;
+        let leaf = match cgroups::create(&levels, self.opts.cgroup_version) {
+            Ok(c) => Some(c),
+            Err(e) => without_cgroups(e).map(|_| None)?,
+        };
+        let pod_opts = PodOptions {
+            join: Some(JoinNamespaces {
+                pid: pod.infra_pid,
+                share_pid,
+            }),
+            cgroup: leaf.clone().map(|join| GivenCgroup { join, own: None }),
+            oom_score_adj: config.cgroup.oom_score_adj,
+            pause: false,
+        };
+        let opts = self.spawn_options(StdioMode::Piped);
+        container::start(&spec, &opts, &pod_opts, leaf, config)
+            .map(|c| Box::new(c) as Box<dyn crate::runtime::Container>)
+    }
+
+    fn remove_pod_sandbox(&self, pod: &PodSandbox) -> io::Result<()> {
+        let entry = self
+            .pods
+            .lock()
+            .map_err(|_| io::Error::other("runtime state poisoned"))?
+            .remove(&pod.id);
+        let Some(mut entry) = entry else {
+            return Ok(());
+        };
+        // The lifeline's teardown: the supervisor kills the infra (and the
+        // Pod's PID namespace) and removes the Pod's cgroup tree.
+        let _ = entry.infra.kill();
+        // The supervisor removed the Pod's cgroup; a killed one could not.
+        let problems = entry.cgroup.map(|c| c.destroy()).unwrap_or_default();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "could not remove the Pod's cgroups: {}",
+                problems.join("; ")
+            )))
+        }
+    }
+}

@@ -1,0 +1,600 @@
+//! The sandbox runtime runs a real Pod as the kubelet lays it out: two
+//! busybox containers sharing the infra's net/ipc/uts (not its mount
+//! namespace), an emptyDir seen by both, the plan's cgroup values, an OOM
+//! kill, CRI logs, nothing left after removal or after a SIGKILL.
+//!
+//! `harness = false`: the binary's main calls `kubelab_sandbox::dispatch()`
+//! first, so it can be the sandbox helper itself (`/proc/self/exe`).
+
+use k8s_openapi::api::core::v1::Pod;
+use kubelab_node::cgroup_plan::{
+    plan, qos_tier_path, tier_limits, CgroupNode, CgroupPlan, NodeCapacity,
+};
+use kubelab_node::logs::{read_log, LogLayout, ReadOptions, Stream};
+use kubelab_node::manifest::image::ImageCatalog;
+use kubelab_node::manifest::{parse_str, ParseOptions};
+use kubelab_node::qos::PodResources;
+use kubelab_node::runtime::{ContainerConfig, Mount, PodSandboxConfig, Propagation, Runtime};
+use kubelab_node::sandbox_runtime::{SandboxRuntime, SandboxRuntimeOptions};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const UID: &str = "0b5e7a5e-1111-4222-8333-444455556666";
+
+const MANIFEST: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: two
+  namespace: default
+  uid: 0b5e7a5e-1111-4222-8333-444455556666
+spec:
+  containers:
+  - name: writer
+    image: busybox
+    command: ["sh", "-c", "echo hello-out; echo hello-err >&2; echo shared-by-two > /data/f; exec sleep 300"]
+    resources:
+      requests: {cpu: 100m, memory: 32Mi}
+      limits: {cpu: 500m, memory: 64Mi}
+  - name: reader
+    image: busybox
+    command: ["sh", "-c", "while ! [ -f /data/f ]; do sleep 0.05; done; cat /data/f; exec sleep 300"]
+    resources:
+      requests: {cpu: 250m, memory: 16Mi}
+      limits: {memory: 64Mi}
+  - name: hog
+    image: busybox
+    command: ["sh", "-c", "x=$(tr '\\0' a < /dev/zero); echo survived"]
+    resources:
+      limits: {memory: 24Mi}
+"#;
+
+fn main() {
+    if let Some(code) = kubelab_sandbox::dispatch() {
+        std::process::exit(code);
+    }
+    match std::env::args().nth(1).as_deref() {
+        Some("sigkill-child") => return sigkill_child(),
+        Some("rootless-child") => return rootless_child(),
+        _ => {}
+    }
+    if let Some(why) = skip_reason() {
+        println!("SKIP: {why}");
+        return;
+    }
+    pod_lays_out_like_the_kubelet();
+    shared_process_namespace_has_pause_as_pid_1();
+    sigkill_of_the_node_leaves_nothing();
+    rootless_pod_joins_the_infra();
+    println!("pod_runtime: all cases passed");
+}
+
+fn skip_reason() -> Option<String> {
+    if !kubelab_sandbox::is_root() {
+        return Some(
+            "Pods need cgroups at explicit paths; run as root (cgroup v1 here cannot be delegated)"
+                .into(),
+        );
+    }
+    if !Path::new("/bin/busybox").is_file() {
+        return Some("no static /bin/busybox (apt-get install busybox-static)".into());
+    }
+    if kubelab_sandbox::cgroup::mode() == kubelab_sandbox::cgroup::Mode::None {
+        return Some("no cgroup filesystem mounted".into());
+    }
+    None
+}
+
+/// CAP_SYS_RESOURCE (bit 24) in our effective set.
+fn has_sys_resource() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .unwrap_or(0);
+    eff & (1 << 24) != 0
+}
+
+fn parse_pod() -> Pod {
+    let images = ImageCatalog {
+        busybox: true,
+        ..ImageCatalog::default()
+    };
+    let opts = ParseOptions {
+        images: &images,
+        node_name: None,
+        host_path_roots: &[],
+    };
+    let mut pods = parse_str(MANIFEST, Path::new("two.yaml"), opts).expect("manifest parses");
+    pods.remove(0).pod
+}
+
+fn node_capacity() -> NodeCapacity {
+    NodeCapacity {
+        memory_bytes: 8 << 30,
+        pod_pids_limit: Some(1024),
+    }
+}
+
+fn runtime(name: &str) -> SandboxRuntime {
+    let mut o = SandboxRuntimeOptions::new(name);
+    o.runtime_dir = Some(PathBuf::from("/run/kubelab-test-node"));
+    SandboxRuntime::new(o).expect("runtime")
+}
+
+fn sandbox_config(res: &PodResources, p: &CgroupPlan) -> PodSandboxConfig {
+    let tier = tier_limits(&[res])
+        .into_iter()
+        .find(|(q, _)| *q == p.qos)
+        .map(|(_, l)| l)
+        .unwrap_or_default();
+    PodSandboxConfig {
+        namespace: "default".into(),
+        name: "two".into(),
+        uid: UID.into(),
+        hostname: "two".into(),
+        share_process_namespace: false,
+        tier_cgroup: CgroupNode {
+            path: qos_tier_path(p.qos),
+            limits: tier,
+            oom_score_adj: None,
+        },
+        pod_cgroup: p.pod.clone(),
+        infra_cgroup: p.infra.clone(),
+    }
+}
+
+fn container_config(
+    pod: &Pod,
+    p: &CgroupPlan,
+    name: &str,
+    logs: &LogLayout,
+    data: &Path,
+) -> ContainerConfig {
+    let spec = pod.spec.as_ref().unwrap();
+    let c = spec.containers.iter().find(|c| c.name == name).unwrap();
+    ContainerConfig {
+        name: name.into(),
+        image: kubelab_node::manifest::image::Image::Busybox,
+        argv: c.command.clone().unwrap_or_default(),
+        env: Vec::new(),
+        working_dir: None,
+        run_as_user: None,
+        run_as_group: None,
+        read_only_root_filesystem: false,
+        privileged: false,
+        capabilities_add: Vec::new(),
+        capabilities_drop: Vec::new(),
+        mounts: vec![Mount {
+            host_path: data.to_path_buf(),
+            container_path: "/data".into(),
+            read_only: false,
+            propagation: Propagation::None,
+        }],
+        cgroup: p
+            .containers
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+            .clone(),
+        log_path: logs.container_log("default", "two", UID, name, 0).unwrap(),
+    }
+}
+
+fn ns_ino(pid: u32, ns: &str) -> u64 {
+    std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/ns/{ns}: {e}"))
+        .ino()
+}
+
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn records(path: &Path) -> Vec<(Stream, String)> {
+    read_log(path, &ReadOptions::default())
+        .map(|r| {
+            r.records
+                .into_iter()
+                .map(|r| (r.stream, String::from_utf8_lossy(&r.content).into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The cgroup directory of `pid` in the v1 hierarchy holding `controller`
+/// (v2: the unified one).
+fn cgroup_dir(pid: u32, controller: &str) -> PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let v1 = text.lines().find_map(|l| {
+        let mut it = l.splitn(3, ':');
+        let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
+        ctrls
+            .split(',')
+            .any(|c| c == controller)
+            .then(|| path.to_string())
+    });
+    match v1 {
+        Some(p) => mount_of(controller).join(p.trim_start_matches('/')),
+        None => {
+            let p = text.lines().find_map(|l| l.strip_prefix("0::")).unwrap();
+            PathBuf::from("/sys/fs/cgroup").join(p.trim_start_matches('/'))
+        }
+    }
+}
+
+fn mount_of(controller: &str) -> PathBuf {
+    kubelab_sandbox::cgroup::hierarchies()
+        .into_iter()
+        .find(|h| h.version == 1 && h.controllers.iter().any(|c| c == controller))
+        .map(|h| h.mount)
+        .unwrap()
+}
+
+fn read_trim(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+        .trim()
+        .to_string()
+}
+
+/// The plan's values are what the kernel holds, level by level.
+fn assert_cgroup_values(pid: u32, node: &CgroupNode, pod: &CgroupNode) {
+    let v2 = kubelab_sandbox::cgroup::mode() == kubelab_sandbox::cgroup::Mode::V2;
+    for controller in ["memory", "cpu", "pids"] {
+        let dir = cgroup_dir(pid, controller);
+        let want_tail: PathBuf = node.path.iter().collect();
+        assert!(
+            dir.ends_with(&want_tail),
+            "{} is not …/{}",
+            dir.display(),
+            want_tail.display()
+        );
+        let parent = dir.parent().unwrap();
+        for (n, d) in [(node, dir.as_path()), (pod, parent)] {
+            let files = if v2 {
+                n.limits.v2_files(Default::default())
+            } else {
+                n.limits.v1_files()
+            };
+            for (f, v) in files {
+                if f.starts_with(controller) {
+                    assert_eq!(read_trim(d, f), v, "{} {f}", d.display());
+                }
+            }
+        }
+    }
+    let adj = read_trim(Path::new(&format!("/proc/{pid}")), "oom_score_adj");
+    assert_eq!(
+        adj,
+        node.oom_score_adj.unwrap().to_string(),
+        "oom_score_adj of {pid}"
+    );
+}
+
+fn pod_lays_out_like_the_kubelet() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("empty-dir");
+    std::fs::create_dir(&data).unwrap();
+    // The kubelet makes emptyDir 0777: any uid of the Pod may write.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let rt = runtime(&format!("t{}", std::process::id()));
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("run pod sandbox");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", sb.infra_pid)).unwrap();
+    assert!(
+        cmdline.starts_with(b"kubelab-pause\0"),
+        "infra cmdline {:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    let cfg = |n| container_config(&pod, &p, n, &logs, &data);
+    let mut writer = rt
+        .start_container(&sb, &cfg("writer"))
+        .expect("start writer");
+    let mut reader = rt
+        .start_container(&sb, &cfg("reader"))
+        .expect("start reader");
+
+    for c in [&writer, &reader] {
+        for ns in ["net", "ipc", "uts", "user"] {
+            assert_eq!(
+                ns_ino(c.pid(), ns),
+                ns_ino(sb.infra_pid, ns),
+                "{ns} of {}",
+                c.pid()
+            );
+        }
+        for ns in ["mnt", "pid"] {
+            assert_ne!(
+                ns_ino(c.pid(), ns),
+                ns_ino(sb.infra_pid, ns),
+                "{ns} of {}",
+                c.pid()
+            );
+        }
+    }
+    assert_ne!(ns_ino(writer.pid(), "mnt"), ns_ino(reader.pid(), "mnt"));
+
+    // emptyDir: the reader prints what the writer wrote.
+    let reader_log = cfg("reader").log_path;
+    wait_for("the reader to see the writer's file", 20, || {
+        records(&reader_log)
+            .iter()
+            .any(|(s, l)| *s == Stream::Stdout && l == "shared-by-two")
+            .then_some(())
+    });
+    // CRI logs, both streams of the writer.
+    let writer_log = cfg("writer").log_path;
+    let text = std::fs::read_to_string(&writer_log).unwrap();
+    for l in text.lines() {
+        let parts: Vec<&str> = l.splitn(4, ' ').collect();
+        assert_eq!(parts.len(), 4, "CRI line {l:?}");
+        assert!(parts[0].contains('T') && parts[0].ends_with('Z'), "{l:?}");
+        assert!(
+            ["stdout", "stderr"].contains(&parts[1]) && ["F", "P"].contains(&parts[2]),
+            "{l:?}"
+        );
+    }
+    let recs = records(&writer_log);
+    assert!(
+        recs.contains(&(Stream::Stdout, "hello-out".into())),
+        "{recs:?}"
+    );
+    assert!(
+        recs.contains(&(Stream::Stderr, "hello-err".into())),
+        "{recs:?}"
+    );
+
+    // The kernel holds the plan's values.
+    for (c, name) in [(&writer, "writer"), (&reader, "reader")] {
+        let node = &p.containers.iter().find(|(n, _)| n == name).unwrap().1;
+        assert_cgroup_values(c.pid(), node, &p.pod);
+    }
+    let infra_adj = read_trim(
+        Path::new(&format!("/proc/{}", sb.infra_pid)),
+        "oom_score_adj",
+    );
+    if has_sys_resource() {
+        assert_eq!(infra_adj, p.infra.oom_score_adj.unwrap().to_string());
+    } else {
+        // Lowering oom_score_adj needs CAP_SYS_RESOURCE; the infra keeps ours.
+        println!("SKIP: infra oom_score_adj -998: this root lacks CAP_SYS_RESOURCE");
+        assert_eq!(
+            infra_adj,
+            read_trim(Path::new("/proc/self"), "oom_score_adj")
+        );
+    }
+
+    // exec joins the container (its mount namespace: the emptyDir at /data).
+    let (code, out, _) = writer
+        .exec_sync(&["cat".into(), "/data/f".into()], Duration::from_secs(10))
+        .expect("exec");
+    assert_eq!((code, out.as_slice()), (0, &b"shared-by-two\n"[..]));
+
+    // Past its memory limit: OOMKilled.
+    let mut hog = rt.start_container(&sb, &cfg("hog")).expect("start hog");
+    let exit = wait_for("the hog to be OOM-killed", 30, || hog.try_wait().unwrap());
+    assert!(exit.oom_killed, "hog exit {exit:?}");
+    assert_eq!(exit.signal, Some(9), "{exit:?}");
+
+    let mut pids = vec![sb.infra_pid, writer.pid(), reader.pid()];
+    let started = Instant::now();
+    // `sleep` as PID 1 ignores SIGTERM: SIGKILL after the grace period.
+    let e = writer.stop(Duration::from_millis(300)).unwrap();
+    assert_eq!((e.signal, e.oom_killed), (Some(9), false), "{e:?}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    reader.stop(Duration::from_millis(300)).unwrap();
+    pids.push(hog.pid());
+    let pod_dirs = sb.pod_cgroup_dirs.clone();
+    assert!(!pod_dirs.is_empty() && pod_dirs.iter().all(|d| d.is_dir()));
+    rt.remove_pod_sandbox(&sb).expect("remove pod sandbox");
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} is left"
+        );
+    }
+    for d in &pod_dirs {
+        assert!(!d.exists(), "cgroup {} is left", d.display());
+        // The node's subtree goes with its last Pod.
+        let node_dir = d
+            .ancestors()
+            .find(|a| {
+                a.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("node-t"))
+            })
+            .unwrap();
+        assert!(!node_dir.exists(), "cgroup {} is left", node_dir.display());
+    }
+    println!("ok: pod_lays_out_like_the_kubelet");
+}
+
+fn shared_process_namespace_has_pause_as_pid_1() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let rt = runtime(&format!("s{}", std::process::id()));
+    let mut config = sandbox_config(&res, &p);
+    config.share_process_namespace = true;
+    let sb = rt.run_pod_sandbox(&config).expect("run pod sandbox");
+    let mut c = rt
+        .start_container(
+            &sb,
+            &container_config(&pod, &p, "reader", &logs, tmp.path()),
+        )
+        .expect("start");
+    for ns in ["pid", "net", "ipc", "uts"] {
+        assert_eq!(ns_ino(c.pid(), ns), ns_ino(sb.infra_pid, ns), "{ns}");
+    }
+    assert_ne!(ns_ino(c.pid(), "mnt"), ns_ino(sb.infra_pid, "mnt"));
+    let (code, out, err) = c
+        .exec_sync(
+            &["cat".into(), "/proc/1/cmdline".into()],
+            Duration::from_secs(10),
+        )
+        .expect("exec");
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(out, b"kubelab-pause\0");
+    c.stop(Duration::from_millis(100)).unwrap();
+    rt.remove_pod_sandbox(&sb).unwrap();
+    assert!(!Path::new(&format!("/proc/{}", sb.infra_pid)).exists());
+    println!("ok: shared_process_namespace_has_pause_as_pid_1");
+}
+
+/// Child mode: a node process with one running Pod, killed by the parent.
+fn sigkill_child() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let rt = runtime(&format!("k{}", std::process::id()));
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("run pod sandbox");
+    let c = rt
+        .start_container(
+            &sb,
+            &container_config(&pod, &p, "reader", &logs, tmp.path()),
+        )
+        .expect("start");
+    println!(
+        "{} {} {}",
+        sb.infra_pid,
+        c.pid(),
+        sb.pod_cgroup_dirs[0].display()
+    );
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+fn sigkill_of_the_node_leaves_nothing() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("/proc/self/exe")
+        .arg("sigkill-child")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(parts.len(), 3, "child said {line:?}");
+    let pod_dir = PathBuf::from(parts[2]);
+    assert!(pod_dir.is_dir());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_for("the Pod to go after SIGKILL", 20, || {
+        let gone = parts[..2]
+            .iter()
+            .all(|p| !Path::new(&format!("/proc/{p}")).exists());
+        (gone && !pod_dir.exists()).then_some(())
+    });
+    println!("ok: sigkill_of_the_node_leaves_nothing");
+}
+
+const NOBODY: u32 = 65534;
+
+/// Rootless: the same binary as uid 65534 runs a Pod (see [`rootless_child`]).
+fn rootless_pod_joins_the_infra() {
+    use std::os::unix::process::CommandExt;
+    let rt = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(rt.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let out = std::process::Command::new("/proc/self/exe")
+        .arg("rootless-child")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("XDG_RUNTIME_DIR", rt.path())
+        .env("TMPDIR", rt.path())
+        .current_dir("/")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    assert!(
+        out.status.success(),
+        "rootless child: {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ok: rootless") || stdout.contains("SKIP:"),
+        "{stdout}"
+    );
+}
+
+/// As uid 65534: infra + two containers sharing net/ipc/uts/user, not mnt;
+/// the emptyDir; nothing left after removal.
+fn rootless_child() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("empty-dir");
+    std::fs::create_dir(&data).unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let mut o = SandboxRuntimeOptions::new(&format!("r{}", std::process::id()));
+    o.runtime_dir = Some(tmp.path().join("run"));
+    let rt = SandboxRuntime::new(o).unwrap();
+    let sb = match rt.run_pod_sandbox(&sandbox_config(&res, &p)) {
+        Ok(sb) => sb,
+        Err(e) if e.to_string().contains("user namespace") => {
+            println!("SKIP: rootless Pods: {e}");
+            return;
+        }
+        Err(e) => panic!("run pod sandbox: {e}"),
+    };
+    if let Some(note) = rt.cgroup_note(&sb.id) {
+        println!("note: {note}");
+    }
+    let cfg = |n| container_config(&pod, &p, n, &logs, &data);
+    let mut writer = rt
+        .start_container(&sb, &cfg("writer"))
+        .expect("start writer");
+    let mut reader = rt
+        .start_container(&sb, &cfg("reader"))
+        .expect("start reader");
+    for c in [&writer, &reader] {
+        for ns in ["net", "ipc", "uts", "user"] {
+            assert_eq!(ns_ino(c.pid(), ns), ns_ino(sb.infra_pid, ns), "{ns}");
+        }
+        assert_ne!(ns_ino(c.pid(), "mnt"), ns_ino(sb.infra_pid, "mnt"));
+    }
+    let reader_log = cfg("reader").log_path;
+    wait_for("the reader to see the writer's file", 20, || {
+        records(&reader_log)
+            .iter()
+            .any(|(s, l)| *s == Stream::Stdout && l == "shared-by-two")
+            .then_some(())
+    });
+    let pids = [sb.infra_pid, writer.pid(), reader.pid()];
+    writer.stop(Duration::from_millis(100)).unwrap();
+    reader.stop(Duration::from_millis(100)).unwrap();
+    rt.remove_pod_sandbox(&sb).unwrap();
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} is left"
+        );
+    }
+    println!("ok: rootless pod joins the infra");
+}

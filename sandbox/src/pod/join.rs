@@ -1,0 +1,52 @@
+//! A Pod container's supervisor joins the infra's namespaces before it
+//! clones PID 1: PID 1 and its payload inherit the user, net, ipc and uts
+//! namespaces (and pid, shared), and get a mount (and pid) namespace of
+//! their own, owned by the Pod's user namespace.
+
+use super::JoinNamespaces;
+use crate::error::Error;
+use crate::sys;
+use std::fs;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// The infra's user namespace, opened now (a root supervisor id-maps the
+/// container's mounts with it before it joins).
+pub(crate) fn open_userns(j: &JoinNamespaces) -> Result<OwnedFd, Error> {
+    open(j.pid, "user")
+}
+
+fn open(pid: u32, name: &str) -> Result<OwnedFd, Error> {
+    fs::File::open(format!("/proc/{pid}/ns/{name}"))
+        .map(OwnedFd::from)
+        .map_err(|e| {
+            Error::new(
+                "pod",
+                format!("open /proc/{pid}/ns/{name}: {e} (is the Pod's infra process running?)"),
+            )
+        })
+}
+
+/// Joins the infra's namespaces, the user namespace first (it grants the
+/// capabilities for the others). The PID namespace applies to the children
+/// cloned afterwards.
+pub(crate) fn join(j: &JoinNamespaces) -> Result<(), Error> {
+    let mut names = vec![
+        ("user", libc::CLONE_NEWUSER),
+        ("net", libc::CLONE_NEWNET),
+        ("ipc", libc::CLONE_NEWIPC),
+        ("uts", libc::CLONE_NEWUTS),
+    ];
+    if j.share_pid {
+        names.push(("pid", libc::CLONE_NEWPID));
+    }
+    // All opened before the first setns: /proc/<pid> must be read as we are.
+    let fds = names
+        .iter()
+        .map(|(n, f)| open(j.pid, n).map(|fd| (*n, fd, *f)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (name, fd, flag) in &fds {
+        sys::setns(fd.as_fd(), *flag)
+            .map_err(|e| Error::new("pod", format!("join the Pod's {name} namespace: {e}")))?;
+    }
+    Ok(())
+}

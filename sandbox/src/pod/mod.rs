@@ -1,0 +1,57 @@
+//! Pods, as the kubelet's runtime lays them out: an infra process holding
+//! the Pod's namespaces ([`pause`]), containers that join them
+//! ([`join`]), and cgroups at paths the caller chooses ([`cgroups`], which
+//! lives with the other cgroup code in `cgroup/nested.rs`).
+//!
+//! A sandbox becomes a Pod member through [`crate::Sandbox::spawn_in_pod`]
+//! with [`PodOptions`]; everything else (rootfs, binds, privileges, the
+//! supervisor's cleanup) is the plain sandbox's.
+
+pub use crate::cgroup::nested as cgroups;
+pub(crate) mod join;
+pub(crate) mod pause;
+
+use crate::cgroup::Cgroup;
+use serde::{Deserialize, Serialize};
+
+/// The namespaces of a running process to join (the infra's): its user,
+/// net, ipc and uts namespaces, and its PID namespace when `share_pid`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinNamespaces {
+    /// Host PID of the process (the Pod's infra).
+    pub pid: u32,
+    /// `shareProcessNamespace`: join its PID namespace instead of making one.
+    pub share_pid: bool,
+}
+
+/// A cgroup the caller made (see [`cgroups::create_path`]) instead of the
+/// sandbox's own `kubelab/<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GivenCgroup {
+    /// What the sandbox's processes join.
+    pub join: Cgroup,
+    /// What the supervisor removes when the sandbox ends (and the sweep
+    /// after a crash); `None`: the caller removes `join` itself (e.g. after
+    /// reading its OOM counter).
+    pub own: Option<Cgroup>,
+}
+
+/// How a sandbox takes part in a Pod.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodOptions {
+    /// Join these namespaces instead of creating user/net/ipc/uts (and pid).
+    pub join: Option<JoinNamespaces>,
+    pub cgroup: Option<GivenCgroup>,
+    /// Written to the supervisor's own `oom_score_adj` before it clones, so
+    /// every process of the sandbox inherits it. Lowering it needs host
+    /// root (CAP_SYS_RESOURCE): a rootless sandbox keeps its value then.
+    pub oom_score_adj: Option<i32>,
+    /// PID 1 becomes the Pod's infra process, `kubelab-pause`: no payload,
+    /// it reaps zombies and exits on SIGTERM/SIGINT, as Kubernetes' pause.
+    pub pause: bool,
+}
+
+/// Sets this process's `oom_score_adj` (inherited by its children).
+pub(crate) fn set_oom_score_adj(value: i32) -> std::io::Result<()> {
+    std::fs::write("/proc/self/oom_score_adj", value.to_string())
+}
