@@ -463,6 +463,13 @@ fn projected_volumes_swap_data_atomically() {
         "tier=\"web\""
     );
     assert!(vols.join("kubernetes.io~empty-dir/scratch/sub").is_dir());
+    // Writable by every container whatever its uid, as the kubelet makes it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(vols.join("kubernetes.io~empty-dir/scratch"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o777, "emptyDir mode {mode:o}");
     // An update swaps `..data` to a new directory.
     let before = std::fs::read_link(cfg.join("..data")).unwrap();
     std::fs::write(state.join("configmaps/app/color"), "green").unwrap();

@@ -99,6 +99,13 @@ pub fn prepare(
             .join(&v.name);
         fs::create_dir_all(&dir)
             .map_err(|e| format!("volume {:?}: {}: {e}", v.name, dir.display()))?;
+        if v.empty_dir.is_some() {
+            // As the kubelet: world-writable, so every container of the Pod
+            // can write it whatever uid it runs as (sandbox root is not host
+            // root, and need not own the node's files).
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o777))
+                .map_err(|e| format!("volume {:?}: {}: {e}", v.name, dir.display()))?;
+        }
         if let Some(cm) = &v.config_map {
             let data = local_data(
                 state_dir,
