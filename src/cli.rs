@@ -246,3 +246,166 @@ mod tests {
         assert!(own < heading && heading < global, "{help}");
     }
 }
+
+/// `kubelab pod` and `kubelab node` as kubectl and the kubelet spell them
+/// (here, not in commands/: only `cli` may know the clap definition).
+#[cfg(test)]
+mod pod_and_node_args {
+    use crate::commands::pod::{Output, PodArgs, PodCommand};
+    use std::path::{Path, PathBuf};
+
+    fn parse(args: &[&str]) -> crate::cli::Command {
+        use clap::Parser;
+        crate::cli::Cli::try_parse_from(args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .command
+            .expect("a command")
+    }
+
+    fn pod_cmd(args: &[&str]) -> (PodArgs, PodCommand) {
+        match parse(args) {
+            crate::cli::Command::Pod(a) => {
+                let PodArgs {
+                    state_dir,
+                    namespace,
+                    command,
+                } = a;
+                (
+                    PodArgs {
+                        state_dir,
+                        namespace,
+                        command: PodCommand::Top {},
+                    },
+                    command,
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_pod_commands_parse_as_kubectl_spells_them() {
+        let (a, c) = pod_cmd(&[
+            "kubelab",
+            "pod",
+            "apply",
+            "-f",
+            "web.yaml",
+            "--state-dir",
+            "/s",
+        ]);
+        assert!(matches!(c, PodCommand::Apply { ref file } if file == Path::new("web.yaml")));
+        assert_eq!(a.state_dir.as_deref(), Some(Path::new("/s")));
+        assert_eq!(a.namespace, "default");
+        let (_, c) = pod_cmd(&["kubelab", "pod", "get", "-o", "wide", "-w"]);
+        assert!(matches!(
+            c,
+            PodCommand::Get {
+                name: None,
+                output: Some(Output::Wide),
+                watch: true
+            }
+        ));
+        let (_, c) = pod_cmd(&["kubelab", "pod", "get", "web", "-o", "yaml"]);
+        assert!(
+            matches!(c, PodCommand::Get { name: Some(ref n), output: Some(Output::Yaml), watch: false } if n == "web")
+        );
+        let (_, c) = pod_cmd(&[
+            "kubelab",
+            "pod",
+            "logs",
+            "web",
+            "-c",
+            "side",
+            "-f",
+            "--previous",
+            "--tail",
+            "5",
+        ]);
+        assert!(matches!(
+            c,
+            PodCommand::Logs {
+                follow: true,
+                previous: true,
+                tail: Some(5),
+                ..
+            }
+        ));
+        let (_, c) = pod_cmd(&[
+            "kubelab", "pod", "exec", "web", "-c", "main", "--", "ls", "-l", "/",
+        ]);
+        match c {
+            PodCommand::Exec {
+                name,
+                container,
+                command,
+            } => {
+                assert_eq!((name.as_str(), container.as_deref()), ("web", Some("main")));
+                assert_eq!(command, ["ls", "-l", "/"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let (a, c) = pod_cmd(&[
+            "kubelab",
+            "pod",
+            "-n",
+            "kube-system",
+            "delete",
+            "web",
+            "--grace-period",
+            "0",
+        ]);
+        assert!(matches!(
+            c,
+            PodCommand::Delete {
+                grace_period: Some(0),
+                ..
+            }
+        ));
+        assert_eq!(a.namespace, "kube-system");
+        assert!(matches!(
+            pod_cmd(&["kubelab", "pod", "top"]).1,
+            PodCommand::Top {}
+        ));
+        assert!(matches!(
+            pod_cmd(&["kubelab", "pod", "describe", "web"]).1,
+            PodCommand::Describe { .. }
+        ));
+        use clap::Parser;
+        assert!(
+            crate::cli::Cli::try_parse_from(["kubelab", "pod", "exec", "web"]).is_err(),
+            "exec needs -- CMD"
+        );
+        assert!(crate::cli::Cli::try_parse_from(["kubelab", "pod", "get", "-o", "toml"]).is_err());
+    }
+
+    #[test]
+    fn the_node_command_parses() {
+        match parse(&[
+            "kubelab",
+            "node",
+            "--manifests",
+            "/m",
+            "--name",
+            "lab",
+            "--state-dir",
+            "/s",
+            "--allow-host-path",
+            "/srv",
+            "--backoff-divisor",
+            "10",
+        ]) {
+            crate::cli::Command::Node(a) => {
+                assert_eq!(a.manifests.as_deref(), Some(Path::new("/m")));
+                assert_eq!(a.name, "lab");
+                assert_eq!(a.allow_host_path, [PathBuf::from("/srv")]);
+                assert_eq!(a.backoff_divisor, 10);
+                assert_eq!(
+                    crate::commands::node::state_dir(a.state_dir),
+                    PathBuf::from("/s")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod doc;
 pub mod i18n;
 pub mod lab;
+pub mod limits_off;
 pub mod lint;
 pub mod locale;
 pub mod lock;

@@ -20,7 +20,7 @@ pub mod harness;
 pub mod host;
 pub mod host_run;
 pub mod kmsg;
-pub mod limits_off;
+pub use crate::limits_off;
 pub mod live;
 pub mod model;
 pub mod observe;

@@ -342,7 +342,7 @@ impl PaneText {
     /// Why a sandbox runs without limits and how to turn them on, from the
     /// engine's note, in this language.
     pub fn limits_off(&self, note: &str) -> &'static str {
-        crate::lab::limits_off::Why::of(note).sentence(self.lang)
+        crate::limits_off::Why::of(note).sentence(self.lang)
     }
 
     /// Translates a note built from a [`Note`] template: the template's

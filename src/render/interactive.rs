@@ -75,7 +75,7 @@ pub(super) fn render(
             }
             let unavailable = matches!(status, CheckStatus::Unavailable(_));
             if let (CheckStatus::Unavailable(note), None) = (&status, earlier) {
-                let why = crate::lab::limits_off::Why::of(note).sentence(s.lang);
+                let why = crate::limits_off::Why::of(note).sentence(s.lang);
                 out.push_wrapped(&[Piece::new(format!("  {why}"), theme::DIM)], w);
             }
             // The hint says how to make the check pass: not here, where it

@@ -6,7 +6,7 @@
 //! `kubelab doctor` and bug reports, wrong for a pane. [`Why::of`] sorts
 //! that note into the few cases a learner meets, each with its fix.
 
-use crate::course::model::Lang;
+use crate::locale::Lang;
 
 /// Why limits are off, as far as the learner's next step is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
