@@ -305,6 +305,16 @@ pub fn number_chapters(items: &mut [Value]) {
         if chapter.get("number").is_none_or(Value::is_null) {
             continue;
         }
+        // A lesson file without a number (`extra-2019.md`, the outline's
+        // specials) is unnumbered, as `kubelab list` shows it; a draft (no
+        // file) takes the number after its predecessor.
+        let has_file = ["source_path", "path"]
+            .iter()
+            .any(|k| chapter.get(*k).is_some_and(|v| !v.is_null()));
+        if file_number.is_none() && has_file {
+            chapter.insert("number".into(), Value::Null);
+            continue;
+        }
         let n = file_number.unwrap_or(next);
         next = n.saturating_add(1);
         chapter.insert("number".into(), Value::from(vec![n]));
