@@ -419,26 +419,7 @@ pub fn top_table(rows: &[TopRow], ns: &str) -> String {
                 .unwrap_or_else(|| "<unknown>".into()),
         ]);
     }
-    let w: Vec<usize> = (0..3)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut s = String::new();
-    for r in &cells {
-        for (i, c) in r.iter().enumerate() {
-            s.push_str(c);
-            if i < 2 {
-                s.push_str(&" ".repeat(w[i] - c.chars().count() + 3));
-            }
-        }
-        s.push('\n');
-    }
-    s
+    kubelab_node::status::printer::columns(&cells)
 }
 
 #[cfg(test)]

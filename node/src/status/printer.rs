@@ -232,21 +232,28 @@ pub fn table(rows: &[PodRow], wide: bool) -> String {
         }
         cells.push(row);
     }
-    let cols = cells[0].len();
+    columns(&cells)
+}
+
+/// kubectl's tabwriter: each column as wide as its widest cell, three
+/// spaces between columns, no padding after the last.
+pub fn columns(cells: &[Vec<String>]) -> String {
+    let cols = cells.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|i| {
             cells
                 .iter()
-                .map(|r| r[i].chars().count())
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
                 .max()
                 .unwrap_or(0)
         })
         .collect();
     let mut out = String::new();
-    for row in &cells {
+    for row in cells {
         for (i, cell) in row.iter().enumerate() {
             out.push_str(cell);
-            if i + 1 < cols {
+            if i + 1 < row.len() {
                 out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 3));
             }
         }
