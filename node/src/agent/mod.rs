@@ -443,7 +443,11 @@ impl Node {
     }
 
     /// Starts the loop on its own thread; the handle stops it and waits.
+    /// Starts the sync loop. Call it once the node owns its state dir
+    /// (its socket is served): it first removes what an earlier, killed run
+    /// of the node left there.
     pub fn spawn(&self) -> NodeThread {
+        volumes::remove_orphans(&self.inner.config.state_dir);
         let stop = Arc::new(AtomicBool::new(false));
         let node = self.clone();
         let s = stop.clone();

@@ -496,3 +496,20 @@ fn projected_volumes_swap_data_atomically() {
         "volumes removed with the Pod"
     );
 }
+
+#[test]
+fn a_new_node_removes_the_volumes_a_killed_one_left() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("keep"), "host file").unwrap();
+    let l = lab_with(|cfg, _| {
+        let old = cfg
+            .state_dir
+            .join("pods/old-uid/volumes/kubernetes.io~empty-dir/data");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("f"), "left by a killed node").unwrap();
+        // A link planted in a volume is removed, not followed.
+        std::os::unix::fs::symlink(outside.path(), old.join("out")).unwrap();
+    });
+    assert!(!l.node.config().state_dir.join("pods/old-uid").exists());
+    assert!(outside.path().join("keep").exists());
+}

@@ -71,6 +71,23 @@ pub fn pod_dir(state_dir: &Path, uid: &str) -> PathBuf {
     state_dir.join("pods").join(uid)
 }
 
+/// Removes what Pods of an earlier run of this node left under `pods/`
+/// (the kubelet's orphaned-pod cleanup): no Pod outlives its node, since
+/// the runtime's sweep ends them, so after a `kill -9` their volumes would
+/// otherwise stay forever. Links are removed, never followed.
+pub fn remove_orphans(state_dir: &Path) {
+    let Ok(entries) = fs::read_dir(state_dir.join("pods")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let _ = match e.file_type() {
+            Ok(t) if t.is_dir() => fs::remove_dir_all(&p),
+            _ => fs::remove_file(&p),
+        };
+    }
+}
+
 /// Creates or refreshes every volume of `pod`; returns each volume's host
 /// path by name.
 pub fn prepare(
