@@ -102,6 +102,7 @@ mod api;
 pub mod cgroup;
 mod error;
 mod host;
+pub mod net;
 mod ns;
 pub mod observe;
 pub mod pod;
@@ -142,6 +143,12 @@ pub fn dispatch() -> Option<i32> {
         Some(front::helper_main())
     } else if arg == cgroup::systemd_scope::SCOPE_ARG {
         Some(cgroup::systemd_scope::helper_main())
+    } else if arg == net::HOLDER_ARG {
+        Some(net::holder::holder_main())
+    } else if arg == net::ENTER_ARG {
+        Some(net::enter::enter_main())
+    } else if arg == net::CHECK_ARG {
+        Some(net::enter::check_main())
     } else {
         None
     }
