@@ -37,12 +37,17 @@ pub enum NetCheck {
 pub struct CheckOutcome {
     pub success: bool,
     pub message: String,
+    /// The HTTP status, when an answer came (a lifecycle hook's GET counts
+    /// any answer, as the kubelet's does).
+    #[serde(default)]
+    pub status: Option<u16>,
 }
 
 fn fail(message: String) -> CheckOutcome {
     CheckOutcome {
         success: false,
         message,
+        status: None,
     }
 }
 
@@ -100,6 +105,7 @@ pub fn run(check: &NetCheck, timeout: Duration) -> CheckOutcome {
             Ok(_) => CheckOutcome {
                 success: true,
                 message: String::new(),
+                status: None,
             },
             Err(e) => fail(e),
         },
@@ -236,11 +242,15 @@ fn http_get(
         }
     }
     match status_code(&head) {
-        Some(code) if (200..400).contains(&code) => CheckOutcome {
-            success: true,
-            message: format!("HTTP probe succeeded with statuscode: {code}"),
+        Some(code) => CheckOutcome {
+            success: (200..400).contains(&code),
+            message: if (200..400).contains(&code) {
+                format!("HTTP probe succeeded with statuscode: {code}")
+            } else {
+                format!("HTTP probe failed with statuscode: {code}")
+            },
+            status: Some(code),
         },
-        Some(code) => fail(format!("HTTP probe failed with statuscode: {code}")),
         None if head.is_empty() => fail(format!("Get {url:?}: EOF")),
         None => fail(format!("Get {url:?}: malformed HTTP response")),
     }
@@ -308,6 +318,7 @@ mod tests {
         let o = http(port, vec![], 5000);
         assert!(!o.success);
         assert_eq!(o.message, "HTTP probe failed with statuscode: 500");
+        assert_eq!(o.status, Some(500));
         let (port, _t) = serve(b"SSH-2.0-OpenSSH\r\n\r\n");
         assert!(http(port, vec![], 5000).message.contains("malformed"));
         // A server that never answers: the timeout is honoured.

@@ -93,11 +93,13 @@ pub(crate) fn check_main() -> i32 {
                 Err(e) => CheckOutcome {
                     success: false,
                     message: e.to_string(),
+                    status: None,
                 },
             },
             _ => CheckOutcome {
                 success: false,
                 message: "bad check arguments".into(),
+                status: None,
             },
         },
         _ => {

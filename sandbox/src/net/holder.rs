@@ -152,6 +152,7 @@ impl NodeNetns {
         let fail = |message: String| CheckOutcome {
             success: false,
             message,
+            status: None,
         };
         let spec = match serde_json::to_string(check) {
             Ok(s) => s,
