@@ -29,6 +29,19 @@ use std::time::Duration;
 /// The plugins the node's default lists use.
 pub const PLUGINS: [&str; 4] = ["bridge", "host-local", "loopback", "portmap"];
 
+/// The Pod CIDR of a node without `--pod-cidr` (podman's default network).
+pub const DEFAULT_POD_CIDR: &str = "10.88.0.0/16";
+
+/// Which of [`PLUGINS`] are in none of `dirs`.
+pub fn missing_plugins(dirs: &[PathBuf]) -> Vec<&'static str> {
+    let runner = PluginRunner::new(dirs.to_vec());
+    PLUGINS
+        .iter()
+        .copied()
+        .filter(|p| runner.find(p).is_err())
+        .collect()
+}
+
 /// The node's Pod network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CniOptions {
@@ -74,12 +87,7 @@ pub fn why_loopback_only(opts: Option<&CniOptions>) -> Option<String> {
                 .into(),
         );
     }
-    let runner = PluginRunner::new(opts.plugin_dirs.clone());
-    let missing: Vec<&str> = PLUGINS
-        .iter()
-        .copied()
-        .filter(|p| runner.find(p).is_err())
-        .collect();
+    let missing = missing_plugins(&opts.plugin_dirs);
     if !missing.is_empty() {
         let dirs: Vec<String> = opts
             .plugin_dirs
