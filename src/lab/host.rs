@@ -350,6 +350,19 @@ impl PaneHost for LabHost {
                 DialogKey::Kept => true,
             };
         }
+        if key.code != NEXT_INSPECTOR && self.inspector_in_front() {
+            // The Pod pane on show takes its own keys (select, inspect, back).
+            if let Some(lab) = self.lab.as_mut() {
+                let on_show = lab.inspectors().get(lab.inspector).map(|p| p.kind);
+                if on_show == Some(PaneKind::Pods) {
+                    if let Some(p) = lab.pods.as_mut() {
+                        if p.key(&key) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
         if self.lab.is_some() && key.code != NEXT_INSPECTOR && self.inspector_in_front() {
             // The shell is hidden: keys never reach it. They scroll the
             // inspector; Esc gives focus back to the lesson.

@@ -101,6 +101,18 @@ impl LabHost {
             .clone()
             .or_else(|| lab.lesson.front.default_sandbox().map(str::to_string))
             .unwrap_or_default();
+        if let Some(p) = &lab.pods {
+            p.set_shown(pane.kind == PaneKind::Pods);
+        }
+        if pane.kind == PaneKind::Pods {
+            let lang = t.lang;
+            self.page_rows.set(r.height.saturating_sub(2).max(1));
+            match &lab.pods {
+                Some(p) => p.render(&title, r, buf, focused && shell_area.is_none(), lang),
+                None => one_pane_line(r, buf, &title, t.starting),
+            }
+            return;
+        }
         if pane.kind == PaneKind::Objects {
             let lang = if std::ptr::eq(t, crate::panes::text::text(Lang::Zh)) {
                 Lang::Zh

@@ -1,0 +1,310 @@
+//! Drawing the Pod pane: the list (kubectl's columns, the selected row
+//! highlighted) or the selected Pod's inspector, as lines with a head that
+//! stays while the rest scrolls, as the other inspectors do. Every string
+//! from a manifest or the node goes through `crate::sanitize`.
+
+use super::model::*;
+use super::text::PodText;
+use crate::panes::inspect::model::human_bytes;
+use crate::panes::text::fill;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use unicode_width::UnicodeWidthStr;
+
+/// What the pane is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Page {
+    #[default]
+    List,
+    Detail,
+}
+
+fn clean(s: &str) -> String {
+    crate::sanitize::line(s).into_owned()
+}
+
+fn dim() -> Style {
+    Style::default().fg(Color::DarkGray)
+}
+
+fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+fn status_style(s: &str) -> Style {
+    if ["BackOff", "Error", "OOMKilled", "Failed", "ErrImage"]
+        .iter()
+        .any(|b| s.contains(b))
+    {
+        Style::default().fg(Color::Red)
+    } else if s == "Running" || s == "Completed" {
+        Style::default().fg(Color::Green)
+    } else {
+        Style::default().fg(Color::Yellow)
+    }
+}
+
+fn why(t: &PodText, n: &NoProcs) -> String {
+    match n {
+        NoProcs::OtherNode => t.other_node.into(),
+        NoProcs::NotRunning => t.not_running.into(),
+        NoProcs::Gone => t.gone.into(),
+        NoProcs::Error(e) => clean(e),
+    }
+}
+
+/// Wrapped rows of a message, styled.
+fn said(text: &str, w: usize, style: Style) -> Vec<Line<'static>> {
+    crate::wrap::wrap_str(text, w.max(1))
+        .into_iter()
+        .map(|r| Line::styled(r, style))
+        .collect()
+}
+
+/// The list's lines: (head rows, lines, the selected row's line index).
+pub fn list_lines(
+    data: &PodsData,
+    selected: Option<&PodKey>,
+    w: usize,
+    t: &PodText,
+) -> (usize, Vec<Line<'static>>, Option<usize>) {
+    let (rows, truncated) = match &data.listing {
+        Listing::Waiting => return (0, said(t.connecting, w, dim()), None),
+        Listing::Unavailable(e) => {
+            let msg = fill(t.node_down, &[("e", &clean(e))]);
+            return (0, said(&msg, w, Style::default().fg(Color::Yellow)), None);
+        }
+        Listing::Pods { rows, truncated } => (rows, *truncated),
+    };
+    if rows.is_empty() {
+        return (0, said(t.no_pods, w, dim()), None);
+    }
+    // kubectl's own tabwriter, over sanitized cells; NAMESPACE only when
+    // there is more than one.
+    let many_ns = rows
+        .iter()
+        .any(|r| r.key.namespace != rows[0].key.namespace);
+    let mut cells = vec![Vec::new()];
+    if many_ns {
+        cells[0].push("NAMESPACE".to_string());
+    }
+    cells[0].extend(["NAME", "READY", "STATUS", "RESTARTS", "AGE"].map(String::from));
+    for r in rows {
+        let mut c = Vec::new();
+        if many_ns {
+            c.push(clean(&r.key.namespace));
+        }
+        c.extend([
+            clean(&r.key.name),
+            clean(&r.ready),
+            clean(&r.status),
+            clean(&r.restarts),
+            clean(&r.age),
+        ]);
+        cells.push(c);
+    }
+    let table = kubelab_node::status::printer::columns(&cells);
+    let mut lines = Vec::new();
+    let mut at = None;
+    for (i, text) in table.lines().enumerate() {
+        if i == 0 {
+            lines.push(Line::styled(format!("  {text}"), bold()));
+            continue;
+        }
+        let r = &rows[i - 1];
+        let chosen = selected == Some(&r.key);
+        let mark = if chosen { "▸ " } else { "  " };
+        let style = if chosen {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            status_style(&r.status)
+        };
+        if chosen {
+            at = Some(lines.len());
+        }
+        lines.push(Line::styled(format!("{mark}{text}"), style));
+    }
+    if truncated {
+        lines.push(Line::styled(
+            fill(t.truncated, &[("n", &rows.len())]),
+            dim(),
+        ));
+    }
+    lines.push(Line::styled(t.list_keys.to_string(), dim()));
+    (1, lines, at)
+}
+
+/// The inspector's lines for the selected Pod: (head rows, lines).
+pub fn detail_lines(
+    d: &Result<PodDetail, NoProcs>,
+    w: usize,
+    t: &PodText,
+) -> (usize, Vec<Line<'static>>) {
+    let d = match d {
+        Ok(d) => d,
+        Err(n) => {
+            let mut l = said(&why(t, n), w, Style::default().fg(Color::Yellow));
+            l.push(Line::styled(t.detail_keys.to_string(), dim()));
+            return (0, l);
+        }
+    };
+    let mut out = vec![Line::from(vec![
+        Span::styled(format!("pod/{} ", clean(&d.row.key.name)), bold()),
+        Span::styled(clean(&d.row.status), status_style(&d.row.status)),
+        Span::raw(format!(
+            " {} · {} {} · {}",
+            clean(&d.row.ready),
+            t.qos,
+            clean(&d.qos),
+            clean(&d.row.key.namespace)
+        )),
+    ])];
+    let head = 1;
+    // Containers.
+    out.push(Line::styled(t.containers.to_string(), bold()));
+    let mut cells = vec![t.container_head.map(String::from).to_vec()];
+    for c in &d.containers {
+        let name = if c.init {
+            format!("{} ({})", clean(&c.name), t.init)
+        } else {
+            clean(&c.name)
+        };
+        cells.push(vec![
+            name,
+            clean(&c.state),
+            c.restarts.to_string(),
+            c.pid.map_or("-".into(), |p| p.to_string()),
+        ]);
+    }
+    for l in kubelab_node::status::printer::columns(&cells).lines() {
+        out.push(Line::raw(format!("  {l}")));
+    }
+    // Namespaces: the infra's inode, then each container's (or "shared").
+    out.push(Line::styled(t.namespaces.to_string(), bold()));
+    match &d.namespaces {
+        Err(n) => out.extend(said(&why(t, n), w, Style::default().fg(Color::Yellow))),
+        Ok(rows) => {
+            let cols: Vec<String> = d.ns_columns.iter().map(|c| clean(c)).collect();
+            let cw = cols.iter().map(|c| c.width()).max().unwrap_or(0).max(10) + 1;
+            let mut head_line = format!("  {:<6}{:>11}", t.ns_type, "infra");
+            for c in &cols {
+                head_line.push_str(&format!("{:>cw$}", c, cw = cw));
+            }
+            out.push(Line::styled(head_line, dim()));
+            for r in rows {
+                let ino = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+                let mut spans = vec![Span::raw(format!("  {:<6}{:>11}", r.kind, ino(r.infra)))];
+                for i in 0..cols.len() {
+                    let (txt, style) = match r.shared(i) {
+                        Some(true) => (
+                            format!("= {}", t.shared),
+                            Style::default().fg(Color::Yellow),
+                        ),
+                        Some(false) => (ino(r.containers[i]), Style::default().fg(Color::Green)),
+                        None => ("-".to_string(), dim()),
+                    };
+                    let pad = cw.saturating_sub(txt.width());
+                    spans.push(Span::styled(format!("{}{txt}", " ".repeat(pad)), style));
+                }
+                out.push(Line::from(spans));
+            }
+        }
+    }
+    // The cgroup subtree and its use.
+    match &d.cgroup {
+        Err(n) => {
+            out.push(Line::styled(t.cgroup.to_string(), bold()));
+            out.extend(said(&why(t, n), w, Style::default().fg(Color::Yellow)));
+        }
+        Ok(c) => {
+            out.push(Line::from(vec![
+                Span::styled(format!("{} v{} ", t.cgroup, c.version), bold()),
+                Span::raw(clean(&c.path)),
+            ]));
+            let none = t.no_limit.to_string();
+            let cpu = c
+                .cpu_milli
+                .map_or("-".into(), |m| format!("{:.2}", m as f64 / 1000.0));
+            let cpu_lim = c.cpu_limit.map_or(none.clone(), |l| format!("{l:.2}"));
+            let mem = c.memory.map_or("-".into(), human_bytes);
+            let mem_lim = c.memory_limit.map_or(none.clone(), human_bytes);
+            let pids = c.pids.map_or("-".into(), |p| p.to_string());
+            let pids_lim = c.pids_limit.map_or(none, |p| p.to_string());
+            out.push(Line::raw(format!(
+                "  {} · {} · {}",
+                fill(t.cpu, &[("used", &cpu), ("limit", &cpu_lim)]),
+                fill(t.memory, &[("used", &mem), ("limit", &mem_lim)]),
+                fill(t.pids, &[("used", &pids), ("limit", &pids_lim)]),
+            )));
+        }
+    }
+    // Events, newest last.
+    out.push(Line::styled(t.events.to_string(), bold()));
+    if d.events.is_empty() {
+        out.push(Line::styled(format!("  {}", t.no_events), dim()));
+    }
+    for e in &d.events {
+        let count = if e.count > 1 {
+            format!(" ×{}", e.count)
+        } else {
+            String::new()
+        };
+        let style = if e.warning {
+            Style::default().fg(Color::Yellow)
+        } else {
+            Style::default()
+        };
+        out.push(Line::styled(
+            format!(
+                "  {:<6} {} {}{count}",
+                clean(&e.age),
+                clean(&e.reason),
+                clean(&e.message)
+            ),
+            style,
+        ));
+    }
+    out.push(Line::styled(t.detail_keys.to_string(), dim()));
+    (head, out)
+}
+
+/// Draws `lines` in `area` with a border and `title`, the first `head`
+/// lines kept while the rest is `scroll` rows down (clamped: never past
+/// the last line). Returns the scroll used.
+pub fn draw_lines(
+    head: usize,
+    mut lines: Vec<Line<'static>>,
+    title: &str,
+    area: Rect,
+    buf: &mut Buffer,
+    focused: bool,
+    scroll: usize,
+) -> usize {
+    let border = if focused {
+        Color::Cyan
+    } else {
+        Color::DarkGray
+    };
+    let plain = Block::default().borders(Borders::ALL);
+    let inner = plain.inner(area);
+    let h = usize::from(inner.height);
+    let head = if head * 2 > h { 0 } else { head };
+    let room = h.saturating_sub(head);
+    let scroll = scroll.min(lines.len().saturating_sub(head + room));
+    let title = if scroll > 0 {
+        format!(" {title} ↓{scroll} ")
+    } else {
+        format!(" {title} ")
+    };
+    plain
+        .border_style(Style::default().fg(border))
+        .title(title)
+        .render(area, buf);
+    let body = lines.split_off(head.min(lines.len()));
+    lines.extend(body.into_iter().skip(scroll));
+    Paragraph::new(lines).render(inner, buf);
+    scroll
+}
