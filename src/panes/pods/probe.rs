@@ -113,7 +113,7 @@ pub fn cgroup_use(procs: &PodProcs, memo: &mut CpuMemo) -> Result<CgroupUse, NoP
             "no cgroup: the Pod runs without cgroups".into(),
         ));
     };
-    if !first.is_dir() {
+    if !dirs.iter().all(|d| d.is_dir()) {
         return Err(NoProcs::Gone);
     }
     // One directory is the unified hierarchy; several are v1 controllers.

@@ -308,3 +308,215 @@ pub fn draw_lines(
     Paragraph::new(lines).render(inner, buf);
     scroll
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::course::model::Lang;
+    use crate::panes::pods::text::text;
+
+    fn key(name: &str) -> PodKey {
+        PodKey {
+            namespace: "default".into(),
+            name: name.into(),
+        }
+    }
+
+    fn row(name: &str, status: &str) -> ListRow {
+        ListRow {
+            key: key(name),
+            ready: "2/2".into(),
+            status: status.into(),
+            restarts: "0".into(),
+            age: "12s".into(),
+        }
+    }
+
+    fn detail() -> PodDetail {
+        PodDetail {
+            row: row("web", "Running"),
+            uid: "u1".into(),
+            qos: "Burstable".into(),
+            containers: vec![
+                ContainerRow {
+                    name: "main".into(),
+                    init: false,
+                    state: "Running".into(),
+                    ready: true,
+                    restarts: 0,
+                    pid: Some(5354),
+                },
+                ContainerRow {
+                    name: "side".into(),
+                    init: false,
+                    state: "Waiting: CrashLoopBackOff".into(),
+                    ready: false,
+                    restarts: 3,
+                    pid: Some(5359),
+                },
+            ],
+            ns_columns: vec!["main".into(), "side".into()],
+            namespaces: Ok(vec![
+                NsRow {
+                    kind: "mnt",
+                    infra: Some(4026532400),
+                    containers: vec![Some(4026532471), Some(4026532475)],
+                },
+                NsRow {
+                    kind: "net",
+                    infra: Some(4026532405),
+                    containers: vec![Some(4026532405), Some(4026532405)],
+                },
+            ]),
+            cgroup: Ok(CgroupUse {
+                path: "/kubelab/node-n1/kubepods/burstable/podu1".into(),
+                cpu_milli: Some(120),
+                cpu_limit: Some(0.5),
+                memory: Some(3 << 20),
+                memory_limit: None,
+                pids: Some(3),
+                pids_limit: None,
+                version: 1,
+            }),
+            events: vec![EventLine {
+                age: "5s".into(),
+                warning: true,
+                reason: "BackOff".into(),
+                message: "Back-off restarting failed container side".into(),
+                count: 4,
+            }],
+        }
+    }
+
+    /// The reader at 80×24 gives the inspector in front 78×~20 cells; the
+    /// narrow split 58×8.
+    fn draw(lines: (usize, Vec<Line<'static>>), w: u16, h: u16, scroll: usize) -> (usize, String) {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        let used = draw_lines(lines.0, lines.1, "Pods", area, &mut buf, true, scroll);
+        (used, crate::panes::buffer_rows(&buf).join("\n"))
+    }
+
+    #[test]
+    fn the_list_uses_kubectls_columns_and_marks_the_selection() {
+        let data = PodsData {
+            listing: Listing::Pods {
+                rows: vec![row("db", "Pending"), row("web", "Running")],
+                truncated: false,
+            },
+            detail: None,
+        };
+        for lang in [Lang::En, Lang::Zh] {
+            let (head, lines, at) = list_lines(&data, Some(&key("web")), 76, text(lang));
+            assert_eq!((head, at), (1, Some(2)));
+            let (_, s) = draw((head, lines), 80, 20, 0);
+            assert!(s.contains("NAME   READY   STATUS    RESTARTS   AGE"), "{s}");
+            assert!(
+                s.contains("▸ web    2/2     Running   0          12s"),
+                "{s}"
+            );
+            assert!(s.contains("  db     2/2     Pending"), "{s}");
+        }
+        // Several namespaces: kubectl's NAMESPACE column.
+        let mut many = data.clone();
+        if let Listing::Pods { rows, .. } = &mut many.listing {
+            rows[0].key.namespace = "kube-system".into();
+        }
+        let (_, lines, _) = list_lines(&many, None, 76, text(Lang::En));
+        assert!(lines[0].to_string().contains("NAMESPACE"), "{:?}", lines[0]);
+    }
+
+    #[test]
+    fn the_inspector_shows_sharing_qos_cgroup_and_events_at_80x24_in_both_languages() {
+        let d = Ok(detail());
+        for (lang, words) in [
+            (
+                Lang::En,
+                [
+                    "Containers",
+                    "Namespaces",
+                    "memory 3 MiB / no limit",
+                    "Events",
+                ],
+            ),
+            (Lang::Zh, ["容器", "命名空间", "内存 3 MiB / 不限", "事件"]),
+        ] {
+            let t = text(lang);
+            let (_, s) = draw(detail_lines(&d, 76, t), 80, 22, 0);
+            let flat = s.replace(' ', "");
+            for w in words {
+                assert!(flat.contains(&w.replace(' ', "")), "{w:?} in\n{s}");
+            }
+            assert!(s.contains("pod/web Running 2/2 · QoS Burstable"), "{s}");
+            assert!(s.contains("Waiting: CrashLoopBackOff"), "{s}");
+            let net = s.lines().find(|l| l.contains(" net ")).unwrap();
+            let shared = t.shared.chars().next().unwrap().to_string();
+            assert_eq!(net.matches(&shared).count(), 2, "{net}");
+            let mnt = s.lines().find(|l| l.contains(" mnt ")).unwrap();
+            assert!(
+                mnt.contains("4026532471") && mnt.contains("4026532475"),
+                "{mnt}"
+            );
+            assert!(
+                s.contains("/kubelab/node-n1/kubepods/burstable/podu1"),
+                "{s}"
+            );
+            assert!(
+                s.contains("BackOff Back-off restarting failed container side ×4"),
+                "{s}"
+            );
+        }
+        // 8 rows: the head stays, the rest scrolls to its last line.
+        let (used, s) = draw(detail_lines(&d, 56, text(Lang::En)), 58, 10, 999);
+        assert!(used > 0 && s.contains("pod/web"), "{s}");
+        assert!(s.contains("j/k scroll"), "{s}");
+    }
+
+    #[test]
+    fn manifest_strings_never_reach_the_terminal_raw() {
+        let mut d = detail();
+        d.row.key.name = "x\x1b]0;pwned\x07".into();
+        d.containers[0].name = "c\x1b[2J".into();
+        d.ns_columns[0] = "c\x1b[2J".into();
+        d.events[0].message = "m\u{9b}31m\r\n".into();
+        let (_, lines) = detail_lines(&Ok(d), 76, text(Lang::En));
+        let all: String = lines
+            .iter()
+            .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+            .collect();
+        assert!(!all.chars().any(|c| c.is_control()), "{all:?}");
+        let data = PodsData {
+            listing: Listing::Pods {
+                rows: vec![row("a\x1b[H", "Run\x07")],
+                truncated: false,
+            },
+            detail: None,
+        };
+        let (_, lines, _) = list_lines(&data, None, 76, text(Lang::En));
+        let all: String = lines.iter().map(|l| l.to_string()).collect();
+        assert!(!all.chars().any(|c| c.is_control()), "{all:?}");
+    }
+
+    #[test]
+    fn a_missing_node_or_pod_is_said_in_the_pane() {
+        let t = text(Lang::En);
+        let down = PodsData {
+            listing: Listing::Unavailable("cannot reach a node at /x/node.sock".into()),
+            detail: None,
+        };
+        let (_, s) = draw((0, vec_of(&down, t)), 58, 8, 0);
+        assert!(s.contains("No node to ask: cannot reach a node"), "{s}");
+        let (_, s) = draw(detail_lines(&Err(NoProcs::OtherNode), 56, t), 58, 8, 0);
+        assert!(
+            s.replace('\n', " ").contains("Pod runs on another node"),
+            "{s}"
+        );
+        let zh = text(Lang::Zh);
+        let (_, s) = draw(detail_lines(&Err(NoProcs::Gone), 56, zh), 58, 8, 0);
+        assert!(s.replace(' ', "").contains("已不存在"), "{s}");
+    }
+
+    fn vec_of(d: &PodsData, t: &PodText) -> Vec<Line<'static>> {
+        list_lines(d, None, 56, t).1
+    }
+}
