@@ -189,7 +189,13 @@ pub fn detail_lines(
         Ok(rows) => {
             let cols: Vec<String> = d.ns_columns.iter().map(|c| clean(c)).collect();
             let cw = cols.iter().map(|c| c.width()).max().unwrap_or(0).max(10) + 1;
-            let mut head_line = format!("  {:<6}{:>11}", t.ns_type, "infra");
+            // Display width, not chars: the Chinese head is twice as wide.
+            let ty = format!(
+                "{}{}",
+                t.ns_type,
+                " ".repeat(6usize.saturating_sub(t.ns_type.width()))
+            );
+            let mut head_line = format!("  {ty}{:>11}", "infra");
             for c in &cols {
                 head_line.push_str(&format!("{:>cw$}", c, cw = cw));
             }
