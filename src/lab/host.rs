@@ -361,6 +361,14 @@ impl PaneHost for LabHost {
                         }
                     }
                 }
+                // The Objects pane: pick a Pod, inspect it.
+                if on_show == Some(PaneKind::Objects) {
+                    if let Some(o) = lab.objects.as_mut() {
+                        if o.key(&key) {
+                            return true;
+                        }
+                    }
+                }
             }
         }
         if self.lab.is_some() && key.code != NEXT_INSPECTOR && self.inspector_in_front() {
@@ -483,8 +491,11 @@ impl PaneHost for LabHost {
         // Only where an Objects pane is shown: its scrolling keys.
         match self.lab.as_ref().and_then(|l| l.objects.as_ref()) {
             Some(_) => {
-                let (k, what) = crate::cluster::text::text(lang).help_scroll;
-                vec![(k.to_string(), what.to_string())]
+                let t = crate::cluster::text::text(lang);
+                [t.help_scroll, t.help_pods]
+                    .into_iter()
+                    .map(|(k, what)| (k.to_string(), what.to_string()))
+                    .collect()
             }
             None => Vec::new(),
         }
