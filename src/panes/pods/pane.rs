@@ -150,3 +150,73 @@ impl PodPane {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::panes::pods::model::{EventLine, Listing};
+    use crate::panes::pods::ClusterPods;
+    use k8s_openapi::api::core::v1::Pod;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    struct Two;
+
+    impl ClusterPods for Two {
+        fn pods(&self) -> Result<Vec<Pod>, String> {
+            Ok(["a", "b"]
+                .map(|n| {
+                    serde_json::from_value(serde_json::json!({
+                        "metadata": {"name": n, "namespace": "ns",
+                                     "uid": "99999999-0000-0000-0000-000000000000"},
+                        "spec": {"containers": [{"name": "c"}]}
+                    }))
+                    .unwrap()
+                })
+                .to_vec())
+        }
+        fn events(&self, _: &PodKey) -> Vec<EventLine> {
+            Vec::new()
+        }
+    }
+
+    fn k(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn screen(p: &PodPane) -> String {
+        let area = Rect::new(0, 0, 58, 10);
+        let mut buf = Buffer::empty(area);
+        p.render("Pods", area, &mut buf, true, Lang::En);
+        crate::panes::buffer_rows(&buf).join("\n")
+    }
+
+    #[test]
+    fn select_with_j_k_inspect_with_enter_back_with_h() {
+        let mut p = PodPane::start(PodSource::Cluster(Arc::new(Two)), Arc::new(|| {}));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(p.sampler.data().listing, Listing::Pods { .. }) {
+            assert!(Instant::now() < deadline, "never sampled");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(p.key(&k(KeyCode::Char('j'))));
+        assert_eq!(p.selected().map(|s| s.name.as_str()), Some("a"));
+        assert!(p.key(&k(KeyCode::Down)));
+        assert!(p.key(&k(KeyCode::Down)), "stays on the last");
+        assert_eq!(p.selected().map(|s| s.name.as_str()), Some("b"));
+        assert!(screen(&p).contains("▸ b"), "{}", screen(&p));
+        assert!(p.key(&k(KeyCode::Enter)));
+        assert_eq!(p.page(), Page::Detail);
+        // The detail of b arrives; its UID runs nowhere here.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !screen(&p).contains("Pod runs on another node") {
+            assert!(Instant::now() < deadline, "{}", screen(&p));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(p.key(&k(KeyCode::Char('h'))));
+        assert_eq!(p.page(), Page::List);
+        // Esc and F-keys are the reader's.
+        assert!(!p.key(&k(KeyCode::Esc)));
+        assert!(!p.key(&k(KeyCode::F(7))));
+    }
+}

@@ -275,3 +275,105 @@ pub fn from_cluster(
         detail,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_node_is_a_message_not_a_hang() {
+        let d = tempfile::tempdir().unwrap();
+        let source = PodSource::Node {
+            state_dir: d.path().join("none"),
+        };
+        let key = PodKey {
+            namespace: "default".into(),
+            name: "web".into(),
+        };
+        let got = sample(&source, Some(&key), &mut CpuMemo::default(), Utc::now());
+        match got.listing {
+            Listing::Unavailable(why) => assert!(why.contains("cannot reach a node"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(got.detail, None);
+    }
+
+    struct Fake(Result<Vec<Pod>, String>);
+
+    impl ClusterPods for Fake {
+        fn pods(&self) -> Result<Vec<Pod>, String> {
+            self.0.clone()
+        }
+        fn events(&self, _: &PodKey) -> Vec<EventLine> {
+            vec![EventLine {
+                age: "3s".into(),
+                warning: true,
+                reason: "Unhealthy".into(),
+                message: "Liveness probe failed".into(),
+                count: 2,
+            }]
+        }
+    }
+
+    /// The cluster path into the same inspector: a fake /proc with a
+    /// cgroupfs-driver Pod (pause + one container sharing its net).
+    #[test]
+    fn a_cluster_pod_on_this_machine_feeds_the_same_inspector() {
+        let uid = "11111111-2222-3333-4444-555555555555";
+        let d = tempfile::tempdir().unwrap();
+        for (pid, comm, leaf, net, mnt) in [
+            (7u32, "pause", "aaaa", 900u64, 800u64),
+            (8, "redis-server", "bbbb", 900, 801),
+        ] {
+            let p = d.path().join(pid.to_string());
+            std::fs::create_dir_all(p.join("ns")).unwrap();
+            std::fs::write(
+                p.join("cgroup"),
+                format!("0::/kubepods/besteffort/pod{uid}/{leaf}\n"),
+            )
+            .unwrap();
+            std::fs::write(p.join("stat"), format!("{pid} ({comm}) S 1 1")).unwrap();
+            std::os::unix::fs::symlink(format!("net:[{net}]"), p.join("ns/net")).unwrap();
+            std::os::unix::fs::symlink(format!("mnt:[{mnt}]"), p.join("ns/mnt")).unwrap();
+        }
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "cache", "namespace": "kubelab-x", "uid": uid},
+            "spec": {"containers": [{"name": "redis"}]},
+            "status": {"qosClass": "BestEffort", "containerStatuses": [
+                {"name": "redis", "containerID": "containerd://bbbb", "image": "", "imageID": "",
+                 "ready": true, "restartCount": 1, "state": {"running": {}}}
+            ]}
+        }))
+        .unwrap();
+        let fake = Fake(Ok(vec![pod]));
+        let key = PodKey {
+            namespace: "kubelab-x".into(),
+            name: "cache".into(),
+        };
+        let mut memo = CpuMemo::default();
+        let got = from_cluster(&fake, Some(&key), &mut memo, Utc::now(), d.path());
+        let detail = got.detail.unwrap().unwrap();
+        assert_eq!(detail.qos, "BestEffort");
+        assert_eq!(detail.containers[0].pid, Some(8));
+        assert_eq!(detail.containers[0].restarts, 1);
+        let ns = detail.namespaces.unwrap();
+        let row = |k: &str| ns.iter().find(|r| r.kind == k).unwrap().clone();
+        assert_eq!(row("net").shared(0), Some(true));
+        assert_eq!(row("mnt").shared(0), Some(false));
+        assert_eq!(row("uts").shared(0), None, "no link in the fixture");
+        assert_eq!(detail.events[0].reason, "Unhealthy");
+        // Deleted meanwhile; the API not answering.
+        let gone = PodKey {
+            namespace: "kubelab-x".into(),
+            name: "old".into(),
+        };
+        let got = from_cluster(&fake, Some(&gone), &mut memo, Utc::now(), d.path());
+        assert_eq!(got.detail, Some(Err(NoProcs::Gone)));
+        let down = Fake(Err("cluster unreachable".into()));
+        let got = from_cluster(&down, Some(&key), &mut memo, Utc::now(), d.path());
+        assert_eq!(
+            got.listing,
+            Listing::Unavailable("cluster unreachable".into())
+        );
+    }
+}
