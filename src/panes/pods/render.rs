@@ -226,10 +226,12 @@ pub fn detail_lines(
             out.extend(said(&why(t, n), w, Style::default().fg(Color::Yellow)));
         }
         Ok(c) => {
-            out.push(Line::from(vec![
-                Span::styled(format!("{} v{} ", t.cgroup, c.version), bold()),
-                Span::raw(clean(&c.path)),
-            ]));
+            out.push(Line::styled(format!("{} v{}", t.cgroup, c.version), bold()));
+            // The path is long (`…/kubepods/burstable/pod<UID>`): wrapped,
+            // never cut.
+            for row in crate::wrap::wrap_str(&clean(&c.path), w.saturating_sub(2).max(1)) {
+                out.push(Line::raw(format!("  {row}")));
+            }
             let none = t.no_limit.to_string();
             let cpu = c
                 .cpu_milli
@@ -239,12 +241,17 @@ pub fn detail_lines(
             let mem_lim = c.memory_limit.map_or(none.clone(), human_bytes);
             let pids = c.pids.map_or("-".into(), |p| p.to_string());
             let pids_lim = c.pids_limit.map_or(none, |p| p.to_string());
-            out.push(Line::raw(format!(
-                "  {} · {} · {}",
+            let parts = [
                 fill(t.cpu, &[("used", &cpu), ("limit", &cpu_lim)]),
                 fill(t.memory, &[("used", &mem), ("limit", &mem_lim)]),
                 fill(t.pids, &[("used", &pids), ("limit", &pids_lim)]),
-            )));
+            ];
+            let one = format!("  {}", parts.join(" · "));
+            if one.width() <= w {
+                out.push(Line::raw(one));
+            } else {
+                out.extend(parts.iter().map(|p| Line::raw(format!("  {p}"))));
+            }
         }
     }
     // Events, newest last.
@@ -263,15 +270,20 @@ pub fn detail_lines(
         } else {
             Style::default()
         };
-        out.push(Line::styled(
-            format!(
-                "  {:<6} {} {}{count}",
-                clean(&e.age),
-                clean(&e.reason),
-                clean(&e.message)
-            ),
-            style,
-        ));
+        // A probe's message is what the learner needs: wrapped, not cut.
+        let body = format!(
+            "{:<6} {} {}{count}",
+            clean(&e.age),
+            clean(&e.reason),
+            clean(&e.message)
+        );
+        for (i, row) in crate::wrap::wrap_str(&body, w.saturating_sub(4).max(1))
+            .into_iter()
+            .enumerate()
+        {
+            let indent = if i == 0 { "  " } else { "    " };
+            out.push(Line::styled(format!("{indent}{row}"), style));
+        }
     }
     out.push(Line::styled(t.detail_keys.to_string(), dim()));
     (head, out)
@@ -472,6 +484,19 @@ mod tests {
                 "{s}"
             );
         }
+        // 58 columns: the cgroup path wraps whole, the figures one a row.
+        let lines = detail_lines(&d, 56, text(Lang::En)).1;
+        let all: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        assert!(all.iter().all(|l| l.width() <= 56), "{all:#?}");
+        assert!(
+            all.concat()
+                .contains("/kubelab/node-n1/kubepods/burstable/podu1"),
+            "{all:#?}"
+        );
+        assert!(
+            all.iter().any(|l| l.trim() == "cpu 0.12 / 0.50 cores"),
+            "{all:#?}"
+        );
         // 8 rows: the head stays, the rest scrolls to its last line.
         let (used, s) = draw(detail_lines(&d, 56, text(Lang::En)), 58, 10, 999);
         assert!(used > 0 && s.contains("pod/web"), "{s}");
