@@ -488,17 +488,21 @@ impl PaneHost for LabHost {
     }
 
     fn help_keys(&self, lang: Lang) -> Vec<(String, String)> {
-        // Only where an Objects pane is shown: its scrolling keys.
-        match self.lab.as_ref().and_then(|l| l.objects.as_ref()) {
-            Some(_) => {
-                let t = crate::cluster::text::text(lang);
-                [t.help_scroll, t.help_pods]
-                    .into_iter()
-                    .map(|(k, what)| (k.to_string(), what.to_string()))
-                    .collect()
-            }
-            None => Vec::new(),
+        // Only where an Objects or Pod pane is shown: their keys.
+        let Some(lab) = self.lab.as_ref() else {
+            return Vec::new();
+        };
+        let mut rows = Vec::new();
+        if lab.objects.is_some() {
+            let t = crate::cluster::text::text(lang);
+            rows.extend([t.help_scroll, t.help_pods]);
         }
+        if lab.pods.is_some() {
+            rows.push(crate::panes::pods::text::text(lang).help);
+        }
+        rows.into_iter()
+            .map(|(k, what)| (k.to_string(), what.to_string()))
+            .collect()
     }
 
     fn status_note(&self, lang: Lang) -> Option<String> {

@@ -35,6 +35,8 @@ pub struct PodText {
     pub init: &'static str,
     /// Why the node cannot be reached; `{e}`: the error.
     pub node_down: &'static str,
+    /// The `?` help's row: (keys, what they do).
+    pub help: (&'static str, &'static str),
 }
 
 const EN: PodText = PodText {
@@ -63,6 +65,10 @@ const EN: PodText = PodText {
     qos: "QoS",
     init: "init",
     node_down: "No node to ask: {e}",
+    help: (
+        "F7 · j/k · Enter · h",
+        "Pods pane: bring it to the front, select a Pod, inspect it; h back to the list",
+    ),
 };
 
 const ZH: PodText = PodText {
@@ -91,6 +97,10 @@ const ZH: PodText = PodText {
     qos: "QoS",
     init: "init",
     node_down: "无法连接节点：{e}",
+    help: (
+        "F7 · j/k · Enter · h",
+        "Pod 窗格：单独显示后选择一个 Pod 并查看详情；h 回到列表",
+    ),
 };
 
 pub fn text(lang: Lang) -> &'static PodText {
