@@ -220,7 +220,7 @@ fn pods_talk(n: &Node) -> (String, String) {
     };
     assert!(n.wait_until(WAIT, running("web")), "web runs");
     assert!(n.wait_until(WAIT, running("client")), "client runs");
-    let (web, client) = (ip_of(&n, "web"), ip_of(&n, "client"));
+    let (web, client) = (ip_of(n, "web"), ip_of(n, "client"));
     for ip in [&web, &client] {
         assert!(ip.starts_with("10.77.0."), "{ip} outside {CIDR}");
     }
@@ -238,20 +238,20 @@ fn pods_talk(n: &Node) -> (String, String) {
         "web never became Ready"
     );
     // Pod to Pod through the bridge.
-    let (code, out) = exec(&n, "client", &["ping", "-c", "1", "-W", "5", &web]);
+    let (code, out) = exec(n, "client", &["ping", "-c", "1", "-W", "5", &web]);
     assert_eq!(code, 0, "client cannot ping web at {web}: {out}");
-    let (code, out) = exec(&n, "web", &["ping", "-c", "1", "-W", "5", &client]);
+    let (code, out) = exec(n, "web", &["ping", "-c", "1", "-W", "5", &client]);
     assert_eq!(code, 0, "web cannot ping client at {client}: {out}");
     let (code, out) = exec(
-        &n,
+        n,
         "client",
         &["wget", "-q", "-O-", &format!("http://{web}:8080/")],
     );
     assert_eq!((code, out.trim()), (0, "hello-from-web"));
     // The downward API saw the same IP; eth0 carries it.
-    let (_, env) = exec(&n, "web", &["sh", "-c", "echo $MY_IP"]);
+    let (_, env) = exec(n, "web", &["sh", "-c", "echo $MY_IP"]);
     assert_eq!(env.trim(), web);
-    let (_, addr) = exec(&n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
+    let (_, addr) = exec(n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
     assert!(addr.contains(&format!("{web}/24")), "{addr}");
 
     // httpGet liveness: /healthz is a 404, so the container is restarted.
@@ -304,15 +304,14 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
 }
 
 /// Child mode: a node with one Pod, killed by the parent.
+/// Its files go to the directory argv[2], the parent's (a killed process
+/// cannot remove its own).
 fn sigkill_child() {
-    let tmp = tempfile::tempdir().unwrap();
-    let rt = SandboxRuntime::new(runtime_options(
-        &format!("k{}", std::process::id()),
-        tmp.path(),
-    ))
-    .unwrap();
+    let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
+    let rt =
+        SandboxRuntime::new(runtime_options(&format!("k{}", std::process::id()), &dir)).unwrap();
     let n = {
-        let mut cfg = NodeConfig::new("killed", &tmp.path().join("state"));
+        let mut cfg = NodeConfig::new("killed", &dir.join("state"));
         cfg.images.busybox = true;
         cfg.tick = Duration::from_millis(20);
         Node::new(cfg, Box::new(rt))
@@ -343,8 +342,10 @@ fn sigkill_child() {
 
 fn sigkill_of_the_node_leaves_no_namespace() {
     use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new("/proc/self/exe")
         .arg("sigkill-child")
+        .arg(tmp.path())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -436,14 +437,15 @@ fn without_plugins_pods_get_loopback_only_and_say_why() {
 
 const NOBODY: u32 = 65534;
 
-/// Child mode, as uid 65534: a rootless node whose Pods talk. Prints
+/// Child mode, as uid 65534: a rootless node whose Pods talk, its files in
+/// the directory argv[2] (the parent's: this process is killed). Prints
 /// `READY <holder pid>` and waits to be killed.
 fn rootless_child() {
-    let tmp = tempfile::tempdir().unwrap();
-    let state = tmp.path().join("state");
+    let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
+    let state = dir.join("state");
     let mut o = runtime_options(&format!("rl{}", std::process::id()), &state);
-    o.runtime_dir = Some(tmp.path().join("run"));
-    o.cache_dir = Some(tmp.path().join("cache"));
+    o.runtime_dir = Some(dir.join("run"));
+    o.cache_dir = Some(dir.join("cache"));
     let rt = SandboxRuntime::new(o).expect("runtime");
     assert_eq!(
         rt.pod_network(),
@@ -547,8 +549,12 @@ fn a_rootless_node_networks_its_pods() {
         return;
     }
     let before = host_links();
+    // Removed by us: the child is killed.
+    let tmp = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(tmp.path(), Some(NOBODY), Some(NOBODY)).unwrap();
     let spawned = std::process::Command::new("/proc/self/exe")
         .arg("rootless-child")
+        .arg(tmp.path())
         .env_clear()
         .env("TMPDIR", "/tmp")
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
