@@ -12,6 +12,11 @@
 //! namespace ends with the node (however it ends), taking every link with
 //! it; host-local's reservations and the cached results of a killed run are
 //! stale then and are wiped when the next run starts its namespace.
+//!
+//! A rootless node's namespace belongs to a user namespace of its own,
+//! where the node's uid is root and each Pod's user namespace is made
+//! (`PodNetwork::pods_userns`), so the plugins, root there, may configure
+//! the Pods' network namespaces.
 
 use crate::cni::network::{add, del};
 use crate::cni::{
