@@ -5,7 +5,8 @@
 //! `httpGet` liveness probe restarts its container; the Pod IP reaches the
 //! downward API. Nothing is ever created in the host's network namespace,
 //! and after the node stops — or is killed with SIGKILL — no holder, Pod
-//! or link is left.
+//! or link is left. The same again with the node run as uid 65534: the
+//! Pods' user namespaces are made inside the node's.
 //!
 //! `harness = false`: the binary's main calls `kubelab_sandbox::dispatch()`
 //! first, so it is also the sandbox helper and the namespace holder.
@@ -41,14 +42,14 @@ fn main() {
     sigkill_of_the_node_leaves_no_namespace();
     assert_eq!(host_links(), before, "the host's links changed");
     without_plugins_pods_get_loopback_only_and_say_why();
-    a_rootless_node_says_its_pods_get_loopback_only();
+    a_rootless_node_networks_its_pods();
     println!("pod_network: all cases passed");
 }
 
 fn skip_reason() -> Option<String> {
     if !kubelab_sandbox::is_root() {
         return Some(
-            "Pod networking needs a root node (a rootless node gives Pods loopback only)".into(),
+            "this test runs a root node and drops a child to uid 65534 for the rootless one".into(),
         );
     }
     let missing = missing_plugins(&[PathBuf::from(DEBIAN_PLUGIN_DIR)]);
@@ -204,10 +205,11 @@ fn exec(n: &Node, pod: &str, argv: &[&str]) -> (i32, String) {
     )
 }
 
-fn two_pods_talk_and_probes_use_the_pod_ip() {
-    let tmp = tempfile::tempdir().unwrap();
-    let n = node(&format!("net{}", std::process::id()), tmp.path());
-    let thread = n.spawn();
+/// What the Pods of `n` (just given [`PODS`]) do over the network: their
+/// IPs, Ready by a tcpSocket probe, ping and HTTP between them, the
+/// downward API's IP, and a restart by a failing httpGet liveness probe.
+/// Returns the IPs of web and client.
+fn pods_talk(n: &Node) -> (String, String) {
     n.apply(PODS, Path::new("pods.yaml")).expect("applied");
     let running = |name: &'static str| {
         move |st: &kubelab_node::agent::State| {
@@ -218,7 +220,7 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
     };
     assert!(n.wait_until(WAIT, running("web")), "web runs");
     assert!(n.wait_until(WAIT, running("client")), "client runs");
-    let (web, client) = (ip_of(&n, "web"), ip_of(&n, "client"));
+    let (web, client) = (ip_of(n, "web"), ip_of(n, "client"));
     for ip in [&web, &client] {
         assert!(ip.starts_with("10.77.0."), "{ip} outside {CIDR}");
     }
@@ -236,20 +238,20 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
         "web never became Ready"
     );
     // Pod to Pod through the bridge.
-    let (code, out) = exec(&n, "client", &["ping", "-c", "1", "-W", "5", &web]);
+    let (code, out) = exec(n, "client", &["ping", "-c", "1", "-W", "5", &web]);
     assert_eq!(code, 0, "client cannot ping web at {web}: {out}");
-    let (code, out) = exec(&n, "web", &["ping", "-c", "1", "-W", "5", &client]);
+    let (code, out) = exec(n, "web", &["ping", "-c", "1", "-W", "5", &client]);
     assert_eq!(code, 0, "web cannot ping client at {client}: {out}");
     let (code, out) = exec(
-        &n,
+        n,
         "client",
         &["wget", "-q", "-O-", &format!("http://{web}:8080/")],
     );
     assert_eq!((code, out.trim()), (0, "hello-from-web"));
     // The downward API saw the same IP; eth0 carries it.
-    let (_, env) = exec(&n, "web", &["sh", "-c", "echo $MY_IP"]);
+    let (_, env) = exec(n, "web", &["sh", "-c", "echo $MY_IP"]);
     assert_eq!(env.trim(), web);
-    let (_, addr) = exec(&n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
+    let (_, addr) = exec(n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
     assert!(addr.contains(&format!("{web}/24")), "{addr}");
 
     // httpGet liveness: /healthz is a 404, so the container is restarted.
@@ -265,6 +267,14 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
             && e.message == "Liveness probe failed: HTTP probe failed with statuscode: 404"),
         "{events:?}"
     );
+    (web, client)
+}
+
+fn two_pods_talk_and_probes_use_the_pod_ip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = node(&format!("net{}", std::process::id()), tmp.path());
+    let thread = n.spawn();
+    let (_, client) = pods_talk(&n);
 
     // The node's bridge is in its own namespace: exactly one holder.
     let held = holders();
@@ -294,15 +304,14 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
 }
 
 /// Child mode: a node with one Pod, killed by the parent.
+/// Its files go to the directory argv[2], the parent's (a killed process
+/// cannot remove its own).
 fn sigkill_child() {
-    let tmp = tempfile::tempdir().unwrap();
-    let rt = SandboxRuntime::new(runtime_options(
-        &format!("k{}", std::process::id()),
-        tmp.path(),
-    ))
-    .unwrap();
+    let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
+    let rt =
+        SandboxRuntime::new(runtime_options(&format!("k{}", std::process::id()), &dir)).unwrap();
     let n = {
-        let mut cfg = NodeConfig::new("killed", &tmp.path().join("state"));
+        let mut cfg = NodeConfig::new("killed", &dir.join("state"));
         cfg.images.busybox = true;
         cfg.tick = Duration::from_millis(20);
         Node::new(cfg, Box::new(rt))
@@ -333,8 +342,10 @@ fn sigkill_child() {
 
 fn sigkill_of_the_node_leaves_no_namespace() {
     use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new("/proc/self/exe")
         .arg("sigkill-child")
+        .arg(tmp.path())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -426,41 +437,184 @@ fn without_plugins_pods_get_loopback_only_and_say_why() {
 
 const NOBODY: u32 = 65534;
 
-/// Child mode, as uid 65534: what a rootless node says about its Pods.
+/// Child mode, as uid 65534: a rootless node whose Pods talk, its files in
+/// the directory argv[2] (the parent's: this process is killed). Prints
+/// `READY <holder pid>` and waits to be killed.
 fn rootless_child() {
-    let tmp = tempfile::tempdir().unwrap();
-    let o = runtime_options(&format!("rl{}", std::process::id()), tmp.path());
+    let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
+    let state = dir.join("state");
+    let mut o = runtime_options(&format!("rl{}", std::process::id()), &state);
+    o.runtime_dir = Some(dir.join("run"));
+    o.cache_dir = Some(dir.join("cache"));
     let rt = SandboxRuntime::new(o).expect("runtime");
-    match rt.pod_network() {
-        Ok(()) => println!("NETWORK"),
-        Err(why) => println!("LOOPBACK {why}"),
-    }
+    assert_eq!(
+        rt.pod_network(),
+        Ok(()),
+        "a rootless node networks its Pods"
+    );
+    let mut cfg = NodeConfig::new("rootless", &state);
+    cfg.images.busybox = true;
+    cfg.tick = Duration::from_millis(20);
+    let n = Node::new(cfg, Box::new(rt));
+    let _thread = n.spawn();
+    pods_talk(&n);
+    // One holder, and its network namespace belongs to a user namespace
+    // of its own (the node's), not the host's.
+    let held = holders();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let ns = |pid: &str, name: &str| std::fs::read_link(format!("/proc/{pid}/ns/{name}")).unwrap();
+    assert_ne!(ns(&held[0].to_string(), "user"), ns("self", "user"));
+    assert_ne!(ns(&held[0].to_string(), "net"), ns("self", "net"));
+    println!("READY {}", held[0]);
+    std::thread::sleep(Duration::from_secs(600));
 }
 
-/// Rootless Pod networking would need the Pods' user namespaces inside the
-/// node's; until then a rootless node says so instead of failing.
-fn a_rootless_node_says_its_pods_get_loopback_only() {
+/// Why this host forbids unprivileged user namespaces, if it does.
+fn unprivileged_userns_off() -> Option<String> {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    for (file, off) in [
+        ("/proc/sys/kernel/unprivileged_userns_clone", "0"),
+        ("/proc/sys/user/max_user_namespaces", "0"),
+        (
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            "1",
+        ),
+    ] {
+        if read(file).as_deref() == Some(off) {
+            return Some(format!("{file} is {off}: no unprivileged user namespaces"));
+        }
+    }
+    None
+}
+
+/// (pid, start time) of `root` and every process below it.
+fn family(root: u32) -> Vec<(u32, String)> {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let f: Vec<String> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        // After the name: state, ppid, …, starttime (field 22 overall).
+        if let (Some(ppid), Some(start)) = (f.get(1).and_then(|p| p.parse::<u32>().ok()), f.get(19))
+        {
+            all.push((pid, ppid, start.clone()));
+        }
+    }
+    let mut out: Vec<(u32, String)> = all
+        .iter()
+        .filter(|p| p.0 == root)
+        .map(|p| (p.0, p.2.clone()))
+        .collect();
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i].0;
+        out.extend(
+            all.iter()
+                .filter(|p| p.1 == parent)
+                .map(|p| (p.0, p.2.clone())),
+        );
+        i += 1;
+    }
+    out
+}
+
+/// Whether that process still runs (a zombie does not).
+fn alive(pid: u32, start: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    f.first().is_some_and(|s| *s != "Z") && f.get(19) == Some(&start)
+}
+
+/// A node run as uid 65534: its Pods get IPs and talk through the bridge
+/// (their user namespaces are made inside the node's, where the plugins
+/// are root), probes reach them; the host's links never change, and
+/// `kill -9` of the node leaves no process behind.
+fn a_rootless_node_networks_its_pods() {
+    use std::io::{BufRead, Read};
     use std::os::unix::process::CommandExt;
-    let out = std::process::Command::new("/proc/self/exe")
+    if let Some(why) = unprivileged_userns_off() {
+        println!("SKIP: a_rootless_node_networks_its_pods: {why}");
+        return;
+    }
+    let before = host_links();
+    // Removed by us: the child is killed.
+    let tmp = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(tmp.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let spawned = std::process::Command::new("/proc/self/exe")
         .arg("rootless-child")
+        .arg(tmp.path())
         .env_clear()
         .env("TMPDIR", "/tmp")
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .current_dir("/")
         .uid(NOBODY)
         .gid(NOBODY)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            println!(
+                "SKIP: a_rootless_node_networks_its_pods: this test binary cannot run as uid {NOBODY}: {e}"
+            );
+            return;
+        }
+    };
+    let mut err = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        println!(
-            "SKIP: a_rootless_node_says_its_pods_get_loopback_only: this test binary cannot run as uid {NOBODY}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+    let Some(holder) = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse::<u32>().ok())
+    else {
+        let st = child.wait().unwrap();
+        panic!(
+            "the rootless node failed ({st}): {line}{}",
+            errors.join().unwrap_or_default()
         );
-        return;
-    }
-    assert!(
-        text.starts_with("LOOPBACK ") && text.contains("needs a node run as root"),
-        "{text}"
+    };
+    let procs = family(child.id());
+    assert!(procs.iter().any(|p| p.0 == holder), "{procs:?}");
+    assert!(procs.len() > 4, "the node, its holder and Pods: {procs:?}");
+    assert_eq!(
+        host_links(),
+        before,
+        "a rootless node changed the host's links"
     );
-    println!("ok: a_rootless_node_says_its_pods_get_loopback_only");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left: Vec<_> = procs.iter().filter(|(p, s)| alive(*p, s)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left after kill -9 of the rootless node: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(host_links(), before, "the host's links changed");
+    println!("ok: a_rootless_node_networks_its_pods");
 }

@@ -219,3 +219,39 @@ fn a_rootless_holder_owns_its_namespace_through_a_user_namespace() {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+#[test]
+fn only_a_rootless_infra_is_made_in_a_parent_user_namespace() {
+    if !kubelab_sandbox::is_root() {
+        eprintln!("SKIP: checks what root is refused");
+        return;
+    }
+    use kubelab_sandbox::pod::{JoinNamespaces, PodOptions};
+    use kubelab_sandbox::spec::Namespace;
+    let mut s = spec(&["true"]);
+    s.namespaces = vec![Namespace::User, Namespace::Net, Namespace::Pid];
+    // Root's sandboxes map an unprivileged host range written from the
+    // host's user namespace; nesting them would drop that, so it is refused
+    // (as is a container, which joins its infra's namespace instead).
+    for join in [
+        None,
+        Some(JoinNamespaces {
+            pid: std::process::id(),
+            share_pid: false,
+        }),
+    ] {
+        let pod = PodOptions {
+            parent_userns: Some("/proc/self/ns/user".into()),
+            pause: join.is_none(),
+            join,
+            ..PodOptions::default()
+        };
+        let e = kubelab_sandbox::Sandbox::spawn_in_pod(
+            &s,
+            &opts(kubelab_sandbox::StdioMode::Null),
+            &pod,
+        )
+        .expect_err("refused");
+        assert!(e.to_string().contains("rootless Pod's infra only"), "{e}");
+    }
+}

@@ -135,7 +135,8 @@ fn zh_name(name: &'static str) -> &'static str {
     }
 }
 
-/// Whether `kubelab node` gives Pods IPs: Debian's CNI plugins, and root.
+/// Whether `kubelab node` gives Pods IPs: Debian's CNI plugins (rootless too:
+/// the Pods' user namespaces are made inside the node's).
 fn pod_network_check() -> doctor::Check {
     use kubelab_node::cni::DEBIAN_PLUGIN_DIR;
     use kubelab_node::sandbox_runtime::network::missing_plugins;
@@ -149,15 +150,6 @@ fn pod_network_check() -> doctor::Check {
                 missing.join(", ")
             ),
             "apt install containernetworking-plugins".to_string(),
-        )
-    } else if !kubelab_sandbox::is_root() {
-        (
-            Level::Warn,
-            format!(
-                "CNI plugins in {DEBIAN_PLUGIN_DIR}, but a rootless `kubelab node` gives Pods \
-                 loopback only for now"
-            ),
-            "run `kubelab node` as root (sudo) for Pod IPs".to_string(),
         )
     } else {
         (

@@ -256,11 +256,21 @@ impl Runtime for SandboxRuntime {
             hostname: Some(config.hostname.clone()),
             ..Spec::default()
         };
+        let parent_userns = match self.network.pods_userns() {
+            Ok(u) => u,
+            Err(e) => {
+                if let Some(c) = &pod_cg {
+                    c.destroy();
+                }
+                return Err(other("start the node's network namespace", e));
+            }
+        };
         let pod_opts = PodOptions {
             join: None,
             cgroup: given,
             oom_score_adj: config.infra_cgroup.oom_score_adj,
             pause: true,
+            parent_userns,
         };
         let mut opts = self.spawn_options(StdioMode::Null);
         opts.id = Some(format!("pod-{}", kubelab_sandbox::runtime::new_id()));
@@ -356,6 +366,7 @@ impl Runtime for SandboxRuntime {
             cgroup: leaf.clone().map(|join| GivenCgroup { join, own: None }),
             oom_score_adj: config.cgroup.oom_score_adj,
             pause: false,
+            parent_userns: None,
         };
         let opts = self.spawn_options(StdioMode::Piped);
         container::start(&spec, &opts, &pod_opts, leaf, config)

@@ -12,6 +12,11 @@
 //! namespace ends with the node (however it ends), taking every link with
 //! it; host-local's reservations and the cached results of a killed run are
 //! stale then and are wiped when the next run starts its namespace.
+//!
+//! A rootless node's namespace belongs to a user namespace of its own,
+//! where the node's uid is root and each Pod's user namespace is made
+//! (`PodNetwork::pods_userns`), so the plugins, root there, may configure
+//! the Pods' network namespaces.
 
 use crate::cni::network::{add, del};
 use crate::cni::{
@@ -80,13 +85,6 @@ pub fn why_loopback_only(opts: Option<&CniOptions>) -> Option<String> {
     let Some(opts) = opts else {
         return Some("Pod networking is off on this node: Pods get loopback only".into());
     };
-    if !kubelab_sandbox::is_root() {
-        return Some(
-            "Pod networking needs a node run as root for now (a rootless node's Pods would \
-             need their user namespaces inside the node's): Pods get loopback only"
-                .into(),
-        );
-    }
     let missing = missing_plugins(&opts.plugin_dirs);
     if !missing.is_empty() {
         let dirs: Vec<String> = opts
@@ -133,9 +131,13 @@ impl PodNetwork {
         let (Some(opts), None) = (&self.opts, &self.off) else {
             return Err(io::Error::other(self.off.clone().unwrap_or_default()));
         };
+        // Rootless, the node's network namespace belongs to a user
+        // namespace of its own, where the node's uid is root: the plugins
+        // run as that root, and each Pod's user namespace is made inside
+        // it ([`PodNetwork::pods_userns`]).
         let netns = NodeNetns::start(&NodeNetnsOptions {
             helper_exe: self.helper_exe.clone(),
-            user_namespace: false,
+            user_namespace: !kubelab_sandbox::is_root(),
         })?;
         // What a killed run left describes a namespace that is gone.
         match std::fs::remove_dir_all(&opts.state_dir) {
@@ -164,6 +166,17 @@ impl PodNetwork {
         });
         *slot = Some(started.clone());
         Ok(started)
+    }
+
+    /// The user namespace a Pod's infra makes its own in: the node's, on
+    /// a rootless node with Pod networking (started now if it is not
+    /// yet), so the plugins, root there, may configure the Pod's network
+    /// namespace. `None`: the host's (root, or loopback only).
+    pub(crate) fn pods_userns(&self) -> io::Result<Option<PathBuf>> {
+        if self.off.is_some() || kubelab_sandbox::is_root() {
+            return Ok(None);
+        }
+        Ok(self.start()?.netns.userns_path())
     }
 
     /// CNI ADD of the Pod (loopback, then the node's network): its IP.
