@@ -71,6 +71,10 @@ const COMMANDS: &[(&str, &str)] = &[
         "pod",
         "操作运行中的 `kubelab node` 上的 Pod：apply、get、describe、logs、exec、delete、top",
     ),
+    (
+        "kubectl",
+        "以 kubectl 的写法操作实验自己的节点上的 Pod（节点实验沙箱里的 `kubectl`）",
+    ),
     ("help", "打印本帮助，或指定子命令的帮助"),
 ];
 

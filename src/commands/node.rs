@@ -32,6 +32,29 @@ pub struct NodeArgs {
     /// Divide the CrashLoopBackOff delays (10 s to 5 min) by this, for labs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backoff_divisor: u32,
+    /// Names the node's cgroup subtree `kubelab/node-<KEY>` instead of
+    /// `node-<name>`: a lab's node gets one unique to its run, so two runs
+    /// with the same node name never share cgroups (src/lab/node.rs).
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub cgroup_key: Option<String>,
+    /// Standard input is a lifeline: end of file (the starter closed it, or
+    /// died, even by `kill -9`) stops the node like SIGTERM.
+    #[arg(long, hide = true)]
+    pub lifeline: bool,
+    /// After the node stopped, remove DIR (a lab's directory holding the
+    /// state and manifests directories, marked by kubelab when it made it).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub remove_when_done: Option<PathBuf>,
+}
+
+/// Removes a lab's node directory once its node has stopped: only one that
+/// kubelab marked and that holds the state directory, never through a link.
+fn remove_lab_dir(dir: &std::path::Path, state: &std::path::Path) {
+    let marked = std::fs::symlink_metadata(dir.join(crate::lab::node::LAB_DIR_MARKER)).is_ok_and(|m| m.is_file());
+    let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+    if marked && is_dir && state.starts_with(dir) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// The state directory the node and `kubelab pod` agree on.
@@ -53,7 +76,7 @@ pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
-    let runtime = super::node_runtime::node_runtime(&a.name)?;
+    let runtime = super::node_runtime::node_runtime(a.cgroup_key.as_deref().unwrap_or(&a.name))?;
     let state = state_dir(a.state_dir);
     let mut config = NodeConfig::new(&a.name, &state);
     config.manifests = a.manifests;
@@ -66,6 +89,16 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
+    }
+    if a.lifeline {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 64];
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            stop.store(true, Ordering::SeqCst);
+        });
     }
     eprintln!(
         "kubelab node {}: serving {} (Ctrl-C stops every Pod)",
@@ -86,5 +119,8 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         eprintln!("{}", crate::sanitize::text(&m));
     }
     drop(server);
+    if let Some(dir) = &a.remove_when_done {
+        remove_lab_dir(dir, &state);
+    }
     Ok(0)
 }

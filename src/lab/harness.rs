@@ -159,7 +159,29 @@ pub fn test_lab(
         }
         return reports;
     }
-    run_lab(group, factory, kubelab, &mut reports);
+    if lead.front.node.is_some() {
+        // The lab's own node for this run (src/lab/node.rs): started
+        // before the sandboxes, stopped (waited for) after them.
+        match super::node::LabNode::start(kubelab, lead) {
+            Ok(node) => {
+                let node = std::sync::Arc::new(node);
+                let with_node = super::node::NodeFactory {
+                    inner: factory,
+                    node: super::node::NodeSlot::ready(node.clone()),
+                };
+                run_lab(group, &with_node, kubelab, &mut reports);
+                drop(with_node);
+                node.stop();
+            }
+            Err(e) => {
+                for r in &mut reports {
+                    r.problems.push(format!("the lab's node did not start: {e}"));
+                }
+            }
+        }
+    } else {
+        run_lab(group, factory, kubelab, &mut reports);
+    }
     let seconds = started.elapsed().as_secs_f64();
     for r in &mut reports {
         if r.status == Status::Skip {

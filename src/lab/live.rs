@@ -193,6 +193,9 @@ pub struct LiveLab {
     host_declined: Option<&'static str>,
     /// The Objects pane of a `[cluster]` lab that shows one.
     pub objects: Option<crate::cluster::live::ObjectsPane>,
+    /// The node of a `[node]` lab (src/lab/node.rs), stopped after the
+    /// sandboxes when the lab is dropped.
+    pub node: Option<Arc<super::node::NodeSlot>>,
 }
 
 impl LiveLab {
@@ -226,13 +229,27 @@ impl LiveLab {
                 Err(e) => errors.push(format!("{}: {e}", lesson.path.display())),
             }
         }
+        // A `[node]` lab: its node starts now, off this thread; every
+        // sandbox start waits for it and gets its tools (src/lab/node.rs).
+        let node = lesson
+            .front
+            .node
+            .as_ref()
+            .map(|_| super::node::NodeSlot::start(kubelab.clone(), lesson.clone()));
+        let factory: Arc<dyn SandboxFactory + Send + Sync> = match &node {
+            Some(slot) => Arc::new(super::node::NodeFactory {
+                inner: factory,
+                node: slot.clone(),
+            }),
+            None => factory,
+        };
         let default_sb = lesson.front.default_sandbox().map(str::to_string);
         let target = |p: &PaneRef| p.sandbox_or(default_sb.as_deref());
         let mut cells = BTreeMap::new();
         for (name, spec) in &lesson.front.sandboxes {
             let kinds: Vec<PaneKind> = panes
                 .iter()
-                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects))
+                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects | PaneKind::Pods))
                 .filter(|p| target(p).as_ref() == Some(name))
                 .map(|p| p.kind)
                 .collect();
@@ -326,6 +343,7 @@ impl LiveLab {
             reading: None,
             host_declined,
             objects,
+            node,
         }
     }
 
@@ -472,6 +490,10 @@ impl Drop for LiveLab {
         self.shells.clear();
         for c in self.cells.values() {
             c.stop();
+        }
+        // After the sandboxes: every Pod deleted, the node's folder gone.
+        if let Some(n) = self.node.take() {
+            n.stop();
         }
     }
 }

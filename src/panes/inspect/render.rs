@@ -95,7 +95,7 @@ fn content(kind: PaneKind, data: &Inspection, inner: Rect, buf: &mut Buffer, t: 
         PaneKind::Filesystem => with(&data.filesystem, inner, buf, t, filesystem),
         PaneKind::Network => with(&data.network, inner, buf, t, network),
         // Drawn from the cluster's watches (src/cluster/pane.rs).
-        PaneKind::Shell | PaneKind::Objects => {}
+        PaneKind::Shell | PaneKind::Objects | PaneKind::Pods => {}
     }
 }
 
