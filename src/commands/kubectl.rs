@@ -59,7 +59,10 @@ enum Verb {
         watch: bool,
     },
     /// Show a Pod's details and events.
-    Describe { resource: String, name: Option<String> },
+    Describe {
+        resource: String,
+        name: Option<String>,
+    },
     /// Print a container's logs.
     Logs {
         name: String,
@@ -113,9 +116,7 @@ fn pod_resource(resource: &str, name: Option<String>) -> Result<Option<String>, 
         ));
     }
     match (inline, name) {
-        (Some(_), Some(_)) => {
-            Err("give the Pod's name once: `pod/NAME` or `pod NAME`".into())
-        }
+        (Some(_), Some(_)) => Err("give the Pod's name once: `pod/NAME` or `pod NAME`".into()),
         (Some(n), None) if n.is_empty() => Err("`pod/` needs a name after the slash".into()),
         (a, b) => Ok(a.or(b)),
     }
@@ -210,9 +211,11 @@ fn parse(args: &[String]) -> Result<Result<PodArgs, String>, String> {
             command,
         } => {
             if stdin || tty {
-                return Err("interactive exec (-i, -t) is not supported by the lab's node; run \
+                return Err(
+                    "interactive exec (-i, -t) is not supported by the lab's node; run \
                             one command: kubectl exec NAME -- COMMAND"
-                    .into());
+                        .into(),
+                );
             }
             if command.is_empty() {
                 return Err("exec needs a command after `--`: kubectl exec NAME -- COMMAND".into());
@@ -320,7 +323,10 @@ mod tests {
                 a.command
             );
         }
-        assert_eq!(pod(&["-n", "team", "get", "pods"]).unwrap().namespace, "team");
+        assert_eq!(
+            pod(&["-n", "team", "get", "pods"]).unwrap().namespace,
+            "team"
+        );
         let a = pod(&["get", "pods", "-w", "-o", "wide"]).unwrap();
         assert!(matches!(
             a.command,
@@ -335,12 +341,23 @@ mod tests {
     #[test]
     fn the_other_verbs_map_onto_kubelab_pod() {
         let a = pod(&["apply", "-f", "web.yaml"]).unwrap();
-        assert!(matches!(a.command, PodCommand::Apply { ref file } if file.as_os_str() == "web.yaml"));
+        assert!(
+            matches!(a.command, PodCommand::Apply { ref file } if file.as_os_str() == "web.yaml")
+        );
         let a = pod(&["describe", "po", "web"]).unwrap();
         assert!(matches!(a.command, PodCommand::Describe { ref name } if name == "web"));
         let a = pod(&["describe", "pod/web"]).unwrap();
         assert!(matches!(a.command, PodCommand::Describe { ref name } if name == "web"));
-        let a = pod(&["logs", "pod/web", "-c", "side", "-f", "--previous", "--tail=5"]).unwrap();
+        let a = pod(&[
+            "logs",
+            "pod/web",
+            "-c",
+            "side",
+            "-f",
+            "--previous",
+            "--tail=5",
+        ])
+        .unwrap();
         assert!(matches!(
             a.command,
             PodCommand::Logs { ref name, container: Some(ref c), follow: true, previous: true, tail: Some(5) }
@@ -355,13 +372,37 @@ mod tests {
                 if name == "web" && command == &["cat", "/etc/hostname"]
         ));
         let a = pod(&["delete", "pod", "web"]).unwrap();
-        assert!(matches!(a.command, PodCommand::Delete { grace_period: None, .. }));
+        assert!(matches!(
+            a.command,
+            PodCommand::Delete {
+                grace_period: None,
+                ..
+            }
+        ));
         let a = pod(&["delete", "pod/web", "--now"]).unwrap();
-        assert!(matches!(a.command, PodCommand::Delete { grace_period: Some(1), .. }));
+        assert!(matches!(
+            a.command,
+            PodCommand::Delete {
+                grace_period: Some(1),
+                ..
+            }
+        ));
         let a = pod(&["delete", "po", "web", "--grace-period=0", "--force"]).unwrap();
-        assert!(matches!(a.command, PodCommand::Delete { grace_period: Some(0), .. }));
-        assert!(matches!(pod(&["top", "pod"]).unwrap().command, PodCommand::Top {}));
-        assert!(matches!(pod(&["top", "pods"]).unwrap().command, PodCommand::Top {}));
+        assert!(matches!(
+            a.command,
+            PodCommand::Delete {
+                grace_period: Some(0),
+                ..
+            }
+        ));
+        assert!(matches!(
+            pod(&["top", "pod"]).unwrap().command,
+            PodCommand::Top {}
+        ));
+        assert!(matches!(
+            pod(&["top", "pods"]).unwrap().command,
+            PodCommand::Top {}
+        ));
     }
 
     #[test]

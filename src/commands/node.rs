@@ -50,7 +50,8 @@ pub struct NodeArgs {
 /// Removes a lab's node directory once its node has stopped: only one that
 /// kubelab marked and that holds the state directory, never through a link.
 fn remove_lab_dir(dir: &std::path::Path, state: &std::path::Path) {
-    let marked = std::fs::symlink_metadata(dir.join(crate::lab::node::LAB_DIR_MARKER)).is_ok_and(|m| m.is_file());
+    let marked = std::fs::symlink_metadata(dir.join(crate::lab::node::LAB_DIR_MARKER))
+        .is_ok_and(|m| m.is_file());
     let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
     if marked && is_dir && state.starts_with(dir) {
         let _ = std::fs::remove_dir_all(dir);

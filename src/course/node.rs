@@ -35,7 +35,9 @@ pub fn line_of(front: &str, first_line: u32, key: &str) -> u32 {
         .iter()
         .position(|l| {
             let t = l.trim_start();
-            t.starts_with(key) || t.contains(&format!("{key} =")) || t.contains(&format!("\"{key}\""))
+            t.starts_with(key)
+                || t.contains(&format!("{key} ="))
+                || t.contains(&format!("\"{key}\""))
         })
         .map_or(header, |i| header + i);
     first_line + hit as u32
@@ -192,8 +194,8 @@ fn read_folder(dir: &Path, root: &Path) -> Result<BTreeMap<String, Vec<u8>>, Str
             ));
         }
         // A link is followed only to a file inside the course folder.
-        let file = files::confine(&entry.path(), root)
-            .map_err(|e| format!("file \"{key}\" {e}"))?;
+        let file =
+            files::confine(&entry.path(), root).map_err(|e| format!("file \"{key}\" {e}"))?;
         let left = MAX_OBJECT_BYTES - total;
         let bytes = files::read_regular(&file, left).map_err(|e| match e {
             FileError::TooBig(_) => format!(

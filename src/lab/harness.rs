@@ -175,7 +175,8 @@ pub fn test_lab(
             }
             Err(e) => {
                 for r in &mut reports {
-                    r.problems.push(format!("the lab's node did not start: {e}"));
+                    r.problems
+                        .push(format!("the lab's node did not start: {e}"));
                 }
             }
         }

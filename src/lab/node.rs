@@ -280,10 +280,8 @@ fn make_lab_dir() -> io::Result<PathBuf> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let n = RUNS.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "kubelab-node-{}x{n}x{nanos:x}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("kubelab-node-{}x{n}x{nanos:x}", std::process::id()));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),

@@ -107,7 +107,8 @@ impl Tools {
         s.mounts.push(bind(self.exe.clone(), EXE, true));
         for lib in &self.libs {
             if let Some(name) = lib.file_name().and_then(|n| n.to_str()) {
-                s.mounts.push(bind(lib.clone(), &format!("{LIB}/{name}"), true));
+                s.mounts
+                    .push(bind(lib.clone(), &format!("{LIB}/{name}"), true));
             }
         }
         s.mounts.extend([
@@ -171,7 +172,10 @@ pub fn give_writable_dirs_to_sandboxes(dirs: &[PathBuf]) -> io::Result<()> {
 }
 
 /// `chown -R` without following links (the tree was just made by kubelab).
-fn chown_tree(p: &Path, owner: (Option<rustix::fs::Uid>, Option<rustix::fs::Gid>)) -> io::Result<()> {
+fn chown_tree(
+    p: &Path,
+    owner: (Option<rustix::fs::Uid>, Option<rustix::fs::Gid>),
+) -> io::Result<()> {
     use rustix::fs::{chownat, AtFlags, CWD};
     chownat(CWD, p, owner.0, owner.1, AtFlags::SYMLINK_NOFOLLOW)?;
     if std::fs::symlink_metadata(p)?.is_dir() {
@@ -222,6 +226,8 @@ mod tests {
         ));
         assert!(kubectl.ends_with("exec /opt/kubelab/bin/kubelab kubectl \"$@\"\n"));
         let t = Tools { loader: None, ..t };
-        assert!(t.scripts()[0].1.contains("exec /opt/kubelab/libexec/kubelab \"$@\""));
+        assert!(t.scripts()[0]
+            .1
+            .contains("exec /opt/kubelab/libexec/kubelab \"$@\""));
     }
 }
