@@ -125,3 +125,30 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::remove_lab_dir;
+
+    #[test]
+    fn only_a_marked_lab_folder_holding_the_state_is_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let lab = d.path().join("lab");
+        let state = lab.join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        // Not marked: stays.
+        remove_lab_dir(&lab, &state);
+        assert!(state.is_dir());
+        std::fs::write(lab.join(crate::lab::node::LAB_DIR_MARKER), "").unwrap();
+        // Marked, but the state directory is elsewhere: stays.
+        remove_lab_dir(&lab, d.path());
+        assert!(state.is_dir());
+        // A link to the folder is not followed.
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&lab, &link).unwrap();
+        remove_lab_dir(&link, &link.join("state"));
+        assert!(state.is_dir());
+        remove_lab_dir(&lab, &state);
+        assert!(!lab.exists());
+    }
+}

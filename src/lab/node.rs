@@ -416,3 +416,91 @@ where
         self.inner.unmet(req)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::course::model::Lang;
+
+    /// A lesson with `front` (TOML) written at `dir/l.md`.
+    fn lesson(dir: &Path, front: &str) -> Lesson {
+        let text = format!("+++\nid = \"l\"\n{front}\n+++\n# L\n");
+        let path = dir.join("l.md");
+        std::fs::write(&path, &text).unwrap();
+        crate::course::lesson::parse_text(&text, &path, Lang::En)
+            .lesson
+            .expect("the lesson parses")
+    }
+
+    /// The tests that look for this process's lab folders, one at a time.
+    static FOLDERS: Mutex<()> = Mutex::new(());
+
+    fn lab_dirs_of_this_process() -> Vec<PathBuf> {
+        let tag = format!("kubelab-node-{}x", std::process::id());
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&tag))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    #[test]
+    fn a_node_that_dies_at_start_says_why_and_leaves_no_folder() {
+        let _one = FOLDERS.lock().unwrap_or_else(|e| e.into_inner());
+        let d = tempfile::tempdir().unwrap();
+        let l = lesson(d.path(), "[node]\n[sandboxes.main]");
+        // Stands in for kubelab: prints a reason and exits.
+        let fake = d.path().join("fake-kubelab");
+        std::fs::write(&fake, "#!/bin/sh\necho \"no node today: $*\" >&2\nexit 3\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = LabNode::start(&fake, &l)
+            .err()
+            .expect("must fail")
+            .to_string();
+        assert!(e.contains("stopped at start"), "{e}");
+        assert!(e.contains("no node today: node --state-dir"), "{e}");
+        assert!(e.contains("--cgroup-key node1-"), "{e}");
+        assert!(e.contains("--lifeline"), "{e}");
+        assert!(
+            lab_dirs_of_this_process().is_empty(),
+            "{:?}",
+            lab_dirs_of_this_process()
+        );
+        // Through the slot, as the reader's sandboxes meet it.
+        let slot = NodeSlot::start(fake.clone(), Arc::new(l));
+        let e = slot.wait().err().expect("must fail").to_string();
+        assert!(e.contains("stopped at start"), "{e}");
+        slot.stop();
+    }
+
+    #[test]
+    fn a_bad_folder_fails_before_anything_starts() {
+        let _one = FOLDERS.lock().unwrap_or_else(|e| e.into_inner());
+        let d = tempfile::tempdir().unwrap();
+        let l = lesson(
+            d.path(),
+            "[node]\nconfigmaps = { app = \"files/none\" }\n[sandboxes.main]",
+        );
+        let e = LabNode::start(Path::new("/nonexistent/kubelab"), &l)
+            .err()
+            .expect("must fail")
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        assert!(lab_dirs_of_this_process().is_empty());
+    }
+
+    #[test]
+    fn lab_folders_are_private_and_unique() {
+        let _one = FOLDERS.lock().unwrap_or_else(|e| e.into_inner());
+        let a = make_lab_dir().unwrap();
+        let b = make_lab_dir().unwrap();
+        assert_ne!(a, b);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        std::fs::remove_dir(a).unwrap();
+        std::fs::remove_dir(b).unwrap();
+    }
+}
