@@ -135,6 +135,23 @@ fn write_course(dir: &Path) {
     std::fs::write(cm.join("color"), "blue").unwrap();
 }
 
+/// [`write_course`] with a second lesson, the same lab under another id:
+/// both nodes are called `node1`, and `kubelab test -j 2` runs them at once.
+fn write_two_lesson_course(dir: &Path) {
+    write_course(dir);
+    let src = dir.join("en/src");
+    std::fs::write(
+        src.join("02-b.md"),
+        LESSON.replace("id = \"01-a\"", "id = \"02-b\""),
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("SUMMARY.md"),
+        "# Summary\n\n- [A](01-a.md)\n- [B](02-b.md)\n",
+    )
+    .unwrap();
+}
+
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
@@ -245,20 +262,22 @@ fn passed_or_skip(out: &Output, who: &str) -> Option<String> {
 }
 
 #[test]
-fn a_node_lab_passes_and_leaves_nothing() {
+fn two_node_labs_at_once_pass_and_leave_nothing() {
     let course = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    write_course(course.path());
+    write_two_lesson_course(course.path());
     let child = kubelab_test(course.path(), data.path())
+        .args(["--jobs", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
-    if passed_or_skip(&out, "kubelab test").is_none() {
+    let Some(report) = passed_or_skip(&out, "kubelab test") else {
         return;
-    }
+    };
+    assert!(report.contains("PASS 02-b"), "{report}");
     // The node's Pods' supervisors end just after it: poll, bounded.
     assert_nothing_left(pid, 30, Vec::new);
 }
