@@ -19,6 +19,7 @@
 
 pub mod build;
 pub mod describe;
+pub mod local_file;
 pub mod state;
 pub mod static_dir;
 mod sync;
