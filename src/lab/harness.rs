@@ -87,7 +87,11 @@ pub struct LessonReport {
 /// the sandboxes and typing the solutions twice.
 pub fn same_lab(a: &Lesson, b: &Lesson) -> bool {
     let (fa, fb) = (&a.front, &b.front);
-    if fa.id != fb.id || fa.sandboxes != fb.sandboxes || fa.requires != fb.requires {
+    if fa.id != fb.id
+        || fa.sandboxes != fb.sandboxes
+        || fa.requires != fb.requires
+        || fa.node != fb.node
+    {
         return false;
     }
     let (sa, sb) = (model::steps(a), model::steps(b));

@@ -61,6 +61,7 @@ impl LabNode {
         let root = crate::course::files::include_root(&lesson.path, None);
         let seed = crate::course::node::read_seed(&lesson.path, &root, &req)
             .map_err(|e| io::Error::other(format!("{}: {e}", lesson.path.display())))?;
+        sweep_stale_lab_dirs(&std::env::temp_dir());
         let dir = make_lab_dir()?;
         let tools = match tools::Tools::new(kubelab, &dir) {
             Ok(t) => t,
@@ -291,6 +292,40 @@ fn make_lab_dir() -> io::Result<PathBuf> {
     Err(last.unwrap_or_else(|| io::Error::other("no free name for the lab's node directory")))
 }
 
+/// Removes what lab nodes left when both kubelab and its node were killed
+/// (a node whose kubelab died stops and removes its folder itself): every
+/// `kubelab-node-<pid>x…` folder of ours, marked by kubelab, whose kubelab
+/// (`<pid>`) is gone and whose node no longer answers. A folder of a live
+/// kubelab — a parallel `kubelab test` starting its node — is never touched.
+pub fn sweep_stale_lab_dirs(tmp: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    let me = rustix::process::geteuid().as_raw();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("kubelab-node-")
+            .and_then(|r| r.split('x').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let dir = e.path();
+        let ours = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == me);
+        let marked = std::fs::symlink_metadata(dir.join(LAB_DIR_MARKER)).is_ok_and(|m| m.is_file());
+        if !ours || !marked || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let sock = dir.join("state").join(kubelab_node::api::SOCKET);
+        if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+            continue; // its node still runs: it removes the folder when done
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// The state of the node a reader's lab starts in the background.
 enum Slot {
     Starting,
@@ -489,6 +524,34 @@ mod tests {
             .to_string();
         assert!(e.contains("does not exist"), "{e}");
         assert!(lab_dirs_of_this_process().is_empty());
+    }
+
+    #[test]
+    fn the_sweep_removes_only_folders_of_dead_kubelabs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |name: &str, marked: bool| {
+            let d = tmp.path().join(name);
+            std::fs::create_dir_all(d.join("state")).unwrap();
+            if marked {
+                std::fs::write(d.join(LAB_DIR_MARKER), "").unwrap();
+            }
+            d
+        };
+        // pid 0 is never a process; this process is alive.
+        let dead = make("kubelab-node-0x0x1", true);
+        let live = make(&format!("kubelab-node-{}x0x1", std::process::id()), true);
+        let unmarked = make("kubelab-node-0x0x2", false);
+        let other = make("kubelab-node-zzz", true);
+        let serving = make("kubelab-node-0x0x3", true);
+        let _listener = std::os::unix::net::UnixListener::bind(
+            serving.join("state").join(kubelab_node::api::SOCKET),
+        )
+        .unwrap();
+        sweep_stale_lab_dirs(tmp.path());
+        assert!(!dead.exists());
+        for kept in [live, unmarked, other, serving] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
     }
 
     #[test]
