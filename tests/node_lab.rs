@@ -98,7 +98,7 @@ kubectl get pod static-node1 | grep -q ' 1/1 .*Running'
 
 ```sh solution sandbox=tools
 echo green > /etc/kubelab/configmaps/app-config/color
-cat > /tmp/cfg.yaml <<'EOF'
+kubectl apply -f - <<'EOF'
 apiVersion: v1
 kind: Pod
 metadata:
@@ -117,7 +117,6 @@ spec:
     configMap:
       name: app-config
 EOF
-kubectl apply -f /tmp/cfg.yaml
 ```
 
 ```sh check id=folders sandbox=tools

@@ -19,7 +19,7 @@ pub struct KubectlArgs {
 /// What the lab's node supports, for every refusal.
 pub const SUPPORTED: &str = "\
 this kubectl talks to the lab's own node, which runs Pods only; it supports:
-  kubectl apply -f FILE|DIR
+  kubectl apply -f FILE|DIR|-
   kubectl get pods|pod|po [NAME] [-o wide|yaml|json] [-w]
   kubectl describe pod NAME
   kubectl logs NAME [-c CONTAINER] [-f] [--previous] [--tail N]
@@ -134,16 +134,26 @@ fn pod_name(arg: String) -> Result<String, String> {
     }
 }
 
-/// kubectl's arguments as the `kubelab pod` command they mean, or why not
-/// (the text to print; `Ok(Err(help))` is help asked for).
-fn parse(args: &[String]) -> Result<Result<PodArgs, String>, String> {
+/// What a kubectl command line asks for.
+#[derive(Debug)]
+enum Plan {
+    /// A `kubelab pod` command.
+    Pod(PodArgs),
+    /// `apply -f -`: the manifest on standard input.
+    ApplyStdin,
+    /// Help asked for: the text to print.
+    Help(String),
+}
+
+/// kubectl's arguments as what they mean, or why not (the text to print).
+fn parse(args: &[String]) -> Result<Plan, String> {
     let k = match Kubectl::try_parse_from(args) {
         Ok(k) => k,
         Err(e) => {
             use clap::error::ErrorKind as K;
             return match e.kind() {
                 K::DisplayHelp | K::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    Ok(Err(e.render().to_string()))
+                    Ok(Plan::Help(e.render().to_string()))
                 }
                 K::InvalidSubcommand => Err(format!(
                     "unknown command \"{}\"",
@@ -160,6 +170,7 @@ fn parse(args: &[String]) -> Result<Result<PodArgs, String>, String> {
         }
     };
     let command = match k.verb {
+        Verb::Apply { file } if file.as_os_str() == "-" => return Ok(Plan::ApplyStdin),
         Verb::Apply { file } => PodCommand::Apply { file },
         Verb::Get {
             resource,
@@ -252,23 +263,62 @@ fn parse(args: &[String]) -> Result<Result<PodArgs, String>, String> {
             PodCommand::Top {}
         }
     };
-    Ok(Ok(PodArgs {
+    Ok(Plan::Pod(PodArgs {
         state_dir: None,
         namespace: k.namespace,
         command,
     }))
 }
 
+/// `kubectl apply -f -`: the manifest from standard input (as after
+/// `cat <<EOF |`), bounded as a manifest file is.
+fn apply_stdin() -> anyhow::Result<i32> {
+    use kubelab_node::api::{client::request, Reply, Request};
+    use std::io::Read;
+    let max = kubelab_node::manifest::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        anyhow::bail!("the manifest on standard input is larger than {max} bytes; split it");
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("the manifest on standard input is not UTF-8 text"))?;
+    let state = super::node::state_dir(None);
+    let req = Request::Apply {
+        file: "<stdin>".into(),
+        text,
+    };
+    match request(&state, &req).map_err(|e| anyhow::anyhow!("{e}"))? {
+        Reply::Messages { lines } => {
+            for l in lines {
+                println!("{}", crate::sanitize::line(&l));
+            }
+            Ok(0)
+        }
+        Reply::Error { message } => Err(anyhow::anyhow!("{message}")),
+        _ => Err(anyhow::anyhow!("unexpected answer from the node")),
+    }
+}
+
 pub fn run(a: KubectlArgs) -> anyhow::Result<i32> {
     match parse(&a.args) {
-        Ok(Ok(pod)) => match super::pod::run(pod) {
-            Ok(code) => Ok(code),
-            Err(e) => {
-                eprintln!("error: {}", crate::sanitize::text(&format!("{e:#}")));
-                Ok(1)
+        Ok(plan @ (Plan::Pod(_) | Plan::ApplyStdin)) => {
+            let r = match plan {
+                Plan::Pod(pod) => super::pod::run(pod),
+                _ => apply_stdin(),
+            };
+            match r {
+                Ok(code) => Ok(code),
+                Err(e) => {
+                    eprintln!("error: {}", crate::sanitize::text(&format!("{e:#}")));
+                    Ok(1)
+                }
             }
-        },
-        Ok(Err(help)) => {
+        }
+        Ok(Plan::Help(help)) => {
             print!("{}", crate::sanitize::text(&help));
             Ok(0)
         }
@@ -285,7 +335,11 @@ mod tests {
 
     fn pod(args: &[&str]) -> Result<PodArgs, String> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse(&args).and_then(|r| r.map_err(|h| format!("help: {h}")))
+        match parse(&args)? {
+            Plan::Pod(p) => Ok(p),
+            Plan::Help(h) => Err(format!("help: {h}")),
+            Plan::ApplyStdin => Err("stdin".into()),
+        }
     }
 
     #[test]
@@ -340,6 +394,7 @@ mod tests {
 
     #[test]
     fn the_other_verbs_map_onto_kubelab_pod() {
+        assert_eq!(pod(&["apply", "-f", "-"]).unwrap_err(), "stdin");
         let a = pod(&["apply", "-f", "web.yaml"]).unwrap();
         assert!(
             matches!(a.command, PodCommand::Apply { ref file } if file.as_os_str() == "web.yaml")
