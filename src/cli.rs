@@ -106,6 +106,9 @@ pub enum Command {
     Node(crate::commands::node::NodeArgs),
     /// Pods on a running `kubelab node`: apply, get, describe, logs, exec, delete, top.
     Pod(crate::commands::pod::PodArgs),
+    /// kubectl's spelling of `kubelab pod` (the `kubectl` of node labs).
+    #[command(hide = true, disable_help_flag = true)]
+    Kubectl(crate::commands::kubectl::KubectlArgs),
 }
 
 /// Why the built-in course is not available (it could not be unpacked):
@@ -179,6 +182,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Man(a)) => crate::commands::shell_help::man(a, Cli::command()),
         Some(Command::Node(a)) => crate::commands::node::run(a),
         Some(Command::Pod(a)) => crate::commands::pod::run(a),
+        Some(Command::Kubectl(a)) => crate::commands::kubectl::run(a),
     };
     match result {
         Ok(code) => code,

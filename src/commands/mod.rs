@@ -2,6 +2,7 @@
 pub mod class;
 pub mod doctor;
 pub mod inspect;
+pub mod kubectl;
 pub mod lint;
 pub mod list;
 pub mod mdbook;

@@ -38,6 +38,30 @@ pub struct NodeArgs {
     /// Where the CNI plugins are (repeatable; CNI_PATH).
     #[arg(long = "cni-bin-dir", value_name = "DIR", default_value = kubelab_node::cni::DEBIAN_PLUGIN_DIR)]
     pub cni_bin_dirs: Vec<PathBuf>,
+    /// Names the node's cgroup subtree `kubelab/node-<KEY>` instead of
+    /// `node-<name>`: a lab's node gets one unique to its run, so two runs
+    /// with the same node name never share cgroups (src/lab/node.rs).
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub cgroup_key: Option<String>,
+    /// Standard input is a lifeline: end of file (the starter closed it, or
+    /// died, even by `kill -9`) stops the node like SIGTERM.
+    #[arg(long, hide = true)]
+    pub lifeline: bool,
+    /// After the node stopped, remove DIR (a lab's directory holding the
+    /// state and manifests directories, marked by kubelab when it made it).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub remove_when_done: Option<PathBuf>,
+}
+
+/// Removes a lab's node directory once its node has stopped: only one that
+/// kubelab marked and that holds the state directory, never through a link.
+fn remove_lab_dir(dir: &std::path::Path, state: &std::path::Path) {
+    let marked = std::fs::symlink_metadata(dir.join(crate::lab::node::LAB_DIR_MARKER))
+        .is_ok_and(|m| m.is_file());
+    let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+    if marked && is_dir && state.starts_with(dir) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// The state directory the node and `kubelab pod` agree on.
@@ -52,7 +76,8 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         pod_cidr: a.pod_cidr,
         state_dir: state.join("cni"),
     };
-    let runtime = super::node_runtime::node_runtime(&a.name, Some(cni))?;
+    let runtime =
+        super::node_runtime::node_runtime(a.cgroup_key.as_deref().unwrap_or(&a.name), Some(cni))?;
     let mut config = NodeConfig::new(&a.name, &state);
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;
@@ -64,6 +89,16 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
+    }
+    if a.lifeline {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 64];
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            stop.store(true, Ordering::SeqCst);
+        });
     }
     eprintln!(
         "kubelab node {}: serving {} (Ctrl-C stops every Pod)",
@@ -84,5 +119,35 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         eprintln!("{}", crate::sanitize::text(&m));
     }
     drop(server);
+    if let Some(dir) = &a.remove_when_done {
+        remove_lab_dir(dir, &state);
+    }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_lab_dir;
+
+    #[test]
+    fn only_a_marked_lab_folder_holding_the_state_is_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let lab = d.path().join("lab");
+        let state = lab.join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        // Not marked: stays.
+        remove_lab_dir(&lab, &state);
+        assert!(state.is_dir());
+        std::fs::write(lab.join(crate::lab::node::LAB_DIR_MARKER), "").unwrap();
+        // Marked, but the state directory is elsewhere: stays.
+        remove_lab_dir(&lab, d.path());
+        assert!(state.is_dir());
+        // A link to the folder is not followed.
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&lab, &link).unwrap();
+        remove_lab_dir(&link, &link.join("state"));
+        assert!(state.is_dir());
+        remove_lab_dir(&lab, &state);
+        assert!(!lab.exists());
+    }
 }

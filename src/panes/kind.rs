@@ -77,9 +77,8 @@ impl FromStr for PaneRef {
             .into_iter()
             .find(|k| k.name() == kind)
             .ok_or_else(|| {
-                format!(
-                    "unknown pane `{kind}`; use one of shell, namespaces, processes, cgroup, filesystem, network, objects, pods"
-                )
+                let names: Vec<&str> = PaneKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown pane `{kind}`; use one of {}", names.join(", "))
             })?;
         Ok(PaneRef { kind, sandbox })
     }

@@ -44,7 +44,7 @@ pub struct PaneText {
     pub cannot_copy: &'static str,
     pub copied: &'static str,
     // Inspector names (tabs), in [`PaneKind`] order.
-    pub kinds: [&'static str; 8],
+    pub kinds: [&'static str; PaneKind::ALL.len()],
     // Inspector bodies.
     pub ns_head: [&'static str; 3],
     pub isolated: &'static str,

@@ -20,6 +20,7 @@
 pub mod build;
 pub mod describe;
 pub mod handlers;
+pub mod local_file;
 pub mod state;
 pub mod static_dir;
 mod sync;

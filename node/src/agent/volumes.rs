@@ -280,7 +280,9 @@ fn local_data(
             return Err(format!("{kind} {name:?}: key {key:?} is not a valid key (letters, digits, `-`, `_`, `.`); rename the file"));
         }
         let mut data = Vec::new();
-        fs::File::open(entry.path())
+        // The listing's check again at the open: the name may have become
+        // a link or a FIFO since (a lab's sandboxes write these folders).
+        super::local_file::open_plain_file(&entry.path())
             .and_then(|f| f.take(MAX_DATA_BYTES + 1).read_to_end(&mut data))
             .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         total += data.len() as u64;

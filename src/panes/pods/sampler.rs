@@ -37,6 +37,9 @@ pub enum PodSource {
     Node { state_dir: PathBuf },
     /// A real cluster; the selected Pod's processes are found in /proc.
     Cluster(Arc<dyn ClusterPods>),
+    /// A node that is still starting (a `[node]` lab's, started off the UI
+    /// thread): its state directory once it runs, `None` until then.
+    Later(Arc<dyn Fn() -> Option<PathBuf> + Send + Sync>),
 }
 
 /// A running sampler; dropping it stops the thread (within one period).
@@ -149,6 +152,10 @@ pub fn sample(
     match source {
         PodSource::Node { state_dir } => from_node(state_dir, selected, memo, now),
         PodSource::Cluster(c) => from_cluster(c.as_ref(), selected, memo, now, Path::new("/proc")),
+        PodSource::Later(dir) => match dir() {
+            Some(state_dir) => from_node(&state_dir, selected, memo, now),
+            None => PodsData::default(),
+        },
     }
 }
 
