@@ -366,17 +366,6 @@ impl LiveLab {
         }
     }
 
-    /// Where the Pod pane's Pods come from (the lab's own node, once it
-    /// runs); restarts the pane's sampler. No-op without a Pod pane.
-    pub fn set_pod_source(&mut self, source: crate::panes::pods::PodSource) {
-        if self.pods.is_some() {
-            self.pods = Some(crate::panes::pods::PodPane::start(
-                source,
-                self.notify.clone(),
-            ));
-        }
-    }
-
     /// The lesson view shows source lines `first..=last`: from now on the
     /// loop re-runs only the checks of the steps there (at once if that set
     /// changed).
