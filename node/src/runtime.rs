@@ -14,7 +14,7 @@
 use crate::cgroup_plan::CgroupNode;
 use crate::manifest::image::Image;
 use crate::status::container::Exit;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// `RunPodSandbox`: one Pod's infra process and the namespaces it holds.
@@ -131,4 +131,13 @@ pub trait Runtime: Send + Sync {
     /// `StopPodSandbox` + `RemovePodSandbox`: the infra process ends and the
     /// Pod's cgroups are removed (its containers were stopped before).
     fn remove_pod_sandbox(&self, pod: &PodSandbox) -> std::io::Result<()>;
+    /// An emptyDir with `medium: Memory`: a tmpfs of at most `size_bytes`
+    /// on `dir`, the volume's directory on the node. The kubelet's emptyDir
+    /// plugin mounts it there on the host, so every container's bind of
+    /// `dir` shares the one tmpfs. A `dir` that already holds a mount is left
+    /// as it is (volumes are prepared again before each container start).
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> std::io::Result<()>;
+    /// Undoes [`Runtime::mount_memory_volume`] (detached, never following a
+    /// link); a `dir` that holds no mount, or is gone, is not an error.
+    fn unmount_volume(&self, dir: &Path) -> std::io::Result<()>;
 }

@@ -4,7 +4,7 @@
 use crate::runtime::{Container, ContainerConfig, PodSandbox, PodSandboxConfig, Runtime};
 use crate::status::container::Exit;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +26,11 @@ pub enum Call {
         argv: Vec<String>,
     },
     RemoveSandbox(String),
+    MountMemory {
+        dir: PathBuf,
+        size: u64,
+    },
+    Unmount(PathBuf),
 }
 
 #[derive(Default)]
@@ -173,6 +178,21 @@ impl Runtime for FakeRuntime {
             .unwrap()
             .calls
             .push(Call::RemoveSandbox(pod.id.clone()));
+        Ok(())
+    }
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> std::io::Result<()> {
+        self.0.lock().unwrap().calls.push(Call::MountMemory {
+            dir: dir.to_path_buf(),
+            size: size_bytes,
+        });
+        Ok(())
+    }
+    fn unmount_volume(&self, dir: &Path) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .calls
+            .push(Call::Unmount(dir.to_path_buf()));
         Ok(())
     }
 }

@@ -447,7 +447,7 @@ impl Node {
     /// (its socket is served): it first removes what an earlier, killed run
     /// of the node left there.
     pub fn spawn(&self) -> NodeThread {
-        volumes::remove_orphans(&self.inner.config.state_dir);
+        volumes::remove_orphans(&*self.inner.runtime, &self.inner.config.state_dir);
         let stop = Arc::new(AtomicBool::new(false));
         let node = self.clone();
         let s = stop.clone();

@@ -7,6 +7,7 @@
 
 mod cgroups;
 mod container;
+mod memory_volume;
 
 pub use container::SandboxContainer;
 
@@ -19,7 +20,7 @@ use kubelab_sandbox::spec::{self, Namespace, Rootfs, Spec};
 use kubelab_sandbox::{Sandbox, SpawnOptions, StdioMode};
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// How the runtime runs sandboxes on this node.
@@ -341,5 +342,13 @@ impl Runtime for SandboxRuntime {
                 problems.join("; ")
             )))
         }
+    }
+
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> io::Result<()> {
+        memory_volume::mount(dir, size_bytes)
+    }
+
+    fn unmount_volume(&self, dir: &Path) -> io::Result<()> {
+        memory_volume::unmount(dir)
     }
 }
