@@ -408,4 +408,37 @@ mod pod_and_node_args {
             other => panic!("{other:?}"),
         }
     }
+
+    #[test]
+    fn the_node_takes_the_kubelets_log_rotation_flags() {
+        let node = |extra: &[&str]| {
+            use clap::Parser;
+            let mut args = vec!["kubelab", "node"];
+            args.extend_from_slice(extra);
+            match crate::cli::Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Some(crate::cli::Command::Node(a))) => {
+                    Ok((a.container_log_max_size, a.container_log_max_files))
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        // The kubelet's defaults: 10Mi, 5 files.
+        assert_eq!(node(&[]), Ok((10 << 20, 5)));
+        assert_eq!(
+            node(&[
+                "--container-log-max-size",
+                "512Ki",
+                "--container-log-max-files",
+                "2"
+            ]),
+            Ok((512 << 10, 2))
+        );
+        assert_eq!(node(&["--container-log-max-size", "1k"]), Ok((1000, 5)));
+        for bad in ["0", "-1Mi", "ten"] {
+            let e = node(&[&format!("--container-log-max-size={bad}")]).unwrap_err();
+            assert!(e.contains("--container-log-max-size"), "{e}");
+        }
+        assert!(node(&["--container-log-max-files", "1"]).is_err());
+    }
 }

@@ -12,6 +12,7 @@
 //! the Pod with this crate's pure modules; the runtime only applies them.
 
 use crate::cgroup_plan::CgroupNode;
+use crate::logs::RotationPolicy;
 use crate::manifest::image::Image;
 use crate::status::container::Exit;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,9 @@ pub struct ContainerConfig {
     /// Where stdout/stderr go, in the CRI log format (the agent's
     /// `logs::LogLayout::container_log`); the runtime pumps both streams there.
     pub log_path: PathBuf,
+    /// Rotate the log at this size, keeping this many files (the kubelet's
+    /// `containerLogMaxSize`/`containerLogMaxFiles`); `None` never rotates.
+    pub log_rotation: Option<RotationPolicy>,
 }
 
 /// A started container.

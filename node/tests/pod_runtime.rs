@@ -66,6 +66,7 @@ fn main() {
     pod_lays_out_like_the_kubelet();
     shared_process_namespace_has_pause_as_pid_1();
     memory_volume_is_one_tmpfs_of_its_size();
+    container_logs_rotate_as_the_kubelets();
     sigkill_of_the_node_leaves_nothing();
     rootless_pod_joins_the_infra();
     println!("pod_runtime: all cases passed");
@@ -182,6 +183,7 @@ fn container_config(
             .1
             .clone(),
         log_path: logs.container_log("default", "two", UID, name, 0).unwrap(),
+        log_rotation: None,
     }
 }
 
@@ -550,6 +552,52 @@ fn memory_volume_is_one_tmpfs_of_its_size() {
     rt.unmount_volume(&cache).unwrap();
     rt.unmount_volume(&tmp.path().join("gone")).unwrap();
     println!("ok: memory_volume_is_one_tmpfs_of_its_size");
+}
+
+fn container_logs_rotate_as_the_kubelets() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let rt = runtime(&format!("l{}", std::process::id()));
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("run pod sandbox");
+    let mut cfg = container_config(&pod, &p, "reader", &logs, tmp.path());
+    // ~48 bytes a CRI line: 300 lines rotate a 1 KiB log about 14 times.
+    cfg.argv = vec![
+        "sh".into(),
+        "-c".into(),
+        "i=1; while [ $i -le 300 ]; do echo line-$i; i=$((i+1)); done".into(),
+    ];
+    cfg.log_rotation = Some(kubelab_node::logs::RotationPolicy {
+        max_size: 1024,
+        max_files: 3,
+    });
+    let mut c = rt.start_container(&sb, &cfg).expect("start");
+    let exit = wait_for("the writer to finish", 30, || c.try_wait().unwrap());
+    rt.remove_pod_sandbox(&sb).unwrap();
+    assert_eq!(exit.exit_code, 0, "{exit:?}");
+    let rotated = kubelab_node::logs::rotated_files(&cfg.log_path).unwrap();
+    // At most max_files, the current one included.
+    assert_eq!(rotated.len(), 2, "{rotated:?}");
+    for r in &rotated {
+        let name = r.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("0.log.20"), "{name}");
+        assert!(std::fs::metadata(r).unwrap().len() >= 1024, "{name}");
+    }
+    assert!(std::fs::metadata(&cfg.log_path).unwrap().len() < 1024);
+    // Oldest kept file first, then the current one: the last lines in order.
+    let mut lines = Vec::new();
+    for f in rotated.iter().chain([&cfg.log_path]) {
+        lines.extend(records(f).into_iter().map(|(_, l)| l));
+    }
+    let first: usize = lines[0].strip_prefix("line-").unwrap().parse().unwrap();
+    assert!(first > 1, "nothing was dropped: {lines:?}");
+    let want: Vec<String> = (first..=300).map(|i| format!("line-{i}")).collect();
+    assert_eq!(lines, want);
+    println!("ok: container_logs_rotate_as_the_kubelets");
 }
 
 /// Child mode: a node process with one running Pod, killed by the parent.

@@ -3,6 +3,7 @@
 
 use kubelab_node::agent::{Node, NodeConfig};
 use kubelab_node::api::server::Server;
+use kubelab_node::logs::RotationPolicy;
 use kubelab_node::restart::BackOffConfig;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,25 @@ pub struct NodeArgs {
     /// Divide the CrashLoopBackOff delays (10 s to 5 min) by this, for labs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backoff_divisor: u32,
+    /// Rotate a container's log once it reaches this size, a quantity such
+    /// as 10Mi (the kubelet's containerLogMaxSize).
+    #[arg(long, value_name = "SIZE", default_value = "10Mi", value_parser = log_max_size)]
+    pub container_log_max_size: u64,
+    /// Log files kept per container, the current one included, at least 2
+    /// (the kubelet's containerLogMaxFiles).
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u16).range(2..))]
+    pub container_log_max_files: u16,
+}
+
+/// `--container-log-max-size`: a positive Kubernetes quantity of bytes.
+fn log_max_size(text: &str) -> Result<u64, String> {
+    let q = kubelab_node::quantity::Quantity::parse(text)
+        .map_err(|e| format!("{e}; write a size such as 10Mi or 512Ki"))?;
+    u64::try_from(q.value())
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| "must be more than 0 bytes; write a size such as 10Mi".to_string())
 }
 
 /// The state directory the node and `kubelab pod` agree on.
@@ -59,6 +79,10 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;
     config.backoff = BackOffConfig::scaled_down(a.backoff_divisor);
+    config.log_rotation = RotationPolicy {
+        max_size: a.container_log_max_size,
+        max_files: usize::from(a.container_log_max_files),
+    };
     config.images.busybox = std::path::Path::new("/bin/busybox").exists();
     let node = Node::new(config, runtime);
     let server = Server::start(node.clone())

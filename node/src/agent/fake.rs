@@ -155,7 +155,7 @@ impl Runtime for FakeRuntime {
             log: config.log_path.clone(),
         });
         // A line in the CRI format, as the runtime's log pump writes it.
-        let mut log = crate::logs::LogFile::open(&config.log_path, None)?;
+        let mut log = crate::logs::LogFile::open(&config.log_path, config.log_rotation)?;
         log.write_record(
             crate::logs::Stream::Stdout,
             crate::logs::Tag::Full,

@@ -30,7 +30,7 @@ mod fake;
 pub(crate) mod tests;
 
 use crate::cgroup_plan::NodeCapacity;
-use crate::logs::LogLayout;
+use crate::logs::{LogLayout, RotationPolicy};
 use crate::manifest::image::ImageCatalog;
 use crate::manifest::{self, ManifestPod, ParseOptions};
 use crate::restart::{BackOffConfig, CrashLoopBackOff};
@@ -61,6 +61,8 @@ pub struct NodeConfig {
     pub tick: Duration,
     /// How often the manifests directory is read.
     pub static_poll: Duration,
+    /// The kubelet's `containerLogMaxSize` / `containerLogMaxFiles`.
+    pub log_rotation: RotationPolicy,
 }
 
 impl NodeConfig {
@@ -79,6 +81,7 @@ impl NodeConfig {
             backoff: BackOffConfig::default(),
             tick: Duration::from_millis(100),
             static_poll: Duration::from_secs(1),
+            log_rotation: RotationPolicy::default(),
         }
     }
 

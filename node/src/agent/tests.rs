@@ -624,3 +624,40 @@ fn memory_volumes_are_mounted_by_the_runtime_and_unmounted_before_removal() {
     assert!(unmount > last_mount);
     assert!(!dirs.exists(), "volumes removed with the Pod");
 }
+
+#[test]
+fn the_nodes_log_rotation_reaches_the_runtime() {
+    // Smaller than the fake container's one line: it rotates at once.
+    let l = lab_with(|cfg, _| {
+        cfg.log_rotation = crate::logs::RotationPolicy {
+            max_size: 10,
+            max_files: 2,
+        }
+    });
+    apply(&l, &pod("web", "Always", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "Running")));
+    let (path, _) = l.node.log_file("default", "web", None, false).unwrap();
+    let rotated = crate::logs::rotated_files(&path).unwrap();
+    assert_eq!(rotated.len(), 1, "{rotated:?}");
+    // `<n>.log.<YYYYmmdd-HHMMSS>`, as the kubelet names them.
+    let name = rotated[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let stamp = name
+        .strip_prefix("0.log.")
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(
+        stamp.len() == 15
+            && stamp.as_bytes()[8] == b'-'
+            && stamp.chars().filter(char::is_ascii_digit).count() == 14,
+        "{name}"
+    );
+    assert!(std::fs::read_to_string(&rotated[0])
+        .unwrap()
+        .ends_with(" stdout F hello from main\n"));
+    // `logs` reads the current file, empty since the rotation.
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+}

@@ -47,7 +47,7 @@ pub(super) fn start(
         .parent()
         .map(std::fs::create_dir_all)
         .transpose()
-        .and_then(|_| LogFile::open(&config.log_path, None));
+        .and_then(|_| LogFile::open(&config.log_path, config.log_rotation));
     let log = match log {
         Ok(l) => l.shared(),
         Err(e) => {
