@@ -2,6 +2,7 @@
 //! `staticPodPath`; `kubelab pod …` talks to it over its socket.
 
 use kubelab_node::agent::{Node, NodeConfig};
+use kubelab_node::api::metrics::MetricsServer;
 use kubelab_node::api::server::Server;
 use kubelab_node::logs::RotationPolicy;
 use kubelab_node::restart::BackOffConfig;
@@ -87,14 +88,21 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     let node = Node::new(config, runtime);
     let server = Server::start(node.clone())
         .map_err(|e| anyhow::anyhow!("serving the node's socket in {}: {e}", state.display()))?;
+    let metrics = MetricsServer::start(node.clone()).map_err(|e| {
+        anyhow::anyhow!(
+            "serving the node's metrics socket in {}: {e}",
+            state.display()
+        )
+    })?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
     eprintln!(
-        "kubelab node {}: serving {} (Ctrl-C stops every Pod)",
+        "kubelab node {}: serving {} and metrics on {} (Ctrl-C stops every Pod)",
         crate::sanitize::line(&a.name),
-        crate::sanitize::line(&server.path().display().to_string())
+        crate::sanitize::line(&server.path().display().to_string()),
+        crate::sanitize::line(&metrics.path().display().to_string())
     );
     let thread = node.spawn();
     while !stop.load(Ordering::SeqCst) {
@@ -109,6 +117,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     for m in node.take_messages() {
         eprintln!("{}", crate::sanitize::text(&m));
     }
+    drop(metrics);
     drop(server);
     Ok(0)
 }

@@ -42,6 +42,8 @@ pub struct Shared {
     pub exit_on_start: BTreeMap<String, i32>,
     /// Exit code of exec commands by container name (default 0).
     pub exec_code: BTreeMap<String, i32>,
+    /// What `run_pod_sandbox` reports as the Pod's cgroup directories.
+    pub pod_cgroup_dirs: Vec<PathBuf>,
 }
 
 #[derive(Clone, Default)]
@@ -130,16 +132,13 @@ impl Container for FakeContainer {
 
 impl Runtime for FakeRuntime {
     fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> std::io::Result<PodSandbox> {
-        self.0
-            .lock()
-            .unwrap()
-            .calls
-            .push(Call::RunSandbox(config.name.clone()));
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::RunSandbox(config.name.clone()));
         Ok(PodSandbox {
             id: format!("sb-{}", config.uid),
             infra_pid: 1,
             netns: PathBuf::from("/proc/1/ns/net"),
-            pod_cgroup_dirs: Vec::new(),
+            pod_cgroup_dirs: s.pod_cgroup_dirs.clone(),
         })
     }
     fn start_container(

@@ -90,6 +90,20 @@ impl NodeConfig {
     }
 }
 
+/// A running container, as [`Node::running_containers`] lists it.
+#[derive(Debug, Clone)]
+pub struct RunningContainer {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// The runtime's container id.
+    pub id: String,
+    /// `image:` as written in the manifest.
+    pub image: String,
+    pub started_at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    pub pod_cgroup_dirs: Vec<PathBuf>,
+}
+
 /// What the loop keeps under one lock.
 pub struct State {
     pub pods: BTreeMap<String, PodEntry>,
@@ -400,6 +414,32 @@ impl Node {
                 ))
             })
             .collect()
+    }
+
+    /// Every running container with what its metrics are labelled with,
+    /// and its Pod's cgroup directories (the container's are below them,
+    /// named after it: `cgroup_plan`'s layout).
+    pub fn running_containers(&self) -> Vec<RunningContainer> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for p in st.pods.values() {
+            let Some(sb) = p.sandbox.as_ref() else {
+                continue;
+            };
+            for slot in p.init.iter().chain(&p.containers) {
+                let Some(run) = &slot.running else { continue };
+                out.push(RunningContainer {
+                    namespace: p.namespace().to_string(),
+                    pod: p.name().to_string(),
+                    container: slot.name.clone(),
+                    id: run.id.clone(),
+                    image: slot.image.clone(),
+                    started_at: run.started_at.clone(),
+                    pod_cgroup_dirs: sb.pod_cgroup_dirs.clone(),
+                });
+            }
+        }
+        out
     }
 
     /// Node messages since the last call (bad static manifests, failures).

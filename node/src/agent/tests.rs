@@ -511,8 +511,13 @@ fn a_new_node_removes_the_volumes_a_killed_one_left() {
         // A link planted in a volume is removed, not followed.
         std::os::unix::fs::symlink(outside.path(), old.join("out")).unwrap();
     });
-    assert!(!l.node.config().state_dir.join("pods/old-uid").exists());
+    let state = l.node.config().state_dir.clone();
+    assert!(!state.join("pods/old-uid").exists());
     assert!(outside.path().join("keep").exists());
+    // A memory volume's tmpfs is unmounted before the removal.
+    assert!(l.rt.calls().contains(&Call::Unmount(
+        state.join("pods/old-uid/volumes/kubernetes.io~empty-dir/data")
+    )));
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! Every line is bounded both ways; a bad line gets a [`Reply::Error`].
 
 pub mod client;
+pub mod metrics;
 pub mod server;
 pub mod top;
 

@@ -29,6 +29,11 @@ pub struct Server {
 /// Creates the state directory (0700, ours) and binds its socket. A live
 /// node already there is an error; a stale socket is replaced.
 pub fn bind(state_dir: &Path) -> std::io::Result<(UnixListener, PathBuf)> {
+    bind_socket(state_dir, SOCKET)
+}
+
+/// [`bind`] for the socket `name` in the state directory.
+pub fn bind_socket(state_dir: &Path, name: &str) -> std::io::Result<(UnixListener, PathBuf)> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -46,7 +51,7 @@ pub fn bind(state_dir: &Path) -> std::io::Result<(UnixListener, PathBuf)> {
             ),
         ));
     }
-    let path = state_dir.join(SOCKET);
+    let path = state_dir.join(name);
     if std::fs::symlink_metadata(&path).is_ok() {
         if UnixStream::connect(&path).is_ok() {
             return Err(std::io::Error::new(
