@@ -338,13 +338,25 @@ mod pod_and_node_args {
             PodCommand::Exec {
                 name,
                 container,
+                stdin,
+                tty,
                 command,
             } => {
                 assert_eq!((name.as_str(), container.as_deref()), ("web", Some("main")));
                 assert_eq!(command, ["ls", "-l", "/"]);
+                assert!(!stdin && !tty);
             }
             other => panic!("{other:?}"),
         }
+        let (_, c) = pod_cmd(&["kubelab", "pod", "exec", "-it", "web", "--", "sh"]);
+        assert!(matches!(
+            c,
+            PodCommand::Exec {
+                stdin: true,
+                tty: true,
+                ..
+            }
+        ));
         let (a, c) = pod_cmd(&[
             "kubelab",
             "pod",

@@ -104,6 +104,17 @@ pub struct ContainerConfig {
     pub log_rotation: Option<RotationPolicy>,
 }
 
+/// An interactive exec (`kubectl exec -it`): a process of the container
+/// on a new PTY whose master end the caller relays a terminal to.
+pub trait TtyExec: Send {
+    /// The PTY's master end, once.
+    fn take_master(&mut self) -> Option<std::os::fd::OwnedFd>;
+    /// The exit code once it has exited; never blocks.
+    fn try_wait(&mut self) -> std::io::Result<Option<i32>>;
+    /// SIGKILL; returns the exit code.
+    fn kill(&mut self) -> std::io::Result<i32>;
+}
+
 /// A started container.
 pub trait Container: Send {
     /// Runtime-chosen id (`containerID` in the status, without a scheme).
@@ -122,6 +133,9 @@ pub trait Container: Send {
         argv: &[String],
         timeout: Duration,
     ) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)>;
+    /// The CRI's `Exec` with `tty: true`: `argv` in the container's
+    /// namespaces and cgroup on a new PTY of `rows` × `cols`.
+    fn exec_tty(&self, argv: &[String], rows: u16, cols: u16) -> std::io::Result<Box<dyn TtyExec>>;
 }
 
 /// The kernel side of a node.

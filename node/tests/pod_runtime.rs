@@ -455,6 +455,21 @@ fn shared_process_namespace_has_pause_as_pid_1() {
         .expect("exec");
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     assert_eq!(out, b"kubelab-pause\0");
+    // exec -it: a PTY of the asked size, output through its master end.
+    let argv = [
+        "sh".to_string(),
+        "-c".into(),
+        "stty size; tty; exit 3".into(),
+    ];
+    let mut tty = c.exec_tty(&argv, 33, 101).expect("exec on a tty");
+    let master = tty.take_master().expect("the master end");
+    let mut out = Vec::new();
+    // EIO once the last slave descriptor is closed: the end of the output.
+    let _ = std::io::Read::read_to_end(&mut std::fs::File::from(master), &mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("33 101\r\n/dev/pts/"), "{out:?}");
+    let code = wait_for("the tty exec to end", 10, || tty.try_wait().unwrap());
+    assert_eq!(code, 3);
     c.stop(Duration::from_millis(100)).unwrap();
     rt.remove_pod_sandbox(&sb).unwrap();
     assert!(!Path::new(&format!("/proc/{}", sb.infra_pid)).exists());

@@ -84,6 +84,23 @@ struct FakeContainer {
     done: bool,
 }
 
+struct FakeTtyExec {
+    master: Option<std::os::fd::OwnedFd>,
+    code: i32,
+}
+
+impl crate::runtime::TtyExec for FakeTtyExec {
+    fn take_master(&mut self) -> Option<std::os::fd::OwnedFd> {
+        self.master.take()
+    }
+    fn try_wait(&mut self) -> std::io::Result<Option<i32>> {
+        Ok(Some(self.code))
+    }
+    fn kill(&mut self) -> std::io::Result<i32> {
+        Ok(self.code)
+    }
+}
+
 impl Container for FakeContainer {
     fn id(&self) -> &str {
         &self.id
@@ -127,6 +144,28 @@ impl Container for FakeContainer {
             format!("ran {}\n", argv.join(" ")).into_bytes(),
             Vec::new(),
         ))
+    }
+    /// The "terminal" is one end of a socket pair: the other end has
+    /// written `ran ARGV ROWSxCOLS` and is closed, as a PTY ends.
+    fn exec_tty(
+        &self,
+        argv: &[String],
+        rows: u16,
+        cols: u16,
+    ) -> std::io::Result<Box<dyn crate::runtime::TtyExec>> {
+        use std::io::Write;
+        let mut s = self.shared.lock().unwrap();
+        s.calls.push(Call::Exec {
+            container: self.name.clone(),
+            argv: argv.to_vec(),
+        });
+        let (master, mut inner) = std::os::unix::net::UnixStream::pair()?;
+        write!(inner, "ran {} {rows}x{cols}\r\n", argv.join(" "))?;
+        let code = s.exec_code.get(&self.name).copied().unwrap_or(0);
+        Ok(Box::new(FakeTtyExec {
+            master: Some(master.into()),
+            code,
+        }))
     }
 }
 

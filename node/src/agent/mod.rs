@@ -400,6 +400,34 @@ impl Node {
             .map_err(|e| format!("exec in {name:?}: {e}"))
     }
 
+    /// `exec -it`: `argv` on a new PTY in a running container.
+    pub fn exec_tty(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+        argv: &[String],
+        (rows, cols): (u16, u16),
+    ) -> Result<Box<dyn crate::runtime::TtyExec>, String> {
+        if argv.is_empty() {
+            return Err("exec needs a command: `kubelab pod exec -it NAME -- CMD`".into());
+        }
+        let handle: SharedContainer = {
+            let st = self.lock();
+            let p = st.find(namespace, name).ok_or_else(|| not_found(name))?;
+            let slot = pick_container(p, container)?;
+            slot.running
+                .as_ref()
+                .map(|r| r.handle.clone())
+                .ok_or_else(|| {
+                    format!("container {:?} in pod {name:?} is not running", slot.name)
+                })?
+        };
+        let c = handle.lock().unwrap_or_else(|p| p.into_inner());
+        c.exec_tty(argv, rows.max(1), cols.max(1))
+            .map_err(|e| format!("exec in {name:?}: {e}"))
+    }
+
     /// Each Pod's sandbox cgroup directories, for `top`.
     pub fn cgroup_dirs(&self) -> Vec<(String, String, Vec<PathBuf>)> {
         let st = self.lock();

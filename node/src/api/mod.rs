@@ -8,6 +8,7 @@
 //! Every line is bounded both ways; a bad line gets a [`Reply::Error`].
 
 pub mod client;
+pub mod exec_tty;
 pub mod metrics;
 pub mod server;
 pub mod top;
@@ -79,6 +80,19 @@ pub enum Request {
         grace_seconds: Option<u64>,
     },
     Top {},
+    /// `exec -it`: the command on a PTY of `rows` × `cols`. The node answers
+    /// [`Reply::Attached`] carrying the PTY's master end (SCM_RIGHTS), the
+    /// client relays its terminal to it, and [`Reply::Exited`] ends it.
+    ExecTty {
+        name: String,
+        #[serde(default = "default_ns")]
+        namespace: String,
+        #[serde(default)]
+        container: Option<String>,
+        argv: Vec<String>,
+        rows: u16,
+        cols: u16,
+    },
 }
 
 /// One pod's usage (`kubectl top pod`).
@@ -122,11 +136,17 @@ pub enum Reply {
     Top {
         rows: Vec<TopRow>,
     },
+    /// `exec -it` started; this line carries the PTY's master end.
+    Attached {},
+    /// `exec -it` ended with this exit code.
+    Exited {
+        exit_code: i32,
+    },
 }
 
 impl Reply {
     /// Whether this reply ends the answer.
     pub fn is_final(&self) -> bool {
-        !matches!(self, Reply::Log { .. })
+        !matches!(self, Reply::Log { .. } | Reply::Attached {})
     }
 }

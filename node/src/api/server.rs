@@ -125,7 +125,7 @@ fn accept_loop(node: Node, listener: UnixListener, stop: Arc<AtomicBool>) {
     }
 }
 
-fn write_reply(w: &mut impl Write, r: &Reply) -> std::io::Result<()> {
+pub(super) fn write_reply(w: &mut impl Write, r: &Reply) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
     line.push(b'\n');
     w.write_all(&line)?;
@@ -177,6 +177,18 @@ fn serve_one(node: &Node, mut conn: UnixStream, stop: &AtomicBool) {
                 follow,
                 tail,
             );
+        }
+        Request::ExecTty {
+            name,
+            namespace,
+            container,
+            argv,
+            rows,
+            cols,
+        } => {
+            let started =
+                node.exec_tty(&namespace, &name, container.as_deref(), &argv, (rows, cols));
+            return super::exec_tty::serve(conn, stop, started);
         }
         other => answer(node, other),
     };
@@ -246,6 +258,7 @@ pub fn answer(node: &Node, req: Request) -> Reply {
             rows: super::top::rows(node),
         },
         Request::Logs { .. } => err("logs are streamed".into()),
+        Request::ExecTty { .. } => err("exec -it holds its connection".into()),
     }
 }
 

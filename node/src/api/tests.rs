@@ -342,3 +342,35 @@ fn metrics_are_served_over_http_on_a_unix_socket() {
     drop(server);
     assert!(!path.exists(), "the socket is removed with the server");
 }
+
+#[test]
+fn exec_tty_hands_the_terminal_over_and_returns_the_exit_code() {
+    use super::exec_tty::attach;
+    use std::io::Read;
+    let l = lab();
+    let _server = Server::start(l.node.clone()).unwrap();
+    let state = l.node.config().state_dir.clone();
+    l.node.apply(POD, std::path::Path::new("web.yaml")).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "Running")));
+    l.rt.0.lock().unwrap().exec_code.insert("main".into(), 7);
+    let req = |name: &str| Request::ExecTty {
+        name: name.into(),
+        namespace: "default".into(),
+        container: None,
+        argv: vec!["sh".into()],
+        rows: 33,
+        cols: 101,
+    };
+    let session = attach(&state, &req("web")).unwrap();
+    // The descriptor received is the runtime's terminal.
+    let mut out = String::new();
+    std::fs::File::from(session.master.try_clone().unwrap())
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "ran sh 33x101\r\n");
+    assert_eq!(session.exit_code(), Ok(7));
+    // Errors come back as errors, without a terminal.
+    let e = attach(&state, &req("nope")).err().unwrap();
+    assert!(e.contains("not found"), "{e}");
+}
