@@ -26,6 +26,9 @@ pub const MAX_HEAD: usize = 8 * 1024;
 /// A serving metrics socket; dropping it stops accepting and removes it.
 pub struct MetricsServer {
     path: PathBuf,
+    /// The listening socket, to wake the blocking accept even when the
+    /// socket's file is gone (a removed state directory).
+    listener: UnixListener,
     stop: Arc<AtomicBool>,
     join: Option<std::thread::JoinHandle<()>>,
 }
@@ -37,9 +40,11 @@ impl MetricsServer {
         let (listener, path) = bind_socket(&node.config().state_dir, METRICS_SOCKET)?;
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
+        let waker = listener.try_clone()?;
         let join = std::thread::spawn(move || accept_loop(node, listener, s));
         Ok(MetricsServer {
             path,
+            listener: waker,
             stop,
             join: Some(join),
         })
@@ -53,7 +58,9 @@ impl MetricsServer {
 impl Drop for MetricsServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept.
+        // Wake the blocking accept: shutdown(2) of a listening socket makes
+        // accept fail at once on Linux; connecting covers other kernels.
+        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
         let _ = UnixStream::connect(&self.path);
         if let Some(j) = self.join.take() {
             let _ = j.join();
@@ -68,7 +75,12 @@ fn accept_loop(node: Node, listener: UnixListener, stop: Arc<AtomicBool>) {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(mut conn) = conn else { continue };
+        let Ok(mut conn) = conn else {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            continue;
+        };
         if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             active.fetch_sub(1, Ordering::SeqCst);
             let _ = conn.set_write_timeout(Some(IO_TIMEOUT));

@@ -22,6 +22,9 @@ pub const MAX_EXEC: Duration = Duration::from_secs(300);
 /// A serving socket; dropping it stops accepting and removes the socket.
 pub struct Server {
     path: PathBuf,
+    /// The listening socket, to wake the blocking accept even when the
+    /// socket's file is gone (a removed state directory).
+    listener: UnixListener,
     stop: Arc<AtomicBool>,
     join: Option<std::thread::JoinHandle<()>>,
 }
@@ -75,9 +78,11 @@ impl Server {
         let (listener, path) = bind(&node.config().state_dir)?;
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
+        let waker = listener.try_clone()?;
         let join = std::thread::spawn(move || accept_loop(node, listener, s));
         Ok(Server {
             path,
+            listener: waker,
             stop,
             join: Some(join),
         })
@@ -91,7 +96,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept.
+        // Wake the blocking accept: shutdown(2) of a listening socket makes
+        // accept fail at once on Linux; connecting covers other kernels.
+        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
         let _ = UnixStream::connect(&self.path);
         if let Some(j) = self.join.take() {
             let _ = j.join();

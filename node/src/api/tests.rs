@@ -341,6 +341,15 @@ fn metrics_are_served_over_http_on_a_unix_socket() {
     let path = server.path().to_path_buf();
     drop(server);
     assert!(!path.exists(), "the socket is removed with the server");
+    // A server whose socket file was removed under it still stops.
+    let server = MetricsServer::start(l.node.clone()).unwrap();
+    std::fs::remove_file(server.path()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(server);
+        let _ = tx.send(());
+    });
+    assert!(rx.recv_timeout(WAIT).is_ok(), "dropping the server hangs");
 }
 
 #[test]
@@ -373,4 +382,17 @@ fn exec_tty_hands_the_terminal_over_and_returns_the_exit_code() {
     // Errors come back as errors, without a terminal.
     let e = attach(&state, &req("nope")).err().unwrap();
     assert!(e.contains("not found"), "{e}");
+}
+
+#[test]
+fn a_server_whose_socket_was_removed_still_stops() {
+    let l = lab();
+    let server = Server::start(l.node.clone()).unwrap();
+    std::fs::remove_file(server.path()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(server);
+        let _ = tx.send(());
+    });
+    assert!(rx.recv_timeout(WAIT).is_ok(), "dropping the server hangs");
 }
