@@ -79,11 +79,14 @@ pub(super) fn serve(
         }
         if gone.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
             let _ = process.kill();
+            let _ = conn.shutdown(std::net::Shutdown::Both);
             return;
         }
         std::thread::sleep(POLL);
     };
     let _ = write_reply(&mut conn, &Reply::Exited { exit_code });
+    // Ends the watching thread's read too, whatever the client does.
+    let _ = conn.shutdown(std::net::Shutdown::Both);
 }
 
 /// `{"kind":"attached"}\n` with the master end as ancillary data.
