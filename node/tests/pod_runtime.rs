@@ -541,6 +541,9 @@ fn memory_volume_is_one_tmpfs_of_its_size() {
     };
     // The container sees a tmpfs of 1 MiB at /data (df: 1K blocks).
     let (code, out, err) = sh(&*a, "grep ' /data ' /proc/mounts; df -k /data | tail -1");
+    // Writable by any uid, sticky, as a tmpfs root is (and the kubelet's).
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o1777, "{mode:o}");
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("tmpfs /data tmpfs "), "{out}");
     assert!(out.contains("size=1024k"), "{out}");

@@ -178,7 +178,13 @@ pub fn prepare(
             .join(&v.name);
         fs::create_dir_all(&dir)
             .map_err(|e| format!("volume {:?}: {}: {e}", v.name, dir.display()))?;
-        if v.empty_dir.is_some() {
+        let in_memory = v
+            .empty_dir
+            .as_ref()
+            .is_some_and(|e| e.medium.as_deref() == Some("Memory"));
+        // A memory volume's root is its tmpfs's (1777, as the kubelet's):
+        // chmod would reach through the mount once it is there.
+        if v.empty_dir.is_some() && !in_memory {
             // As the kubelet: world-writable, so every container of the Pod
             // can write it whatever uid it runs as (sandbox root is not host
             // root, and need not own the node's files).
