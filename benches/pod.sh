@@ -29,9 +29,10 @@ IMAGE=localhost/kubelab-pod-bench-busybox:1
 PREFIX=kubelab-pod-bench-$$
 node_pid=
 podman_ok=0
+podman_used=0
 cleanup() {
     set +e
-    if [ "$podman_ok" = 1 ]; then
+    if [ "$podman_used" = 1 ]; then
         for p in $(podman pod ls -q --filter "name=^$PREFIX-" 2>/dev/null); do podman pod rm -f -t 0 "$p" >/dev/null 2>&1; done
         podman rmi -f "$IMAGE" >/dev/null 2>&1
     fi
@@ -125,7 +126,7 @@ EOF
     tar -C "$WORK/rootfs" -cf "$WORK/busybox.tar" .
     if ! command -v runc >/dev/null; then
         podman_why="runc is missing and could not be installed (Debian 12's crun refuses hybrid cgroups)"
-    elif ! podman import "$WORK/busybox.tar" "$IMAGE" >/dev/null 2>"$WORK/podman.err"; then
+    elif ! { podman_used=1; podman import "$WORK/busybox.tar" "$IMAGE" >/dev/null 2>"$WORK/podman.err"; }; then
         podman_why="podman import failed: $(head -c 200 "$WORK/podman.err" | tr '\n' ' ')"
     else
         podman_ok=1
