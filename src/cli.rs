@@ -342,13 +342,25 @@ mod pod_and_node_args {
             PodCommand::Exec {
                 name,
                 container,
+                stdin,
+                tty,
                 command,
             } => {
                 assert_eq!((name.as_str(), container.as_deref()), ("web", Some("main")));
                 assert_eq!(command, ["ls", "-l", "/"]);
+                assert!(!stdin && !tty);
             }
             other => panic!("{other:?}"),
         }
+        let (_, c) = pod_cmd(&["kubelab", "pod", "exec", "-it", "web", "--", "sh"]);
+        assert!(matches!(
+            c,
+            PodCommand::Exec {
+                stdin: true,
+                tty: true,
+                ..
+            }
+        ));
         let (a, c) = pod_cmd(&[
             "kubelab",
             "pod",
@@ -415,5 +427,38 @@ mod pod_and_node_args {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_node_takes_the_kubelets_log_rotation_flags() {
+        let node = |extra: &[&str]| {
+            use clap::Parser;
+            let mut args = vec!["kubelab", "node"];
+            args.extend_from_slice(extra);
+            match crate::cli::Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Some(crate::cli::Command::Node(a))) => {
+                    Ok((a.container_log_max_size, a.container_log_max_files))
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        // The kubelet's defaults: 10Mi, 5 files.
+        assert_eq!(node(&[]), Ok((10 << 20, 5)));
+        assert_eq!(
+            node(&[
+                "--container-log-max-size",
+                "512Ki",
+                "--container-log-max-files",
+                "2"
+            ]),
+            Ok((512 << 10, 2))
+        );
+        assert_eq!(node(&["--container-log-max-size", "1k"]), Ok((1000, 5)));
+        for bad in ["0", "-1Mi", "ten"] {
+            let e = node(&[&format!("--container-log-max-size={bad}")]).unwrap_err();
+            assert!(e.contains("--container-log-max-size"), "{e}");
+        }
+        assert!(node(&["--container-log-max-files", "1"]).is_err());
     }
 }

@@ -23,7 +23,7 @@ this kubectl talks to the lab's own node, which runs Pods only; it supports:
   kubectl get pods|pod|po [NAME] [-o wide|yaml|json] [-w]
   kubectl describe pod NAME
   kubectl logs NAME [-c CONTAINER] [-f] [--previous] [--tail N]
-  kubectl exec NAME [-c CONTAINER] -- COMMAND [ARGS…]
+  kubectl exec [-it] NAME [-c CONTAINER] -- COMMAND [ARGS…]
   kubectl delete pod NAME [--grace-period N] [--now]
   kubectl top pod
   (-n NAMESPACE with any of them; default: default)";
@@ -221,19 +221,16 @@ fn parse(args: &[String]) -> Result<Plan, String> {
             tty,
             command,
         } => {
-            if stdin || tty {
-                return Err(
-                    "interactive exec (-i, -t) is not supported by the lab's node; run \
-                            one command: kubectl exec NAME -- COMMAND"
-                        .into(),
-                );
-            }
             if command.is_empty() {
                 return Err("exec needs a command after `--`: kubectl exec NAME -- COMMAND".into());
             }
+            // `-it` together (a terminal): `kubelab pod exec` says what
+            // `-i` or `-t` alone lacks.
             PodCommand::Exec {
                 name: pod_name(name)?,
                 container,
+                stdin,
+                tty,
                 command,
             }
         }
@@ -466,8 +463,14 @@ mod tests {
         assert!(e.contains("no resource type \"deployments\""), "{e}");
         let e = pod(&["scale", "deploy/web"]).unwrap_err();
         assert!(e.contains("unknown command \"scale\""), "{e}");
-        let e = pod(&["exec", "-it", "web", "--", "sh"]).unwrap_err();
-        assert!(e.contains("interactive"), "{e}");
+        assert!(matches!(
+            pod(&["exec", "-it", "web", "--", "sh"]).unwrap(),
+            PodCommand::Exec {
+                stdin: true,
+                tty: true,
+                ..
+            }
+        ));
         let e = pod(&["exec", "web"]).unwrap_err();
         assert!(e.contains("needs a command"), "{e}");
         let e = pod(&["get", "pods", "-o", "jsonpath={.items}"]).unwrap_err();

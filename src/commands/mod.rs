@@ -16,6 +16,7 @@ pub mod node;
 pub mod node_runtime;
 pub mod open;
 pub mod pod;
+pub mod pod_exec_tty;
 pub mod preview;
 pub mod progress;
 pub mod progress_export;

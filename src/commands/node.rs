@@ -2,7 +2,9 @@
 //! `staticPodPath`; `kubelab pod …` talks to it over its socket.
 
 use kubelab_node::agent::{Node, NodeConfig};
+use kubelab_node::api::metrics::MetricsServer;
 use kubelab_node::api::server::Server;
+use kubelab_node::logs::RotationPolicy;
 use kubelab_node::restart::BackOffConfig;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,7 +53,28 @@ pub struct NodeArgs {
     /// state and manifests directories, marked by kubelab when it made it).
     #[arg(long, value_name = "DIR", hide = true)]
     pub remove_when_done: Option<PathBuf>,
+    /// Rotate a container's log once it reaches this size, a quantity such
+    /// as 10Mi (the kubelet's containerLogMaxSize).
+    #[arg(long, value_name = "SIZE", default_value = "10Mi", value_parser = log_max_size)]
+    pub container_log_max_size: u64,
+    /// Log files kept per container, the current one included, at least 2
+    /// (the kubelet's containerLogMaxFiles).
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u16).range(2..))]
+    pub container_log_max_files: u16,
 }
+
+
+/// `--container-log-max-size`: a positive Kubernetes quantity of bytes.
+fn log_max_size(text: &str) -> Result<u64, String> {
+    let q = kubelab_node::quantity::Quantity::parse(text)
+        .map_err(|e| format!("{e}; write a size such as 10Mi or 512Ki"))?;
+    u64::try_from(q.value())
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| "must be more than 0 bytes; write a size such as 10Mi".to_string())
+}
+
 
 /// Removes a lab's node directory once its node has stopped: only one that
 /// kubelab marked and that holds the state directory, never through a link.
@@ -82,10 +105,20 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;
     config.backoff = BackOffConfig::scaled_down(a.backoff_divisor);
+    config.log_rotation = RotationPolicy {
+        max_size: a.container_log_max_size,
+        max_files: usize::from(a.container_log_max_files),
+    };
     config.images.busybox = std::path::Path::new("/bin/busybox").exists();
     let node = Node::new(config, runtime);
     let server = Server::start(node.clone())
         .map_err(|e| anyhow::anyhow!("serving the node's socket in {}: {e}", state.display()))?;
+    let metrics = MetricsServer::start(node.clone()).map_err(|e| {
+        anyhow::anyhow!(
+            "serving the node's metrics socket in {}: {e}",
+            state.display()
+        )
+    })?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
@@ -101,9 +134,10 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         });
     }
     eprintln!(
-        "kubelab node {}: serving {} (Ctrl-C stops every Pod)",
+        "kubelab node {}: serving {} and metrics on {} (Ctrl-C stops every Pod)",
         crate::sanitize::line(&a.name),
-        crate::sanitize::line(&server.path().display().to_string())
+        crate::sanitize::line(&server.path().display().to_string()),
+        crate::sanitize::line(&metrics.path().display().to_string())
     );
     let thread = node.spawn();
     while !stop.load(Ordering::SeqCst) {
@@ -118,6 +152,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     for m in node.take_messages() {
         eprintln!("{}", crate::sanitize::text(&m));
     }
+    drop(metrics);
     drop(server);
     if let Some(dir) = &a.remove_when_done {
         remove_lab_dir(dir, &state);

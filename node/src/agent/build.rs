@@ -134,6 +134,7 @@ pub fn container_config(
         mounts: super::volumes::mounts(c, volumes)?,
         cgroup,
         log_path,
+        log_rotation: Some(config.log_rotation),
     })
 }
 

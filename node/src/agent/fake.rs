@@ -6,7 +6,7 @@ use crate::runtime::{
 };
 use crate::status::container::Exit;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +29,11 @@ pub enum Call {
     },
     RemoveSandbox(String),
     NetCheck(NetCheck),
+    MountMemory {
+        dir: PathBuf,
+        size: u64,
+    },
+    Unmount(PathBuf),
 }
 
 #[derive(Default)]
@@ -46,6 +51,8 @@ pub struct Shared {
     pub no_network: Option<String>,
     /// Network checks that succeed, by port (the others fail).
     pub open_ports: std::collections::BTreeSet<u16>,
+    /// What `run_pod_sandbox` reports as the Pod's cgroup directories.
+    pub pod_cgroup_dirs: Vec<PathBuf>,
 }
 
 #[derive(Clone, Default)]
@@ -84,6 +91,23 @@ struct FakeContainer {
     id: String,
     shared: Arc<Mutex<Shared>>,
     done: bool,
+}
+
+struct FakeTtyExec {
+    master: Option<std::os::fd::OwnedFd>,
+    code: i32,
+}
+
+impl crate::runtime::TtyExec for FakeTtyExec {
+    fn take_master(&mut self) -> Option<std::os::fd::OwnedFd> {
+        self.master.take()
+    }
+    fn try_wait(&mut self) -> std::io::Result<Option<i32>> {
+        Ok(Some(self.code))
+    }
+    fn kill(&mut self) -> std::io::Result<i32> {
+        Ok(self.code)
+    }
 }
 
 impl Container for FakeContainer {
@@ -130,6 +154,28 @@ impl Container for FakeContainer {
             Vec::new(),
         ))
     }
+    /// The "terminal" is one end of a socket pair: the other end has
+    /// written `ran ARGV ROWSxCOLS` and is closed, as a PTY ends.
+    fn exec_tty(
+        &self,
+        argv: &[String],
+        rows: u16,
+        cols: u16,
+    ) -> std::io::Result<Box<dyn crate::runtime::TtyExec>> {
+        use std::io::Write;
+        let mut s = self.shared.lock().unwrap();
+        s.calls.push(Call::Exec {
+            container: self.name.clone(),
+            argv: argv.to_vec(),
+        });
+        let (master, mut inner) = std::os::unix::net::UnixStream::pair()?;
+        write!(inner, "ran {} {rows}x{cols}\r\n", argv.join(" "))?;
+        let code = s.exec_code.get(&self.name).copied().unwrap_or(0);
+        Ok(Box::new(FakeTtyExec {
+            master: Some(master.into()),
+            code,
+        }))
+    }
 }
 
 impl Runtime for FakeRuntime {
@@ -140,9 +186,9 @@ impl Runtime for FakeRuntime {
             id: format!("sb-{}", config.uid),
             infra_pid: 1,
             netns: PathBuf::from("/proc/1/ns/net"),
-            pod_cgroup_dirs: Vec::new(),
             ip: s.pod_ip.filter(|_| s.no_network.is_none()),
             network_note: s.no_network.clone(),
+            pod_cgroup_dirs: s.pod_cgroup_dirs.clone(),
         })
     }
     fn start_container(
@@ -158,7 +204,7 @@ impl Runtime for FakeRuntime {
             log: config.log_path.clone(),
         });
         // A line in the CRI format, as the runtime's log pump writes it.
-        let mut log = crate::logs::LogFile::open(&config.log_path, None)?;
+        let mut log = crate::logs::LogFile::open(&config.log_path, config.log_rotation)?;
         log.write_record(
             crate::logs::Stream::Stdout,
             crate::logs::Tag::Full,
@@ -207,5 +253,20 @@ impl Runtime for FakeRuntime {
             },
             status: success.then_some(200),
         }
+    }
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> std::io::Result<()> {
+        self.0.lock().unwrap().calls.push(Call::MountMemory {
+            dir: dir.to_path_buf(),
+            size: size_bytes,
+        });
+        Ok(())
+    }
+    fn unmount_volume(&self, dir: &Path) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .calls
+            .push(Call::Unmount(dir.to_path_buf()));
+        Ok(())
     }
 }

@@ -56,7 +56,10 @@ fn handle_msg(inner: &Inner, st: &mut State, m: Msg) {
                 for e in errors {
                     st.message(format!("pod {:?}: {e}", entry.name()));
                 }
-                let _ = std::fs::remove_dir_all(volumes::pod_dir(&inner.config.state_dir, &uid));
+                let dir = volumes::pod_dir(&inner.config.state_dir, &uid);
+                if let Err(e) = volumes::remove_pod_dir(&*inner.runtime, &dir) {
+                    st.message(format!("pod {:?}: {e}", entry.name()));
+                }
             }
             st.backoff.forget_pod(&uid);
             // A static file that lists this UID again (removed and put
@@ -365,6 +368,7 @@ fn create_sandbox(
 ) -> Result<(), String> {
     let facts = build::node_facts(&inner.config);
     volumes::prepare(
+        &*inner.runtime,
         &inner.config.state_dir,
         &inner.config.host_path_roots,
         &entry.pod,
@@ -448,6 +452,7 @@ fn maybe_start(
         })?;
         let facts = build::node_facts(&inner.config);
         let vols = volumes::prepare(
+            &*inner.runtime,
             &inner.config.state_dir,
             &inner.config.host_path_roots,
             &entry.pod,

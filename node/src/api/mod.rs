@@ -9,6 +9,8 @@
 
 pub mod client;
 pub mod inspect;
+pub mod exec_tty;
+pub mod metrics;
 pub mod server;
 pub mod top;
 
@@ -79,6 +81,19 @@ pub enum Request {
         grace_seconds: Option<u64>,
     },
     Top {},
+    /// `exec -it`: the command on a PTY of `rows` × `cols`. The node answers
+    /// [`Reply::Attached`] carrying the PTY's master end (SCM_RIGHTS), the
+    /// client relays its terminal to it, and [`Reply::Exited`] ends it.
+    ExecTty {
+        name: String,
+        #[serde(default = "default_ns")]
+        namespace: String,
+        #[serde(default)]
+        container: Option<String>,
+        argv: Vec<String>,
+        rows: u16,
+        cols: u16,
+    },
     /// The Pod pane's sample: the Pods of `namespace` (every namespace
     /// without one) and the processes, cgroup and events of `selected`.
     Inspect {
@@ -147,11 +162,17 @@ pub enum Reply {
         #[serde(default)]
         detail: Option<inspect::PodProcesses>,
     },
+    /// `exec -it` started; this line carries the PTY's master end.
+    Attached {},
+    /// `exec -it` ended with this exit code.
+    Exited {
+        exit_code: i32,
+    },
 }
 
 impl Reply {
     /// Whether this reply ends the answer.
     pub fn is_final(&self) -> bool {
-        !matches!(self, Reply::Log { .. })
+        !matches!(self, Reply::Log { .. } | Reply::Attached {})
     }
 }

@@ -9,6 +9,7 @@
 mod cgroups;
 mod container;
 pub mod network;
+mod memory_volume;
 
 pub use container::SandboxContainer;
 pub use network::CniOptions;
@@ -26,7 +27,7 @@ use kubelab_sandbox::spec::{self, Namespace, Rootfs, Spec};
 use kubelab_sandbox::{Sandbox, SpawnOptions, StdioMode};
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -414,5 +415,13 @@ impl Runtime for SandboxRuntime {
 
     fn net_check(&self, check: &NetCheck, timeout: Duration) -> CheckOutcome {
         self.network.check(check, timeout)
+    }
+
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> io::Result<()> {
+        memory_volume::mount(dir, size_bytes)
+    }
+
+    fn unmount_volume(&self, dir: &Path) -> io::Result<()> {
+        memory_volume::unmount(dir)
     }
 }
