@@ -62,8 +62,32 @@ pub struct NodeArgs {
     #[arg(long, value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u16).range(2..))]
     pub container_log_max_files: u16,
+    /// How often a running Pod's configMap, secret and downwardAPI volumes
+    /// are written again from their source (the kubelet's syncFrequency),
+    /// e.g. 1m, 10s, 500ms.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = sync_frequency)]
+    pub sync_frequency: std::time::Duration,
 }
 
+/// `--sync-frequency`: a duration as Go writes them, in one unit (`1m`,
+/// `10s`, `500ms`), at least 100 ms.
+fn sync_frequency(text: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let bad = || format!("{text:?} is not a duration; write one such as 1m, 10s or 500ms");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if d < Duration::from_millis(100) {
+        return Err(format!("{text:?} is too short; at least 100ms"));
+    }
+    Ok(d)
+}
 
 /// `--container-log-max-size`: a positive Kubernetes quantity of bytes.
 fn log_max_size(text: &str) -> Result<u64, String> {
@@ -74,7 +98,6 @@ fn log_max_size(text: &str) -> Result<u64, String> {
         .filter(|v| *v > 0)
         .ok_or_else(|| "must be more than 0 bytes; write a size such as 10Mi".to_string())
 }
-
 
 /// Removes a lab's node directory once its node has stopped: only one that
 /// kubelab marked and that holds the state directory, never through a link.
@@ -105,6 +128,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;
     config.backoff = BackOffConfig::scaled_down(a.backoff_divisor);
+    config.sync_frequency = a.sync_frequency;
     config.log_rotation = RotationPolicy {
         max_size: a.container_log_max_size,
         max_files: usize::from(a.container_log_max_files),
@@ -162,7 +186,18 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::remove_lab_dir;
+    use super::{remove_lab_dir, sync_frequency};
+    use std::time::Duration;
+
+    #[test]
+    fn sync_frequency_reads_go_durations_in_one_unit() {
+        assert_eq!(sync_frequency("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(sync_frequency("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(sync_frequency("500ms"), Ok(Duration::from_millis(500)));
+        for bad in ["", "5", "1h", "s", "-1s", "10ms"] {
+            assert!(sync_frequency(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn only_a_marked_lab_folder_holding_the_state_is_removed() {

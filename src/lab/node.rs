@@ -161,6 +161,10 @@ impl LabNode {
             .arg(&req.name)
             .arg("--backoff-divisor")
             .arg(req.backoff_divisor.to_string())
+            // Edits of /etc/kubelab/configmaps reach running Pods while the
+            // learner watches (the kubelet takes up to a minute and more).
+            .arg("--sync-frequency")
+            .arg("2s")
             .arg("--cgroup-key")
             .arg(format!("{}-{suffix}", req.name))
             .arg("--lifeline")

@@ -67,6 +67,9 @@ pub struct NodeConfig {
     pub static_poll: Duration,
     /// The kubelet's `containerLogMaxSize` / `containerLogMaxFiles`.
     pub log_rotation: RotationPolicy,
+    /// The kubelet's `syncFrequency`: how often a running Pod's configMap,
+    /// secret and downwardAPI volumes are written again from their source.
+    pub sync_frequency: Duration,
 }
 
 impl NodeConfig {
@@ -86,6 +89,8 @@ impl NodeConfig {
             tick: Duration::from_millis(100),
             static_poll: Duration::from_secs(1),
             log_rotation: RotationPolicy::default(),
+            // The kubelet's default (1m).
+            sync_frequency: Duration::from_secs(60),
         }
     }
 
@@ -644,6 +649,7 @@ pub(crate) fn add_pod(st: &mut State, mut mp: ManifestPod, source: Source) {
         deleting: None,
         terminating: false,
         failed: false,
+        projected_at: None,
     };
     sync::refresh_status(&mut entry, Instant::now());
     st.pods.insert(uid, entry);

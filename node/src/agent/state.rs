@@ -146,6 +146,8 @@ pub struct PodEntry {
     pub terminating: bool,
     /// An init container failed under `restartPolicy: Never`.
     pub failed: bool,
+    /// When the configMap/secret/downwardAPI volumes were last refreshed.
+    pub projected_at: Option<Instant>,
 }
 
 impl PodEntry {

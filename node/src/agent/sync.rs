@@ -287,6 +287,7 @@ fn sync_pod(
     if entry.failed {
         return;
     }
+    refresh_projected_if_due(inner, entry, now);
     // Init containers, one at a time, in order.
     let inits = spec.init_containers.clone().unwrap_or_default();
     for c in &inits {
@@ -327,6 +328,36 @@ fn sync_pod(
             }
         }
         maybe_start(node, entry, backoff, c, false, now);
+    }
+}
+
+/// Every `sync_frequency`, while a container of the Pod runs, writes its
+/// configMap/secret/downwardAPI volumes again, as the kubelet's periodic
+/// sync does: an edited source reaches running containers through the
+/// `..data` swap. A failure is a `FailedMount` warning; the Pod runs on.
+fn refresh_projected_if_due(inner: &Inner, entry: &mut PodEntry, now: Instant) {
+    let running = entry
+        .init
+        .iter()
+        .chain(&entry.containers)
+        .any(|s| s.running.is_some());
+    if !running || !volumes::has_projected(&entry.pod) {
+        return;
+    }
+    if entry
+        .projected_at
+        .is_some_and(|t| now.duration_since(t) < inner.config.sync_frequency)
+    {
+        return;
+    }
+    entry.projected_at = Some(now);
+    let facts = build::node_facts(&inner.config);
+    if let Err(e) = volumes::refresh_projected(&inner.config.state_dir, &entry.pod, &facts) {
+        entry.event(
+            EventType::Warning,
+            "FailedMount",
+            format!("MountVolume.SetUp failed: {e}"),
+        );
     }
 }
 

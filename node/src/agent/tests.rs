@@ -669,3 +669,62 @@ fn the_nodes_log_rotation_reaches_the_runtime() {
     // `logs` reads the current file, empty since the rotation.
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
 }
+
+#[test]
+fn a_running_pods_config_map_follows_its_source() {
+    // The kubelet's periodic sync, shortened: an edit of the config map
+    // reaches the running container's volume with no restart.
+    let l = lab_with(|cfg, _| cfg.sync_frequency = Duration::from_millis(30));
+    let state = l.node.config().state_dir.clone();
+    std::fs::create_dir_all(state.join("configmaps/app")).unwrap();
+    std::fs::write(state.join("configmaps/app/color"), "blue").unwrap();
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: live\nspec:\n  volumes:\n  - name: cfg\n    configMap:\n      name: app\n  containers:\n  - name: main\n    image: busybox\n    volumeMounts:\n    - name: cfg\n      mountPath: /cfg\n";
+    apply(&l, text);
+    assert!(l.node.wait_until(WAIT, |st| row(st, "live")
+        .is_some_and(|r| r.status == "Running")));
+    let uid = l
+        .node
+        .pod("default", "live")
+        .unwrap()
+        .0
+        .metadata
+        .uid
+        .unwrap();
+    let cfg = state
+        .join("pods")
+        .join(&uid)
+        .join("volumes/kubernetes.io~configmap/cfg");
+    assert_eq!(std::fs::read_to_string(cfg.join("color")).unwrap(), "blue");
+    let before = std::fs::read_link(cfg.join("..data")).unwrap();
+    std::fs::write(state.join("configmaps/app/color"), "green").unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::fs::read_to_string(cfg.join("color")).unwrap_or_default() != "green" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_ne!(std::fs::read_link(cfg.join("..data")).unwrap(), before);
+    // Same container instance: nothing restarted.
+    assert_eq!(row_restarts(&l, "live"), 0);
+    // A source that goes bad is a warning; the Pod keeps running.
+    std::fs::remove_dir_all(state.join("configmaps/app")).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st
+        .find("default", "live")
+        .is_some_and(|p| p.events.iter().any(|e| e.reason == "FailedMount"))));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "live")
+        .is_some_and(|r| r.status == "Running")));
+    l.node.delete("default", "live", Some(0)).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+}
+
+fn row_restarts(l: &Lab, name: &str) -> i32 {
+    l.node
+        .pod("default", name)
+        .unwrap()
+        .0
+        .status
+        .and_then(|s| s.container_statuses)
+        .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
+}

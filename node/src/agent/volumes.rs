@@ -203,33 +203,86 @@ pub fn prepare(
                 .mount_memory_volume(&dir, size)
                 .map_err(|e| format!("volume {:?}: {e}", v.name))?;
         }
-        if let Some(cm) = &v.config_map {
-            let data = local_data(
-                state_dir,
-                "configmaps",
-                &cm.name,
-                cm.optional.unwrap_or(false),
-            )?;
-            let files = project(&data, cm.items.as_deref(), cm.default_mode.unwrap_or(0o644))?;
-            atomic_write(&dir, &files)?;
-        } else if let Some(s) = &v.secret {
-            let name = s.secret_name.clone().unwrap_or_default();
-            let data = local_data(state_dir, "secrets", &name, s.optional.unwrap_or(false))?;
-            let files = project(&data, s.items.as_deref(), s.default_mode.unwrap_or(0o644))?;
-            atomic_write(&dir, &files)?;
-        } else if let Some(d) = &v.downward_api {
-            let mut files = BTreeMap::new();
-            for item in d.items.iter().flatten() {
-                check_relative(&item.path)?;
-                let content = downward_file(pod, item, facts)?;
-                let mode = item.mode.or(d.default_mode).unwrap_or(0o644);
-                files.insert(item.path.clone(), (content.into_bytes(), mode));
-            }
-            atomic_write(&dir, &files)?;
-        }
+        project_into(state_dir, pod, v, &dir, facts)?;
         out.insert(v.name.clone(), dir);
     }
     Ok(out)
+}
+
+/// Writes a configMap, secret or downwardAPI volume's files into `dir`
+/// (swapping `..data` only when they changed); other volumes: nothing.
+fn project_into(
+    state_dir: &Path,
+    pod: &Pod,
+    v: &Volume,
+    dir: &Path,
+    facts: &NodeFacts,
+) -> Result<(), String> {
+    let files = if let Some(cm) = &v.config_map {
+        let data = local_data(
+            state_dir,
+            "configmaps",
+            &cm.name,
+            cm.optional.unwrap_or(false),
+        )?;
+        project(&data, cm.items.as_deref(), cm.default_mode.unwrap_or(0o644))?
+    } else if let Some(s) = &v.secret {
+        let name = s.secret_name.clone().unwrap_or_default();
+        let data = local_data(state_dir, "secrets", &name, s.optional.unwrap_or(false))?;
+        project(&data, s.items.as_deref(), s.default_mode.unwrap_or(0o644))?
+    } else if let Some(d) = &v.downward_api {
+        let mut files = BTreeMap::new();
+        for item in d.items.iter().flatten() {
+            check_relative(&item.path)?;
+            let content = downward_file(pod, item, facts)?;
+            let mode = item.mode.or(d.default_mode).unwrap_or(0o644);
+            files.insert(item.path.clone(), (content.into_bytes(), mode));
+        }
+        files
+    } else {
+        return Ok(());
+    };
+    atomic_write(dir, &files)
+}
+
+/// Whether `pod` has volumes whose files follow their source (configMap,
+/// secret, downwardAPI): the sync loop refreshes those while it runs.
+pub fn has_projected(pod: &Pod) -> bool {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .any(|v| v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some())
+}
+
+/// The kubelet's periodic remount of a running Pod's configMap, secret and
+/// downwardAPI volumes (`syncFrequency`): each is written again from its
+/// source, its `..data` swapped only when a file changed, so containers see
+/// an edit without a restart. Only volumes already made are touched.
+pub fn refresh_projected(state_dir: &Path, pod: &Pod, facts: &NodeFacts) -> Result<(), String> {
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    crate::manifest::names::uid(uid).map_err(|e| format!("pod UID: {e}"))?;
+    for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+        let Some(plugin) = plugin_dir(v) else {
+            continue;
+        };
+        if v.empty_dir.is_some() || v.host_path.is_some() {
+            continue;
+        }
+        crate::manifest::names::dns1123_label(&v.name)
+            .map_err(|e| format!("volume name {:?}: {e}", v.name))?;
+        let dir = pod_dir(state_dir, uid)
+            .join("volumes")
+            .join(plugin)
+            .join(&v.name);
+        // Never made (the Pod has not started a container yet), or a link
+        // planted in its place: leave it to the next container start.
+        if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        project_into(state_dir, pod, v, &dir, facts)
+            .map_err(|e| format!("volume {:?}: {e}", v.name))?;
+    }
+    Ok(())
 }
 
 /// The mounts of one container, `subPath` applied.

@@ -8,8 +8,8 @@
 //! Every line is bounded both ways; a bad line gets a [`Reply::Error`].
 
 pub mod client;
-pub mod inspect;
 pub mod exec_tty;
+pub mod inspect;
 pub mod metrics;
 pub mod server;
 pub mod top;

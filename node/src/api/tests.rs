@@ -306,6 +306,8 @@ fn inspect_lists_pods_and_details_the_selected_one() {
         b"{\"op\":\"inspect\",\"selected\":{\"name\":\"web\",\"x\":1}}\n",
     );
     assert!(matches!(r, Reply::Error { .. }), "{r:?}");
+}
+
 /// Sends `request` raw to the metrics socket; the whole answer.
 fn http(state: &std::path::Path, request: &[u8]) -> String {
     use std::io::Read;

@@ -8,8 +8,8 @@
 
 mod cgroups;
 mod container;
-pub mod network;
 mod memory_volume;
+pub mod network;
 
 pub use container::SandboxContainer;
 pub use network::CniOptions;
