@@ -1,0 +1,349 @@
+//! Lab worlds (issue 19) on real namespaces: two nodes on the underlay,
+//! a VXLAN overlay and host-gw routes built with `ip` between them, and
+//! nothing in the host's network namespace during or after, even when the
+//! world's process is killed.
+
+mod common;
+
+use kubelab_sandbox::world::{self, UpOptions, WorldState};
+use kubelab_sandbox::world_spec::WorldSpec;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const TWO_NODES: &str = r#"{"underlay":"192.168.50.0/24","pods":false,"nodes":[
+  {"name":"node1","pod_cidr":"10.244.1.0/24"},{"name":"node2","pod_cidr":"10.244.2.0/24"}]}"#;
+
+fn two_nodes() -> WorldSpec {
+    serde_json::from_str(TWO_NODES).unwrap()
+}
+
+/// The links of the host's network namespace (this test's).
+fn host_links() -> BTreeSet<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .expect("ip -o link");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().to_string()))
+        .collect()
+}
+
+fn skip_reason() -> Option<String> {
+    if let Some(w) = common::userns_unavailable() {
+        return Some(w);
+    }
+    if kubelab_sandbox::world::default_dir().as_os_str().is_empty() {
+        return Some("no runtime directory".into());
+    }
+    let ip_ok = std::process::Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!ip_ok).then(|| "iproute2's `ip` is not installed".into())
+}
+
+fn have(tool: &str) -> bool {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(tool).exists())
+}
+
+/// A world brought up in its own runtime directory, taken down on drop
+/// (also when an assertion failed).
+struct World {
+    dir: tempfile::TempDir,
+    st: WorldState,
+}
+
+impl World {
+    fn up(spec: &WorldSpec) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let st = world::up(spec, &opts(dir.path())).expect("world up");
+        World { dir, st }
+    }
+
+    /// `sh -c cmd` in `node`: (exit code, stdout + stderr).
+    fn sh(&self, node: &str, cmd: &str) -> (i32, String) {
+        let argv = ["/bin/sh", "-c", cmd].map(String::from);
+        let out = world::exec_command(&self.st, node, &argv, &common::helper())
+            .unwrap()
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    fn ok(&self, node: &str, cmd: &str) -> String {
+        let (code, out) = self.sh(node, cmd);
+        assert_eq!(code, 0, "{node}: {cmd}\n{out}");
+        out
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = world::down(self.dir.path());
+    }
+}
+
+fn opts(dir: &Path) -> UpOptions {
+    UpOptions {
+        name: "two-nodes".into(),
+        source: "test".into(),
+        dir: dir.to_path_buf(),
+        helper_exe: common::helper(),
+    }
+}
+
+/// Polls `cond` until it holds or `limit` passes.
+fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The PIDs of every process in the user namespace with inode `ino`.
+fn processes_in_userns(ino: u64) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| std::fs::metadata(format!("/proc/{p}/ns/user")).is_ok_and(|m| m.ino() == ino))
+        .collect()
+}
+
+#[test]
+fn two_nodes_reach_each_other_over_the_underlay_vxlan_and_host_gw() {
+    if common::skip(skip_reason()) {
+        return;
+    }
+    let before = host_links();
+    let w = World::up(&two_nodes());
+    assert_eq!(
+        host_links(),
+        before,
+        "a link appeared in the host's namespace"
+    );
+
+    // Each node looks like a cloud VM: its name, eth0 with its address, a
+    // default route via the underlay's gateway, and its own /sys.
+    let out = w.ok(
+        "node1",
+        "hostname; ip -4 -o addr show dev eth0; ip route show default; ls /sys/class/net",
+    );
+    assert!(out.starts_with("node1\n"), "{out}");
+    assert!(out.contains("inet 192.168.50.11/24"), "{out}");
+    assert!(out.contains("default via 192.168.50.1 dev eth0"), "{out}");
+    let sys_links: Vec<&str> = out.lines().rev().take(2).collect();
+    assert!(
+        sys_links.contains(&"eth0") && sys_links.contains(&"lo"),
+        "{out}"
+    );
+    let under = w.ok("underlay", "ip -o link show master br0");
+    assert!(
+        under.contains("veth-node1") && under.contains("veth-node2"),
+        "{under}"
+    );
+
+    if !have("ping") {
+        eprintln!(
+            "SKIP: ping is not installed (apt install iputils-ping): the reachability checks"
+        );
+        return;
+    }
+    w.ok("node1", "ping -c1 -W5 192.168.50.12");
+    w.ok("node2", "ping -c1 -W5 192.168.50.1");
+
+    // A flannel-style overlay: VNI 42 over the underlay, 10.42.0.0/24 on top.
+    for (node, me, peer) in [
+        ("node1", "1", "192.168.50.12"),
+        ("node2", "2", "192.168.50.11"),
+    ] {
+        w.ok(
+            node,
+            &format!(
+                "ip link add vxlan0 type vxlan id 42 remote {peer} dstport 4789 dev eth0 && \
+                 ip addr add 10.42.0.{me}/24 dev vxlan0 && ip link set vxlan0 up"
+            ),
+        );
+    }
+    w.ok("node1", "ping -c1 -W5 10.42.0.2");
+    let fdb = w.ok("node1", "bridge fdb show dev vxlan0");
+    assert!(fdb.contains("dst 192.168.50.12"), "{fdb}");
+
+    // host-gw: node2's Pod subnet routed via node2's underlay address. The
+    // address sits on a bridge with no ports, as flannel's cni0 before any
+    // Pod (this kernel has no `dummy` links: CONFIG_DUMMY is off).
+    w.ok(
+        "node2",
+        "ip link add cni0 type bridge && ip addr add 10.244.2.1/24 dev cni0 && ip link set cni0 up",
+    );
+    w.ok("node1", "ip route add 10.244.2.0/24 via 192.168.50.12");
+    w.ok("node1", "ping -c1 -W5 10.244.2.1");
+    // Without the route, nothing: the address is not on the underlay.
+    w.ok("node1", "ip route del 10.244.2.0/24");
+    let (code, _) = w.sh("node1", "ping -c1 -W1 10.244.2.1");
+    assert_ne!(code, 0, "10.244.2.1 reachable without a route?");
+
+    assert_eq!(
+        host_links(),
+        before,
+        "a link appeared in the host's namespace"
+    );
+    let st = w.st.clone();
+    let dir = w.dir.path().to_path_buf();
+    let stopped = world::down(&dir).unwrap().expect("a running world");
+    assert_eq!(stopped.name, "two-nodes");
+    assert!(world::running(&dir).unwrap().is_none());
+    assert!(processes_in_userns(st.user_ns_ino.unwrap()).is_empty());
+    assert_eq!(host_links(), before);
+    drop(w);
+}
+
+#[test]
+fn up_twice_is_an_error_naming_the_running_world() {
+    if common::skip(skip_reason()) {
+        return;
+    }
+    let w = World::up(&two_nodes());
+    let e = world::up(&two_nodes(), &opts(w.dir.path())).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("\"two-nodes\"") && msg.contains("already up"),
+        "{msg}"
+    );
+    assert!(msg.contains("world down"), "{msg}");
+    // The first one still works.
+    assert_eq!(w.ok("node2", "hostname").trim(), "node2");
+    // Unknown nodes are named with the ones that exist.
+    let argv = vec!["true".to_string()];
+    let e = world::exec_command(&w.st, "node3", &argv, &common::helper()).unwrap_err();
+    assert!(e.to_string().contains("node1, node2"), "{e}");
+}
+
+#[test]
+fn kill_9_of_the_world_process_leaves_no_process_namespace_or_link() {
+    if common::skip(skip_reason()) {
+        return;
+    }
+    let before = host_links();
+    let w = World::up(&two_nodes());
+    let st = w.st.clone();
+    // A process running in a node (a learner's shell) must go too.
+    let argv = ["sleep", "1000"].map(String::from);
+    let mut sleeper = world::exec_command(&st, "node1", &argv, &common::helper())
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let ino = st.user_ns_ino.expect("user namespace inode");
+    assert!(
+        eventually(Duration::from_secs(5), || processes_in_userns(ino).len()
+            >= 4),
+        "init, two holders and sleep: {:?}",
+        processes_in_userns(ino)
+    );
+    // The namespaces' inodes, to see them go.
+    let net_inos: Vec<u64> = st
+        .node_pids
+        .iter()
+        .chain([&st.init_pid])
+        .filter_map(|p| ns_ino(*p, "net"))
+        .collect();
+    assert_eq!(net_inos.len(), 3);
+
+    kubelab_sandbox_kill(st.keeper_pid);
+    // The exec helper (our child, outside the world's PID namespace) sees
+    // its command die and exits; reaped here, it is no zombie in the
+    // world's user namespace either.
+    assert!(eventually(Duration::from_secs(10), || sleeper
+        .try_wait()
+        .unwrap()
+        .is_some()));
+    assert!(
+        eventually(Duration::from_secs(10), || processes_in_userns(ino)
+            .is_empty()),
+        "left after kill -9: {:?}",
+        processes_in_userns(ino)
+    );
+    // No process anywhere is in one of the world's network namespaces.
+    let in_world_net = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| ns_ino(*p, "net").is_some_and(|i| net_inos.contains(&i)))
+        .count();
+    assert_eq!(in_world_net, 0);
+    assert_eq!(host_links(), before);
+    // The stale record is noticed and removed; a new world can come up.
+    assert!(world::running(w.dir.path()).unwrap().is_none());
+    assert!(!WorldState::path(w.dir.path()).exists());
+    let again = world::up(&two_nodes(), &opts(w.dir.path())).expect("up after a kill");
+    assert_ne!(again.keeper_pid, st.keeper_pid);
+    drop(w); // takes `again` down (same directory)
+    assert_eq!(host_links(), before);
+}
+
+fn ns_ino(pid: i32, ns: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+fn kubelab_sandbox_kill(pid: i32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -9 {pid}");
+}
+
+#[test]
+fn a_rootless_world_works_the_same() {
+    if common::skip(skip_reason()) {
+        return;
+    }
+    if !kubelab_sandbox::is_root() {
+        eprintln!("SKIP: needs root to switch to uid {}; already unprivileged: the other tests cover this uid", common::NOBODY);
+        return;
+    }
+    let before = host_links();
+    let ping = if have("ping") {
+        "ping -c1 -W5 192.168.50.12 >/dev/null && echo PING-OK; "
+    } else {
+        eprintln!("SKIP (part): ping is not installed");
+        ""
+    };
+    let cmd = format!(
+        "{ping}id -u; hostname; cat /proc/self/uid_map; ip -4 -o addr show dev eth0; \
+         ip link add vxlan0 type vxlan id 42 remote 192.168.50.12 dstport 4789 dev eth0 && echo VXLAN-OK"
+    );
+    let (code, out, err) = common::helper_as_nobody(&["world-smoke", TWO_NODES, "node1", &cmd]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("EXIT 0"), "{out}\n{err}");
+    if !ping.is_empty() {
+        assert!(out.contains("PING-OK"), "{out}\n{err}");
+    }
+    assert!(out.contains("\n0\nnode1\n"), "root in the world: {out}");
+    assert!(out.contains(&format!("0      {}", common::NOBODY)), "{out}");
+    assert!(
+        out.contains("inet 192.168.50.11/24") && out.contains("VXLAN-OK"),
+        "{out}\n{err}"
+    );
+    assert_eq!(host_links(), before);
+}
