@@ -394,12 +394,16 @@ mod pod_and_node_args {
             "/srv",
             "--backoff-divisor",
             "10",
+            "--pod-cidr",
+            "10.99.0.0/24",
         ]) {
             crate::cli::Command::Node(a) => {
                 assert_eq!(a.manifests.as_deref(), Some(Path::new("/m")));
                 assert_eq!(a.name, "lab");
                 assert_eq!(a.allow_host_path, [PathBuf::from("/srv")]);
                 assert_eq!(a.backoff_divisor, 10);
+                assert_eq!(a.pod_cidr, "10.99.0.0/24");
+                assert_eq!(a.cni_bin_dirs, [PathBuf::from("/usr/lib/cni")]);
                 assert_eq!(
                     crate::commands::node::state_dir(a.state_dir),
                     PathBuf::from("/s")

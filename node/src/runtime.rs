@@ -14,8 +14,14 @@
 use crate::cgroup_plan::CgroupNode;
 use crate::manifest::image::Image;
 use crate::status::container::Exit;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// What the kubelet's network probes and `httpGet` hooks ask for, and their
+/// answer: made by the sandbox engine's checker, which runs them in the
+/// node's network namespace.
+pub use kubelab_sandbox::net::{CheckOutcome, NetCheck};
 
 /// `RunPodSandbox`: one Pod's infra process and the namespaces it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +57,11 @@ pub struct PodSandbox {
     /// The Pod's cgroup directory on the host, one per mounted hierarchy
     /// (v2: one), for stats and metrics.
     pub pod_cgroup_dirs: Vec<PathBuf>,
+    /// The Pod's IP from its network (CNI ADD's result); `None` when the
+    /// Pod has loopback only.
+    pub ip: Option<IpAddr>,
+    /// Why the Pod has loopback only, when it has.
+    pub network_note: Option<String>,
 }
 
 /// A mount into one container (volumes, resolved by the agent).
@@ -131,4 +142,10 @@ pub trait Runtime: Send + Sync {
     /// `StopPodSandbox` + `RemovePodSandbox`: the infra process ends and the
     /// Pod's cgroups are removed (its containers were stopped before).
     fn remove_pod_sandbox(&self, pod: &PodSandbox) -> std::io::Result<()>;
+    /// Whether Pods get an IP reachable from the node (`Err`: why not, and
+    /// what would fix it). `tcpSocket` and `httpGet` probes need it.
+    fn pod_network(&self) -> Result<(), String>;
+    /// Runs a `tcpSocket`/`httpGet` check from the node's network namespace
+    /// (where the kubelet runs its probes), within `timeout`.
+    fn net_check(&self, check: &NetCheck, timeout: Duration) -> CheckOutcome;
 }

@@ -106,7 +106,7 @@ mod api;
 pub mod cgroup;
 mod error;
 mod host;
-mod net;
+pub mod net;
 mod ns;
 pub mod observe;
 pub mod pod;
@@ -153,6 +153,12 @@ pub fn dispatch() -> Option<i32> {
         Some(world::exec_main())
     } else if arg == cgroup::systemd_scope::SCOPE_ARG {
         Some(cgroup::systemd_scope::helper_main())
+    } else if arg == net::HOLDER_ARG {
+        Some(net::holder::holder_main())
+    } else if arg == net::ENTER_ARG {
+        Some(net::enter::enter_main())
+    } else if arg == net::CHECK_ARG {
+        Some(net::enter::check_main())
     } else {
         None
     }

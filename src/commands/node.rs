@@ -32,6 +32,12 @@ pub struct NodeArgs {
     /// Divide the CrashLoopBackOff delays (10 s to 5 min) by this, for labs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backoff_divisor: u32,
+    /// The Pods' addresses (host-local IPAM on the node's bridge `kubelab0`).
+    #[arg(long, value_name = "CIDR", default_value = kubelab_node::sandbox_runtime::network::DEFAULT_POD_CIDR)]
+    pub pod_cidr: String,
+    /// Where the CNI plugins are (repeatable; CNI_PATH).
+    #[arg(long = "cni-bin-dir", value_name = "DIR", default_value = kubelab_node::cni::DEBIAN_PLUGIN_DIR)]
+    pub cni_bin_dirs: Vec<PathBuf>,
 }
 
 /// The state directory the node and `kubelab pod` agree on.
@@ -53,8 +59,13 @@ pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
-    let runtime = super::node_runtime::node_runtime(&a.name)?;
     let state = state_dir(a.state_dir);
+    let cni = kubelab_node::sandbox_runtime::CniOptions {
+        plugin_dirs: a.cni_bin_dirs,
+        pod_cidr: a.pod_cidr,
+        state_dir: state.join("cni"),
+    };
+    let runtime = super::node_runtime::node_runtime(&a.name, Some(cni))?;
     let mut config = NodeConfig::new(&a.name, &state);
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;

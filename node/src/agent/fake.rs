@@ -1,7 +1,9 @@
 //! A test double of the runtime: records every call, and lets a test make
 //! a container exit or its exec commands fail. Test code only.
 
-use crate::runtime::{Container, ContainerConfig, PodSandbox, PodSandboxConfig, Runtime};
+use crate::runtime::{
+    CheckOutcome, Container, ContainerConfig, NetCheck, PodSandbox, PodSandboxConfig, Runtime,
+};
 use crate::status::container::Exit;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +28,7 @@ pub enum Call {
         argv: Vec<String>,
     },
     RemoveSandbox(String),
+    NetCheck(NetCheck),
 }
 
 #[derive(Default)]
@@ -37,6 +40,12 @@ pub struct Shared {
     pub exit_on_start: BTreeMap<String, i32>,
     /// Exit code of exec commands by container name (default 0).
     pub exec_code: BTreeMap<String, i32>,
+    /// The IP every Pod sandbox gets (`None`: loopback only).
+    pub pod_ip: Option<std::net::IpAddr>,
+    /// Why Pods have no network (`pod_network`'s answer), if they have none.
+    pub no_network: Option<String>,
+    /// Network checks that succeed, by port (the others fail).
+    pub open_ports: std::collections::BTreeSet<u16>,
 }
 
 #[derive(Clone, Default)]
@@ -125,16 +134,15 @@ impl Container for FakeContainer {
 
 impl Runtime for FakeRuntime {
     fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> std::io::Result<PodSandbox> {
-        self.0
-            .lock()
-            .unwrap()
-            .calls
-            .push(Call::RunSandbox(config.name.clone()));
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::RunSandbox(config.name.clone()));
         Ok(PodSandbox {
             id: format!("sb-{}", config.uid),
             infra_pid: 1,
             netns: PathBuf::from("/proc/1/ns/net"),
             pod_cgroup_dirs: Vec::new(),
+            ip: s.pod_ip.filter(|_| s.no_network.is_none()),
+            network_note: s.no_network.clone(),
         })
     }
     fn start_container(
@@ -174,5 +182,30 @@ impl Runtime for FakeRuntime {
             .calls
             .push(Call::RemoveSandbox(pod.id.clone()));
         Ok(())
+    }
+    fn pod_network(&self) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .no_network
+            .clone()
+            .map_or(Ok(()), Err)
+    }
+    fn net_check(&self, check: &NetCheck, _timeout: Duration) -> CheckOutcome {
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::NetCheck(check.clone()));
+        let port = match check {
+            NetCheck::Tcp { port, .. } | NetCheck::Http { port, .. } => *port,
+        };
+        let success = s.open_ports.contains(&port);
+        CheckOutcome {
+            success,
+            message: if success {
+                String::new()
+            } else {
+                format!("dial tcp :{port}: connect: connection refused")
+            },
+            status: success.then_some(200),
+        }
     }
 }

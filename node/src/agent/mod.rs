@@ -19,6 +19,7 @@
 
 pub mod build;
 pub mod describe;
+pub mod handlers;
 pub mod state;
 pub mod static_dir;
 mod sync;
@@ -26,6 +27,8 @@ pub mod volumes;
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod net_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -116,7 +119,7 @@ impl State {
 
 pub(crate) struct Inner {
     pub(crate) config: NodeConfig,
-    runtime: Box<dyn Runtime>,
+    pub(crate) runtime: Box<dyn Runtime>,
     state: Mutex<State>,
     changed: Condvar,
     tx: Sender<Msg>,
@@ -211,7 +214,7 @@ impl Node {
             manifest::parse_str(text, file, self.parse_options()).map_err(|e| e.to_string())?;
         let mut problems = Vec::new();
         for mp in &pods {
-            for p in build::unsupported(&mp.pod) {
+            for p in build::unsupported(&mp.pod, self.inner.runtime.pod_network()) {
                 problems.push(format!("{}:{}: {p}", file.display(), mp.line));
             }
         }

@@ -27,7 +27,7 @@ pub type SharedContainer = Arc<Mutex<Box<dyn Container>>>;
 /// One probe of a running instance.
 pub struct ProbeSlot {
     pub worker: ProbeWorker,
-    pub argv: Vec<String>,
+    pub handler: super::handlers::Handler,
     pub next_due: Instant,
     pub busy: bool,
 }

@@ -116,9 +116,12 @@ impl Node {
                         let mut bad = Vec::new();
                         for mp in &mut pods {
                             bad.extend(
-                                super::build::unsupported(&mp.pod)
-                                    .into_iter()
-                                    .map(|p| format!("{}:{}: {p}", path.display(), mp.line)),
+                                super::build::unsupported(
+                                    &mp.pod,
+                                    self.inner.runtime.pod_network(),
+                                )
+                                .into_iter()
+                                .map(|p| format!("{}:{}: {p}", path.display(), mp.line)),
                             );
                             if let Err(e) = static_pod::make_static(
                                 &mut mp.pod,

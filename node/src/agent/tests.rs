@@ -350,12 +350,15 @@ fn static_manifests_start_replace_and_stop_their_pods() {
 #[test]
 fn apply_refuses_what_the_node_cannot_do_and_changes_to_a_pod() {
     let l = lab();
+    // Without a Pod network, tcpSocket probes cannot reach the Pod.
+    l.rt.0.lock().unwrap().no_network = Some("no CNI plugin bridge in /usr/lib/cni".into());
     let tcp = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n  - name: main\n    image: busybox\n    ports:\n    - containerPort: 80\n    readinessProbe:\n      tcpSocket:\n        port: 80\n";
     let e = l.node.apply(tcp, Path::new("t.yaml")).unwrap_err();
     assert!(
-        e.starts_with("t.yaml:1: spec.containers[0].readinessProbe: only `exec` probes"),
+        e.starts_with("t.yaml:1: spec.containers[0].readinessProbe: tcpSocket needs a Pod IP the node can reach, and no CNI plugin bridge in /usr/lib/cni;"),
         "{e}"
     );
+    l.rt.0.lock().unwrap().no_network = None;
     apply(&l, &pod("web", "Always", ""));
     assert_eq!(
         l.node

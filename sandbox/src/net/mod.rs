@@ -1,5 +1,37 @@
-//! Network worlds: links, addresses and routes between network namespaces.
-//! The mechanisms only; who builds which topology is the caller's business
-//! (a lab world: `crate::world`).
+//! Network namespaces a program keeps for itself: a node's own network
+//! namespace (and, rootless, the user namespace that owns it), held by a
+//! small process, entered by the children that need it (CNI plugins,
+//! probes), gone with its holder; and the links, addresses and routes
+//! between network namespaces.
+//!
+//! - [`holder`]: the holder process and the caller's handle on it
+//!   ([`NodeNetns`]); the namespace lives exactly as long as the caller
+//!   keeps the handle and is alive itself (the holder exits when its stdin
+//!   closes, so `kill -9` of the caller ends it too).
+//! - [`enter`]: a helper mode that joins a holder's namespaces and execs a
+//!   program (CNI plugins run through it, so the bridge and the node-side
+//!   veths are made in the node's namespace, never the host's).
+//! - [`check`]: TCP and HTTP checks (the kubelet's `tcpSocket` and
+//!   `httpGet` probes), run by a helper mode inside a holder's namespaces.
+//! - [`ip`]: iproute2's `ip -batch` run in a chosen network namespace (lab
+//!   worlds wire their nodes with it, see `crate::world`).
+//!
+//! Lab worlds put several network namespaces in one user namespace and
+//! one PID namespace; their node holders are forked by the world's init
+//! (`crate::ns::holder`), not re-executed like [`holder`]'s, so that a
+//! world costs no exec per node and dies with its init.
 
+pub mod check;
+pub(crate) mod enter;
+pub mod holder;
 pub(crate) mod ip;
+
+pub use check::{CheckOutcome, NetCheck};
+pub use holder::{NodeNetns, NodeNetnsOptions};
+
+/// argv[1] of the holder process.
+pub(crate) const HOLDER_ARG: &str = "__kubelab-netns-holder";
+/// argv[1] of the enter-and-exec helper.
+pub(crate) const ENTER_ARG: &str = "__kubelab-netns-enter";
+/// argv[1] of the check helper.
+pub(crate) const CHECK_ARG: &str = "__kubelab-netns-check";

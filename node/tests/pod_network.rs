@@ -1,0 +1,369 @@
+//! Pod networking on a real node: the agent with the sandbox runtime and
+//! Debian's CNI plugins. Two busybox Pods get IPs from the node's Pod CIDR
+//! and reach each other through the bridge (ping, HTTP); a `tcpSocket`
+//! readiness probe goes Ready once the container listens; a failing
+//! `httpGet` liveness probe restarts its container; the Pod IP reaches the
+//! downward API. Nothing is ever created in the host's network namespace,
+//! and after the node stops — or is killed with SIGKILL — no holder, Pod
+//! or link is left.
+//!
+//! `harness = false`: the binary's main calls `kubelab_sandbox::dispatch()`
+//! first, so it is also the sandbox helper and the namespace holder.
+
+use kubelab_node::agent::{Node, NodeConfig};
+use kubelab_node::cni::DEBIAN_PLUGIN_DIR;
+use kubelab_node::runtime::Runtime;
+use kubelab_node::sandbox_runtime::network::missing_plugins;
+use kubelab_node::sandbox_runtime::{CniOptions, SandboxRuntime, SandboxRuntimeOptions};
+use kubelab_node::status::printer::pod_row;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const CIDR: &str = "10.77.0.0/24";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn main() {
+    if let Some(code) = kubelab_sandbox::dispatch() {
+        std::process::exit(code);
+    }
+    if std::env::args().nth(1).as_deref() == Some("sigkill-child") {
+        return sigkill_child();
+    }
+    if let Some(why) = skip_reason() {
+        println!("SKIP: {why}");
+        return;
+    }
+    let before = host_links();
+    two_pods_talk_and_probes_use_the_pod_ip();
+    assert_eq!(host_links(), before, "the host's links changed");
+    sigkill_of_the_node_leaves_no_namespace();
+    assert_eq!(host_links(), before, "the host's links changed");
+    println!("pod_network: all cases passed");
+}
+
+fn skip_reason() -> Option<String> {
+    if !kubelab_sandbox::is_root() {
+        return Some(
+            "Pod networking needs a root node (a rootless node gives Pods loopback only)".into(),
+        );
+    }
+    let missing = missing_plugins(&[PathBuf::from(DEBIAN_PLUGIN_DIR)]);
+    if !missing.is_empty() {
+        return Some(format!(
+            "no CNI plugin {} in {DEBIAN_PLUGIN_DIR} (apt install containernetworking-plugins)",
+            missing.join(", ")
+        ));
+    }
+    if !Path::new("/bin/busybox").is_file() {
+        return Some("no static /bin/busybox (apt-get install busybox-static)".into());
+    }
+    if kubelab_sandbox::cgroup::mode() == kubelab_sandbox::cgroup::Mode::None {
+        return Some("no cgroup filesystem mounted".into());
+    }
+    if std::process::Command::new("ip")
+        .arg("-V")
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        return Some("no `ip` (apt-get install iproute2)".into());
+    }
+    None
+}
+
+/// The host's interface names, sorted.
+fn host_links() -> Vec<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Our children running the namespace holder mode.
+fn holders() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Field 4 (after the parenthesised name) is the parent.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1).map(String::from));
+        if ppid.as_deref() == Some(me.as_str())
+            && cmd
+                .split(|b| *b == 0)
+                .any(|a| a == b"__kubelab-netns-holder")
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn runtime_options(name: &str, state: &Path) -> SandboxRuntimeOptions {
+    let mut o = SandboxRuntimeOptions::new(name);
+    o.runtime_dir = Some(PathBuf::from("/run/kubelab-test-node"));
+    o.cni = Some(CniOptions {
+        plugin_dirs: vec![PathBuf::from(DEBIAN_PLUGIN_DIR)],
+        pod_cidr: CIDR.into(),
+        state_dir: state.join("cni"),
+    });
+    o
+}
+
+fn node(name: &str, dir: &Path) -> Node {
+    let state = dir.join("state");
+    let rt = SandboxRuntime::new(runtime_options(name, &state)).expect("runtime");
+    assert_eq!(rt.pod_network(), Ok(()));
+    let mut cfg = NodeConfig::new(name, &state);
+    cfg.images.busybox = true;
+    cfg.tick = Duration::from_millis(20);
+    Node::new(cfg, Box::new(rt))
+}
+
+const PODS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && sleep 1 && exec httpd -f -p 8080 -h /www"]
+    env:
+    - name: MY_IP
+      valueFrom:
+        fieldRef:
+          fieldPath: status.podIP
+    ports:
+    - name: http
+      containerPort: 8080
+    readinessProbe:
+      tcpSocket:
+        port: http
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "600"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sick
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && exec httpd -f -p 8080 -h /www"]
+    livenessProbe:
+      httpGet:
+        port: 8080
+        path: /healthz
+      periodSeconds: 1
+      failureThreshold: 1
+      timeoutSeconds: 2
+"#;
+
+fn ip_of(n: &Node, name: &str) -> String {
+    let (pod, _) = n.pod("default", name).unwrap();
+    pod.status.and_then(|s| s.pod_ip).expect("a Pod IP")
+}
+
+fn exec(n: &Node, pod: &str, argv: &[&str]) -> (i32, String) {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let (code, out, err) = n
+        .exec("default", pod, None, &argv, Duration::from_secs(20))
+        .unwrap();
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err),
+    )
+}
+
+fn two_pods_talk_and_probes_use_the_pod_ip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = node(&format!("net{}", std::process::id()), tmp.path());
+    let thread = n.spawn();
+    n.apply(PODS, Path::new("pods.yaml")).expect("applied");
+    let running = |name: &'static str| {
+        move |st: &kubelab_node::agent::State| {
+            st.find("default", name).is_some_and(|p| {
+                pod_row(&p.pod, kubelab_node::agent::now_utc()).status == "Running"
+            })
+        }
+    };
+    assert!(n.wait_until(WAIT, running("web")), "web runs");
+    assert!(n.wait_until(WAIT, running("client")), "client runs");
+    let (web, client) = (ip_of(&n, "web"), ip_of(&n, "client"));
+    for ip in [&web, &client] {
+        assert!(ip.starts_with("10.77.0."), "{ip} outside {CIDR}");
+    }
+    assert_ne!(web, client);
+    // The wide row's IP column.
+    let (pod, _) = n.pod("default", "web").unwrap();
+    assert_eq!(pod_row(&pod, kubelab_node::agent::now_utc()).ip, web);
+
+    // The tcpSocket probe (from the node's namespace to the Pod IP) makes
+    // web Ready once httpd listens.
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "web").is_some_and(
+            |p| pod_row(&p.pod, kubelab_node::agent::now_utc()).ready == "1/1"
+        )),
+        "web never became Ready"
+    );
+    // Pod to Pod through the bridge.
+    let (code, out) = exec(&n, "client", &["ping", "-c", "1", "-W", "5", &web]);
+    assert_eq!(code, 0, "client cannot ping web at {web}: {out}");
+    let (code, out) = exec(&n, "web", &["ping", "-c", "1", "-W", "5", &client]);
+    assert_eq!(code, 0, "web cannot ping client at {client}: {out}");
+    let (code, out) = exec(
+        &n,
+        "client",
+        &["wget", "-q", "-O-", &format!("http://{web}:8080/")],
+    );
+    assert_eq!((code, out.trim()), (0, "hello-from-web"));
+    // The downward API saw the same IP; eth0 carries it.
+    let (_, env) = exec(&n, "web", &["sh", "-c", "echo $MY_IP"]);
+    assert_eq!(env.trim(), web);
+    let (_, addr) = exec(&n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
+    assert!(addr.contains(&format!("{web}/24")), "{addr}");
+
+    // httpGet liveness: /healthz is a 404, so the container is restarted.
+    assert!(
+        n.wait_until(WAIT, |st| st
+            .find("default", "sick")
+            .is_some_and(|p| p.containers[0].restart_count() >= 1)),
+        "sick was never restarted"
+    );
+    let (_, events) = n.pod("default", "sick").unwrap();
+    assert!(
+        events.iter().any(|e| e.reason == "Unhealthy"
+            && e.message == "Liveness probe failed: HTTP probe failed with statuscode: 404"),
+        "{events:?}"
+    );
+
+    // The node's bridge is in its own namespace: exactly one holder.
+    let held = holders();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let out = std::process::Command::new("nsenter")
+        .arg(format!("--net=/proc/{}/ns/net", held[0]))
+        .args(["ip", "-o", "link", "show", "kubelab0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "no kubelab0 in the node's namespace");
+
+    // Deleting a Pod releases its address (CNI DEL).
+    let ipam = tmp.path().join("state/cni/ipam/kubelab");
+    assert!(ipam.join(&client).exists());
+    n.delete("default", "client", Some(1)).unwrap();
+    assert!(n.wait_until(WAIT, |st| st.find("default", "client").is_none()));
+    assert!(!ipam.join(&client).exists(), "the address was not released");
+
+    thread.stop();
+    drop(n);
+    let deadline = Instant::now() + WAIT;
+    while !holders().is_empty() {
+        assert!(Instant::now() < deadline, "the holder outlived the node");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("ok: two_pods_talk_and_probes_use_the_pod_ip");
+}
+
+/// Child mode: a node with one Pod, killed by the parent.
+fn sigkill_child() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = SandboxRuntime::new(runtime_options(
+        &format!("k{}", std::process::id()),
+        tmp.path(),
+    ))
+    .unwrap();
+    let n = {
+        let mut cfg = NodeConfig::new("killed", &tmp.path().join("state"));
+        cfg.images.busybox = true;
+        cfg.tick = Duration::from_millis(20);
+        Node::new(cfg, Box::new(rt))
+    };
+    let _thread = n.spawn();
+    n.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: main\n    image: busybox\n    command: [\"sleep\", \"600\"]\n",
+        Path::new("p.yaml"),
+    )
+    .unwrap();
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "p").is_some_and(|p| p
+            .pod
+            .status
+            .as_ref()
+            .and_then(|s| s.pod_ip.as_ref())
+            .is_some()))
+    );
+    let holder = holders();
+    let (pod, _) = n.pod("default", "p").unwrap();
+    println!(
+        "{} {}",
+        holder.first().copied().unwrap_or(0),
+        pod.status.and_then(|s| s.pod_ip).unwrap_or_default()
+    );
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+fn sigkill_of_the_node_leaves_no_namespace() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("/proc/self/exe")
+        .arg("sigkill-child")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(parts.len(), 2, "child said {line:?}");
+    let holder: u32 = parts[0].parse().unwrap();
+    assert!(holder > 0 && parts[1].starts_with("10.77.0."), "{line}");
+    let netns = std::fs::read_link(format!("/proc/{holder}/ns/net")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The holder reads EOF and exits; the namespace, its bridge and veths
+    // go with it. (The zombie may stay until init reaps it: it is dead.)
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{holder}/stat")).unwrap_or_default();
+        let alive = state
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().next().map(String::from))
+            .is_some_and(|s| s != "Z");
+        let still_ns =
+            std::fs::read_link(format!("/proc/{holder}/ns/net")).ok() == Some(netns.clone());
+        if !alive && !still_ns {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the holder survived SIGKILL of its node"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("ok: sigkill_of_the_node_leaves_no_namespace");
+}
