@@ -106,6 +106,8 @@ pub enum Command {
     Node(crate::commands::node::NodeArgs),
     /// Pods on a running `kubelab node`: apply, get, describe, logs, exec, delete, top.
     Pod(crate::commands::pod::PodArgs),
+    /// Lab worlds: several nodes on their own network namespaces (up, exec, shell, status, down).
+    World(crate::commands::world::WorldArgs),
 }
 
 /// Why the built-in course is not available (it could not be unpacked):
@@ -179,6 +181,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Man(a)) => crate::commands::shell_help::man(a, Cli::command()),
         Some(Command::Node(a)) => crate::commands::node::run(a),
         Some(Command::Pod(a)) => crate::commands::pod::run(a),
+        Some(Command::World(a)) => crate::commands::world::run(a),
     };
     match result {
         Ok(code) => code,
