@@ -347,3 +347,24 @@ fn a_rootless_world_works_the_same() {
     );
     assert_eq!(host_links(), before);
 }
+
+#[test]
+fn the_kernel_facts_probe_tries_each_feature_and_leaves_nothing() {
+    use kubelab_sandbox::world::facts::{probe, Outcome};
+    if common::skip(skip_reason()) {
+        return;
+    }
+    let before = host_links();
+    let scratch = tempfile::tempdir().unwrap();
+    let facts = probe(&common::helper(), scratch.path()).expect("probe");
+    let by = |n: &str| facts.iter().find(|f| f.name == n).unwrap().outcome;
+    // A world is built from veths and a bridge: they must work.
+    assert_eq!(by("world: veth"), Outcome::Works, "{facts:?}");
+    assert_eq!(by("world: bridge"), Outcome::Works, "{facts:?}");
+    for f in &facts {
+        eprintln!("{}: {:?} {}", f.name, f.outcome, f.detail);
+        assert!(!f.detail.is_empty(), "{f:?}");
+    }
+    assert_eq!(host_links(), before);
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+}

@@ -30,6 +30,7 @@
 //! namespace may do (IPVS's netlink, loading modules) is missing in both.
 
 mod exec;
+pub mod facts;
 pub(crate) mod init;
 pub(crate) mod keeper;
 mod state;
