@@ -241,6 +241,7 @@ fn kill_9_of_the_world_process_leaves_no_process_namespace_or_link() {
         return;
     }
     let before = host_links();
+    let mounts_before = host_mounts();
     let w = World::up(&two_nodes());
     let st = w.st.clone();
     // A process running in a node (a learner's shell) must go too.
@@ -288,6 +289,8 @@ fn kill_9_of_the_world_process_leaves_no_process_namespace_or_link() {
         .count();
     assert_eq!(in_world_net, 0);
     assert_eq!(host_links(), before);
+    // `exec` mounted the node's /sys in a mount namespace of its own only.
+    assert_eq!(host_mounts(), mounts_before);
     // The stale record is noticed and removed; a new world can come up.
     assert!(world::running(w.dir.path()).unwrap().is_none());
     assert!(!WorldState::path(w.dir.path()).exists());
@@ -295,6 +298,22 @@ fn kill_9_of_the_world_process_leaves_no_process_namespace_or_link() {
     assert_ne!(again.keeper_pid, st.keeper_pid);
     drop(w); // takes `again` down (same directory)
     assert_eq!(host_links(), before);
+}
+
+/// This process's mount table (mount points and types).
+fn host_mounts() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            format!(
+                "{} {}",
+                f.get(4).unwrap_or(&""),
+                f.iter().rev().nth(2).unwrap_or(&"")
+            )
+        })
+        .collect()
 }
 
 fn ns_ino(pid: i32, ns: &str) -> Option<u64> {
@@ -319,31 +338,95 @@ fn a_rootless_world_works_the_same() {
         return;
     }
     if !kubelab_sandbox::is_root() {
-        eprintln!("SKIP: needs root to switch to uid {}; already unprivileged: the other tests cover this uid", common::NOBODY);
+        eprintln!(
+            "SKIP: needs root to switch to uid {}; already unprivileged: the other tests cover this uid",
+            common::NOBODY
+        );
         return;
     }
     let before = host_links();
-    let ping = if have("ping") {
-        "ping -c1 -W5 192.168.50.12 >/dev/null && echo PING-OK; "
-    } else {
-        eprintln!("SKIP (part): ping is not installed");
-        ""
+    let vx = |peer: &str, me: &str| {
+        format!(
+            "ip link add vxlan0 type vxlan id 42 remote {peer} dstport 4789 dev eth0 && \
+             ip addr add 10.42.0.{me}/24 dev vxlan0 && ip link set vxlan0 up && echo VXLAN-OK"
+        )
     };
-    let cmd = format!(
-        "{ping}id -u; hostname; cat /proc/self/uid_map; ip -4 -o addr show dev eth0; \
-         ip link add vxlan0 type vxlan id 42 remote 192.168.50.12 dstport 4789 dev eth0 && echo VXLAN-OK"
-    );
-    let (code, out, err) = common::helper_as_nobody(&["world-smoke", TWO_NODES, "node1", &cmd]);
-    assert_eq!(code, Some(0), "{out}\n{err}");
-    assert!(out.contains("EXIT 0"), "{out}\n{err}");
-    if !ping.is_empty() {
-        assert!(out.contains("PING-OK"), "{out}\n{err}");
+    let ping = |to: &str| {
+        if have("ping") {
+            format!("ping -c1 -W5 {to} >/dev/null && echo PING-OK {to}")
+        } else {
+            "echo SKIP-PING".to_string()
+        }
+    };
+    let steps = [
+        ("node1", "id -u; hostname; cat /proc/self/uid_map; ip -4 -o addr show dev eth0".to_string()),
+        ("node1", ping("192.168.50.12")),
+        ("node1", vx("192.168.50.12", "1")),
+        ("node2", vx("192.168.50.11", "2")),
+        ("node1", ping("10.42.0.2")),
+        (
+            "node2",
+            "ip link add cni0 type bridge && ip addr add 10.244.2.1/24 dev cni0 && ip link set cni0 up"
+                .to_string(),
+        ),
+        ("node1", "ip route add 10.244.2.0/24 via 192.168.50.12".to_string()),
+        ("node1", ping("10.244.2.1")),
+    ];
+    let mut args = vec!["world-smoke".to_string(), TWO_NODES.to_string()];
+    for (n, c) in &steps {
+        args.push(n.to_string());
+        args.push(c.clone());
     }
-    assert!(out.contains("\n0\nnode1\n"), "root in the world: {out}");
-    assert!(out.contains(&format!("0      {}", common::NOBODY)), "{out}");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = common::helper_as_nobody(&argv);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert_eq!(out.matches("EXIT 0").count(), steps.len(), "{out}\n{err}");
     assert!(
-        out.contains("inet 192.168.50.11/24") && out.contains("VXLAN-OK"),
-        "{out}\n{err}"
+        out.contains("\n0\nnode1\n") || out.starts_with("0\nnode1\n"),
+        "root in the world: {out}"
+    );
+    assert!(out.contains(&format!("0      {}", common::NOBODY)), "{out}");
+    assert!(out.contains("inet 192.168.50.11/24"), "{out}");
+    assert_eq!(out.matches("VXLAN-OK").count(), 2, "{out}\n{err}");
+    if out.contains("SKIP-PING") {
+        eprintln!("SKIP (part): ping is not installed (apt install iputils-ping)");
+    } else {
+        for to in ["192.168.50.12", "10.42.0.2", "10.244.2.1"] {
+            assert!(out.contains(&format!("PING-OK {to}")), "{to}: {out}\n{err}");
+        }
+    }
+    assert_eq!(host_links(), before);
+}
+
+#[test]
+fn a_rootless_world_killed_with_9_leaves_nothing() {
+    if common::skip(skip_reason()) {
+        return;
+    }
+    if !kubelab_sandbox::is_root() {
+        eprintln!(
+            "SKIP: needs root to switch to uid {} and kill its world",
+            common::NOBODY
+        );
+        return;
+    }
+    let before = host_links();
+    let (code, out, err) = common::helper_as_nobody(&["world-up", TWO_NODES]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let json = out
+        .lines()
+        .find_map(|l| l.strip_prefix("STATE "))
+        .unwrap_or_else(|| panic!("no state: {out}\n{err}"));
+    let st: WorldState = serde_json::from_str(json).unwrap();
+    let ino = st.user_ns_ino.expect("user namespace inode");
+    assert_eq!(processes_in_userns(ino).len(), 3, "init and two holders");
+    assert!(st.is_running());
+    kubelab_sandbox_kill(st.keeper_pid);
+    assert!(
+        eventually(Duration::from_secs(10), || processes_in_userns(ino)
+            .is_empty()),
+        "left after kill -9: {:?}",
+        processes_in_userns(ino)
     );
     assert_eq!(host_links(), before);
 }
