@@ -26,8 +26,10 @@ fn main() {
     if let Some(code) = kubelab_sandbox::dispatch() {
         std::process::exit(code);
     }
-    if std::env::args().nth(1).as_deref() == Some("sigkill-child") {
-        return sigkill_child();
+    match std::env::args().nth(1).as_deref() {
+        Some("sigkill-child") => return sigkill_child(),
+        Some("rootless-child") => return rootless_child(),
+        _ => {}
     }
     if let Some(why) = skip_reason() {
         println!("SKIP: {why}");
@@ -38,6 +40,8 @@ fn main() {
     assert_eq!(host_links(), before, "the host's links changed");
     sigkill_of_the_node_leaves_no_namespace();
     assert_eq!(host_links(), before, "the host's links changed");
+    without_plugins_pods_get_loopback_only_and_say_why();
+    a_rootless_node_says_its_pods_get_loopback_only();
     println!("pod_network: all cases passed");
 }
 
@@ -366,4 +370,97 @@ fn sigkill_of_the_node_leaves_no_namespace() {
         std::thread::sleep(Duration::from_millis(20));
     }
     println!("ok: sigkill_of_the_node_leaves_no_namespace");
+}
+
+fn without_plugins_pods_get_loopback_only_and_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("no-plugins");
+    std::fs::create_dir(&empty).unwrap();
+    let state = tmp.path().join("state");
+    let mut o = runtime_options(&format!("lo{}", std::process::id()), &state);
+    if let Some(c) = &mut o.cni {
+        c.plugin_dirs = vec![empty.clone()];
+    }
+    let rt = SandboxRuntime::new(o).expect("runtime");
+    let why = rt.pod_network().unwrap_err();
+    assert!(
+        why.contains("apt install containernetworking-plugins"),
+        "{why}"
+    );
+    let mut cfg = NodeConfig::new("lo", &state);
+    cfg.images.busybox = true;
+    cfg.tick = Duration::from_millis(20);
+    let n = Node::new(cfg, Box::new(rt));
+    let thread = n.spawn();
+    let probe = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n  - name: main\n    image: busybox\n    readinessProbe:\n      tcpSocket:\n        port: 80\n";
+    let e = n.apply(probe, Path::new("t.yaml")).unwrap_err();
+    assert!(
+        e.contains("readinessProbe: tcpSocket needs a Pod IP"),
+        "{e}"
+    );
+    n.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lo\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: busybox\n    command: [\"sleep\", \"600\"]\n",
+        Path::new("lo.yaml"),
+    )
+    .unwrap();
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "lo").is_some_and(
+            |p| pod_row(&p.pod, kubelab_node::agent::now_utc()).status == "Running"
+        ))
+    );
+    let (pod, events) = n.pod("default", "lo").unwrap();
+    assert_eq!(pod.status.and_then(|s| s.pod_ip), None);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "NetworkNotReady" && e.message.contains("loopback only")),
+        "{events:?}"
+    );
+    let (_, links) = exec(&n, "lo", &["ip", "-o", "link"]);
+    assert_eq!(links.lines().count(), 1, "only lo: {links}");
+    assert!(links.contains("lo: <LOOPBACK,UP"), "{links}");
+    assert!(holders().is_empty(), "no namespace holder without plugins");
+    thread.stop();
+    println!("ok: without_plugins_pods_get_loopback_only_and_say_why");
+}
+
+const NOBODY: u32 = 65534;
+
+/// Child mode, as uid 65534: what a rootless node says about its Pods.
+fn rootless_child() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = runtime_options(&format!("rl{}", std::process::id()), tmp.path());
+    let rt = SandboxRuntime::new(o).expect("runtime");
+    match rt.pod_network() {
+        Ok(()) => println!("NETWORK"),
+        Err(why) => println!("LOOPBACK {why}"),
+    }
+}
+
+/// Rootless Pod networking would need the Pods' user namespaces inside the
+/// node's; until then a rootless node says so instead of failing.
+fn a_rootless_node_says_its_pods_get_loopback_only() {
+    use std::os::unix::process::CommandExt;
+    let out = std::process::Command::new("/proc/self/exe")
+        .arg("rootless-child")
+        .env_clear()
+        .env("TMPDIR", "/tmp")
+        .current_dir("/")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        println!(
+            "SKIP: a_rootless_node_says_its_pods_get_loopback_only: this test binary cannot run as uid {NOBODY}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return;
+    }
+    assert!(
+        text.starts_with("LOOPBACK ") && text.contains("needs a node run as root"),
+        "{text}"
+    );
+    println!("ok: a_rootless_node_says_its_pods_get_loopback_only");
 }

@@ -95,10 +95,10 @@
 //!
 //! Folders by concern, in layers that only import downwards (see the
 //! sandbox section of docs/ARCHITECTURE.md): `sys` (syscall wrappers) at the
-//! bottom; `spec`, `error`, `trace`; then `ns`, `cgroup` and `rootfs`
-//! (namespaces, cgroups, the root filesystem), which never import each
-//! other; `process` (the supervisor, PID 1, the exec helper and their
-//! protocol), `observe` and `host` (read-only views, `kubelab doctor`); and
+//! bottom; `spec`, `error`, `trace`; then `ns`, `cgroup`, `rootfs`, `pod` and
+//! `net` (namespaces, cgroups, the root filesystem, Pod members, a node's
+//! own network namespace); `process` (the supervisor, PID 1, the exec
+//! helper and their protocol), `observe` and `host` (read-only views, `kubelab doctor`); and
 //! `api` (the [`Sandbox`] handle, [`exec`], [`front`]) at the top. The public
 //! paths below are re-exports; where a module lives is not part of the API.
 

@@ -97,12 +97,6 @@ impl SandboxRuntime {
         })
     }
 
-    /// The PID of the process holding the node's network namespace, once
-    /// the first Pod started it.
-    pub fn network_holder_pid(&self) -> Option<u32> {
-        self.network.holder_pid()
-    }
-
     fn root(&self) -> Vec<String> {
         vec![format!("node-{}", self.opts.node_name)]
     }

@@ -207,10 +207,4 @@ impl PodNetwork {
             },
         }
     }
-
-    /// The holder's PID once the network started (tests, `describe`).
-    pub(crate) fn holder_pid(&self) -> Option<u32> {
-        let slot = self.started.lock().ok()?;
-        slot.as_ref().map(|s| s.netns.pid())
-    }
 }

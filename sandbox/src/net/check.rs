@@ -141,6 +141,9 @@ pub fn request(
     } else {
         format!("/{path}")
     };
+    if host.is_empty() || !valid_field(host) || host.contains([' ', '\t', '/']) {
+        return Err(format!("host {host:?}: not a host name or address"));
+    }
     if !valid_field(&path) || path.contains(' ') {
         return Err(format!(
             "path {path:?}: spaces and control characters are not allowed"
@@ -338,6 +341,8 @@ mod tests {
             assert!(e.contains("not a valid HTTP header"), "{e}");
         }
         assert!(request("h", 80, "/a b", &[]).is_err());
+        assert!(request("h\r\nX: y", 80, "/", &[]).is_err());
+        assert!(request("", 80, "/", &[]).is_err());
         assert!(request("h", 80, "/a\r\nX: y", &[]).is_err());
         let r =
             String::from_utf8(request("::1", 8080, "x", &[("Host".into(), "web".into())]).unwrap())
