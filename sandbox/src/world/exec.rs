@@ -7,9 +7,7 @@ use super::CONFIG_ENV;
 use crate::net::ip::TOOL_PATH;
 use crate::sys;
 use serde::{Deserialize, Serialize};
-use std::fs;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::AsFd;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ExecConfig {
@@ -38,17 +36,7 @@ pub fn exec_main() -> i32 {
     run(&cfg)
 }
 
-fn open_ns(pid: i32, ns: &str) -> Result<OwnedFd, String> {
-    fs::File::open(format!("/proc/{pid}/ns/{ns}"))
-        .map(OwnedFd::from)
-        .map_err(|e| format!("open /proc/{pid}/ns/{ns}: {e} (is the world still up?)"))
-}
-
 fn enter(cfg: &ExecConfig) -> Result<(), String> {
-    let user = open_ns(cfg.init_pid, "user")?;
-    let pid = open_ns(cfg.init_pid, "pid")?;
-    let net = open_ns(cfg.node_pid, "net")?;
-    let uts = open_ns(cfg.node_pid, "uts")?;
     // A PID reused since `up` belongs to somebody else: both processes
     // must still be in the world's user namespace.
     for p in [cfg.init_pid, cfg.node_pid] {
@@ -56,37 +44,8 @@ fn enter(cfg: &ExecConfig) -> Result<(), String> {
             return Err("the world is not running any more".into());
         }
     }
-    let join = |fd: &OwnedFd, flag: libc::c_int, what: &str| {
-        sys::setns(fd.as_fd(), flag).map_err(|e| format!("join the {what} namespace: {e}"))
-    };
-    // The user namespace first: it grants the capabilities for the others.
-    // (Root's world maps every id to itself: nothing else to change.)
-    if super::ns_ino(sys::getpid(), "user") != cfg.user_ns_ino {
-        join(&user, libc::CLONE_NEWUSER, "user")?;
-    }
-    join(&net, libc::CLONE_NEWNET, "network")?;
-    join(&uts, libc::CLONE_NEWUTS, "UTS")?;
-    join(&pid, libc::CLONE_NEWPID, "PID")?;
-    sys::unshare(libc::CLONE_NEWNS).map_err(|e| format!("new mount namespace: {e}"))?;
-    // Our mounts must not propagate back to the host's namespace.
-    sys::mount(
-        None,
-        Path::new("/"),
-        None,
-        libc::MS_REC | libc::MS_SLAVE,
-        None,
-    )
-    .map_err(|e| e.to_string())?;
-    // /sys shows the network namespace of whoever mounted it: the node's.
-    sys::mount(
-        Some("sysfs"),
-        Path::new("/sys"),
-        Some("sysfs"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        None,
-    )
-    .map_err(|e| format!("{e} (the node's /sys)"))?;
-    Ok(())
+    crate::ns::enter::join_node(cfg.init_pid, cfg.node_pid)?;
+    crate::ns::enter::own_sysfs()
 }
 
 /// Forks the command (the fork lands in the world's PID namespace), passes
