@@ -23,11 +23,13 @@
 //! the processes.
 //!
 //! Root uses a user namespace too (its ids mapped to themselves): a world
-//! then behaves the same as root and rootless (what a lesson tested in CI
-//! as root does is what a learner's laptop does), and no process of a world
-//! holds a capability over the host's network namespace, so nothing a
-//! lesson runs can put a link there. The cost: what only the initial user
-//! namespace may do (IPVS's netlink, loading modules) is missing in both.
+//! then meets the same kernel rules as root and rootless (a lesson tested
+//! in CI as root meets those of a learner's laptop; host files such as
+//! `/dev/net/tun`'s mode still differ, see docs/worlds.md), and no process
+//! of a world holds a capability over the host's network namespace, so
+//! nothing a lesson runs can put a link there. The cost: what only the
+//! initial user namespace may do (IPVS's netlink, loading modules) is
+//! missing in both.
 
 mod exec;
 pub mod facts;
