@@ -154,6 +154,8 @@ pub fn up(spec: &WorldSpec, opts: &UpOptions) -> Result<WorldState, Error> {
     let mut child = cmd
         .arg(KEEPER_ARG)
         .env(CONFIG_ENV, json)
+        // It outlives the caller: it must not keep the caller's directory busy.
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
