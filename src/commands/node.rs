@@ -42,20 +42,7 @@ pub struct NodeArgs {
 
 /// The state directory the node and `kubelab pod` agree on.
 pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
-    if let Some(d) = flag {
-        return d;
-    }
-    if let Some(d) = std::env::var_os("KUBELAB_NODE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(d).join("kubelab-node");
-    }
-    // The server refuses a directory that is not ours and private.
-    PathBuf::from(format!(
-        "/tmp/kubelab-node-{}",
-        rustix::process::geteuid().as_raw()
-    ))
+    flag.unwrap_or_else(kubelab_node::api::client::default_state_dir)
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<i32> {

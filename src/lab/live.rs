@@ -193,6 +193,8 @@ pub struct LiveLab {
     host_declined: Option<&'static str>,
     /// The Objects pane of a `[cluster]` lab that shows one.
     pub objects: Option<crate::cluster::live::ObjectsPane>,
+    /// The Pod pane of a lab that shows one.
+    pub pods: Option<crate::panes::pods::PodPane>,
 }
 
 impl LiveLab {
@@ -232,7 +234,7 @@ impl LiveLab {
         for (name, spec) in &lesson.front.sandboxes {
             let kinds: Vec<PaneKind> = panes
                 .iter()
-                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects))
+                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects | PaneKind::Pods))
                 .filter(|p| target(p).as_ref() == Some(name))
                 .map(|p| p.kind)
                 .collect();
@@ -293,6 +295,14 @@ impl LiveLab {
         let objects = (lesson.front.cluster.is_some()
             && panes.iter().any(|p| p.kind == PaneKind::Objects))
         .then(|| crate::cluster::live::ObjectsPane::start(&lesson.front.id, notify.clone()));
+        // The lab's node: where `kubelab pod` without flags would look,
+        // until the lab gives its own (`set_pod_source`).
+        let pods = panes.iter().any(|p| p.kind == PaneKind::Pods).then(|| {
+            let source = crate::panes::pods::PodSource::Node {
+                state_dir: kubelab_node::api::client::default_state_dir(),
+            };
+            crate::panes::pods::PodPane::start(source, notify.clone())
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let awaiting = Arc::new(AtomicBool::new(false));
         let results: CheckResults = Arc::default();
@@ -326,6 +336,18 @@ impl LiveLab {
             reading: None,
             host_declined,
             objects,
+            pods,
+        }
+    }
+
+    /// Where the Pod pane's Pods come from (the lab's own node, once it
+    /// runs); restarts the pane's sampler. No-op without a Pod pane.
+    pub fn set_pod_source(&mut self, source: crate::panes::pods::PodSource) {
+        if self.pods.is_some() {
+            self.pods = Some(crate::panes::pods::PodPane::start(
+                source,
+                self.notify.clone(),
+            ));
         }
     }
 

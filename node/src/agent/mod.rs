@@ -304,6 +304,17 @@ impl Node {
         Ok((p.pod.clone(), p.events.clone()))
     }
 
+    /// `f` of the Pod named `name` in `namespace` under the node's lock
+    /// (the API's `inspect` reads pids and cgroups; keep `f` short).
+    pub fn read_pod<R>(
+        &self,
+        namespace: &str,
+        name: &str,
+        f: impl FnOnce(&PodEntry) -> R,
+    ) -> Option<R> {
+        self.lock().find(namespace, name).map(f)
+    }
+
     /// The log file of a container (`previous`: the last terminated
     /// instance) and whether it is still being written.
     pub fn log_file(

@@ -494,6 +494,7 @@ fn maybe_start(
         Ok(handle) => {
             let instance = inner.next_instance.fetch_add(1, Ordering::Relaxed);
             let id = handle.id().to_string();
+            let pid = handle.pid();
             let handle = Arc::new(Mutex::new(handle));
             let probes: Vec<ProbeSlot> = if init {
                 Vec::new()
@@ -526,6 +527,7 @@ fn maybe_start(
             slot.running = Some(Running {
                 handle: handle.clone(),
                 id,
+                pid,
                 instance,
                 started_at: now_time(),
                 since: now,

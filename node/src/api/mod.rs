@@ -8,6 +8,7 @@
 //! Every line is bounded both ways; a bad line gets a [`Reply::Error`].
 
 pub mod client;
+pub mod inspect;
 pub mod server;
 pub mod top;
 
@@ -78,6 +79,23 @@ pub enum Request {
         grace_seconds: Option<u64>,
     },
     Top {},
+    /// The Pod pane's sample: the Pods of `namespace` (every namespace
+    /// without one) and the processes, cgroup and events of `selected`.
+    Inspect {
+        #[serde(default)]
+        namespace: Option<String>,
+        #[serde(default)]
+        selected: Option<PodRef>,
+    },
+}
+
+/// A Pod by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodRef {
+    #[serde(default = "default_ns")]
+    pub namespace: String,
+    pub name: String,
 }
 
 /// One pod's usage (`kubectl top pod`).
@@ -120,6 +138,14 @@ pub enum Reply {
     },
     Top {
         rows: Vec<TopRow>,
+    },
+    Inspect {
+        pods: Vec<Pod>,
+        /// More Pods than [`inspect::MAX_PODS`] exist.
+        #[serde(default)]
+        truncated: bool,
+        #[serde(default)]
+        detail: Option<inspect::PodProcesses>,
     },
 }
 

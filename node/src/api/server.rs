@@ -240,6 +240,21 @@ pub fn answer(node: &Node, req: Request) -> Reply {
         Request::Top {} => Reply::Top {
             rows: super::top::rows(node),
         },
+        Request::Inspect {
+            namespace,
+            selected,
+        } => {
+            let selected = selected
+                .as_ref()
+                .map(|p| (p.namespace.as_str(), p.name.as_str()));
+            let (pods, truncated, detail) =
+                super::inspect::inspect(node, namespace.as_deref(), selected);
+            Reply::Inspect {
+                pods,
+                truncated,
+                detail,
+            }
+        }
         Request::Logs { .. } => err("logs are streamed".into()),
     }
 }

@@ -225,3 +225,85 @@ fn hostile_clients_get_an_error_and_the_node_keeps_serving() {
         Ok(_) => panic!("a second server started"),
     }
 }
+
+#[test]
+fn inspect_lists_pods_and_details_the_selected_one() {
+    use super::inspect::MAX_EVENTS;
+    use super::PodRef;
+    let l = lab();
+    let _server = Server::start(l.node.clone()).unwrap();
+    let state = l.node.config().state_dir.clone();
+    let two = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: main\n    image: busybox\n  - name: side\n    image: busybox\n";
+    let r = request(
+        &state,
+        &Request::Apply {
+            file: "web.yaml".into(),
+            text: two.into(),
+        },
+    )
+    .unwrap();
+    assert!(matches!(r, Reply::Messages { .. }), "{r:?}");
+    assert!(l
+        .node
+        .wait_until(WAIT, |st| row(st, "web").is_some_and(|r| r.ready == "2/2")));
+    let ask = |selected: Option<PodRef>, namespace: Option<String>| match request(
+        &state,
+        &Request::Inspect {
+            namespace,
+            selected,
+        },
+    )
+    .unwrap()
+    {
+        Reply::Inspect {
+            pods,
+            truncated,
+            detail,
+        } => (pods, truncated, detail),
+        other => panic!("{other:?}"),
+    };
+    let web = PodRef {
+        namespace: "default".into(),
+        name: "web".into(),
+    };
+    let (pods, truncated, detail) = ask(Some(web.clone()), None);
+    assert_eq!(pods.len(), 1);
+    assert!(!truncated);
+    let d = detail.expect("the selected Pod's details");
+    assert_eq!((d.namespace.as_str(), d.name.as_str()), ("default", "web"));
+    assert_eq!(Some(d.uid.as_str()), pods[0].metadata.uid.as_deref());
+    // The fake runtime's infra is PID 1, its containers 4242.
+    assert_eq!(d.infra_pid, Some(1));
+    let names: Vec<(&str, u32, bool)> = d
+        .containers
+        .iter()
+        .map(|c| (c.name.as_str(), c.pid, c.init))
+        .collect();
+    assert_eq!(names, [("main", 4242, false), ("side", 4242, false)]);
+    assert!(d.events.iter().any(|e| e.reason == "Started"), "{d:?}");
+    assert!(d.events.len() <= MAX_EVENTS);
+
+    // Another namespace lists nothing; a Pod that is not there has no detail.
+    let (pods, _, detail) = ask(
+        Some(PodRef {
+            namespace: "default".into(),
+            name: "gone".into(),
+        }),
+        Some("kube-system".into()),
+    );
+    assert!(pods.is_empty() && detail.is_none());
+    // Older clients' requests are unchanged; the new one is one JSON line.
+    let r = raw(
+        &state,
+        b"{\"op\":\"inspect\",\"selected\":{\"name\":\"web\"}}\n",
+    );
+    assert!(
+        matches!(&r, Reply::Inspect { detail: Some(d), .. } if d.name == "web"),
+        "{r:?}"
+    );
+    let r = raw(
+        &state,
+        b"{\"op\":\"inspect\",\"selected\":{\"name\":\"web\",\"x\":1}}\n",
+    );
+    assert!(matches!(r, Reply::Error { .. }), "{r:?}");
+}
