@@ -242,7 +242,9 @@ fn wait_gone(st: &WorldState, limit: Duration) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        // Teardown takes a few ms (the kernel ends the PID namespace): poll
+        // finely, `down` is what a lesson waits for.
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
