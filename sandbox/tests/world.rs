@@ -109,7 +109,14 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        let _ = world::down(self.dir.path());
+        // A world that `down` could not end is a leak: a failure, unless
+        // the test is failing already.
+        let res = world::down(self.dir.path());
+        let left = world::running(self.dir.path());
+        if !std::thread::panicking() {
+            assert!(res.is_ok(), "world down: {res:?}");
+            assert!(matches!(left, Ok(None)), "still up after down: {left:?}");
+        }
     }
 }
 

@@ -95,9 +95,10 @@ pub fn probe(helper_exe: &Path, scratch: &Path) -> Result<Vec<Fact>, Error> {
             .output()
             .map_err(|e| Error::new("world", format!("run the probe: {e}")))
     });
-    let _ = down(&dir);
+    let stopped = down(&dir);
     let _ = std::fs::remove_file(dir.join("lock"));
     let _ = std::fs::remove_dir(&dir);
+    stopped?;
     let out = out?;
     Ok(parse(&String::from_utf8_lossy(&out.stdout)))
 }

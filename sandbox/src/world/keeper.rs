@@ -29,6 +29,9 @@ pub fn keeper_main() -> i32 {
         Err(e) => return answer(UpReport::Failed(format!("fork: {e}"))),
     }
     let _ = sys::setsid();
+    // It lives on: nothing the caller left open (a jobserver pipe, say)
+    // stays open with it.
+    sys::close_fds_except(&[0, 1, 2]);
     let _ = sys::prctl(
         libc::PR_SET_NAME,
         c"kubelab-world".as_ptr() as libc::c_ulong,

@@ -130,7 +130,6 @@ pub fn running(dir: &Path) -> Result<Option<WorldState>, Error> {
 /// record. The world keeps running after the caller exits, until [`down`]
 /// or until its process is killed. An error leaves nothing behind.
 pub fn up(spec: &WorldSpec, opts: &UpOptions) -> Result<WorldState, Error> {
-    use std::io::Read;
     use std::process::{Command, Stdio};
     let _lock = lock(&opts.dir)?;
     if let Some(st) = running(&opts.dir)? {
@@ -164,6 +163,21 @@ pub fn up(spec: &WorldSpec, opts: &UpOptions) -> Result<WorldState, Error> {
     // The keeper forks itself away at once (so it is nobody's child to
     // reap); its copy keeps the pipe and answers on it.
     let _ = child.wait();
+    let answer = read_answer(&mut child, opts);
+    if answer.is_err() {
+        // Whatever went wrong on the way back, a world the keeper did
+        // build and record must not outlive this error.
+        if let Ok(Some(st)) = WorldState::read(&opts.dir) {
+            stop(&st);
+            state::remove(&opts.dir);
+        }
+    }
+    answer
+}
+
+/// Reads the keeper's one-line answer from its stdout pipe.
+fn read_answer(child: &mut std::process::Child, opts: &UpOptions) -> Result<WorldState, Error> {
+    use std::io::Read;
     let mut out = child
         .stdout
         .take()
@@ -211,15 +225,7 @@ pub fn down(dir: &Path) -> Result<Option<WorldState>, Error> {
         return Ok(None);
     };
     let was_running = st.is_running();
-    if was_running {
-        let _ = crate::sys::kill(st.keeper_pid, libc::SIGTERM);
-        if !wait_gone(&st, Duration::from_secs(10)) && st.is_running() {
-            let _ = crate::sys::kill(st.keeper_pid, libc::SIGKILL);
-        }
-    }
-    // Without its keeper the world's init dies of its death signal, and
-    // with it every process of the world.
-    if !wait_gone(&st, Duration::from_secs(10)) {
+    if !stop(&st) {
         return Err(err(format!(
             "world \"{}\": its processes did not end within 10 s (keeper {}, init {})",
             st.name, st.keeper_pid, st.init_pid
@@ -227,6 +233,21 @@ pub fn down(dir: &Path) -> Result<Option<WorldState>, Error> {
     }
     state::remove(dir);
     Ok(was_running.then_some(st))
+}
+
+/// Ends the world of `st` (SIGTERM to its keeper, SIGKILL if it does not
+/// go) and waits until none of its processes is left. False: some are
+/// still there after 20 s.
+fn stop(st: &WorldState) -> bool {
+    if st.is_running() {
+        let _ = crate::sys::kill(st.keeper_pid, libc::SIGTERM);
+        if !wait_gone(st, Duration::from_secs(10)) && st.is_running() {
+            let _ = crate::sys::kill(st.keeper_pid, libc::SIGKILL);
+        }
+    }
+    // Without its keeper the world's init dies of its death signal, and
+    // with it every process of the world.
+    wait_gone(st, Duration::from_secs(10))
 }
 
 /// Polls until the keeper, init and every holder of `st` are gone.
