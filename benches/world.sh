@@ -11,12 +11,20 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${1:-${RUNS:-30}}
 [ "$(id -u)" = 0 ] || { echo "benches/world.sh: run as root (the floor uses ip netns)" >&2; exit 2; }
+# `ip netns add` bind-mounts /run/netns onto itself and leaves it so: run
+# in a mount namespace of our own, and remove the directory if we made it.
+if [ -z "${KUBELAB_WORLD_BENCH_NS:-}" ]; then
+    export KUBELAB_WORLD_BENCH_NS=1
+    exec unshare --mount --propagation private "$0" "$@"
+fi
+[ -e /run/netns ] && HAD_NETNS_DIR=1 || HAD_NETNS_DIR=
 WORK=$(mktemp -d /tmp/kubelab-world-bench.XXXXXX)
 PREFIX=klb$$
 cleanup() {
     [ -n "${KUBELAB:-}" ] && KUBELAB_WORLD_DIR=$WORK/rt "$KUBELAB" world down >/dev/null 2>&1 || true
     for n in underlay node1 node2 node3; do ip netns del "$PREFIX-$n" 2>/dev/null || true; done
     rm -rf "$WORK"
+    [ -n "$HAD_NETNS_DIR" ] || { umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null; } || true
 }
 trap cleanup EXIT
 
