@@ -109,6 +109,8 @@ pub enum Command {
     /// kubectl's spelling of `kubelab pod` (the `kubectl` of node labs).
     #[command(hide = true, disable_help_flag = true)]
     Kubectl(crate::commands::kubectl::KubectlArgs),
+    /// Lab worlds: several nodes on their own network namespaces (up, exec, shell, status, down).
+    World(crate::commands::world::WorldArgs),
 }
 
 /// Why the built-in course is not available (it could not be unpacked):
@@ -183,6 +185,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Node(a)) => crate::commands::node::run(a),
         Some(Command::Pod(a)) => crate::commands::pod::run(a),
         Some(Command::Kubectl(a)) => crate::commands::kubectl::run(a),
+        Some(Command::World(a)) => crate::commands::world::run(a),
     };
     match result {
         Ok(code) => code,

@@ -75,6 +75,24 @@ const COMMANDS: &[(&str, &str)] = &[
         "kubectl",
         "以 kubectl 的写法操作实验自己的节点上的 Pod（节点实验沙箱里的 `kubectl`）",
     ),
+    (
+        "world",
+        "实验世界：多个节点，各有自己的网络命名空间（up、exec、shell、status、down）",
+    ),
+    ("help", "打印本帮助，或指定子命令的帮助"),
+];
+
+/// `kubelab world`'s subcommands, by name (authors and scripts use them
+/// outside the reader, so their summaries are translated too).
+const WORLD_COMMANDS: &[(&str, &str)] = &[
+    ("up", "按世界文件搭建实验世界并列出各节点；它在后台运行，直到 `kubelab world down`"),
+    (
+        "exec",
+        "在某个节点里运行命令（该节点的网络和主机名，主机上的工具：ip、ping、bridge、nft……）；节点 `underlay` 是交换机",
+    ),
+    ("shell", "在某个节点里打开交互式 shell（$SHELL，否则 /bin/sh）"),
+    ("status", "打印运行中的世界的节点和地址"),
+    ("down", "停止运行中的世界，不留下任何东西"),
     ("help", "打印本帮助，或指定子命令的帮助"),
 ];
 
@@ -128,6 +146,17 @@ pub fn localize(cmd: Command, lang: Lang) -> Command {
         if cmd.find_subcommand(name).is_some() {
             cmd = cmd.mut_subcommand(*name, |s| s.about(*about).long_about(None::<&str>));
         }
+    }
+    if cmd.find_subcommand("world").is_some() {
+        cmd = cmd.mut_subcommand("world", |w| {
+            let mut w = w;
+            for (name, about) in WORLD_COMMANDS {
+                if w.find_subcommand(name).is_some() {
+                    w = w.mut_subcommand(*name, |s| s.about(*about).long_about(None::<&str>));
+                }
+            }
+            w
+        });
     }
     cmd.mut_subcommands(sub_headings)
 }
@@ -210,6 +239,27 @@ mod tests {
             !help.contains("Usage:") && !help.contains("Print help"),
             "{help}"
         );
+    }
+
+    #[test]
+    fn the_world_subcommands_have_chinese_summaries() {
+        let mut cmd = localize(crate::cli::Cli::command(), Lang::Zh);
+        let world = cmd.find_subcommand_mut("world").unwrap();
+        let help = world.render_long_help().to_string();
+        for (name, about) in WORLD_COMMANDS {
+            let flat: String = help.split_whitespace().collect();
+            let want: String = about.split_whitespace().collect();
+            assert!(flat.contains(&want), "{name}:\n{help}");
+        }
+        let mut english = crate::cli::Cli::command();
+        english.build();
+        for sub in english.find_subcommand("world").unwrap().get_subcommands() {
+            assert!(
+                WORLD_COMMANDS.iter().any(|(n, _)| *n == sub.get_name()),
+                "no Chinese summary for `world {}`",
+                sub.get_name()
+            );
+        }
     }
 
     #[test]

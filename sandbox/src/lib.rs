@@ -86,6 +86,10 @@
 //!   ([`front::helper_beside_current_exe`]): supervisors, exec helpers and
 //!   `kubelab run`'s foreground process ([`front`]) then do not carry a copy
 //!   of the whole app.
+//! * Lab worlds ([`world`], [`world_spec`]): several nodes, each a network
+//!   namespace, on an underlay namespace with a bridge, inside one user
+//!   namespace; `world::up` returns once they are wired, `world::down` and
+//!   a killed world process leave nothing.
 //!
 //! # Layout
 //!
@@ -111,6 +115,8 @@ mod rootfs;
 pub mod spec;
 mod sys;
 pub mod trace;
+pub mod world;
+pub mod world_spec;
 
 pub use api::{exec, front, spawn};
 pub use cgroup::delegation as cgroup_delegation;
@@ -141,6 +147,10 @@ pub fn dispatch() -> Option<i32> {
         Some(process::supervisor::slim_supervisor_main())
     } else if arg == front::RUN_ARG {
         Some(front::helper_main())
+    } else if arg == world::KEEPER_ARG {
+        Some(world::keeper_main())
+    } else if arg == world::EXEC_ARG {
+        Some(world::exec_main())
     } else if arg == cgroup::systemd_scope::SCOPE_ARG {
         Some(cgroup::systemd_scope::helper_main())
     } else if arg == net::HOLDER_ARG {

@@ -47,6 +47,9 @@ pub fn run(ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
         });
         checks.extend(doctor::probe_result(probe));
     }
+    if !a.no_probe {
+        checks.extend(world_checks());
+    }
     checks.push(match kubelab_sandbox::front::helper_beside_current_exe() {
         Some(h) => doctor::Check {
             name: "kubelab-helper",
@@ -112,6 +115,60 @@ pub fn run(ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
     };
     writeln!(out, "{verdict}")?;
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Lab worlds (docs/worlds.md): each network feature tried in a node of a
+/// one-node world, as this user. Never a FAIL: only the lessons that need
+/// a missing feature are skipped.
+fn world_checks() -> Vec<doctor::Check> {
+    use kubelab_sandbox::world::{self, facts::Outcome};
+    let helper = kubelab_sandbox::front::helper_beside_current_exe()
+        .unwrap_or_else(|| std::path::PathBuf::from("/proc/self/exe"));
+    let facts = match world::facts::probe(&helper, &world::default_dir()) {
+        Ok(f) => f,
+        Err(e) => {
+            return vec![doctor::Check {
+                name: "world",
+                level: Level::Warn,
+                detail: format!("cannot build a lab world here: {}", e.message),
+                fix: "see the user-namespace line above; lessons with a [world] are skipped".into(),
+            }]
+        }
+    };
+    facts
+        .into_iter()
+        .map(|f| {
+            let (level, fix) = match f.outcome {
+                Outcome::Works => (Level::Ok, String::new()),
+                Outcome::NoTool => (Level::Warn, format!("apt install {}", f.package)),
+                Outcome::Fails => (Level::Warn, world_fix(f.name)),
+            };
+            doctor::Check {
+                name: f.name,
+                level,
+                detail: f.detail,
+                fix,
+            }
+        })
+        .collect()
+}
+
+/// What to do about a feature a world's node cannot use.
+fn world_fix(name: &str) -> String {
+    match name {
+        "world: tun" => "TUN needs /dev/net/tun readable and writable by you (Debian ships it \
+                         mode 0666: `chmod 0666 /dev/net/tun`); lessons using TUN are skipped"
+            .into(),
+        "world: ipvs" => "IPVS needs a kernel with CONFIG_IP_VS, and its netlink API only \
+                          answers the host's own user namespace; lessons using it are skipped"
+            .into(),
+        "world: dummy" => "a kernel without CONFIG_DUMMY; lessons use a bridge without ports \
+                           instead"
+            .into(),
+        _ => "this kernel does not allow it in a network namespace owned by a user \
+              namespace; lessons using it are skipped"
+            .into(),
+    }
 }
 
 /// `s` padded with spaces to `w` display columns (CJK-aware).

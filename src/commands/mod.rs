@@ -23,3 +23,5 @@ pub mod progress_export;
 pub mod run;
 pub mod shell_help;
 pub mod test;
+pub mod world;
+pub mod world_file;

@@ -4,6 +4,11 @@
 //! `PIDS <supervisor> <init>` and waits (the leak test SIGKILLs it).
 //! `kubelab-sandbox run [--ns ..] [--memory M] [--cpus C] [--pids N] -- CMD` is a
 //! plain runner with inherited stdio, for timing the engine alone.
+//! `kubelab-sandbox world-smoke SPEC-JSON [NODE CMD]...` brings a world up
+//! in `$XDG_RUNTIME_DIR/world`, runs each `sh -c CMD` in its NODE, prints
+//! its output and `EXIT <code>`, and takes the world down;
+//! `kubelab-sandbox world-up SPEC-JSON` brings one up, prints `STATE <json>`
+//! and leaves it running (the rootless world tests).
 
 use kubelab_sandbox::{spec::Spec, Sandbox, SpawnOptions, StdioMode};
 
@@ -13,6 +18,8 @@ fn main() {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("world-smoke") => std::process::exit(world_smoke(&args[1..], false)),
+        Some("world-up") => std::process::exit(world_smoke(&args[1..], true)),
         Some("run-hold") => {
             let mut spec = Spec {
                 command: vec![
@@ -215,6 +222,66 @@ fn main() {
         _ => {
             eprintln!("usage: kubelab-sandbox run-hold [ID [RUNTIME_DIR]] | run-print [--pids N] -- CMD... | exec-print | syscalls NR... | run [--ns ..] [--memory M] [--cpus C] [--pids N] [--init] -- CMD  (test helper; normally re-executed by kubelab)");
             std::process::exit(2);
+        }
+    }
+}
+
+fn world_smoke(args: &[String], leave_up: bool) -> i32 {
+    use kubelab_sandbox::world;
+    let Some((json, pairs)) = args.split_first() else {
+        eprintln!("usage: world-smoke SPEC-JSON [NODE CMD]...");
+        return 2;
+    };
+    let spec: kubelab_sandbox::world_spec::WorldSpec = match serde_json::from_str(json) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("spec: {e}");
+            return 2;
+        }
+    };
+    let dir = std::path::PathBuf::from(std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_default())
+        .join("world");
+    let opts = world::UpOptions {
+        name: "smoke".into(),
+        source: "test".into(),
+        dir: dir.clone(),
+        helper_exe: std::env::current_exe().unwrap(),
+    };
+    let st = match world::up(&spec, &opts) {
+        Ok(st) => st,
+        Err(e) => {
+            eprintln!("UP FAILED {e}");
+            return 1;
+        }
+    };
+    if leave_up {
+        println!("STATE {}", serde_json::to_string(&st).unwrap());
+        return 0;
+    }
+    for pair in pairs.chunks(2) {
+        let [node, cmd] = pair else {
+            eprintln!("NODE without CMD");
+            break;
+        };
+        let argv = vec!["/bin/sh".to_string(), "-c".to_string(), cmd.clone()];
+        let out = world::exec_command(&st, node, &argv, &opts.helper_exe).and_then(|mut c| {
+            c.output()
+                .map_err(|e| kubelab_sandbox::Error::new("world", e.to_string()))
+        });
+        match out {
+            Ok(o) => {
+                print!("{}", String::from_utf8_lossy(&o.stdout));
+                eprint!("{}", String::from_utf8_lossy(&o.stderr));
+                println!("EXIT {}", o.status.code().unwrap_or(-1));
+            }
+            Err(e) => println!("EXEC FAILED {e}"),
+        }
+    }
+    match world::down(&dir) {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("DOWN FAILED {e}");
+            1
         }
     }
 }

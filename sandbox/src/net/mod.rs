@@ -1,7 +1,8 @@
 //! Network namespaces a program keeps for itself: a node's own network
 //! namespace (and, rootless, the user namespace that owns it), held by a
 //! small process, entered by the children that need it (CNI plugins,
-//! probes), gone with its holder.
+//! probes), gone with its holder; and the links, addresses and routes
+//! between network namespaces.
 //!
 //! - [`holder`]: the holder process and the caller's handle on it
 //!   ([`NodeNetns`]); the namespace lives exactly as long as the caller
@@ -12,13 +13,18 @@
 //!   veths are made in the node's namespace, never the host's).
 //! - [`check`]: TCP and HTTP checks (the kubelet's `tcpSocket` and
 //!   `httpGet` probes), run by a helper mode inside a holder's namespaces.
+//! - [`ip`]: iproute2's `ip -batch` run in a chosen network namespace (lab
+//!   worlds wire their nodes with it, see `crate::world`).
 //!
-//! A later "lab world" puts several such namespaces in one user namespace;
-//! the holder takes that user namespace as an option for that reason.
+//! Lab worlds put several network namespaces in one user namespace and
+//! one PID namespace; their node holders are forked by the world's init
+//! (`crate::ns::holder`), not re-executed like [`holder`]'s, so that a
+//! world costs no exec per node and dies with its init.
 
 pub mod check;
 pub(crate) mod enter;
 pub mod holder;
+pub(crate) mod ip;
 
 pub use check::{CheckOutcome, NetCheck};
 pub use holder::{NodeNetns, NodeNetnsOptions};

@@ -1,6 +1,7 @@
 //! Joining the namespaces of a running sandbox, as `nsenter` does: which
 //! of its processes' links may be opened, and setns into each namespace
-//! that differs from ours.
+//! that differs from ours; and joining a lab world's node (its user, net,
+//! UTS and PID namespaces) with a `/sys` of its own, as `ip netns exec`.
 
 use crate::error::{Error, Result};
 use crate::sys;
@@ -62,4 +63,59 @@ pub(crate) fn join_all(tpid: &str) -> Result<()> {
     }
     drop(fds);
     Ok(())
+}
+
+/// Joins, in this order, the user namespace of process `user_of` (if it
+/// is not ours), the network and UTS namespaces of `net_of`, and the PID
+/// namespace of `user_of` (for the children forked after this). Every
+/// namespace is opened before the first `setns`, while /proc is still read
+/// as the caller. Single-threaded callers only (a user namespace refuses
+/// a multi-threaded joiner).
+pub(crate) fn join_node(user_of: i32, net_of: i32) -> std::result::Result<(), String> {
+    let open = |pid: i32, ns: &str| {
+        fs::File::open(format!("/proc/{pid}/ns/{ns}"))
+            .map(OwnedFd::from)
+            .map_err(|e| format!("open /proc/{pid}/ns/{ns}: {e} (is it still running?)"))
+    };
+    let me = ns_ino("self", "user");
+    let user = (ns_ino(&user_of.to_string(), "user") != me)
+        .then(|| open(user_of, "user"))
+        .transpose()?;
+    let pid = open(user_of, "pid")?;
+    let net = open(net_of, "net")?;
+    let uts = open(net_of, "uts")?;
+    let join = |fd: &OwnedFd, flag: libc::c_int, what: &str| {
+        sys::setns(fd.as_fd(), flag).map_err(|e| format!("join the {what} namespace: {e}"))
+    };
+    // The user namespace first: it grants the capabilities for the others.
+    if let Some(user) = &user {
+        join(user, libc::CLONE_NEWUSER, "user")?;
+    }
+    join(&net, libc::CLONE_NEWNET, "network")?;
+    join(&uts, libc::CLONE_NEWUTS, "UTS")?;
+    join(&pid, libc::CLONE_NEWPID, "PID")
+}
+
+/// Moves this process into a mount namespace of its own (owned by its
+/// user namespace) whose `/sys` shows its current network namespace, as
+/// `ip netns exec` does; nothing propagates back to the namespace left.
+pub(crate) fn own_sysfs() -> std::result::Result<(), String> {
+    use std::path::Path;
+    sys::unshare(libc::CLONE_NEWNS).map_err(|e| format!("new mount namespace: {e}"))?;
+    sys::mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_SLAVE,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    sys::mount(
+        Some("sysfs"),
+        Path::new("/sys"),
+        Some("sysfs"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        None,
+    )
+    .map_err(|e| format!("{e} (the network namespace's own /sys)"))
 }

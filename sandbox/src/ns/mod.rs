@@ -4,6 +4,7 @@
 //! which process does what, and when, is `process/`'s business.
 
 pub(crate) mod enter;
+pub(crate) mod holder;
 pub mod idmap;
 pub(crate) mod netns;
 pub(crate) mod userns;

@@ -66,6 +66,11 @@ pub fn geteuid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
+/// The parent's PID (0 when the parent is outside our PID namespace).
+pub fn getppid() -> libc::pid_t {
+    rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get())
+}
+
 pub fn getpid() -> libc::pid_t {
     rustix::process::getpid().as_raw_nonzero().get()
 }
