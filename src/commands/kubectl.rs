@@ -420,7 +420,7 @@ mod tests {
         let a = pod(&["exec", "web", "-c", "app", "--", "cat", "/etc/hostname"]).unwrap();
         assert!(matches!(
             a.command,
-            PodCommand::Exec { ref name, container: Some(_), ref command }
+            PodCommand::Exec { ref name, container: Some(_), ref command, stdin: false, tty: false }
                 if name == "web" && command == &["cat", "/etc/hostname"]
         ));
         let a = pod(&["delete", "pod", "web"]).unwrap();
@@ -464,7 +464,7 @@ mod tests {
         let e = pod(&["scale", "deploy/web"]).unwrap_err();
         assert!(e.contains("unknown command \"scale\""), "{e}");
         assert!(matches!(
-            pod(&["exec", "-it", "web", "--", "sh"]).unwrap(),
+            pod(&["exec", "-it", "web", "--", "sh"]).unwrap().command,
             PodCommand::Exec {
                 stdin: true,
                 tty: true,
