@@ -106,6 +106,9 @@ pub enum Command {
     Node(crate::commands::node::NodeArgs),
     /// Pods on a running `kubelab node`: apply, get, describe, logs, exec, delete, top.
     Pod(crate::commands::pod::PodArgs),
+    /// kubectl's spelling of `kubelab pod` (the `kubectl` of node labs).
+    #[command(hide = true, disable_help_flag = true)]
+    Kubectl(crate::commands::kubectl::KubectlArgs),
 }
 
 /// Why the built-in course is not available (it could not be unpacked):
@@ -179,6 +182,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Man(a)) => crate::commands::shell_help::man(a, Cli::command()),
         Some(Command::Node(a)) => crate::commands::node::run(a),
         Some(Command::Pod(a)) => crate::commands::pod::run(a),
+        Some(Command::Kubectl(a)) => crate::commands::kubectl::run(a),
     };
     match result {
         Ok(code) => code,
@@ -338,13 +342,25 @@ mod pod_and_node_args {
             PodCommand::Exec {
                 name,
                 container,
+                stdin,
+                tty,
                 command,
             } => {
                 assert_eq!((name.as_str(), container.as_deref()), ("web", Some("main")));
                 assert_eq!(command, ["ls", "-l", "/"]);
+                assert!(!stdin && !tty);
             }
             other => panic!("{other:?}"),
         }
+        let (_, c) = pod_cmd(&["kubelab", "pod", "exec", "-it", "web", "--", "sh"]);
+        assert!(matches!(
+            c,
+            PodCommand::Exec {
+                stdin: true,
+                tty: true,
+                ..
+            }
+        ));
         let (a, c) = pod_cmd(&[
             "kubelab",
             "pod",
@@ -394,12 +410,16 @@ mod pod_and_node_args {
             "/srv",
             "--backoff-divisor",
             "10",
+            "--pod-cidr",
+            "10.99.0.0/24",
         ]) {
             crate::cli::Command::Node(a) => {
                 assert_eq!(a.manifests.as_deref(), Some(Path::new("/m")));
                 assert_eq!(a.name, "lab");
                 assert_eq!(a.allow_host_path, [PathBuf::from("/srv")]);
                 assert_eq!(a.backoff_divisor, 10);
+                assert_eq!(a.pod_cidr, "10.99.0.0/24");
+                assert_eq!(a.cni_bin_dirs, [PathBuf::from("/usr/lib/cni")]);
                 assert_eq!(
                     crate::commands::node::state_dir(a.state_dir),
                     PathBuf::from("/s")
@@ -407,5 +427,38 @@ mod pod_and_node_args {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_node_takes_the_kubelets_log_rotation_flags() {
+        let node = |extra: &[&str]| {
+            use clap::Parser;
+            let mut args = vec!["kubelab", "node"];
+            args.extend_from_slice(extra);
+            match crate::cli::Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Some(crate::cli::Command::Node(a))) => {
+                    Ok((a.container_log_max_size, a.container_log_max_files))
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        // The kubelet's defaults: 10Mi, 5 files.
+        assert_eq!(node(&[]), Ok((10 << 20, 5)));
+        assert_eq!(
+            node(&[
+                "--container-log-max-size",
+                "512Ki",
+                "--container-log-max-files",
+                "2"
+            ]),
+            Ok((512 << 10, 2))
+        );
+        assert_eq!(node(&["--container-log-max-size", "1k"]), Ok((1000, 5)));
+        for bad in ["0", "-1Mi", "ten"] {
+            let e = node(&[&format!("--container-log-max-size={bad}")]).unwrap_err();
+            assert!(e.contains("--container-log-max-size"), "{e}");
+        }
+        assert!(node(&["--container-log-max-files", "1"]).is_err());
     }
 }

@@ -71,6 +71,10 @@ const COMMANDS: &[(&str, &str)] = &[
         "pod",
         "操作运行中的 `kubelab node` 上的 Pod：apply、get、describe、logs、exec、delete、top",
     ),
+    (
+        "kubectl",
+        "以 kubectl 的写法操作实验自己的节点上的 Pod（节点实验沙箱里的 `kubectl`）",
+    ),
     ("help", "打印本帮助，或指定子命令的帮助"),
 ];
 
@@ -158,7 +162,12 @@ mod tests {
     fn the_chinese_help_names_every_command_and_global_option_in_chinese() {
         let mut cmd = localize(crate::cli::Cli::command(), Lang::Zh);
         let help = cmd.render_long_help().to_string();
-        for (name, about) in COMMANDS {
+        let hidden = |name: &str| {
+            crate::cli::Cli::command()
+                .find_subcommand(name)
+                .is_some_and(|s| s.is_hide_set())
+        };
+        for (name, about) in COMMANDS.iter().filter(|(n, _)| !hidden(n)) {
             assert!(
                 help.contains(name) && help.contains(about),
                 "{name}:\n{help}"

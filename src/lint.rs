@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 /// Pane kinds a lesson may ask for in `panes = [...]`: the names the
 /// panes parse (one list, so lint and the reader cannot disagree).
-pub const PANE_KINDS: [&str; 7] = {
+pub const PANE_KINDS: [&str; PaneKind::ALL.len()] = {
     let all = crate::panes::kind::PaneKind::ALL;
-    let mut names = [""; 7];
+    let mut names = [""; PaneKind::ALL.len()];
     let mut i = 0;
     while i < all.len() {
         names[i] = all[i].name();
@@ -455,8 +455,11 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
                 format!("unknown pane `{kind}`; panes are {}", PANE_KINDS.join(", ")),
             ));
         }
-        if kind == crate::panes::kind::PaneKind::Objects.name() {
-            // Shows the cluster, not a sandbox (src/cluster/lint.rs).
+        if kind == crate::panes::kind::PaneKind::Objects.name()
+            || kind == crate::panes::kind::PaneKind::Pods.name()
+        {
+            // Shows the cluster or the lab's node, not a sandbox
+            // (src/cluster/lint.rs, src/lab/node/lint.rs).
             continue;
         }
         match sb {
@@ -478,6 +481,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
     d.extend(lint_step_panes(l));
     d.extend(unhighlighted_languages(l));
     d.extend(crate::cluster::lint::lint(l));
+    d.extend(crate::lab::node::lint::lint(l));
     d
 }
 

@@ -281,3 +281,85 @@ fn a_lesson_picture_as_alt_text() {
     assert!(screen.contains("控制平面与两个节点"), "{screen}");
     insta::assert_snapshot!("picture_alt_text_80x24", screen);
 }
+
+/// Where the first `▀` of the screen is: the picture's top-left cell.
+fn first_half_block(screen: &str) -> (usize, usize) {
+    for (y, line) in screen.lines().enumerate() {
+        if let Some(x) = line.chars().position(|c| c == '▀') {
+            return (x, y);
+        }
+    }
+    panic!("no half blocks on screen:\n{screen}");
+}
+
+#[test]
+fn a_kitty_terminal_gets_the_picture_in_pixels_over_its_cells() {
+    use kubelab::app::graphics::Graphics;
+    use kubelab::picture::graphics::Protocol;
+    let mut a = reader(picture::Mode::Graphics(Protocol::Kitty));
+    // The cells are the half blocks, as without the protocol (they are the
+    // fallback and hold the picture's place).
+    let screen = draw(&a);
+    assert_eq!(screen, draw(&reader(picture::Mode::HalfBlocks)));
+    let (x, y) = first_half_block(&screen);
+
+    let mut g = Graphics::default();
+    let mut out = Vec::new();
+    g.present(&a, &mut out, true).unwrap();
+    let sent = String::from_utf8(out).unwrap();
+    // Sent once (PNG, id), then placed at the picture's first cell.
+    assert!(sent.starts_with("\x1b7\x1b_Ga=d,d=a,q=2\x1b\\"), "{sent:?}");
+    assert!(sent.contains("\x1b_Ga=t,f=100,t=d,i="), "{sent:?}");
+    let at = format!("\x1b[{};{}H\x1b_Ga=p,i=", y + 1, x + 1);
+    assert!(sent.contains(&at), "placed at {x},{y}: {sent:?}");
+    assert!(sent.ends_with("\x1b8"), "the cursor is put back: {sent:?}");
+
+    // Nothing changed: nothing is written.
+    let mut out = Vec::new();
+    g.present(&a, &mut out, false).unwrap();
+    assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+
+    // Help over the lesson: the picture goes (kitty draws above the text).
+    tui_common::keys(&mut a, "?");
+    let mut out = Vec::new();
+    g.present(&a, &mut out, false).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "\x1b7\x1b_Ga=d,d=a,q=2\x1b\\\x1b8"
+    );
+    // Back: placed again, not sent again.
+    tui_common::keys(&mut a, "?");
+    let mut out = Vec::new();
+    g.present(&a, &mut out, false).unwrap();
+    let sent = String::from_utf8(out).unwrap();
+    assert!(sent.contains(&at), "{sent:?}");
+    assert!(!sent.contains("a=t"), "the PNG is not sent twice: {sent:?}");
+
+    // Scrolled so the picture is cut by the top edge: half blocks only.
+    tui_common::keys(&mut a, "G");
+    let mut out = Vec::new();
+    g.present(&a, &mut out, false).unwrap();
+    let sent = String::from_utf8(out).unwrap();
+    assert!(!sent.contains("a=p"), "{sent:?}");
+    // Leaving frees the images.
+    let mut out = Vec::new();
+    g.forget(&a, &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "\x1b_Ga=d,d=A,q=2\x1b\\");
+}
+
+#[test]
+fn iterm2_pictures_ask_for_a_full_redraw_when_they_move() {
+    use kubelab::app::graphics::Graphics;
+    use kubelab::picture::graphics::Protocol;
+    let mut a = reader(picture::Mode::Graphics(Protocol::Iterm2));
+    let mut g = Graphics::default();
+    assert!(!g.needs_full_redraw(&a), "nothing of ours on screen yet");
+    let mut out = Vec::new();
+    g.present(&a, &mut out, true).unwrap();
+    let sent = String::from_utf8(out).unwrap();
+    assert!(sent.contains("\x1b]1337;File=inline=1;"), "{sent:?}");
+    assert!(!g.needs_full_redraw(&a), "unchanged");
+    // The picture goes: its pixels replaced cells ratatui thinks it drew.
+    tui_common::keys(&mut a, "G");
+    assert!(g.needs_full_redraw(&a));
+}

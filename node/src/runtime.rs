@@ -12,10 +12,17 @@
 //! the Pod with this crate's pure modules; the runtime only applies them.
 
 use crate::cgroup_plan::CgroupNode;
+use crate::logs::RotationPolicy;
 use crate::manifest::image::Image;
 use crate::status::container::Exit;
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// What the kubelet's network probes and `httpGet` hooks ask for, and their
+/// answer: made by the sandbox engine's checker, which runs them in the
+/// node's network namespace.
+pub use kubelab_sandbox::net::{CheckOutcome, NetCheck};
 
 /// `RunPodSandbox`: one Pod's infra process and the namespaces it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +58,11 @@ pub struct PodSandbox {
     /// The Pod's cgroup directory on the host, one per mounted hierarchy
     /// (v2: one), for stats and metrics.
     pub pod_cgroup_dirs: Vec<PathBuf>,
+    /// The Pod's IP from its network (CNI ADD's result); `None` when the
+    /// Pod has loopback only.
+    pub ip: Option<IpAddr>,
+    /// Why the Pod has loopback only, when it has.
+    pub network_note: Option<String>,
 }
 
 /// A mount into one container (volumes, resolved by the agent).
@@ -98,6 +110,20 @@ pub struct ContainerConfig {
     /// Where stdout/stderr go, in the CRI log format (the agent's
     /// `logs::LogLayout::container_log`); the runtime pumps both streams there.
     pub log_path: PathBuf,
+    /// Rotate the log at this size, keeping this many files (the kubelet's
+    /// `containerLogMaxSize`/`containerLogMaxFiles`); `None` never rotates.
+    pub log_rotation: Option<RotationPolicy>,
+}
+
+/// An interactive exec (`kubectl exec -it`): a process of the container
+/// on a new PTY whose master end the caller relays a terminal to.
+pub trait TtyExec: Send {
+    /// The PTY's master end, once.
+    fn take_master(&mut self) -> Option<std::os::fd::OwnedFd>;
+    /// The exit code once it has exited; never blocks.
+    fn try_wait(&mut self) -> std::io::Result<Option<i32>>;
+    /// SIGKILL; returns the exit code.
+    fn kill(&mut self) -> std::io::Result<i32>;
 }
 
 /// A started container.
@@ -118,6 +144,9 @@ pub trait Container: Send {
         argv: &[String],
         timeout: Duration,
     ) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)>;
+    /// The CRI's `Exec` with `tty: true`: `argv` in the container's
+    /// namespaces and cgroup on a new PTY of `rows` × `cols`.
+    fn exec_tty(&self, argv: &[String], rows: u16, cols: u16) -> std::io::Result<Box<dyn TtyExec>>;
 }
 
 /// The kernel side of a node.
@@ -131,4 +160,19 @@ pub trait Runtime: Send + Sync {
     /// `StopPodSandbox` + `RemovePodSandbox`: the infra process ends and the
     /// Pod's cgroups are removed (its containers were stopped before).
     fn remove_pod_sandbox(&self, pod: &PodSandbox) -> std::io::Result<()>;
+    /// Whether Pods get an IP reachable from the node (`Err`: why not, and
+    /// what would fix it). `tcpSocket` and `httpGet` probes need it.
+    fn pod_network(&self) -> Result<(), String>;
+    /// Runs a `tcpSocket`/`httpGet` check from the node's network namespace
+    /// (where the kubelet runs its probes), within `timeout`.
+    fn net_check(&self, check: &NetCheck, timeout: Duration) -> CheckOutcome;
+    /// An emptyDir with `medium: Memory`: a tmpfs of at most `size_bytes`
+    /// on `dir`, the volume's directory on the node. The kubelet's emptyDir
+    /// plugin mounts it there on the host, so every container's bind of
+    /// `dir` shares the one tmpfs. A `dir` that already holds a mount is left
+    /// as it is (volumes are prepared again before each container start).
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> std::io::Result<()>;
+    /// Undoes [`Runtime::mount_memory_volume`] (detached, never following a
+    /// link); a `dir` that holds no mount, or is gone, is not an error.
+    fn unmount_volume(&self, dir: &Path) -> std::io::Result<()>;
 }

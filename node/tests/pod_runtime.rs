@@ -65,6 +65,8 @@ fn main() {
     }
     pod_lays_out_like_the_kubelet();
     shared_process_namespace_has_pause_as_pid_1();
+    memory_volume_is_one_tmpfs_of_its_size();
+    container_logs_rotate_as_the_kubelets();
     sigkill_of_the_node_leaves_nothing();
     rootless_pod_joins_the_infra();
     println!("pod_runtime: all cases passed");
@@ -181,6 +183,7 @@ fn container_config(
             .1
             .clone(),
         log_path: logs.container_log("default", "two", UID, name, 0).unwrap(),
+        log_rotation: None,
     }
 }
 
@@ -452,10 +455,167 @@ fn shared_process_namespace_has_pause_as_pid_1() {
         .expect("exec");
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     assert_eq!(out, b"kubelab-pause\0");
+    // exec -it: a PTY of the asked size, output through its master end.
+    let argv = [
+        "sh".to_string(),
+        "-c".into(),
+        "stty size; tty; exit 3".into(),
+    ];
+    let mut tty = c.exec_tty(&argv, 33, 101).expect("exec on a tty");
+    let master = tty.take_master().expect("the master end");
+    let mut out = Vec::new();
+    // EIO once the last slave descriptor is closed: the end of the output.
+    let _ = std::io::Read::read_to_end(&mut std::fs::File::from(master), &mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("33 101\r\n/dev/pts/"), "{out:?}");
+    let code = wait_for("the tty exec to end", 10, || tty.try_wait().unwrap());
+    assert_eq!(code, 3);
     c.stop(Duration::from_millis(100)).unwrap();
     rt.remove_pod_sandbox(&sb).unwrap();
     assert!(!Path::new(&format!("/proc/{}", sb.infra_pid)).exists());
     println!("ok: shared_process_namespace_has_pause_as_pid_1");
+}
+
+/// Unmounts a memory volume and removes its Pod sandbox, even when an
+/// assertion fails first.
+struct MemoryVolumeGuard<'a> {
+    rt: &'a SandboxRuntime,
+    dir: PathBuf,
+    sandbox: Option<kubelab_node::runtime::PodSandbox>,
+}
+
+impl Drop for MemoryVolumeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(sb) = self.sandbox.take() {
+            let _ = self.rt.remove_pod_sandbox(&sb);
+        }
+        let _ = self.rt.unmount_volume(&self.dir);
+    }
+}
+
+fn is_mount_point(dir: &Path) -> bool {
+    let up = std::fs::metadata(dir.parent().unwrap()).unwrap().dev();
+    std::fs::metadata(dir).is_ok_and(|m| m.dev() != up)
+}
+
+fn memory_volume_is_one_tmpfs_of_its_size() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let rt = runtime(&format!("m{}", std::process::id()));
+    let mut guard = MemoryVolumeGuard {
+        rt: &rt,
+        dir: cache.clone(),
+        sandbox: None,
+    };
+    rt.mount_memory_volume(&cache, 1 << 20)
+        .expect("mount tmpfs");
+    // Prepared again for the next container: still one mount.
+    rt.mount_memory_volume(&cache, 1 << 20)
+        .expect("mount again");
+    assert!(is_mount_point(&cache));
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("run pod sandbox");
+    guard.sandbox = Some(sb.clone());
+    let mut cfg = container_config(&pod, &p, "reader", &logs, &cache);
+    cfg.argv = vec!["sleep".into(), "300".into()];
+    let mut a = rt.start_container(&sb, &cfg).expect("start a");
+    cfg.name = "writer".into();
+    cfg.log_path = logs
+        .container_log("default", "two", UID, "writer", 0)
+        .unwrap();
+    let mut b = rt.start_container(&sb, &cfg).expect("start b");
+    let sh = |c: &dyn kubelab_node::runtime::Container, script: &str| {
+        let argv = ["sh".to_string(), "-c".into(), script.into()];
+        let (code, out, err) = c.exec_sync(&argv, Duration::from_secs(20)).expect("exec");
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    };
+    // The container sees a tmpfs of 1 MiB at /data (df: 1K blocks).
+    let (code, out, err) = sh(&*a, "grep ' /data ' /proc/mounts; df -k /data | tail -1");
+    // Writable by any uid, sticky, as a tmpfs root is (and the kubelet's).
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o1777, "{mode:o}");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("tmpfs /data tmpfs "), "{out}");
+    assert!(out.contains("size=1024k"), "{out}");
+    assert_eq!(
+        out.lines().nth(1).unwrap().split_whitespace().nth(1),
+        Some("1024"),
+        "{out}"
+    );
+    // Writing past the size fails with ENOSPC.
+    let (code, _, err) = sh(&*a, "dd if=/dev/zero of=/data/big bs=1024 count=2048");
+    assert_ne!(code, 0, "2 MiB fitted in a 1 MiB tmpfs");
+    assert!(err.contains("No space left on device"), "{err}");
+    // The other container shares the same tmpfs.
+    let (code, out, err) = sh(&*b, "ls -l /data/big | awk '{print $5}'");
+    assert_eq!(code, 0, "{err}");
+    let kept: u64 = out.trim().parse().unwrap_or_else(|_| panic!("{out}"));
+    assert!(kept > 0 && kept <= 1 << 20, "{kept}");
+    a.stop(Duration::from_millis(100)).unwrap();
+    b.stop(Duration::from_millis(100)).unwrap();
+    drop(guard);
+    assert!(!is_mount_point(&cache), "the tmpfs is left mounted");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+    // Unmounting what holds no mount, or is gone, is fine.
+    rt.unmount_volume(&cache).unwrap();
+    rt.unmount_volume(&tmp.path().join("gone")).unwrap();
+    println!("ok: memory_volume_is_one_tmpfs_of_its_size");
+}
+
+fn container_logs_rotate_as_the_kubelets() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let rt = runtime(&format!("l{}", std::process::id()));
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("run pod sandbox");
+    let mut cfg = container_config(&pod, &p, "reader", &logs, tmp.path());
+    // ~48 bytes a CRI line: 300 lines rotate a 1 KiB log about 14 times.
+    cfg.argv = vec![
+        "sh".into(),
+        "-c".into(),
+        "i=1; while [ $i -le 300 ]; do echo line-$i; i=$((i+1)); done".into(),
+    ];
+    cfg.log_rotation = Some(kubelab_node::logs::RotationPolicy {
+        max_size: 1024,
+        max_files: 3,
+    });
+    let mut c = rt.start_container(&sb, &cfg).expect("start");
+    let exit = wait_for("the writer to finish", 30, || c.try_wait().unwrap());
+    rt.remove_pod_sandbox(&sb).unwrap();
+    assert_eq!(exit.exit_code, 0, "{exit:?}");
+    let rotated = kubelab_node::logs::rotated_files(&cfg.log_path).unwrap();
+    // At most max_files, the current one included.
+    assert_eq!(rotated.len(), 2, "{rotated:?}");
+    for r in &rotated {
+        let name = r.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("0.log.20"), "{name}");
+        assert!(std::fs::metadata(r).unwrap().len() >= 1024, "{name}");
+    }
+    assert!(std::fs::metadata(&cfg.log_path).unwrap().len() < 1024);
+    // Oldest kept file first, then the current one: the last lines in order.
+    let mut lines = Vec::new();
+    for f in rotated.iter().chain([&cfg.log_path]) {
+        lines.extend(records(f).into_iter().map(|(_, l)| l));
+    }
+    let first: usize = lines[0].strip_prefix("line-").unwrap().parse().unwrap();
+    assert!(first > 1, "nothing was dropped: {lines:?}");
+    let want: Vec<String> = (first..=300).map(|i| format!("line-{i}")).collect();
+    assert_eq!(lines, want);
+    println!("ok: container_logs_rotate_as_the_kubelets");
 }
 
 /// Child mode: a node process with one running Pod, killed by the parent.

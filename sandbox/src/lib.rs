@@ -91,10 +91,10 @@
 //!
 //! Folders by concern, in layers that only import downwards (see the
 //! sandbox section of docs/ARCHITECTURE.md): `sys` (syscall wrappers) at the
-//! bottom; `spec`, `error`, `trace`; then `ns`, `cgroup` and `rootfs`
-//! (namespaces, cgroups, the root filesystem), which never import each
-//! other; `process` (the supervisor, PID 1, the exec helper and their
-//! protocol), `observe` and `host` (read-only views, `kubelab doctor`); and
+//! bottom; `spec`, `error`, `trace`; then `ns`, `cgroup`, `rootfs`, `pod` and
+//! `net` (namespaces, cgroups, the root filesystem, Pod members, a node's
+//! own network namespace); `process` (the supervisor, PID 1, the exec
+//! helper and their protocol), `observe` and `host` (read-only views, `kubelab doctor`); and
 //! `api` (the [`Sandbox`] handle, [`exec`], [`front`]) at the top. The public
 //! paths below are re-exports; where a module lives is not part of the API.
 
@@ -102,6 +102,7 @@ mod api;
 pub mod cgroup;
 mod error;
 mod host;
+pub mod net;
 mod ns;
 pub mod observe;
 pub mod pod;
@@ -142,6 +143,12 @@ pub fn dispatch() -> Option<i32> {
         Some(front::helper_main())
     } else if arg == cgroup::systemd_scope::SCOPE_ARG {
         Some(cgroup::systemd_scope::helper_main())
+    } else if arg == net::HOLDER_ARG {
+        Some(net::holder::holder_main())
+    } else if arg == net::ENTER_ARG {
+        Some(net::enter::enter_main())
+    } else if arg == net::CHECK_ARG {
+        Some(net::enter::check_main())
     } else {
         None
     }

@@ -13,6 +13,7 @@
 
 pub mod action;
 pub mod event;
+pub mod graphics;
 mod hangup;
 pub mod help;
 pub mod hooks;
@@ -163,11 +164,17 @@ pub fn build_app(opts: &AppOptions, size: (u16, u16)) -> anyhow::Result<App> {
 
 /// Ctrl-Z: hand the terminal back and stop; on `fg`, take it over again at
 /// its (maybe new) size. Returns whether a redraw is needed.
-fn suspend_if_asked(app: &mut App, tui: &mut crate::terminal::Tui) -> anyhow::Result<bool> {
+fn suspend_if_asked(
+    app: &mut App,
+    tui: &mut crate::terminal::Tui,
+    graphics: &mut graphics::Graphics,
+) -> anyhow::Result<bool> {
     if !app.suspend {
         return Ok(false);
     }
     app.suspend = false;
+    // The shell gets a clean screen; the pictures are sent again after.
+    let _ = graphics.forget(app, tui.terminal.backend_mut());
     tui.suspend()?;
     let (w, h) = tui.size()?;
     update::update(app, Action::Resize(w, h));
@@ -215,7 +222,10 @@ pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
     let exit_after = std::env::var(EXIT_AFTER_FIRST_FRAME).ok();
     let panic_after = std::env::var(PANIC_AFTER_FIRST_FRAME).ok();
     let mut report = FrameReport::from_env();
+    let mut graphics = graphics::Graphics::default();
     tui.terminal.draw(|f| draw(f, &app))?;
+    // Pictures in pixels are an extra: a failed write leaves the half blocks.
+    let _ = graphics.present(&app, tui.terminal.backend_mut(), true);
     report.frame(&app);
     let mut last_draw = Instant::now();
     match panic_after.as_deref() {
@@ -245,7 +255,7 @@ pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
         if app.quit {
             break;
         }
-        dirty |= suspend_if_asked(&mut app, &mut tui)?;
+        dirty |= suspend_if_asked(&mut app, &mut tui, &mut graphics)?;
         if app.progress_dirty {
             app.progress_dirty = false;
             if let Some(s) = &saver {
@@ -264,7 +274,12 @@ pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
                     break;
                 }
                 // A Ctrl-Z drained here must act now, not wait for the next event.
-                suspend_if_asked(&mut app, &mut tui)?;
+                suspend_if_asked(&mut app, &mut tui, &mut graphics)?;
+            }
+            let full = graphics.needs_full_redraw(&app);
+            if full {
+                // iTerm2/sixel pixels replaced cells ratatui thinks it drew.
+                let _ = tui.terminal.clear();
             }
             if let Err(e) = tui.terminal.draw(|f| draw(f, &app)) {
                 // The terminal is gone (EIO): still stop the sandboxes and
@@ -272,6 +287,7 @@ pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
                 lost = Some(e);
                 break;
             }
+            let _ = graphics.present(&app, tui.terminal.backend_mut(), full);
             last_draw = Instant::now();
             report.frame(&app);
             if exit_after.as_deref() == Some("highlighted") && report.highlighted_done {
@@ -279,6 +295,7 @@ pub async fn run(mut opts: AppOptions, draw: Draw) -> anyhow::Result<()> {
             }
         }
     }
+    let _ = graphics.forget(&app, tui.terminal.backend_mut());
     update::save_position(&mut app);
     app.panes.shutdown();
     // Fails when the terminal hung up: progress is saved all the same.

@@ -271,12 +271,13 @@ impl App {
                 .as_ref()
                 .filter(|(k, _)| k.0 == self.current && k.1 != width)
                 .and_then(|(_, r)| r.src_lines.get(self.scroll).copied());
-            let pictures = (self.pictures == crate::picture::Mode::HalfBlocks).then(|| {
-                crate::render::Pictures {
+            let pictures = self
+                .pictures
+                .draws_pictures()
+                .then(|| crate::render::Pictures {
                     lesson: lesson.path.clone(),
                     root: crate::course::files::include_root(&lesson.path, Some(&self.lib.root)),
-                }
-            });
+                });
             let r = render_doc_with(&lesson.doc, width, st, self.strings, pictures.as_ref());
             if let Some(src) = anchor {
                 self.scroll = r.line_for_source(src);

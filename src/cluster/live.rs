@@ -5,7 +5,9 @@ use super::pane::{self, ObjectsView};
 use super::watch::ObjectsWatch;
 use super::{ClusterError, Target};
 use crate::course::model::Lang;
+use crate::panes::pods::{PodKey, PodPane, PodSource};
 use crate::panes::session::Notify;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use std::future::Future;
@@ -57,6 +59,11 @@ pub struct ObjectsPane {
     namespace: String,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
+    notify: Notify,
+    /// The Pod picked with `[`/`]` (highlighted in the tree).
+    selected_pod: Option<String>,
+    /// The Pod inspector, while open (Enter on the picked Pod).
+    inspector: Option<PodPane>,
 }
 
 impl ObjectsPane {
@@ -75,6 +82,7 @@ impl ObjectsPane {
         let state = Arc::new(Mutex::new(State::Connecting));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, stp, ns) = (state.clone(), stop.clone(), namespace.clone());
+        let pane_notify = notify.clone();
         let spawned = std::thread::Builder::new()
             .name("kubelab-objects".into())
             .spawn(move || {
@@ -99,6 +107,82 @@ impl ObjectsPane {
             namespace,
             state,
             stop,
+            notify: pane_notify,
+            selected_pod: None,
+            inspector: None,
+        }
+    }
+
+    /// Whether the Pod inspector is open in place of the tree.
+    pub fn inspecting(&self) -> bool {
+        self.inspector.is_some()
+    }
+
+    /// The Pods of the tree, in its order.
+    fn pod_names(&self) -> Vec<String> {
+        self.view(Lang::En)
+            .rows
+            .into_iter()
+            .filter(|r| r.kind == "pod")
+            .map(|r| r.name)
+            .collect()
+    }
+
+    /// Keys of the pane on show: `]`/`[` pick the next/previous Pod, Enter
+    /// inspects it; while inspecting, the inspector's keys (h/←/Backspace
+    /// back to the tree). `false`: not the pane's (scrolling, Esc).
+    pub fn key(&mut self, key: &KeyEvent) -> bool {
+        if let Some(insp) = self.inspector.as_mut() {
+            let used = insp.key(key);
+            if insp.page() == crate::panes::pods::render::Page::List {
+                // Back: the tree again (the inspector's own list is the
+                // node's; here the tree is the list).
+                self.inspector = None;
+            }
+            return used;
+        }
+        match key.code {
+            KeyCode::Char(c @ (']' | '[')) => {
+                let names = self.pod_names();
+                if names.is_empty() {
+                    return true;
+                }
+                let at = self
+                    .selected_pod
+                    .as_ref()
+                    .and_then(|s| names.iter().position(|n| n == s));
+                let next = match (at, c) {
+                    (None, _) => 0,
+                    (Some(i), ']') => (i + 1).min(names.len() - 1),
+                    (Some(i), _) => i.saturating_sub(1),
+                };
+                self.selected_pod = Some(names[next].clone());
+                true
+            }
+            KeyCode::Enter => {
+                let Some(name) = self.selected_pod.clone() else {
+                    return true;
+                };
+                let state = self.state.clone();
+                let snapshot: super::pod_view::Snapshot =
+                    Box::new(
+                        move || match &*state.lock().unwrap_or_else(|p| p.into_inner()) {
+                            State::Watching(w) => Ok(w.watch.snapshot()),
+                            State::Connecting => Err("connecting to the cluster…".into()),
+                            State::Failed(e) => Err(e.message(Lang::En)),
+                            State::Broken(e) => Err(e.clone()),
+                        },
+                    );
+                let source = PodSource::Cluster(Arc::new(super::pod_view::WatchPods { snapshot }));
+                let mut insp = PodPane::start(source, self.notify.clone());
+                insp.inspect(PodKey {
+                    namespace: self.namespace.clone(),
+                    name,
+                });
+                self.inspector = Some(insp);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -117,7 +201,10 @@ impl ObjectsPane {
             },
             State::Failed(e) => failed(e.message(lang)),
             State::Broken(e) => failed(e.clone()),
-            State::Watching(w) => ObjectsView::from_watch(&w.watch, &w.target, now, lang),
+            State::Watching(w) => ObjectsView {
+                selected_pod: self.selected_pod.clone(),
+                ..ObjectsView::from_watch(&w.watch, &w.target, now, lang)
+            },
         }
     }
 
@@ -150,6 +237,10 @@ impl ObjectsPane {
         lang: Lang,
         scroll: usize,
     ) -> usize {
+        if let Some(insp) = &self.inspector {
+            insp.render(title, area, buf, focused, lang);
+            return scroll;
+        }
         pane::render(&self.view(lang), title, area, buf, focused, lang, scroll)
     }
 }
@@ -291,6 +382,51 @@ mod tests {
         assert!(v.target.contains("context recorded"), "{}", v.target);
         assert!(v.rows.iter().any(|r| r.kind == "backup"), "CRD objects too");
         assert!(!v.rows.iter().any(|r| r.kind == "pvc"), "none listed");
+        drop(p);
+    }
+
+    /// `]` picks a Pod, Enter inspects it: the recorded cluster's Pods run
+    /// on no process here, which the pane says; `h` is the tree again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_picked_pod_of_another_node_says_so() {
+        let mut routes = crate::cluster::watch::tests::full_lists("persistentvolumeclaims");
+        routes.push(
+            Route::get(
+                "/api/v1/namespaces/kubelab-deploy/persistentvolumeclaims",
+                &status_body(403, "Forbidden", "persistentvolumeclaims is forbidden"),
+            )
+            .status(403)
+            .repeat(),
+        );
+        let srv = Server::start(routes).await;
+        let target = srv.target().await;
+        let (mut p, _) = pane(resolver(move || async move { Ok(target) }));
+        eventually(&p, "the tree", |p| p.view(Lang::En).synced).await;
+        let key = |c| KeyEvent::new(c, crossterm::event::KeyModifiers::NONE);
+        assert!(p.key(&key(KeyCode::Char(']'))));
+        let first = p.pod_names()[0].clone();
+        assert_eq!(
+            p.view(Lang::En).selected_pod.as_deref(),
+            Some(first.as_str())
+        );
+        assert!(p.key(&key(KeyCode::Enter)));
+        assert!(p.inspecting());
+        let area = Rect::new(0, 0, 60, 10);
+        let mut said = String::new();
+        for _ in 0..200 {
+            let mut buf = Buffer::empty(area);
+            p.render("Objects", area, &mut buf, true, Lang::En, 0);
+            said = crate::panes::buffer_rows(&buf).join(" ");
+            if said.contains("Pod runs on another node") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(said.contains("Pod runs on another node"), "{said}");
+        assert!(p.key(&key(KeyCode::Char('h'))));
+        assert!(!p.inspecting());
+        // Not the pane's: scrolling and Esc go to the reader.
+        assert!(!p.key(&key(KeyCode::Char('j'))));
         drop(p);
     }
 

@@ -4,7 +4,8 @@
 //! one namespace that kubelab creates and labels (`namespace`); the Objects
 //! pane is a tree built from watches (`tree`, `watch`); checks may ask the
 //! API about an object (`check`); `kubelab doctor` reports on all of it
-//! (`doctor`). Every API call is bounded by a timeout and runs off the UI
+//! (`doctor`). A Pod selected in the Objects pane opens the Pod inspector
+//! when its processes run on this machine (`pod_view`). Every API call is bounded by a timeout and runs off the UI
 //! task: a cluster that goes away is a message, never a hang.
 
 pub mod age;
@@ -17,6 +18,7 @@ pub mod lint;
 pub mod live;
 pub mod namespace;
 pub mod pane;
+pub mod pod_view;
 pub mod status;
 pub mod text;
 pub mod tree;

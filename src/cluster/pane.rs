@@ -25,6 +25,8 @@ pub struct ObjectsView {
     pub synced: bool,
     /// What is wrong now, one message each, in the UI language.
     pub problems: Vec<String>,
+    /// The Pod picked for the inspector (`[`/`]`), highlighted.
+    pub selected_pod: Option<String>,
 }
 
 impl ObjectsView {
@@ -43,6 +45,7 @@ impl ObjectsView {
             events: super::tree::recent_events(&snap, now, 8),
             synced: w.settled(),
             problems: w.problems().iter().map(|p| p.message(lang)).collect(),
+            selected_pod: None,
         }
     }
 }
@@ -206,11 +209,15 @@ fn laid_out(v: &ObjectsView, width: u16, lang: Lang) -> (usize, Vec<Line<'static
                 tail.push(' ');
             }
             tail.push_str(&cut(&r.age, 6));
-            out.push(Line::from(vec![
+            let mut line = Line::from(vec![
                 Span::raw(format!("{} {} ", cut(name, cols.name), cut(&r.ready, 5))),
                 Span::styled(cut(&status, cols.status), status_style(&r.status)),
                 Span::raw(tail),
-            ]));
+            ]);
+            if r.kind == "pod" && v.selected_pod.as_deref() == Some(r.name.as_str()) {
+                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            out.push(line);
         }
     }
     if !v.events.is_empty() {
@@ -298,7 +305,29 @@ mod tests {
             events: crate::cluster::tree::recent_events(&o, now, 8),
             synced: true,
             problems: Vec::new(),
+            selected_pod: None,
         }
+    }
+
+    #[test]
+    fn the_picked_pod_is_highlighted_and_only_it() {
+        let mut v = view();
+        let pod = v
+            .rows
+            .iter()
+            .find(|r| r.kind == "pod")
+            .unwrap()
+            .name
+            .clone();
+        v.selected_pod = Some(pod.clone());
+        let ls = lines(&v, 100, Lang::En);
+        let marked: Vec<String> = ls
+            .iter()
+            .filter(|l| l.style.add_modifier.contains(Modifier::REVERSED))
+            .map(|l| l.to_string())
+            .collect();
+        assert_eq!(marked.len(), 1, "{marked:?}");
+        assert!(marked[0].contains(&format!("pod/{pod}")), "{marked:?}");
     }
 
     fn screen(v: &ObjectsView, lang: Lang, scroll: usize) -> Vec<String> {

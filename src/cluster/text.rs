@@ -24,6 +24,8 @@ pub struct ClusterText {
     pub needs_cluster_table: &'static str,
     /// The `?` help's row for the Objects pane: (keys, what they do).
     pub help_scroll: (&'static str, &'static str),
+    /// Its row for picking and inspecting a Pod.
+    pub help_pods: (&'static str, &'static str),
 }
 
 static ZH: ClusterText = ClusterText {
@@ -40,6 +42,10 @@ static ZH: ClusterText = ClusterText {
         "F7 · j/k · g/G",
         "对象窗格：单独显示（窄终端）后滚动，Esc 回到课文",
     ),
+    help_pods: (
+        "[ / ] · Enter · h",
+        "对象窗格：选中一个 Pod，查看它在本机的进程、命名空间与 cgroup；h 返回",
+    ),
 };
 
 static EN: ClusterText = ClusterText {
@@ -55,6 +61,10 @@ static EN: ClusterText = ClusterText {
     help_scroll: (
         "F7 · j/k · g/G",
         "Objects pane: bring it to the front (narrow terminal), scroll; Esc back",
+    ),
+    help_pods: (
+        "[ / ] · Enter · h",
+        "Objects pane: pick a Pod, inspect its processes, namespaces and cgroup here; h back",
     ),
 };
 

@@ -65,6 +65,7 @@ pub fn run(ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
                 .into(),
         },
     });
+    checks.push(pod_network_check());
     // Cluster labs (never a FAIL: the other labs still run without one).
     let cluster = crate::cluster::lab::block_on(|| {
         Box::pin(crate::cluster::doctor::checks(
@@ -131,5 +132,39 @@ fn zh_name(name: &'static str) -> &'static str {
         "sandbox" => "沙箱",
         "cgroup limits" => "cgroup 限制",
         other => other,
+    }
+}
+
+/// Whether `kubelab node` gives Pods IPs: Debian's CNI plugins (rootless too:
+/// the Pods' user namespaces are made inside the node's).
+fn pod_network_check() -> doctor::Check {
+    use kubelab_node::cni::DEBIAN_PLUGIN_DIR;
+    use kubelab_node::sandbox_runtime::network::missing_plugins;
+    let missing = missing_plugins(&[DEBIAN_PLUGIN_DIR.into()]);
+    let (level, detail, fix) = if !missing.is_empty() {
+        (
+            Level::Warn,
+            format!(
+                "no CNI plugin {} in {DEBIAN_PLUGIN_DIR}: `kubelab node` Pods get loopback only \
+                 (no Pod IPs, no tcpSocket/httpGet probes)",
+                missing.join(", ")
+            ),
+            "apt install containernetworking-plugins".to_string(),
+        )
+    } else {
+        (
+            Level::Ok,
+            format!(
+                "CNI plugins bridge, host-local, loopback, portmap in {DEBIAN_PLUGIN_DIR}: \
+                 `kubelab node` Pods get IPs"
+            ),
+            String::new(),
+        )
+    };
+    doctor::Check {
+        name: "pod network",
+        level,
+        detail,
+        fix,
     }
 }

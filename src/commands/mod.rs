@@ -2,6 +2,7 @@
 pub mod class;
 pub mod doctor;
 pub mod inspect;
+pub mod kubectl;
 pub mod lint;
 pub mod list;
 pub mod mdbook;
@@ -15,6 +16,7 @@ pub mod node;
 pub mod node_runtime;
 pub mod open;
 pub mod pod;
+pub mod pod_exec_tty;
 pub mod preview;
 pub mod progress;
 pub mod progress_export;

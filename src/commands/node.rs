@@ -2,7 +2,9 @@
 //! `staticPodPath`; `kubelab pod …` talks to it over its socket.
 
 use kubelab_node::agent::{Node, NodeConfig};
+use kubelab_node::api::metrics::MetricsServer;
 use kubelab_node::api::server::Server;
+use kubelab_node::logs::RotationPolicy;
 use kubelab_node::restart::BackOffConfig;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,45 +34,110 @@ pub struct NodeArgs {
     /// Divide the CrashLoopBackOff delays (10 s to 5 min) by this, for labs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backoff_divisor: u32,
+    /// The Pods' addresses (host-local IPAM on the node's bridge `kubelab0`).
+    #[arg(long, value_name = "CIDR", default_value = kubelab_node::sandbox_runtime::network::DEFAULT_POD_CIDR)]
+    pub pod_cidr: String,
+    /// Where the CNI plugins are (repeatable; CNI_PATH).
+    #[arg(long = "cni-bin-dir", value_name = "DIR", default_value = kubelab_node::cni::DEBIAN_PLUGIN_DIR)]
+    pub cni_bin_dirs: Vec<PathBuf>,
+    /// Names the node's cgroup subtree `kubelab/node-<KEY>` instead of
+    /// `node-<name>`: a lab's node gets one unique to its run, so two runs
+    /// with the same node name never share cgroups (src/lab/node.rs).
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub cgroup_key: Option<String>,
+    /// Standard input is a lifeline: end of file (the starter closed it, or
+    /// died, even by `kill -9`) stops the node like SIGTERM.
+    #[arg(long, hide = true)]
+    pub lifeline: bool,
+    /// After the node stopped, remove DIR (a lab's directory holding the
+    /// state and manifests directories, marked by kubelab when it made it).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub remove_when_done: Option<PathBuf>,
+    /// Rotate a container's log once it reaches this size, a quantity such
+    /// as 10Mi (the kubelet's containerLogMaxSize).
+    #[arg(long, value_name = "SIZE", default_value = "10Mi", value_parser = log_max_size)]
+    pub container_log_max_size: u64,
+    /// Log files kept per container, the current one included, at least 2
+    /// (the kubelet's containerLogMaxFiles).
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u16).range(2..))]
+    pub container_log_max_files: u16,
+}
+
+
+/// `--container-log-max-size`: a positive Kubernetes quantity of bytes.
+fn log_max_size(text: &str) -> Result<u64, String> {
+    let q = kubelab_node::quantity::Quantity::parse(text)
+        .map_err(|e| format!("{e}; write a size such as 10Mi or 512Ki"))?;
+    u64::try_from(q.value())
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| "must be more than 0 bytes; write a size such as 10Mi".to_string())
+}
+
+
+/// Removes a lab's node directory once its node has stopped: only one that
+/// kubelab marked and that holds the state directory, never through a link.
+fn remove_lab_dir(dir: &std::path::Path, state: &std::path::Path) {
+    let marked = std::fs::symlink_metadata(dir.join(crate::lab::node::LAB_DIR_MARKER))
+        .is_ok_and(|m| m.is_file());
+    let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+    if marked && is_dir && state.starts_with(dir) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// The state directory the node and `kubelab pod` agree on.
 pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
-    if let Some(d) = flag {
-        return d;
-    }
-    if let Some(d) = std::env::var_os("KUBELAB_NODE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(d).join("kubelab-node");
-    }
-    // The server refuses a directory that is not ours and private.
-    PathBuf::from(format!(
-        "/tmp/kubelab-node-{}",
-        rustix::process::geteuid().as_raw()
-    ))
+    flag.unwrap_or_else(kubelab_node::api::client::default_state_dir)
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
-    let runtime = super::node_runtime::node_runtime(&a.name)?;
     let state = state_dir(a.state_dir);
+    let cni = kubelab_node::sandbox_runtime::CniOptions {
+        plugin_dirs: a.cni_bin_dirs,
+        pod_cidr: a.pod_cidr,
+        state_dir: state.join("cni"),
+    };
+    let runtime =
+        super::node_runtime::node_runtime(a.cgroup_key.as_deref().unwrap_or(&a.name), Some(cni))?;
     let mut config = NodeConfig::new(&a.name, &state);
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;
     config.backoff = BackOffConfig::scaled_down(a.backoff_divisor);
+    config.log_rotation = RotationPolicy {
+        max_size: a.container_log_max_size,
+        max_files: usize::from(a.container_log_max_files),
+    };
     config.images.busybox = std::path::Path::new("/bin/busybox").exists();
     let node = Node::new(config, runtime);
     let server = Server::start(node.clone())
         .map_err(|e| anyhow::anyhow!("serving the node's socket in {}: {e}", state.display()))?;
+    let metrics = MetricsServer::start(node.clone()).map_err(|e| {
+        anyhow::anyhow!(
+            "serving the node's metrics socket in {}: {e}",
+            state.display()
+        )
+    })?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    if a.lifeline {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 64];
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
     eprintln!(
-        "kubelab node {}: serving {} (Ctrl-C stops every Pod)",
+        "kubelab node {}: serving {} and metrics on {} (Ctrl-C stops every Pod)",
         crate::sanitize::line(&a.name),
-        crate::sanitize::line(&server.path().display().to_string())
+        crate::sanitize::line(&server.path().display().to_string()),
+        crate::sanitize::line(&metrics.path().display().to_string())
     );
     let thread = node.spawn();
     while !stop.load(Ordering::SeqCst) {
@@ -85,6 +152,37 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     for m in node.take_messages() {
         eprintln!("{}", crate::sanitize::text(&m));
     }
+    drop(metrics);
     drop(server);
+    if let Some(dir) = &a.remove_when_done {
+        remove_lab_dir(dir, &state);
+    }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_lab_dir;
+
+    #[test]
+    fn only_a_marked_lab_folder_holding_the_state_is_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let lab = d.path().join("lab");
+        let state = lab.join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        // Not marked: stays.
+        remove_lab_dir(&lab, &state);
+        assert!(state.is_dir());
+        std::fs::write(lab.join(crate::lab::node::LAB_DIR_MARKER), "").unwrap();
+        // Marked, but the state directory is elsewhere: stays.
+        remove_lab_dir(&lab, d.path());
+        assert!(state.is_dir());
+        // A link to the folder is not followed.
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&lab, &link).unwrap();
+        remove_lab_dir(&link, &link.join("state"));
+        assert!(state.is_dir());
+        remove_lab_dir(&lab, &state);
+        assert!(!lab.exists());
+    }
 }

@@ -7,14 +7,16 @@
 //! this binary, as the lab sandboxes do.
 
 use kubelab_node::runtime::Runtime;
-use kubelab_node::sandbox_runtime::{SandboxRuntime, SandboxRuntimeOptions};
+use kubelab_node::sandbox_runtime::{CniOptions, SandboxRuntime, SandboxRuntimeOptions};
 use std::path::PathBuf;
 
-/// The runtime of node `name`.
-pub fn node_runtime(name: &str) -> anyhow::Result<Box<dyn Runtime>> {
+/// The runtime of node `name`; `cni`: its Pod network (`None`: loopback
+/// only).
+pub fn node_runtime(name: &str, cni: Option<CniOptions>) -> anyhow::Result<Box<dyn Runtime>> {
     let opts = SandboxRuntimeOptions {
         helper_exe: kubelab_sandbox::front::helper_beside_current_exe()
             .unwrap_or_else(|| PathBuf::from("/proc/self/exe")),
+        cni,
         ..SandboxRuntimeOptions::new(name)
     };
     let runtime = SandboxRuntime::new(opts).map_err(|e| {

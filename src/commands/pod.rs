@@ -65,11 +65,17 @@ pub enum PodCommand {
         #[arg(long, value_name = "N")]
         tail: Option<usize>,
     },
-    /// Run a command in a container (no terminal).
+    /// Run a command in a container; `-it` on a terminal of its own.
     Exec {
         name: String,
         #[arg(short = 'c', long)]
         container: Option<String>,
+        /// Pass stdin to the command (with -t: an interactive session).
+        #[arg(short = 'i', long)]
+        stdin: bool,
+        /// Give the command a terminal (needs -i).
+        #[arg(short = 't', long)]
+        tty: bool,
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
     },
@@ -180,8 +186,18 @@ pub fn run(a: PodArgs) -> anyhow::Result<i32> {
         PodCommand::Exec {
             name,
             container,
+            stdin,
+            tty,
             command,
         } => {
+            if stdin || tty {
+                if !(stdin && tty) {
+                    return Err(fail(
+                        "only -i and -t together (`exec -it`) or neither are supported; use -it for a shell",
+                    ));
+                }
+                return super::pod_exec_tty::run(&state, ns, name, container, command);
+            }
             let req = Request::Exec {
                 name,
                 namespace: ns,

@@ -219,6 +219,9 @@ pub fn parse(front: &str, first_line: u32, path: &Path) -> Result<FrontMatter, D
             format!("front matter: {}", e.message().trim()),
         )
     })?;
+    if let Some(node) = &fm.node {
+        super::node::check(node, front, first_line, path)?;
+    }
     Ok(fm)
 }
 

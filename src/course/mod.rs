@@ -20,6 +20,7 @@ pub mod lesson;
 pub mod limits;
 pub mod load;
 pub mod model;
+pub mod node;
 pub mod suggest;
 pub mod summary;
 

@@ -180,6 +180,50 @@ pub struct FrontMatter {
     /// `[cluster]`: the lab drives a Kubernetes API (src/cluster/).
     #[serde(default)]
     pub cluster: Option<ClusterReq>,
+    /// `[node]`: the lab runs its own `kubelab node` (src/lab/node.rs);
+    /// checked in [`super::node`].
+    #[serde(default)]
+    pub node: Option<NodeReq>,
+}
+
+/// `[node]` in the front matter: the lesson gets one `kubelab node` of its
+/// own (started with the lesson, stopped when it is left), reachable from
+/// every sandbox with `kubectl` (lessons/README.md, "Node labs").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeReq {
+    /// The node's name as learners see it: static Pods are `<pod>-<name>`.
+    #[serde(default = "default_node_name")]
+    pub name: String,
+    /// CrashLoopBackOff divided by this (10: 1 s … 30 s; 1: the kubelet's).
+    #[serde(default = "default_backoff_divisor")]
+    pub backoff_divisor: u32,
+    /// ConfigMap name → a folder of the course (one file per key), relative
+    /// to the lesson file, copied in when the node starts.
+    #[serde(default)]
+    pub configmaps: BTreeMap<String, PathBuf>,
+    /// Secret name → a folder of the course, the same way.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, PathBuf>,
+}
+
+impl Default for NodeReq {
+    fn default() -> Self {
+        NodeReq {
+            name: default_node_name(),
+            backoff_divisor: default_backoff_divisor(),
+            configmaps: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_node_name() -> String {
+    "node1".into()
+}
+
+fn default_backoff_divisor() -> u32 {
+    10
 }
 
 /// `[cluster]` in the front matter: the lab needs a Kubernetes cluster. It

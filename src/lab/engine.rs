@@ -243,16 +243,25 @@ pub struct EngineSandbox {
 
 impl EngineSandbox {
     fn exec(&self, command: Vec<String>, cpu_seconds: Option<u64>) -> io::Result<ExecProcess> {
+        // The spec's environment, as the shell has it (a node lab's PATH
+        // with kubectl, a cluster lab's KUBECONFIG), then the terminal's.
+        let mut env: Vec<(String, String)> = self
+            .spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        env.extend([
+            ("TERM".into(), "xterm-256color".into()),
+            (
+                "LANG".into(),
+                self.spec.env.get("LANG").map_or(LOCALE, |v| v).into(),
+            ),
+        ]);
         let req = ExecRequest {
             command,
             cpu_seconds,
-            env: vec![
-                ("TERM".into(), "xterm-256color".into()),
-                (
-                    "LANG".into(),
-                    self.spec.env.get("LANG").map_or(LOCALE, |v| v).into(),
-                ),
-            ],
+            env,
             workdir: self.spec.workdir.clone(),
             // What `Sandbox::exec` adds: the spec's privilege applies to execs.
             privileged: self.spec.privileged,

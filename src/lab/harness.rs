@@ -87,7 +87,11 @@ pub struct LessonReport {
 /// the sandboxes and typing the solutions twice.
 pub fn same_lab(a: &Lesson, b: &Lesson) -> bool {
     let (fa, fb) = (&a.front, &b.front);
-    if fa.id != fb.id || fa.sandboxes != fb.sandboxes || fa.requires != fb.requires {
+    if fa.id != fb.id
+        || fa.sandboxes != fb.sandboxes
+        || fa.requires != fb.requires
+        || fa.node != fb.node
+    {
         return false;
     }
     let (sa, sb) = (model::steps(a), model::steps(b));
@@ -159,7 +163,30 @@ pub fn test_lab(
         }
         return reports;
     }
-    run_lab(group, factory, kubelab, &mut reports);
+    if lead.front.node.is_some() {
+        // The lab's own node for this run (src/lab/node.rs): started
+        // before the sandboxes, stopped (waited for) after them.
+        match super::node::LabNode::start(kubelab, lead) {
+            Ok(node) => {
+                let node = std::sync::Arc::new(node);
+                let with_node = super::node::NodeFactory {
+                    inner: factory,
+                    node: super::node::NodeSlot::ready(node.clone()),
+                };
+                run_lab(group, &with_node, kubelab, &mut reports);
+                drop(with_node);
+                node.stop();
+            }
+            Err(e) => {
+                for r in &mut reports {
+                    r.problems
+                        .push(format!("the lab's node did not start: {e}"));
+                }
+            }
+        }
+    } else {
+        run_lab(group, factory, kubelab, &mut reports);
+    }
     let seconds = started.elapsed().as_secs_f64();
     for r in &mut reports {
         if r.status == Status::Skip {

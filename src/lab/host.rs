@@ -350,6 +350,27 @@ impl PaneHost for LabHost {
                 DialogKey::Kept => true,
             };
         }
+        if key.code != NEXT_INSPECTOR && self.inspector_in_front() {
+            // The Pod pane on show takes its own keys (select, inspect, back).
+            if let Some(lab) = self.lab.as_mut() {
+                let on_show = lab.inspectors().get(lab.inspector).map(|p| p.kind);
+                if on_show == Some(PaneKind::Pods) {
+                    if let Some(p) = lab.pods.as_mut() {
+                        if p.key(&key) {
+                            return true;
+                        }
+                    }
+                }
+                // The Objects pane: pick a Pod, inspect it.
+                if on_show == Some(PaneKind::Objects) {
+                    if let Some(o) = lab.objects.as_mut() {
+                        if o.key(&key) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
         if self.lab.is_some() && key.code != NEXT_INSPECTOR && self.inspector_in_front() {
             // The shell is hidden: keys never reach it. They scroll the
             // inspector; Esc gives focus back to the lesson.
@@ -467,14 +488,21 @@ impl PaneHost for LabHost {
     }
 
     fn help_keys(&self, lang: Lang) -> Vec<(String, String)> {
-        // Only where an Objects pane is shown: its scrolling keys.
-        match self.lab.as_ref().and_then(|l| l.objects.as_ref()) {
-            Some(_) => {
-                let (k, what) = crate::cluster::text::text(lang).help_scroll;
-                vec![(k.to_string(), what.to_string())]
-            }
-            None => Vec::new(),
+        // Only where an Objects or Pod pane is shown: their keys.
+        let Some(lab) = self.lab.as_ref() else {
+            return Vec::new();
+        };
+        let mut rows = Vec::new();
+        if lab.objects.is_some() {
+            let t = crate::cluster::text::text(lang);
+            rows.extend([t.help_scroll, t.help_pods]);
         }
+        if lab.pods.is_some() {
+            rows.push(crate::panes::pods::text::text(lang).help);
+        }
+        rows.into_iter()
+            .map(|(k, what)| (k.to_string(), what.to_string()))
+            .collect()
     }
 
     fn status_note(&self, lang: Lang) -> Option<String> {

@@ -193,6 +193,11 @@ pub struct LiveLab {
     host_declined: Option<&'static str>,
     /// The Objects pane of a `[cluster]` lab that shows one.
     pub objects: Option<crate::cluster::live::ObjectsPane>,
+    /// The Pod pane of a lab that shows one.
+    pub pods: Option<crate::panes::pods::PodPane>,
+    /// The node of a `[node]` lab (src/lab/node.rs), stopped after the
+    /// sandboxes when the lab is dropped.
+    pub node: Option<Arc<super::node::NodeSlot>>,
 }
 
 impl LiveLab {
@@ -226,13 +231,27 @@ impl LiveLab {
                 Err(e) => errors.push(format!("{}: {e}", lesson.path.display())),
             }
         }
+        // A `[node]` lab: its node starts now, off this thread; every
+        // sandbox start waits for it and gets its tools (src/lab/node.rs).
+        let node = lesson
+            .front
+            .node
+            .as_ref()
+            .map(|_| super::node::NodeSlot::start(kubelab.clone(), lesson.clone()));
+        let factory: Arc<dyn SandboxFactory + Send + Sync> = match &node {
+            Some(slot) => Arc::new(super::node::NodeFactory {
+                inner: factory,
+                node: slot.clone(),
+            }),
+            None => factory,
+        };
         let default_sb = lesson.front.default_sandbox().map(str::to_string);
         let target = |p: &PaneRef| p.sandbox_or(default_sb.as_deref());
         let mut cells = BTreeMap::new();
         for (name, spec) in &lesson.front.sandboxes {
             let kinds: Vec<PaneKind> = panes
                 .iter()
-                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects))
+                .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects | PaneKind::Pods))
                 .filter(|p| target(p).as_ref() == Some(name))
                 .map(|p| p.kind)
                 .collect();
@@ -293,6 +312,22 @@ impl LiveLab {
         let objects = (lesson.front.cluster.is_some()
             && panes.iter().any(|p| p.kind == PaneKind::Objects))
         .then(|| crate::cluster::live::ObjectsPane::start(&lesson.front.id, notify.clone()));
+        // The lab's own node once it runs; without `[node]` (lint refuses
+        // that) where `kubelab pod` without flags would look.
+        let pods = panes.iter().any(|p| p.kind == PaneKind::Pods).then(|| {
+            let source = match &node {
+                Some(slot) => {
+                    let slot = slot.clone();
+                    crate::panes::pods::PodSource::Later(Arc::new(move || {
+                        slot.get().map(|n| n.state_dir())
+                    }))
+                }
+                None => crate::panes::pods::PodSource::Node {
+                    state_dir: kubelab_node::api::client::default_state_dir(),
+                },
+            };
+            crate::panes::pods::PodPane::start(source, notify.clone())
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let awaiting = Arc::new(AtomicBool::new(false));
         let results: CheckResults = Arc::default();
@@ -326,6 +361,8 @@ impl LiveLab {
             reading: None,
             host_declined,
             objects,
+            pods,
+            node,
         }
     }
 
@@ -472,6 +509,10 @@ impl Drop for LiveLab {
         self.shells.clear();
         for c in self.cells.values() {
             c.stop();
+        }
+        // After the sandboxes: every Pod deleted, the node's folder gone.
+        if let Some(n) = self.node.take() {
+            n.stop();
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod kmsg;
 pub use crate::limits_off;
 pub mod live;
 pub mod model;
+pub mod node;
 pub mod observe;
 pub mod trust;
 pub mod trust_dialog;

@@ -14,10 +14,12 @@ pub enum PaneKind {
     Network,
     /// A cluster lab's Kubernetes objects, live (src/cluster/pane.rs).
     Objects,
+    /// The Pods of the lab's node, each one inspectable (src/panes/pods/).
+    Pods,
 }
 
 impl PaneKind {
-    pub const ALL: [PaneKind; 7] = [
+    pub const ALL: [PaneKind; 8] = [
         PaneKind::Shell,
         PaneKind::Namespaces,
         PaneKind::Processes,
@@ -25,6 +27,7 @@ impl PaneKind {
         PaneKind::Filesystem,
         PaneKind::Network,
         PaneKind::Objects,
+        PaneKind::Pods,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -36,6 +39,7 @@ impl PaneKind {
             PaneKind::Filesystem => "filesystem",
             PaneKind::Network => "network",
             PaneKind::Objects => "objects",
+            PaneKind::Pods => "pods",
         }
     }
 }
@@ -73,9 +77,8 @@ impl FromStr for PaneRef {
             .into_iter()
             .find(|k| k.name() == kind)
             .ok_or_else(|| {
-                format!(
-                    "unknown pane `{kind}`; use one of shell, namespaces, processes, cgroup, filesystem, network, objects"
-                )
+                let names: Vec<&str> = PaneKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown pane `{kind}`; use one of {}", names.join(", "))
             })?;
         Ok(PaneRef { kind, sandbox })
     }

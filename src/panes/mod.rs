@@ -7,6 +7,7 @@
 //! - [`keys`]: key events → terminal bytes, OSC 52 copy;
 //! - [`kind`]: the pane names lessons use in front matter;
 //! - [`inspect`]: inspector panes and their sampler thread;
+//! - [`pods`]: the Pod pane (a node's or a cluster's Pods, one inspector);
 //! - [`text`]: pane strings in the UI language.
 //!
 //! Focus rule: while a shell pane has focus every key goes to the program,
@@ -14,6 +15,7 @@
 pub mod inspect;
 pub mod keys;
 pub mod kind;
+pub mod pods;
 pub mod pty;
 pub mod session;
 pub mod shell;

@@ -44,7 +44,7 @@ pub struct PaneText {
     pub cannot_copy: &'static str,
     pub copied: &'static str,
     // Inspector names (tabs), in [`PaneKind`] order.
-    pub kinds: [&'static str; 7],
+    pub kinds: [&'static str; PaneKind::ALL.len()],
     // Inspector bodies.
     pub ns_head: [&'static str; 3],
     pub isolated: &'static str,
@@ -172,6 +172,7 @@ static EN: PaneText = PaneText {
         "filesystem",
         "network",
         "objects",
+        "Pods",
     ],
     ns_head: ["type", "host", "sandbox"],
     isolated: "isolated",
@@ -253,6 +254,7 @@ static ZH: PaneText = PaneText {
         "文件系统",
         "网络",
         "对象",
+        "Pod",
     ],
     ns_head: ["类型", "宿主机", "沙箱"],
     isolated: "已隔离",

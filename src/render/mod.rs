@@ -104,6 +104,20 @@ pub struct Rendered {
     pub link_spans: Vec<LinkSpan>,
     /// Rendered line of each link's entry in the references list.
     pub ref_lines: Vec<usize>,
+    /// Where each drawn picture's half blocks are: a graphics protocol
+    /// covers them in pixels (src/app/graphics.rs).
+    pub pictures: Vec<PicturePlace>,
+}
+
+/// A picture laid out as half blocks: from rendered line `line`, `col`
+/// columns in, `cols × rows` cells.
+#[derive(Debug, Clone)]
+pub struct PicturePlace {
+    pub line: usize,
+    pub col: u16,
+    pub cols: u16,
+    pub rows: u16,
+    pub picture: std::sync::Arc<crate::picture::Picture>,
 }
 
 impl Rendered {
@@ -245,6 +259,7 @@ pub fn render_doc_with(
         urls: links,
         link_spans: out.links,
         ref_lines,
+        pictures: out.placed,
     }
 }
 
@@ -258,6 +273,7 @@ struct Out {
     src: u32,
     next_interactive: usize,
     pictures: Option<std::sync::Arc<Pictures>>,
+    placed: Vec<PicturePlace>,
 }
 
 impl Out {
@@ -270,6 +286,7 @@ impl Out {
             src: 0,
             next_interactive,
             pictures: None,
+            placed: Vec::new(),
         }
     }
 
@@ -297,7 +314,16 @@ impl Out {
         };
         match crate::picture::load(url, &pics.lesson, &pics.root) {
             Ok(p) => {
-                for l in crate::picture::half_blocks(&p, w, PICTURE_ROWS).iter() {
+                let cells = crate::picture::half_blocks(&p, w, PICTURE_ROWS);
+                let cols = cells.first().map_or(0, |l| l.width());
+                self.placed.push(PicturePlace {
+                    line: self.lines.len(),
+                    col: 0,
+                    cols: u16::try_from(cols).unwrap_or(u16::MAX),
+                    rows: u16::try_from(cells.len()).unwrap_or(u16::MAX),
+                    picture: p,
+                });
+                for l in cells.iter() {
                     self.push(l.clone());
                 }
                 None
@@ -370,6 +396,11 @@ impl Out {
             l.line += base;
             l.cols = l.cols.start.saturating_add(indent)..l.cols.end.saturating_add(indent);
             self.links.push(l);
+        }
+        for mut p in child.placed {
+            p.line += base;
+            p.col = p.col.saturating_add(indent);
+            self.placed.push(p);
         }
         for (i, (line, src)) in child.lines.into_iter().zip(child.src_lines).enumerate() {
             let mut spans: Vec<Span<'static>> = if i == 0 {

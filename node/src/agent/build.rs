@@ -10,6 +10,7 @@ use crate::qos::{PodResources, QosClass};
 use crate::runtime::{ContainerConfig, PodSandboxConfig};
 use k8s_openapi::api::core::v1::{Container, Pod};
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// The facts the downward API reads.
@@ -81,6 +82,7 @@ pub fn container_config(
     config: &NodeConfig,
     volumes: &BTreeMap<String, PathBuf>,
     restart_count: u32,
+    pod_ip: Option<IpAddr>,
 ) -> Result<ContainerConfig, String> {
     let res = PodResources::from_pod(pod).map_err(|e| e.to_string())?;
     let uid = pod.metadata.uid.clone().unwrap_or_default();
@@ -91,7 +93,10 @@ pub fn container_config(
         .find(|(n, _)| *n == c.name)
         .map(|(_, n)| n)
         .ok_or_else(|| format!("no cgroup planned for container {:?}", c.name))?;
-    let facts = node_facts(config);
+    let facts = NodeFacts {
+        pod_ip: pod_ip.map(|ip| ip.to_string()),
+        ..node_facts(config)
+    };
     let env = downward::container_env(pod, c, &facts)?;
     let (command, args) = downward::command_and_args(c, &env);
     let pod_sc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
@@ -129,14 +134,22 @@ pub fn container_config(
         mounts: super::volumes::mounts(c, volumes)?,
         cgroup,
         log_path,
+        log_rotation: Some(config.log_rotation),
     })
 }
 
 /// What this node cannot run, found at apply time (rather than as a probe
-/// that silently never works).
-pub fn unsupported(pod: &Pod) -> Vec<String> {
+/// that silently never works). `network`: whether Pods get an IP the node
+/// reaches (`Err`: why not), which `tcpSocket` and `httpGet` need.
+pub fn unsupported(pod: &Pod, network: Result<(), String>) -> Vec<String> {
     let mut out = super::volumes::unsupported(pod);
     let Some(spec) = &pod.spec else { return out };
+    let no_net = |at: &str, what: &str, why: &str| {
+        format!("{at}: {what} needs a Pod IP the node can reach, and {why}; use an exec handler instead, e.g. `wget -q -O- http://localhost:PORT/`")
+    };
+    let https = |at: &str| {
+        format!("{at}.httpGet.scheme: HTTPS is not supported by this node (it has no TLS client); use HTTP or an exec handler")
+    };
     for (i, c) in spec.containers.iter().enumerate() {
         for (kind, p) in super::state::probes_of(c) {
             let field = match kind {
@@ -144,16 +157,32 @@ pub fn unsupported(pod: &Pod) -> Vec<String> {
                 crate::probe::ProbeKind::Readiness => "readinessProbe",
                 crate::probe::ProbeKind::Startup => "startupProbe",
             };
-            if p.exec.is_none() {
-                out.push(format!("spec.containers[{i}].{field}: only `exec` probes are supported by this node yet (tcpSocket and httpGet need a connection from inside the Pod's network namespace, which its runtime does not offer); use an exec probe, e.g. `wget -q -O- http://localhost:PORT/`"));
+            let at = format!("spec.containers[{i}].{field}");
+            let what = if p.tcp_socket.is_some() {
+                "tcpSocket"
+            } else if p.http_get.is_some() {
+                "httpGet"
+            } else {
+                continue;
+            };
+            if let Err(why) = &network {
+                out.push(no_net(&at, what, why));
+            } else if p.http_get.as_ref().and_then(|h| h.scheme.as_deref()) == Some("HTTPS") {
+                out.push(https(&at));
             }
         }
         if let Some(l) = &c.lifecycle {
             for (field, h) in [("postStart", &l.post_start), ("preStop", &l.pre_stop)] {
-                if let Some(h) = h {
-                    if h.exec.is_none() {
-                        out.push(format!("spec.containers[{i}].lifecycle.{field}: only `exec` hooks are supported by this node yet; use an exec hook"));
+                let Some(h) = h else { continue };
+                let at = format!("spec.containers[{i}].lifecycle.{field}");
+                if let Some(g) = &h.http_get {
+                    if let Err(why) = &network {
+                        out.push(no_net(&at, "httpGet", why));
+                    } else if g.scheme.as_deref() == Some("HTTPS") {
+                        out.push(https(&at));
                     }
+                } else if h.exec.is_none() {
+                    out.push(format!("{at}: only `exec` and `httpGet` hooks are supported by this node yet; use an exec hook"));
                 }
             }
         }

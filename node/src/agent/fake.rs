@@ -1,10 +1,12 @@
 //! A test double of the runtime: records every call, and lets a test make
 //! a container exit or its exec commands fail. Test code only.
 
-use crate::runtime::{Container, ContainerConfig, PodSandbox, PodSandboxConfig, Runtime};
+use crate::runtime::{
+    CheckOutcome, Container, ContainerConfig, NetCheck, PodSandbox, PodSandboxConfig, Runtime,
+};
 use crate::status::container::Exit;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +28,12 @@ pub enum Call {
         argv: Vec<String>,
     },
     RemoveSandbox(String),
+    NetCheck(NetCheck),
+    MountMemory {
+        dir: PathBuf,
+        size: u64,
+    },
+    Unmount(PathBuf),
 }
 
 #[derive(Default)]
@@ -37,6 +45,14 @@ pub struct Shared {
     pub exit_on_start: BTreeMap<String, i32>,
     /// Exit code of exec commands by container name (default 0).
     pub exec_code: BTreeMap<String, i32>,
+    /// The IP every Pod sandbox gets (`None`: loopback only).
+    pub pod_ip: Option<std::net::IpAddr>,
+    /// Why Pods have no network (`pod_network`'s answer), if they have none.
+    pub no_network: Option<String>,
+    /// Network checks that succeed, by port (the others fail).
+    pub open_ports: std::collections::BTreeSet<u16>,
+    /// What `run_pod_sandbox` reports as the Pod's cgroup directories.
+    pub pod_cgroup_dirs: Vec<PathBuf>,
 }
 
 #[derive(Clone, Default)]
@@ -75,6 +91,23 @@ struct FakeContainer {
     id: String,
     shared: Arc<Mutex<Shared>>,
     done: bool,
+}
+
+struct FakeTtyExec {
+    master: Option<std::os::fd::OwnedFd>,
+    code: i32,
+}
+
+impl crate::runtime::TtyExec for FakeTtyExec {
+    fn take_master(&mut self) -> Option<std::os::fd::OwnedFd> {
+        self.master.take()
+    }
+    fn try_wait(&mut self) -> std::io::Result<Option<i32>> {
+        Ok(Some(self.code))
+    }
+    fn kill(&mut self) -> std::io::Result<i32> {
+        Ok(self.code)
+    }
 }
 
 impl Container for FakeContainer {
@@ -121,20 +154,41 @@ impl Container for FakeContainer {
             Vec::new(),
         ))
     }
+    /// The "terminal" is one end of a socket pair: the other end has
+    /// written `ran ARGV ROWSxCOLS` and is closed, as a PTY ends.
+    fn exec_tty(
+        &self,
+        argv: &[String],
+        rows: u16,
+        cols: u16,
+    ) -> std::io::Result<Box<dyn crate::runtime::TtyExec>> {
+        use std::io::Write;
+        let mut s = self.shared.lock().unwrap();
+        s.calls.push(Call::Exec {
+            container: self.name.clone(),
+            argv: argv.to_vec(),
+        });
+        let (master, mut inner) = std::os::unix::net::UnixStream::pair()?;
+        write!(inner, "ran {} {rows}x{cols}\r\n", argv.join(" "))?;
+        let code = s.exec_code.get(&self.name).copied().unwrap_or(0);
+        Ok(Box::new(FakeTtyExec {
+            master: Some(master.into()),
+            code,
+        }))
+    }
 }
 
 impl Runtime for FakeRuntime {
     fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> std::io::Result<PodSandbox> {
-        self.0
-            .lock()
-            .unwrap()
-            .calls
-            .push(Call::RunSandbox(config.name.clone()));
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::RunSandbox(config.name.clone()));
         Ok(PodSandbox {
             id: format!("sb-{}", config.uid),
             infra_pid: 1,
             netns: PathBuf::from("/proc/1/ns/net"),
-            pod_cgroup_dirs: Vec::new(),
+            ip: s.pod_ip.filter(|_| s.no_network.is_none()),
+            network_note: s.no_network.clone(),
+            pod_cgroup_dirs: s.pod_cgroup_dirs.clone(),
         })
     }
     fn start_container(
@@ -150,7 +204,7 @@ impl Runtime for FakeRuntime {
             log: config.log_path.clone(),
         });
         // A line in the CRI format, as the runtime's log pump writes it.
-        let mut log = crate::logs::LogFile::open(&config.log_path, None)?;
+        let mut log = crate::logs::LogFile::open(&config.log_path, config.log_rotation)?;
         log.write_record(
             crate::logs::Stream::Stdout,
             crate::logs::Tag::Full,
@@ -173,6 +227,46 @@ impl Runtime for FakeRuntime {
             .unwrap()
             .calls
             .push(Call::RemoveSandbox(pod.id.clone()));
+        Ok(())
+    }
+    fn pod_network(&self) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .no_network
+            .clone()
+            .map_or(Ok(()), Err)
+    }
+    fn net_check(&self, check: &NetCheck, _timeout: Duration) -> CheckOutcome {
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::NetCheck(check.clone()));
+        let port = match check {
+            NetCheck::Tcp { port, .. } | NetCheck::Http { port, .. } => *port,
+        };
+        let success = s.open_ports.contains(&port);
+        CheckOutcome {
+            success,
+            message: if success {
+                String::new()
+            } else {
+                format!("dial tcp :{port}: connect: connection refused")
+            },
+            status: success.then_some(200),
+        }
+    }
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> std::io::Result<()> {
+        self.0.lock().unwrap().calls.push(Call::MountMemory {
+            dir: dir.to_path_buf(),
+            size: size_bytes,
+        });
+        Ok(())
+    }
+    fn unmount_volume(&self, dir: &Path) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .calls
+            .push(Call::Unmount(dir.to_path_buf()));
         Ok(())
     }
 }

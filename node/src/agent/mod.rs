@@ -19,6 +19,8 @@
 
 pub mod build;
 pub mod describe;
+pub mod handlers;
+pub mod local_file;
 pub mod state;
 pub mod static_dir;
 mod sync;
@@ -27,10 +29,12 @@ pub mod volumes;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
+mod net_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use crate::cgroup_plan::NodeCapacity;
-use crate::logs::LogLayout;
+use crate::logs::{LogLayout, RotationPolicy};
 use crate::manifest::image::ImageCatalog;
 use crate::manifest::{self, ManifestPod, ParseOptions};
 use crate::restart::{BackOffConfig, CrashLoopBackOff};
@@ -61,6 +65,8 @@ pub struct NodeConfig {
     pub tick: Duration,
     /// How often the manifests directory is read.
     pub static_poll: Duration,
+    /// The kubelet's `containerLogMaxSize` / `containerLogMaxFiles`.
+    pub log_rotation: RotationPolicy,
 }
 
 impl NodeConfig {
@@ -79,12 +85,27 @@ impl NodeConfig {
             backoff: BackOffConfig::default(),
             tick: Duration::from_millis(100),
             static_poll: Duration::from_secs(1),
+            log_rotation: RotationPolicy::default(),
         }
     }
 
     pub fn logs(&self) -> LogLayout {
         LogLayout::new(self.state_dir.join("logs"))
     }
+}
+
+/// A running container, as [`Node::running_containers`] lists it.
+#[derive(Debug, Clone)]
+pub struct RunningContainer {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// The runtime's container id.
+    pub id: String,
+    /// `image:` as written in the manifest.
+    pub image: String,
+    pub started_at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    pub pod_cgroup_dirs: Vec<PathBuf>,
 }
 
 /// What the loop keeps under one lock.
@@ -116,7 +137,7 @@ impl State {
 
 pub(crate) struct Inner {
     pub(crate) config: NodeConfig,
-    runtime: Box<dyn Runtime>,
+    pub(crate) runtime: Box<dyn Runtime>,
     state: Mutex<State>,
     changed: Condvar,
     tx: Sender<Msg>,
@@ -211,7 +232,7 @@ impl Node {
             manifest::parse_str(text, file, self.parse_options()).map_err(|e| e.to_string())?;
         let mut problems = Vec::new();
         for mp in &pods {
-            for p in build::unsupported(&mp.pod) {
+            for p in build::unsupported(&mp.pod, self.inner.runtime.pod_network()) {
                 problems.push(format!("{}:{}: {p}", file.display(), mp.line));
             }
         }
@@ -301,6 +322,17 @@ impl Node {
         Ok((p.pod.clone(), p.events.clone()))
     }
 
+    /// `f` of the Pod named `name` in `namespace` under the node's lock
+    /// (the API's `inspect` reads pids and cgroups; keep `f` short).
+    pub fn read_pod<R>(
+        &self,
+        namespace: &str,
+        name: &str,
+        f: impl FnOnce(&PodEntry) -> R,
+    ) -> Option<R> {
+        self.lock().find(namespace, name).map(f)
+    }
+
     /// The log file of a container (`previous`: the last terminated
     /// instance) and whether it is still being written.
     pub fn log_file(
@@ -383,6 +415,34 @@ impl Node {
             .map_err(|e| format!("exec in {name:?}: {e}"))
     }
 
+    /// `exec -it`: `argv` on a new PTY in a running container.
+    pub fn exec_tty(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: Option<&str>,
+        argv: &[String],
+        (rows, cols): (u16, u16),
+    ) -> Result<Box<dyn crate::runtime::TtyExec>, String> {
+        if argv.is_empty() {
+            return Err("exec needs a command: `kubelab pod exec -it NAME -- CMD`".into());
+        }
+        let handle: SharedContainer = {
+            let st = self.lock();
+            let p = st.find(namespace, name).ok_or_else(|| not_found(name))?;
+            let slot = pick_container(p, container)?;
+            slot.running
+                .as_ref()
+                .map(|r| r.handle.clone())
+                .ok_or_else(|| {
+                    format!("container {:?} in pod {name:?} is not running", slot.name)
+                })?
+        };
+        let c = handle.lock().unwrap_or_else(|p| p.into_inner());
+        c.exec_tty(argv, rows.max(1), cols.max(1))
+            .map_err(|e| format!("exec in {name:?}: {e}"))
+    }
+
     /// Each Pod's sandbox cgroup directories, for `top`.
     pub fn cgroup_dirs(&self) -> Vec<(String, String, Vec<PathBuf>)> {
         let st = self.lock();
@@ -397,6 +457,32 @@ impl Node {
                 ))
             })
             .collect()
+    }
+
+    /// Every running container with what its metrics are labelled with,
+    /// and its Pod's cgroup directories (the container's are below them,
+    /// named after it: `cgroup_plan`'s layout).
+    pub fn running_containers(&self) -> Vec<RunningContainer> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for p in st.pods.values() {
+            let Some(sb) = p.sandbox.as_ref() else {
+                continue;
+            };
+            for slot in p.init.iter().chain(&p.containers) {
+                let Some(run) = &slot.running else { continue };
+                out.push(RunningContainer {
+                    namespace: p.namespace().to_string(),
+                    pod: p.name().to_string(),
+                    container: slot.name.clone(),
+                    id: run.id.clone(),
+                    image: slot.image.clone(),
+                    started_at: run.started_at.clone(),
+                    pod_cgroup_dirs: sb.pod_cgroup_dirs.clone(),
+                });
+            }
+        }
+        out
     }
 
     /// Node messages since the last call (bad static manifests, failures).
@@ -447,7 +533,7 @@ impl Node {
     /// (its socket is served): it first removes what an earlier, killed run
     /// of the node left there.
     pub fn spawn(&self) -> NodeThread {
-        volumes::remove_orphans(&self.inner.config.state_dir);
+        volumes::remove_orphans(&*self.inner.runtime, &self.inner.config.state_dir);
         let stop = Arc::new(AtomicBool::new(false));
         let node = self.clone();
         let s = stop.clone();

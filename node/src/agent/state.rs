@@ -27,7 +27,7 @@ pub type SharedContainer = Arc<Mutex<Box<dyn Container>>>;
 /// One probe of a running instance.
 pub struct ProbeSlot {
     pub worker: ProbeWorker,
-    pub argv: Vec<String>,
+    pub handler: super::handlers::Handler,
     pub next_due: Instant,
     pub busy: bool,
 }
@@ -36,6 +36,9 @@ pub struct ProbeSlot {
 pub struct Running {
     pub handle: SharedContainer,
     pub id: String,
+    /// Host PID of its first process (read once: the handle may be held
+    /// by a probe for seconds).
+    pub pid: u32,
     /// Node-wide counter: results from threads about an older instance
     /// are ignored.
     pub instance: u64,

@@ -93,7 +93,8 @@ impl Node {
         let mut changed = Vec::new();
         for path in &files {
             let mut text = Vec::new();
-            let read = std::fs::File::open(path)
+            // A lab's sandboxes write this folder: no link, no FIFO.
+            let read = super::local_file::open_plain_file(path)
                 .and_then(|f| f.take(manifest::MAX_FILE_BYTES + 1).read_to_end(&mut text));
             if let Err(e) = read {
                 self.lock()
@@ -116,9 +117,12 @@ impl Node {
                         let mut bad = Vec::new();
                         for mp in &mut pods {
                             bad.extend(
-                                super::build::unsupported(&mp.pod)
-                                    .into_iter()
-                                    .map(|p| format!("{}:{}: {p}", path.display(), mp.line)),
+                                super::build::unsupported(
+                                    &mp.pod,
+                                    self.inner.runtime.pod_network(),
+                                )
+                                .into_iter()
+                                .map(|p| format!("{}:{}: {p}", path.display(), mp.line)),
                             );
                             if let Err(e) = static_pod::make_static(
                                 &mut mp.pod,

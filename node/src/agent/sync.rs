@@ -1,18 +1,16 @@
 //! The sync loop: one pass over every Pod (`syncPod`), plus what the
 //! worker threads report.
 
+use super::handlers::{self, Use};
 use super::state::{EventType, Msg, PodEntry, ProbeSlot, Running, Slot};
 use super::{build, now_time, volumes, Inner, Node, State};
 use crate::probe::{self, KillReason, ProbeAction, ProbeKind, ProbeResult, ProbeWorker};
 use crate::restart::{self, BackOffDecision, CrashLoopBackOff, RestartPolicy};
 use crate::status::{self, container as cs, PodFacts};
-use k8s_openapi::api::core::v1::{Container, ContainerStatus, LifecycleHandler};
+use k8s_openapi::api::core::v1::{Container, ContainerStatus};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Output a hook or probe gives in an event, at most.
-const MAX_OUTPUT: usize = 1024;
 
 impl Node {
     /// Waits for a report or the tick, then syncs every Pod once.
@@ -58,7 +56,10 @@ fn handle_msg(inner: &Inner, st: &mut State, m: Msg) {
                 for e in errors {
                     st.message(format!("pod {:?}: {e}", entry.name()));
                 }
-                let _ = std::fs::remove_dir_all(volumes::pod_dir(&inner.config.state_dir, &uid));
+                let dir = volumes::pod_dir(&inner.config.state_dir, &uid);
+                if let Err(e) = volumes::remove_pod_dir(&*inner.runtime, &dir) {
+                    st.message(format!("pod {:?}: {e}", entry.name()));
+                }
             }
             st.backoff.forget_pod(&uid);
             // A static file that lists this UID again (removed and put
@@ -248,42 +249,6 @@ fn kill(inner: &Inner, uid: &str, container: &str, run: &mut Running, grace: Dur
     });
 }
 
-fn bounded(out: &[u8]) -> String {
-    let s = String::from_utf8_lossy(&out[..out.len().min(MAX_OUTPUT)]);
-    s.trim_end().to_string()
-}
-
-/// An exec hook or probe: Ok on exit 0, else the output that says why.
-fn run_exec(
-    handle: &crate::agent::state::SharedContainer,
-    argv: &[String],
-    timeout: Duration,
-) -> Result<(), String> {
-    let c = handle.lock().unwrap_or_else(|p| p.into_inner());
-    match c.exec_sync(argv, timeout) {
-        Ok((0, _, _)) => Ok(()),
-        Ok((code, out, err)) => {
-            let text = if out.is_empty() {
-                bounded(&err)
-            } else {
-                bounded(&out)
-            };
-            Err(if text.is_empty() {
-                format!("command {argv:?} exited with {code}")
-            } else {
-                text
-            })
-        }
-        Err(e) => Err(format!("command {argv:?}: {e}")),
-    }
-}
-
-fn hook_argv(h: &LifecycleHandler) -> Option<Vec<String>> {
-    h.exec
-        .as_ref()
-        .map(|e| e.command.clone().unwrap_or_default())
-}
-
 fn sync_pod(
     node: &Node,
     entry: &mut PodEntry,
@@ -352,7 +317,7 @@ fn sync_pod(
         };
         if let Some(run) = &slot.running {
             if !run.killing && !run.post_start_pending {
-                schedule_probes(inner, entry, &c.name, now);
+                schedule_probes(&node.inner, entry, &c.name, now);
             }
             continue;
         }
@@ -403,6 +368,7 @@ fn create_sandbox(
 ) -> Result<(), String> {
     let facts = build::node_facts(&inner.config);
     volumes::prepare(
+        &*inner.runtime,
         &inner.config.state_dir,
         &inner.config.host_path_roots,
         &entry.pod,
@@ -413,6 +379,15 @@ fn create_sandbox(
         .runtime
         .run_pod_sandbox(&cfg)
         .map_err(|e| e.to_string())?;
+    if let Some(note) = &sb.network_note {
+        // The kubelet's event when its CNI is not ready; here the Pod
+        // still runs, with loopback only.
+        entry.event(
+            EventType::Warning,
+            "NetworkNotReady",
+            format!("network is not ready: {note}"),
+        );
+    }
     entry.sandbox = Some(sb);
     Ok(())
 }
@@ -477,15 +452,24 @@ fn maybe_start(
         })?;
         let facts = build::node_facts(&inner.config);
         let vols = volumes::prepare(
+            &*inner.runtime,
             &inner.config.state_dir,
             &inner.config.host_path_roots,
             &entry.pod,
             &facts,
         )
         .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
-        let cfg =
-            build::container_config(&entry.pod, c, &image, &inner.config, &vols, restart_count)
-                .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
+        let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
+        let cfg = build::container_config(
+            &entry.pod,
+            c,
+            &image,
+            &inner.config,
+            &vols,
+            restart_count,
+            pod_ip,
+        )
+        .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
         if let Some(dir) = cfg.log_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 (
@@ -504,6 +488,7 @@ fn maybe_start(
             .map_err(|e| (cs::RUN_CONTAINER_ERROR, e.to_string()))
     })();
     let image_name = c.image.clone().unwrap_or_default();
+    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
     let slot = entry.slot_mut(&c.name).expect("slot exists");
     match result {
         Err((reason, msg)) => {
@@ -514,6 +499,7 @@ fn maybe_start(
         Ok(handle) => {
             let instance = inner.next_instance.fetch_add(1, Ordering::Relaxed);
             let id = handle.id().to_string();
+            let pid = handle.pid();
             let handle = Arc::new(Mutex::new(handle));
             let probes: Vec<ProbeSlot> = if init {
                 Vec::new()
@@ -521,12 +507,12 @@ fn maybe_start(
                 super::state::probes_of(c)
                     .into_iter()
                     .filter_map(|(kind, p)| {
-                        let argv = p.exec.as_ref()?.command.clone().unwrap_or_default();
+                        let handler = handlers::of_probe(p, c, pod_ip)?;
                         let worker = ProbeWorker::new(kind, p);
                         Some(ProbeSlot {
                             next_due: now + worker.timing.initial_delay,
                             worker,
-                            argv,
+                            handler,
                             busy: false,
                         })
                     })
@@ -539,13 +525,14 @@ fn maybe_start(
                 .lifecycle
                 .as_ref()
                 .and_then(|l| l.post_start.as_ref())
-                .and_then(hook_argv);
+                .and_then(|h| handlers::of_hook(h, c, pod_ip));
             slot.starts += 1;
             slot.waiting = None;
             slot.start_failed_at = None;
             slot.running = Some(Running {
                 handle: handle.clone(),
                 id,
+                pid,
                 instance,
                 started_at: now_time(),
                 since: now,
@@ -570,12 +557,13 @@ fn maybe_start(
                 "Started",
                 format!("Started container {}", c.name),
             );
-            if let Some(argv) = post_start {
+            if let Some(hook) = post_start {
                 let tx = Ok::<_, ()>(inner.tx.clone());
                 let name = c.name.clone();
                 let grace = kill_grace_of(entry, &c.name, KillReason::PodStop);
+                let inner = node.inner.clone();
                 std::thread::spawn(move || {
-                    let result = run_exec(&handle, &argv, grace);
+                    let result = handlers::run(&*inner.runtime, &handle, &hook, grace, Use::Hook);
                     if let Ok(tx) = tx {
                         let _ = tx.send(Msg::PostStart {
                             uid,
@@ -590,7 +578,7 @@ fn maybe_start(
     }
 }
 
-fn schedule_probes(inner: &Inner, entry: &mut PodEntry, container: &str, now: Instant) {
+fn schedule_probes(inner: &Arc<Inner>, entry: &mut PodEntry, container: &str, now: Instant) {
     let uid = entry.uid().to_string();
     let Some(slot) = entry.slot_mut(container) else {
         return;
@@ -604,8 +592,13 @@ fn schedule_probes(inner: &Inner, entry: &mut PodEntry, container: &str, now: In
         }
         p.busy = true;
         p.next_due = now + p.worker.timing.period;
-        let (handle, argv, timeout) = (run.handle.clone(), p.argv.clone(), p.worker.timing.timeout);
+        let (handle, handler, timeout) = (
+            run.handle.clone(),
+            p.handler.clone(),
+            p.worker.timing.timeout,
+        );
         let tx = Ok::<_, ()>(inner.tx.clone());
+        let inner = inner.clone();
         let (uid, container, instance, kind) = (
             uid.clone(),
             container.to_string(),
@@ -613,7 +606,7 @@ fn schedule_probes(inner: &Inner, entry: &mut PodEntry, container: &str, now: In
             p.worker.kind,
         );
         std::thread::spawn(move || {
-            let result = run_exec(&handle, &argv, timeout);
+            let result = handlers::run(&*inner.runtime, &handle, &handler, timeout, Use::Probe);
             if let Ok(tx) = tx {
                 let _ = tx.send(Msg::Probe {
                     uid,
@@ -632,6 +625,7 @@ fn schedule_probes(inner: &Inner, entry: &mut PodEntry, container: &str, now: In
 fn terminate(node: &Node, entry: &mut PodEntry) {
     let grace = entry.deleting.unwrap_or(probe::MIN_GRACE);
     let spec = entry.pod.spec.clone().unwrap_or_default();
+    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
     let mut jobs = Vec::new();
     let mut events = Vec::new();
     for slot in entry.init.iter_mut().chain(entry.containers.iter_mut()) {
@@ -643,8 +637,7 @@ fn terminate(node: &Node, entry: &mut PodEntry) {
             .containers
             .iter()
             .find(|c| c.name == slot.name)
-            .and_then(|c| c.lifecycle.as_ref()?.pre_stop.as_ref())
-            .and_then(hook_argv);
+            .and_then(|c| handlers::of_hook(c.lifecycle.as_ref()?.pre_stop.as_ref()?, c, pod_ip));
         events.push(format!("Stopping container {}", slot.name));
         jobs.push((slot.name.clone(), run.handle.clone(), pre_stop));
     }
@@ -659,12 +652,13 @@ fn terminate(node: &Node, entry: &mut PodEntry) {
         let workers: Vec<_> = jobs
             .into_iter()
             .map(|(name, handle, pre_stop)| {
+                let inner = inner.clone();
                 std::thread::spawn(move || -> Result<(), String> {
                     let mut left = grace;
-                    if let Some(argv) = pre_stop {
+                    if let Some(hook) = pre_stop {
                         // The hook runs within the grace period; the stop
                         // gets what is left, at least 2 s (kubelet).
-                        let _ = run_exec(&handle, &argv, grace);
+                        let _ = handlers::run(&*inner.runtime, &handle, &hook, grace, Use::Hook);
                         left = grace
                             .saturating_sub(started.elapsed())
                             .max(probe::MIN_GRACE.min(grace));
@@ -765,7 +759,11 @@ pub(crate) fn refresh_status(entry: &mut PodEntry, _now: Instant) {
         .collect();
     let facts = PodFacts {
         sandbox_ready: entry.sandbox.is_some(),
-        pod_ip: None,
+        pod_ip: entry
+            .sandbox
+            .as_ref()
+            .and_then(|sb| sb.ip)
+            .map(|ip| ip.to_string()),
         host_ip: None,
         start_time: entry.pod.metadata.creation_timestamp.clone(),
         terminal: entry.deleting.is_some(),

@@ -350,12 +350,15 @@ fn static_manifests_start_replace_and_stop_their_pods() {
 #[test]
 fn apply_refuses_what_the_node_cannot_do_and_changes_to_a_pod() {
     let l = lab();
+    // Without a Pod network, tcpSocket probes cannot reach the Pod.
+    l.rt.0.lock().unwrap().no_network = Some("no CNI plugin bridge in /usr/lib/cni".into());
     let tcp = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n  - name: main\n    image: busybox\n    ports:\n    - containerPort: 80\n    readinessProbe:\n      tcpSocket:\n        port: 80\n";
     let e = l.node.apply(tcp, Path::new("t.yaml")).unwrap_err();
     assert!(
-        e.starts_with("t.yaml:1: spec.containers[0].readinessProbe: only `exec` probes"),
+        e.starts_with("t.yaml:1: spec.containers[0].readinessProbe: tcpSocket needs a Pod IP the node can reach, and no CNI plugin bridge in /usr/lib/cni;"),
         "{e}"
     );
+    l.rt.0.lock().unwrap().no_network = None;
     apply(&l, &pod("web", "Always", ""));
     assert_eq!(
         l.node
@@ -475,6 +478,7 @@ fn projected_volumes_swap_data_atomically() {
     std::fs::write(state.join("configmaps/app/color"), "green").unwrap();
     let pod = l.node.pod("default", "vols").unwrap().0;
     super::volumes::prepare(
+        &l.rt,
         &state,
         &[],
         &pod,
@@ -510,6 +514,158 @@ fn a_new_node_removes_the_volumes_a_killed_one_left() {
         // A link planted in a volume is removed, not followed.
         std::os::unix::fs::symlink(outside.path(), old.join("out")).unwrap();
     });
-    assert!(!l.node.config().state_dir.join("pods/old-uid").exists());
+    let state = l.node.config().state_dir.clone();
+    assert!(!state.join("pods/old-uid").exists());
     assert!(outside.path().join("keep").exists());
+    // A memory volume's tmpfs is unmounted before the removal.
+    assert!(l.rt.calls().contains(&Call::Unmount(
+        state.join("pods/old-uid/volumes/kubernetes.io~empty-dir/data")
+    )));
+}
+
+#[test]
+fn memory_volume_size_is_the_kubelets() {
+    use super::volumes::memory_volume_size;
+    let parse = |text: &str| {
+        let images = crate::manifest::image::ImageCatalog {
+            busybox: true,
+            ..Default::default()
+        };
+        let opts = crate::manifest::ParseOptions {
+            images: &images,
+            node_name: None,
+            host_path_roots: &[],
+        };
+        crate::manifest::parse_str(text, Path::new("m.yaml"), opts)
+            .unwrap()
+            .remove(0)
+            .pod
+    };
+    let gi = 1i64 << 30;
+    let best_effort = parse("apiVersion: v1\nkind: Pod\nmetadata: {name: m, uid: 0b5e7a5e-1111-4222-8333-444455556666}\nspec:\n  containers:\n  - {name: a, image: busybox}\n");
+    // No limit anywhere: the node's allocatable memory.
+    assert_eq!(
+        memory_volume_size(&best_effort, None, 4 * gi).unwrap(),
+        4 << 30
+    );
+    assert_eq!(
+        memory_volume_size(&best_effort, Some("16Mi"), 4 * gi).unwrap(),
+        16 << 20
+    );
+    // A sizeLimit above what the node has, or zero, lowers nothing.
+    assert_eq!(
+        memory_volume_size(&best_effort, Some("8Gi"), 4 * gi).unwrap(),
+        4 << 30
+    );
+    assert_eq!(
+        memory_volume_size(&best_effort, Some("0"), 4 * gi).unwrap(),
+        4 << 30
+    );
+    // The pod cgroup's memory limit (every container limited) caps it.
+    let limited = parse("apiVersion: v1\nkind: Pod\nmetadata: {name: m, uid: 0b5e7a5e-1111-4222-8333-444455556666}\nspec:\n  containers:\n  - {name: a, image: busybox, resources: {limits: {memory: 64Mi}}}\n  - {name: b, image: busybox, resources: {limits: {memory: 32Mi}}}\n");
+    assert_eq!(
+        memory_volume_size(&limited, None, 4 * gi).unwrap(),
+        96 << 20
+    );
+    assert_eq!(
+        memory_volume_size(&limited, Some("128Mi"), 4 * gi).unwrap(),
+        96 << 20
+    );
+    assert_eq!(
+        memory_volume_size(&limited, Some("1Mi"), 4 * gi).unwrap(),
+        1 << 20
+    );
+    // One container without a limit: the pod cgroup has none (Burstable).
+    let partly = parse("apiVersion: v1\nkind: Pod\nmetadata: {name: m, uid: 0b5e7a5e-1111-4222-8333-444455556666}\nspec:\n  containers:\n  - {name: a, image: busybox, resources: {limits: {memory: 64Mi}}}\n  - {name: b, image: busybox}\n");
+    assert_eq!(memory_volume_size(&partly, None, 4 * gi).unwrap(), 4 << 30);
+}
+
+#[test]
+fn memory_volumes_are_mounted_by_the_runtime_and_unmounted_before_removal() {
+    let l = lab();
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: mem\nspec:\n  volumes:\n  - name: cache\n    emptyDir:\n      medium: Memory\n      sizeLimit: 16Mi\n  - name: disk\n    emptyDir: {}\n  containers:\n  - name: main\n    image: busybox\n    volumeMounts:\n    - {name: cache, mountPath: /cache}\n    - {name: disk, mountPath: /disk}\n";
+    apply(&l, text);
+    assert!(l.node.wait_until(WAIT, |st| row(st, "mem")
+        .is_some_and(|r| r.status == "Running")));
+    let uid = l
+        .node
+        .pod("default", "mem")
+        .unwrap()
+        .0
+        .metadata
+        .uid
+        .unwrap();
+    let dirs = l
+        .node
+        .config()
+        .state_dir
+        .join("pods")
+        .join(&uid)
+        .join("volumes/kubernetes.io~empty-dir");
+    let mounts: Vec<Call> =
+        l.rt.calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::MountMemory { .. }))
+            .collect();
+    assert!(!mounts.is_empty());
+    // Only the memory volume, at its directory, with the sizeLimit.
+    for m in &mounts {
+        assert_eq!(
+            *m,
+            Call::MountMemory {
+                dir: dirs.join("cache"),
+                size: 16 << 20
+            }
+        );
+    }
+    l.node.delete("default", "mem", Some(0)).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+    let calls = l.rt.calls();
+    let unmount = calls
+        .iter()
+        .position(|c| *c == Call::Unmount(dirs.join("cache")))
+        .expect("the memory volume is unmounted");
+    let last_mount = calls
+        .iter()
+        .rposition(|c| matches!(c, Call::MountMemory { .. }))
+        .unwrap();
+    assert!(unmount > last_mount);
+    assert!(!dirs.exists(), "volumes removed with the Pod");
+}
+
+#[test]
+fn the_nodes_log_rotation_reaches_the_runtime() {
+    // Smaller than the fake container's one line: it rotates at once.
+    let l = lab_with(|cfg, _| {
+        cfg.log_rotation = crate::logs::RotationPolicy {
+            max_size: 10,
+            max_files: 2,
+        }
+    });
+    apply(&l, &pod("web", "Always", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "Running")));
+    let (path, _) = l.node.log_file("default", "web", None, false).unwrap();
+    let rotated = crate::logs::rotated_files(&path).unwrap();
+    assert_eq!(rotated.len(), 1, "{rotated:?}");
+    // `<n>.log.<YYYYmmdd-HHMMSS>`, as the kubelet names them.
+    let name = rotated[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let stamp = name
+        .strip_prefix("0.log.")
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(
+        stamp.len() == 15
+            && stamp.as_bytes()[8] == b'-'
+            && stamp.chars().filter(char::is_ascii_digit).count() == 14,
+        "{name}"
+    );
+    assert!(std::fs::read_to_string(&rotated[0])
+        .unwrap()
+        .ends_with(" stdout F hello from main\n"));
+    // `logs` reads the current file, empty since the rotation.
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
 }

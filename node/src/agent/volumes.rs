@@ -1,8 +1,10 @@
 //! A Pod's volumes on the node, laid out as the kubelet lays them out:
 //! `<state>/pods/<uid>/volumes/kubernetes.io~<plugin>/<volume>`.
 //!
-//! - `emptyDir`: an empty directory (disk; `medium: Memory` is refused at
-//!   apply: the runtime contract has no tmpfs mount yet);
+//! - `emptyDir`: an empty directory; with `medium: Memory` the runtime
+//!   mounts a tmpfs on it (its size as the kubelet's
+//!   `calculateEmptyDirMemorySize`), unmounted before the Pod's directory
+//!   is removed;
 //! - `configMap` / `secret`: the node has no API server, so their data are
 //!   local files: `<state>/configmaps/<name>/<key>` and
 //!   `<state>/secrets/<name>/<key>` (one regular file per key);
@@ -16,7 +18,7 @@
 //!   missing, as the kubelet does).
 
 use crate::downward::{downward_file, NodeFacts};
-use crate::runtime::{Mount, Propagation};
+use crate::runtime::{Mount, Propagation, Runtime};
 use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
 use std::collections::BTreeMap;
 use std::fs;
@@ -51,11 +53,6 @@ pub fn unsupported(pod: &Pod) -> Vec<String> {
         .flat_map(|s| s.volumes.iter().flatten())
         .enumerate()
     {
-        if let Some(e) = &v.empty_dir {
-            if e.medium.as_deref() == Some("Memory") {
-                out.push(format!("spec.volumes[{i}].emptyDir.medium: Memory is not supported by this node yet (its runtime has no tmpfs mount); remove `medium` to use the disk"));
-            }
-        }
         if plugin_dir(v).is_none() && v.host_path.is_none() {
             out.push(format!(
                 "spec.volumes[{i}]: volume {:?} has no source this node supports (emptyDir, hostPath, configMap, secret, downwardAPI)",
@@ -73,24 +70,89 @@ pub fn pod_dir(state_dir: &Path, uid: &str) -> PathBuf {
 
 /// Removes what Pods of an earlier run of this node left under `pods/`
 /// (the kubelet's orphaned-pod cleanup): no Pod outlives its node, since
-/// the runtime's sweep ends them, so after a `kill -9` their volumes would
-/// otherwise stay forever. Links are removed, never followed.
-pub fn remove_orphans(state_dir: &Path) {
+/// the runtime's sweep ends them, so after a `kill -9` their volumes (and
+/// memory volumes' tmpfs) would otherwise stay forever. Links are removed,
+/// never followed.
+pub fn remove_orphans(runtime: &dyn Runtime, state_dir: &Path) {
     let Ok(entries) = fs::read_dir(state_dir.join("pods")) else {
         return;
     };
     for e in entries.flatten() {
         let p = e.path();
         let _ = match e.file_type() {
-            Ok(t) if t.is_dir() => fs::remove_dir_all(&p),
-            _ => fs::remove_file(&p),
+            Ok(t) if t.is_dir() => remove_pod_dir(runtime, &p),
+            _ => fs::remove_file(&p).map_err(|e| e.to_string()),
         };
     }
+}
+
+/// Removes a Pod's directory: first the tmpfs of its memory volumes, so
+/// the removal never empties a volume it then cannot remove. A volume that
+/// stays mounted keeps the whole directory, and the error says why.
+pub fn remove_pod_dir(runtime: &dyn Runtime, dir: &Path) -> Result<(), String> {
+    let empty_dirs = dir.join("volumes").join("kubernetes.io~empty-dir");
+    let mut problems = Vec::new();
+    if let Ok(entries) = fs::read_dir(&empty_dirs) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                if let Err(err) = runtime.unmount_volume(&e.path()) {
+                    problems.push(err.to_string());
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(format!("{} kept: {}", dir.display(), problems.join("; ")));
+    }
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("{}: {e}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The size of an emptyDir `medium: Memory` tmpfs, as the kubelet's
+/// `calculateEmptyDirMemorySize` (pkg/volume/emptydir/empty_dir.go): the
+/// node's allocatable memory, lowered to the Pod's memory limit (the pod
+/// cgroup's, when it has one), lowered to the volume's `sizeLimit`; a zero
+/// limit lowers nothing.
+pub fn memory_volume_size(
+    pod: &Pod,
+    size_limit: Option<&str>,
+    allocatable: i64,
+) -> Result<u64, String> {
+    let mut size = allocatable;
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    let res = crate::qos::PodResources::from_pod(pod).map_err(|e| e.to_string())?;
+    let capacity = crate::cgroup_plan::NodeCapacity {
+        memory_bytes: allocatable,
+        pod_pids_limit: None,
+    };
+    let plan = crate::cgroup_plan::plan(uid, &res, &capacity)?;
+    if let Some(m) = plan.pod.limits.memory_limit_bytes {
+        if m > 0 && m <= size {
+            size = m;
+        }
+    }
+    if let Some(text) = size_limit {
+        let q = crate::quantity::Quantity::parse(text)
+            .map_err(|e| format!("emptyDir.sizeLimit {text:?}: {e}"))?;
+        let v = q.value();
+        if v > 0 && v <= size {
+            size = v;
+        }
+    }
+    u64::try_from(size)
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("emptyDir medium Memory: no memory to give it (size {size})"))
 }
 
 /// Creates or refreshes every volume of `pod`; returns each volume's host
 /// path by name.
 pub fn prepare(
+    runtime: &dyn Runtime,
     state_dir: &Path,
     host_path_roots: &[PathBuf],
     pod: &Pod,
@@ -116,12 +178,30 @@ pub fn prepare(
             .join(&v.name);
         fs::create_dir_all(&dir)
             .map_err(|e| format!("volume {:?}: {}: {e}", v.name, dir.display()))?;
-        if v.empty_dir.is_some() {
+        let in_memory = v
+            .empty_dir
+            .as_ref()
+            .is_some_and(|e| e.medium.as_deref() == Some("Memory"));
+        // A memory volume's root is its tmpfs's (1777, as the kubelet's):
+        // chmod would reach through the mount once it is there.
+        if v.empty_dir.is_some() && !in_memory {
             // As the kubelet: world-writable, so every container of the Pod
             // can write it whatever uid it runs as (sandbox root is not host
             // root, and need not own the node's files).
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o777))
                 .map_err(|e| format!("volume {:?}: {}: {e}", v.name, dir.display()))?;
+        }
+        if let Some(e) = v
+            .empty_dir
+            .as_ref()
+            .filter(|e| e.medium.as_deref() == Some("Memory"))
+        {
+            let limit = e.size_limit.as_ref().map(|q| q.0.as_str());
+            let size = memory_volume_size(pod, limit, facts.allocatable_memory_bytes)
+                .map_err(|e| format!("volume {:?}: {e}", v.name))?;
+            runtime
+                .mount_memory_volume(&dir, size)
+                .map_err(|e| format!("volume {:?}: {e}", v.name))?;
         }
         if let Some(cm) = &v.config_map {
             let data = local_data(
@@ -280,7 +360,9 @@ fn local_data(
             return Err(format!("{kind} {name:?}: key {key:?} is not a valid key (letters, digits, `-`, `_`, `.`); rename the file"));
         }
         let mut data = Vec::new();
-        fs::File::open(entry.path())
+        // The listing's check again at the open: the name may have become
+        // a link or a FIFO since (a lab's sandboxes write these folders).
+        super::local_file::open_plain_file(&entry.path())
             .and_then(|f| f.take(MAX_DATA_BYTES + 1).read_to_end(&mut data))
             .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         total += data.len() as u64;

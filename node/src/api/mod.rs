@@ -8,6 +8,9 @@
 //! Every line is bounded both ways; a bad line gets a [`Reply::Error`].
 
 pub mod client;
+pub mod inspect;
+pub mod exec_tty;
+pub mod metrics;
 pub mod server;
 pub mod top;
 
@@ -78,6 +81,36 @@ pub enum Request {
         grace_seconds: Option<u64>,
     },
     Top {},
+    /// `exec -it`: the command on a PTY of `rows` × `cols`. The node answers
+    /// [`Reply::Attached`] carrying the PTY's master end (SCM_RIGHTS), the
+    /// client relays its terminal to it, and [`Reply::Exited`] ends it.
+    ExecTty {
+        name: String,
+        #[serde(default = "default_ns")]
+        namespace: String,
+        #[serde(default)]
+        container: Option<String>,
+        argv: Vec<String>,
+        rows: u16,
+        cols: u16,
+    },
+    /// The Pod pane's sample: the Pods of `namespace` (every namespace
+    /// without one) and the processes, cgroup and events of `selected`.
+    Inspect {
+        #[serde(default)]
+        namespace: Option<String>,
+        #[serde(default)]
+        selected: Option<PodRef>,
+    },
+}
+
+/// A Pod by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodRef {
+    #[serde(default = "default_ns")]
+    pub namespace: String,
+    pub name: String,
 }
 
 /// One pod's usage (`kubectl top pod`).
@@ -121,11 +154,25 @@ pub enum Reply {
     Top {
         rows: Vec<TopRow>,
     },
+    Inspect {
+        pods: Vec<Pod>,
+        /// More Pods than [`inspect::MAX_PODS`] exist.
+        #[serde(default)]
+        truncated: bool,
+        #[serde(default)]
+        detail: Option<inspect::PodProcesses>,
+    },
+    /// `exec -it` started; this line carries the PTY's master end.
+    Attached {},
+    /// `exec -it` ended with this exit code.
+    Exited {
+        exit_code: i32,
+    },
 }
 
 impl Reply {
     /// Whether this reply ends the answer.
     pub fn is_final(&self) -> bool {
-        !matches!(self, Reply::Log { .. })
+        !matches!(self, Reply::Log { .. } | Reply::Attached {})
     }
 }

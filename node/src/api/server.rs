@@ -22,6 +22,9 @@ pub const MAX_EXEC: Duration = Duration::from_secs(300);
 /// A serving socket; dropping it stops accepting and removes the socket.
 pub struct Server {
     path: PathBuf,
+    /// The listening socket, to wake the blocking accept even when the
+    /// socket's file is gone (a removed state directory).
+    listener: UnixListener,
     stop: Arc<AtomicBool>,
     join: Option<std::thread::JoinHandle<()>>,
 }
@@ -29,6 +32,11 @@ pub struct Server {
 /// Creates the state directory (0700, ours) and binds its socket. A live
 /// node already there is an error; a stale socket is replaced.
 pub fn bind(state_dir: &Path) -> std::io::Result<(UnixListener, PathBuf)> {
+    bind_socket(state_dir, SOCKET)
+}
+
+/// [`bind`] for the socket `name` in the state directory.
+pub fn bind_socket(state_dir: &Path, name: &str) -> std::io::Result<(UnixListener, PathBuf)> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -46,7 +54,7 @@ pub fn bind(state_dir: &Path) -> std::io::Result<(UnixListener, PathBuf)> {
             ),
         ));
     }
-    let path = state_dir.join(SOCKET);
+    let path = state_dir.join(name);
     if std::fs::symlink_metadata(&path).is_ok() {
         if UnixStream::connect(&path).is_ok() {
             return Err(std::io::Error::new(
@@ -70,9 +78,11 @@ impl Server {
         let (listener, path) = bind(&node.config().state_dir)?;
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
+        let waker = listener.try_clone()?;
         let join = std::thread::spawn(move || accept_loop(node, listener, s));
         Ok(Server {
             path,
+            listener: waker,
             stop,
             join: Some(join),
         })
@@ -86,7 +96,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept.
+        // Wake the blocking accept: shutdown(2) of a listening socket makes
+        // accept fail at once on Linux; connecting covers other kernels.
+        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
         let _ = UnixStream::connect(&self.path);
         if let Some(j) = self.join.take() {
             let _ = j.join();
@@ -120,7 +132,7 @@ fn accept_loop(node: Node, listener: UnixListener, stop: Arc<AtomicBool>) {
     }
 }
 
-fn write_reply(w: &mut impl Write, r: &Reply) -> std::io::Result<()> {
+pub(super) fn write_reply(w: &mut impl Write, r: &Reply) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
     line.push(b'\n');
     w.write_all(&line)?;
@@ -172,6 +184,18 @@ fn serve_one(node: &Node, mut conn: UnixStream, stop: &AtomicBool) {
                 follow,
                 tail,
             );
+        }
+        Request::ExecTty {
+            name,
+            namespace,
+            container,
+            argv,
+            rows,
+            cols,
+        } => {
+            let started =
+                node.exec_tty(&namespace, &name, container.as_deref(), &argv, (rows, cols));
+            return super::exec_tty::serve(conn, stop, started);
         }
         other => answer(node, other),
     };
@@ -240,7 +264,23 @@ pub fn answer(node: &Node, req: Request) -> Reply {
         Request::Top {} => Reply::Top {
             rows: super::top::rows(node),
         },
+        Request::Inspect {
+            namespace,
+            selected,
+        } => {
+            let selected = selected
+                .as_ref()
+                .map(|p| (p.namespace.as_str(), p.name.as_str()));
+            let (pods, truncated, detail) =
+                super::inspect::inspect(node, namespace.as_deref(), selected);
+            Reply::Inspect {
+                pods,
+                truncated,
+                detail,
+            }
+        }
         Request::Logs { .. } => err("logs are streamed".into()),
+        Request::ExecTty { .. } => err("exec -it holds its connection".into()),
     }
 }
 

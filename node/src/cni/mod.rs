@@ -9,9 +9,9 @@
 //! - [`result`]: the result and error JSON; [`cache`]: ADD results kept for
 //!   DEL and CHECK.
 //!
-//! kubelab runs the plugins inside the node's own network namespace
-//! ([`Launcher::nsenter_net`]) so the bridge and veths never appear in the
-//! host's.
+//! kubelab runs the plugins inside the node's own network namespace (a
+//! [`Launcher::Prefix`] that joins it: `sandbox_runtime::network`) so the
+//! bridge and veths never appear in the host's.
 
 pub mod cache;
 pub mod config;

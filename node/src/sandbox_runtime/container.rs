@@ -47,7 +47,7 @@ pub(super) fn start(
         .parent()
         .map(std::fs::create_dir_all)
         .transpose()
-        .and_then(|_| LogFile::open(&config.log_path, None));
+        .and_then(|_| LogFile::open(&config.log_path, config.log_rotation));
     let log = match log {
         Ok(l) => l.shared(),
         Err(e) => {
@@ -229,6 +229,52 @@ impl crate::runtime::Container for SandboxContainer {
         let join =
             |h: Option<JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
         Ok((code, join(out), join(err)))
+    }
+
+    fn exec_tty(
+        &self,
+        argv: &[String],
+        rows: u16,
+        cols: u16,
+    ) -> io::Result<Box<dyn crate::runtime::TtyExec>> {
+        let req = ExecRequest {
+            command: argv.to_vec(),
+            env: self.env.clone(),
+            workdir: None,
+            privileged: self.privileged,
+            cpu_seconds: None,
+        };
+        let p = kubelab_sandbox::exec::exec_pid(
+            self.sandbox.pid() as i32,
+            &req,
+            StdioMode::Pty { rows, cols },
+            &self.helper_exe,
+        )
+        .map_err(|e| io::Error::other(format!("exec: {e}")))?;
+        Ok(Box::new(SandboxTtyExec(p)))
+    }
+}
+
+/// An interactive exec on the sandbox engine's PTY.
+struct SandboxTtyExec(kubelab_sandbox::ExecProcess);
+
+impl crate::runtime::TtyExec for SandboxTtyExec {
+    fn take_master(&mut self) -> Option<std::os::fd::OwnedFd> {
+        self.0.take_pty_master()
+    }
+    fn try_wait(&mut self) -> io::Result<Option<i32>> {
+        self.0.try_wait()
+    }
+    fn kill(&mut self) -> io::Result<i32> {
+        self.0.kill()
+    }
+}
+
+impl Drop for SandboxTtyExec {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
     }
 }
 

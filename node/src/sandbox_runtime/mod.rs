@@ -3,24 +3,33 @@
 //! uts namespaces (and pid, `shareProcessNamespace`); each container is a
 //! sandbox that joins them and has its own mount (and pid) namespace and
 //! rootfs; every one sits in the cgroup the plan names, below
-//! `kubelab/node-<name>/` in the host's tree.
+//! `kubelab/node-<name>/` in the host's tree. Pods get their IP from CNI
+//! plugins run in the node's own network namespace ([`network`]).
 
 mod cgroups;
 mod container;
+pub mod network;
+mod memory_volume;
 
 pub use container::SandboxContainer;
+pub use network::CniOptions;
 
 use crate::cgroup_plan::WeightFormula;
+use crate::cni::Attachment;
 use crate::manifest::image::Image;
-use crate::runtime::{ContainerConfig, Mount, PodSandbox, PodSandboxConfig, Propagation, Runtime};
+use crate::runtime::{
+    CheckOutcome, ContainerConfig, Mount, NetCheck, PodSandbox, PodSandboxConfig, Propagation,
+    Runtime,
+};
 use kubelab_sandbox::cgroup::Cgroup;
 use kubelab_sandbox::pod::{GivenCgroup, JoinNamespaces, PodOptions};
 use kubelab_sandbox::spec::{self, Namespace, Rootfs, Spec};
 use kubelab_sandbox::{Sandbox, SpawnOptions, StdioMode};
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// How the runtime runs sandboxes on this node.
 #[derive(Debug, Clone)]
@@ -38,6 +47,8 @@ pub struct SandboxRuntimeOptions {
     pub cgroup_version: Option<u8>,
     /// cpu.shares → cpu.weight on cgroup v2.
     pub weight_formula: WeightFormula,
+    /// The Pod network (CNI); `None`: Pods get loopback only.
+    pub cni: Option<CniOptions>,
 }
 
 impl SandboxRuntimeOptions {
@@ -49,6 +60,7 @@ impl SandboxRuntimeOptions {
             cache_dir: None,
             cgroup_version: None,
             weight_formula: WeightFormula::default(),
+            cni: None,
         }
     }
 }
@@ -60,12 +72,15 @@ struct PodEntry {
     /// Why the Pod runs without its cgroups.
     note: Option<String>,
     share_pid: bool,
+    /// The Pod's CNI attachment, DELeted when it goes.
+    attachment: Option<Attachment>,
 }
 
 /// The sandbox-backed [`Runtime`].
 pub struct SandboxRuntime {
     opts: SandboxRuntimeOptions,
     pods: Mutex<HashMap<String, PodEntry>>,
+    network: network::PodNetwork,
 }
 
 fn other(what: &str, e: impl std::fmt::Display) -> io::Error {
@@ -75,9 +90,11 @@ fn other(what: &str, e: impl std::fmt::Display) -> io::Error {
 impl SandboxRuntime {
     pub fn new(opts: SandboxRuntimeOptions) -> io::Result<SandboxRuntime> {
         cgroups::check_segment(&format!("node-{}", opts.node_name))?;
+        let network = network::PodNetwork::new(opts.cni.clone(), opts.helper_exe.clone())?;
         Ok(SandboxRuntime {
             opts,
             pods: Mutex::new(HashMap::new()),
+            network,
         })
     }
 
@@ -240,11 +257,21 @@ impl Runtime for SandboxRuntime {
             hostname: Some(config.hostname.clone()),
             ..Spec::default()
         };
+        let parent_userns = match self.network.pods_userns() {
+            Ok(u) => u,
+            Err(e) => {
+                if let Some(c) = &pod_cg {
+                    c.destroy();
+                }
+                return Err(other("start the node's network namespace", e));
+            }
+        };
         let pod_opts = PodOptions {
             join: None,
             cgroup: given,
             oom_score_adj: config.infra_cgroup.oom_score_adj,
             pause: true,
+            parent_userns,
         };
         let mut opts = self.spawn_options(StdioMode::Null);
         opts.id = Some(format!("pod-{}", kubelab_sandbox::runtime::new_id()));
@@ -257,20 +284,47 @@ impl Runtime for SandboxRuntime {
                 return Err(other("start the Pod's infra process", e));
             }
         };
+        let netns = PathBuf::from(format!("/proc/{}/ns/net", infra.pid()));
+        let (ip, attachment, network_note) = match self.network.available() {
+            Ok(()) => {
+                let att = Attachment::for_pod(
+                    &config.namespace,
+                    &config.name,
+                    &config.uid,
+                    infra.id(),
+                    netns.clone(),
+                );
+                match self.network.attach(&att) {
+                    Ok(ip) => (ip, Some(att), None),
+                    Err(e) => {
+                        let mut infra = infra;
+                        let _ = infra.kill();
+                        if let Some(c) = &pod_cg {
+                            c.destroy();
+                        }
+                        return Err(other("set up the Pod's network (CNI ADD)", e));
+                    }
+                }
+            }
+            Err(why) => (None, None, Some(why)),
+        };
         let sandbox = PodSandbox {
             id: infra.id().to_string(),
             infra_pid: infra.pid(),
-            netns: PathBuf::from(format!("/proc/{}/ns/net", infra.pid())),
+            netns,
             pod_cgroup_dirs: pod_cg
                 .as_ref()
                 .map(|c| c.created.clone())
                 .unwrap_or_default(),
+            ip,
+            network_note,
         };
         let entry = PodEntry {
             infra,
             cgroup: pod_cg,
             note,
             share_pid: config.share_process_namespace,
+            attachment,
         };
         self.pods
             .lock()
@@ -313,6 +367,7 @@ impl Runtime for SandboxRuntime {
             cgroup: leaf.clone().map(|join| GivenCgroup { join, own: None }),
             oom_score_adj: config.cgroup.oom_score_adj,
             pause: false,
+            parent_userns: None,
         };
         let opts = self.spawn_options(StdioMode::Piped);
         container::start(&spec, &opts, &pod_opts, leaf, config)
@@ -328,18 +383,45 @@ impl Runtime for SandboxRuntime {
         let Some(mut entry) = entry else {
             return Ok(());
         };
+        // CNI DEL while the Pod's namespace still exists (DEL frees the
+        // address either way).
+        let mut problems = Vec::new();
+        if let Some(att) = &entry.attachment {
+            if let Err(e) = self.network.detach(att) {
+                problems.push(format!("CNI DEL: {e}"));
+            }
+        }
         // The lifeline's teardown: the supervisor kills the infra (and the
         // Pod's PID namespace) and removes the Pod's cgroup tree.
         let _ = entry.infra.kill();
         // The supervisor removed the Pod's cgroup; a killed one could not.
-        let problems = entry.cgroup.map(|c| c.destroy()).unwrap_or_default();
+        let cgroup_problems = entry.cgroup.map(|c| c.destroy()).unwrap_or_default();
+        if !cgroup_problems.is_empty() {
+            problems.push(format!(
+                "could not remove the Pod's cgroups: {}",
+                cgroup_problems.join("; ")
+            ));
+        }
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(io::Error::other(format!(
-                "could not remove the Pod's cgroups: {}",
-                problems.join("; ")
-            )))
+            Err(io::Error::other(problems.join("; ")))
         }
+    }
+
+    fn pod_network(&self) -> Result<(), String> {
+        self.network.available()
+    }
+
+    fn net_check(&self, check: &NetCheck, timeout: Duration) -> CheckOutcome {
+        self.network.check(check, timeout)
+    }
+
+    fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> io::Result<()> {
+        memory_volume::mount(dir, size_bytes)
+    }
+
+    fn unmount_volume(&self, dir: &Path) -> io::Result<()> {
+        memory_volume::unmount(dir)
     }
 }

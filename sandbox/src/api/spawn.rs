@@ -111,6 +111,17 @@ impl Sandbox {
         crate::trace::init_from_env();
         crate::trace::mark("caller: spawn");
         validate(spec)?;
+        if let Some(p) = pod.as_ref().filter(|p| p.parent_userns.is_some()) {
+            // Root's sandboxes map a full unprivileged host range, written
+            // from the host's user namespace (see [`crate::ns::idmap`]); a
+            // container joins its infra's namespace.
+            if sys::geteuid() == 0 || p.join.is_some() {
+                return Err(Error::new(
+                    "pod",
+                    "a parent user namespace is for a rootless Pod's infra only",
+                ));
+            }
+        }
         let mut spec = spec.clone();
         if !spec.namespaces.contains(&Namespace::User) {
             spec.namespaces.push(Namespace::User);

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::sys;
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 
 /// The infra's user namespace, opened now (a root supervisor id-maps the
 /// container's mounts with it before it joins).
@@ -49,4 +50,17 @@ pub(crate) fn join(j: &JoinNamespaces) -> Result<(), Error> {
             .map_err(|e| Error::new("pod", format!("join the Pod's {name} namespace: {e}")))?;
     }
     Ok(())
+}
+
+/// A rootless infra's supervisor enters the user namespace at `path` (a
+/// node's) before it makes the Pod's own, so the Pod's is its child. Only a
+/// single-threaded process may (the supervisor is). The caller must own
+/// that namespace: a foreign one is refused by the kernel (EPERM).
+pub(crate) fn enter_parent_userns(path: &Path) -> Result<(), Error> {
+    let what = || format!("the parent user namespace {}", path.display());
+    let fd = fs::File::open(path)
+        .map(OwnedFd::from)
+        .map_err(|e| Error::new("pod", format!("open {}: {e}", what())))?;
+    sys::setns(fd.as_fd(), libc::CLONE_NEWUSER)
+        .map_err(|e| Error::new("pod", format!("join {}: {e}", what())))
 }

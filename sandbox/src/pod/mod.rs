@@ -13,6 +13,7 @@ pub(crate) mod pause;
 
 use crate::cgroup::Cgroup;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// The namespaces of a running process to join (the infra's): its user,
 /// net, ipc and uts namespaces, and its PID namespace when `share_pid`.
@@ -49,6 +50,14 @@ pub struct PodOptions {
     /// PID 1 becomes the Pod's infra process, `kubelab-pause`: no payload,
     /// it reaps zombies and exits on SIGTERM/SIGINT, as Kubernetes' pause.
     pub pause: bool,
+    /// Rootless infra only: a user namespace (`/proc/<pid>/ns/user`, e.g. a
+    /// node's, see [`crate::net::NodeNetns::userns_path`]) that the Pod's
+    /// own user namespace is made in, instead of the host's. Whoever is
+    /// root there (the node's CNI plugins) then administers the Pod's
+    /// network namespace; the Pod's root has no capability over that user
+    /// namespace or its other children (other Pods).
+    #[serde(default)]
+    pub parent_userns: Option<PathBuf>,
 }
 
 /// Sets this process's `oom_score_adj` (inherited by its children).

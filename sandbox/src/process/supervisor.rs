@@ -260,6 +260,18 @@ fn run_supervisor(
             handed = Some(Vec::new());
         }
         crate::pod::join::join(j)?;
+    } else if let Some(parent) = &pod.parent_userns {
+        // A rootless Pod inside a node's user namespace: there our uid is
+        // 0 (the node maps it so), and the Pod's namespace maps 0 to 0.
+        // (Root's maps are written from the host's; the caller refuses it.)
+        if cfg.idmap.is_some() {
+            return Err(Error::new(
+                "pod",
+                "a parent user namespace is rootless only",
+            ));
+        }
+        crate::pod::join::enter_parent_userns(parent)?;
+        enter_userns(sys::geteuid(), sys::getgid())?;
     } else if cfg.idmap.is_none() {
         enter_userns(cfg.uid, cfg.gid)?;
     }

@@ -63,6 +63,13 @@ impl LabHost {
                 }
             }
         }
+        // The Pod pane samples only while drawn (a hidden pane costs nothing).
+        if let Some(p) = &lab.pods {
+            let on_show = inspectors
+                .get(lab.inspector % inspectors.len().max(1))
+                .map(|p| p.kind);
+            p.set_shown(insp_area.is_some() && on_show == Some(PaneKind::Pods));
+        }
         let Some(r) = insp_area else {
             // Cramped: only the shell fits; say how to see the inspectors.
             // F7 shows the inspector the step chose (or the learner left).
@@ -101,6 +108,15 @@ impl LabHost {
             .clone()
             .or_else(|| lab.lesson.front.default_sandbox().map(str::to_string))
             .unwrap_or_default();
+        if pane.kind == PaneKind::Pods {
+            let lang = t.lang;
+            self.page_rows.set(r.height.saturating_sub(2).max(1));
+            match &lab.pods {
+                Some(p) => p.render(&title, r, buf, focused && shell_area.is_none(), lang),
+                None => one_pane_line(r, buf, &title, t.starting),
+            }
+            return;
+        }
         if pane.kind == PaneKind::Objects {
             let lang = if std::ptr::eq(t, crate::panes::text::text(Lang::Zh)) {
                 Lang::Zh

@@ -94,8 +94,9 @@ fn content(kind: PaneKind, data: &Inspection, inner: Rect, buf: &mut Buffer, t: 
         PaneKind::Cgroup => with(&data.cgroup, inner, buf, t, cgroup),
         PaneKind::Filesystem => with(&data.filesystem, inner, buf, t, filesystem),
         PaneKind::Network => with(&data.network, inner, buf, t, network),
-        // Drawn from the cluster's watches (src/cluster/pane.rs).
-        PaneKind::Shell | PaneKind::Objects => {}
+        // Drawn from the cluster's watches (src/cluster/pane.rs) and the
+        // node (src/panes/pods/).
+        PaneKind::Shell | PaneKind::Objects | PaneKind::Pods => {}
     }
 }
 

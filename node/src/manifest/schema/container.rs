@@ -220,12 +220,12 @@ pub(super) const PROBE: &[Field] = &[
     f(
         "httpGet",
         Object(HTTP_GET),
-        "an HTTP GET in the Pod's network namespace; 200–399 is success",
+        "an HTTP GET from the node to the Pod's IP (or `host`); 200–399 is success",
     ),
     f(
         "tcpSocket",
         Object(TCP_SOCKET),
-        "a TCP connect in the Pod's network namespace",
+        "a TCP connect from the node to the Pod's IP (or `host`)",
     ),
     f("initialDelaySeconds", Int32, "default 0"),
     f("timeoutSeconds", Int32, "default 1"),
@@ -256,7 +256,7 @@ pub(super) const HTTP_GET: &[Field] = &[
     f(
         "scheme",
         Enum(&["HTTP", "HTTPS"]),
-        "default `HTTP` (HTTPS skips certificate checks, as the kubelet does)",
+        "default `HTTP`; `HTTPS` is refused (the node has no TLS client)",
     ),
     f("httpHeaders", List(HTTP_HEADER), "extra request headers"),
 ];
@@ -287,7 +287,11 @@ pub(super) const LIFECYCLE: &[Field] = &[
 
 pub(super) const HANDLER: &[Field] = &[
     f("exec", Object(EXEC), "a command in the container"),
-    f("httpGet", Object(HTTP_GET), "an HTTP GET"),
+    f(
+        "httpGet",
+        Object(HTTP_GET),
+        "an HTTP GET from the node to the Pod's IP (or `host`); any answer is success, as in the kubelet",
+    ),
     f(
         "sleep",
         Object(&[f("seconds", Int64, "required")]),

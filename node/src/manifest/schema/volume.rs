@@ -34,11 +34,15 @@ pub(super) const VOLUME: &[Field] = &[
 ];
 
 pub(super) const EMPTY_DIR: &[Field] = &[
-    f("medium", Enum(&["", "Memory"]), "`Memory`: a tmpfs"),
+    f(
+        "medium",
+        Enum(&["", "Memory"]),
+        "`Memory`: a tmpfs mounted by the node (root), shared by the Pod's containers; its pages count against the writer's memory limit",
+    ),
     f(
         "sizeLimit",
         Quantity,
-        "the tmpfs size for `Memory`; for disk, exceeding it evicts the Pod",
+        "the tmpfs size for `Memory` (lowered to the Pod's memory limit, else the node's memory); for disk accepted, not enforced (the kubelet would evict the Pod)",
     ),
 ];
 

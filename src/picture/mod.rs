@@ -16,8 +16,16 @@
 //!   the cell rendering cached per picture and size, so scrolling never
 //!   decodes.
 //!
+//! Where the terminal speaks a graphics protocol (kitty, iTerm2, sixel —
+//! [`graphics`]), the picture is also sent in pixels over those cells once
+//! it is wholly on screen; the half blocks stay the fallback and hold its
+//! place. The protocol is chosen from the environment, never by querying
+//! the terminal, and `KUBELAB_PICTURES` overrides the choice.
+//!
 //! SVG is not rasterised: a renderer (resvg) would bring a font stack and
 //! dozens of crates for what the alt text and path already say.
+
+pub mod graphics;
 
 use crate::course::files::{self, FileError};
 use ratatui::style::{Color, Style};
@@ -41,7 +49,7 @@ const CACHE_ENTRIES: usize = 512;
 const KEEP_SIDE: u32 = 640;
 
 /// How pictures are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
     /// The alt text with its path in the references list: tests, pipes,
     /// `TERM=dumb`/`linux`, `NO_COLOR`.
@@ -49,14 +57,48 @@ pub enum Mode {
     AltText,
     /// Half-block cells in 24-bit colour.
     HalfBlocks,
+    /// Half blocks, covered by the picture in pixels through a graphics
+    /// protocol when it is wholly on screen.
+    Graphics(graphics::Protocol),
+}
+
+/// Overrides the choice: `kitty`, `iterm2`, `sixel`, `blocks` or `off`.
+pub const PICTURES_ENV: &str = "KUBELAB_PICTURES";
+
+/// The terminal's identity, as its environment tells it.
+#[derive(Debug, Default, Clone)]
+pub struct TermEnv {
+    pub term: String,
+    pub term_program: String,
+    /// `LC_TERMINAL` (iTerm2 sets it, and ssh passes `LC_*` on).
+    pub lc_terminal: String,
+    pub kitty_window: bool,
+    /// Inside tmux or screen, which pass no graphics through by default.
+    pub multiplexer: bool,
+    pub no_color: bool,
+    /// [`PICTURES_ENV`].
+    pub choice: String,
+}
+
+impl TermEnv {
+    pub fn from_env() -> TermEnv {
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        TermEnv {
+            term: var("TERM"),
+            term_program: var("TERM_PROGRAM"),
+            lc_terminal: var("LC_TERMINAL"),
+            kitty_window: std::env::var_os("KITTY_WINDOW_ID").is_some(),
+            multiplexer: std::env::var_os("TMUX").is_some() || std::env::var_os("STY").is_some(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            choice: var(PICTURES_ENV),
+        }
+    }
 }
 
 impl Mode {
     /// The mode for the terminal kubelab runs in (never queries it).
     pub fn from_env() -> Mode {
-        let term = std::env::var("TERM").unwrap_or_default();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Mode::for_terminal(&term, no_color)
+        Mode::for_env(&TermEnv::from_env())
     }
 
     /// Half blocks need 24-bit colour: not on the Linux console, a dumb or
@@ -67,6 +109,48 @@ impl Mode {
         } else {
             Mode::HalfBlocks
         }
+    }
+
+    /// [`Mode::for_terminal`], upgraded to a graphics protocol for the
+    /// terminals known to speak one — only outside tmux/screen, whose
+    /// passthrough is off by default and would print the escapes as junk.
+    pub fn for_env(env: &TermEnv) -> Mode {
+        use graphics::Protocol::*;
+        match env.choice.as_str() {
+            "off" => return Mode::AltText,
+            "blocks" => return Mode::HalfBlocks,
+            "kitty" => return Mode::Graphics(Kitty),
+            "iterm2" => return Mode::Graphics(Iterm2),
+            "sixel" => return Mode::Graphics(Sixel),
+            _ => {}
+        }
+        let base = Mode::for_terminal(&env.term, env.no_color);
+        if base == Mode::AltText || env.multiplexer {
+            return base;
+        }
+        let term = env.term.as_str();
+        let program = env.term_program.as_str();
+        if env.kitty_window
+            || term == "xterm-kitty"
+            || term == "xterm-ghostty"
+            || program == "ghostty"
+        {
+            Mode::Graphics(Kitty)
+        } else if program == "iTerm.app" || program == "WezTerm" || env.lc_terminal == "iTerm2" {
+            Mode::Graphics(Iterm2)
+        } else if term.starts_with("foot")
+            || term.starts_with("mlterm")
+            || term.starts_with("contour")
+        {
+            Mode::Graphics(Sixel)
+        } else {
+            base
+        }
+    }
+
+    /// Whether pictures are laid out as cells (else as alt text only).
+    pub fn draws_pictures(self) -> bool {
+        self != Mode::AltText
     }
 }
 
@@ -213,6 +297,9 @@ pub fn load(url: &str, lesson: &Path, root: &Path) -> Decoded {
     result
 }
 
+/// Ids of decoded pictures.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// What a non-PNG file looks like, for the message.
@@ -286,11 +373,10 @@ fn decode(bytes: &[u8]) -> Result<Picture, PictureError> {
     let kept_w = ((f64::from(fw) * scale).round() as u32).max(1);
     let kept_h = ((f64::from(fh) * scale).round() as u32).max(1);
     let rgb = box_average(fw, fh, kept_w, kept_h, at);
-    static NEXT: AtomicU64 = AtomicU64::new(1);
     Ok(Picture {
         width: w,
         height: h,
-        id: NEXT.fetch_add(1, Ordering::Relaxed),
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         kept_w,
         kept_h,
         rgb,
@@ -397,6 +483,50 @@ mod tests {
         for t in ["", "dumb", "linux"] {
             assert_eq!(Mode::for_terminal(t, false), Mode::AltText, "{t}");
         }
+    }
+
+    #[test]
+    fn graphics_only_where_the_terminal_is_known_to_speak_them() {
+        use graphics::Protocol::*;
+        let env = |term: &str, program: &str| TermEnv {
+            term: term.into(),
+            term_program: program.into(),
+            ..TermEnv::default()
+        };
+        assert_eq!(
+            Mode::for_env(&env("xterm-kitty", "")),
+            Mode::Graphics(Kitty)
+        );
+        assert_eq!(
+            Mode::for_env(&env("xterm-256color", "ghostty")),
+            Mode::Graphics(Kitty)
+        );
+        assert_eq!(
+            Mode::for_env(&env("xterm-256color", "iTerm.app")),
+            Mode::Graphics(Iterm2)
+        );
+        assert_eq!(
+            Mode::for_env(&env("xterm-256color", "WezTerm")),
+            Mode::Graphics(Iterm2)
+        );
+        assert_eq!(Mode::for_env(&env("foot", "")), Mode::Graphics(Sixel));
+        assert_eq!(Mode::for_env(&env("xterm-256color", "")), Mode::HalfBlocks);
+        // tmux/screen pass no graphics through by default; NO_COLOR wins.
+        let mut in_tmux = env("xterm-kitty", "");
+        in_tmux.multiplexer = true;
+        assert_eq!(Mode::for_env(&in_tmux), Mode::HalfBlocks);
+        let mut no_color = env("xterm-kitty", "");
+        no_color.no_color = true;
+        assert_eq!(Mode::for_env(&no_color), Mode::AltText);
+        // The learner's choice overrides the guess, either way.
+        let mut chosen = env("xterm-256color", "");
+        chosen.choice = "sixel".into();
+        assert_eq!(Mode::for_env(&chosen), Mode::Graphics(Sixel));
+        chosen.choice = "off".into();
+        assert_eq!(Mode::for_env(&chosen), Mode::AltText);
+        let mut blocks = env("xterm-kitty", "");
+        blocks.choice = "blocks".into();
+        assert_eq!(Mode::for_env(&blocks), Mode::HalfBlocks);
     }
 
     #[test]

@@ -1,0 +1,223 @@
+//! Pod networking on the sandbox runtime, as containerd's CRI plugin does
+//! it: after the infra starts, the `loopback` list and the node's network
+//! list are ADDed for the Pod's network namespace (`CNI_NETNS=/proc/<infra
+//! pid>/ns/net`, `CNI_IFNAME=eth0`), the result is cached, and the Pod's IP
+//! is the result's; when the Pod goes, DEL in reverse with the cached
+//! result.
+//!
+//! The plugins run inside the node's own network namespace
+//! ([`kubelab_sandbox::net::NodeNetns`], started with the first Pod), so
+//! the bridge and the node-side veths never appear in the host's; probes
+//! connect from there too, as the kubelet connects from the host. The
+//! namespace ends with the node (however it ends), taking every link with
+//! it; host-local's reservations and the cached results of a killed run are
+//! stale then and are wiped when the next run starts its namespace.
+//!
+//! A rootless node's namespace belongs to a user namespace of its own,
+//! where the node's uid is root and each Pod's user namespace is made
+//! (`PodNetwork::pods_userns`), so the plugins, root there, may configure
+//! the Pods' network namespaces.
+
+use crate::cni::network::{add, del};
+use crate::cni::{
+    default_bridge_conflist, loopback_conflist, Attachment, Launcher, NetworkConfigList,
+    PluginRunner, ResultCache,
+};
+use crate::runtime::{CheckOutcome, NetCheck};
+use kubelab_sandbox::net::{NodeNetns, NodeNetnsOptions};
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The plugins the node's default lists use.
+pub const PLUGINS: [&str; 4] = ["bridge", "host-local", "loopback", "portmap"];
+
+/// The Pod CIDR of a node without `--pod-cidr` (podman's default network).
+pub const DEFAULT_POD_CIDR: &str = "10.88.0.0/16";
+
+/// Which of [`PLUGINS`] are in none of `dirs`.
+pub fn missing_plugins(dirs: &[PathBuf]) -> Vec<&'static str> {
+    let runner = PluginRunner::new(dirs.to_vec());
+    PLUGINS
+        .iter()
+        .copied()
+        .filter(|p| runner.find(p).is_err())
+        .collect()
+}
+
+/// The node's Pod network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CniOptions {
+    /// CNI_PATH (default Debian's `/usr/lib/cni`).
+    pub plugin_dirs: Vec<PathBuf>,
+    /// host-local's range, e.g. `10.88.0.0/16`.
+    pub pod_cidr: String,
+    /// The node's own CNI state (`ipam/`, `results/`), wiped when the node
+    /// starts its network: nothing in it outlives the namespace it was for.
+    pub state_dir: PathBuf,
+}
+
+struct Started {
+    netns: NodeNetns,
+    runner: PluginRunner,
+    bridge: NetworkConfigList,
+    lo: NetworkConfigList,
+    cache: ResultCache,
+}
+
+/// Pod networking, or why Pods have loopback only.
+pub(crate) struct PodNetwork {
+    opts: Option<CniOptions>,
+    helper_exe: PathBuf,
+    /// Why Pods get loopback only (decided when the runtime starts).
+    off: Option<String>,
+    started: Mutex<Option<Arc<Started>>>,
+}
+
+fn other(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// Why a node with these options gives Pods loopback only, if it does.
+pub fn why_loopback_only(opts: Option<&CniOptions>) -> Option<String> {
+    let Some(opts) = opts else {
+        return Some("Pod networking is off on this node: Pods get loopback only".into());
+    };
+    let missing = missing_plugins(&opts.plugin_dirs);
+    if !missing.is_empty() {
+        let dirs: Vec<String> = opts
+            .plugin_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        return Some(format!(
+            "no CNI plugin {} in {}: Pods get loopback only (apt install containernetworking-plugins)",
+            missing.join(", "),
+            dirs.join(":")
+        ));
+    }
+    None
+}
+
+impl PodNetwork {
+    /// Checks the options (a bad Pod CIDR is an error); nothing starts yet.
+    pub(crate) fn new(opts: Option<CniOptions>, helper_exe: PathBuf) -> io::Result<PodNetwork> {
+        if let Some(o) = &opts {
+            default_bridge_conflist(&o.pod_cidr, &o.state_dir.join("ipam")).map_err(other)?;
+        }
+        Ok(PodNetwork {
+            off: why_loopback_only(opts.as_ref()),
+            opts,
+            helper_exe,
+            started: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn available(&self) -> Result<(), String> {
+        self.off.clone().map_or(Ok(()), Err)
+    }
+
+    /// The node's namespace and plugins, started on first use.
+    fn start(&self) -> io::Result<Arc<Started>> {
+        let mut slot = self
+            .started
+            .lock()
+            .map_err(|_| io::Error::other("network state poisoned"))?;
+        if let Some(s) = &*slot {
+            return Ok(s.clone());
+        }
+        let (Some(opts), None) = (&self.opts, &self.off) else {
+            return Err(io::Error::other(self.off.clone().unwrap_or_default()));
+        };
+        // Rootless, the node's network namespace belongs to a user
+        // namespace of its own, where the node's uid is root: the plugins
+        // run as that root, and each Pod's user namespace is made inside
+        // it ([`PodNetwork::pods_userns`]).
+        let netns = NodeNetns::start(&NodeNetnsOptions {
+            helper_exe: self.helper_exe.clone(),
+            user_namespace: !kubelab_sandbox::is_root(),
+        })?;
+        // What a killed run left describes a namespace that is gone.
+        match std::fs::remove_dir_all(&opts.state_dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("clear {}: {e}", opts.state_dir.display()),
+                ))
+            }
+            _ => {}
+        }
+        let ipam = opts.state_dir.join("ipam");
+        let results = opts.state_dir.join("results");
+        for d in [&ipam, &results] {
+            std::fs::create_dir_all(d)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", d.display())))?;
+        }
+        let mut runner = PluginRunner::new(opts.plugin_dirs.clone());
+        runner.launcher = Launcher::Prefix(netns.enter_prefix());
+        let started = Arc::new(Started {
+            bridge: default_bridge_conflist(&opts.pod_cidr, &ipam).map_err(other)?,
+            lo: loopback_conflist(),
+            cache: ResultCache::new(results),
+            runner,
+            netns,
+        });
+        *slot = Some(started.clone());
+        Ok(started)
+    }
+
+    /// The user namespace a Pod's infra makes its own in: the node's, on
+    /// a rootless node with Pod networking (started now if it is not
+    /// yet), so the plugins, root there, may configure the Pod's network
+    /// namespace. `None`: the host's (root, or loopback only).
+    pub(crate) fn pods_userns(&self) -> io::Result<Option<PathBuf>> {
+        if self.off.is_some() || kubelab_sandbox::is_root() {
+            return Ok(None);
+        }
+        Ok(self.start()?.netns.userns_path())
+    }
+
+    /// CNI ADD of the Pod (loopback, then the node's network): its IP.
+    /// A failed ADD leaves nothing (the lists undo themselves).
+    pub(crate) fn attach(&self, att: &Attachment) -> io::Result<Option<IpAddr>> {
+        let s = self.start()?;
+        add(&s.runner, &s.lo, att).map_err(other)?;
+        let result = match add(&s.runner, &s.bridge, att) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = del(&s.runner, &s.lo, att, None);
+                return Err(other(e));
+            }
+        };
+        if let Err(e) = s.cache.save(&s.bridge.name, att, &result) {
+            let _ = del(&s.runner, &s.bridge, att, Some(&result));
+            let _ = del(&s.runner, &s.lo, att, None);
+            return Err(other(e));
+        }
+        Ok(result.pod_ip())
+    }
+
+    /// CNI DEL of the Pod (reverse order, the cached ADD result as
+    /// `prevResult`); the cache entry goes once DEL succeeded.
+    pub(crate) fn detach(&self, att: &Attachment) -> io::Result<()> {
+        let s = self.start()?;
+        let cached = s.cache.load(&s.bridge.name, att).ok().flatten();
+        del(&s.runner, &s.bridge, att, cached.as_ref()).map_err(other)?;
+        s.cache.remove(&s.bridge.name, att).map_err(other)?;
+        del(&s.runner, &s.lo, att, None).map_err(other)
+    }
+
+    /// A probe from the node's network namespace.
+    pub(crate) fn check(&self, check: &NetCheck, timeout: Duration) -> CheckOutcome {
+        match self.start() {
+            Ok(s) => s.netns.check(check, timeout),
+            Err(e) => CheckOutcome {
+                success: false,
+                message: format!("the node has no Pod network: {e}"),
+                status: None,
+            },
+        }
+    }
+}

@@ -1,0 +1,620 @@
+//! Pod networking on a real node: the agent with the sandbox runtime and
+//! Debian's CNI plugins. Two busybox Pods get IPs from the node's Pod CIDR
+//! and reach each other through the bridge (ping, HTTP); a `tcpSocket`
+//! readiness probe goes Ready once the container listens; a failing
+//! `httpGet` liveness probe restarts its container; the Pod IP reaches the
+//! downward API. Nothing is ever created in the host's network namespace,
+//! and after the node stops — or is killed with SIGKILL — no holder, Pod
+//! or link is left. The same again with the node run as uid 65534: the
+//! Pods' user namespaces are made inside the node's.
+//!
+//! `harness = false`: the binary's main calls `kubelab_sandbox::dispatch()`
+//! first, so it is also the sandbox helper and the namespace holder.
+
+use kubelab_node::agent::{Node, NodeConfig};
+use kubelab_node::cni::DEBIAN_PLUGIN_DIR;
+use kubelab_node::runtime::Runtime;
+use kubelab_node::sandbox_runtime::network::missing_plugins;
+use kubelab_node::sandbox_runtime::{CniOptions, SandboxRuntime, SandboxRuntimeOptions};
+use kubelab_node::status::printer::pod_row;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const CIDR: &str = "10.77.0.0/24";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn main() {
+    if let Some(code) = kubelab_sandbox::dispatch() {
+        std::process::exit(code);
+    }
+    match std::env::args().nth(1).as_deref() {
+        Some("sigkill-child") => return sigkill_child(),
+        Some("rootless-child") => return rootless_child(),
+        _ => {}
+    }
+    if let Some(why) = skip_reason() {
+        println!("SKIP: {why}");
+        return;
+    }
+    let before = host_links();
+    two_pods_talk_and_probes_use_the_pod_ip();
+    assert_eq!(host_links(), before, "the host's links changed");
+    sigkill_of_the_node_leaves_no_namespace();
+    assert_eq!(host_links(), before, "the host's links changed");
+    without_plugins_pods_get_loopback_only_and_say_why();
+    a_rootless_node_networks_its_pods();
+    println!("pod_network: all cases passed");
+}
+
+fn skip_reason() -> Option<String> {
+    if !kubelab_sandbox::is_root() {
+        return Some(
+            "this test runs a root node and drops a child to uid 65534 for the rootless one".into(),
+        );
+    }
+    let missing = missing_plugins(&[PathBuf::from(DEBIAN_PLUGIN_DIR)]);
+    if !missing.is_empty() {
+        return Some(format!(
+            "no CNI plugin {} in {DEBIAN_PLUGIN_DIR} (apt install containernetworking-plugins)",
+            missing.join(", ")
+        ));
+    }
+    if !Path::new("/bin/busybox").is_file() {
+        return Some("no static /bin/busybox (apt-get install busybox-static)".into());
+    }
+    if kubelab_sandbox::cgroup::mode() == kubelab_sandbox::cgroup::Mode::None {
+        return Some("no cgroup filesystem mounted".into());
+    }
+    if std::process::Command::new("ip")
+        .arg("-V")
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        return Some("no `ip` (apt-get install iproute2)".into());
+    }
+    None
+}
+
+/// The host's interface names, sorted.
+fn host_links() -> Vec<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Our children running the namespace holder mode.
+fn holders() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Field 4 (after the parenthesised name) is the parent.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1).map(String::from));
+        if ppid.as_deref() == Some(me.as_str())
+            && cmd
+                .split(|b| *b == 0)
+                .any(|a| a == b"__kubelab-netns-holder")
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn runtime_options(name: &str, state: &Path) -> SandboxRuntimeOptions {
+    let mut o = SandboxRuntimeOptions::new(name);
+    o.runtime_dir = Some(PathBuf::from("/run/kubelab-test-node"));
+    o.cni = Some(CniOptions {
+        plugin_dirs: vec![PathBuf::from(DEBIAN_PLUGIN_DIR)],
+        pod_cidr: CIDR.into(),
+        state_dir: state.join("cni"),
+    });
+    o
+}
+
+fn node(name: &str, dir: &Path) -> Node {
+    let state = dir.join("state");
+    let rt = SandboxRuntime::new(runtime_options(name, &state)).expect("runtime");
+    assert_eq!(rt.pod_network(), Ok(()));
+    let mut cfg = NodeConfig::new(name, &state);
+    cfg.images.busybox = true;
+    cfg.tick = Duration::from_millis(20);
+    Node::new(cfg, Box::new(rt))
+}
+
+const PODS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && sleep 1 && exec httpd -f -p 8080 -h /www"]
+    env:
+    - name: MY_IP
+      valueFrom:
+        fieldRef:
+          fieldPath: status.podIP
+    ports:
+    - name: http
+      containerPort: 8080
+    readinessProbe:
+      tcpSocket:
+        port: http
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "600"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sick
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && exec httpd -f -p 8080 -h /www"]
+    livenessProbe:
+      httpGet:
+        port: 8080
+        path: /healthz
+      periodSeconds: 1
+      failureThreshold: 1
+      timeoutSeconds: 2
+"#;
+
+fn ip_of(n: &Node, name: &str) -> String {
+    let (pod, _) = n.pod("default", name).unwrap();
+    pod.status.and_then(|s| s.pod_ip).expect("a Pod IP")
+}
+
+fn exec(n: &Node, pod: &str, argv: &[&str]) -> (i32, String) {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let (code, out, err) = n
+        .exec("default", pod, None, &argv, Duration::from_secs(20))
+        .unwrap();
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err),
+    )
+}
+
+/// What the Pods of `n` (just given [`PODS`]) do over the network: their
+/// IPs, Ready by a tcpSocket probe, ping and HTTP between them, the
+/// downward API's IP, and a restart by a failing httpGet liveness probe.
+/// Returns the IPs of web and client.
+fn pods_talk(n: &Node) -> (String, String) {
+    n.apply(PODS, Path::new("pods.yaml")).expect("applied");
+    let running = |name: &'static str| {
+        move |st: &kubelab_node::agent::State| {
+            st.find("default", name).is_some_and(|p| {
+                pod_row(&p.pod, kubelab_node::agent::now_utc()).status == "Running"
+            })
+        }
+    };
+    assert!(n.wait_until(WAIT, running("web")), "web runs");
+    assert!(n.wait_until(WAIT, running("client")), "client runs");
+    let (web, client) = (ip_of(n, "web"), ip_of(n, "client"));
+    for ip in [&web, &client] {
+        assert!(ip.starts_with("10.77.0."), "{ip} outside {CIDR}");
+    }
+    assert_ne!(web, client);
+    // The wide row's IP column.
+    let (pod, _) = n.pod("default", "web").unwrap();
+    assert_eq!(pod_row(&pod, kubelab_node::agent::now_utc()).ip, web);
+
+    // The tcpSocket probe (from the node's namespace to the Pod IP) makes
+    // web Ready once httpd listens.
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "web").is_some_and(
+            |p| pod_row(&p.pod, kubelab_node::agent::now_utc()).ready == "1/1"
+        )),
+        "web never became Ready"
+    );
+    // Pod to Pod through the bridge.
+    let (code, out) = exec(n, "client", &["ping", "-c", "1", "-W", "5", &web]);
+    assert_eq!(code, 0, "client cannot ping web at {web}: {out}");
+    let (code, out) = exec(n, "web", &["ping", "-c", "1", "-W", "5", &client]);
+    assert_eq!(code, 0, "web cannot ping client at {client}: {out}");
+    let (code, out) = exec(
+        n,
+        "client",
+        &["wget", "-q", "-O-", &format!("http://{web}:8080/")],
+    );
+    assert_eq!((code, out.trim()), (0, "hello-from-web"));
+    // The downward API saw the same IP; eth0 carries it.
+    let (_, env) = exec(n, "web", &["sh", "-c", "echo $MY_IP"]);
+    assert_eq!(env.trim(), web);
+    let (_, addr) = exec(n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
+    assert!(addr.contains(&format!("{web}/24")), "{addr}");
+
+    // httpGet liveness: /healthz is a 404, so the container is restarted.
+    assert!(
+        n.wait_until(WAIT, |st| st
+            .find("default", "sick")
+            .is_some_and(|p| p.containers[0].restart_count() >= 1)),
+        "sick was never restarted"
+    );
+    let (_, events) = n.pod("default", "sick").unwrap();
+    assert!(
+        events.iter().any(|e| e.reason == "Unhealthy"
+            && e.message == "Liveness probe failed: HTTP probe failed with statuscode: 404"),
+        "{events:?}"
+    );
+    (web, client)
+}
+
+fn two_pods_talk_and_probes_use_the_pod_ip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = node(&format!("net{}", std::process::id()), tmp.path());
+    let thread = n.spawn();
+    let (_, client) = pods_talk(&n);
+
+    // The node's bridge is in its own namespace: exactly one holder.
+    let held = holders();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let out = std::process::Command::new("nsenter")
+        .arg(format!("--net=/proc/{}/ns/net", held[0]))
+        .args(["ip", "-o", "link", "show", "kubelab0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "no kubelab0 in the node's namespace");
+
+    // Deleting a Pod releases its address (CNI DEL).
+    let ipam = tmp.path().join("state/cni/ipam/kubelab");
+    assert!(ipam.join(&client).exists());
+    n.delete("default", "client", Some(1)).unwrap();
+    assert!(n.wait_until(WAIT, |st| st.find("default", "client").is_none()));
+    assert!(!ipam.join(&client).exists(), "the address was not released");
+
+    thread.stop();
+    drop(n);
+    let deadline = Instant::now() + WAIT;
+    while !holders().is_empty() {
+        assert!(Instant::now() < deadline, "the holder outlived the node");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("ok: two_pods_talk_and_probes_use_the_pod_ip");
+}
+
+/// Child mode: a node with one Pod, killed by the parent.
+/// Its files go to the directory argv[2], the parent's (a killed process
+/// cannot remove its own).
+fn sigkill_child() {
+    let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
+    let rt =
+        SandboxRuntime::new(runtime_options(&format!("k{}", std::process::id()), &dir)).unwrap();
+    let n = {
+        let mut cfg = NodeConfig::new("killed", &dir.join("state"));
+        cfg.images.busybox = true;
+        cfg.tick = Duration::from_millis(20);
+        Node::new(cfg, Box::new(rt))
+    };
+    let _thread = n.spawn();
+    n.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: main\n    image: busybox\n    command: [\"sleep\", \"600\"]\n",
+        Path::new("p.yaml"),
+    )
+    .unwrap();
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "p").is_some_and(|p| p
+            .pod
+            .status
+            .as_ref()
+            .and_then(|s| s.pod_ip.as_ref())
+            .is_some()))
+    );
+    let holder = holders();
+    let (pod, _) = n.pod("default", "p").unwrap();
+    println!(
+        "{} {}",
+        holder.first().copied().unwrap_or(0),
+        pod.status.and_then(|s| s.pod_ip).unwrap_or_default()
+    );
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+fn sigkill_of_the_node_leaves_no_namespace() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("/proc/self/exe")
+        .arg("sigkill-child")
+        .arg(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(parts.len(), 2, "child said {line:?}");
+    let holder: u32 = parts[0].parse().unwrap();
+    assert!(holder > 0 && parts[1].starts_with("10.77.0."), "{line}");
+    let netns = std::fs::read_link(format!("/proc/{holder}/ns/net")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The holder reads EOF and exits; the namespace, its bridge and veths
+    // go with it. (The zombie may stay until init reaps it: it is dead.)
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{holder}/stat")).unwrap_or_default();
+        let alive = state
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().next().map(String::from))
+            .is_some_and(|s| s != "Z");
+        let still_ns =
+            std::fs::read_link(format!("/proc/{holder}/ns/net")).ok() == Some(netns.clone());
+        if !alive && !still_ns {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the holder survived SIGKILL of its node"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("ok: sigkill_of_the_node_leaves_no_namespace");
+}
+
+fn without_plugins_pods_get_loopback_only_and_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("no-plugins");
+    std::fs::create_dir(&empty).unwrap();
+    let state = tmp.path().join("state");
+    let mut o = runtime_options(&format!("lo{}", std::process::id()), &state);
+    if let Some(c) = &mut o.cni {
+        c.plugin_dirs = vec![empty.clone()];
+    }
+    let rt = SandboxRuntime::new(o).expect("runtime");
+    let why = rt.pod_network().unwrap_err();
+    assert!(
+        why.contains("apt install containernetworking-plugins"),
+        "{why}"
+    );
+    let mut cfg = NodeConfig::new("lo", &state);
+    cfg.images.busybox = true;
+    cfg.tick = Duration::from_millis(20);
+    let n = Node::new(cfg, Box::new(rt));
+    let thread = n.spawn();
+    let probe = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n  - name: main\n    image: busybox\n    readinessProbe:\n      tcpSocket:\n        port: 80\n";
+    let e = n.apply(probe, Path::new("t.yaml")).unwrap_err();
+    assert!(
+        e.contains("readinessProbe: tcpSocket needs a Pod IP"),
+        "{e}"
+    );
+    n.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lo\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: busybox\n    command: [\"sleep\", \"600\"]\n",
+        Path::new("lo.yaml"),
+    )
+    .unwrap();
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "lo").is_some_and(
+            |p| pod_row(&p.pod, kubelab_node::agent::now_utc()).status == "Running"
+        ))
+    );
+    let (pod, events) = n.pod("default", "lo").unwrap();
+    assert_eq!(pod.status.and_then(|s| s.pod_ip), None);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "NetworkNotReady" && e.message.contains("loopback only")),
+        "{events:?}"
+    );
+    let (_, links) = exec(&n, "lo", &["ip", "-o", "link"]);
+    assert_eq!(links.lines().count(), 1, "only lo: {links}");
+    assert!(links.contains("lo: <LOOPBACK,UP"), "{links}");
+    assert!(holders().is_empty(), "no namespace holder without plugins");
+    thread.stop();
+    println!("ok: without_plugins_pods_get_loopback_only_and_say_why");
+}
+
+const NOBODY: u32 = 65534;
+
+/// Child mode, as uid 65534: a rootless node whose Pods talk, its files in
+/// the directory argv[2] (the parent's: this process is killed). Prints
+/// `READY <holder pid>` and waits to be killed.
+fn rootless_child() {
+    let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
+    let state = dir.join("state");
+    let mut o = runtime_options(&format!("rl{}", std::process::id()), &state);
+    o.runtime_dir = Some(dir.join("run"));
+    o.cache_dir = Some(dir.join("cache"));
+    let rt = SandboxRuntime::new(o).expect("runtime");
+    assert_eq!(
+        rt.pod_network(),
+        Ok(()),
+        "a rootless node networks its Pods"
+    );
+    let mut cfg = NodeConfig::new("rootless", &state);
+    cfg.images.busybox = true;
+    cfg.tick = Duration::from_millis(20);
+    let n = Node::new(cfg, Box::new(rt));
+    let _thread = n.spawn();
+    pods_talk(&n);
+    // One holder, and its network namespace belongs to a user namespace
+    // of its own (the node's), not the host's.
+    let held = holders();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let ns = |pid: &str, name: &str| std::fs::read_link(format!("/proc/{pid}/ns/{name}")).unwrap();
+    assert_ne!(ns(&held[0].to_string(), "user"), ns("self", "user"));
+    assert_ne!(ns(&held[0].to_string(), "net"), ns("self", "net"));
+    println!("READY {}", held[0]);
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+/// Why this host forbids unprivileged user namespaces, if it does.
+fn unprivileged_userns_off() -> Option<String> {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    for (file, off) in [
+        ("/proc/sys/kernel/unprivileged_userns_clone", "0"),
+        ("/proc/sys/user/max_user_namespaces", "0"),
+        (
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            "1",
+        ),
+    ] {
+        if read(file).as_deref() == Some(off) {
+            return Some(format!("{file} is {off}: no unprivileged user namespaces"));
+        }
+    }
+    None
+}
+
+/// (pid, start time) of `root` and every process below it.
+fn family(root: u32) -> Vec<(u32, String)> {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let f: Vec<String> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        // After the name: state, ppid, …, starttime (field 22 overall).
+        if let (Some(ppid), Some(start)) = (f.get(1).and_then(|p| p.parse::<u32>().ok()), f.get(19))
+        {
+            all.push((pid, ppid, start.clone()));
+        }
+    }
+    let mut out: Vec<(u32, String)> = all
+        .iter()
+        .filter(|p| p.0 == root)
+        .map(|p| (p.0, p.2.clone()))
+        .collect();
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i].0;
+        out.extend(
+            all.iter()
+                .filter(|p| p.1 == parent)
+                .map(|p| (p.0, p.2.clone())),
+        );
+        i += 1;
+    }
+    out
+}
+
+/// Whether that process still runs (a zombie does not).
+fn alive(pid: u32, start: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    f.first().is_some_and(|s| *s != "Z") && f.get(19) == Some(&start)
+}
+
+/// A node run as uid 65534: its Pods get IPs and talk through the bridge
+/// (their user namespaces are made inside the node's, where the plugins
+/// are root), probes reach them; the host's links never change, and
+/// `kill -9` of the node leaves no process behind.
+fn a_rootless_node_networks_its_pods() {
+    use std::io::{BufRead, Read};
+    use std::os::unix::process::CommandExt;
+    if let Some(why) = unprivileged_userns_off() {
+        println!("SKIP: a_rootless_node_networks_its_pods: {why}");
+        return;
+    }
+    let before = host_links();
+    // Removed by us: the child is killed.
+    let tmp = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(tmp.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let spawned = std::process::Command::new("/proc/self/exe")
+        .arg("rootless-child")
+        .arg(tmp.path())
+        .env_clear()
+        .env("TMPDIR", "/tmp")
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .current_dir("/")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            println!(
+                "SKIP: a_rootless_node_networks_its_pods: this test binary cannot run as uid {NOBODY}: {e}"
+            );
+            return;
+        }
+    };
+    let mut err = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let Some(holder) = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse::<u32>().ok())
+    else {
+        let st = child.wait().unwrap();
+        panic!(
+            "the rootless node failed ({st}): {line}{}",
+            errors.join().unwrap_or_default()
+        );
+    };
+    let procs = family(child.id());
+    assert!(procs.iter().any(|p| p.0 == holder), "{procs:?}");
+    assert!(procs.len() > 4, "the node, its holder and Pods: {procs:?}");
+    assert_eq!(
+        host_links(),
+        before,
+        "a rootless node changed the host's links"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left: Vec<_> = procs.iter().filter(|(p, s)| alive(*p, s)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left after kill -9 of the rootless node: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(host_links(), before, "the host's links changed");
+    println!("ok: a_rootless_node_networks_its_pods");
+}

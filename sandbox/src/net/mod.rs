@@ -1,0 +1,31 @@
+//! Network namespaces a program keeps for itself: a node's own network
+//! namespace (and, rootless, the user namespace that owns it), held by a
+//! small process, entered by the children that need it (CNI plugins,
+//! probes), gone with its holder.
+//!
+//! - [`holder`]: the holder process and the caller's handle on it
+//!   ([`NodeNetns`]); the namespace lives exactly as long as the caller
+//!   keeps the handle and is alive itself (the holder exits when its stdin
+//!   closes, so `kill -9` of the caller ends it too).
+//! - [`enter`]: a helper mode that joins a holder's namespaces and execs a
+//!   program (CNI plugins run through it, so the bridge and the node-side
+//!   veths are made in the node's namespace, never the host's).
+//! - [`check`]: TCP and HTTP checks (the kubelet's `tcpSocket` and
+//!   `httpGet` probes), run by a helper mode inside a holder's namespaces.
+//!
+//! A later "lab world" puts several such namespaces in one user namespace;
+//! the holder takes that user namespace as an option for that reason.
+
+pub mod check;
+pub(crate) mod enter;
+pub mod holder;
+
+pub use check::{CheckOutcome, NetCheck};
+pub use holder::{NodeNetns, NodeNetnsOptions};
+
+/// argv[1] of the holder process.
+pub(crate) const HOLDER_ARG: &str = "__kubelab-netns-holder";
+/// argv[1] of the enter-and-exec helper.
+pub(crate) const ENTER_ARG: &str = "__kubelab-netns-enter";
+/// argv[1] of the check helper.
+pub(crate) const CHECK_ARG: &str = "__kubelab-netns-check";

@@ -1,0 +1,408 @@
+//! `[node]` labs end to end: `kubelab test` on a course whose lesson has its
+//! own node. Solutions apply a two-container Pod with `kubectl` from a
+//! busybox sandbox and write a static Pod into /etc/kubernetes/manifests;
+//! checks wait for `2/2 Running`, find `static-node1`, read the node's logs
+//! and Pod folders and edit a ConfigMap from a `host` sandbox (a Pod
+//! started after the edit sees it). Afterwards
+//! nothing of the run is left: no process, cgroup, mount or folder — also
+//! after `kill -9` of kubelab, and rootless (as an unprivileged uid).
+
+mod common;
+use common::{kubelab, one_lesson_course};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// An uid no account uses, for the rootless run.
+const ROOTLESS_UID: u32 = 61_999;
+
+const LESSON: &str = r#"+++
+id = "01-a"
+title = "Pods"
+panes = ["shell", "pods"]
+requires = ["busybox"]
+
+[node]
+configmaps = { app-config = "files/app-config" }
+
+[sandboxes.main]
+rootfs = "busybox"
+
+[sandboxes.tools]
+rootfs = "host"
++++
+
+# Pods
+
+## Run a Pod
+
+```sh solution
+cat > /tmp/web.yaml <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "sleep 3600"]
+    volumeMounts:
+    - name: cfg
+      mountPath: /config
+  - name: side
+    image: busybox
+    command: ["sh", "-c", "sleep 3600"]
+  volumes:
+  - name: cfg
+    configMap:
+      name: app-config
+EOF
+kubectl apply -f /tmp/web.yaml
+```
+
+```sh check id=web-running
+# hint: kubectl get pods
+kubectl get pod web | grep -q ' 2/2 .*Running'
+```
+
+```sh check id=web-config
+# hint: kubectl exec web -c app -- cat /config/color
+test "$(kubectl exec web -c app -- cat /config/color)" = blue
+```
+
+## A static Pod
+
+```sh solution
+cat > /etc/kubernetes/manifests/static.yaml <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: static
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+EOF
+```
+
+```sh check id=static-running
+# hint: a manifest in /etc/kubernetes/manifests
+kubectl get pod static-node1 | grep -q ' 1/1 .*Running'
+```
+
+## The node's folders from a host sandbox
+
+```sh solution sandbox=tools
+echo green > /etc/kubelab/configmaps/app-config/color
+kubectl apply -f - <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cfg
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - name: cfg
+      mountPath: /config
+  volumes:
+  - name: cfg
+    configMap:
+      name: app-config
+EOF
+```
+
+```sh check id=folders sandbox=tools
+# hint: edit /etc/kubelab/configmaps/app-config/color, then start a Pod using it
+ls /var/log/pods | grep -q '^default_web_' &&
+ls /var/lib/kubelet/pods | grep -q . &&
+test "$(kubectl exec cfg -- cat /config/color)" = green
+```
+"#;
+
+fn write_course(dir: &Path) {
+    one_lesson_course(dir, LESSON);
+    let cm = dir.join("en/src/files/app-config");
+    std::fs::create_dir_all(&cm).unwrap();
+    std::fs::write(cm.join("color"), "blue").unwrap();
+}
+
+/// [`write_course`] with a second lesson, the same lab under another id:
+/// both nodes are called `node1`, and `kubelab test -j 2` runs them at once.
+fn write_two_lesson_course(dir: &Path) {
+    write_course(dir);
+    let src = dir.join("en/src");
+    std::fs::write(
+        src.join("02-b.md"),
+        LESSON.replace("id = \"01-a\"", "id = \"02-b\""),
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("SUMMARY.md"),
+        "# Summary\n\n- [A](01-a.md)\n- [B](02-b.md)\n",
+    )
+    .unwrap();
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// What a run of kubelab with process id `pid` may have left: its lab
+/// folders, the node's cgroups, processes and mounts naming them.
+fn leftovers(pid: u32) -> Vec<String> {
+    let tag = format!("kubelab-node-{pid}x");
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&tag) {
+                out.push(format!("folder {}", e.path().display()));
+            }
+        }
+    }
+    let cg_tag = format!("node-node1-{pid}x");
+    let mut bases: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup/kubelab")];
+    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+        bases.extend(rd.flatten().map(|e| e.path().join("kubelab")));
+    }
+    for b in bases {
+        if let Ok(rd) = std::fs::read_dir(&b) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&cg_tag) {
+                    out.push(format!("cgroup {}", e.path().display()));
+                }
+            }
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmd).contains(&tag) {
+                out.push(format!("process {}", e.file_name().to_string_lossy()));
+            }
+        }
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    out.extend(
+        mounts
+            .lines()
+            .filter(|l| l.contains(&tag))
+            .map(|l| format!("mount {l}")),
+    );
+    out
+}
+
+/// Polls [`leftovers`] (plus `more`) until nothing is left; fails after
+/// `secs` listing what stayed.
+fn assert_nothing_left(pid: u32, secs: u64, more: impl Fn() -> Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let mut left = leftovers(pid);
+        left.extend(more());
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left after {secs} s:\n{}",
+            left.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Polls `f` every 100 ms until it gives a value; fails after `secs`.
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn kubelab_test(course: &Path, data: &Path) -> Command {
+    let mut c = Command::new(kubelab());
+    c.arg("--course")
+        .arg(course)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--trust")
+        .arg("test")
+        .env_remove("KUBELAB_NODE_DIR")
+        .stdin(Stdio::null());
+    c
+}
+
+/// The run's report, or `None` (with a visible SKIP) when this host
+/// cannot run the lab.
+fn passed_or_skip(out: &Output, who: &str) -> Option<String> {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("SKIP 01-a") {
+        eprintln!("SKIP: {who}: this host cannot run the lab: {text}");
+        return None;
+    }
+    assert!(out.status.success(), "{who}: {text}");
+    assert!(text.contains("PASS 01-a"), "{who}: {text}");
+    Some(text)
+}
+
+#[test]
+fn two_node_labs_at_once_pass_and_leave_nothing() {
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_two_lesson_course(course.path());
+    let child = kubelab_test(course.path(), data.path())
+        .args(["--jobs", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let Some(report) = passed_or_skip(&out, "kubelab test") else {
+        return;
+    };
+    assert!(report.contains("PASS 02-b"), "{report}");
+    // The node's Pods' supervisors end just after it: poll, bounded.
+    assert_nothing_left(pid, 30, Vec::new);
+}
+
+#[test]
+fn kill_9_of_kubelab_leaves_nothing() {
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_course(course.path());
+    let mut child = kubelab_test(course.path(), data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let tag = format!("kubelab-node-{pid}x");
+    // Wait until the node runs a Pod (web's volumes exist), or the run ended
+    // without one (a host that skips the lab).
+    let started = wait_for("a Pod on the lab's node", 120, || {
+        if let Ok(Some(_)) = child.try_wait() {
+            return Some(false);
+        }
+        let dirs = std::fs::read_dir(std::env::temp_dir()).ok()?;
+        let lab = dirs
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&tag))?;
+        let pods = std::fs::read_dir(lab.path().join("state/pods")).ok()?;
+        (pods.count() > 0).then_some(true)
+    });
+    if !started {
+        eprintln!(
+            "SKIP: kubelab test ended before its node ran a Pod (no busybox or sandboxes here?)"
+        );
+        return;
+    }
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = child.wait();
+    // The lifeline closed: the node deletes its Pods (grace 1 s) and its folder.
+    assert_nothing_left(pid, 60, Vec::new);
+}
+
+#[test]
+fn a_node_lab_passes_rootless() {
+    if !is_root() {
+        eprintln!("SKIP: the rootless run drops from root to uid {ROOTLESS_UID}; this test runs as a non-root user already (see a_node_lab_passes_and_leaves_nothing)");
+        return;
+    }
+    if Command::new("setpriv")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        eprintln!("SKIP: setpriv (util-linux) is needed to drop to an unprivileged uid");
+        return;
+    }
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_course(course.path());
+    for d in [course.path(), data.path()] {
+        Command::new("chown")
+            .arg("-R")
+            .arg(format!("{ROOTLESS_UID}:{ROOTLESS_UID}"))
+            .arg(d)
+            .status()
+            .unwrap();
+    }
+    let bin = kubelab();
+    // The binary must be reachable by that uid (a build folder under a
+    // private home is not).
+    let reachable = Command::new("setpriv")
+        .args([
+            &format!("--reuid={ROOTLESS_UID}"),
+            &format!("--regid={ROOTLESS_UID}"),
+            "--clear-groups",
+        ])
+        .arg(&bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !reachable {
+        eprintln!(
+            "SKIP: uid {ROOTLESS_UID} cannot run {} (a folder on its path is private)",
+            bin.display()
+        );
+        return;
+    }
+    let child = Command::new("setpriv")
+        .args([
+            &format!("--reuid={ROOTLESS_UID}"),
+            &format!("--regid={ROOTLESS_UID}"),
+            "--clear-groups",
+            "env",
+        ])
+        .arg(format!("HOME={}", data.path().display()))
+        .arg("XDG_RUNTIME_DIR=")
+        .arg(&bin)
+        .arg("--course")
+        .arg(course.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--trust")
+        .arg("test")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    // setpriv execs env, which execs kubelab: the same pid.
+    if passed_or_skip(&out, "rootless kubelab test").is_none() {
+        return;
+    }
+    assert_nothing_left(pid, 30, || {
+        let mut left = Vec::new();
+        let ps = Command::new("ps")
+            .args(["-o", "pid=,args=", "-u", &ROOTLESS_UID.to_string()])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        if !ps.is_empty() {
+            left.push(format!("processes of uid {ROOTLESS_UID}: {ps}"));
+        }
+        left
+    });
+}
