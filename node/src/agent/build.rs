@@ -103,6 +103,14 @@ pub fn container_config(
     let sc = c.security_context.as_ref();
     let id = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
     let caps = sc.and_then(|s| s.capabilities.as_ref());
+    let run_as_user = id(sc
+        .and_then(|s| s.run_as_user)
+        .or_else(|| pod_sc.and_then(|s| s.run_as_user)));
+    let non_root = sc
+        .and_then(|s| s.run_as_non_root)
+        .or_else(|| pod_sc.and_then(|s| s.run_as_non_root))
+        .unwrap_or(false);
+    check_non_root(non_root, run_as_user, pod, &c.name)?;
     let log_path = config
         .logs()
         .container_log(
@@ -119,9 +127,7 @@ pub fn container_config(
         argv: command.into_iter().chain(args).collect(),
         env,
         working_dir: c.working_dir.clone().filter(|w| !w.is_empty()),
-        run_as_user: id(sc
-            .and_then(|s| s.run_as_user)
-            .or_else(|| pod_sc.and_then(|s| s.run_as_user))),
+        run_as_user,
         run_as_group: id(sc
             .and_then(|s| s.run_as_group)
             .or_else(|| pod_sc.and_then(|s| s.run_as_group))),
@@ -136,6 +142,40 @@ pub fn container_config(
         log_path,
         log_rotation: Some(config.log_rotation),
     })
+}
+
+/// `runAsNonRoot`, checked as the kubelet's `verifyRunAsNonRoot` does
+/// before it creates the container (CreateContainerConfigError). kubelab
+/// runs every image as uid 0 unless `runAsUser` says otherwise (it does
+/// not read an image's `USER`), so without `runAsUser` the image "will run
+/// as root".
+fn check_non_root(
+    non_root: bool,
+    run_as_user: Option<u32>,
+    pod: &Pod,
+    container: &str,
+) -> Result<(), String> {
+    if !non_root {
+        return Ok(());
+    }
+    let at = format!(
+        "pod: {:?}, container: {container}",
+        format!(
+            "{}_{}({})",
+            pod.metadata.name.as_deref().unwrap_or_default(),
+            pod.metadata.namespace.as_deref().unwrap_or("default"),
+            pod.metadata.uid.as_deref().unwrap_or_default()
+        )
+    );
+    match run_as_user {
+        Some(0) => Err(format!(
+            "container's runAsUser breaks non-root policy ({at}); set runAsUser to a non-zero uid"
+        )),
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "container has runAsNonRoot and image will run as root ({at}); set runAsUser to a non-zero uid"
+        )),
+    }
 }
 
 /// What this node cannot run, found at apply time (rather than as a probe

@@ -728,3 +728,45 @@ fn row_restarts(l: &Lab, name: &str) -> i32 {
         .and_then(|s| s.container_statuses)
         .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
 }
+
+fn non_root_pod(name: &str, security_context: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: main\n    image: busybox\n    command: [\"sleep\", \"1000\"]\n    securityContext: {security_context}\n"
+    )
+}
+
+#[test]
+fn run_as_non_root_refuses_uid_0_with_create_container_config_error() {
+    let l = lab();
+    apply(
+        &l,
+        &non_root_pod("zero", "{runAsNonRoot: true, runAsUser: 0}"),
+    );
+    apply(&l, &non_root_pod("unset", "{runAsNonRoot: true}"));
+    apply(
+        &l,
+        &non_root_pod("ok", "{runAsNonRoot: true, runAsUser: 1000}"),
+    );
+    for name in ["zero", "unset"] {
+        assert!(
+            l.node.wait_until(WAIT, |st| row(st, name)
+                .is_some_and(|r| r.status == "CreateContainerConfigError")),
+            "{:?}",
+            row(&l.node.inner.state.lock().unwrap(), name)
+        );
+    }
+    assert!(l.node.wait_until(WAIT, |st| row(st, "ok")
+        .is_some_and(|r| r.status == "Running")));
+    let (p, _) = l.node.pod("default", "zero").unwrap();
+    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
+    let w = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert!(
+        w.message
+            .as_deref()
+            .unwrap()
+            .starts_with("container's runAsUser breaks non-root policy"),
+        "{w:?}"
+    );
+    // Only "ok"'s container ever reached the runtime.
+    assert_eq!(l.rt.starts_of("main"), 1);
+}

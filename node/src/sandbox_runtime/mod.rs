@@ -192,27 +192,19 @@ fn bind_of(m: &Mount) -> io::Result<spec::Mount> {
     })
 }
 
-/// The sandbox spec of a container; refuses what the sandbox cannot do yet.
+/// The sandbox's identity of a container: its `securityContext` ids and
+/// capability changes.
+fn identity_of(c: &ContainerConfig) -> spec::Identity {
+    spec::Identity {
+        user: c.run_as_user,
+        group: c.run_as_group,
+        cap_add: c.capabilities_add.clone(),
+        cap_drop: c.capabilities_drop.clone(),
+    }
+}
+
+/// The sandbox spec of a container.
 fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
-    let unsupported = |what: &str| {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "container {:?}: {what} is not supported by this runtime yet",
-                c.name
-            ),
-        ))
-    };
-    if c.run_as_user.is_some_and(|u| u != 0) || c.run_as_group.is_some_and(|g| g != 0) {
-        return unsupported("securityContext.runAsUser/runAsGroup other than 0");
-    }
-    if c.read_only_root_filesystem {
-        return unsupported("securityContext.readOnlyRootFilesystem");
-    }
-    let caps = !c.capabilities_add.is_empty() || !c.capabilities_drop.is_empty();
-    if caps && !c.privileged {
-        return unsupported("securityContext.capabilities");
-    }
     Ok(Spec {
         namespaces: vec![
             Namespace::Mount,
@@ -229,8 +221,38 @@ fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
         privileged: c.privileged,
         // The command is PID 1 of its PID namespace, as in a container.
         init: false,
+        identity: identity_of(c),
+        readonly_rootfs: c.read_only_root_filesystem,
         ..Spec::default()
     })
+}
+
+/// Refuses a `runAsUser`/`runAsGroup` the Pod's user namespace (the
+/// infra's, which the container joins) does not map: a rootless node's
+/// Pods map uid 0 only, root's 0..65536.
+fn check_ids_mapped(infra_pid: u32, c: &ContainerConfig) -> io::Result<()> {
+    let fields = [
+        ("runAsUser", c.run_as_user, "uid_map"),
+        ("runAsGroup", c.run_as_group, "gid_map"),
+    ];
+    for (field, id, file) in fields {
+        let Some(id) = id else { continue };
+        let path = format!("/proc/{infra_pid}/{file}");
+        let map = std::fs::read_to_string(&path).map_err(|e| other(&format!("read {path}"), e))?;
+        if !kubelab_sandbox::idmap::maps(&map, id) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "container {:?}: securityContext.{field} {id} is not mapped in the Pod's user \
+                     namespace ({file}: {}); a node run without root maps only id 0 into its Pods: \
+                     use 0, or run the node as root (its Pods map ids 0-65535)",
+                    c.name,
+                    map.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Runtime for SandboxRuntime {
@@ -352,6 +374,7 @@ impl Runtime for SandboxRuntime {
                 })?
                 .share_pid
         };
+        check_ids_mapped(pod.infra_pid, config)?;
         let spec = container_spec(config)?;
         let f = self.opts.weight_formula;
         let levels = cgroups::levels(&self.root(), &config.cgroup.path, &[&config.cgroup], f)?;

@@ -282,6 +282,11 @@ pub(crate) fn build(
             mkdirs(&t, 0o755).map_err(|e| err("workdir", format!("{}: {e}", w.display())))?;
         }
     }
+    if spec.readonly_rootfs {
+        // The overlay's own mount only: /proc, /dev, tmpfs and writable
+        // binds below it are mounts of their own and keep their flags.
+        remount_ro(Path::new("/"))?;
+    }
     Ok(())
 }
 
