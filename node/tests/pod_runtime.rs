@@ -70,6 +70,7 @@ fn main() {
     sigkill_of_the_node_leaves_nothing();
     rootless_pod_joins_the_infra();
     security_context_applies_in_the_kernel();
+    host_to_container_sees_later_host_mounts();
     println!("pod_runtime: all cases passed");
 }
 
@@ -909,4 +910,126 @@ fn security_context_applies_in_the_kernel() {
     rt.remove_pod_sandbox(&sb).unwrap();
     assert!(!Path::new(&format!("/proc/{}", sb.infra_pid)).exists());
     println!("ok: security_context_applies_in_the_kernel");
+}
+
+fn run(cmd: &str, args: &[&str]) {
+    let st = std::process::Command::new(cmd).args(args).status().unwrap();
+    assert!(st.success(), "{cmd} {args:?}: {st}");
+}
+
+/// Undoes the test's host mounts (deepest first) even when an assertion
+/// fails first.
+struct HostMounts(Vec<PathBuf>);
+
+impl Drop for HostMounts {
+    fn drop(&mut self) {
+        for m in self.0.iter().rev() {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(m)
+                .status();
+        }
+    }
+}
+
+/// mountPropagation: a tmpfs mounted on the node under a hostPath after
+/// the container started shows at its HostToContainer mount, not at its
+/// None mount; a private host mount is refused for HostToContainer, and
+/// Bidirectional always.
+fn host_to_container_sees_later_host_mounts() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let host = tmp.path().join("host-path");
+    std::fs::create_dir_all(host.join("later")).unwrap();
+    let mut mounts = HostMounts(Vec::new());
+    // The hostPath on a private mount of its own first.
+    run(
+        "mount",
+        &["--bind", host.to_str().unwrap(), host.to_str().unwrap()],
+    );
+    mounts.0.push(host.clone());
+    run("mount", &["--make-private", host.to_str().unwrap()]);
+    let rt = runtime(&format!("p{}", std::process::id()));
+    let mut guard = SandboxGuard {
+        rt: &rt,
+        sandbox: None,
+    };
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("sandbox");
+    guard.sandbox = Some(sb.clone());
+    let mut cfg = container_config(&pod, &p, "reader", &logs, &host);
+    cfg.argv = vec!["sleep".into(), "300".into()];
+    let mount = |at: &str, propagation| Mount {
+        host_path: host.clone(),
+        container_path: at.into(),
+        read_only: false,
+        propagation,
+    };
+    cfg.mounts = vec![mount("/h2c", Propagation::HostToContainer)];
+    let err = rt
+        .start_container(&sb, &cfg)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("HostToContainer for /h2c") && err.contains("private"),
+        "{err}"
+    );
+    cfg.mounts = vec![mount("/both", Propagation::Bidirectional)];
+    cfg.privileged = true;
+    let err = rt
+        .start_container(&sb, &cfg)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("Bidirectional for /both"), "{err}");
+    cfg.privileged = false;
+
+    run("mount", &["--make-shared", host.to_str().unwrap()]);
+    cfg.mounts = vec![
+        mount("/h2c", Propagation::HostToContainer),
+        mount("/none", Propagation::None),
+    ];
+    let mut c = rt.start_container(&sb, &cfg).expect("start");
+    let (code, out, err) = exec_ok(&*c, "ls /h2c/later /none/later");
+    assert_eq!((code, out.contains("marker")), (0, false), "{out}{err}");
+    // After the start, on the node: a tmpfs under the hostPath.
+    let later = host.join("later");
+    run(
+        "mount",
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=1m",
+            "later",
+            later.to_str().unwrap(),
+        ],
+    );
+    mounts.0.push(later.clone());
+    std::fs::write(later.join("marker"), "from the node\n").unwrap();
+    let (code, out, err) = exec_ok(&*c, "cat /h2c/later/marker");
+    assert_eq!(
+        code, 0,
+        "HostToContainer must see the node's later mount: {err}"
+    );
+    assert_eq!(out, "from the node\n");
+    let (code, out, _) = exec_ok(&*c, "cat /none/later/marker");
+    assert_ne!(code, 0, "None must not see the node's later mount: {out}");
+    let (code, out, err) = exec_ok(&*c, "ls -A /none/later");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "None shows the directory as it was: {err}"
+    );
+    c.stop(Duration::from_millis(100)).unwrap();
+    let sb = guard.sandbox.take().unwrap();
+    rt.remove_pod_sandbox(&sb).unwrap();
+    drop(mounts);
+    assert!(!is_mount_point(&host), "the test's host mounts are left");
+    println!("ok: host_to_container_sees_later_host_mounts");
 }

@@ -53,6 +53,12 @@ pub struct Spec {
     /// `readOnlyRootFilesystem` does.
     #[serde(default)]
     pub readonly_rootfs: bool,
+    /// Targets of `mounts` binds that receive mounts made later on the
+    /// host under their source (rslave: `mountPropagation:
+    /// HostToContainer`). Every other bind is rprivate, so nothing made on
+    /// the host after the start shows inside.
+    #[serde(default)]
+    pub slave_binds: Vec<PathBuf>,
 }
 
 /// The payload's ids and capabilities inside the sandbox's user namespace.
@@ -98,6 +104,7 @@ impl Default for Spec {
             init: true,
             identity: Identity::default(),
             readonly_rootfs: false,
+            slave_binds: Vec::new(),
         }
     }
 }

@@ -173,23 +173,104 @@ pub fn rootfs_of(image: &Image) -> Rootfs {
     }
 }
 
-/// A volume mount as the sandbox's bind. Only private propagation is
-/// supported so far: the others are refused, never silently weakened.
+/// A volume mount as the sandbox's bind; its propagation goes to
+/// [`Spec::slave_binds`]. `Bidirectional` is refused: kubelab's privileged
+/// is root of the Pod's user namespace only, and a mount it makes must
+/// never reach the node's (the host's) mount namespace.
 fn bind_of(m: &Mount) -> io::Result<spec::Mount> {
-    if m.propagation != Propagation::None {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "mountPropagation {:?} for {}: this runtime supports only None (private)",
-                m.propagation, m.container_path
-            ),
-        ));
+    match m.propagation {
+        Propagation::None => {}
+        Propagation::HostToContainer => check_receives(&m.host_path).map_err(|why| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "mountPropagation HostToContainer for {}: {why}",
+                    m.container_path
+                ),
+            )
+        })?,
+        Propagation::Bidirectional => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "mountPropagation Bidirectional for {}: not supported by this runtime: a \
+                     Pod's privileged is root of its own user namespace only, and its mounts \
+                     never reach the node's mount namespace; use HostToContainer",
+                    m.container_path
+                ),
+            ))
+        }
     }
     Ok(spec::Mount::Bind {
         source: m.host_path.clone(),
         target: PathBuf::from(&m.container_path),
         readonly: m.read_only,
     })
+}
+
+/// Whether mounts made on the node under `path` can reach a container:
+/// the mount holding it must be shared (or a slave) on the node, as
+/// containerd's `ensureSharedOrSlave` requires for rslave.
+fn check_receives(path: &Path) -> Result<(), String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| format!("read /proc/self/mountinfo: {e}"))?;
+    let real = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    match mount_holding(&info, &real) {
+        Some((_, true)) => Ok(()),
+        Some((point, false)) => Err(format!(
+            "the node's mount {point} holding {} is private, so nothing mounted there later \
+             can propagate; make it shared (`mount --make-rshared {point}`), as the kubelet \
+             needs for its root directory",
+            real.display()
+        )),
+        None => Err(format!("no mount holds {}", real.display())),
+    }
+}
+
+/// The mount point holding `path` in a mountinfo text (the last one mounted
+/// on its longest ancestor) and whether it is shared or a slave.
+fn mount_holding(info: &str, path: &Path) -> Option<(String, bool)> {
+    let mut best: Option<(usize, String, bool)> = None;
+    for line in info.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(point) = f.get(4) else { continue };
+        // mountinfo escapes spaces and the like as \ooo.
+        let point = unescape_mountinfo(point);
+        if !path.starts_with(&point) {
+            continue;
+        }
+        let optional = f.iter().skip(6).take_while(|x| **x != "-");
+        let propagates = optional
+            .clone()
+            .any(|o| o.starts_with("shared:") || o.starts_with("master:"));
+        let depth = Path::new(&point).components().count();
+        if best.as_ref().is_none_or(|(d, _, _)| depth >= *d) {
+            best = Some((depth, point, propagates));
+        }
+    }
+    best.map(|(_, p, s)| (p, s))
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|o| o.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(o)) => {
+                out.push((o[0] - b'0') * 64 + (o[1] - b'0') * 8 + (o[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The sandbox's identity of a container: its `securityContext` ids and
@@ -215,6 +296,12 @@ fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
         hostname: None,
         rootfs: rootfs_of(&c.image),
         mounts: c.mounts.iter().map(bind_of).collect::<io::Result<_>>()?,
+        slave_binds: c
+            .mounts
+            .iter()
+            .filter(|m| m.propagation == Propagation::HostToContainer)
+            .map(|m| PathBuf::from(&m.container_path))
+            .collect(),
         env: c.env.iter().cloned().collect(),
         workdir: c.working_dir.as_ref().map(PathBuf::from),
         command: c.argv.clone(),
@@ -446,5 +533,34 @@ impl Runtime for SandboxRuntime {
 
     fn unmount_volume(&self, dir: &Path) -> io::Result<()> {
         memory_volume::unmount(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deepest_last_mount_holds_a_path() {
+        let info = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+30 22 0:5 / /srv rw shared:7 - tmpfs t rw
+31 30 0:6 / /srv/my\\040dir rw - tmpfs t rw
+32 22 0:7 / /srv rw master:9 - tmpfs t rw
+";
+        assert_eq!(
+            mount_holding(info, Path::new("/srv/my dir/x")),
+            Some(("/srv/my dir".into(), false))
+        );
+        // Mounted over: the later /srv (a slave) wins.
+        assert_eq!(
+            mount_holding(info, Path::new("/srv/other")),
+            Some(("/srv".into(), true))
+        );
+        assert_eq!(
+            mount_holding(info, Path::new("/etc")),
+            Some(("/".into(), true))
+        );
+        assert_eq!(unescape_mountinfo("a\\134b"), "a\\b");
     }
 }

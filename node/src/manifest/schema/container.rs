@@ -192,7 +192,11 @@ pub(super) const CAPABILITIES: &[Field] = &[
         StrList,
         "names like `NET_ADMIN` (with or without `CAP_`), or `ALL`",
     ),
-    f("drop", StrList, "names, or `ALL` (applied before the named adds, as containerd does)"),
+    f(
+        "drop",
+        StrList,
+        "names, or `ALL` (applied before the named adds, as containerd does)",
+    ),
 ];
 
 pub(super) const VOLUME_MOUNT: &[Field] = &[
@@ -211,7 +215,7 @@ pub(super) const VOLUME_MOUNT: &[Field] = &[
     f(
         "mountPropagation",
         Enum(&["None", "HostToContainer", "Bidirectional"]),
-        "default `None`; `Bidirectional` needs `privileged`",
+        "default `None` (rprivate); `HostToContainer` (rslave) sees mounts the node makes under the volume later (its node mount must be shared); `Bidirectional` is refused at start",
     ),
 ];
 
