@@ -165,6 +165,10 @@ metadata:
   name: client
 spec:
   terminationGracePeriodSeconds: 2
+  hostIPC: true
+  hostAliases:
+  - ip: 10.1.2.3
+    hostnames: [foo.remote, bar.remote]
   containers:
   - name: main
     image: busybox
@@ -253,6 +257,28 @@ fn pods_talk(n: &Node) -> (String, String) {
     assert_eq!(env.trim(), web);
     let (_, addr) = exec(n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
     assert!(addr.contains(&format!("{web}/24")), "{addr}");
+    // The kubelet's managed /etc/hosts: the Pod's IP and name, hostAliases.
+    let (code, hosts) = exec(n, "client", &["cat", "/etc/hosts"]);
+    assert_eq!(code, 0, "{hosts}");
+    assert!(
+        hosts.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"),
+        "{hosts}"
+    );
+    assert!(
+        hosts.ends_with(&format!(
+            "{client}\tclient\n\n# Entries added by HostAliases.\n10.1.2.3\tfoo.remote\tbar.remote\n"
+        )),
+        "{hosts}"
+    );
+    let (_, hosts) = exec(n, "web", &["cat", "/etc/hosts"]);
+    assert!(hosts.ends_with(&format!("{web}\tweb\n")), "{hosts}");
+    // hostIPC: client is in the node's IPC namespace, web in its own.
+    let node_ipc = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let node_ipc = node_ipc.to_string_lossy();
+    let (_, ipc) = exec(n, "client", &["readlink", "/proc/self/ns/ipc"]);
+    assert_eq!(ipc.trim(), node_ipc, "hostIPC");
+    let (_, ipc) = exec(n, "web", &["readlink", "/proc/self/ns/ipc"]);
+    assert_ne!(ipc.trim(), node_ipc, "a Pod's own IPC namespace");
 
     // httpGet liveness: /healthz is a 404, so the container is restarted.
     assert!(

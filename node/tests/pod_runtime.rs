@@ -140,6 +140,7 @@ fn sandbox_config(res: &PodResources, p: &CgroupPlan) -> PodSandboxConfig {
         uid: UID.into(),
         hostname: "two".into(),
         share_process_namespace: false,
+        host_ipc: false,
         tier_cgroup: CgroupNode {
             path: qos_tier_path(p.qos),
             limits: tier,

@@ -7,11 +7,11 @@ use crate::cgroup_plan::{self, CgroupNode};
 use crate::downward::{self, NodeFacts};
 use crate::manifest::image::Image;
 use crate::qos::{PodResources, QosClass};
-use crate::runtime::{ContainerConfig, PodSandboxConfig};
+use crate::runtime::{ContainerConfig, Mount, PodSandboxConfig, Propagation};
 use k8s_openapi::api::core::v1::{Container, Pod};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The facts the downward API reads.
 pub fn node_facts(config: &NodeConfig) -> NodeFacts {
@@ -68,6 +68,7 @@ pub fn sandbox_config(
         name,
         uid,
         share_process_namespace: spec.share_process_namespace.unwrap_or(false),
+        host_ipc: spec.host_ipc.unwrap_or(false),
         tier_cgroup,
         pod_cgroup: plan.pod,
         infra_cgroup: plan.infra,
@@ -83,6 +84,7 @@ pub fn container_config(
     volumes: &BTreeMap<String, PathBuf>,
     restart_count: u32,
     pod_ip: Option<IpAddr>,
+    etc_hosts: Option<&Path>,
 ) -> Result<ContainerConfig, String> {
     let res = PodResources::from_pod(pod).map_err(|e| e.to_string())?;
     let uid = pod.metadata.uid.clone().unwrap_or_default();
@@ -137,11 +139,28 @@ pub fn container_config(
         privileged: sc.and_then(|s| s.privileged).unwrap_or(false),
         capabilities_add: caps.and_then(|c| c.add.clone()).unwrap_or_default(),
         capabilities_drop: caps.and_then(|c| c.drop.clone()).unwrap_or_default(),
-        mounts: super::volumes::mounts(c, volumes)?,
+        mounts: with_etc_hosts(super::volumes::mounts(c, volumes)?, etc_hosts),
         cgroup,
         log_path,
         log_rotation: Some(config.log_rotation),
     })
+}
+
+/// The Pod's managed `/etc/hosts` bound read-write (as the kubelet's),
+/// unless the container mounts something at `/etc/hosts` itself.
+fn with_etc_hosts(mut mounts: Vec<Mount>, etc_hosts: Option<&Path>) -> Vec<Mount> {
+    let own = mounts
+        .iter()
+        .any(|m| Path::new(&m.container_path) == Path::new("/etc/hosts"));
+    if let (Some(path), false) = (etc_hosts, own) {
+        mounts.push(Mount {
+            host_path: path.to_path_buf(),
+            container_path: "/etc/hosts".into(),
+            read_only: false,
+            propagation: Propagation::None,
+        });
+    }
+    mounts
 }
 
 /// `runAsNonRoot`, checked as the kubelet's `verifyRunAsNonRoot` does
@@ -184,6 +203,12 @@ fn check_non_root(
 pub fn unsupported(pod: &Pod, network: Result<(), String>) -> Vec<String> {
     let mut out = super::volumes::unsupported(pod);
     let Some(spec) = &pod.spec else { return out };
+    if spec.host_network == Some(true) {
+        out.push("spec.hostNetwork: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /sys for the node's network namespace; leave it unset (the Pod gets its own network)".into());
+    }
+    if spec.host_pid == Some(true) {
+        out.push("spec.hostPID: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /proc for the node's PID namespace; use shareProcessNamespace to see the Pod's own processes".into());
+    }
     let no_net = |at: &str, what: &str, why: &str| {
         format!("{at}: {what} needs a Pod IP the node can reach, and {why}; use an exec handler instead, e.g. `wget -q -O- http://localhost:PORT/`")
     };

@@ -770,3 +770,43 @@ fn run_as_non_root_refuses_uid_0_with_create_container_config_error() {
     // Only "ok"'s container ever reached the runtime.
     assert_eq!(l.rt.starts_of("main"), 1);
 }
+
+#[test]
+fn host_namespaces_and_aliases_are_validated_as_the_api_server_does() {
+    let l = lab();
+    let refuse = |extra: &str| {
+        l.node
+            .apply(&pod("h", "Always", extra), Path::new("h.yaml"))
+            .unwrap_err()
+    };
+    let e = refuse("  hostNetwork: true\n");
+    assert!(
+        e.contains("spec.hostNetwork: not supported by this node yet"),
+        "{e}"
+    );
+    let e = refuse("  hostPID: true\n");
+    assert!(
+        e.contains("spec.hostPID: not supported by this node yet"),
+        "{e}"
+    );
+    let e = refuse("  hostPID: true\n  shareProcessNamespace: true\n");
+    assert!(
+        e.contains("ShareProcessNamespace and HostPID cannot both be enabled"),
+        "{e}"
+    );
+    let e = refuse("  hostAliases:\n  - ip: 10.1.2\n    hostnames: [a.b]\n");
+    assert!(e.contains("spec.hostAliases[0].ip: Invalid value"), "{e}");
+    let e = refuse("  hostAliases:\n  - ip: 10.1.2.3\n    hostnames: [\"A_B\"]\n");
+    assert!(
+        e.contains("spec.hostAliases[0].hostnames[0]: Invalid value"),
+        "{e}"
+    );
+    apply(
+        &l,
+        &pod(
+            "ok",
+            "Always",
+            "  hostIPC: true\n  hostAliases:\n  - ip: \"2001:db8::1\"\n    hostnames: [v6.local]\n",
+        ),
+    );
+}

@@ -72,6 +72,7 @@ struct PodEntry {
     /// Why the Pod runs without its cgroups.
     note: Option<String>,
     share_pid: bool,
+    host_ipc: bool,
     /// The Pod's CNI attachment, DELeted when it goes.
     attachment: Option<Attachment>,
 }
@@ -355,14 +356,18 @@ impl Runtime for SandboxRuntime {
             Err(e) => (None, Some(without_cgroups(e)?)),
         };
         let pod_cg = given.as_ref().and_then(|g| g.own.clone());
+        let namespaces = [
+            Namespace::User,
+            Namespace::Net,
+            Namespace::Ipc,
+            Namespace::Uts,
+            Namespace::Pid,
+        ]
+        .into_iter()
+        .filter(|n| !(config.host_ipc && *n == Namespace::Ipc))
+        .collect();
         let spec = Spec {
-            namespaces: vec![
-                Namespace::User,
-                Namespace::Net,
-                Namespace::Ipc,
-                Namespace::Uts,
-                Namespace::Pid,
-            ],
+            namespaces,
             hostname: Some(config.hostname.clone()),
             ..Spec::default()
         };
@@ -433,6 +438,7 @@ impl Runtime for SandboxRuntime {
             cgroup: pod_cg,
             note,
             share_pid: config.share_process_namespace,
+            host_ipc: config.host_ipc,
             attachment,
         };
         self.pods
@@ -447,7 +453,7 @@ impl Runtime for SandboxRuntime {
         pod: &PodSandbox,
         config: &ContainerConfig,
     ) -> io::Result<Box<dyn crate::runtime::Container>> {
-        let share_pid = {
+        let (share_pid, host_ipc) = {
             let pods = self
                 .pods
                 .lock()
@@ -458,8 +464,8 @@ impl Runtime for SandboxRuntime {
                         io::ErrorKind::NotFound,
                         format!("no Pod sandbox {}", pod.id),
                     )
-                })?
-                .share_pid
+                })
+                .map(|e| (e.share_pid, e.host_ipc))?
         };
         check_ids_mapped(pod.infra_pid, config)?;
         let spec = container_spec(config)?;
@@ -473,6 +479,7 @@ impl Runtime for SandboxRuntime {
             join: Some(JoinNamespaces {
                 pid: pod.infra_pid,
                 share_pid,
+                host_ipc,
             }),
             cgroup: leaf.clone().map(|join| GivenCgroup { join, own: None }),
             oom_score_adj: config.cgroup.oom_score_adj,
