@@ -84,7 +84,6 @@ pub fn container_config(
     volumes: &BTreeMap<String, PathBuf>,
     restart_count: u32,
     pod_ip: Option<IpAddr>,
-    etc_hosts: Option<&Path>,
 ) -> Result<ContainerConfig, String> {
     let res = PodResources::from_pod(pod).map_err(|e| e.to_string())?;
     let uid = pod.metadata.uid.clone().unwrap_or_default();
@@ -139,7 +138,7 @@ pub fn container_config(
         privileged: sc.and_then(|s| s.privileged).unwrap_or(false),
         capabilities_add: caps.and_then(|c| c.add.clone()).unwrap_or_default(),
         capabilities_drop: caps.and_then(|c| c.drop.clone()).unwrap_or_default(),
-        mounts: with_etc_hosts(super::volumes::mounts(c, volumes)?, etc_hosts),
+        mounts: super::volumes::mounts(c, volumes)?,
         cgroup,
         log_path,
         log_rotation: Some(config.log_rotation),
@@ -148,7 +147,7 @@ pub fn container_config(
 
 /// The Pod's managed `/etc/hosts` bound read-write (as the kubelet's),
 /// unless the container mounts something at `/etc/hosts` itself.
-fn with_etc_hosts(mut mounts: Vec<Mount>, etc_hosts: Option<&Path>) -> Vec<Mount> {
+pub fn with_etc_hosts(mut mounts: Vec<Mount>, etc_hosts: Option<&Path>) -> Vec<Mount> {
     let own = mounts
         .iter()
         .any(|m| Path::new(&m.container_path) == Path::new("/etc/hosts"));

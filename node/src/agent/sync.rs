@@ -6,6 +6,7 @@ use super::state::{EventType, Msg, PodEntry, ProbeSlot, Running, Slot};
 use super::{build, etc_hosts, now_time, volumes, Inner, Node, State};
 use crate::probe::{self, KillReason, ProbeAction, ProbeKind, ProbeResult, ProbeWorker};
 use crate::restart::{self, BackOffDecision, CrashLoopBackOff, RestartPolicy};
+use crate::runtime::ContainerConfig;
 use crate::status::{self, container as cs, PodFacts};
 use k8s_openapi::api::core::v1::{Container, ContainerStatus};
 use std::sync::atomic::Ordering;
@@ -511,9 +512,12 @@ fn maybe_start(
             &vols,
             restart_count,
             pod_ip,
-            Some(&hosts),
         )
         .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
+        let cfg = ContainerConfig {
+            mounts: build::with_etc_hosts(cfg.mounts, Some(&hosts)),
+            ..cfg
+        };
         if let Some(dir) = cfg.log_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 (

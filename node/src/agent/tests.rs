@@ -757,15 +757,14 @@ fn run_as_non_root_refuses_uid_0_with_create_container_config_error() {
     }
     assert!(l.node.wait_until(WAIT, |st| row(st, "ok")
         .is_some_and(|r| r.status == "Running")));
-    let (p, _) = l.node.pod("default", "zero").unwrap();
-    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
-    let w = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    // The reason's message is in the Failed event (the status moves on to
+    // the back-off between retries).
+    let (_, events) = l.node.pod("default", "zero").unwrap();
     assert!(
-        w.message
-            .as_deref()
-            .unwrap()
-            .starts_with("container's runAsUser breaks non-root policy"),
-        "{w:?}"
+        events.iter().any(|e| e.reason == "Failed"
+            && e.message
+                .starts_with("Error: container's runAsUser breaks non-root policy")),
+        "{events:?}"
     );
     // Only "ok"'s container ever reached the runtime.
     assert_eq!(l.rt.starts_of("main"), 1);
