@@ -49,6 +49,11 @@ pub struct SandboxRuntimeOptions {
     pub weight_formula: WeightFormula,
     /// The Pod network (CNI); `None`: Pods get loopback only.
     pub cni: Option<CniOptions>,
+    /// The node's `metrics.sock`, also served on port
+    /// [`network::METRICS_PORT`] inside the node's network namespace once
+    /// it exists (Pod networking on), where Pods reach it at the bridge's
+    /// address. `None`: the socket only.
+    pub metrics_socket: Option<PathBuf>,
 }
 
 impl SandboxRuntimeOptions {
@@ -61,6 +66,7 @@ impl SandboxRuntimeOptions {
             cgroup_version: None,
             weight_formula: WeightFormula::default(),
             cni: None,
+            metrics_socket: None,
         }
     }
 }
@@ -91,7 +97,11 @@ fn other(what: &str, e: impl std::fmt::Display) -> io::Error {
 impl SandboxRuntime {
     pub fn new(opts: SandboxRuntimeOptions) -> io::Result<SandboxRuntime> {
         cgroups::check_segment(&format!("node-{}", opts.node_name))?;
-        let network = network::PodNetwork::new(opts.cni.clone(), opts.helper_exe.clone())?;
+        let network = network::PodNetwork::new(
+            opts.cni.clone(),
+            opts.helper_exe.clone(),
+            opts.metrics_socket.clone(),
+        )?;
         Ok(SandboxRuntime {
             opts,
             pods: Mutex::new(HashMap::new()),
