@@ -92,6 +92,8 @@ struct State {
     last_procs: Vec<ProcRow>,
     last_memory: u64,
     view: CgroupView,
+    /// The network pane's packet view: counters diffed between samples.
+    packets: super::net::packet::Tracker,
 }
 
 impl State {
@@ -144,7 +146,13 @@ impl State {
             next.filesystem = shown(obs.filesystem());
         }
         if want(PaneKind::Network) {
-            next.network = shown(obs.network());
+            next.network = match obs.network() {
+                Ok(mut v) => {
+                    self.packets.update(&mut v, Instant::now());
+                    Shown::Data(v)
+                }
+                Err(why) => Shown::Unavailable(why),
+            };
         }
         let mut cur = out.lock().unwrap_or_else(|e| e.into_inner());
         if *cur == next {
