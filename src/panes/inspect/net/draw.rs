@@ -32,17 +32,17 @@ fn moved(p: u64, b: u64) -> String {
 
 /// The pane's rows, the summary row first (kept in place when scrolled).
 pub fn lines(v: &NetView, t: &NetText) -> Vec<Line<'static>> {
+    let n = |s: usize| s.to_string();
     let mut out = vec![Line::styled(
-        format!(
-            "{} {} · {} {} · {} {} · {} {}",
-            t.links,
-            v.links.rows.len(),
-            t.routes,
-            v.routes.rows.len(),
-            t.neigh,
-            v.neigh.rows.len(),
-            t.rules,
-            v.rules.rows.len()
+        fill(
+            t.summary,
+            &[
+                ("links", &n(v.links.rows.len())),
+                ("routes", &n(v.routes.rows.len())),
+                ("neigh", &n(v.neigh.rows.len())),
+                ("rules", &n(v.rules.rows.len())),
+                ("conntrack", &n(v.conntrack.rows.len() + v.conntrack.cut)),
+            ],
         ),
         dim(),
     )];
@@ -212,5 +212,184 @@ fn rules(v: &NetView, t: &NetText, out: &mut Vec<Line<'static>>) {
     }
     if v.rules.cut > 0 {
         out.push(Line::styled(fill(t.more, &[("n", &v.rules.cut)]), dim()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse, Hop, NetView};
+    use crate::course::model::Lang;
+    use crate::panes::inspect::model::{Inspection, Shown};
+    use crate::panes::inspect::render::render_scrolled;
+    use crate::panes::kind::PaneKind;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn fixture() -> NetView {
+        let f = |n: &str| {
+            std::fs::read_to_string(format!(
+                "{}/tests/fixtures/net/{n}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let (ip, fdb, nft, ipt, ct) = (
+            f("ip-batch.json"),
+            f("fdb.json"),
+            f("nft.json"),
+            f("iptables-save.txt"),
+            f("conntrack.txt"),
+        );
+        let mut v = parse::view(Ok(&ip), Ok(&fdb), Ok(&nft), Some(Ok(&ipt)), Ok(&ct));
+        v.packet = vec![
+            Hop::Rule {
+                chain: "inet t c".into(),
+                text: "icmp type echo-request".into(),
+                packets: 1,
+                bytes: 84,
+            },
+            Hop::Out {
+                link: "vb".into(),
+                packets: 1,
+                bytes: 98,
+            },
+            Hop::In {
+                link: "vb".into(),
+                packets: 1,
+                bytes: 98,
+            },
+        ];
+        v
+    }
+
+    /// The pane at 80×24 in `lang`, scrolled `scroll` rows.
+    fn screen(v: &NetView, lang: Lang, scroll: usize) -> String {
+        let data = Inspection {
+            network: Shown::Data(v.clone()),
+            ..Inspection::default()
+        };
+        let t = crate::panes::text::text(lang);
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|f| {
+            let area = f.area();
+            render_scrolled(
+                PaneKind::Network,
+                &data,
+                "network",
+                area,
+                f.buffer_mut(),
+                true,
+                t,
+                scroll,
+            );
+        })
+        .unwrap();
+        rows(term.backend().buffer()).join("\n")
+    }
+
+    /// The rows as a reader sees them: the cell after a wide character
+    /// (its second half) skipped.
+    fn rows(buf: &ratatui::buffer::Buffer) -> Vec<String> {
+        let a = buf.area;
+        (a.y..a.y + a.height)
+            .map(|y| {
+                let mut row = String::new();
+                let mut x = a.x;
+                while x < a.x + a.width {
+                    let sym = buf[(x, y)].symbol();
+                    row.push_str(sym);
+                    x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
+                }
+                row
+            })
+            .collect()
+    }
+
+    #[test]
+    fn at_80x24_the_packet_path_and_the_links_come_first_in_english() {
+        let s = screen(&fixture(), Lang::En, 0);
+        let at = |w: &str| s.find(w).unwrap_or_else(|| panic!("no {w:?} in\n{s}"));
+        let path = &s[at("packet path")..];
+        let at_path = |w: &str| path.find(w).unwrap_or_else(|| panic!("no {w:?} in\n{s}"));
+        assert!(
+            at_path("rule") < at_path("→ out") && at_path("→ out") < at_path("→ in"),
+            "{s}"
+        );
+        assert!(
+            s.contains("inet t c: icmp type echo-request") && s.contains("1p 84 B"),
+            "{s}"
+        );
+        assert!(at("packet path") < at("│links "), "{s}");
+        assert!(s.contains("vni 42 remote 10.9.9.2 dstport 4789"), "{s}");
+        assert!(s.contains("master br0"), "{s}");
+        // Every row fits: the right border is on each of them.
+        for row in s.lines() {
+            assert!(
+                row.ends_with('│') || row.ends_with('┐') || row.ends_with('┘'),
+                "{row:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scrolling_reaches_rules_neighbours_fdb_and_conntrack() {
+        let v = fixture();
+        let mut seen = String::new();
+        for scroll in (0..200).step_by(20) {
+            seen.push_str(&screen(&v, Lang::En, scroll));
+        }
+        for w in [
+            "neighbours (ARP/NDP)",
+            "10.9.8.7 dev br0 lladdr 02:00:00:00:00:07 PERMANENT",
+            "bridge/VXLAN FDB",
+            "dev vx0 dst 10.9.9.3",
+            "nftables rules",
+            "inet t c (hook output)",
+            "[2 168]",
+            "iptables-nft view",
+            "-A OUTPUT -p icmp",
+            "conntrack",
+            "src=127.0.0.1",
+        ] {
+            assert!(seen.contains(w), "{w:?} never shown");
+        }
+        // The summary row stays on top while scrolled.
+        let s = screen(&v, Lang::En, 40);
+        assert!(s.lines().nth(1).unwrap().contains("5 links"), "{s}");
+    }
+
+    #[test]
+    fn at_80x24_in_chinese_the_heads_are_translated_and_rows_fit() {
+        let v = fixture();
+        let s = screen(&v, Lang::Zh, 0);
+        for w in ["数据包路径", "规则", "出", "进", "网卡"] {
+            assert!(s.contains(w), "{w:?} in\n{s}");
+        }
+        for row in s.lines() {
+            assert_eq!(unicode_width::UnicodeWidthStr::width(row), 80, "{row:?}");
+        }
+        let mut seen = String::new();
+        for scroll in (0..200).step_by(20) {
+            seen.push_str(&screen(&v, Lang::Zh, scroll));
+        }
+        assert!(
+            seen.contains("邻居（ARP/NDP）") && seen.contains("连接跟踪"),
+            "{seen}"
+        );
+    }
+
+    #[test]
+    fn before_any_traffic_the_pane_says_what_to_do_and_a_missing_tool_its_package() {
+        let mut v = fixture();
+        v.packet.clear();
+        v.rules =
+            super::super::Section::unavailable("`nft` is not installed (apt install nftables)");
+        let s = screen(&v, Lang::En, 0);
+        assert!(s.contains("ping or curl"), "{s}");
+        let mut seen = String::new();
+        for scroll in (0..200).step_by(20) {
+            seen.push_str(&screen(&v, Lang::En, scroll));
+        }
+        assert!(seen.contains("apt install nftables"), "{seen}");
     }
 }

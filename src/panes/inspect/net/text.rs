@@ -3,6 +3,9 @@
 /// Section heads and labels of the network pane.
 #[derive(Debug)]
 pub struct NetText {
+    /// The top row, kept when scrolled: `{links}`, `{routes}`, `{neigh}`,
+    /// `{rules}`, `{conntrack}`.
+    pub summary: &'static str,
     pub packet: &'static str,
     /// Shown under the packet head before any traffic moved a counter.
     pub packet_hint: &'static str,
@@ -23,6 +26,8 @@ pub struct NetText {
 }
 
 pub const EN: NetText = NetText {
+    summary:
+        "{links} links · {routes} routes · {neigh} neighbours · {rules} rules · {conntrack} conns",
     packet: "packet path (last burst of traffic)",
     packet_hint: "  (ping or curl, and the counters it moves show here)",
     came_in: "in ",
@@ -41,6 +46,7 @@ pub const EN: NetText = NetText {
 };
 
 pub const ZH: NetText = NetText {
+    summary: "网卡 {links} · 路由 {routes} · 邻居 {neigh} · 规则 {rules} · 连接 {conntrack}",
     packet: "数据包路径（最近一阵流量）",
     packet_hint: "  （ping 或 curl 一下，它推动的计数器会显示在这里）",
     came_in: "进",
