@@ -169,6 +169,10 @@ fn the_pane_shows_links_neighbours_fdb_and_the_path_of_a_ping() {
     );
     node.sh(NODE_SETUP, None);
     let target = NetnsTarget::of_pid(node.pid());
+    assert!(
+        target.user.is_none(),
+        "root never takes a sandbox's user namespace's credentials for its tools"
+    );
     let mut tracker = Tracker::default();
     let t0 = Instant::now();
     let mut v = read(&target).unwrap();

@@ -37,12 +37,19 @@ pub struct NetnsTarget {
 impl NetnsTarget {
     /// The network namespace of process `pid` (of a child of it when PID 1
     /// of a sandbox hides its links from a rootless caller).
+    ///
+    /// Root does not join the sandbox's user namespace: it has the
+    /// capabilities over every network namespace already, and a tool whose
+    /// credentials belonged to the sandbox's user namespace could be traced
+    /// by the sandbox's root while it runs as host uid 0. Rootless, the
+    /// user namespace is the caller's own: joining it grants nothing the
+    /// sandbox does not have.
     pub fn of_pid(pid: u32) -> NetnsTarget {
         let member = crate::ns::enter::readable_member(pid as i32);
         let user = format!("/proc/{member}/ns/user");
         let ino = |p: &str| fs::metadata(p).ok().map(|m| m.ino());
         let theirs = ino(&user);
-        let own_user = theirs.is_some() && theirs != ino("/proc/self/ns/user");
+        let own_user = !crate::is_root() && theirs.is_some() && theirs != ino("/proc/self/ns/user");
         NetnsTarget {
             net: PathBuf::from(format!("/proc/{member}/ns/net")),
             user: own_user.then(|| PathBuf::from(user)),
@@ -133,7 +140,10 @@ pub fn run_in(
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // A group of its own: a timeout ends what it started too (they
+        // would hold the output pipe open).
+        .process_group(0);
     // SAFETY: the closure only calls setns(2), async-signal-safe, on
     // descriptors kept open (`user`, `net`) until the child has started.
     unsafe {
@@ -181,6 +191,9 @@ pub fn run_in(
             Ok(Some(s)) => break Some(s),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
             _ => {
+                if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+                }
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;
@@ -194,7 +207,11 @@ pub fn run_in(
             "{tool} took longer than {}s",
             TIMEOUT.as_secs()
         ))),
-        Some(s) if s.success() => Ok(String::from_utf8_lossy(&out).into_owned()),
+        // Cut at the bound, the tool dies writing more (SIGPIPE): keep
+        // what was read.
+        Some(s) if s.success() || out.len() == MAX_OUTPUT => {
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        }
         Some(s) => {
             let msg = String::from_utf8_lossy(&err);
             let msg: String = msg.trim().chars().take(200).collect();
@@ -239,4 +256,45 @@ pub fn net_raw(target: &NetnsTarget) -> NetRaw {
 /// for when the nftables ruleset has tables `iptables` made.
 pub fn iptables_save(target: &NetnsTarget) -> Result<String, ToolError> {
     run_in(target, "iptables-save", &["-c"], None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours() -> Option<NetnsTarget> {
+        if !crate::is_root() {
+            println!("SKIP: joining a network namespace (even our own) needs root");
+            return None;
+        }
+        Some(NetnsTarget::at("/proc/self/ns/net", None))
+    }
+
+    #[test]
+    fn a_missing_tool_names_its_package_and_a_gone_namespace_says_so() {
+        let t = NetnsTarget::at("/proc/self/ns/net", None);
+        let e = run_in(&t, "kubelab-no-such-tool", &[], None).unwrap_err();
+        assert!(matches!(e, ToolError::Missing { .. }), "{e}");
+        assert_eq!(package_of("nft"), "nftables");
+        assert_eq!(package_of("conntrack"), "conntrack");
+        assert_eq!(package_of("bridge"), "iproute2");
+        let gone = NetnsTarget::at("/proc/0/ns/net", None);
+        let e = run_in(&gone, "sh", &["-c", "true"], None).unwrap_err();
+        assert!(e.to_string().contains("/proc/0/ns/net"), "{e}");
+    }
+
+    #[test]
+    fn output_is_bounded_and_a_hung_tool_is_killed() {
+        let Some(t) = ours() else { return };
+        let out = run_in(&t, "sh", &["-c", "head -c 3000000 /dev/zero"], None).unwrap();
+        assert_eq!(out.len(), MAX_OUTPUT);
+        let start = Instant::now();
+        let e = run_in(&t, "sh", &["-c", "sleep 30"], None).unwrap_err();
+        assert!(e.to_string().contains("took longer"), "{e}");
+        assert!(start.elapsed() < TIMEOUT + Duration::from_secs(3));
+        let e = run_in(&t, "sh", &["-c", "echo nope >&2; exit 3"], None).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        let out = run_in(&t, "cat", &[], Some("in")).unwrap();
+        assert_eq!(out, "in");
+    }
 }
