@@ -82,7 +82,6 @@ pub struct PaneText {
     pub opaque: &'static str,
     /// The network pane's own words.
     pub net: &'static crate::panes::inspect::net::text::NetText,
-    pub none: &'static str,
     // Trust prompt.
     pub trust_title: &'static str,
     /// `{path}`.
@@ -198,7 +197,6 @@ static EN: PaneText = PaneText {
     whiteout: "whiteout: deleted",
     opaque: "opaque dir",
     net: &crate::panes::inspect::net::text::EN,
-    none: "  (none)",
     trust_title: " run this lesson's sandbox? ",
     trust_from: "{path} comes from a course that is not built in.",
     trust_allowed: "Its sandboxes will be allowed to:",
@@ -280,7 +278,6 @@ static ZH: PaneText = PaneText {
     whiteout: "whiteout：已删除",
     opaque: "不透明目录",
     net: &crate::panes::inspect::net::text::ZH,
-    none: "  （无）",
     trust_title: " 运行本课的沙箱？ ",
     trust_from: "{path} 来自一个非内置的课程。",
     trust_allowed: "它的沙箱将被允许：",
