@@ -169,22 +169,48 @@ pub fn prepare_blocking(lesson: &str) -> Result<Prepared, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Why `kubelab test` skips a cluster lab here: no cluster answers (with
-/// what `kubelab doctor` says to do), or — with one — that running cluster
-/// labs end to end (solutions through kubectl on the host) is not built
-/// yet; `scripts/test cluster` proves the cluster code on a real cluster.
-pub fn skip_reason(req: &ClusterReq) -> String {
+/// Whether a cluster answers with every resource `req` lists: its one-line
+/// description and version, or why not — the reason `kubelab test` gives
+/// when it skips a cluster lab (`needs a cluster: …`).
+pub fn answers(req: &ClusterReq) -> Result<String, String> {
     let req = req.clone();
     match block_on(move || Box::pin(async move { available(&req).await })) {
-        Ok(Err(e @ ClusterError::NoCluster)) => e.to_string(),
-        Ok(Err(e)) => format!("needs a cluster: {e}"),
-        Err(e) => format!("needs a cluster: {e}"),
-        Ok(Ok((t, version))) => format!(
-            "cluster {} ({version}) answers, but `kubelab test` does not run cluster labs \
-             end to end yet; `scripts/test cluster` checks kubelab's cluster code on it",
-            t.describe()
-        ),
+        Ok(Ok((t, version))) => Ok(format!("{} ({version})", t.describe())),
+        Ok(Err(e @ ClusterError::NoCluster)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!("needs a cluster: {e}")),
+        Err(e) => Err(format!("needs a cluster: {e}")),
     }
+}
+
+/// Resets `lesson` from blocking code: deletes its namespace (if kubelab's)
+/// and its labelled cluster-scoped objects, then waits up to `wait` for the
+/// namespace to be gone. Returns what was deleted, as `kind/name`.
+pub fn reset_blocking(lesson: &str, wait: std::time::Duration) -> Result<Vec<String>, String> {
+    let lesson = lesson.to_string();
+    let ctx = context().map(str::to_string);
+    block_on(move || {
+        Box::pin(async move {
+            let target = Target::resolve(ctx.as_deref()).await?;
+            let client = target.client()?;
+            let ns = super::lab_namespace(&lesson);
+            let removed = super::namespace::reset(&target, &client, &ns, &lesson).await?;
+            super::namespace::wait_gone(&target, &client, &ns, wait).await?;
+            Ok::<_, ClusterError>(removed.objects)
+        })
+    })?
+    .map_err(|e| e.to_string())
+}
+
+/// The spec a cluster lab's sandbox starts with: the lesson's, plus the
+/// cluster's environment from [`prepare`]. The reader's sandboxes and
+/// `kubelab test`'s both go through here, so both get the same variables.
+pub fn lab_spec(
+    spec: &kubelab_sandbox::spec::Spec,
+    env: &[(String, String)],
+) -> kubelab_sandbox::spec::Spec {
+    let mut spec = spec.clone();
+    spec.env.extend(env.iter().cloned());
+    spec
 }
 
 /// Runs a `kind=cluster` check in `lesson`'s namespace: (passed, reason).
