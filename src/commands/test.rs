@@ -6,7 +6,8 @@
 //! sandboxes and solutions share one run of the lab (each language's checks
 //! are proven against it), and labs run `--jobs` at a time, since most of
 //! a lab's time is its own `sleep`s. A lesson whose `requires` the host
-//! cannot meet is SKIPPED with the reason. Exit code: 0 when nothing failed,
+//! cannot meet is SKIPPED with the reason, as is a `[cluster]` lab when no
+//! cluster answers (with one, it runs on it: src/lab/cluster_run.rs). Exit code: 0 when nothing failed,
 //! 1 when a lab failed, 2 for bad arguments or an unloadable course.
 
 use crate::context::Context;
