@@ -92,6 +92,10 @@ fn reset_cluster_labs_on_interrupt() {
                 let _ = std::thread::Builder::new()
                     .name("interrupt-reset".into())
                     .spawn(move || {
+                        if crate::lab::cluster_run::running().is_empty() {
+                            let _ = signal_hook::low_level::emulate_default_handler(sig);
+                            return;
+                        }
                         eprintln!(
                             "\nkubelab test: interrupted; resetting the cluster labs that were running \
                              (Ctrl-C again to leave now)"

@@ -105,11 +105,15 @@ impl Drop for ResetGuard<'_> {
     }
 }
 
+/// The lessons whose cluster lab runs now.
+pub fn running() -> Vec<String> {
+    active().iter().cloned().collect()
+}
+
 /// Ctrl-C during `kubelab test`: resets every cluster lab still running
 /// (bounded) and returns what it could not reset, as messages.
 pub fn reset_interrupted(cluster: &dyn ClusterAccess) -> Vec<String> {
-    let lessons: Vec<String> = active().iter().cloned().collect();
-    lessons
+    running()
         .iter()
         .filter_map(|l| {
             cluster
