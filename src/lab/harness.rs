@@ -82,7 +82,8 @@ pub struct LessonReport {
 }
 
 /// Whether two translations of a lesson share one lab: the same id,
-/// sandboxes and requirements, and step by step the same solutions. Their
+/// sandboxes, requirements, `[node]` and `[cluster]`, and step by step the
+/// same solutions. Their
 /// checks may differ (each speaks its own language), so [`test_lab`] proves
 /// both sets of checks against a single run of the lab instead of starting
 /// the sandboxes and typing the solutions twice.
