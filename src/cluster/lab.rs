@@ -169,22 +169,73 @@ pub fn prepare_blocking(lesson: &str) -> Result<Prepared, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Why `kubelab test` skips a cluster lab here: no cluster answers (with
-/// what `kubelab doctor` says to do), or — with one — that running cluster
-/// labs end to end (solutions through kubectl on the host) is not built
-/// yet; `scripts/test cluster` proves the cluster code on a real cluster.
-pub fn skip_reason(req: &ClusterReq) -> String {
+/// Whether a cluster answers with every resource `req` lists: its one-line
+/// description and version, or why not — the reason `kubelab test` gives
+/// when it skips a cluster lab (`needs a cluster: …`).
+pub fn answers(req: &ClusterReq) -> Result<String, String> {
     let req = req.clone();
     match block_on(move || Box::pin(async move { available(&req).await })) {
-        Ok(Err(e @ ClusterError::NoCluster)) => e.to_string(),
-        Ok(Err(e)) => format!("needs a cluster: {e}"),
-        Err(e) => format!("needs a cluster: {e}"),
-        Ok(Ok((t, version))) => format!(
-            "cluster {} ({version}) answers, but `kubelab test` does not run cluster labs \
-             end to end yet; `scripts/test cluster` checks kubelab's cluster code on it",
-            t.describe()
-        ),
+        Ok(Ok((t, version))) => Ok(format!("{} ({version})", t.describe())),
+        Ok(Err(e @ ClusterError::NoCluster)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!("needs a cluster: {e}")),
+        Err(e) => Err(format!("needs a cluster: {e}")),
     }
+}
+
+/// Resets `lesson` from blocking code: deletes its namespace (if kubelab's)
+/// and its labelled cluster-scoped objects, then waits up to `wait` for the
+/// namespace to be gone. Returns what was deleted, as `kind/name`.
+pub fn reset_blocking(lesson: &str, wait: std::time::Duration) -> Result<Vec<String>, String> {
+    let lesson = lesson.to_string();
+    let ctx = context().map(str::to_string);
+    block_on(move || {
+        Box::pin(async move {
+            let target = Target::resolve(ctx.as_deref()).await?;
+            let client = target.client()?;
+            let ns = super::lab_namespace(&lesson);
+            let removed = super::namespace::reset(&target, &client, &ns, &lesson).await?;
+            super::namespace::wait_gone(&target, &client, &ns, wait).await?;
+            Ok::<_, ClusterError>(removed.objects)
+        })
+    })?
+    .map_err(|e| e.to_string())
+}
+
+/// The spec a cluster lab's sandbox starts with: the lesson's, plus the
+/// cluster's environment from [`prepare`]. The reader's sandboxes and
+/// `kubelab test`'s both go through here, so both get the same variables.
+///
+/// With a mount namespace of its own the sandbox would not see the files
+/// `KUBECONFIG` lists (the overlay in the data directory, the learner's
+/// `~/.kube/config`): each one that exists is bound read-only at the same
+/// path, so kubectl inside reads what kubelab resolved.
+pub fn lab_spec(
+    spec: &kubelab_sandbox::spec::Spec,
+    env: &[(String, String)],
+) -> kubelab_sandbox::spec::Spec {
+    use kubelab_sandbox::spec::{Mount, Namespace};
+    let mut spec = spec.clone();
+    spec.env.extend(env.iter().cloned());
+    if !spec.namespaces.contains(&Namespace::Mount) {
+        return spec;
+    }
+    let files = env
+        .iter()
+        .filter(|(k, _)| k == "KUBECONFIG")
+        .flat_map(|(_, v)| std::env::split_paths(v).collect::<Vec<_>>());
+    for file in files {
+        let taken = spec.mounts.iter().any(|m| match m {
+            Mount::Bind { target, .. } | Mount::Tmpfs { target, .. } => *target == file,
+        });
+        if file.is_absolute() && file.is_file() && !taken {
+            spec.mounts.push(Mount::Bind {
+                source: file.clone(),
+                target: file,
+                readonly: true,
+            });
+        }
+    }
+    spec
 }
 
 /// Runs a `kind=cluster` check in `lesson`'s namespace: (passed, reason).
@@ -262,6 +313,51 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o077, 0, "the overlay is private");
+    }
+
+    #[test]
+    fn lab_spec_adds_the_variables_and_binds_the_kubeconfig_files_read_only() {
+        use kubelab_sandbox::spec::{Mount, Namespace, Spec};
+        let dir = tempfile::tempdir().unwrap();
+        let overlay = dir.path().join("kubeconfig");
+        let learner = dir.path().join("learner");
+        std::fs::write(&overlay, "{}").unwrap();
+        std::fs::write(&learner, "{}").unwrap();
+        let missing = dir.path().join("missing");
+        let list = std::env::join_paths([&overlay, &missing, &learner]).unwrap();
+        let env = vec![
+            (
+                "KUBECONFIG".to_string(),
+                list.to_string_lossy().into_owned(),
+            ),
+            ("KUBELAB_NAMESPACE".to_string(), "kubelab-x".to_string()),
+        ];
+        let spec: Spec = toml::from_str("env = { OWN = \"kept\" }").unwrap();
+        assert!(spec.namespaces.contains(&Namespace::Mount));
+        let got = lab_spec(&spec, &env);
+        assert_eq!(got.env["OWN"], "kept");
+        assert_eq!(got.env["KUBELAB_NAMESPACE"], "kubelab-x");
+        assert_eq!(got.env["KUBECONFIG"], list.to_string_lossy());
+        let binds: Vec<(&std::path::Path, bool)> = got
+            .mounts
+            .iter()
+            .filter_map(|m| match m {
+                Mount::Bind {
+                    source,
+                    target,
+                    readonly,
+                } if source == target => Some((target.as_path(), *readonly)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            binds,
+            [(overlay.as_path(), true), (learner.as_path(), true)],
+            "the missing file is left out"
+        );
+        // Sharing the host's mounts, the sandbox sees the files already.
+        let shared: Spec = toml::from_str("namespaces = [\"pid\", \"user\"]").unwrap();
+        assert!(lab_spec(&shared, &env).mounts.is_empty());
     }
 
     #[test]

@@ -117,6 +117,33 @@ pub async fn ensure(
     }
 }
 
+/// Waits until the namespace `name` is gone (a reset's delete has run its
+/// finalizers), polling at most until `within` has passed: a lab run by
+/// `kubelab test` ends only once the next run could start fresh.
+pub async fn wait_gone(
+    target: &Target,
+    client: &kube::Client,
+    name: &str,
+    within: std::time::Duration,
+) -> Result<(), ClusterError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let what = format!("get namespaces/{name}");
+    let deadline = tokio::time::Instant::now() + within;
+    while bounded(&what, &target.server, CALL_TIMEOUT, api.get_opt(name))
+        .await?
+        .is_some()
+    {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ClusterError::Timeout {
+                what: format!("namespaces/{name} to finish terminating"),
+                after: within,
+            });
+        }
+        tokio::time::sleep(TERMINATING_POLL.min(within)).await;
+    }
+    Ok(())
+}
+
 /// What a reset removed (names as `kind/name`).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Removed {

@@ -6,7 +6,8 @@
 //! sandboxes and solutions share one run of the lab (each language's checks
 //! are proven against it), and labs run `--jobs` at a time, since most of
 //! a lab's time is its own `sleep`s. A lesson whose `requires` the host
-//! cannot meet is SKIPPED with the reason. Exit code: 0 when nothing failed,
+//! cannot meet is SKIPPED with the reason, as is a `[cluster]` lab when no
+//! cluster answers (with one, it runs on it: src/lab/cluster_run.rs). Exit code: 0 when nothing failed,
 //! 1 when a lab failed, 2 for bad arguments or an unloadable course.
 
 use crate::context::Context;
@@ -58,8 +59,57 @@ pub fn run(ctx: &Context, args: TestArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     }
+    if loaded.lessons.iter().any(|l| l.front.cluster.is_some()) {
+        reset_cluster_labs_on_interrupt();
+    }
     let mut out = std::io::stdout().lock();
     Ok(run_with(&loaded, &args, &factory, &kubelab, &mut out))
+}
+
+/// Ctrl-C (or SIGTERM) while cluster labs run: their namespaces live on the
+/// cluster, not in this process, so they are reset (bounded) before the
+/// process dies of the signal as it would have. A second Ctrl-C leaves at
+/// once.
+fn reset_cluster_labs_on_interrupt() {
+    use crate::lab::cluster_run::{reset_interrupted, KubeconfigCluster};
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kubelab test: cannot catch Ctrl-C ({e}); an interrupted cluster lab keeps its namespace until the next run resets it");
+            return;
+        }
+    };
+    let _ = std::thread::Builder::new()
+        .name("interrupt".into())
+        .spawn(move || {
+            let mut first = true;
+            for sig in signals.forever() {
+                if !first {
+                    let _ = signal_hook::low_level::emulate_default_handler(sig);
+                }
+                first = false;
+                let _ = std::thread::Builder::new()
+                    .name("interrupt-reset".into())
+                    .spawn(move || {
+                        if crate::lab::cluster_run::running().is_empty() {
+                            let _ = signal_hook::low_level::emulate_default_handler(sig);
+                            return;
+                        }
+                        eprintln!(
+                            "\nkubelab test: interrupted; resetting the cluster labs that were running \
+                             (Ctrl-C again to leave now)"
+                        );
+                        for left in reset_interrupted(&KubeconfigCluster) {
+                            eprintln!(
+                                "kubelab test: not reset: {}; the next run resets it",
+                                crate::sanitize::line(&left)
+                            );
+                        }
+                        let _ = signal_hook::low_level::emulate_default_handler(sig);
+                    });
+            }
+        });
 }
 
 /// A course from elsewhere that runs commands on this machine (checks

@@ -3,6 +3,7 @@
 
 use super::backend::LabSandbox;
 use super::check::{run_check, CheckEnv, CheckResult};
+use super::cluster_run::{self, ClusterAccess, ClusterFactory, KubeconfigCluster, ResetGuard};
 use super::model::{self, Step};
 use crate::course::model::{Lesson, Requirement};
 use crate::panes::pty::PtySize;
@@ -81,7 +82,8 @@ pub struct LessonReport {
 }
 
 /// Whether two translations of a lesson share one lab: the same id,
-/// sandboxes and requirements, and step by step the same solutions. Their
+/// sandboxes, requirements, `[node]` and `[cluster]`, and step by step the
+/// same solutions. Their
 /// checks may differ (each speaks its own language), so [`test_lab`] proves
 /// both sets of checks against a single run of the lab instead of starting
 /// the sandboxes and typing the solutions twice.
@@ -91,6 +93,7 @@ pub fn same_lab(a: &Lesson, b: &Lesson) -> bool {
         || fa.sandboxes != fb.sandboxes
         || fa.requires != fb.requires
         || fa.node != fb.node
+        || fa.cluster != fb.cluster
     {
         return false;
     }
@@ -119,6 +122,16 @@ pub fn test_lesson(lesson: &Lesson, factory: &dyn SandboxFactory, kubelab: &Path
 pub fn test_lab(
     group: &[&Lesson],
     factory: &dyn SandboxFactory,
+    kubelab: &Path,
+) -> Vec<LessonReport> {
+    test_lab_on(group, factory, &KubeconfigCluster, kubelab)
+}
+
+/// [`test_lab`] with `cluster` as the cluster of `[cluster]` labs.
+pub fn test_lab_on(
+    group: &[&Lesson],
+    factory: &dyn SandboxFactory,
+    cluster: &dyn ClusterAccess,
     kubelab: &Path,
 ) -> Vec<LessonReport> {
     let started = Instant::now();
@@ -154,38 +167,9 @@ pub fn test_lab(
         return reports;
     }
     if let Some(req) = &lead.front.cluster {
-        // Cluster labs: skipped with the reason, never failed, when no
-        // cluster answers (src/cluster/lab.rs).
-        let why = crate::cluster::lab::skip_reason(req);
-        for r in &mut reports {
-            r.status = Status::Skip;
-            r.problems = vec![why.clone()];
-        }
-        return reports;
-    }
-    if lead.front.node.is_some() {
-        // The lab's own node for this run (src/lab/node.rs): started
-        // before the sandboxes, stopped (waited for) after them.
-        match super::node::LabNode::start(kubelab, lead) {
-            Ok(node) => {
-                let node = std::sync::Arc::new(node);
-                let with_node = super::node::NodeFactory {
-                    inner: factory,
-                    node: super::node::NodeSlot::ready(node.clone()),
-                };
-                run_lab(group, &with_node, kubelab, &mut reports);
-                drop(with_node);
-                node.stop();
-            }
-            Err(e) => {
-                for r in &mut reports {
-                    r.problems
-                        .push(format!("the lab's node did not start: {e}"));
-                }
-            }
-        }
+        run_on_cluster(group, req, factory, cluster, kubelab, &mut reports);
     } else {
-        run_lab(group, factory, kubelab, &mut reports);
+        run_with_node(group, factory, kubelab, &mut reports);
     }
     let seconds = started.elapsed().as_secs_f64();
     for r in &mut reports {
@@ -199,6 +183,93 @@ pub fn test_lab(
         r.seconds = seconds;
     }
     reports
+}
+
+/// A `[cluster]` lab: SKIP with the reason when no cluster answers; else,
+/// one run at a time per lesson, reset → namespace and environment → the
+/// lab → reset, the last one also on a failure or a panic ([`ResetGuard`]).
+fn run_on_cluster(
+    group: &[&Lesson],
+    req: &crate::course::model::ClusterReq,
+    factory: &dyn SandboxFactory,
+    cluster: &dyn ClusterAccess,
+    kubelab: &Path,
+    reports: &mut [LessonReport],
+) {
+    if let Err(why) = cluster.answers(req) {
+        for r in reports.iter_mut() {
+            r.status = Status::Skip;
+            r.problems = vec![why.clone()];
+        }
+        return;
+    }
+    let lesson = &group[0].front.id;
+    let lock = cluster_run::lesson_lock(lesson);
+    let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let guard = ResetGuard::new(cluster, lesson);
+    // A previous run's (or the reader's) objects must not pre-solve the lab.
+    let env = cluster
+        .reset(lesson, cluster_run::NAMESPACE_GONE)
+        .map_err(|e| format!("could not reset the lab's namespace first: {e}"))
+        .and_then(|()| {
+            cluster
+                .prepare(lesson)
+                .map_err(|e| format!("could not prepare the lab's namespace: {e}"))
+        });
+    match env {
+        Ok(env) => {
+            let with_env = ClusterFactory {
+                inner: factory,
+                env,
+            };
+            run_with_node(group, &with_env, kubelab, reports);
+        }
+        Err(e) => {
+            for r in reports.iter_mut() {
+                r.problems.push(e.clone());
+            }
+        }
+    }
+    if let Err(e) = guard.finish() {
+        for r in reports.iter_mut() {
+            r.problems
+                .push(format!("could not reset the lab after the run: {e}"));
+        }
+    }
+}
+
+/// Runs the lab, with its own node first when it has `[node]`.
+fn run_with_node(
+    group: &[&Lesson],
+    factory: &dyn SandboxFactory,
+    kubelab: &Path,
+    reports: &mut [LessonReport],
+) {
+    let lead = group[0];
+    if lead.front.node.is_some() {
+        // The lab's own node for this run (src/lab/node.rs): started
+        // before the sandboxes, stopped (waited for) after them.
+        match super::node::LabNode::start(kubelab, lead) {
+            Ok(node) => {
+                let node = std::sync::Arc::new(node);
+                let with_node = super::node::NodeFactory {
+                    inner: factory,
+                    node: super::node::NodeSlot::ready(node.clone()),
+                };
+                run_lab(group, &with_node, kubelab, reports);
+                drop(with_node);
+                node.stop();
+            }
+            Err(e) => {
+                for r in reports.iter_mut() {
+                    r.problems
+                        .push(format!("the lab's node did not start: {e}"));
+                }
+            }
+        }
+    } else {
+        run_lab(group, factory, kubelab, reports);
+    }
 }
 
 fn run_lab(
@@ -459,3 +530,6 @@ impl Typist {
         }
     }
 }
+
+#[cfg(test)]
+mod cluster_tests;

@@ -140,12 +140,13 @@ impl SandboxCell {
     /// environment (namespace made first; a cluster problem is the
     /// sandbox's start error, shown in its pane).
     fn cluster_spec(&self) -> io::Result<kubelab_sandbox::spec::Spec> {
-        let mut spec = self.spec.clone();
-        if let Some(lesson) = &self.cluster_lesson {
-            let p = crate::cluster::lab::prepare_blocking(lesson).map_err(io::Error::other)?;
-            spec.env.extend(p.env);
+        match &self.cluster_lesson {
+            Some(lesson) => {
+                let p = crate::cluster::lab::prepare_blocking(lesson).map_err(io::Error::other)?;
+                Ok(crate::cluster::lab::lab_spec(&self.spec, &p.env))
+            }
+            None => Ok(self.spec.clone()),
         }
-        Ok(spec)
     }
 
     fn stop(&self) {

@@ -7,12 +7,15 @@
 //! - [`check`]: running one check (in the sandbox, or on the host with
 //!   `KUBELAB_*` variables) and turning its output into ✓/✗ and a reason;
 //! - [`harness`]: `kubelab test`'s fail-first → solution → pass runner;
+//! - [`cluster_run`]: that runner on a `[cluster]` lab (reset before and
+//!   after, the cluster's environment, SKIP without a cluster);
 //! - [`live`]: the lab of the lesson on screen (lazy start, shells, checks);
 //! - [`host`]: the panes plugged into the reader TUI;
 //! - [`kmsg`]: OOM kills from the kernel log (outlive the cgroup);
 //! - [`trust`]: the question asked before running another course's lab.
 pub mod backend;
 pub mod check;
+pub mod cluster_run;
 pub mod engine;
 pub mod exposure;
 pub mod focus;

@@ -198,3 +198,42 @@ async fn ensure_waits_for_a_terminating_namespace_then_makes_it_again() {
         .count();
     assert_eq!(gets, 3, "{:?}", srv.requests());
 }
+
+#[tokio::test]
+async fn wait_gone_polls_until_the_namespace_is_gone_and_is_bounded() {
+    let mut terminating: serde_json::Value =
+        serde_json::from_str(&ns_json("kubelab-deploy", ours())).unwrap();
+    terminating["metadata"]["deletionTimestamp"] = "2026-12-06T12:00:00Z".into();
+    let srv = Server::start(vec![
+        Route::get(NS, &terminating.to_string()),
+        Route::get(NS, &status_body(404, "NotFound", "not found")).status(404),
+    ])
+    .await;
+    let t = srv.target().await;
+    let c = t.client().unwrap();
+    wait_gone(&t, &c, "kubelab-deploy", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(srv.requests().len(), 2, "{:?}", srv.requests());
+
+    // A namespace stuck terminating (a finalizer that never ends): an
+    // error after the deadline, not a hang.
+    let stuck = Server::start(vec![Route::get(NS, &terminating.to_string()).repeat()]).await;
+    let t = stuck.target().await;
+    let c = t.client().unwrap();
+    let started = std::time::Instant::now();
+    let e = wait_gone(
+        &t,
+        &c,
+        "kubelab-deploy",
+        std::time::Duration::from_millis(800),
+    )
+    .await
+    .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        e.to_string()
+            .contains("namespaces/kubelab-deploy to finish terminating"),
+        "{e}"
+    );
+}
