@@ -1,16 +1,19 @@
 #!/bin/busybox sh
 # PID 1 of the cgroup v2 test VM (packed as /init by run.sh, with busybox,
 # Debian's dash/coreutils/util-linux/procps/iproute2 from the build host,
-# kernel modules and the static kubelab-sandbox test binaries).
+# kernel modules, the static kubelab-sandbox and kubelab-node test binaries
+# and Debian's CNI plugins).
 #
 # Stage 1 moves everything from the initramfs (rootfs) onto a tmpfs and
 # switch_roots into it: pivot_root(2) refuses to leave rootfs, and the
 # sandbox under test pivot_roots. Stage 2 sets up a systemd-like cgroup v2
-# host and runs every test binary as root, then as an unprivileged user with
-# a delegated cgroup subtree, and prints lines run.sh parses:
-#   KUBELAB-VM-BEGIN <role> <name>      before a test binary's output
-#   KUBELAB-VM-END <role> <name> rc=<n> after it
-#   KUBELAB-VM-RESULT ok=<0|1> ...      once, at the end
+# host and runs every sandbox test binary as root, then as an unprivileged
+# user with a delegated cgroup subtree, then the node's tests as root, and
+# prints lines run.sh parses:
+#   KUBELAB-VM-BEGIN <role> <name> [plain]  before a test binary's output
+#                                           (role: root, user or node)
+#   KUBELAB-VM-END <role> <name> rc=<n>     after it
+#   KUBELAB-VM-RESULT ok=<0|1> ...          once, at the end
 # then powers off.
 
 BB=/bin/busybox
@@ -120,12 +123,42 @@ run_bins() {
     done
 }
 
+# run_node_tests: the node crate's tests, as root (their rootless cases drop
+# to uid 65534 themselves). A `plain` binary (harness = false) takes no
+# libtest arguments; with a filter set it runs only if its name matches.
+run_node_tests() {
+    while read -r kind bin; do
+        [ -n "$bin" ] || continue
+        name=${bin##*/}
+        echo "KUBELAB-VM-BEGIN node $name $kind"
+        if [ "$kind" = plain ]; then
+            if [ -n "$FILTER" ] && [ "${name#*"$FILTER"}" = "$name" ]; then
+                echo "SKIP: ${name%-*}: KUBELAB_VM_FILTER=$FILTER does not name it"
+                rc=0
+            else
+                (cd /tmp && as_root "$bin") </dev/null 2>&1
+                rc=$?
+            fi
+        else
+            # shellcheck disable=SC2086
+            (cd /tmp && as_root "$bin" --test-threads="$JOBS" --show-output $FILTER) </dev/null 2>&1
+            rc=$?
+        fi
+        echo "KUBELAB-VM-END node $name rc=$rc"
+        [ $rc -eq 0 ] || ok=0
+        runs=$((runs + 1))
+    done </etc/kubelab-vm/node-tests
+}
+
 mkdir -p /run/user/0
 chmod 0700 /run/user/0
 MOUNTS_BEFORE=$(wc -l < /proc/self/mountinfo)
 echo "KUBELAB-VM-READY kernel=$(uname -r) controllers=$(cat /sys/fs/cgroup/cgroup.controllers | tr ' ' ',')"
 run_bins root as_root
 run_bins user as_user
+# After the user's run: as_user moved this shell into the user's scope.
+echo $$ >/sys/fs/cgroup/cgroup.procs
+run_node_tests
 
 # Anything a test leaked: processes (kernel threads have no exe), cgroups
 # beyond the ones made above, mounts in this namespace, network links.

@@ -4,7 +4,8 @@
 # util-linux, procps, iproute2 ... with their libraries), the kernel modules
 # the sandbox needs and the static kubelab-sandbox test binaries; runs the
 # tests there as root and as an unprivileged user with a delegated cgroup
-# subtree (see init.sh); then boots a second guest running systemd from a
+# subtree, then kubelab-node's real-kernel tests (Pods, CNI bridge; with
+# Debian's CNI plugins) as root in the same boot (see init.sh); then boots a second guest running systemd from a
 # Debian rootfs and runs the limit tests as a logged-in user with no manual
 # delegation (see systemd.sh), and
 # reports `vm suite: N passed, N failed`. Exit 0 only if every test passed,
@@ -15,8 +16,11 @@
 #   KUBELAB_VM_TIMEOUT  seconds for the VM run     (default: 1200)
 #   KUBELAB_VM_ACCEL    kvm | tcg                  (default: kvm if usable)
 #   KUBELAB_VM_FILTER   libtest name filter passed to every test binary
+#                       (a harness = false node test runs if its name matches)
+#   KUBELAB_VM_NODE_TESTS  kubelab-node test targets to run (default:
+#                       pod_runtime pod_network cni_bridge; empty: none)
 #   KUBELAB_VM_THREADS  --test-threads inside the VM (default: 2)
-#   KUBELAB_VM_MODULES  kernel modules to load     (default: overlay veth bridge)
+#   KUBELAB_VM_MODULES  kernel modules to load     (default: overlay veth bridge vxlan)
 #   KUBELAB_VM_KERNEL_PKG  Debian kernel package   (default: what linux-image-amd64 depends on)
 #   KUBELAB_VM_HOST_PKGS   Debian packages whose executables go into the VM
 #   KUBELAB_VM_READY_TIMEOUT  seconds to reach the test runner (default: 180)
@@ -28,7 +32,7 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 CACHE=${KUBELAB_VM_CACHE:-$ROOT/target/vm}
 TIMEOUT=${KUBELAB_VM_TIMEOUT:-1200}
 THREADS=${KUBELAB_VM_THREADS:-2}
-MODULES=${KUBELAB_VM_MODULES:-overlay veth bridge}
+MODULES=${KUBELAB_VM_MODULES:-overlay veth bridge vxlan}
 TARGET=x86_64-unknown-linux-gnu
 
 # A dynamically linked ELF names its program interpreter (ldd can't tell
@@ -87,6 +91,37 @@ bins=$(grep '"reason":"compiler-artifact"' "$json" | grep -v '"profile":{[^}]*"t
 for exe in $tests $bins; do
     if is_dynamic "$exe"; then die "$exe is not static"; fi
 done
+
+# The node crate's real-kernel tests (Pods on the sandbox engine, the CNI
+# bridge), run as root after the sandbox tests in the same boot. Their own
+# rootless cases drop to uid 65534 inside. pod_runtime and pod_network are
+# `harness = false` (each is its own sandbox helper through /proc/self/exe):
+# they print `ok: <case>` / `SKIP: <why>` and panic on a failure; init.sh
+# and the report below tell them apart from libtest binaries by the `plain`
+# kind written next to each.
+NODE_TESTS=${KUBELAB_VM_NODE_TESTS-pod_runtime pod_network cni_bridge}
+node_json=$CACHE/build-node.json
+node_tests=
+if [ -n "$NODE_TESTS" ]; then
+    log "building kubelab-node tests $NODE_TESTS (static, $TARGET)"
+    node_args=()
+    for t in $NODE_TESTS; do node_args+=(--test "$t"); done
+    (cd "$ROOT" && RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+        cargo test -p kubelab-node --no-run --locked --target "$TARGET" "${node_args[@]}" \
+        --target-dir "$CACHE/target" --message-format=json-render-diagnostics >"$node_json") ||
+        die "building the static kubelab-node test binaries failed"
+    node_tests=$(grep '"reason":"compiler-artifact"' "$node_json" | grep '"profile":{[^}]*"test":true' |
+        grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | sort -u)
+    [ -n "$node_tests" ] || die "cargo built no test executables for kubelab-node"
+    for exe in $node_tests; do
+        if is_dynamic "$exe"; then die "$exe is not static"; fi
+    done
+fi
+# The [[test]] targets of node/Cargo.toml with `harness = false`.
+plain_tests=$(awk '/^\[/ { if (name != "" && plain) print name; name = ""; plain = 0; test = ($0 == "[[test]]"); next }
+    test && /^name *=/ { name = $0; sub(/^name *= *"/, "", name); sub(/".*/, "", name) }
+    test && /^harness *= *false/ { plain = 1 }
+    END { if (name != "" && plain) print name }' "$ROOT/node/Cargo.toml")
 
 # --- initramfs ------------------------------------------------------------------
 stage=$CACHE/initramfs
@@ -171,12 +206,34 @@ for exe in $tests $bins; do
     strip --strip-debug -o "$stage$exe" "$exe" 2>/dev/null || cp "$exe" "$stage$exe"
 done
 printf '%s\n' $tests >"$stage/etc/kubelab-vm/tests"
+: >"$stage/etc/kubelab-vm/node-tests"
+for exe in $node_tests; do
+    mkdir -p "$stage$(dirname "$exe")"
+    # All symbols go too: k8s-openapi makes these the largest binaries.
+    strip --strip-all -o "$stage$exe" "$exe" 2>/dev/null || cp "$exe" "$stage$exe"
+    kind=libtest
+    for t in $plain_tests; do
+        case "${exe##*/}" in "$t"-*) kind=plain ;; esac
+    done
+    echo "$kind $exe" >>"$stage/etc/kubelab-vm/node-tests"
+done
+# What the node tests run besides the host tools: Debian's CNI plugins the
+# node uses (cgo executables: their libraries come along); `image: busybox`
+# is the static /bin/busybox already packed.
+if [ -n "$node_tests" ]; then
+    cni_plugins="bridge host-local loopback portmap"
+    for p in $cni_plugins; do
+        [ -x "/usr/lib/cni/$p" ] || { log "warning: no /usr/lib/cni/$p (apt-get install containernetworking-plugins): the network tests will skip"; continue; }
+        copy_with_path "/usr/lib/cni/$p"
+        for lib in $(ldd "/usr/lib/cni/$p" 2>/dev/null | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do copy_with_path "$lib"; done
+    done
+fi
 echo "$THREADS" >"$stage/etc/kubelab-vm/test-threads"
 printf '%s\n' "${KUBELAB_VM_FILTER:-}" >"$stage/etc/kubelab-vm/filter"
 
 initrd=$CACHE/initramfs.cpio
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$initrd"
-log "initramfs $(du -h "$initrd" | cut -f1): $(echo "$tests" | wc -l) test binaries, ${#host_exes[@]} host tools, modules: $(tr '\n' ' ' <"$stage/etc/kubelab-vm/modules")"
+log "initramfs $(du -h "$initrd" | cut -f1): $(echo $tests $node_tests | wc -w) test binaries, ${#host_exes[@]} host tools, modules: $(tr '\n' ' ' <"$stage/etc/kubelab-vm/modules")"
 
 # --- boot -----------------------------------------------------------------------
 accel=${KUBELAB_VM_ACCEL:-}
@@ -250,12 +307,30 @@ fi
 # A binary that exits non-zero without a failing test line counts as a failure.
 report=$CACHE/report.txt
 cat "$busybox_serial" ${systemd_serial:+"$systemd_serial"} | awk '
-/^KUBELAB-VM-BEGIN / { role=$2; bin=$3; sub(/-[0-9a-f]+$/, "", bin); inbin=1; fails=0; next }
+/^KUBELAB-VM-BEGIN / { role=$2; bin=$3; sub(/-[0-9a-f]+$/, "", bin); plain=($4 == "plain"); inbin=1; fails=0; panic=""; keep=0; next }
 /^KUBELAB-VM-END / {
     rc=$4; sub(/^rc=/, "", rc)
-    if (rc != 0 && fails == 0) print "FAIL", role, bin, "(exit " rc ", no test result)"
-    inbin=0; out=""; next
+    if (rc != 0 && plain) {
+        # A harness = false binary stops at its first failing case.
+        key=role SUBSEP bin SUBSEP "(exit " rc ")"
+        status[key]="FAIL"; order[++n]=key; why[key]=panic
+    } else if (rc != 0 && fails == 0) print "FAIL", role, bin, "(exit " rc ", no test result)"
+    inbin=0; plain=0; out=""; next
 }
+# harness = false: `ok: <case>` and `SKIP: <why>` lines, a panic on failure.
+inbin && plain && /^ok: / {
+    key=role SUBSEP bin SUBSEP substr($0, 5)
+    if (!(key in status)) { status[key]="pass"; order[++n]=key }
+    next
+}
+inbin && plain && /^SKIP: / {
+    key=role SUBSEP bin SUBSEP substr($0, 7)
+    if (!(key in status)) { status[key]="skip"; order[++n]=key }
+    next
+}
+inbin && plain && /panicked at/ { keep=3 }
+inbin && plain && keep > 0 { panic=panic "\n      " $0; keep--; next }
+inbin && plain { next }
 inbin && /^test .* \.\.\. / {
     name=$2; res=$0; sub(/^test [^ ]+ \.\.\. /, "", res)
     if (res == "ok") status[role SUBSEP bin SUBSEP name]="pass"
@@ -284,7 +359,7 @@ failed=$(grep -c '^FAIL ' "$report" || true)
 
 echo
 echo "== cgroup v2 VM suite (kernel $kver, $accel, busybox-init guest ${elapsed}s${systemd_serial:+, systemd guest ${systemd_elapsed}s}) =="
-for role in root user ${systemd_serial:+systemd}; do
+for role in root user node ${systemd_serial:+systemd}; do
     printf '%-8s %3d passed, %d failed, %d skipped, %d ignored\n' "$role:" \
         "$(grep -c "^pass $role " "$report" || true)" "$(grep -c "^FAIL $role " "$report" || true)" \
         "$(grep -c "^skip $role " "$report" || true)" "$(grep -c "^ignored $role " "$report" || true)"
