@@ -253,7 +253,8 @@ impl PaneHost for LabHost {
         }
         self.retire_lab();
         self.waiting = None;
-        let Some(l) = lesson.filter(|l| !l.front.sandboxes.is_empty() && !l.front.panes.is_empty())
+        let Some(l) =
+            lesson.filter(|l| !l.front.lab_targets().is_empty() && !l.front.panes.is_empty())
         else {
             return;
         };
@@ -312,7 +313,7 @@ impl PaneHost for LabHost {
             // A memory hog or fork bomb without limits could take the
             // learner's machine down: never typed in then. Until the sandbox
             // is up, whether it has its limits is not known yet.
-            let name = super::model::sandbox_for(&lab.lesson.front, block.sandbox.as_deref());
+            let name = super::model::sandbox_for(&lab.lesson.front, block.target());
             match name.and_then(|n| lab.cells.get(n)).and_then(|c| c.get()) {
                 None => return Err(t.starting.into()),
                 Some(sb) if sb.limits_off().is_some() => {
@@ -321,8 +322,8 @@ impl PaneHost for LabHost {
                 Some(_) => {}
             }
         }
-        let Some(shell) = lab.shell_for(block.sandbox.as_deref()) else {
-            let name = block.sandbox.as_deref().unwrap_or("main");
+        let Some(shell) = lab.shell_for(block.target()) else {
+            let name = block.target().unwrap_or("main");
             return Err(fill(t.no_shell_for, &[("name", &name)]));
         };
         shell.type_text(&block.code);

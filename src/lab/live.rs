@@ -198,6 +198,9 @@ pub struct LiveLab {
     /// The node of a `[node]` lab (src/lab/node.rs), stopped after the
     /// sandboxes when the lab is dropped.
     pub node: Option<Arc<super::node::NodeSlot>>,
+    /// The world of a `[world]` lab (src/lab/world.rs), torn down after
+    /// its nodes' shells when the lab is dropped (leave, quit, reset).
+    pub world: Option<Arc<super::world::WorldSlot>>,
 }
 
 impl LiveLab {
@@ -245,10 +248,23 @@ impl LiveLab {
             }),
             None => factory,
         };
+        // A `[world]` lab: its nodes are the lab's "sandboxes"; the world
+        // is built by the first node start (src/lab/world.rs).
+        let world = super::world::WorldSlot::new(&lesson, &kubelab);
+        let factory: Arc<dyn SandboxFactory + Send + Sync> = match &world {
+            Some(slot) => Arc::new(super::world::WorldFactory {
+                inner: factory,
+                world: slot.clone(),
+            }),
+            None => factory,
+        };
+        let no_spec = kubelab_sandbox::spec::Spec::default();
         let default_sb = lesson.front.default_sandbox().map(str::to_string);
         let target = |p: &PaneRef| p.sandbox_or(default_sb.as_deref());
         let mut cells = BTreeMap::new();
-        for (name, spec) in &lesson.front.sandboxes {
+        for name in lesson.front.lab_targets() {
+            let name = &name.to_string();
+            let spec = lesson.front.sandboxes.get(name).unwrap_or(&no_spec);
             let kinds: Vec<PaneKind> = panes
                 .iter()
                 .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects | PaneKind::Pods))
@@ -363,6 +379,7 @@ impl LiveLab {
             objects,
             pods,
             node,
+            world,
         }
     }
 
@@ -514,6 +531,9 @@ impl Drop for LiveLab {
         if let Some(n) = self.node.take() {
             n.stop();
         }
+        if let Some(w) = self.world.take() {
+            w.stop();
+        }
     }
 }
 
@@ -573,7 +593,7 @@ impl CheckLoop {
                 if visible.as_ref().is_some_and(|v| !v.contains(&c.id)) {
                     continue; // off screen: keeps its last result
                 }
-                let name = model::sandbox_for(&self.lesson.front, c.sandbox.as_deref());
+                let name = model::sandbox_for(&self.lesson.front, c.target());
                 let Some(sb) = name.and_then(|n| self.cells.get(n)).and_then(|c| c.get()) else {
                     continue;
                 };
