@@ -31,6 +31,8 @@ use std::sync::Arc;
 
 /// Shows the next inspector pane.
 pub const NEXT_INSPECTOR: KeyCode = KeyCode::F(7);
+/// Shows the next shell of a lab with several (a world's nodes).
+pub const NEXT_SHELL: KeyCode = KeyCode::F(8);
 
 mod draw;
 use draw::one_pane_line;
@@ -351,6 +353,14 @@ impl PaneHost for LabHost {
                 DialogKey::Kept => true,
             };
         }
+        if key.code == NEXT_SHELL {
+            if let Some(lab) = self.lab.as_mut() {
+                if lab.next_shell() {
+                    self.cramped_shell = true;
+                    return true;
+                }
+            }
+        }
         if key.code != NEXT_INSPECTOR && self.inspector_in_front() {
             // The Pod pane on show takes its own keys (select, inspect, back).
             if let Some(lab) = self.lab.as_mut() {
@@ -445,6 +455,10 @@ impl PaneHost for LabHost {
             lab.poll();
         }
         true
+    }
+
+    fn several_shells(&self) -> bool {
+        self.lab.as_ref().is_some_and(|l| l.shells.len() > 1)
     }
 
     fn wants_ctrl_z(&self) -> bool {

@@ -201,6 +201,9 @@ pub struct LiveLab {
     /// The world of a `[world]` lab (src/lab/world.rs), torn down after
     /// its nodes' shells when the lab is dropped (leave, quit, reset).
     pub world: Option<Arc<super::world::WorldSlot>>,
+    /// The shell on show when the lab has several (F8, or the last run
+    /// block's target); `None`: the default sandbox's.
+    active_shell: Option<String>,
 }
 
 impl LiveLab {
@@ -297,6 +300,17 @@ impl LiveLab {
             }
         }
         let mut shells = BTreeMap::new();
+        // Several shells (a world's nodes): one on show, F8 the next; its
+        // title says which node and which comes next.
+        let shell_names: Vec<String> = {
+            let mut v: Vec<String> = Vec::new();
+            for p in panes.iter().filter(|p| p.kind == PaneKind::Shell) {
+                if let Some(n) = target(p).filter(|n| cells.contains_key(n) && !v.contains(n)) {
+                    v.push(n);
+                }
+            }
+            v
+        };
         for p in panes.iter().filter(|p| p.kind == PaneKind::Shell) {
             let Some(cell) = target(p).and_then(|n| cells.get(&n)).cloned() else {
                 continue;
@@ -311,8 +325,15 @@ impl LiveLab {
                 cell.launch(Some(size))?
                     .ok_or_else(|| io::Error::other("the sandbox came up without a console"))
             });
-            let mut shell =
-                ShellPane::new(format!("{} · {name}", text.shell), spawner, notify.clone());
+            let title = match shell_names.iter().position(|n| *n == name) {
+                Some(i) if shell_names.len() > 1 => format!(
+                    "{} · {name} · F8 ▸ {}",
+                    text.shell,
+                    shell_names[(i + 1) % shell_names.len()]
+                ),
+                _ => format!("{} · {name}", text.shell),
+            };
+            let mut shell = ShellPane::new(title, spawner, notify.clone());
             shell.set_text(text);
             shell.start();
             shells.insert(name, shell);
@@ -380,6 +401,7 @@ impl LiveLab {
             pods,
             node,
             world,
+            active_shell: None,
         }
     }
 
@@ -465,19 +487,53 @@ impl LiveLab {
             .collect()
     }
 
-    /// The shell that run blocks for `sandbox` (or the default) go to.
+    /// The shell that run blocks for `sandbox` (or the default) go to; it
+    /// becomes the shell on show.
     pub fn shell_for(&mut self, sandbox: Option<&str>) -> Option<&mut ShellPane> {
         let name = model::sandbox_for(&self.lesson.front, sandbox)?.to_string();
+        if self.shells.contains_key(&name) {
+            self.active_shell = Some(name.clone());
+        }
         self.shells.get_mut(&name)
     }
 
-    /// The first shell (the one keys go to).
+    /// The name of the shell on show (the one keys go to).
+    pub fn shown_shell(&self) -> Option<&str> {
+        let default = self.lesson.front.default_sandbox();
+        [self.active_shell.as_deref(), default]
+            .into_iter()
+            .flatten()
+            .find(|n| self.shells.contains_key(*n))
+            .or_else(|| self.shells.keys().next().map(String::as_str))
+    }
+
+    /// The shell on show (the one keys go to).
     pub fn main_shell(&mut self) -> Option<&mut ShellPane> {
-        let default = self.lesson.front.default_sandbox().map(str::to_string);
-        match default {
-            Some(d) if self.shells.contains_key(&d) => self.shells.get_mut(&d),
-            _ => self.shells.values_mut().next(),
+        let name = self.shown_shell()?.to_string();
+        self.shells.get_mut(&name)
+    }
+
+    /// Shows the next shell (F8), in the order of `panes`' shells as the
+    /// lab's names sort; false when there is only one.
+    pub fn next_shell(&mut self) -> bool {
+        if self.shells.len() < 2 {
+            return false;
         }
+        let order: Vec<String> = self
+            .lesson
+            .front
+            .lab_targets()
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|n| self.shells.contains_key(n))
+            .collect();
+        let now = self.shown_shell().map(str::to_string);
+        let i = order
+            .iter()
+            .position(|n| Some(n) == now.as_ref())
+            .unwrap_or(0);
+        self.active_shell = order.get((i + 1) % order.len()).cloned();
+        true
     }
 
     /// Re-run the checks now (after a command).
@@ -520,6 +576,12 @@ impl Drop for LiveLab {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         let _ = self.poke.send(());
+        // A world first: its end ends every process in its nodes, so the
+        // node shells' terminals close at once (a shell's own background
+        // jobs would keep them open until then).
+        if let Some(w) = self.world.take() {
+            w.stop();
+        }
         for s in self.shells.values_mut() {
             s.stop();
         }
@@ -530,9 +592,6 @@ impl Drop for LiveLab {
         // After the sandboxes: every Pod deleted, the node's folder gone.
         if let Some(n) = self.node.take() {
             n.stop();
-        }
-        if let Some(w) = self.world.take() {
-            w.stop();
         }
     }
 }

@@ -158,6 +158,13 @@ pub fn host_lines(exposure: &CourseExposure, t: &PaneText) -> Vec<String> {
                 out.push(format!("    $ {l}"));
             }
         }
+        if let Some((nodes, n)) = &e.world {
+            let nodes = escape_controls(&nodes.join(", "), 120);
+            out.push(fill(
+                t.trust_host_world,
+                &[("lesson", &lesson), ("nodes", &nodes), ("n", n)],
+            ));
+        }
         for w in &e.writable {
             out.push(fill(
                 t.trust_host_writes,
@@ -283,9 +290,11 @@ pub fn prompt_lines(
 }
 
 /// `lesson` as run after "sandboxes only": every host folder bound
-/// read-only (host checks are skipped by the check loop).
+/// read-only (host checks are skipped by the check loop), and no lab world
+/// (its nodes are no sandboxes: they see the host's files).
 pub fn sandboxes_only(lesson: &Lesson) -> Lesson {
     let mut l = lesson.clone();
+    l.front.world = None;
     for spec in l.front.sandboxes.values_mut() {
         for m in &mut spec.mounts {
             if let Mount::Bind { readonly, .. } = m {

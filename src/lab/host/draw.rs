@@ -27,12 +27,7 @@ impl LabHost {
             .render(top, buf);
             area = rest;
         }
-        let shell = lab
-            .lesson
-            .front
-            .default_sandbox()
-            .and_then(|d| lab.shells.get(d))
-            .or_else(|| lab.shells.values().next());
+        let shell = lab.shown_shell().and_then(|n| lab.shells.get(n));
         let inspectors = lab.inspectors();
         let (shell_area, insp_area) = split(
             area,
