@@ -256,6 +256,60 @@ fn the_example_lesson_lints_clean_and_a_bad_node_is_named() {
 }
 
 #[test]
+fn translations_share_one_world() {
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    one_lesson_course(course.path(), LESSON);
+    let zh = course.path().join("zh/src");
+    std::fs::create_dir_all(&zh).unwrap();
+    std::fs::write(
+        course.path().join("zh/book.toml"),
+        "[book]\ntitle = \"T\"\nlanguage = \"zh\"\n",
+    )
+    .unwrap();
+    std::fs::write(zh.join("SUMMARY.md"), "# 目录\n\n- [A](01-a.md)\n").unwrap();
+    // Its own words, the same world and solutions: one run of the lab.
+    let zh_lesson = LESSON
+        .replace("# Two nodes", "# 两个节点")
+        .replace("## The underlay", "## 底层网络")
+        .replace("## A VXLAN overlay", "## VXLAN 覆盖网络")
+        .replace(
+            "no neighbour entry for node2 yet",
+            "node1 还没有 node2 的邻居表项",
+        );
+    std::fs::write(zh.join("01-a.md"), zh_lesson).unwrap();
+    let out = kubelab_test(course.path(), data.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("\"skip\"") {
+        eprintln!("SKIP: this host cannot run the lab: {text}");
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let reports = v["lessons"].as_array().unwrap();
+    assert_eq!(reports.len(), 2, "{text}");
+    assert!(reports.iter().all(|r| r["status"] == "pass"), "{text}");
+    let shared: Vec<&serde_json::Value> = reports
+        .iter()
+        .filter(|r| r.get("shared_with").is_some())
+        .collect();
+    assert_eq!(shared.len(), 1, "one world for both languages: {text}");
+    let zh_reason = reports
+        .iter()
+        .find(|r| r["lang"] == "zh")
+        .map(|r| r["checks"][0]["fresh_reason"].clone());
+    assert_eq!(
+        zh_reason,
+        Some(serde_json::json!("node1 还没有 node2 的邻居表项")),
+        "{text}"
+    );
+}
+
+#[test]
 fn checks_fail_on_a_fresh_world() {
     // The same lesson without its solutions: every check must fail (the
     // harness reports the step's checks still failing after its settle
