@@ -90,10 +90,15 @@ impl LabHost {
             .iter()
             .enumerate()
             .map(|(i, p)| {
+                // `network@node1`: which sandbox or world node it shows.
+                let kind = match &p.sandbox {
+                    Some(n) => format!("{}@{n}", t.kind(p.kind)),
+                    None => t.kind(p.kind).to_string(),
+                };
                 if i == idx {
-                    format!("[{}]", t.kind(p.kind))
+                    format!("[{kind}]")
                 } else {
-                    t.kind(p.kind).to_string()
+                    kind
                 }
             })
             .collect();
