@@ -511,3 +511,41 @@ fn a_world_lab_passes_rootless() {
         }
     });
 }
+
+#[test]
+fn sandboxes_only_starts_no_world() {
+    use kubelab::course::model::Lang;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("01-a.md");
+    std::fs::write(&path, LESSON).unwrap();
+    let lesson = kubelab::course::lesson::parse_text(LESSON, &path, Lang::En)
+        .lesson
+        .expect("the lesson parses");
+    let factory = Arc::new(kubelab::lab::engine::EngineFactory::with_helper(kubelab()));
+    let text = kubelab::panes::text::text(Lang::En);
+    // The learner answered "s": the world's shells and checks would run
+    // as them on their files, so nothing of the world may start.
+    let lab = kubelab::lab::live::LiveLab::start_declining_host(
+        Arc::new(lesson),
+        factory,
+        kubelab(),
+        Arc::new(|| {}),
+        text,
+        Some("declined"),
+    );
+    assert!(lab.world.is_none());
+    assert!(lab.cells.is_empty() && lab.shells.is_empty());
+    assert_eq!(lab.errors, [text.world_declined.to_string()]);
+    drop(lab);
+    assert!(
+        !std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .any(|e| e
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("kubelab-world-lab-{}x", std::process::id()))),
+        "a world folder was made"
+    );
+}

@@ -230,7 +230,5 @@ mod tests {
         // An in-node check is a host command: editing it asks again.
         let edited = lesson(front, &body.replace("true", "rm -rf ~"));
         assert_ne!(fingerprint([&l]), fingerprint([&edited]));
-        // "Sandboxes only" starts no world.
-        assert!(crate::lab::trust::sandboxes_only(&l).front.world.is_none());
     }
 }

@@ -253,7 +253,14 @@ impl LiveLab {
         };
         // A `[world]` lab: its nodes are the lab's "sandboxes"; the world
         // is built by the first node start (src/lab/world.rs).
-        let world = super::world::WorldSlot::new(&lesson, &kubelab);
+        // "Sandboxes only" starts no world: its nodes see the host's files.
+        let world_declined = host_declined.is_some() && lesson.front.world.is_some();
+        if world_declined {
+            errors.push(text.world_declined.to_string());
+        }
+        let world = (!world_declined)
+            .then(|| super::world::WorldSlot::new(&lesson, &kubelab))
+            .flatten();
         let factory: Arc<dyn SandboxFactory + Send + Sync> = match &world {
             Some(slot) => Arc::new(super::world::WorldFactory {
                 inner: factory,
@@ -265,7 +272,12 @@ impl LiveLab {
         let default_sb = lesson.front.default_sandbox().map(str::to_string);
         let target = |p: &PaneRef| p.sandbox_or(default_sb.as_deref());
         let mut cells = BTreeMap::new();
-        for name in lesson.front.lab_targets() {
+        let targets = if world_declined {
+            Vec::new()
+        } else {
+            lesson.front.lab_targets()
+        };
+        for name in targets {
             let name = &name.to_string();
             let spec = lesson.front.sandboxes.get(name).unwrap_or(&no_spec);
             let kinds: Vec<PaneKind> = panes
@@ -291,7 +303,7 @@ impl LiveLab {
             });
             cells.insert(name.clone(), cell);
         }
-        for p in &panes {
+        for p in panes.iter().filter(|_| !world_declined) {
             if let Some(name) = target(p).filter(|n| !cells.contains_key(n)) {
                 errors.push(format!(
                     "pane `{}@{name}`: no sandbox `{name}` in the front matter",

@@ -290,11 +290,10 @@ pub fn prompt_lines(
 }
 
 /// `lesson` as run after "sandboxes only": every host folder bound
-/// read-only (host checks are skipped by the check loop), and no lab world
-/// (its nodes are no sandboxes: they see the host's files).
+/// read-only (host checks are skipped by the check loop; a lab world is
+/// not started, see `LiveLab::start_declining_host`).
 pub fn sandboxes_only(lesson: &Lesson) -> Lesson {
     let mut l = lesson.clone();
-    l.front.world = None;
     for spec in l.front.sandboxes.values_mut() {
         for m in &mut spec.mounts {
             if let Mount::Bind { readonly, .. } = m {
