@@ -105,7 +105,7 @@ fn samplers_show_a_live_sandbox() {
     }
 
     let net = wait_until("network", 20, || data(&s, |i| &i.network));
-    assert!(net.links.iter().any(|l| l.starts_with("lo ")), "{net:?}");
+    assert!(net.links.rows.iter().any(|l| l.name == "lo"), "{net:?}");
 }
 
 /// A busy-loop check inside the sandbox ends by its CPU limit (SIGXCPU,

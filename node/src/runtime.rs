@@ -63,6 +63,11 @@ pub struct PodSandbox {
     pub ip: Option<IpAddr>,
     /// Why the Pod has loopback only, when it has.
     pub network_note: Option<String>,
+    /// What of the plan's resource settings the kernel did not take for
+    /// the infra (no cgroups rootless, `oom_score_adj` needing a capability
+    /// this host's root lacks), if anything: the agent records it as an
+    /// event, so `describe` says why the numbers differ from the kubelet's.
+    pub resource_note: Option<String>,
 }
 
 /// A mount into one container (volumes, resolved by the agent).
@@ -147,6 +152,11 @@ pub trait Container: Send {
     /// The CRI's `Exec` with `tty: true`: `argv` in the container's
     /// namespaces and cgroup on a new PTY of `rows` × `cols`.
     fn exec_tty(&self, argv: &[String], rows: u16, cols: u16) -> std::io::Result<Box<dyn TtyExec>>;
+    /// What of the container's resource settings the kernel did not take
+    /// (see [`PodSandbox::resource_note`]).
+    fn resource_note(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The kernel side of a node.

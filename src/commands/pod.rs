@@ -347,15 +347,14 @@ fn get(
         return Ok(0);
     }
     // -w: print a row again whenever it changes (kubectl's watch output).
-    let mut last: std::collections::BTreeMap<String, String> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.name.clone(),
-                format!("{}|{}|{}", r.ready, r.status, r.restarts),
-            )
-        })
-        .collect();
+    // RESTARTS carries the last restart's age (`3 (12s ago)`), which moves
+    // every second: only the count is a change.
+    let key = |r: &kubelab_node::status::printer::PodRow| {
+        let count = r.restarts.split_whitespace().next().unwrap_or("");
+        format!("{}|{}|{count}", r.ready, r.status)
+    };
+    let mut last: std::collections::BTreeMap<String, String> =
+        rows.iter().map(|r| (r.name.clone(), key(r))).collect();
     loop {
         std::thread::sleep(std::time::Duration::from_secs(1));
         let pods = match one(state, &req)? {
@@ -365,9 +364,9 @@ fn get(
         let now = kubelab_node::agent::now_utc();
         for p in &pods {
             let r = pod_row(p, now);
-            let key = format!("{}|{}|{}", r.ready, r.status, r.restarts);
-            if last.get(&r.name) != Some(&key) {
-                last.insert(r.name.clone(), key);
+            let k = key(&r);
+            if last.get(&r.name) != Some(&k) {
+                last.insert(r.name.clone(), k);
                 let t = table(std::slice::from_ref(&r), wide);
                 out(t.split_once('\n').map(|(_, rest)| rest).unwrap_or(""))?;
             }

@@ -103,6 +103,27 @@ pub const TOOLS: &[Tool] = &[
         command: "unshare",
         package: "util-linux",
     },
+    // Lessons 45 and 46: a real containerd, its shim and OCI runtimes.
+    Tool {
+        command: "containerd",
+        package: "containerd",
+    },
+    Tool {
+        command: "ctr",
+        package: "containerd",
+    },
+    Tool {
+        command: "runc",
+        package: "runc",
+    },
+    Tool {
+        command: "crun",
+        package: "crun",
+    },
+    Tool {
+        command: "umoci",
+        package: "umoci",
+    },
     // Lab worlds' node shells (docs/worlds.md): what their lessons run.
     Tool {
         command: "ping",

@@ -236,28 +236,8 @@ impl Observe for EngineObserver {
         if !self.own_net {
             return Err(Note::NO_NETNS.into());
         }
-        let n = observe::network(self.pid).map_err(|e| fill(Note::NO_NET, &[("e", &e)]))?;
-        let mut v = NetView::default();
-        for l in &n.links {
-            v.links.push(format!(
-                "{}  rx {}  tx {}",
-                l.name,
-                human_bytes(l.rx_bytes),
-                human_bytes(l.tx_bytes)
-            ));
-            for a in &l.addresses {
-                v.addrs.push(format!("{a} dev {}", l.name));
-            }
-        }
-        for r in &n.routes {
-            let via = r
-                .gateway
-                .as_ref()
-                .map(|g| format!(" via {g}"))
-                .unwrap_or_default();
-            v.routes
-                .push(format!("{}{via} dev {}", r.destination, r.device));
-        }
-        Ok(v)
+        let target = observe::nettools::NetnsTarget::of_pid(self.pid);
+        crate::panes::inspect::net::source::read(&target)
+            .map_err(|e| fill(Note::NO_NET, &[("e", &e)]))
     }
 }

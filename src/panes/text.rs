@@ -80,8 +80,8 @@ pub struct PaneText {
     pub upper_empty: &'static str,
     pub whiteout: &'static str,
     pub opaque: &'static str,
-    pub net_heads: [&'static str; 3],
-    pub none: &'static str,
+    /// The network pane's own words.
+    pub net: &'static crate::panes::inspect::net::text::NetText,
     // Trust prompt.
     pub trust_title: &'static str,
     /// `{path}`.
@@ -200,8 +200,7 @@ static EN: PaneText = PaneText {
     upper_empty: "(empty: nothing written yet)",
     whiteout: "whiteout: deleted",
     opaque: "opaque dir",
-    net_heads: ["links", "addresses", "routes"],
-    none: "  (none)",
+    net: &crate::panes::inspect::net::text::EN,
     trust_title: " run this lesson's sandbox? ",
     trust_from: "{path} comes from a course that is not built in.",
     trust_allowed: "Its sandboxes will be allowed to:",
@@ -284,8 +283,7 @@ static ZH: PaneText = PaneText {
     upper_empty: "（空：还没有写入任何文件）",
     whiteout: "whiteout：已删除",
     opaque: "不透明目录",
-    net_heads: ["网卡", "地址", "路由"],
-    none: "  （无）",
+    net: &crate::panes::inspect::net::text::ZH,
     trust_title: " 运行本课的沙箱？ ",
     trust_from: "{path} 来自一个非内置的课程。",
     trust_allowed: "它的沙箱将被允许：",

@@ -92,23 +92,71 @@ fn containers(
             );
             let _ = writeln!(out, "    Restart Count:  {}", s.restart_count);
         }
+        resources(out, c);
         for (name, p) in [
             ("Liveness", &c.liveness_probe),
             ("Readiness", &c.readiness_probe),
             ("Startup", &c.startup_probe),
         ] {
             if let Some(p) = p {
-                let cmd = p
-                    .exec
-                    .as_ref()
-                    .and_then(|e| e.command.clone())
-                    .unwrap_or_default()
-                    .join(" ");
                 let t = crate::probe::ProbeTiming::from_probe(p);
-                let _ = writeln!(out, "    {name}:{}exec [{cmd}] delay={}s timeout={}s period={}s #success={} #failure={}", " ".repeat(15usize.saturating_sub(name.len() + 1)), t.initial_delay.as_secs(), t.timeout.as_secs(), t.period.as_secs(), t.success_threshold, t.failure_threshold);
+                let _ = writeln!(
+                    out,
+                    "    {name}:{}{} delay={}s timeout={}s period={}s #success={} #failure={}",
+                    " ".repeat(15usize.saturating_sub(name.len() + 1)),
+                    probe_action(p),
+                    t.initial_delay.as_secs(),
+                    t.timeout.as_secs(),
+                    t.period.as_secs(),
+                    t.success_threshold,
+                    t.failure_threshold
+                );
             }
         }
     }
+}
+
+/// `Limits:` and `Requests:` of a container, as kubectl describes them
+/// (names sorted, values as written).
+fn resources(out: &mut String, c: &k8s_openapi::api::core::v1::Container) {
+    let Some(r) = &c.resources else { return };
+    for (title, list) in [("Limits", &r.limits), ("Requests", &r.requests)] {
+        let Some(list) = list.as_ref().filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let _ = writeln!(out, "    {title}:");
+        let width = list.keys().map(|k| k.len()).max().unwrap_or(0) + 1;
+        for (k, v) in list {
+            let _ = writeln!(out, "      {:<width$}  {}", format!("{k}:"), v.0);
+        }
+    }
+}
+
+/// A probe's action as kubectl prints it: `exec [cat /tmp/x]`,
+/// `http-get http://:8080/healthz`, `tcp-socket :8080`.
+fn probe_action(p: &k8s_openapi::api::core::v1::Probe) -> String {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let port = |p: &IntOrString| match p {
+        IntOrString::Int(n) => n.to_string(),
+        IntOrString::String(s) => s.clone(),
+    };
+    if let Some(e) = &p.exec {
+        return format!("exec [{}]", e.command.clone().unwrap_or_default().join(" "));
+    }
+    if let Some(h) = &p.http_get {
+        let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
+        let host = h.host.as_deref().unwrap_or("");
+        let path = h.path.as_deref().unwrap_or("/");
+        return format!("http-get {scheme}://{host}:{}{path}", port(&h.port));
+    }
+    if let Some(t) = &p.tcp_socket {
+        return format!(
+            "tcp-socket {}:{}",
+            t.host.as_deref().unwrap_or(""),
+            port(&t.port)
+        );
+    }
+    String::new()
 }
 
 /// The whole description of `pod` at `now`.
@@ -246,4 +294,43 @@ pub fn describe(pod: &Pod, events: &[Event], now: DateTime<Utc>) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_show_their_limits_requests_and_probe_actions_as_kubectl() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"containers": [{
+                "name": "app",
+                "image": "busybox",
+                "resources": {
+                    "limits": {"cpu": "500m", "memory": "128Mi"},
+                    "requests": {"cpu": "250m", "memory": "64Mi"}
+                },
+                "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+                "readinessProbe": {"tcpSocket": {"port": "http"}},
+                "startupProbe": {"exec": {"command": ["cat", "/tmp/ok"]}}
+            }]}
+        }))
+        .unwrap();
+        let text = describe(&pod, &[], crate::agent::now_utc());
+        let want = "    Limits:\n      cpu:     500m\n      memory:  128Mi\n    Requests:\n      cpu:     250m\n      memory:  64Mi\n";
+        assert!(text.contains(want), "{text}");
+        assert!(
+            text.contains("    Liveness:      http-get http://:8080/healthz delay=0s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    Readiness:     tcp-socket :http delay=0s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    Startup:       exec [cat /tmp/ok] delay=0s"),
+            "{text}"
+        );
+    }
 }

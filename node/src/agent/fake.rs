@@ -49,6 +49,8 @@ pub struct Shared {
     pub pod_ip: Option<std::net::IpAddr>,
     /// Why Pods have no network (`pod_network`'s answer), if they have none.
     pub no_network: Option<String>,
+    /// What every Pod sandbox reports as not applied (`resource_note`).
+    pub resource_note: Option<String>,
     /// Network checks that succeed, by port (the others fail).
     pub open_ports: std::collections::BTreeSet<u16>,
     /// What `run_pod_sandbox` reports as the Pod's cgroup directories.
@@ -188,6 +190,7 @@ impl Runtime for FakeRuntime {
             netns: PathBuf::from("/proc/1/ns/net"),
             ip: s.pod_ip.filter(|_| s.no_network.is_none()),
             network_note: s.no_network.clone(),
+            resource_note: s.resource_note.clone(),
             pod_cgroup_dirs: s.pod_cgroup_dirs.clone(),
         })
     }

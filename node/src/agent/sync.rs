@@ -361,6 +361,10 @@ fn refresh_projected_if_due(inner: &Inner, entry: &mut PodEntry, now: Instant) {
     }
 }
 
+/// The event saying what of a Pod's resource plan the kernel did not take
+/// (the kubelet has none: on its nodes the plan always applies).
+const RESOURCES_NOT_APPLIED: &str = "ResourcesNotApplied";
+
 /// Reaps instances that ended by themselves.
 fn poll_exits(entry: &mut PodEntry, now: Instant) {
     let mut ended = Vec::new();
@@ -417,6 +421,13 @@ fn create_sandbox(
             EventType::Warning,
             "NetworkNotReady",
             format!("network is not ready: {note}"),
+        );
+    }
+    if let Some(note) = &sb.resource_note {
+        entry.event(
+            EventType::Warning,
+            RESOURCES_NOT_APPLIED,
+            format!("pod sandbox: {note}"),
         );
     }
     entry.sandbox = Some(sb);
@@ -531,6 +542,7 @@ fn maybe_start(
             let instance = inner.next_instance.fetch_add(1, Ordering::Relaxed);
             let id = handle.id().to_string();
             let pid = handle.pid();
+            let resource_note = handle.resource_note();
             let handle = Arc::new(Mutex::new(handle));
             let probes: Vec<ProbeSlot> = if init {
                 Vec::new()
@@ -588,6 +600,13 @@ fn maybe_start(
                 "Started",
                 format!("Started container {}", c.name),
             );
+            if let Some(note) = resource_note {
+                entry.event(
+                    EventType::Warning,
+                    RESOURCES_NOT_APPLIED,
+                    format!("container {}: {note}", c.name),
+                );
+            }
             if let Some(hook) = post_start {
                 let tx = Ok::<_, ()>(inner.tx.clone());
                 let name = c.name.clone();

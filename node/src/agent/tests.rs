@@ -728,3 +728,27 @@ fn row_restarts(l: &Lab, name: &str) -> i32 {
         .and_then(|s| s.container_statuses)
         .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
 }
+
+#[test]
+fn what_the_kernel_did_not_take_is_a_warning_event() {
+    // e.g. a host whose root lacks CAP_SYS_RESOURCE: the infra's
+    // oom_score_adj stays as it was, and `describe` says so.
+    let l = lab();
+    l.rt.0.lock().unwrap().resource_note =
+        Some("oom_score_adj -998 not set: Permission denied".into());
+    apply(
+        &l,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: main\n    image: busybox\n",
+    );
+    assert!(l
+        .node
+        .wait_until(WAIT, |st| st.find("default", "web").is_some_and(|p| p
+            .events
+            .iter()
+            .any(|e| {
+                e.reason == "ResourcesNotApplied"
+                    && e.message == "pod sandbox: oom_score_adj -998 not set: Permission denied"
+            }))));
+    l.node.delete("default", "web", Some(0)).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+}

@@ -231,6 +231,10 @@ impl crate::runtime::Container for SandboxContainer {
         Ok((code, join(out), join(err)))
     }
 
+    fn resource_note(&self) -> Option<String> {
+        self.sandbox.cgroup_note().map(str::to_string)
+    }
+
     fn exec_tty(
         &self,
         argv: &[String],

@@ -318,6 +318,9 @@ impl Runtime for SandboxRuntime {
                 .unwrap_or_default(),
             ip,
             network_note,
+            resource_note: note
+                .clone()
+                .or_else(|| infra.cgroup_note().map(str::to_string)),
         };
         let entry = PodEntry {
             infra,

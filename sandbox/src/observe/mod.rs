@@ -1,9 +1,11 @@
 //! Observation for the panes and `kubelab inspect`: namespaces, processes,
 //! mounts, the overlay upper dir and the network namespace of a sandbox —
-//! all read from /proc and the filesystem, no external tools. [`inspect`]
-//! gives one value of them (or of the cgroup) by name.
+//! all read from /proc and the filesystem. [`inspect`] gives one value of
+//! them (or of the cgroup) by name; [`nettools`] runs iproute2, nftables and
+//! conntrack inside a network namespace for the network pane's details.
 
 pub mod inspect;
+pub mod nettools;
 
 use crate::spec::Namespace;
 use serde::{Deserialize, Serialize};

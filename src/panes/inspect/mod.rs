@@ -5,5 +5,6 @@
 //! draws it with [`render::render`]. When a view is unavailable (no cgroup,
 //! no network namespace) the pane shows one line saying why, never zeros.
 pub mod model;
+pub mod net;
 pub mod render;
 pub mod sampler;

@@ -123,13 +123,7 @@ pub struct FsView {
     pub upper: Result<Vec<UpperEntry>, String>,
 }
 
-/// The network pane's data (one line per link/address/route, `ip`-style).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetView {
-    pub links: Vec<String>,
-    pub addrs: Vec<String>,
-    pub routes: Vec<String>,
-}
+pub use super::net::NetView;
 
 /// A pane's content: data, or one line saying why there is none.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -438,18 +438,7 @@ fn filesystem(v: &FsView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
 }
 
 fn network(v: &NetView, area: Rect, buf: &mut Buffer, t: &'static PaneText) {
-    let mut out = Vec::new();
-    let [links, addrs, routes] = t.net_heads;
-    for (title, items) in [(links, &v.links), (addrs, &v.addrs), (routes, &v.routes)] {
-        out.push(Line::styled(title, head()));
-        if items.is_empty() {
-            out.push(Line::styled(t.none, dim()));
-        }
-        for i in items {
-            out.push(Line::raw(format!("  {i}")));
-        }
-    }
-    lines(area, buf, out);
+    lines(area, buf, super::net::draw::lines(v, t.net));
 }
 
 #[cfg(test)]

@@ -92,6 +92,8 @@ struct State {
     last_procs: Vec<ProcRow>,
     last_memory: u64,
     view: CgroupView,
+    /// The network pane's packet view: counters diffed between samples.
+    packets: super::net::packet::Tracker,
 }
 
 impl State {
@@ -144,7 +146,13 @@ impl State {
             next.filesystem = shown(obs.filesystem());
         }
         if want(PaneKind::Network) {
-            next.network = shown(obs.network());
+            next.network = match obs.network() {
+                Ok(mut v) => {
+                    self.packets.update(&mut v, Instant::now());
+                    Shown::Data(v)
+                }
+                Err(why) => Shown::Unavailable(why),
+            };
         }
         let mut cur = out.lock().unwrap_or_else(|e| e.into_inner());
         if *cur == next {
@@ -255,6 +263,68 @@ mod tests {
         assert_eq!(
             ev.line(text(Lang::Zh)),
             "OOM：pid 7（hog）在 64 MiB 时被杀死"
+        );
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::*;
+    use crate::panes::inspect::net::{Hop, LinkRow};
+    use std::sync::atomic::AtomicU64;
+
+    /// A namespace whose eth0 sends one more packet at each sample.
+    struct Sending(AtomicU64);
+
+    impl Observe for Sending {
+        fn namespaces(&self) -> Result<Vec<NsRow>, String> {
+            Err("-".into())
+        }
+        fn processes(&self) -> Result<Vec<ProcRow>, String> {
+            Err("-".into())
+        }
+        fn cgroup(&self) -> Result<CgroupStats, String> {
+            Err("-".into())
+        }
+        fn filesystem(&self) -> Result<FsView, String> {
+            Err("-".into())
+        }
+        fn network(&self) -> Result<NetView, String> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            let mut v = NetView::default();
+            v.links.rows.push(LinkRow {
+                name: "eth0".into(),
+                tx_packets: n,
+                tx_bytes: n * 98,
+                ..LinkRow::default()
+            });
+            Ok(v)
+        }
+    }
+
+    #[test]
+    fn the_sampler_fills_the_packet_view_only_while_the_pane_is_wanted() {
+        let obs = Sending(AtomicU64::new(0));
+        let out = Mutex::new(Inspection::default());
+        let mut st = State::default();
+        st.sample(&obs, bit(PaneKind::Cgroup), &out);
+        assert_eq!(
+            obs.0.load(Ordering::SeqCst),
+            0,
+            "a hidden pane costs nothing"
+        );
+        st.sample(&obs, bit(PaneKind::Network), &out);
+        st.sample(&obs, bit(PaneKind::Network), &out);
+        let Shown::Data(v) = &out.lock().unwrap().network else {
+            panic!("no network data");
+        };
+        assert_eq!(
+            v.packet,
+            vec![Hop::Out {
+                link: "eth0".into(),
+                packets: 1,
+                bytes: 98
+            }]
         );
     }
 }
