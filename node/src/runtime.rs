@@ -36,6 +36,9 @@ pub struct PodSandboxConfig {
     /// `shareProcessNamespace`: the infra also holds a PID namespace every
     /// container joins (the infra is then PID 1 of the Pod, as pause is).
     pub share_process_namespace: bool,
+    /// `hostIPC`: the Pod uses the node agent's IPC namespace (the infra
+    /// makes none; containers keep their caller's).
+    pub host_ipc: bool,
     /// The QoS tier's cgroup, from [`crate::cgroup_plan::tier_limits`]
     /// (`kubepods`, `kubepods/burstable` or `kubepods/besteffort`).
     pub tier_cgroup: CgroupNode,

@@ -12,6 +12,7 @@
 //! first, so it is also the sandbox helper and the namespace holder.
 
 use kubelab_node::agent::{Node, NodeConfig};
+use kubelab_node::api::metrics::{MetricsServer, METRICS_SOCKET};
 use kubelab_node::cni::DEBIAN_PLUGIN_DIR;
 use kubelab_node::runtime::Runtime;
 use kubelab_node::sandbox_runtime::network::missing_plugins;
@@ -89,6 +90,45 @@ fn host_links() -> Vec<String> {
     v
 }
 
+/// The node's bridge address (the gateway host-local gives [`CIDR`]).
+const BRIDGE_IP: &str = "10.77.0.1";
+
+/// A Pod scrapes the node's metrics on the bridge's address, port 10255,
+/// as a Prometheus Pod would. `samples`: whether the node's containers
+/// have cgroups to read (a rootless node here has none: an empty 200 then,
+/// which still went through the forwarder and the socket's HTTP server).
+fn scrape_node_metrics(n: &Node, samples: bool) {
+    let url = format!("http://{BRIDGE_IP}:10255/metrics");
+    let (code, body) = exec(n, "web", &["wget", "-q", "-O-", &url]);
+    assert_eq!(code, 0, "wget {url}: {body}");
+    assert!(
+        !samples
+            || body.contains("container_memory_working_set_bytes{") && body.contains("pod=\"web\""),
+        "{body}"
+    );
+}
+
+/// Live (not zombie) port forwarders to `socket`, anyone's children.
+fn forwarders(socket: &Path) -> Vec<u32> {
+    let socket = socket.as_os_str().as_encoded_bytes();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| r.split_whitespace().next() == Some("Z"));
+        if !zombie && args.contains(&&b"__kubelab-netns-forward"[..]) && args.contains(&socket) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 /// Our children running the namespace holder mode.
 fn holders() -> Vec<u32> {
     let me = std::process::id().to_string();
@@ -127,7 +167,9 @@ fn runtime_options(name: &str, state: &Path) -> SandboxRuntimeOptions {
 
 fn node(name: &str, dir: &Path) -> Node {
     let state = dir.join("state");
-    let rt = SandboxRuntime::new(runtime_options(name, &state)).expect("runtime");
+    let mut opts = runtime_options(name, &state);
+    opts.metrics_socket = Some(state.join(METRICS_SOCKET));
+    let rt = SandboxRuntime::new(opts).expect("runtime");
     assert_eq!(rt.pod_network(), Ok(()));
     let mut cfg = NodeConfig::new(name, &state);
     cfg.images.busybox = true;
@@ -165,6 +207,10 @@ metadata:
   name: client
 spec:
   terminationGracePeriodSeconds: 2
+  hostIPC: true
+  hostAliases:
+  - ip: 10.1.2.3
+    hostnames: [foo.remote, bar.remote]
   containers:
   - name: main
     image: busybox
@@ -253,6 +299,28 @@ fn pods_talk(n: &Node) -> (String, String) {
     assert_eq!(env.trim(), web);
     let (_, addr) = exec(n, "web", &["ip", "-o", "-4", "addr", "show", "eth0"]);
     assert!(addr.contains(&format!("{web}/24")), "{addr}");
+    // The kubelet's managed /etc/hosts: the Pod's IP and name, hostAliases.
+    let (code, hosts) = exec(n, "client", &["cat", "/etc/hosts"]);
+    assert_eq!(code, 0, "{hosts}");
+    assert!(
+        hosts.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"),
+        "{hosts}"
+    );
+    assert!(
+        hosts.ends_with(&format!(
+            "{client}\tclient\n\n# Entries added by HostAliases.\n10.1.2.3\tfoo.remote\tbar.remote\n"
+        )),
+        "{hosts}"
+    );
+    let (_, hosts) = exec(n, "web", &["cat", "/etc/hosts"]);
+    assert!(hosts.ends_with(&format!("{web}\tweb\n")), "{hosts}");
+    // hostIPC: client is in the node's IPC namespace, web in its own.
+    let node_ipc = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let node_ipc = node_ipc.to_string_lossy();
+    let (_, ipc) = exec(n, "client", &["readlink", "/proc/self/ns/ipc"]);
+    assert_eq!(ipc.trim(), node_ipc, "hostIPC");
+    let (_, ipc) = exec(n, "web", &["readlink", "/proc/self/ns/ipc"]);
+    assert_ne!(ipc.trim(), node_ipc, "a Pod's own IPC namespace");
 
     // httpGet liveness: /healthz is a 404, so the container is restarted.
     assert!(
@@ -274,6 +342,10 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
     let tmp = tempfile::tempdir().unwrap();
     let n = node(&format!("net{}", std::process::id()), tmp.path());
     let thread = n.spawn();
+    let state = &n.config().state_dir;
+    std::fs::create_dir_all(state).unwrap();
+    std::fs::set_permissions(state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let metrics = MetricsServer::start(n.clone()).expect("metrics socket");
     let (_, client) = pods_talk(&n);
 
     // The node's bridge is in its own namespace: exactly one holder.
@@ -281,10 +353,28 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
     assert_eq!(held.len(), 1, "{held:?}");
     let out = std::process::Command::new("nsenter")
         .arg(format!("--net=/proc/{}/ns/net", held[0]))
-        .args(["ip", "-o", "link", "show", "kubelab0"])
+        .args(["ip", "-o", "-4", "addr", "show", "kubelab0"])
         .output()
         .unwrap();
     assert!(out.status.success(), "no kubelab0 in the node's namespace");
+    // The node's metrics on the bridge's address, port 10255, from a Pod
+    // (a Prometheus Pod's scrape).
+    let addr = String::from_utf8_lossy(&out.stdout);
+    let bridge_ip = addr
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .unwrap_or_else(|| panic!("no IPv4 address on kubelab0: {addr}"))
+        .to_string();
+    // host-local's gateway: the range's first address.
+    assert_eq!(bridge_ip, BRIDGE_IP);
+    scrape_node_metrics(&n, true);
+    // Not on the host: the port is the node's namespace's only.
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", 10255)).is_err(),
+        "port 10255 is open in the host's network namespace"
+    );
 
     // Deleting a Pod releases its address (CNI DEL).
     let ipam = tmp.path().join("state/cni/ipam/kubelab");
@@ -292,6 +382,7 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
     n.delete("default", "client", Some(1)).unwrap();
     assert!(n.wait_until(WAIT, |st| st.find("default", "client").is_none()));
     assert!(!ipam.join(&client).exists(), "the address was not released");
+    drop(metrics);
 
     thread.stop();
     drop(n);
@@ -308,8 +399,9 @@ fn two_pods_talk_and_probes_use_the_pod_ip() {
 /// cannot remove its own).
 fn sigkill_child() {
     let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
-    let rt =
-        SandboxRuntime::new(runtime_options(&format!("k{}", std::process::id()), &dir)).unwrap();
+    let mut opts = runtime_options(&format!("k{}", std::process::id()), &dir);
+    opts.metrics_socket = Some(dir.join("metrics.sock"));
+    let rt = SandboxRuntime::new(opts).unwrap();
     let n = {
         let mut cfg = NodeConfig::new("killed", &dir.join("state"));
         cfg.images.busybox = true;
@@ -358,6 +450,8 @@ fn sigkill_of_the_node_leaves_no_namespace() {
     let holder: u32 = parts[0].parse().unwrap();
     assert!(holder > 0 && parts[1].starts_with("10.77.0."), "{line}");
     let netns = std::fs::read_link(format!("/proc/{holder}/ns/net")).unwrap();
+    let socket = tmp.path().join("metrics.sock");
+    assert_eq!(forwarders(&socket).len(), 1, "the metrics port's forwarder");
     child.kill().unwrap();
     child.wait().unwrap();
     // The holder reads EOF and exits; the namespace, its bridge and veths
@@ -377,6 +471,15 @@ fn sigkill_of_the_node_leaves_no_namespace() {
         assert!(
             Instant::now() < deadline,
             "the holder survived SIGKILL of its node"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The metrics forwarder reads EOF on its lifeline and exits too.
+    let deadline = Instant::now() + WAIT;
+    while !forwarders(&socket).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the metrics forwarder survived SIGKILL of its node"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -446,6 +549,7 @@ fn rootless_child() {
     let mut o = runtime_options(&format!("rl{}", std::process::id()), &state);
     o.runtime_dir = Some(dir.join("run"));
     o.cache_dir = Some(dir.join("cache"));
+    o.metrics_socket = Some(state.join(METRICS_SOCKET));
     let rt = SandboxRuntime::new(o).expect("runtime");
     assert_eq!(
         rt.pod_network(),
@@ -457,7 +561,25 @@ fn rootless_child() {
     cfg.tick = Duration::from_millis(20);
     let n = Node::new(cfg, Box::new(rt));
     let _thread = n.spawn();
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let _metrics = MetricsServer::start(n.clone()).expect("metrics socket");
     pods_talk(&n);
+    // Rootless too: the forwarder joins the node's user and network
+    // namespaces and reaches the learner's socket.
+    // Whether there are samples (Pods with cgroups) is what the socket
+    // itself answers.
+    let direct = {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(state.join(METRICS_SOCKET)).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: node\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    };
+    assert!(direct.starts_with("HTTP/1.1 200"), "{direct}");
+    scrape_node_metrics(&n, direct.contains("container_memory_working_set_bytes{"));
     // One holder, and its network namespace belongs to a user namespace
     // of its own (the node's), not the host's.
     let held = holders();

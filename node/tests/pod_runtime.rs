@@ -69,6 +69,8 @@ fn main() {
     container_logs_rotate_as_the_kubelets();
     sigkill_of_the_node_leaves_nothing();
     rootless_pod_joins_the_infra();
+    security_context_applies_in_the_kernel();
+    host_to_container_sees_later_host_mounts();
     println!("pod_runtime: all cases passed");
 }
 
@@ -138,6 +140,7 @@ fn sandbox_config(res: &PodResources, p: &CgroupPlan) -> PodSandboxConfig {
         uid: UID.into(),
         hostname: "two".into(),
         share_process_namespace: false,
+        host_ipc: false,
         tier_cgroup: CgroupNode {
             path: qos_tier_path(p.qos),
             limits: tier,
@@ -739,6 +742,16 @@ fn rootless_child() {
         }
         assert_ne!(ns_ino(c.pid(), "mnt"), ns_ino(sb.infra_pid, "mnt"));
     }
+    let mut as_1000 = cfg("hog");
+    as_1000.run_as_user = Some(1000);
+    let err = match rt.start_container(&sb, &as_1000) {
+        Ok(_) => panic!("a rootless Pod ran uid 1000, which its user namespace does not map"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("securityContext.runAsUser 1000 is not mapped"),
+        "{err}"
+    );
     let reader_log = cfg("reader").log_path;
     wait_for("the reader to see the writer's file", 20, || {
         records(&reader_log)
@@ -757,4 +770,267 @@ fn rootless_child() {
         );
     }
     println!("ok: rootless pod joins the infra");
+}
+
+/// The default capability numbers of an unprivileged container (the
+/// sandbox's `DEFAULT_CAPS`, containerd's default set).
+const DEFAULT_CAPS: [u32; 14] = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31];
+
+fn mask(caps: &[u32]) -> u64 {
+    caps.iter().fold(0, |m, c| m | 1 << c)
+}
+
+/// `CapXxx:` of a `/proc/<pid>/status` text.
+fn cap_field(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|h| u64::from_str_radix(h.trim_start_matches(':').trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
+}
+
+fn exec_ok(c: &dyn kubelab_node::runtime::Container, script: &str) -> (i32, String, String) {
+    let argv = ["sh".to_string(), "-c".into(), script.into()];
+    let (code, out, err) = c.exec_sync(&argv, Duration::from_secs(20)).expect("exec");
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
+
+/// Removes a Pod sandbox even when an assertion fails first.
+struct SandboxGuard<'a> {
+    rt: &'a SandboxRuntime,
+    sandbox: Option<kubelab_node::runtime::PodSandbox>,
+}
+
+impl Drop for SandboxGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(sb) = self.sandbox.take() {
+            let _ = self.rt.remove_pod_sandbox(&sb);
+        }
+    }
+}
+
+/// securityContext: runAsUser/runAsGroup inside the Pod's user namespace
+/// (for the command and its execs), capabilities add/drop on the bounding
+/// and effective sets, readOnlyRootFilesystem with a writable volume.
+fn security_context_applies_in_the_kernel() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("empty-dir");
+    std::fs::create_dir(&data).unwrap();
+    // An emptyDir is world-writable (0777), as the kubelet makes it.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let rt = runtime(&format!("c{}", std::process::id()));
+    let mut guard = SandboxGuard {
+        rt: &rt,
+        sandbox: None,
+    };
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("sandbox");
+    guard.sandbox = Some(sb.clone());
+
+    // A: uid 1000 gid 2000, NET_ADMIN added, CHOWN dropped.
+    let mut a = container_config(&pod, &p, "writer", &logs, &data);
+    a.argv = vec![
+        "sh".into(),
+        "-c".into(),
+        "id -u > /data/a-uid; exec sleep 300".into(),
+    ];
+    a.run_as_user = Some(1000);
+    a.run_as_group = Some(2000);
+    a.capabilities_add = vec!["NET_ADMIN".into()];
+    a.capabilities_drop = vec!["CAP_CHOWN".into()];
+    let mut a = rt.start_container(&sb, &a).expect("start A");
+    wait_for("A's uid file", 20, || {
+        std::fs::read_to_string(data.join("a-uid"))
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    });
+    assert_eq!(
+        std::fs::read_to_string(data.join("a-uid")).unwrap(),
+        "1000\n"
+    );
+    let (code, out, err) = exec_ok(&*a, "id -u; id -g; id -G; grep Cap /proc/self/status");
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("1000"), "{out}");
+    assert_eq!(lines.next(), Some("2000"), "{out}");
+    assert_eq!(lines.next(), Some("2000"), "no supplementary groups: {out}");
+    let mut bnd: Vec<u32> = DEFAULT_CAPS.iter().copied().filter(|c| *c != 0).collect();
+    bnd.push(12);
+    assert_eq!(cap_field(&out, "CapBnd"), mask(&bnd), "{out}");
+    // A uid other than 0 keeps no effective capability (as runc's).
+    assert_eq!(cap_field(&out, "CapEff"), 0, "{out}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", a.pid())).unwrap();
+    assert_eq!(cap_field(&status, "CapBnd"), mask(&bnd));
+    // no_new_privs always (allowPrivilegeEscalation: false is the default here).
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+
+    // B: uid 0, read-only rootfs, every capability dropped but NET_ADMIN.
+    let mut b = container_config(&pod, &p, "reader", &logs, &data);
+    b.argv = vec!["sleep".into(), "300".into()];
+    b.read_only_root_filesystem = true;
+    b.capabilities_add = vec!["NET_ADMIN".into()];
+    b.capabilities_drop = vec!["ALL".into()];
+    let mut b = rt.start_container(&sb, &b).expect("start B");
+    let (code, out, err) = exec_ok(&*b, "id -u; grep Cap /proc/self/status");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("0\n"), "{out}");
+    assert_eq!(cap_field(&out, "CapEff"), 1 << 12, "{out}");
+    assert_eq!(cap_field(&out, "CapBnd"), 1 << 12, "{out}");
+    let (code, _, err) = exec_ok(&*b, "touch /new-file");
+    assert_ne!(code, 0);
+    assert!(err.contains("Read-only file system"), "{err}");
+    let (code, _, err) = exec_ok(&*b, "echo w > /data/b && cat /data/b");
+    assert_eq!(code, 0, "the volume stays writable: {err}");
+    assert_eq!(std::fs::read_to_string(data.join("b")).unwrap(), "w\n");
+
+    // An unknown capability name is refused, naming it.
+    let mut bad = container_config(&pod, &p, "hog", &logs, &data);
+    bad.capabilities_add = vec!["NET_ADMINN".into()];
+    let err = match rt.start_container(&sb, &bad) {
+        Ok(mut c) => {
+            // The helper reports it when the payload would start.
+            let exit = wait_for("the bad container to end", 20, || c.try_wait().unwrap());
+            panic!("started with an unknown capability: {exit:?}")
+        }
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("NET_ADMINN"), "{err}");
+
+    a.stop(Duration::from_millis(100)).unwrap();
+    b.stop(Duration::from_millis(100)).unwrap();
+    let sb = guard.sandbox.take().unwrap();
+    rt.remove_pod_sandbox(&sb).unwrap();
+    assert!(!Path::new(&format!("/proc/{}", sb.infra_pid)).exists());
+    println!("ok: security_context_applies_in_the_kernel");
+}
+
+fn run(cmd: &str, args: &[&str]) {
+    let st = std::process::Command::new(cmd).args(args).status().unwrap();
+    assert!(st.success(), "{cmd} {args:?}: {st}");
+}
+
+/// Undoes the test's host mounts (deepest first) even when an assertion
+/// fails first.
+struct HostMounts(Vec<PathBuf>);
+
+impl Drop for HostMounts {
+    fn drop(&mut self) {
+        for m in self.0.iter().rev() {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(m)
+                .status();
+        }
+    }
+}
+
+/// mountPropagation: a tmpfs mounted on the node under a hostPath after
+/// the container started shows at its HostToContainer mount, not at its
+/// None mount; a private host mount is refused for HostToContainer, and
+/// Bidirectional always.
+fn host_to_container_sees_later_host_mounts() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let host = tmp.path().join("host-path");
+    std::fs::create_dir_all(host.join("later")).unwrap();
+    let mut mounts = HostMounts(Vec::new());
+    // The hostPath on a private mount of its own first.
+    run(
+        "mount",
+        &["--bind", host.to_str().unwrap(), host.to_str().unwrap()],
+    );
+    mounts.0.push(host.clone());
+    run("mount", &["--make-private", host.to_str().unwrap()]);
+    let rt = runtime(&format!("p{}", std::process::id()));
+    let mut guard = SandboxGuard {
+        rt: &rt,
+        sandbox: None,
+    };
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("sandbox");
+    guard.sandbox = Some(sb.clone());
+    let mut cfg = container_config(&pod, &p, "reader", &logs, &host);
+    cfg.argv = vec!["sleep".into(), "300".into()];
+    let mount = |at: &str, propagation| Mount {
+        host_path: host.clone(),
+        container_path: at.into(),
+        read_only: false,
+        propagation,
+    };
+    cfg.mounts = vec![mount("/h2c", Propagation::HostToContainer)];
+    let err = rt
+        .start_container(&sb, &cfg)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("HostToContainer for /h2c") && err.contains("private"),
+        "{err}"
+    );
+    cfg.mounts = vec![mount("/both", Propagation::Bidirectional)];
+    cfg.privileged = true;
+    let err = rt
+        .start_container(&sb, &cfg)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("Bidirectional for /both"), "{err}");
+    cfg.privileged = false;
+
+    run("mount", &["--make-shared", host.to_str().unwrap()]);
+    cfg.mounts = vec![
+        mount("/h2c", Propagation::HostToContainer),
+        mount("/none", Propagation::None),
+    ];
+    let mut c = rt.start_container(&sb, &cfg).expect("start");
+    let (code, out, err) = exec_ok(&*c, "ls /h2c/later /none/later");
+    assert_eq!((code, out.contains("marker")), (0, false), "{out}{err}");
+    // After the start, on the node: a tmpfs under the hostPath.
+    let later = host.join("later");
+    run(
+        "mount",
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=1m",
+            "later",
+            later.to_str().unwrap(),
+        ],
+    );
+    mounts.0.push(later.clone());
+    std::fs::write(later.join("marker"), "from the node\n").unwrap();
+    let (code, out, err) = exec_ok(&*c, "cat /h2c/later/marker");
+    assert_eq!(
+        code, 0,
+        "HostToContainer must see the node's later mount: {err}"
+    );
+    assert_eq!(out, "from the node\n");
+    let (code, out, _) = exec_ok(&*c, "cat /none/later/marker");
+    assert_ne!(code, 0, "None must not see the node's later mount: {out}");
+    let (code, out, err) = exec_ok(&*c, "ls -A /none/later");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "None shows the directory as it was: {err}"
+    );
+    c.stop(Duration::from_millis(100)).unwrap();
+    let sb = guard.sandbox.take().unwrap();
+    rt.remove_pod_sandbox(&sb).unwrap();
+    drop(mounts);
+    assert!(!is_mount_point(&host), "the test's host mounts are left");
+    println!("ok: host_to_container_sees_later_host_mounts");
 }

@@ -159,6 +159,8 @@ pub fn dispatch() -> Option<i32> {
         Some(net::enter::enter_main())
     } else if arg == net::CHECK_ARG {
         Some(net::enter::check_main())
+    } else if arg == net::FORWARD_ARG {
+        Some(net::forward::forward_main())
     } else {
         None
     }

@@ -44,6 +44,49 @@ pub struct Spec {
     /// plain `docker run` (then `echo $$` prints 1 inside).
     #[serde(default = "yes")]
     pub init: bool,
+    /// Who the payload runs as and which capabilities it keeps (a
+    /// container's `securityContext`). Default: uid/gid 0, the default set.
+    #[serde(default)]
+    pub identity: Identity,
+    /// Mount `/` read-only once every mount is in place (`/dev`, `/proc`,
+    /// tmpfs mounts and writable binds stay writable), as
+    /// `readOnlyRootFilesystem` does.
+    #[serde(default)]
+    pub readonly_rootfs: bool,
+    /// Targets of `mounts` binds that receive mounts made later on the
+    /// host under their source (rslave: `mountPropagation:
+    /// HostToContainer`). Every other bind is rprivate, so nothing made on
+    /// the host after the start shows inside.
+    #[serde(default)]
+    pub slave_binds: Vec<PathBuf>,
+}
+
+/// The payload's ids and capabilities inside the sandbox's user namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// uid inside the sandbox (default 0); it must be mapped in the
+    /// sandbox's user namespace: root-started sandboxes map 0..65536,
+    /// rootless ones uid 0 only.
+    #[serde(default)]
+    pub user: Option<u32>,
+    /// gid inside the sandbox (default 0), mapped like `user`.
+    #[serde(default)]
+    pub group: Option<u32>,
+    /// Capability names added to the default set (`NET_ADMIN` or
+    /// `CAP_NET_ADMIN`, or `ALL`); ignored when privileged, as containerd does.
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    /// Capability names dropped from it, or `ALL`.
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+}
+
+impl Identity {
+    /// Whether it asks for anything but the defaults.
+    pub fn is_default(&self) -> bool {
+        *self == Identity::default()
+    }
 }
 
 impl Default for Spec {
@@ -59,6 +102,9 @@ impl Default for Spec {
             command: Vec::new(),
             privileged: false,
             init: true,
+            identity: Identity::default(),
+            readonly_rootfs: false,
+            slave_binds: Vec::new(),
         }
     }
 }

@@ -238,6 +238,7 @@ fn only_a_rootless_infra_is_made_in_a_parent_user_namespace() {
         Some(JoinNamespaces {
             pid: std::process::id(),
             share_pid: false,
+            host_ipc: false,
         }),
     ] {
         let pod = PodOptions {

@@ -122,8 +122,11 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         pod_cidr: a.pod_cidr,
         state_dir: state.join("cni"),
     };
-    let runtime =
-        super::node_runtime::node_runtime(a.cgroup_key.as_deref().unwrap_or(&a.name), Some(cni))?;
+    let runtime = super::node_runtime::node_runtime(
+        a.cgroup_key.as_deref().unwrap_or(&a.name),
+        Some(cni),
+        Some(state.join(kubelab_node::api::metrics::METRICS_SOCKET)),
+    )?;
     let mut config = NodeConfig::new(&a.name, &state);
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;

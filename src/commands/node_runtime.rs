@@ -11,9 +11,15 @@ use kubelab_node::sandbox_runtime::{CniOptions, SandboxRuntime, SandboxRuntimeOp
 use std::path::PathBuf;
 
 /// The runtime of node `name`; `cni`: its Pod network (`None`: loopback
-/// only).
-pub fn node_runtime(name: &str, cni: Option<CniOptions>) -> anyhow::Result<Box<dyn Runtime>> {
+/// only); `metrics_socket`: the node's `metrics.sock`, also served on port
+/// 10255 inside the node's network namespace.
+pub fn node_runtime(
+    name: &str,
+    cni: Option<CniOptions>,
+    metrics_socket: Option<PathBuf>,
+) -> anyhow::Result<Box<dyn Runtime>> {
     let opts = SandboxRuntimeOptions {
+        metrics_socket,
         helper_exe: kubelab_sandbox::front::helper_beside_current_exe()
             .unwrap_or_else(|| PathBuf::from("/proc/self/exe")),
         cni,

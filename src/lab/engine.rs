@@ -265,6 +265,7 @@ impl EngineSandbox {
             workdir: self.spec.workdir.clone(),
             // What `Sandbox::exec` adds: the spec's privilege applies to execs.
             privileged: self.spec.privileged,
+            identity: self.spec.identity.clone(),
         };
         // Not through the locked `Sandbox`: an exec waits for its helper to
         // join the namespaces, and the console's killer (run by whichever

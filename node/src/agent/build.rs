@@ -7,11 +7,11 @@ use crate::cgroup_plan::{self, CgroupNode};
 use crate::downward::{self, NodeFacts};
 use crate::manifest::image::Image;
 use crate::qos::{PodResources, QosClass};
-use crate::runtime::{ContainerConfig, PodSandboxConfig};
+use crate::runtime::{ContainerConfig, Mount, PodSandboxConfig, Propagation};
 use k8s_openapi::api::core::v1::{Container, Pod};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The facts the downward API reads.
 pub fn node_facts(config: &NodeConfig) -> NodeFacts {
@@ -68,6 +68,7 @@ pub fn sandbox_config(
         name,
         uid,
         share_process_namespace: spec.share_process_namespace.unwrap_or(false),
+        host_ipc: spec.host_ipc.unwrap_or(false),
         tier_cgroup,
         pod_cgroup: plan.pod,
         infra_cgroup: plan.infra,
@@ -103,6 +104,14 @@ pub fn container_config(
     let sc = c.security_context.as_ref();
     let id = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
     let caps = sc.and_then(|s| s.capabilities.as_ref());
+    let run_as_user = id(sc
+        .and_then(|s| s.run_as_user)
+        .or_else(|| pod_sc.and_then(|s| s.run_as_user)));
+    let non_root = sc
+        .and_then(|s| s.run_as_non_root)
+        .or_else(|| pod_sc.and_then(|s| s.run_as_non_root))
+        .unwrap_or(false);
+    check_non_root(non_root, run_as_user, pod, &c.name)?;
     let log_path = config
         .logs()
         .container_log(
@@ -119,9 +128,7 @@ pub fn container_config(
         argv: command.into_iter().chain(args).collect(),
         env,
         working_dir: c.working_dir.clone().filter(|w| !w.is_empty()),
-        run_as_user: id(sc
-            .and_then(|s| s.run_as_user)
-            .or_else(|| pod_sc.and_then(|s| s.run_as_user))),
+        run_as_user,
         run_as_group: id(sc
             .and_then(|s| s.run_as_group)
             .or_else(|| pod_sc.and_then(|s| s.run_as_group))),
@@ -138,12 +145,69 @@ pub fn container_config(
     })
 }
 
+/// The Pod's managed `/etc/hosts` bound read-write (as the kubelet's),
+/// unless the container mounts something at `/etc/hosts` itself.
+pub fn with_etc_hosts(mut mounts: Vec<Mount>, etc_hosts: Option<&Path>) -> Vec<Mount> {
+    let own = mounts
+        .iter()
+        .any(|m| Path::new(&m.container_path) == Path::new("/etc/hosts"));
+    if let (Some(path), false) = (etc_hosts, own) {
+        mounts.push(Mount {
+            host_path: path.to_path_buf(),
+            container_path: "/etc/hosts".into(),
+            read_only: false,
+            propagation: Propagation::None,
+        });
+    }
+    mounts
+}
+
+/// `runAsNonRoot`, checked as the kubelet's `verifyRunAsNonRoot` does
+/// before it creates the container (CreateContainerConfigError). kubelab
+/// runs every image as uid 0 unless `runAsUser` says otherwise (it does
+/// not read an image's `USER`), so without `runAsUser` the image "will run
+/// as root".
+fn check_non_root(
+    non_root: bool,
+    run_as_user: Option<u32>,
+    pod: &Pod,
+    container: &str,
+) -> Result<(), String> {
+    if !non_root {
+        return Ok(());
+    }
+    let at = format!(
+        "pod: {:?}, container: {container}",
+        format!(
+            "{}_{}({})",
+            pod.metadata.name.as_deref().unwrap_or_default(),
+            pod.metadata.namespace.as_deref().unwrap_or("default"),
+            pod.metadata.uid.as_deref().unwrap_or_default()
+        )
+    );
+    match run_as_user {
+        Some(0) => Err(format!(
+            "container's runAsUser breaks non-root policy ({at}); set runAsUser to a non-zero uid"
+        )),
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "container has runAsNonRoot and image will run as root ({at}); set runAsUser to a non-zero uid"
+        )),
+    }
+}
+
 /// What this node cannot run, found at apply time (rather than as a probe
 /// that silently never works). `network`: whether Pods get an IP the node
 /// reaches (`Err`: why not), which `tcpSocket` and `httpGet` need.
 pub fn unsupported(pod: &Pod, network: Result<(), String>) -> Vec<String> {
     let mut out = super::volumes::unsupported(pod);
     let Some(spec) = &pod.spec else { return out };
+    if spec.host_network == Some(true) {
+        out.push("spec.hostNetwork: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /sys for the node's network namespace; leave it unset (the Pod gets its own network)".into());
+    }
+    if spec.host_pid == Some(true) {
+        out.push("spec.hostPID: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /proc for the node's PID namespace; use shareProcessNamespace to see the Pod's own processes".into());
+    }
     let no_net = |at: &str, what: &str, why: &str| {
         format!("{at}: {what} needs a Pod IP the node can reach, and {why}; use an exec handler instead, e.g. `wget -q -O- http://localhost:PORT/`")
     };

@@ -12,6 +12,7 @@
 //! The node's state directory holds:
 //! - `node.sock`, the API socket (the directory is mode 0700);
 //! - `pods/<uid>/volumes/kubernetes.io~<plugin>/<volume>`, as the kubelet;
+//! - `pods/<uid>/etc-hosts`, the Pod's managed `/etc/hosts` ([`etc_hosts`]);
 //! - `logs/<namespace>_<name>_<uid>/<container>/<restart>.log` (the
 //!   kubelet's `/var/log/pods`);
 //! - `configmaps/<name>/<key>` and `secrets/<name>/<key>`: the data of
@@ -19,6 +20,7 @@
 
 pub mod build;
 pub mod describe;
+pub mod etc_hosts;
 pub mod handlers;
 pub mod local_file;
 pub mod state;

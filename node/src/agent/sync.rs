@@ -3,9 +3,10 @@
 
 use super::handlers::{self, Use};
 use super::state::{EventType, Msg, PodEntry, ProbeSlot, Running, Slot};
-use super::{build, now_time, volumes, Inner, Node, State};
+use super::{build, etc_hosts, now_time, volumes, Inner, Node, State};
 use crate::probe::{self, KillReason, ProbeAction, ProbeKind, ProbeResult, ProbeWorker};
 use crate::restart::{self, BackOffDecision, CrashLoopBackOff, RestartPolicy};
+use crate::runtime::ContainerConfig;
 use crate::status::{self, container as cs, PodFacts};
 use k8s_openapi::api::core::v1::{Container, ContainerStatus};
 use std::sync::atomic::Ordering;
@@ -502,6 +503,18 @@ fn maybe_start(
         )
         .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
         let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
+        let uid = entry.pod.metadata.uid.as_deref().unwrap_or_default();
+        let hosts = etc_hosts::ensure(
+            &volumes::pod_dir(&inner.config.state_dir, uid),
+            &entry.pod,
+            pod_ip,
+        )
+        .map_err(|e| {
+            (
+                cs::CREATE_CONTAINER_CONFIG_ERROR,
+                format!("/etc/hosts: {e}"),
+            )
+        })?;
         let cfg = build::container_config(
             &entry.pod,
             c,
@@ -512,6 +525,10 @@ fn maybe_start(
             pod_ip,
         )
         .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
+        let cfg = ContainerConfig {
+            mounts: build::with_etc_hosts(cfg.mounts, Some(&hosts)),
+            ..cfg
+        };
         if let Some(dir) = cfg.log_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 (

@@ -729,6 +729,87 @@ fn row_restarts(l: &Lab, name: &str) -> i32 {
         .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
 }
 
+fn non_root_pod(name: &str, security_context: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: main\n    image: busybox\n    command: [\"sleep\", \"1000\"]\n    securityContext: {security_context}\n"
+    )
+}
+
+#[test]
+fn run_as_non_root_refuses_uid_0_with_create_container_config_error() {
+    let l = lab();
+    apply(
+        &l,
+        &non_root_pod("zero", "{runAsNonRoot: true, runAsUser: 0}"),
+    );
+    apply(&l, &non_root_pod("unset", "{runAsNonRoot: true}"));
+    apply(
+        &l,
+        &non_root_pod("ok", "{runAsNonRoot: true, runAsUser: 1000}"),
+    );
+    for name in ["zero", "unset"] {
+        assert!(
+            l.node.wait_until(WAIT, |st| row(st, name)
+                .is_some_and(|r| r.status == "CreateContainerConfigError")),
+            "{:?}",
+            row(&l.node.inner.state.lock().unwrap(), name)
+        );
+    }
+    assert!(l.node.wait_until(WAIT, |st| row(st, "ok")
+        .is_some_and(|r| r.status == "Running")));
+    // The reason's message is in the Failed event (the status moves on to
+    // the back-off between retries).
+    let (_, events) = l.node.pod("default", "zero").unwrap();
+    assert!(
+        events.iter().any(|e| e.reason == "Failed"
+            && e.message
+                .starts_with("Error: container's runAsUser breaks non-root policy")),
+        "{events:?}"
+    );
+    // Only "ok"'s container ever reached the runtime.
+    assert_eq!(l.rt.starts_of("main"), 1);
+}
+
+#[test]
+fn host_namespaces_and_aliases_are_validated_as_the_api_server_does() {
+    let l = lab();
+    let refuse = |extra: &str| {
+        l.node
+            .apply(&pod("h", "Always", extra), Path::new("h.yaml"))
+            .unwrap_err()
+    };
+    let e = refuse("  hostNetwork: true\n");
+    assert!(
+        e.contains("spec.hostNetwork: not supported by this node yet"),
+        "{e}"
+    );
+    let e = refuse("  hostPID: true\n");
+    assert!(
+        e.contains("spec.hostPID: not supported by this node yet"),
+        "{e}"
+    );
+    let e = refuse("  hostPID: true\n  shareProcessNamespace: true\n");
+    assert!(
+        e.contains("ShareProcessNamespace and HostPID cannot both be enabled"),
+        "{e}"
+    );
+    let e = refuse("  hostAliases:\n  - ip: 10.1.2\n    hostnames: [a.b]\n");
+    assert!(e.contains("spec.hostAliases[0].ip: Invalid value"), "{e}");
+    let e = refuse("  hostAliases:\n  - ip: 10.1.2.3\n    hostnames: [\"A_B\"]\n");
+    assert!(
+        e.contains("spec.hostAliases[0].hostnames[0]: Invalid value"),
+        "{e}"
+    );
+    apply(
+        &l,
+        &pod(
+            "ok",
+            "Always",
+            "  hostIPC: true\n  hostAliases:\n  - ip: \"2001:db8::1\"\n    hostnames: [v6.local]\n",
+        ),
+    );
+}
+
 #[test]
 fn what_the_kernel_did_not_take_is_a_warning_event() {
     // e.g. a host whose root lacks CAP_SYS_RESOURCE: the infra's

@@ -30,6 +30,9 @@ pub struct SandboxContainer {
     pumps: Vec<JoinHandle<PumpStats>>,
     helper_exe: PathBuf,
     privileged: bool,
+    /// Its uid/gid and capabilities, for `exec_sync`/`exec_tty` too (the
+    /// CRI runs execs with the container's user).
+    identity: kubelab_sandbox::spec::Identity,
     /// The container's env, given to `exec_sync` too (as the CRI does).
     env: Vec<(String, String)>,
     exit: Option<Exit>,
@@ -93,6 +96,7 @@ pub(super) fn start(
         pumps,
         helper_exe: opts.helper_exe.clone(),
         privileged: spec.privileged,
+        identity: spec.identity.clone(),
         env: config.env.clone(),
         exit: None,
     })
@@ -197,6 +201,7 @@ impl crate::runtime::Container for SandboxContainer {
             workdir: None,
             privileged: self.privileged,
             cpu_seconds: None,
+            identity: self.identity.clone(),
         };
         let mut p = kubelab_sandbox::exec::exec_pid(
             self.sandbox.pid() as i32,
@@ -247,6 +252,7 @@ impl crate::runtime::Container for SandboxContainer {
             workdir: None,
             privileged: self.privileged,
             cpu_seconds: None,
+            identity: self.identity.clone(),
         };
         let p = kubelab_sandbox::exec::exec_pid(
             self.sandbox.pid() as i32,

@@ -49,6 +49,11 @@ pub struct SandboxRuntimeOptions {
     pub weight_formula: WeightFormula,
     /// The Pod network (CNI); `None`: Pods get loopback only.
     pub cni: Option<CniOptions>,
+    /// The node's `metrics.sock`, also served on port
+    /// [`network::METRICS_PORT`] inside the node's network namespace once
+    /// it exists (Pod networking on), where Pods reach it at the bridge's
+    /// address. `None`: the socket only.
+    pub metrics_socket: Option<PathBuf>,
 }
 
 impl SandboxRuntimeOptions {
@@ -61,6 +66,7 @@ impl SandboxRuntimeOptions {
             cgroup_version: None,
             weight_formula: WeightFormula::default(),
             cni: None,
+            metrics_socket: None,
         }
     }
 }
@@ -72,6 +78,7 @@ struct PodEntry {
     /// Why the Pod runs without its cgroups.
     note: Option<String>,
     share_pid: bool,
+    host_ipc: bool,
     /// The Pod's CNI attachment, DELeted when it goes.
     attachment: Option<Attachment>,
 }
@@ -90,7 +97,11 @@ fn other(what: &str, e: impl std::fmt::Display) -> io::Error {
 impl SandboxRuntime {
     pub fn new(opts: SandboxRuntimeOptions) -> io::Result<SandboxRuntime> {
         cgroups::check_segment(&format!("node-{}", opts.node_name))?;
-        let network = network::PodNetwork::new(opts.cni.clone(), opts.helper_exe.clone())?;
+        let network = network::PodNetwork::new(
+            opts.cni.clone(),
+            opts.helper_exe.clone(),
+            opts.metrics_socket.clone(),
+        )?;
         Ok(SandboxRuntime {
             opts,
             pods: Mutex::new(HashMap::new()),
@@ -173,17 +184,33 @@ pub fn rootfs_of(image: &Image) -> Rootfs {
     }
 }
 
-/// A volume mount as the sandbox's bind. Only private propagation is
-/// supported so far: the others are refused, never silently weakened.
+/// A volume mount as the sandbox's bind; its propagation goes to
+/// [`Spec::slave_binds`]. `Bidirectional` is refused: kubelab's privileged
+/// is root of the Pod's user namespace only, and a mount it makes must
+/// never reach the node's (the host's) mount namespace.
 fn bind_of(m: &Mount) -> io::Result<spec::Mount> {
-    if m.propagation != Propagation::None {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "mountPropagation {:?} for {}: this runtime supports only None (private)",
-                m.propagation, m.container_path
-            ),
-        ));
+    match m.propagation {
+        Propagation::None => {}
+        Propagation::HostToContainer => check_receives(&m.host_path).map_err(|why| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "mountPropagation HostToContainer for {}: {why}",
+                    m.container_path
+                ),
+            )
+        })?,
+        Propagation::Bidirectional => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "mountPropagation Bidirectional for {}: not supported by this runtime: a \
+                     Pod's privileged is root of its own user namespace only, and its mounts \
+                     never reach the node's mount namespace; use HostToContainer",
+                    m.container_path
+                ),
+            ))
+        }
     }
     Ok(spec::Mount::Bind {
         source: m.host_path.clone(),
@@ -192,27 +219,84 @@ fn bind_of(m: &Mount) -> io::Result<spec::Mount> {
     })
 }
 
-/// The sandbox spec of a container; refuses what the sandbox cannot do yet.
+/// Whether mounts made on the node under `path` can reach a container:
+/// the mount holding it must be shared (or a slave) on the node, as
+/// containerd's `ensureSharedOrSlave` requires for rslave.
+fn check_receives(path: &Path) -> Result<(), String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| format!("read /proc/self/mountinfo: {e}"))?;
+    let real = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    match mount_holding(&info, &real) {
+        Some((_, true)) => Ok(()),
+        Some((point, false)) => Err(format!(
+            "the node's mount {point} holding {} is private, so nothing mounted there later \
+             can propagate; make it shared (`mount --make-rshared {point}`), as the kubelet \
+             needs for its root directory",
+            real.display()
+        )),
+        None => Err(format!("no mount holds {}", real.display())),
+    }
+}
+
+/// The mount point holding `path` in a mountinfo text (the last one mounted
+/// on its longest ancestor) and whether it is shared or a slave.
+fn mount_holding(info: &str, path: &Path) -> Option<(String, bool)> {
+    let mut best: Option<(usize, String, bool)> = None;
+    for line in info.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(point) = f.get(4) else { continue };
+        // mountinfo escapes spaces and the like as \ooo.
+        let point = unescape_mountinfo(point);
+        if !path.starts_with(&point) {
+            continue;
+        }
+        let optional = f.iter().skip(6).take_while(|x| **x != "-");
+        let propagates = optional
+            .clone()
+            .any(|o| o.starts_with("shared:") || o.starts_with("master:"));
+        let depth = Path::new(&point).components().count();
+        if best.as_ref().is_none_or(|(d, _, _)| depth >= *d) {
+            best = Some((depth, point, propagates));
+        }
+    }
+    best.map(|(_, p, s)| (p, s))
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|o| o.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(o)) => {
+                out.push((o[0] - b'0') * 64 + (o[1] - b'0') * 8 + (o[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The sandbox's identity of a container: its `securityContext` ids and
+/// capability changes.
+fn identity_of(c: &ContainerConfig) -> spec::Identity {
+    spec::Identity {
+        user: c.run_as_user,
+        group: c.run_as_group,
+        cap_add: c.capabilities_add.clone(),
+        cap_drop: c.capabilities_drop.clone(),
+    }
+}
+
+/// The sandbox spec of a container.
 fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
-    let unsupported = |what: &str| {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "container {:?}: {what} is not supported by this runtime yet",
-                c.name
-            ),
-        ))
-    };
-    if c.run_as_user.is_some_and(|u| u != 0) || c.run_as_group.is_some_and(|g| g != 0) {
-        return unsupported("securityContext.runAsUser/runAsGroup other than 0");
-    }
-    if c.read_only_root_filesystem {
-        return unsupported("securityContext.readOnlyRootFilesystem");
-    }
-    let caps = !c.capabilities_add.is_empty() || !c.capabilities_drop.is_empty();
-    if caps && !c.privileged {
-        return unsupported("securityContext.capabilities");
-    }
     Ok(Spec {
         namespaces: vec![
             Namespace::Mount,
@@ -223,14 +307,50 @@ fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
         hostname: None,
         rootfs: rootfs_of(&c.image),
         mounts: c.mounts.iter().map(bind_of).collect::<io::Result<_>>()?,
+        slave_binds: c
+            .mounts
+            .iter()
+            .filter(|m| m.propagation == Propagation::HostToContainer)
+            .map(|m| PathBuf::from(&m.container_path))
+            .collect(),
         env: c.env.iter().cloned().collect(),
         workdir: c.working_dir.as_ref().map(PathBuf::from),
         command: c.argv.clone(),
         privileged: c.privileged,
         // The command is PID 1 of its PID namespace, as in a container.
         init: false,
+        identity: identity_of(c),
+        readonly_rootfs: c.read_only_root_filesystem,
         ..Spec::default()
     })
+}
+
+/// Refuses a `runAsUser`/`runAsGroup` the Pod's user namespace (the
+/// infra's, which the container joins) does not map: a rootless node's
+/// Pods map uid 0 only, root's 0..65536.
+fn check_ids_mapped(infra_pid: u32, c: &ContainerConfig) -> io::Result<()> {
+    let fields = [
+        ("runAsUser", c.run_as_user, "uid_map"),
+        ("runAsGroup", c.run_as_group, "gid_map"),
+    ];
+    for (field, id, file) in fields {
+        let Some(id) = id else { continue };
+        let path = format!("/proc/{infra_pid}/{file}");
+        let map = std::fs::read_to_string(&path).map_err(|e| other(&format!("read {path}"), e))?;
+        if !kubelab_sandbox::idmap::maps(&map, id) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "container {:?}: securityContext.{field} {id} is not mapped in the Pod's user \
+                     namespace ({file}: {}); a node run without root maps only id 0 into its Pods: \
+                     use 0, or run the node as root (its Pods map ids 0-65535)",
+                    c.name,
+                    map.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Runtime for SandboxRuntime {
@@ -246,14 +366,18 @@ impl Runtime for SandboxRuntime {
             Err(e) => (None, Some(without_cgroups(e)?)),
         };
         let pod_cg = given.as_ref().and_then(|g| g.own.clone());
+        let namespaces = [
+            Namespace::User,
+            Namespace::Net,
+            Namespace::Ipc,
+            Namespace::Uts,
+            Namespace::Pid,
+        ]
+        .into_iter()
+        .filter(|n| !(config.host_ipc && *n == Namespace::Ipc))
+        .collect();
         let spec = Spec {
-            namespaces: vec![
-                Namespace::User,
-                Namespace::Net,
-                Namespace::Ipc,
-                Namespace::Uts,
-                Namespace::Pid,
-            ],
+            namespaces,
             hostname: Some(config.hostname.clone()),
             ..Spec::default()
         };
@@ -327,6 +451,7 @@ impl Runtime for SandboxRuntime {
             cgroup: pod_cg,
             note,
             share_pid: config.share_process_namespace,
+            host_ipc: config.host_ipc,
             attachment,
         };
         self.pods
@@ -341,7 +466,7 @@ impl Runtime for SandboxRuntime {
         pod: &PodSandbox,
         config: &ContainerConfig,
     ) -> io::Result<Box<dyn crate::runtime::Container>> {
-        let share_pid = {
+        let (share_pid, host_ipc) = {
             let pods = self
                 .pods
                 .lock()
@@ -352,9 +477,10 @@ impl Runtime for SandboxRuntime {
                         io::ErrorKind::NotFound,
                         format!("no Pod sandbox {}", pod.id),
                     )
-                })?
-                .share_pid
+                })
+                .map(|e| (e.share_pid, e.host_ipc))?
         };
+        check_ids_mapped(pod.infra_pid, config)?;
         let spec = container_spec(config)?;
         let f = self.opts.weight_formula;
         let levels = cgroups::levels(&self.root(), &config.cgroup.path, &[&config.cgroup], f)?;
@@ -366,6 +492,7 @@ impl Runtime for SandboxRuntime {
             join: Some(JoinNamespaces {
                 pid: pod.infra_pid,
                 share_pid,
+                host_ipc,
             }),
             cgroup: leaf.clone().map(|join| GivenCgroup { join, own: None }),
             oom_score_adj: config.cgroup.oom_score_adj,
@@ -426,5 +553,34 @@ impl Runtime for SandboxRuntime {
 
     fn unmount_volume(&self, dir: &Path) -> io::Result<()> {
         memory_volume::unmount(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deepest_last_mount_holds_a_path() {
+        let info = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+30 22 0:5 / /srv rw shared:7 - tmpfs t rw
+31 30 0:6 / /srv/my\\040dir rw - tmpfs t rw
+32 22 0:7 / /srv rw master:9 - tmpfs t rw
+";
+        assert_eq!(
+            mount_holding(info, Path::new("/srv/my dir/x")),
+            Some(("/srv/my dir".into(), false))
+        );
+        // Mounted over: the later /srv (a slave) wins.
+        assert_eq!(
+            mount_holding(info, Path::new("/srv/other")),
+            Some(("/srv".into(), true))
+        );
+        assert_eq!(
+            mount_holding(info, Path::new("/etc")),
+            Some(("/".into(), true))
+        );
+        assert_eq!(unescape_mountinfo("a\\134b"), "a\\b");
     }
 }

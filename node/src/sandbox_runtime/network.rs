@@ -24,6 +24,7 @@ use crate::cni::{
     PluginRunner, ResultCache,
 };
 use crate::runtime::{CheckOutcome, NetCheck};
+use kubelab_sandbox::net::forward::Forwarder;
 use kubelab_sandbox::net::{NodeNetns, NodeNetnsOptions};
 use std::io;
 use std::net::IpAddr;
@@ -59,7 +60,14 @@ pub struct CniOptions {
     pub state_dir: PathBuf,
 }
 
+/// The kubelet's read-only port, where the node serves its metrics inside
+/// its network namespace (see [`SandboxRuntimeOptions::metrics_socket`](super::SandboxRuntimeOptions::metrics_socket)).
+pub const METRICS_PORT: u16 = 10255;
+
 struct Started {
+    /// Serves the metrics socket on [`METRICS_PORT`]; dropped (stopped)
+    /// before the namespace's holder.
+    _metrics: Option<Forwarder>,
     netns: NodeNetns,
     runner: PluginRunner,
     bridge: NetworkConfigList,
@@ -71,6 +79,7 @@ struct Started {
 pub(crate) struct PodNetwork {
     opts: Option<CniOptions>,
     helper_exe: PathBuf,
+    metrics_socket: Option<PathBuf>,
     /// Why Pods get loopback only (decided when the runtime starts).
     off: Option<String>,
     started: Mutex<Option<Arc<Started>>>,
@@ -103,7 +112,11 @@ pub fn why_loopback_only(opts: Option<&CniOptions>) -> Option<String> {
 
 impl PodNetwork {
     /// Checks the options (a bad Pod CIDR is an error); nothing starts yet.
-    pub(crate) fn new(opts: Option<CniOptions>, helper_exe: PathBuf) -> io::Result<PodNetwork> {
+    pub(crate) fn new(
+        opts: Option<CniOptions>,
+        helper_exe: PathBuf,
+        metrics_socket: Option<PathBuf>,
+    ) -> io::Result<PodNetwork> {
         if let Some(o) = &opts {
             default_bridge_conflist(&o.pod_cidr, &o.state_dir.join("ipam")).map_err(other)?;
         }
@@ -111,6 +124,7 @@ impl PodNetwork {
             off: why_loopback_only(opts.as_ref()),
             opts,
             helper_exe,
+            metrics_socket,
             started: Mutex::new(None),
         })
     }
@@ -157,7 +171,15 @@ impl PodNetwork {
         }
         let mut runner = PluginRunner::new(opts.plugin_dirs.clone());
         runner.launcher = Launcher::Prefix(netns.enter_prefix());
+        let metrics = match &self.metrics_socket {
+            Some(sock) => Some(
+                Forwarder::start(&self.helper_exe, netns.pid(), METRICS_PORT, sock)
+                    .map_err(|e| other(format!("serve metrics on port {METRICS_PORT}: {e}")))?,
+            ),
+            None => None,
+        };
         let started = Arc::new(Started {
+            _metrics: metrics,
             bridge: default_bridge_conflist(&opts.pod_cidr, &ipam).map_err(other)?,
             lo: loopback_conflist(),
             cache: ResultCache::new(results),

@@ -27,6 +27,9 @@ pub struct ExecRequest {
     /// its children inherit): SIGXCPU at the limit, SIGKILL a second later.
     /// Bounds a busy loop well before any wall-clock timeout.
     pub cpu_seconds: Option<u64>,
+    /// The command's uid/gid and capabilities (a container's
+    /// `securityContext`, which the CRI applies to its execs too).
+    pub identity: crate::spec::Identity,
 }
 
 impl ExecRequest {
@@ -141,6 +144,7 @@ pub fn exec_pid(
         workdir: req.workdir.clone(),
         privileged: req.privileged,
         cpu_seconds: req.cpu_seconds,
+        identity: req.identity.clone(),
         status_fd: status_w.as_raw_fd(),
         lifeline_fd: life_r.as_raw_fd(),
         pty: None,

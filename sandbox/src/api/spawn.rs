@@ -498,6 +498,9 @@ impl Sandbox {
     pub fn exec(&self, req: &ExecRequest, stdio: StdioMode) -> Result<ExecProcess> {
         let mut req = req.clone();
         req.privileged = req.privileged || self.spec.privileged;
+        if req.identity.is_default() {
+            req.identity = self.spec.identity.clone();
+        }
         exec_pid(self.init_pid, &req, stdio, &self.helper_exe)
     }
 }

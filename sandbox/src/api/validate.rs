@@ -95,6 +95,15 @@ pub fn validate(spec: &Spec) -> Result<()> {
             }
         }
     }
+    for t in &spec.slave_binds {
+        let is_bind = |m: &Mount| matches!(m, Mount::Bind { target, .. } if target == t);
+        if !spec.mounts.iter().any(is_bind) {
+            return Err(Error::new(
+                "slave_binds",
+                format!("`{}` is not the target of a bind in `mounts`", t.display()),
+            ));
+        }
+    }
     if let Some(w) = &spec.workdir {
         if !w.is_absolute() {
             return Err(Error::new(

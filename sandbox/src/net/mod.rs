@@ -23,6 +23,7 @@
 
 pub mod check;
 pub(crate) mod enter;
+pub mod forward;
 pub mod holder;
 pub(crate) mod ip;
 
@@ -33,5 +34,7 @@ pub use holder::{NodeNetns, NodeNetnsOptions};
 pub(crate) const HOLDER_ARG: &str = "__kubelab-netns-holder";
 /// argv[1] of the enter-and-exec helper.
 pub(crate) const ENTER_ARG: &str = "__kubelab-netns-enter";
+/// argv[1] of the port forwarder ([`forward`]).
+pub(crate) const FORWARD_ARG: &str = "__kubelab-netns-forward";
 /// argv[1] of the check helper.
 pub(crate) const CHECK_ARG: &str = "__kubelab-netns-check";

@@ -156,9 +156,31 @@ pub(crate) fn become_root() -> io::Result<()> {
     Ok(())
 }
 
+/// Whether `id` is inside one of the ranges of a `uid_map`/`gid_map` text
+/// (lines `inside outside count`).
+pub fn maps(map: &str, id: u32) -> bool {
+    map.lines().any(|l| {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        matches!(f[..], [start, _, count] if (id as u64) >= start && (id as u64) < start + count)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_mapped_only_inside_a_range() {
+        let rootless = "         0       1000          1\n";
+        assert!(maps(rootless, 0));
+        assert!(!maps(rootless, 1000));
+        let root = "0 1879048192 65536\n";
+        assert!(maps(root, 65535) && !maps(root, 65536));
+        assert!(!maps("", 0));
+    }
 
     #[test]
     fn roots_own_subuid_line_wins() {

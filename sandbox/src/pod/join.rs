@@ -31,12 +31,11 @@ fn open(pid: u32, name: &str) -> Result<OwnedFd, Error> {
 /// capabilities for the others). The PID namespace applies to the children
 /// cloned afterwards.
 pub(crate) fn join(j: &JoinNamespaces) -> Result<(), Error> {
-    let mut names = vec![
-        ("user", libc::CLONE_NEWUSER),
-        ("net", libc::CLONE_NEWNET),
-        ("ipc", libc::CLONE_NEWIPC),
-        ("uts", libc::CLONE_NEWUTS),
-    ];
+    let mut names = vec![("user", libc::CLONE_NEWUSER), ("net", libc::CLONE_NEWNET)];
+    if !j.host_ipc {
+        names.push(("ipc", libc::CLONE_NEWIPC));
+    }
+    names.push(("uts", libc::CLONE_NEWUTS));
     if j.share_pid {
         names.push(("pid", libc::CLONE_NEWPID));
     }

@@ -23,6 +23,12 @@ pub struct JoinNamespaces {
     pub pid: u32,
     /// `shareProcessNamespace`: join its PID namespace instead of making one.
     pub share_pid: bool,
+    /// `hostIPC`: the infra kept its caller's IPC namespace (the node
+    /// agent's), so it is not joined: the container keeps its caller's too.
+    /// (Joining it from inside the Pod's user namespace would need
+    /// capabilities over the namespace's owner, which a Pod never has.)
+    #[serde(default)]
+    pub host_ipc: bool,
 }
 
 /// A cgroup the caller made (see [`cgroups::create_path`]) instead of the

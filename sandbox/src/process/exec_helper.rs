@@ -77,7 +77,7 @@ fn exec_inner(cfg: &ExecConfig, lifeline: Option<OwnedFd>) -> Result<i32> {
                     sys::exit_now(e.exit_code)
                 }
             }
-            let e = match finish_privileges(cfg.privileged) {
+            let e = match finish_privileges(cfg.privileged, &cfg.identity) {
                 Ok(()) => start_payload(&cfg.command, &env, Some(&workdir), slave.as_ref()),
                 Err(e) => e,
             };

@@ -4,7 +4,7 @@
 
 use super::protocol::PtyRequest;
 use crate::error::{Error, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
-use crate::spec::Spec;
+use crate::spec::{Identity, Spec};
 use crate::sys;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -32,16 +32,55 @@ pub(crate) fn make_pty(req: &PtyRequest) -> Result<OwnedFd, Error> {
     Ok(slave)
 }
 
-/// Drops capabilities (unless privileged), sets no_new_privs and installs
-/// the seccomp filter ([`super::seccomp`]).
-pub(crate) fn finish_privileges(privileged: bool) -> Result<(), Error> {
+/// Drops capabilities to the identity's set (all kept when privileged),
+/// switches to its uid/gid, sets no_new_privs and installs the seccomp
+/// filter ([`super::seccomp`]).
+pub(crate) fn finish_privileges(privileged: bool, id: &Identity) -> Result<(), Error> {
+    let keep = sys::resolve_caps(privileged, &id.cap_add, &id.cap_drop)
+        .map_err(|e| Error::new("identity.capabilities", e))?;
+    let ids = (id.user.is_some() || id.group.is_some())
+        .then(|| (id.user.unwrap_or(0), id.group.unwrap_or(0)));
+    if let Some((uid, gid)) = ids {
+        check_mapped(uid, gid)?;
+    }
     if !privileged {
-        sys::drop_caps(sys::DEFAULT_CAPS)
-            .map_err(|e| Error::new("capabilities", format!("drop: {e}")))?;
+        sys::drop_bounding(&keep).map_err(|e| Error::new("capabilities", format!("drop: {e}")))?;
+    }
+    if let Some((uid, gid)) = ids {
+        sys::switch_ids(uid, gid)
+            .map_err(|e| Error::new("identity", format!("switch to uid {uid} gid {gid}: {e}")))?;
+    }
+    // A uid other than 0 has no permitted capabilities left to keep.
+    let keep: &[u32] = if ids.is_some_and(|(u, _)| u != 0) {
+        &[]
+    } else {
+        &keep
+    };
+    if !privileged || ids.is_some() {
+        sys::set_caps(keep).map_err(|e| Error::new("capabilities", format!("set: {e}")))?;
     }
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
         .map_err(|e| Error::new("capabilities", format!("no_new_privs: {e}")))?;
     super::seccomp::install().map_err(|e| Error::new("seccomp", format!("install filter: {e}")))
+}
+
+/// Whether `uid` and `gid` are mapped in this user namespace; the error
+/// says what the map holds (a rootless sandbox maps uid 0 only).
+fn check_mapped(uid: u32, gid: u32) -> Result<(), Error> {
+    for (what, id, file) in [("user", uid, "uid_map"), ("group", gid, "gid_map")] {
+        let map = sys::read_small(&Path::new("/proc/self").join(file)).unwrap_or_default();
+        if !crate::ns::idmap::maps(&map, id) {
+            return Err(Error::new(
+                if what == "user" { "identity.user" } else { "identity.group" },
+                format!(
+                    "{what} id {id} is not mapped in the sandbox's user namespace (/proc/self/{file}: {}); \
+                     a rootless sandbox maps only id 0 (its caller): run as root for other ids",
+                    map.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn command_or_shell(spec: &Spec) -> Vec<String> {

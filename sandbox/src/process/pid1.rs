@@ -126,7 +126,7 @@ fn setup_and_start(
     };
     let env = payload_env(spec, cfg.pty.is_some());
     let argv = command_or_shell(spec);
-    finish_privileges(spec.privileged)?;
+    finish_privileges(spec.privileged, &spec.identity)?;
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0);
     let _ = sys::prctl(libc::PR_SET_NAME, c"kubelab-init".as_ptr() as libc::c_ulong);
     crate::trace::mark("pid1: exec payload");

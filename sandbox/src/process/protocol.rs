@@ -88,6 +88,9 @@ pub struct ExecConfig {
     /// RLIMIT_CPU for the command (see `ExecRequest::cpu_seconds`).
     #[serde(default)]
     pub cpu_seconds: Option<u64>,
+    /// The command's ids and capabilities (see `ExecRequest::identity`).
+    #[serde(default)]
+    pub identity: crate::spec::Identity,
     pub status_fd: RawFd,
     pub lifeline_fd: RawFd,
     pub pty: Option<PtyRequest>,

@@ -271,6 +271,20 @@ pub(crate) fn build(
                     format!("attach bind at {}: {e}", target.display()),
                 )
             })?;
+            // The clone is a slave of the source's host mount (every copy
+            // on the way was made rslave): keep it for HostToContainer,
+            // cut it otherwise.
+            let propagation = if spec.slave_binds.iter().any(|s| s == target) {
+                libc::MS_SLAVE
+            } else {
+                libc::MS_PRIVATE
+            };
+            sys::mount(None, &t, None, propagation | libc::MS_REC, None).map_err(|e| {
+                err(
+                    "mounts",
+                    format!("propagation of the bind at {}: {e}", target.display()),
+                )
+            })?;
             if *readonly {
                 remount_ro(&t)?;
             }
@@ -281,6 +295,11 @@ pub(crate) fn build(
         if !t.is_dir() {
             mkdirs(&t, 0o755).map_err(|e| err("workdir", format!("{}: {e}", w.display())))?;
         }
+    }
+    if spec.readonly_rootfs {
+        // The overlay's own mount only: /proc, /dev, tmpfs and writable
+        // binds below it are mounts of their own and keep their flags.
+        remount_ro(Path::new("/"))?;
     }
     Ok(())
 }

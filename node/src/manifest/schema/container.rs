@@ -156,29 +156,33 @@ pub(super) const SECURITY_CONTEXT: &[Field] = &[
     f(
         "runAsUser",
         Int64,
-        "the uid the container's process runs as",
+        "the uid of the container's processes (and execs) inside the Pod's user namespace: 0–65535 on a root node, 0 only on a rootless one",
     ),
-    f("runAsGroup", Int64, "its gid"),
+    f("runAsGroup", Int64, "their gid, mapped the same way; no supplementary groups"),
     f(
         "runAsNonRoot",
         Bool,
-        "refuse to start (CreateContainerConfigError) when the uid would be 0",
+        "refuse to start (CreateContainerConfigError) when the uid would be 0 (images run as 0 unless `runAsUser`)",
     ),
     f(
         "readOnlyRootFilesystem",
         Bool,
-        "the rootfs is mounted read-only",
+        "the rootfs is mounted read-only; volumes, /dev and /proc keep their own flags",
     ),
     f(
         "privileged",
         Bool,
-        "kubelab's privileged sandbox (all capabilities, no seccomp filter)",
+        "kubelab's privileged sandbox (all capabilities of the Pod's user namespace, no seccomp filter)",
     ),
-    f("allowPrivilegeEscalation", Bool, "false sets no_new_privs"),
+    f(
+        "allowPrivilegeEscalation",
+        Bool,
+        "accepted; kubelab sets no_new_privs on every container, as `false` asks",
+    ),
     f(
         "capabilities",
         Object(CAPABILITIES),
-        "capabilities added to / dropped from the default set",
+        "changes to the default set (containerd's: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP), on the bounding and effective sets; ignored when privileged",
     ),
 ];
 
@@ -186,9 +190,13 @@ pub(super) const CAPABILITIES: &[Field] = &[
     f(
         "add",
         StrList,
-        "names like `NET_ADMIN` (with or without `CAP_`)",
+        "names like `NET_ADMIN` (with or without `CAP_`), or `ALL`",
     ),
-    f("drop", StrList, "names, or `ALL`"),
+    f(
+        "drop",
+        StrList,
+        "names, or `ALL` (applied before the named adds, as containerd does)",
+    ),
 ];
 
 pub(super) const VOLUME_MOUNT: &[Field] = &[
@@ -207,7 +215,7 @@ pub(super) const VOLUME_MOUNT: &[Field] = &[
     f(
         "mountPropagation",
         Enum(&["None", "HostToContainer", "Bidirectional"]),
-        "default `None`; `Bidirectional` needs `privileged`",
+        "default `None` (rprivate); `HostToContainer` (rslave) sees mounts the node makes under the volume later (its node mount must be shared); `Bidirectional` is refused at start",
     ),
 ];
 

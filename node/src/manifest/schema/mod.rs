@@ -98,6 +98,15 @@ const SPEC: &[Field] = &[
     f("hostname", Str, "a DNS-1123 label; default the Pod's name"),
     f("nodeName", Str, "accepted when it names this node; the node sets it"),
     f("dnsPolicy", Enum(&["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]), "accepted (kubectl writes it), no effect: the node has no cluster DNS"),
+    f("hostAliases", List(HOST_ALIAS), "entries appended to the Pod's managed `/etc/hosts` (the kubelet's format)"),
+    f("hostIPC", Bool, "the Pod uses the node agent's IPC namespace instead of its own"),
+    f("hostNetwork", Bool, "validated as the API server does; refused at apply time: not supported by this node yet"),
+    f("hostPID", Bool, "validated (not with `shareProcessNamespace`); refused at apply time: not supported by this node yet"),
+];
+
+const HOST_ALIAS: &[Field] = &[
+    f("ip", Str, "required; an IPv4 or IPv6 address"),
+    f("hostnames", StrList, "DNS-1123 subdomains"),
 ];
 
 /// Every supported path (`spec.containers[].securityContext.runAsUser`)

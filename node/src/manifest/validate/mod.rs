@@ -118,6 +118,25 @@ pub fn validate(pod: &Pod) -> Vec<Problem> {
     if let Some(n) = spec.node_name.as_deref() {
         c.check("spec.nodeName", n, names::dns1123_subdomain);
     }
+    if spec.host_pid == Some(true) && spec.share_process_namespace == Some(true) {
+        c.other(
+            "spec.shareProcessNamespace",
+            "Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled".into(),
+        );
+    }
+    for (i, a) in spec.host_aliases.iter().flatten().enumerate() {
+        let p = format!("spec.hostAliases[{i}]");
+        if a.ip.parse::<std::net::IpAddr>().is_err() {
+            c.invalid(
+                &format!("{p}.ip"),
+                &a.ip,
+                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            );
+        }
+        for (j, h) in a.hostnames.iter().flatten().enumerate() {
+            c.check(&format!("{p}.hostnames[{j}]"), h, names::dns1123_subdomain);
+        }
+    }
     let grace = spec.termination_grace_period_seconds.unwrap_or(30);
     if grace < 0 {
         c.other(
