@@ -319,6 +319,8 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
     let mut d = Vec::new();
     let path = &l.path;
     let sandboxes = &l.front.sandboxes;
+    // A world lesson's blocks and panes name nodes: src/lab/world/lint.rs.
+    let world = l.front.world.is_some();
     let mut seen: HashMap<&str, u32> = HashMap::new();
     for i in l.doc.interactives() {
         let (id, sandbox, what) = match i {
@@ -339,6 +341,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             }
         }
         match sandbox {
+            _ if world => {}
             Some(name) if !sandboxes.contains_key(name) => d.push(Diagnostic::error(
                 path,
                 line,
@@ -463,6 +466,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             continue;
         }
         match sb {
+            _ if world => {}
             Some(s) if !sandboxes.contains_key(s) => d.push(Diagnostic::error(
                 path,
                 pane_line,
@@ -482,6 +486,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
     d.extend(unhighlighted_languages(l));
     d.extend(crate::cluster::lint::lint(l));
     d.extend(crate::lab::node::lint::lint(l));
+    d.extend(crate::lab::world::lint::lint(l));
     d
 }
 

@@ -71,6 +71,11 @@ pub trait PaneHost: Send {
     fn wants_ctrl_z(&self) -> bool {
         false
     }
+    /// Whether the panes hold several shells, F8 showing the next (a lab
+    /// world's nodes): then F8 works from any focus, as F7 does.
+    fn several_shells(&self) -> bool {
+        false
+    }
     /// What has the pane focus when the pane area has it (the status bar
     /// lists the keys that work there).
     fn focus_kind(&self) -> PaneFocus {

@@ -77,8 +77,12 @@ pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
         }
         Overlay::None => {}
     }
-    // F7 (next inspector pane) is not a shell key: it works from any focus.
-    if k.code == KeyCode::F(7) && app.has_panes() && app.focus != Focus::Panes {
+    // F7 (next inspector pane) and F8 (next shell: a world's nodes) are
+    // not shell keys: they work from any focus.
+    if matches!(k.code, KeyCode::F(7) | KeyCode::F(8))
+        && app.has_panes()
+        && app.focus != Focus::Panes
+    {
         return Some(Action::PaneKey(k));
     }
     if app.focus == Focus::Panes {

@@ -281,7 +281,7 @@ pub fn apply(app: &mut App, reloaded: Reloaded) {
             Some(before) if lab_changed(&before, &l) => {
                 app.panes.lesson_opened(None);
                 app.panes.lesson_opened(Some(&l));
-                if app.panes.available() && !l.front.sandboxes.is_empty() {
+                if app.panes.available() && !l.front.lab_targets().is_empty() {
                     if let Some(m) = &mut app.message {
                         m.push_str(s.lab_restarted);
                     }
@@ -300,10 +300,18 @@ pub fn lab_changed(old: &Lesson, new: &Lesson) -> bool {
         l.doc
             .checks()
             .into_iter()
-            .map(|c| (c.id.clone(), c.code.clone(), c.on, c.sandbox.clone()))
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    c.code.clone(),
+                    c.on,
+                    c.target().map(str::to_string),
+                )
+            })
             .collect::<Vec<_>>()
     };
     old.front.sandboxes != new.front.sandboxes
+        || old.front.world != new.front.world
         || old.front.panes != new.front.panes
         || checks(old) != checks(new)
 }

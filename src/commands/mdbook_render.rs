@@ -23,6 +23,8 @@ use std::path::Path;
 pub struct Labels {
     pub run: &'static str,
     pub sandbox: &'static str,
+    /// A world lesson's node (`node=`).
+    pub node: &'static str,
     /// Before a check's title: what kubelab verifies.
     pub verify: &'static str,
     /// A check without a `# title:` line.
@@ -50,6 +52,7 @@ impl Labels {
     pub const EN: Labels = Labels {
         run: "Run in kubelab",
         sandbox: "sandbox",
+        node: "node",
         verify: "kubelab checks:",
         verify_untitled: "kubelab checks this step for you.",
         on_host: "on the host",
@@ -70,6 +73,7 @@ impl Labels {
     pub const ZH: Labels = Labels {
         run: "在 kubelab 中运行",
         sandbox: "沙箱",
+        node: "节点",
         verify: "kubelab 会检查：",
         verify_untitled: "kubelab 会替你检查这一步。",
         on_host: "在宿主机上",
@@ -111,15 +115,12 @@ pub fn render_interactive(block: &Interactive, labels: &Labels) -> String {
 /// on the web page runs the command.
 fn render_run(b: &RunBlock, l: &Labels) -> String {
     let mut label = format!("<span class=\"kubelab-tag\">{}</span>", html_escape(l.run));
-    if let Some(s) = &b.sandbox {
-        let _ = write!(
-            label,
-            "{}{} {}{}",
-            l.open,
-            l.sandbox,
-            html_escape(s),
-            l.close
-        );
+    let (word, name) = match (&b.node, &b.sandbox) {
+        (Some(n), _) => (l.node, Some(n)),
+        (None, s) => (l.sandbox, s.as_ref()),
+    };
+    if let Some(s) = name {
+        let _ = write!(label, "{}{} {}{}", l.open, word, html_escape(s), l.close);
     }
     format!(
         "<p class=\"kubelab-run-label\">{label}</p>\n\n{}",

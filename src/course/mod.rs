@@ -23,6 +23,7 @@ pub mod model;
 pub mod node;
 pub mod suggest;
 pub mod summary;
+pub mod world;
 
 pub use load::{
     books_root, load, CourseError, EntryState, LoadedCourse, Outline, OutlineEntry, OutlinePart,

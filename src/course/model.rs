@@ -124,6 +124,15 @@ pub const TOOLS: &[Tool] = &[
         command: "umoci",
         package: "umoci",
     },
+    // Lab worlds' node shells (docs/worlds.md): what their lessons run.
+    Tool {
+        command: "ping",
+        package: "iputils-ping",
+    },
+    Tool {
+        command: "bridge",
+        package: "iproute2",
+    },
 ];
 
 const KEYWORDS: &[(&str, Requirement)] = &[
@@ -205,6 +214,10 @@ pub struct FrontMatter {
     /// checked in [`super::node`].
     #[serde(default)]
     pub node: Option<NodeReq>,
+    /// `[world]`: the lab runs on a lab world's nodes (src/lab/world.rs,
+    /// docs/worlds.md); its nodes take the place of `[sandboxes]`.
+    #[serde(default)]
+    pub world: Option<kubelab_sandbox::world_spec::WorldSpec>,
 }
 
 /// `[node]` in the front matter: the lesson gets one `kubelab node` of its
@@ -265,11 +278,26 @@ fn default_schema() -> u32 {
 
 impl FrontMatter {
     /// The sandbox run blocks and checks use when they don't name one.
+    /// In a world lesson: the first node.
     pub fn default_sandbox(&self) -> Option<&str> {
+        if let Some(w) = &self.world {
+            return w.nodes.first().map(|n| n.name.as_str());
+        }
         if self.sandboxes.contains_key("main") {
             Some("main")
         } else {
             self.sandboxes.keys().next().map(String::as_str)
+        }
+    }
+}
+
+impl FrontMatter {
+    /// What the lab's blocks and panes may name: the sandboxes, or in a
+    /// world lesson its nodes, in order (the default first for a world).
+    pub fn lab_targets(&self) -> Vec<&str> {
+        match &self.world {
+            Some(w) => w.nodes.iter().map(|n| n.name.as_str()).collect(),
+            None => self.sandboxes.keys().map(String::as_str).collect(),
         }
     }
 }

@@ -33,8 +33,8 @@ impl Kind {
     /// Attributes this kind accepts.
     pub fn attributes(self) -> &'static [&'static str] {
         match self {
-            Kind::Run | Kind::Solution => &["sandbox", "needs"],
-            Kind::Check => &["id", "on", "sandbox", "kind", "needs"],
+            Kind::Run | Kind::Solution => &["sandbox", "node", "needs"],
+            Kind::Check => &["id", "on", "sandbox", "node", "kind", "needs"],
             Kind::Quiz => &[],
         }
     }
@@ -142,7 +142,7 @@ pub const NEEDS_LIMITS: &str = "limits";
 
 /// Attributes of the interactive kinds: `key=` with one of these marks an
 /// info string as kubelab's.
-const MARKER_ATTRS: [&str; 4] = ["id", "on", "sandbox", "needs"];
+const MARKER_ATTRS: [&str; 5] = ["id", "on", "sandbox", "node", "needs"];
 
 /// A misspelt kind (`runn`, `chek`, `soluton`): one edit away.
 fn near_kind(word: &str) -> bool {
@@ -348,7 +348,7 @@ pub fn check_attrs(kind: Kind, lang: &str, attrs: &[Attr]) -> Result<(), Vec<Inf
                     a.value
                 ),
             }),
-            "on" | "sandbox" if cluster => errs.push(InfoProblem {
+            "on" | "sandbox" | "node" if cluster => errs.push(InfoProblem {
                 offset: a.offset,
                 message: format!(
                     "`{}` has no meaning on a cluster check: it asks the lab's namespace",
@@ -371,7 +371,13 @@ pub fn check_attrs(kind: Kind, lang: &str, attrs: &[Attr]) -> Result<(), Vec<Inf
                 offset: a.offset,
                 message: format!("on={} is not a place; use on=host or on=sandbox", a.value),
             }),
-            "id" | "sandbox" if !valid_name(&a.value) => errs.push(InfoProblem {
+            "node" if attrs.iter().any(|b| b.key == "sandbox") => errs.push(InfoProblem {
+                offset: a.offset,
+                message: "`node=` and `sandbox=` together: a world lesson's blocks name a node, \
+                          other lessons' a sandbox"
+                    .into(),
+            }),
+            "id" | "sandbox" | "node" if !valid_name(&a.value) => errs.push(InfoProblem {
                 offset: a.offset,
                 message: format!(
                     "{}=\"{}\": use letters, digits, `-`, `_` or `.`",

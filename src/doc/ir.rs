@@ -137,6 +137,8 @@ pub struct RunBlock {
     pub code: String,
     /// Which sandbox's shell receives it; `None` = the lesson's default sandbox.
     pub sandbox: Option<String>,
+    /// `node=NAME`: which node of the lesson's `[world]` (lab worlds).
+    pub node: Option<String>,
     /// `needs=limits`: never typed into a sandbox running without its cgroup
     /// limits (a memory hog there would eat the host's memory).
     pub needs_limits: bool,
@@ -166,6 +168,8 @@ pub struct CheckBlock {
     pub code: String,
     pub on: CheckSide,
     pub sandbox: Option<String>,
+    /// `node=NAME`: which node of the lesson's `[world]` it runs in.
+    pub node: Option<String>,
     /// `needs=limits`: without the sandbox's cgroup limits the check cannot
     /// pass; it is shown as not available on this machine and skipped.
     pub needs_limits: bool,
@@ -181,10 +185,26 @@ pub struct SolutionBlock {
     pub lang: String,
     pub code: String,
     pub sandbox: Option<String>,
+    /// `node=NAME`: which node of the lesson's `[world]` it is typed into.
+    pub node: Option<String>,
     /// `needs=limits`, as on a run block.
     pub needs_limits: bool,
     pub line: u32,
 }
+
+/// Where a block runs: its `node=` (a world lesson) or its `sandbox=`;
+/// `None` is the lesson's default. The lab treats a world's nodes as the
+/// lesson's sandboxes (src/lab/world.rs), so one name says both.
+macro_rules! target {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub fn target(&self) -> Option<&str> {
+                self.node.as_deref().or(self.sandbox.as_deref())
+            }
+        }
+    )*};
+}
+target!(RunBlock, CheckBlock, SolutionBlock);
 
 /// ```` ```toml quiz ````: one multiple-choice question.
 #[derive(Debug, Clone, PartialEq)]

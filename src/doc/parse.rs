@@ -542,12 +542,14 @@ impl<'s> Builder<'s, '_> {
         }
         let attr = |k: &str| attrs.iter().find(|a| a.key == k).map(|a| a.value.clone());
         let sandbox = attr("sandbox");
+        let node = attr("node");
         let needs_limits = attr("needs").is_some_and(|v| v == fence::NEEDS_LIMITS);
         match kind {
             Kind::Run => Block::Interactive(Interactive::Run(RunBlock {
                 lang,
                 code,
                 sandbox,
+                node,
                 needs_limits,
                 line,
             })),
@@ -555,6 +557,7 @@ impl<'s> Builder<'s, '_> {
                 lang,
                 code,
                 sandbox,
+                node,
                 needs_limits,
                 line,
             })),
@@ -587,6 +590,7 @@ impl<'s> Builder<'s, '_> {
                     code,
                     on,
                     sandbox,
+                    node,
                     needs_limits,
                     title,
                     hint,

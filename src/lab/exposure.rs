@@ -41,6 +41,10 @@ pub struct Exposure {
     pub lesson: String,
     pub host_checks: Vec<HostCheck>,
     pub writable: Vec<WritableBind>,
+    /// A `[world]` lab: its node names and how many checks run in them.
+    /// A world isolates networks, not files: its shells and checks use the
+    /// host's files as the learner (src/lab/world.rs).
+    pub world: Option<(Vec<String>, usize)>,
 }
 
 impl Exposure {
@@ -73,16 +77,21 @@ impl Exposure {
                 }
             }
         }
+        let world = lesson.front.world.as_ref().map(|w| {
+            let nodes = w.nodes.iter().map(|n| n.name.to_string()).collect();
+            (nodes, lesson.doc.checks().len())
+        });
         Exposure {
             lesson: lesson.front.id.clone(),
             host_checks,
             writable,
+            world,
         }
     }
 
     /// Whether the lesson reaches outside its sandboxes at all.
     pub fn is_empty(&self) -> bool {
-        self.host_checks.is_empty() && self.writable.is_empty()
+        self.host_checks.is_empty() && self.writable.is_empty() && self.world.is_none()
     }
 }
 
@@ -127,11 +136,18 @@ pub fn fingerprint<'a>(lessons: impl IntoIterator<Item = &'a Lesson>) -> String 
         .into_iter()
         .map(|l| {
             let specs = serde_json::to_string(&l.front.sandboxes).unwrap_or_default();
+            // A world lab's checks all touch the host's files: every one
+            // counts, with the world itself.
+            let world = l.front.world.is_some();
+            let mut specs = specs;
+            if let Some(w) = &l.front.world {
+                specs.push_str(&serde_json::to_string(w).unwrap_or_default());
+            }
             let host: Vec<(&str, &str)> = l
                 .doc
                 .checks()
                 .into_iter()
-                .filter(|c| c.on == CheckSide::Host)
+                .filter(|c| world || c.on == CheckSide::Host)
                 .map(|c| (c.id.as_str(), c.code.as_str()))
                 .collect();
             let host = serde_json::to_string(&host).unwrap_or_default();
@@ -198,5 +214,21 @@ mod tests {
         // Text outside fences does not change the fingerprint.
         let more_text = lesson(front, &format!("Some words.\n\n{body}"));
         assert_eq!(fingerprint([&l]), fingerprint([&more_text]));
+    }
+
+    #[test]
+    fn a_world_lab_is_exposure_and_every_check_of_it_is_fingerprinted() {
+        let front = "[world]\n[[world.nodes]]\nname = \"node1\"\n";
+        let body = "```sh check id=s\n# hint: h\ntrue\n```\n";
+        let l = lesson(front, body);
+        let e = Exposure::of(&l);
+        assert!(!e.is_empty());
+        assert_eq!(e.world, Some((vec!["node1".to_string()], 1)));
+        let t = crate::panes::text::text(Lang::En);
+        let lines = crate::lab::trust::host_lines(&CourseExposure::of([&l]), t);
+        assert!(lines[0].contains("AS YOU"), "{lines:?}");
+        // An in-node check is a host command: editing it asks again.
+        let edited = lesson(front, &body.replace("true", "rm -rf ~"));
+        assert_ne!(fingerprint([&l]), fingerprint([&edited]));
     }
 }

@@ -94,6 +94,7 @@ pub fn same_lab(a: &Lesson, b: &Lesson) -> bool {
         || fa.requires != fb.requires
         || fa.node != fb.node
         || fa.cluster != fb.cluster
+        || fa.world != fb.world
     {
         return false;
     }
@@ -104,7 +105,7 @@ pub fn same_lab(a: &Lesson, b: &Lesson) -> bool {
                 && x.solutions
                     .iter()
                     .zip(&y.solutions)
-                    .all(|(p, q)| p.code == q.code && p.sandbox == q.sandbox)
+                    .all(|(p, q)| p.code == q.code && p.target() == q.target())
         })
 }
 
@@ -168,6 +169,16 @@ pub fn test_lab_on(
     }
     if let Some(req) = &lead.front.cluster {
         run_on_cluster(group, req, factory, cluster, kubelab, &mut reports);
+    } else if let Some(world) = super::world::WorldSlot::new(lead, kubelab) {
+        // The lab's own world for this run (src/lab/world.rs), built by
+        // the first node start, torn down (waited for) after the nodes.
+        let in_world = super::world::WorldFactory {
+            inner: factory,
+            world: world.clone(),
+        };
+        run_lab(group, &in_world, kubelab, &mut reports);
+        drop(in_world);
+        world.stop();
     } else {
         run_with_node(group, factory, kubelab, &mut reports);
     }
@@ -281,10 +292,13 @@ fn run_lab(
     let lead = group[0];
     let front = &lead.front;
     let mut sandboxes: BTreeMap<String, Box<dyn LabSandbox>> = BTreeMap::new();
-    for (name, spec) in &front.sandboxes {
+    // A world lesson's nodes stand for its sandboxes (src/lab/world.rs).
+    let no_spec = Spec::default();
+    for name in front.lab_targets() {
+        let spec = front.sandboxes.get(name).unwrap_or(&no_spec);
         match factory.start(name, spec, Some(TYPIST_SIZE)) {
             Ok(sb) => {
-                sandboxes.insert(name.clone(), sb);
+                sandboxes.insert(name.to_string(), sb);
             }
             Err(e) => {
                 for r in reports.iter_mut() {
@@ -322,15 +336,15 @@ fn run_lab(
     // Every lesson's steps; the lead's solutions are everybody's.
     let steps: Vec<Vec<Step>> = group.iter().map(|l| model::steps(l)).collect();
     let run = |c: &crate::doc::ir::CheckBlock| -> CheckResult {
-        match model::sandbox_for(front, c.sandbox.as_deref()).and_then(|n| sandboxes.get(n)) {
+        match model::sandbox_for(front, c.target()).and_then(|n| sandboxes.get(n)) {
             Some(sb) => run_check(c, sb.as_ref(), &env),
             None => CheckResult {
                 id: c.id.clone(),
                 passed: false,
                 reason: Some(format!(
-                    "line {}: check names sandbox `{}`, which the front matter does not declare",
+                    "line {}: check names sandbox or node `{}`, which the front matter does not declare",
                     c.line,
-                    c.sandbox.as_deref().unwrap_or("(default)")
+                    c.target().unwrap_or("(default)")
                 )),
                 limits_off: None,
             },
@@ -426,7 +440,7 @@ fn type_solutions(
     shells: &mut BTreeMap<String, Typist>,
 ) -> Result<(), String> {
     for sol in &step.solutions {
-        let name = model::sandbox_for(&lesson.front, sol.sandbox.as_deref())
+        let name = model::sandbox_for(&lesson.front, sol.target())
             .ok_or("a solution but no sandbox in the front matter")?;
         let sb = sandboxes.get(name).ok_or_else(|| {
             format!(

@@ -31,6 +31,8 @@ use std::sync::Arc;
 
 /// Shows the next inspector pane.
 pub const NEXT_INSPECTOR: KeyCode = KeyCode::F(7);
+/// Shows the next shell of a lab with several (a world's nodes).
+pub const NEXT_SHELL: KeyCode = KeyCode::F(8);
 
 mod draw;
 use draw::one_pane_line;
@@ -253,7 +255,8 @@ impl PaneHost for LabHost {
         }
         self.retire_lab();
         self.waiting = None;
-        let Some(l) = lesson.filter(|l| !l.front.sandboxes.is_empty() && !l.front.panes.is_empty())
+        let Some(l) =
+            lesson.filter(|l| !l.front.lab_targets().is_empty() && !l.front.panes.is_empty())
         else {
             return;
         };
@@ -312,7 +315,7 @@ impl PaneHost for LabHost {
             // A memory hog or fork bomb without limits could take the
             // learner's machine down: never typed in then. Until the sandbox
             // is up, whether it has its limits is not known yet.
-            let name = super::model::sandbox_for(&lab.lesson.front, block.sandbox.as_deref());
+            let name = super::model::sandbox_for(&lab.lesson.front, block.target());
             match name.and_then(|n| lab.cells.get(n)).and_then(|c| c.get()) {
                 None => return Err(t.starting.into()),
                 Some(sb) if sb.limits_off().is_some() => {
@@ -321,8 +324,8 @@ impl PaneHost for LabHost {
                 Some(_) => {}
             }
         }
-        let Some(shell) = lab.shell_for(block.sandbox.as_deref()) else {
-            let name = block.sandbox.as_deref().unwrap_or("main");
+        let Some(shell) = lab.shell_for(block.target()) else {
+            let name = block.target().unwrap_or("main");
             return Err(fill(t.no_shell_for, &[("name", &name)]));
         };
         shell.type_text(&block.code);
@@ -349,6 +352,14 @@ impl PaneHost for LabHost {
                 DialogKey::Declined => false,
                 DialogKey::Kept => true,
             };
+        }
+        if key.code == NEXT_SHELL {
+            if let Some(lab) = self.lab.as_mut() {
+                if lab.next_shell() {
+                    self.cramped_shell = true;
+                    return true;
+                }
+            }
         }
         if key.code != NEXT_INSPECTOR && self.inspector_in_front() {
             // The Pod pane on show takes its own keys (select, inspect, back).
@@ -444,6 +455,10 @@ impl PaneHost for LabHost {
             lab.poll();
         }
         true
+    }
+
+    fn several_shells(&self) -> bool {
+        self.lab.as_ref().is_some_and(|l| l.shells.len() > 1)
     }
 
     fn wants_ctrl_z(&self) -> bool {

@@ -199,6 +199,12 @@ pub struct LiveLab {
     /// The node of a `[node]` lab (src/lab/node.rs), stopped after the
     /// sandboxes when the lab is dropped.
     pub node: Option<Arc<super::node::NodeSlot>>,
+    /// The world of a `[world]` lab (src/lab/world.rs), torn down after
+    /// its nodes' shells when the lab is dropped (leave, quit, reset).
+    pub world: Option<Arc<super::world::WorldSlot>>,
+    /// The shell on show when the lab has several (F8, or the last run
+    /// block's target); `None`: the default sandbox's.
+    active_shell: Option<String>,
 }
 
 impl LiveLab {
@@ -246,10 +252,35 @@ impl LiveLab {
             }),
             None => factory,
         };
+        // A `[world]` lab: its nodes are the lab's "sandboxes"; the world
+        // is built by the first node start (src/lab/world.rs).
+        // "Sandboxes only" starts no world: its nodes see the host's files.
+        let world_declined = host_declined.is_some() && lesson.front.world.is_some();
+        if world_declined {
+            errors.push(text.world_declined.to_string());
+        }
+        let world = (!world_declined)
+            .then(|| super::world::WorldSlot::new(&lesson, &kubelab))
+            .flatten();
+        let factory: Arc<dyn SandboxFactory + Send + Sync> = match &world {
+            Some(slot) => Arc::new(super::world::WorldFactory {
+                inner: factory,
+                world: slot.clone(),
+            }),
+            None => factory,
+        };
+        let no_spec = kubelab_sandbox::spec::Spec::default();
         let default_sb = lesson.front.default_sandbox().map(str::to_string);
         let target = |p: &PaneRef| p.sandbox_or(default_sb.as_deref());
         let mut cells = BTreeMap::new();
-        for (name, spec) in &lesson.front.sandboxes {
+        let targets = if world_declined {
+            Vec::new()
+        } else {
+            lesson.front.lab_targets()
+        };
+        for name in targets {
+            let name = &name.to_string();
+            let spec = lesson.front.sandboxes.get(name).unwrap_or(&no_spec);
             let kinds: Vec<PaneKind> = panes
                 .iter()
                 .filter(|p| !matches!(p.kind, PaneKind::Shell | PaneKind::Objects | PaneKind::Pods))
@@ -273,7 +304,7 @@ impl LiveLab {
             });
             cells.insert(name.clone(), cell);
         }
-        for p in &panes {
+        for p in panes.iter().filter(|_| !world_declined) {
             if let Some(name) = target(p).filter(|n| !cells.contains_key(n)) {
                 errors.push(format!(
                     "pane `{}@{name}`: no sandbox `{name}` in the front matter",
@@ -282,6 +313,17 @@ impl LiveLab {
             }
         }
         let mut shells = BTreeMap::new();
+        // Several shells (a world's nodes): one on show, F8 the next; its
+        // title says which node and which comes next.
+        let shell_names: Vec<String> = {
+            let mut v: Vec<String> = Vec::new();
+            for p in panes.iter().filter(|p| p.kind == PaneKind::Shell) {
+                if let Some(n) = target(p).filter(|n| cells.contains_key(n) && !v.contains(n)) {
+                    v.push(n);
+                }
+            }
+            v
+        };
         for p in panes.iter().filter(|p| p.kind == PaneKind::Shell) {
             let Some(cell) = target(p).and_then(|n| cells.get(&n)).cloned() else {
                 continue;
@@ -296,8 +338,15 @@ impl LiveLab {
                 cell.launch(Some(size))?
                     .ok_or_else(|| io::Error::other("the sandbox came up without a console"))
             });
-            let mut shell =
-                ShellPane::new(format!("{} · {name}", text.shell), spawner, notify.clone());
+            let title = match shell_names.iter().position(|n| *n == name) {
+                Some(i) if shell_names.len() > 1 => format!(
+                    "{} · {name} · F8 ▸ {}",
+                    text.shell,
+                    shell_names[(i + 1) % shell_names.len()]
+                ),
+                _ => format!("{} · {name}", text.shell),
+            };
+            let mut shell = ShellPane::new(title, spawner, notify.clone());
             shell.set_text(text);
             shell.start();
             shells.insert(name, shell);
@@ -364,6 +413,8 @@ impl LiveLab {
             objects,
             pods,
             node,
+            world,
+            active_shell: None,
         }
     }
 
@@ -449,19 +500,53 @@ impl LiveLab {
             .collect()
     }
 
-    /// The shell that run blocks for `sandbox` (or the default) go to.
+    /// The shell that run blocks for `sandbox` (or the default) go to; it
+    /// becomes the shell on show.
     pub fn shell_for(&mut self, sandbox: Option<&str>) -> Option<&mut ShellPane> {
         let name = model::sandbox_for(&self.lesson.front, sandbox)?.to_string();
+        if self.shells.contains_key(&name) {
+            self.active_shell = Some(name.clone());
+        }
         self.shells.get_mut(&name)
     }
 
-    /// The first shell (the one keys go to).
+    /// The name of the shell on show (the one keys go to).
+    pub fn shown_shell(&self) -> Option<&str> {
+        let default = self.lesson.front.default_sandbox();
+        [self.active_shell.as_deref(), default]
+            .into_iter()
+            .flatten()
+            .find(|n| self.shells.contains_key(*n))
+            .or_else(|| self.shells.keys().next().map(String::as_str))
+    }
+
+    /// The shell on show (the one keys go to).
     pub fn main_shell(&mut self) -> Option<&mut ShellPane> {
-        let default = self.lesson.front.default_sandbox().map(str::to_string);
-        match default {
-            Some(d) if self.shells.contains_key(&d) => self.shells.get_mut(&d),
-            _ => self.shells.values_mut().next(),
+        let name = self.shown_shell()?.to_string();
+        self.shells.get_mut(&name)
+    }
+
+    /// Shows the next shell (F8), in the order of `panes`' shells as the
+    /// lab's names sort; false when there is only one.
+    pub fn next_shell(&mut self) -> bool {
+        if self.shells.len() < 2 {
+            return false;
         }
+        let order: Vec<String> = self
+            .lesson
+            .front
+            .lab_targets()
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|n| self.shells.contains_key(n))
+            .collect();
+        let now = self.shown_shell().map(str::to_string);
+        let i = order
+            .iter()
+            .position(|n| Some(n) == now.as_ref())
+            .unwrap_or(0);
+        self.active_shell = order.get((i + 1) % order.len()).cloned();
+        true
     }
 
     /// Re-run the checks now (after a command).
@@ -504,6 +589,12 @@ impl Drop for LiveLab {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         let _ = self.poke.send(());
+        // A world first: its end ends every process in its nodes, so the
+        // node shells' terminals close at once (a shell's own background
+        // jobs would keep them open until then).
+        if let Some(w) = self.world.take() {
+            w.stop();
+        }
         for s in self.shells.values_mut() {
             s.stop();
         }
@@ -574,7 +665,7 @@ impl CheckLoop {
                 if visible.as_ref().is_some_and(|v| !v.contains(&c.id)) {
                     continue; // off screen: keeps its last result
                 }
-                let name = model::sandbox_for(&self.lesson.front, c.sandbox.as_deref());
+                let name = model::sandbox_for(&self.lesson.front, c.target());
                 let Some(sb) = name.and_then(|n| self.cells.get(n)).and_then(|c| c.get()) else {
                     continue;
                 };

@@ -30,3 +30,4 @@ pub mod node;
 pub mod observe;
 pub mod trust;
 pub mod trust_dialog;
+pub mod world;

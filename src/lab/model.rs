@@ -57,10 +57,10 @@ pub fn steps(lesson: &Lesson) -> Vec<Step> {
     out
 }
 
-/// Whether a lesson has a lab at all (sandboxes or `[cluster]`, and at
+/// Whether a lesson has a lab at all (sandboxes, `[world]` or `[cluster]`, and at
 /// least one check).
 pub fn has_lab(lesson: &Lesson) -> bool {
-    (!lesson.front.sandboxes.is_empty() || lesson.front.cluster.is_some())
+    (!lesson.front.lab_targets().is_empty() || lesson.front.cluster.is_some())
         && !lesson.doc.checks().is_empty()
 }
 

@@ -71,6 +71,18 @@ impl EngineObserver {
 }
 
 impl EngineObserver {
+    /// The view of a process that is no sandbox: a lab world's node holder
+    /// (src/lab/world.rs), for its namespaces and network.
+    pub fn for_pid(pid: u32, no_cgroup: &str) -> EngineObserver {
+        EngineObserver {
+            pid,
+            cgroup: Err(no_cgroup.to_string()),
+            upper: None,
+            own_net: true,
+            kernel_log: None,
+        }
+    }
+
     /// No cgroup: what a cgroup would count, summed over the sandbox's
     /// processes (those of its PID namespace and below), without limits.
     /// Memory is their resident set (shared pages count once per process).

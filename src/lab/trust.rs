@@ -158,6 +158,13 @@ pub fn host_lines(exposure: &CourseExposure, t: &PaneText) -> Vec<String> {
                 out.push(format!("    $ {l}"));
             }
         }
+        if let Some((nodes, n)) = &e.world {
+            let nodes = escape_controls(&nodes.join(", "), 120);
+            out.push(fill(
+                t.trust_host_world,
+                &[("lesson", &lesson), ("nodes", &nodes), ("n", n)],
+            ));
+        }
         for w in &e.writable {
             out.push(fill(
                 t.trust_host_writes,
@@ -283,7 +290,8 @@ pub fn prompt_lines(
 }
 
 /// `lesson` as run after "sandboxes only": every host folder bound
-/// read-only (host checks are skipped by the check loop).
+/// read-only (host checks are skipped by the check loop; a lab world is
+/// not started, see `LiveLab::start_declining_host`).
 pub fn sandboxes_only(lesson: &Lesson) -> Lesson {
     let mut l = lesson.clone();
     for spec in l.front.sandboxes.values_mut() {

@@ -100,6 +100,10 @@ pub struct PaneText {
     pub trust_host_check: &'static str,
     /// `{lesson}`, `{name}`, `{src}`, `{dst}`.
     pub trust_host_writes: &'static str,
+    /// A world lab's nodes: shells and checks there see the host's files.
+    pub trust_host_world: &'static str,
+    /// A world lab after "sandboxes only": not started, and why.
+    pub world_declined: &'static str,
     pub trust_declined: &'static str,
     pub trust_still_works: &'static str,
     /// A host check's result after "sandboxes only".
@@ -208,6 +212,8 @@ static EN: PaneText = PaneText {
     trust_on_host: "ON YOUR MACHINE, outside any sandbox, as you (root under sudo):",
     trust_host_check: "  {lesson}: check {id} (line {line}) runs",
     trust_host_writes: "  {lesson}: sandbox {name} CAN WRITE your {src} (at {dst})",
+    world_declined: "lab world not started: you allowed sandboxes only",
+    trust_host_world: "  {lesson}: lab world (nodes {nodes}): its shells and {n} check(s) run AS YOU on your files (a world isolates networks, not files)",
     trust_declined: "You declined this course's lab: no sandbox starts and nothing runs on your machine.",
     trust_still_works: "Reading, hints, solutions and quizzes still work. Tab here and press y to allow it after all.",
     host_declined: "not run: you declined host commands",
@@ -290,6 +296,8 @@ static ZH: PaneText = PaneText {
     trust_on_host: "在你的机器上、任何沙箱之外，以你的身份（sudo 下为 root）：",
     trust_host_check: "  {lesson}：检查 {id}（第 {line} 行）运行",
     trust_host_writes: "  {lesson}：沙箱 {name} 可以写入你的 {src}（挂在 {dst}）",
+    world_declined: "实验世界未启动：你只允许了沙箱",
+    trust_host_world: "  {lesson}：实验世界（节点 {nodes}）：其中的 shell 和 {n} 个检查以你的身份运行，能访问你的文件（世界只隔离网络，不隔离文件）",
     trust_declined: "你拒绝了本课程的实验：不启动沙箱，也不在你的机器上运行任何东西。",
     trust_still_works: "阅读、提示、参考答案和小测验照常可用。按 Tab 到这里再按 y 即可改为允许。",
     host_declined: "未运行：你拒绝了宿主机命令",

@@ -24,7 +24,8 @@ pub(super) fn render(
                 s.run_label,
                 theme::RUN.add_modifier(Modifier::BOLD),
             )];
-            if let Some(sb) = &r.sandbox {
+            // Its sandbox or (a world lesson) node: where Enter sends it.
+            if let Some(sb) = r.target() {
                 head.push(Piece::new(format!(" @{sb}"), theme::RUN));
             }
             head.push(Piece::new(format!("  {}", s.run_hint), theme::DIM));

@@ -39,7 +39,7 @@ pub fn keeper_main() -> i32 {
     match build(&cfg) {
         Ok((st, sfd, lifeline)) => {
             let _ = answer(UpReport::Up(st.clone()));
-            quiet_stdio();
+            quiet_stdio(cfg.tied);
             serve(&cfg, &st, sfd, lifeline)
         }
         Err(e) => answer(UpReport::Failed(e)),
@@ -56,14 +56,14 @@ fn answer(r: UpReport) -> i32 {
 }
 
 /// Points stdin, stdout and stderr at /dev/null: `up` has its answer and
-/// must see the pipe close.
-fn quiet_stdio() {
+/// must see the pipe close. A tied world keeps its stdin: the lifeline.
+fn quiet_stdio(tied: bool) {
     if let Ok(null) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/null")
     {
-        for fd in 0..3 {
+        for fd in (tied as i32)..3 {
             let _ = sys::dup2_stdio(null.as_fd(), fd);
         }
     }
@@ -211,8 +211,9 @@ fn host_pids(init: libc::pid_t, inner: &[i32]) -> Result<Vec<i32>, String> {
         .collect()
 }
 
-/// Waits for `down` (SIGTERM, or SIGINT/SIGHUP/SIGQUIT) or init's death,
-/// then ends the world and removes its record.
+/// Waits for `down` (SIGTERM, or SIGINT/SIGHUP/SIGQUIT), init's death or,
+/// tied, the end of the caller's lifeline (stdin), then ends the world and
+/// removes its record.
 fn serve(
     cfg: &KeeperConfig,
     st: &WorldState,
@@ -221,8 +222,23 @@ fn serve(
 ) -> i32 {
     sys::trim_heap();
     let init = st.init_pid;
+    // A tied keeper kept fd 0 (`quiet_stdio`): the caller's lifeline.
+    let stdin = std::io::stdin();
     let code = loop {
-        let _ = sys::poll_read(&[sfd.as_fd()], -1);
+        let ready = if cfg.tied {
+            sys::poll_read(&[sfd.as_fd(), stdin.as_fd()], -1).unwrap_or_default()
+        } else {
+            sys::poll_read(&[sfd.as_fd()], -1).unwrap_or_default()
+        };
+        if cfg.tied && ready.get(1) == Some(&true) {
+            let mut b = [0u8; 64];
+            if !matches!(sys::read_fd(stdin.as_fd(), &mut b), Ok(n) if n > 0) {
+                // The caller closed the lifeline or is gone.
+                let _ = sys::kill(init, libc::SIGKILL);
+                let _ = sys::waitpid(init, 0);
+                break 0;
+            }
+        }
         let sigs = sys::read_signals(sfd.as_fd());
         if sigs.iter().any(|s| *s != libc::SIGCHLD) {
             let _ = sys::kill(init, libc::SIGKILL);

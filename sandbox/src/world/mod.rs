@@ -82,6 +82,10 @@ struct KeeperConfig {
     source: String,
     dir: PathBuf,
     spec: WorldSpec,
+    /// Tied to the caller: the keeper's stdin is a pipe the caller holds,
+    /// and its end (the caller closed it, or died) ends the world.
+    #[serde(default)]
+    tied: bool,
 }
 
 /// The keeper's one-line answer on its stdout.
@@ -130,6 +134,71 @@ pub fn running(dir: &Path) -> Result<Option<WorldState>, Error> {
 /// record. The world keeps running after the caller exits, until [`down`]
 /// or until its process is killed. An error leaves nothing behind.
 pub fn up(spec: &WorldSpec, opts: &UpOptions) -> Result<WorldState, Error> {
+    start(spec, opts, false).map(|(st, _)| st)
+}
+
+/// A world that ends with its caller (a lesson's lab, a test run): see
+/// [`up_tied`]. Dropping it (or calling [`TiedWorld::down`]) stops the
+/// world and waits until none of its processes is left.
+pub struct TiedWorld {
+    state: WorldState,
+    dir: PathBuf,
+    lifeline: Option<std::process::ChildStdin>,
+}
+
+impl TiedWorld {
+    pub fn state(&self) -> &WorldState {
+        &self.state
+    }
+
+    /// Its runtime directory (the caller's; left empty of records).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Ends the world (closes the lifeline) and waits until every process
+    /// of it is gone. Idempotent.
+    pub fn down(&mut self) -> Result<(), Error> {
+        if self.lifeline.take().is_none() {
+            return Ok(());
+        }
+        if !wait_gone(&self.state, Duration::from_secs(10)) {
+            // The keeper missed its lifeline (stopped?): as `down` does.
+            down(&self.dir)?;
+        }
+        let _lock = lock(&self.dir)?;
+        if WorldState::read(&self.dir).ok().flatten().as_ref() == Some(&self.state) {
+            state::remove(&self.dir);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TiedWorld {
+    fn drop(&mut self) {
+        let _ = self.down();
+    }
+}
+
+/// Builds `spec` as [`up`] does, but tied to the calling process: the
+/// keeper watches a pipe only the caller holds (close-on-exec, so no child
+/// of the caller inherits it), and when it reads its end — the caller
+/// dropped the [`TiedWorld`], or died, even of `kill -9` — it ends the
+/// world. What a lesson's lab and `kubelab test` use, each in a runtime
+/// directory of its own, so parallel runs never meet (nor the learner's
+/// own `kubelab world up`).
+pub fn up_tied(spec: &WorldSpec, opts: &UpOptions) -> Result<TiedWorld, Error> {
+    let (state, lifeline) = start(spec, opts, true)?;
+    Ok(TiedWorld {
+        state,
+        dir: opts.dir.clone(),
+        lifeline,
+    })
+}
+
+type Started = (WorldState, Option<std::process::ChildStdin>);
+
+fn start(spec: &WorldSpec, opts: &UpOptions, tied: bool) -> Result<Started, Error> {
     use std::process::{Command, Stdio};
     let _lock = lock(&opts.dir)?;
     if let Some(st) = running(&opts.dir)? {
@@ -143,6 +212,7 @@ pub fn up(spec: &WorldSpec, opts: &UpOptions) -> Result<WorldState, Error> {
         source: opts.source.clone(),
         dir: opts.dir.clone(),
         spec: spec.clone(),
+        tied,
     };
     let json = serde_json::to_string(&config).map_err(|e| err(e.to_string()))?;
     let mut cmd = Command::new(&opts.helper_exe);
@@ -155,15 +225,16 @@ pub fn up(spec: &WorldSpec, opts: &UpOptions) -> Result<WorldState, Error> {
         .env(CONFIG_ENV, json)
         // It outlives the caller: it must not keep the caller's directory busy.
         .current_dir("/")
-        .stdin(Stdio::null())
+        .stdin(if tied { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| err(format!("start {}: {e}", opts.helper_exe.display())))?;
+    let lifeline = child.stdin.take();
     // The keeper forks itself away at once (so it is nobody's child to
     // reap); its copy keeps the pipe and answers on it.
     let _ = child.wait();
-    let answer = read_answer(&mut child, opts);
+    let answer = read_answer(&mut child, opts).map(|st| (st, lifeline));
     if answer.is_err() {
         // Whatever went wrong on the way back, a world the keeper did
         // build and record must not outlive this error.

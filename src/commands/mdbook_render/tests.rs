@@ -105,6 +105,7 @@ fn check(title: Option<&str>, hint: Option<&str>, on: CheckSide) -> CheckBlock {
         code: "# title: t\n# hint: h\ntest \"$(cat /proc/$KUBELAB_PID/status)\" = lab\n".into(),
         on,
         sandbox: None,
+        node: None,
         needs_limits: false,
         title: title.map(Into::into),
         hint: hint.map(Into::into),
@@ -213,6 +214,7 @@ fn run_label_is_a_tag_not_a_control() {
         lang: "sh".into(),
         code: "ls\n".into(),
         sandbox: Some("web".into()),
+        node: None,
         needs_limits: false,
         line: 1,
     };

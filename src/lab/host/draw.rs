@@ -27,12 +27,7 @@ impl LabHost {
             .render(top, buf);
             area = rest;
         }
-        let shell = lab
-            .lesson
-            .front
-            .default_sandbox()
-            .and_then(|d| lab.shells.get(d))
-            .or_else(|| lab.shells.values().next());
+        let shell = lab.shown_shell().and_then(|n| lab.shells.get(n));
         let inspectors = lab.inspectors();
         let (shell_area, insp_area) = split(
             area,
@@ -95,10 +90,15 @@ impl LabHost {
             .iter()
             .enumerate()
             .map(|(i, p)| {
+                // `network@node1`: which sandbox or world node it shows.
+                let kind = match &p.sandbox {
+                    Some(n) => format!("{}@{n}", t.kind(p.kind)),
+                    None => t.kind(p.kind).to_string(),
+                };
                 if i == idx {
-                    format!("[{}]", t.kind(p.kind))
+                    format!("[{kind}]")
                 } else {
-                    t.kind(p.kind).to_string()
+                    kind
                 }
             })
             .collect();

@@ -1,0 +1,551 @@
+//! `[world]` labs end to end: `kubelab test` on a course whose lesson runs
+//! in a two-node lab world. The solutions ping node2 from node1 over the
+//! underlay and build a VXLAN overlay between them with `ip link add vxlan0
+//! type vxlan id 42 …`, typed into node shells; the checks (in node1 and
+//! node2) fail on a fresh world and pass after. Two such lessons run at once
+//! (same node names, same subnets: separate worlds), rootless too, and
+//! afterwards — also after `kill -9` of kubelab — no world process, runtime
+//! folder, host link or mount is left.
+
+mod common;
+use common::{kubelab, one_lesson_course};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// An uid no account uses, for the rootless run.
+const ROOTLESS_UID: u32 = 61_998;
+
+const LESSON: &str = r#"+++
+id = "01-a"
+title = "Two nodes"
+panes = ["shell@node1", "shell@node2", "network@node1"]
+requires = ["ip", "ping"]
+
+[world]
+underlay = "192.168.50.0/24"
+
+[[world.nodes]]
+name = "node1"
+
+[[world.nodes]]
+name = "node2"
++++
+
+# Two nodes
+
+## The underlay
+
+```sh solution
+ping -c1 -W2 192.168.50.12
+```
+
+```sh check id=neighbour
+# title: node1 knows node2's MAC address
+# hint: ping node2 (192.168.50.12) from node1
+ip neigh show 192.168.50.12 dev eth0 | grep -q lladdr || { echo "no neighbour entry for node2 yet"; exit 1; }
+```
+
+## A VXLAN overlay
+
+```sh solution node=node1
+ip link add vxlan0 type vxlan id 42 remote 192.168.50.12 dstport 4789 dev eth0
+ip addr add 10.42.0.1/24 dev vxlan0
+ip link set vxlan0 up
+```
+
+```sh solution node=node2
+ip link add vxlan0 type vxlan id 42 remote 192.168.50.11 dstport 4789 dev eth0
+ip addr add 10.42.0.2/24 dev vxlan0
+ip link set vxlan0 up
+```
+
+```sh check id=overlay node=node1
+# title: node1 reaches node2 over the overlay
+# hint: a vxlan0 on both nodes, VNI 42, each with the other as remote
+ip -d link show vxlan0 2>/dev/null | grep -q 'vxlan id 42' || { echo "no vxlan0 with VNI 42 on node1"; exit 1; }
+ping -c1 -W2 10.42.0.2 >/dev/null || { echo "10.42.0.2 does not answer"; exit 1; }
+```
+
+```sh check id=remote node=node2
+# title: node2's vxlan0 sends to node1
+# hint: remote 192.168.50.11 on node2
+ip -d link show vxlan0 2>/dev/null | grep -q 'remote 192.168.50.11' || { echo "node2 has no vxlan0 to node1"; exit 1; }
+```
+"#;
+
+/// [`LESSON`] twice, under two ids: `kubelab test -j 2` runs both worlds
+/// at once.
+fn write_two_lesson_course(dir: &Path) {
+    one_lesson_course(dir, LESSON);
+    let src = dir.join("en/src");
+    std::fs::write(
+        src.join("02-b.md"),
+        LESSON.replace("id = \"01-a\"", "id = \"02-b\""),
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("SUMMARY.md"),
+        "# Summary\n\n- [A](01-a.md)\n- [B](02-b.md)\n",
+    )
+    .unwrap();
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// The host's network interfaces, by name.
+fn host_links() -> Vec<String> {
+    let out = Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// What a run of kubelab with process id `pid` may have left: its worlds'
+/// runtime folders, processes started with them (the keeper, the world's
+/// init and node holders carry the folder in their environment), mounts
+/// naming them, and links in the host's namespace that a world makes.
+fn leftovers(pid: u32, links_before: &[String]) -> Vec<String> {
+    let tag = format!("kubelab-world-lab-{pid}x");
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&tag) {
+                out.push(format!("folder {}", e.path().display()));
+            }
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            if String::from_utf8_lossy(&env).contains(&tag) {
+                let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+                out.push(format!(
+                    "process {} {}",
+                    e.file_name().to_string_lossy(),
+                    comm.trim()
+                ));
+            }
+        }
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    out.extend(
+        mounts
+            .lines()
+            .filter(|l| l.contains("kubelab-world-lab"))
+            .map(|l| format!("mount {l}")),
+    );
+    for l in host_links() {
+        let worldish = l == "vxlan0" || l == "br0" || l.starts_with("veth-node");
+        if worldish && !links_before.contains(&l) {
+            out.push(format!("host link {l}"));
+        }
+    }
+    out
+}
+
+/// Polls [`leftovers`] (plus `more`) until nothing is left; fails after
+/// `secs` listing what stayed.
+fn assert_nothing_left(pid: u32, links: &[String], secs: u64, more: impl Fn() -> Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let mut left = leftovers(pid, links);
+        left.extend(more());
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left after {secs} s:\n{}",
+            left.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn kubelab_test(course: &Path, data: &Path) -> Command {
+    let mut c = Command::new(kubelab());
+    c.arg("--course")
+        .arg(course)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--trust")
+        .arg("test")
+        .env_remove("KUBELAB_WORLD_DIR")
+        .stdin(Stdio::null());
+    c
+}
+
+/// The run's report, or `None` (with a visible SKIP) when this host
+/// cannot run the lab (no `ip`/`ping`, no user namespaces).
+fn passed_or_skip(out: &Output, who: &str) -> Option<String> {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("SKIP 01-a") {
+        eprintln!("SKIP: {who}: this host cannot run the lab: {text}");
+        return None;
+    }
+    assert!(out.status.success(), "{who}: {text}");
+    assert!(text.contains("PASS 01-a"), "{who}: {text}");
+    Some(text)
+}
+
+#[test]
+fn two_world_labs_at_once_pass_and_leave_nothing() {
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_two_lesson_course(course.path());
+    let links = host_links();
+    let child = kubelab_test(course.path(), data.path())
+        .args(["--jobs", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let Some(report) = passed_or_skip(&out, "kubelab test") else {
+        return;
+    };
+    assert!(report.contains("PASS 02-b"), "{report}");
+    // `kubelab test` waited for each world's end; only the reaping of the
+    // detached keeper by the host's init may lag.
+    assert_nothing_left(pid, &links, 10, Vec::new);
+}
+
+#[test]
+fn the_example_lesson_lints_clean_and_a_bad_node_is_named() {
+    let course = tempfile::tempdir().unwrap();
+    one_lesson_course(course.path(), LESSON);
+    let lint = |dir: &Path| {
+        Command::new(kubelab())
+            .arg("--course")
+            .arg(dir)
+            .arg("lint")
+            .output()
+            .unwrap()
+    };
+    let out = lint(course.path());
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("01-a.md:"), "{text}");
+    let bad = LESSON.replace(
+        "```sh check id=remote node=node2",
+        "```sh check id=remote node=node3",
+    );
+    one_lesson_course(course.path(), &bad);
+    let out = lint(course.path());
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("check names node `node3`, which [world] does not declare"),
+        "{text}"
+    );
+}
+
+#[test]
+fn translations_share_one_world() {
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    one_lesson_course(course.path(), LESSON);
+    let zh = course.path().join("zh/src");
+    std::fs::create_dir_all(&zh).unwrap();
+    std::fs::write(
+        course.path().join("zh/book.toml"),
+        "[book]\ntitle = \"T\"\nlanguage = \"zh\"\n",
+    )
+    .unwrap();
+    std::fs::write(zh.join("SUMMARY.md"), "# 目录\n\n- [A](01-a.md)\n").unwrap();
+    // Its own words, the same world and solutions: one run of the lab.
+    let zh_lesson = LESSON
+        .replace("# Two nodes", "# 两个节点")
+        .replace("## The underlay", "## 底层网络")
+        .replace("## A VXLAN overlay", "## VXLAN 覆盖网络")
+        .replace(
+            "no neighbour entry for node2 yet",
+            "node1 还没有 node2 的邻居表项",
+        );
+    std::fs::write(zh.join("01-a.md"), zh_lesson).unwrap();
+    let out = kubelab_test(course.path(), data.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("\"skip\"") {
+        eprintln!("SKIP: this host cannot run the lab: {text}");
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let reports = v["lessons"].as_array().unwrap();
+    assert_eq!(reports.len(), 2, "{text}");
+    assert!(reports.iter().all(|r| r["status"] == "pass"), "{text}");
+    let shared: Vec<&serde_json::Value> = reports
+        .iter()
+        .filter(|r| r.get("shared_with").is_some())
+        .collect();
+    assert_eq!(shared.len(), 1, "one world for both languages: {text}");
+    let zh_reason = reports
+        .iter()
+        .find(|r| r["lang"] == "zh")
+        .map(|r| r["checks"][0]["fresh_reason"].clone());
+    assert_eq!(
+        zh_reason,
+        Some(serde_json::json!("node1 还没有 node2 的邻居表项")),
+        "{text}"
+    );
+}
+
+#[test]
+fn checks_fail_on_a_fresh_world() {
+    // The same lesson without its solutions: every check must fail (the
+    // harness reports the step's checks still failing after its settle
+    // time), so the checks prove what the solutions did.
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let unsolved = LESSON
+        .split("```sh solution")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_string()
+            } else {
+                // Drop the solution's body up to its closing fence.
+                part.split_once("```\n")
+                    .map_or("", |(_, rest)| rest)
+                    .to_string()
+            }
+        })
+        .collect::<String>();
+    assert!(!unsolved.contains("solution"), "{unsolved}");
+    one_lesson_course(course.path(), &unsolved);
+    let out = kubelab_test(course.path(), data.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("\"skip\"") {
+        eprintln!("SKIP: this host cannot run the lab: {text}");
+        return;
+    }
+    assert!(!out.status.success(), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let checks = v
+        .pointer("/lessons/0/checks")
+        .or_else(|| v.pointer("/0/checks"))
+        .and_then(|c| c.as_array())
+        .unwrap_or_else(|| panic!("no checks in {text}"))
+        .clone();
+    assert_eq!(checks.len(), 3, "{text}");
+    for c in checks {
+        assert_eq!(c["failed_first"], true, "{c}");
+        assert_eq!(c["passed_after"], false, "{c}");
+    }
+}
+
+#[test]
+fn kill_9_of_kubelab_leaves_nothing() {
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    one_lesson_course(course.path(), LESSON);
+    let links = host_links();
+    let mut child = kubelab_test(course.path(), data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Wait until the world runs (its keeper carries the run's folder in
+    // its environment), or the run ended without one (a host that skips).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let started = loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break false;
+        }
+        if leftovers(pid, &links)
+            .iter()
+            .any(|l| l.starts_with("process"))
+        {
+            break true;
+        }
+        assert!(Instant::now() < deadline, "no world within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if !started {
+        eprintln!(
+            "SKIP: kubelab test ended before its world ran (no ip/ping or user namespaces here?)"
+        );
+        return;
+    }
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = child.wait();
+    // The lifeline closed: the keeper ends the world and removes its
+    // record. The empty runtime folder is the next run's to sweep (its
+    // kubelab is gone): checked, then swept as that run would.
+    let tag = format!("kubelab-world-lab-{pid}x");
+    let processes_or_links = || {
+        leftovers(pid, &links)
+            .into_iter()
+            .filter(|l| !l.starts_with("folder"))
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_or_links().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "left after kill -9:\n{}",
+            processes_or_links().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for e in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&tag) {
+            assert!(
+                !e.path().join("world.json").exists(),
+                "a record of a world is left in {}",
+                e.path().display()
+            );
+        }
+    }
+    kubelab::lab::world::sweep_stale_run_dirs(&std::env::temp_dir());
+    assert_nothing_left(pid, &links, 0, Vec::new);
+}
+
+#[test]
+fn a_world_lab_passes_rootless() {
+    if !is_root() {
+        eprintln!("SKIP: the rootless run drops from root to uid {ROOTLESS_UID}; this test runs as a non-root user already (see two_world_labs_at_once_pass_and_leave_nothing)");
+        return;
+    }
+    if Command::new("setpriv")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        eprintln!("SKIP: setpriv (util-linux) is needed to drop to an unprivileged uid");
+        return;
+    }
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    one_lesson_course(course.path(), LESSON);
+    for d in [course.path(), data.path()] {
+        Command::new("chown")
+            .arg("-R")
+            .arg(format!("{ROOTLESS_UID}:{ROOTLESS_UID}"))
+            .arg(d)
+            .status()
+            .unwrap();
+    }
+    let bin = kubelab();
+    let setpriv = || {
+        let mut c = Command::new("setpriv");
+        c.args([
+            &format!("--reuid={ROOTLESS_UID}"),
+            &format!("--regid={ROOTLESS_UID}"),
+            "--clear-groups",
+        ]);
+        c
+    };
+    let reachable = setpriv()
+        .arg(&bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !reachable {
+        eprintln!(
+            "SKIP: uid {ROOTLESS_UID} cannot run {} (a folder on its path is private)",
+            bin.display()
+        );
+        return;
+    }
+    let links = host_links();
+    let child = setpriv()
+        .arg("env")
+        .arg(format!("HOME={}", data.path().display()))
+        .arg("XDG_RUNTIME_DIR=")
+        .arg(&bin)
+        .arg("--course")
+        .arg(course.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--trust")
+        .arg("test")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    if passed_or_skip(&out, "rootless kubelab test").is_none() {
+        return;
+    }
+    // The detached keeper's zombie waits for the host's init: bounded.
+    assert_nothing_left(pid, &links, 10, || {
+        let ps = Command::new("ps")
+            .args(["-o", "pid=,args=", "-u", &ROOTLESS_UID.to_string()])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        if ps.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("processes of uid {ROOTLESS_UID}: {ps}")]
+        }
+    });
+}
+
+#[test]
+fn sandboxes_only_starts_no_world() {
+    use kubelab::course::model::Lang;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("01-a.md");
+    std::fs::write(&path, LESSON).unwrap();
+    let lesson = kubelab::course::lesson::parse_text(LESSON, &path, Lang::En)
+        .lesson
+        .expect("the lesson parses");
+    let factory = Arc::new(kubelab::lab::engine::EngineFactory::with_helper(kubelab()));
+    let text = kubelab::panes::text::text(Lang::En);
+    // The learner answered "s": the world's shells and checks would run
+    // as them on their files, so nothing of the world may start.
+    let lab = kubelab::lab::live::LiveLab::start_declining_host(
+        Arc::new(lesson),
+        factory,
+        kubelab(),
+        Arc::new(|| {}),
+        text,
+        Some("declined"),
+    );
+    assert!(lab.world.is_none());
+    assert!(lab.cells.is_empty() && lab.shells.is_empty());
+    assert_eq!(lab.errors, [text.world_declined.to_string()]);
+    drop(lab);
+    assert!(
+        !std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .any(|e| e
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("kubelab-world-lab-{}x", std::process::id()))),
+        "a world folder was made"
+    );
+}
