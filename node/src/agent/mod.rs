@@ -124,6 +124,9 @@ pub struct State {
     messages: VecDeque<String>,
     generation: u64,
     last_static_scan: Option<Instant>,
+    /// The node is stopping: no Pod is added any more (static or applied),
+    /// so the shutdown loop, which waits for every Pod to go, ends.
+    stopping: bool,
 }
 
 impl State {
@@ -200,6 +203,7 @@ impl Node {
                     messages: VecDeque::new(),
                     generation: 0,
                     last_static_scan: None,
+                    stopping: false,
                 }),
                 changed: Condvar::new(),
                 tx,
@@ -247,6 +251,9 @@ impl Node {
             return Err(problems.join("\n"));
         }
         let mut st = self.lock();
+        if st.stopping {
+            return Err("the node is stopping: it takes no new Pods".into());
+        }
         let mut out = Vec::new();
         let mut added = Vec::new();
         for mut mp in pods {
@@ -524,14 +531,19 @@ impl Node {
         while !stop.load(Ordering::SeqCst) {
             self.sync_once();
         }
-        {
-            let mut st = self.lock();
-            for p in st.pods.values_mut() {
-                begin_delete(p, None);
-            }
-        }
+        self.begin_shutdown();
         while !self.lock().pods.is_empty() {
             self.sync_once();
+        }
+    }
+
+    /// From now on no Pod is added (static manifests and `apply` are
+    /// refused), and every Pod is being deleted with its grace period.
+    pub(crate) fn begin_shutdown(&self) {
+        let mut st = self.lock();
+        st.stopping = true;
+        for p in st.pods.values_mut() {
+            begin_delete(p, None);
         }
     }
 

@@ -49,6 +49,9 @@ impl Node {
         };
         {
             let mut st = self.lock();
+            if st.stopping {
+                return;
+            }
             let due = st
                 .last_static_scan
                 .is_none_or(|t| t.elapsed() >= self.inner.config.static_poll);
@@ -145,6 +148,10 @@ impl Node {
         }
         let present: BTreeSet<&PathBuf> = files.iter().collect();
         let mut st = self.lock();
+        // Read while the node began to stop: it adds nothing any more.
+        if st.stopping {
+            return;
+        }
         let gone: Vec<PathBuf> = st
             .statics
             .keys()

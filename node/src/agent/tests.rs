@@ -833,3 +833,32 @@ fn what_the_kernel_did_not_take_is_a_warning_event() {
     l.node.delete("default", "web", Some(0)).unwrap();
     assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
 }
+
+#[test]
+fn a_stopping_node_takes_no_new_pods_so_its_shutdown_ends() {
+    // A lab's node whose lifeline closed while it was starting: a static
+    // manifest read after the stop began used to start a Pod the shutdown
+    // loop then waited for forever.
+    let l = lab_with(|c, dir| {
+        std::fs::create_dir(dir.join("manifests")).unwrap();
+        c.manifests = Some(dir.join("manifests"));
+    });
+    apply(&l, &pod("api", "Always", ""));
+    assert!(l.node.wait_until(WAIT, |st| row(st, "api")
+        .is_some_and(|r| r.status == "Running")));
+    l.node.begin_shutdown();
+    let dir = l.dir.path().join("manifests");
+    std::fs::write(dir.join("late.yaml"), pod("late", "Always", "")).unwrap();
+    l.node.scan_static(&dir);
+    assert!(
+        l.node.pod("default", "late-node1").is_err(),
+        "a static Pod was added while stopping"
+    );
+    let e = l
+        .node
+        .apply(&pod("late2", "Always", ""), Path::new("p.yaml"))
+        .unwrap_err();
+    assert!(e.contains("stopping"), "{e}");
+    // The Pod that was there goes, and nothing replaces it.
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+}
