@@ -8,14 +8,13 @@
 //! served at once (more get `503`), an idle client dropped after
 //! [`super::server::IO_TIMEOUT`] — the API socket's bounds.
 
-use super::server::{bind_socket, IO_TIMEOUT, MAX_CONNECTIONS};
+use super::listen::Listening;
+use super::server::{bind_socket, IO_TIMEOUT};
 use crate::agent::{Node, RunningContainer};
 use crate::metrics::{render, ContainerLabels, ContainerSample, CONTENT_TYPE};
 use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The socket's file name in the state directory.
@@ -24,74 +23,25 @@ pub const METRICS_SOCKET: &str = "metrics.sock";
 pub const MAX_HEAD: usize = 8 * 1024;
 
 /// A serving metrics socket; dropping it stops accepting and removes it.
-pub struct MetricsServer {
-    path: PathBuf,
-    /// The listening socket, to wake the blocking accept even when the
-    /// socket's file is gone (a removed state directory).
-    listener: UnixListener,
-    stop: Arc<AtomicBool>,
-    join: Option<std::thread::JoinHandle<()>>,
-}
+pub struct MetricsServer(Listening);
 
 impl MetricsServer {
     /// Serves `node`'s metrics on `metrics.sock` in its state directory
     /// (after [`super::server::Server::start`], which checks the directory).
     pub fn start(node: Node) -> std::io::Result<MetricsServer> {
         let (listener, path) = bind_socket(&node.config().state_dir, METRICS_SOCKET)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let waker = listener.try_clone()?;
-        let join = std::thread::spawn(move || accept_loop(node, listener, s));
-        Ok(MetricsServer {
-            path,
-            listener: waker,
-            stop,
-            join: Some(join),
+        let busy = |conn: &mut UnixStream| {
+            let _ = conn.set_write_timeout(Some(IO_TIMEOUT));
+            let _ = respond(conn, 503, "the node is busy; try again\n", &[], true);
+        };
+        Listening::start(listener, path, busy, move |conn, _stop| {
+            serve_one(&node, conn)
         })
+        .map(MetricsServer)
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept: shutdown(2) of a listening socket makes
-        // accept fail at once on Linux; connecting covers other kernels.
-        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
-        let _ = UnixStream::connect(&self.path);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
-        }
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn accept_loop(node: Node, listener: UnixListener, stop: Arc<AtomicBool>) {
-    let active = Arc::new(AtomicUsize::new(0));
-    for conn in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(mut conn) = conn else {
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
-            continue;
-        };
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::SeqCst);
-            let _ = conn.set_write_timeout(Some(IO_TIMEOUT));
-            let _ = respond(&mut conn, 503, "the node is busy; try again\n", &[], true);
-            continue;
-        }
-        let (node, active) = (node.clone(), active.clone());
-        std::thread::spawn(move || {
-            serve_one(&node, conn);
-            active.fetch_sub(1, Ordering::SeqCst);
-        });
+        self.0.path()
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod exec_tty;
 pub mod inspect;
+mod listen;
 pub mod metrics;
 pub mod server;
 pub mod top;

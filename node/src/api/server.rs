@@ -8,26 +8,18 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Connections served at once; more are refused with an error reply.
-pub const MAX_CONNECTIONS: usize = 32;
+use super::listen::Listening;
+pub use super::listen::MAX_CONNECTIONS;
 /// A client that sends nothing for this long is dropped.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest `exec` (the client may ask for less).
 pub const MAX_EXEC: Duration = Duration::from_secs(300);
 
 /// A serving socket; dropping it stops accepting and removes the socket.
-pub struct Server {
-    path: PathBuf,
-    /// The listening socket, to wake the blocking accept even when the
-    /// socket's file is gone (a removed state directory).
-    listener: UnixListener,
-    stop: Arc<AtomicBool>,
-    join: Option<std::thread::JoinHandle<()>>,
-}
+pub struct Server(Listening);
 
 /// Creates the state directory (0700, ours) and binds its socket. A live
 /// node already there is an error; a stale socket is replaced.
@@ -76,59 +68,22 @@ impl Server {
     /// Serves `node` on the socket in its state directory.
     pub fn start(node: Node) -> std::io::Result<Server> {
         let (listener, path) = bind(&node.config().state_dir)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let waker = listener.try_clone()?;
-        let join = std::thread::spawn(move || accept_loop(node, listener, s));
-        Ok(Server {
-            path,
-            listener: waker,
-            stop,
-            join: Some(join),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept: shutdown(2) of a listening socket makes
-        // accept fail at once on Linux; connecting covers other kernels.
-        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read);
-        let _ = UnixStream::connect(&self.path);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
-        }
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn accept_loop(node: Node, listener: UnixListener, stop: Arc<AtomicBool>) {
-    let active = Arc::new(AtomicUsize::new(0));
-    for conn in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(mut conn) = conn else { continue };
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::SeqCst);
+        let busy = |conn: &mut UnixStream| {
             let _ = write_reply(
-                &mut conn,
+                conn,
                 &Reply::Error {
                     message: "the node is busy; try again".into(),
                 },
             );
-            continue;
-        }
-        let (node, active, stop) = (node.clone(), active.clone(), stop.clone());
-        std::thread::spawn(move || {
-            serve_one(&node, conn, &stop);
-            active.fetch_sub(1, Ordering::SeqCst);
-        });
+        };
+        Listening::start(listener, path, busy, move |conn, stop| {
+            serve_one(&node, conn, stop)
+        })
+        .map(Server)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
     }
 }
 
