@@ -133,6 +133,73 @@ pub const TOOLS: &[Tool] = &[
         command: "bridge",
         package: "iproute2",
     },
+    Tool {
+        command: "nft",
+        package: "nftables",
+    },
+    Tool {
+        command: "iptables",
+        package: "iptables",
+    },
+    Tool {
+        command: "conntrack",
+        package: "conntrack",
+    },
+    Tool {
+        command: "tcpdump",
+        package: "tcpdump",
+    },
+    Tool {
+        command: "socat",
+        package: "socat",
+    },
+    Tool {
+        command: "nc",
+        package: "netcat-openbsd",
+    },
+    Tool {
+        command: "curl",
+        package: "curl",
+    },
+    Tool {
+        command: "ipvsadm",
+        package: "ipvsadm",
+    },
+    // BGP the way Calico's nodes speak it (lesson 35).
+    Tool {
+        command: "bird",
+        package: "bird2",
+    },
+    Tool {
+        command: "birdc",
+        package: "bird2",
+    },
+    // Cluster DNS (lessons 18-20, 37) and an ingress proxy (lesson 39).
+    Tool {
+        command: "dnsmasq",
+        package: "dnsmasq-base",
+    },
+    Tool {
+        command: "nginx",
+        package: "nginx-light",
+    },
+    // The control plane's store and PKI (lessons 10, 11, 23-27) and monitoring (48, 49).
+    Tool {
+        command: "etcd",
+        package: "etcd-server",
+    },
+    Tool {
+        command: "etcdctl",
+        package: "etcd-client",
+    },
+    Tool {
+        command: "openssl",
+        package: "openssl",
+    },
+    Tool {
+        command: "prometheus",
+        package: "prometheus",
+    },
 ];
 
 const KEYWORDS: &[(&str, Requirement)] = &[
