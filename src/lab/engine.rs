@@ -196,6 +196,9 @@ pub fn host_unmet(req: Requirement) -> Option<String> {
         Requirement::TmpfsXattr => kubelab_sandbox::hostfacts::tmpfs_user_xattrs()
             .err()
             .map(|why| format!("needs Linux 6.6 or newer: {why}")),
+        Requirement::Tun => kubelab_sandbox::hostfacts::tun_usable()
+            .err()
+            .map(|why| format!("needs a TUN device: {why}")),
         Requirement::Tool(tool) => (!on_host_path(tool.command)).then(|| {
             format!(
                 "needs `{}` on the host (Debian/Ubuntu: apt-get install {})",

@@ -66,12 +66,17 @@ pub(crate) fn join_all(tpid: &str) -> Result<()> {
 }
 
 /// Joins, in this order, the user namespace of process `user_of` (if it
-/// is not ours), the network and UTS namespaces of `net_of`, and the PID
-/// namespace of `user_of` (for the children forked after this). Every
-/// namespace is opened before the first `setns`, while /proc is still read
-/// as the caller. Single-threaded callers only (a user namespace refuses
-/// a multi-threaded joiner).
-pub(crate) fn join_node(user_of: i32, net_of: i32) -> std::result::Result<(), String> {
+/// is not ours), the network and UTS namespaces of `net_of` (and its mount
+/// namespace when `mounts`: a world node's, shared by all its shells), and
+/// the PID namespace of `user_of` (for the children forked after this).
+/// Every namespace is opened before the first `setns`, while /proc is
+/// still read as the caller. Single-threaded callers only (a user
+/// namespace refuses a multi-threaded joiner).
+pub(crate) fn join_node(
+    user_of: i32,
+    net_of: i32,
+    mounts: bool,
+) -> std::result::Result<(), String> {
     let open = |pid: i32, ns: &str| {
         fs::File::open(format!("/proc/{pid}/ns/{ns}"))
             .map(OwnedFd::from)
@@ -84,6 +89,7 @@ pub(crate) fn join_node(user_of: i32, net_of: i32) -> std::result::Result<(), St
     let pid = open(user_of, "pid")?;
     let net = open(net_of, "net")?;
     let uts = open(net_of, "uts")?;
+    let mnt = mounts.then(|| open(net_of, "mnt")).transpose()?;
     let join = |fd: &OwnedFd, flag: libc::c_int, what: &str| {
         sys::setns(fd.as_fd(), flag).map_err(|e| format!("join the {what} namespace: {e}"))
     };
@@ -93,6 +99,15 @@ pub(crate) fn join_node(user_of: i32, net_of: i32) -> std::result::Result<(), St
     }
     join(&net, libc::CLONE_NEWNET, "network")?;
     join(&uts, libc::CLONE_NEWUTS, "UTS")?;
+    if let Some(mnt) = &mnt {
+        // Joining a mount namespace moves us to its root directory; the
+        // files are the host's, so the same path is where we were.
+        let cwd = std::env::current_dir().ok();
+        join(mnt, libc::CLONE_NEWNS, "mount")?;
+        if let Some(cwd) = cwd {
+            let _ = std::env::set_current_dir(cwd);
+        }
+    }
     join(&pid, libc::CLONE_NEWPID, "PID")
 }
 
