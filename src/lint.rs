@@ -434,6 +434,12 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             "it makes a TUN/TAP device, and some hosts let only root open /dev/net/tun",
         ),
         (
+            "/usr/lib/cni/",
+            Requirement::CniPlugins,
+            "cni-plugins",
+            "it runs Debian's CNI plugins from /usr/lib/cni, which a host may not have",
+        ),
+        (
             "TUN:",
             Requirement::Tun,
             "tun",

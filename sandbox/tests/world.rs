@@ -278,6 +278,12 @@ fn a_node_is_one_machine_whose_mounts_outlive_a_command_but_not_the_world() {
             inside.contains("eth0"),
             "/sys shows the node's links: {inside}"
         );
+        // /proc is the world's PID namespace's: PIDs and /proc agree (CNI
+        // plugins open /proc/<their pid>/task/<tid>/ns/net).
+        let pids = w.ok("node1", "echo $$; cut -d' ' -f4 /proc/self/stat");
+        let pids: Vec<&str> = pids.lines().collect();
+        assert_eq!(pids.len(), 2, "{pids:?}");
+        assert_eq!(pids[0], pids[1], "the shell's PID is cat's parent in /proc");
         let other = w.ok("node2", "ip netns list; echo END");
         assert!(!other.contains(&name), "node2 is another machine: {other}");
         assert!(

@@ -76,6 +76,9 @@ pub enum Requirement {
     /// flannel's UDP backend): the host's device must be open to the
     /// learner (Debian ships it 0666; some hosts make it root-only).
     Tun,
+    /// Runs Debian's CNI plugins (`bridge`, `host-local`, `loopback`,
+    /// `portmap`) by path: they live in /usr/lib/cni, not on `PATH`.
+    CniPlugins,
     /// A program the lab runs from the host's `/usr/bin` (or `sbin`).
     Tool(&'static Tool),
 }
@@ -212,6 +215,7 @@ const KEYWORDS: &[(&str, Requirement)] = &[
     ("busybox", Requirement::Busybox),
     ("tmpfs-xattr", Requirement::TmpfsXattr),
     ("tun", Requirement::Tun),
+    ("cni-plugins", Requirement::CniPlugins),
 ];
 
 impl TryFrom<String> for Requirement {

@@ -6,6 +6,9 @@
 //! What differs from the host's view:
 //! - `/sys` is a sysfs of the node's network namespace (as `ip netns exec`
 //!   gives), so `/sys/class/net` lists the node's links.
+//! - `/proc` is a proc of the world's PID namespace, so a process's PID
+//!   and `/proc/self` agree (CNI plugins open `/proc/<pid>/task/<tid>/ns/net`
+//!   by the PID they see).
 //! - `/run` is a small tmpfs of the node's own, with the host's entries
 //!   bound back in (sockets, `/run/user`, a resolver's files), except
 //!   `netns` and `xtables.lock`: `ip netns add` needs a `/run/netns` it may
@@ -32,8 +35,9 @@ const RUN_OPTIONS: &str = "mode=0755,size=16m,nr_inodes=4096";
 
 /// Sets up the calling process's (fresh, unshared) mount namespace as a
 /// node's: `/` a slave of the host's, a `/sys` of the current network
-/// namespace, and a `/run` of its own. Call after the network namespace
-/// is made and entered.
+/// namespace, a `/proc` of the current PID namespace, and a `/run` of its
+/// own. Call after the network namespace is made and entered, in the
+/// world's PID namespace.
 pub(crate) fn set_up() -> io::Result<()> {
     let ctx =
         |what: &'static str| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
@@ -53,6 +57,14 @@ pub(crate) fn set_up() -> io::Result<()> {
         None,
     )
     .map_err(ctx("the node's own /sys"))?;
+    sys::mount(
+        Some("proc"),
+        Path::new("/proc"),
+        Some("proc"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        None,
+    )
+    .map_err(ctx("a /proc of the world's PID namespace"))?;
     private_run().map_err(ctx("the node's own /run"))
 }
 
