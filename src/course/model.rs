@@ -160,6 +160,11 @@ pub const TOOLS: &[Tool] = &[
         command: "socat",
         package: "socat",
     },
+    // Lesson 47: a seccomp filter loaded by a small Perl script (`syscall`).
+    Tool {
+        command: "perl",
+        package: "perl-base",
+    },
     Tool {
         command: "nc",
         package: "netcat-openbsd",
