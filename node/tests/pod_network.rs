@@ -377,6 +377,10 @@ fn host_network_and_pid(n: &Node) {
     let (code, links) = exec(n, "hostnet", &["ls", "/sys/class/net"]);
     assert_eq!(code, 0, "{links}");
     assert!(links.contains("kubelab0"), "the node's /sys: {links}");
+    // The node's hostname too (its UTS namespace: this process's).
+    let node_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    let (_, uts) = exec(n, "hostnet", &["readlink", "/proc/self/ns/uts"]);
+    assert_eq!(uts.trim(), node_uts.to_string_lossy(), "hostNetwork's UTS");
     let (_, links) = exec(n, "hostnet", &["ip", "-o", "link"]);
     assert!(links.contains("kubelab0"), "{links}");
     let (code, out) = exec(

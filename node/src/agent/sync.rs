@@ -771,10 +771,12 @@ fn slot_status(slot: &Slot, creating_reason: &str) -> (ContainerStatus, bool) {
         });
     let (state, last_state, ready, started) = match (&slot.running, &slot.last_exit, &slot.waiting)
     {
+        // An init container is ready only once it exited 0 (the prober
+        // manager's rule): while it runs, the Pod is `Init:N/M`.
         (Some(r), last_exit, _) => (
             cs::running(r.started_at.clone()),
             last_exit.as_ref().map(|(e, _)| cs::terminated(e)),
-            r.ready && r.started && !r.killing,
+            !slot.init && r.ready && r.started && !r.killing,
             r.started,
         ),
         (None, Some((e, _)), Some((reason, msg))) => (

@@ -378,14 +378,16 @@ impl Runtime for SandboxRuntime {
         .into_iter()
         .filter(|n| match n {
             Namespace::Ipc => !config.host_ipc,
-            Namespace::Net => !config.host_network,
+            // hostNetwork Pods share the node's UTS namespace too, as
+            // containerd gives them (their hostname is the node's).
+            Namespace::Net | Namespace::Uts => !config.host_network,
             Namespace::Pid => !config.host_pid,
             _ => true,
         })
         .collect();
         let spec = Spec {
             namespaces,
-            hostname: Some(config.hostname.clone()),
+            hostname: (!config.host_network).then(|| config.hostname.clone()),
             ..Spec::default()
         };
         let parent_userns = match self.network.pods_userns() {

@@ -38,7 +38,11 @@ pub(crate) fn join(j: &JoinNamespaces) -> Result<(), Error> {
     if !j.host_ipc {
         names.push(("ipc", libc::CLONE_NEWIPC));
     }
-    names.push(("uts", libc::CLONE_NEWUTS));
+    // hostNetwork: the infra kept the node's UTS namespace (its caller's)
+    // as well, which is ours already.
+    if !j.host_network {
+        names.push(("uts", libc::CLONE_NEWUTS));
+    }
     if j.share_pid {
         names.push(("pid", libc::CLONE_NEWPID));
     }

@@ -31,7 +31,9 @@ pub struct JoinNamespaces {
     pub host_ipc: bool,
     /// `hostNetwork`: the infra's network namespace is the node's, which
     /// a Pod's user namespace has no capability over: it is not joined;
-    /// the caller enters it first ([`PodOptions::host_netns`]).
+    /// the caller enters it first ([`PodOptions::host_netns`]). Nor is its
+    /// UTS namespace, the caller's own (a hostNetwork Pod has the node's
+    /// hostname).
     #[serde(default)]
     pub host_network: bool,
 }
