@@ -55,6 +55,9 @@ pub struct Shared {
     pub open_ports: std::collections::BTreeSet<u16>,
     /// What `run_pod_sandbox` reports as the Pod's cgroup directories.
     pub pod_cgroup_dirs: Vec<PathBuf>,
+    /// While true, `exec_sync` (a hook, an exec probe) does not return: a
+    /// test watches what the node shows meanwhile, then lets it go.
+    pub hold_exec: bool,
 }
 
 #[derive(Clone, Default)]
@@ -144,11 +147,14 @@ impl Container for FakeContainer {
         argv: &[String],
         _timeout: Duration,
     ) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)> {
-        let mut s = self.shared.lock().unwrap();
-        s.calls.push(Call::Exec {
+        self.shared.lock().unwrap().calls.push(Call::Exec {
             container: self.name.clone(),
             argv: argv.to_vec(),
         });
+        while self.shared.lock().unwrap().hold_exec {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let s = self.shared.lock().unwrap();
         let code = s.exec_code.get(&self.name).copied().unwrap_or(0);
         Ok((
             code,

@@ -771,6 +771,14 @@ fn slot_status(slot: &Slot, creating_reason: &str) -> (ContainerStatus, bool) {
         });
     let (state, last_state, ready, started) = match (&slot.running, &slot.last_exit, &slot.waiting)
     {
+        // The kubelet runs postStart inside its start of the container, so
+        // the API shows it still being created until the hook returns.
+        (Some(r), last_exit, _) if r.post_start_pending => (
+            cs::waiting(creating_reason, None),
+            last_exit.as_ref().map(|(e, _)| cs::terminated(e)),
+            false,
+            false,
+        ),
         // An init container is ready only once it exited 0 (the prober
         // manager's rule): while it runs, the Pod is `Init:N/M`.
         (Some(r), last_exit, _) => (

@@ -140,6 +140,43 @@ fn a_running_init_container_is_not_ready_and_the_pod_shows_init_0_of_1() {
 }
 
 #[test]
+fn a_container_is_still_being_created_until_its_post_start_hook_returns() {
+    let l = lab();
+    l.rt.0.lock().unwrap().hold_exec = true;
+    // Let the hook go however the test ends, so a failing assertion fails
+    // instead of waiting for a node that cannot stop.
+    struct Release(FakeRuntime);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            let mut s = self.0 .0.lock().unwrap_or_else(|p| p.into_inner());
+            s.hold_exec = false;
+        }
+    }
+    let _release = Release(l.rt.clone());
+    let hook = "    lifecycle:\n      postStart:\n        exec:\n          command: [\"sh\", \"-c\", \"sleep 2\"]\n";
+    let text = format!("{}{hook}", pod("web", "Always", ""));
+    apply(&l, &text);
+    let hook_running = || {
+        l.rt.calls()
+            .iter()
+            .any(|c| matches!(c, Call::Exec { container, .. } if container == "main"))
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while !hook_running() {
+        assert!(std::time::Instant::now() < deadline, "the hook never ran");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // The kubelet starts the container and runs the hook in one step.
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "ContainerCreating" && r.ready == "0/1")));
+    let (p, _) = l.node.pod("default", "web").unwrap();
+    assert_eq!(p.status.unwrap().phase.as_deref(), Some("Pending"));
+    l.rt.0.lock().unwrap().hold_exec = false;
+    assert!(l.node.wait_until(WAIT, |st| row(st, "web")
+        .is_some_and(|r| r.status == "Running")));
+}
+
+#[test]
 fn a_failed_init_container_under_never_fails_the_pod() {
     let l = lab();
     l.rt.0
