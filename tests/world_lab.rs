@@ -549,3 +549,49 @@ fn sandboxes_only_starts_no_world() {
         "a world folder was made"
     );
 }
+
+#[test]
+fn help_lists_f8_where_a_world_lab_has_several_shells() {
+    use kubelab::app::PaneHost;
+    use kubelab::course::model::Lang;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("01-a.md");
+    let help = |lesson_text: &str| {
+        std::fs::write(&path, lesson_text).unwrap();
+        let lesson = kubelab::course::lesson::parse_text(lesson_text, &path, Lang::En)
+            .lesson
+            .expect("the lesson parses");
+        let factory = Arc::new(kubelab::lab::engine::EngineFactory::with_helper(kubelab()));
+        let mut host = kubelab::lab::host::LabHost::new(
+            factory,
+            kubelab(),
+            kubelab::lab::trust::TrustState::Trusted,
+        );
+        host.lesson_opened(Some(&lesson));
+        let keys = [Lang::En, Lang::Zh].map(|l| host.help_keys(l));
+        // Tears the world down (if it started) before the next lesson.
+        host.shutdown();
+        keys
+    };
+    let [en, zh] = help(LESSON);
+    assert!(
+        en.contains(&(
+            "F8".into(),
+            "show the next node's shell (lab worlds)".into()
+        )),
+        "{en:?}"
+    );
+    assert!(
+        zh.contains(&("F8".into(), "显示下一个节点的终端（实验世界）".into())),
+        "{zh:?}"
+    );
+    // One node shell: F8 has nothing to switch to, so help does not list it.
+    let one_shell = LESSON.replace(
+        r#"panes = ["shell@node1", "shell@node2", "network@node1"]"#,
+        r#"panes = ["shell@node1", "network@node1"]"#,
+    );
+    assert_ne!(one_shell, LESSON);
+    let [en, _] = help(&one_shell);
+    assert!(!en.iter().any(|(k, _)| k == "F8"), "{en:?}");
+}
