@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests; each test crate uses a part.
 #![allow(dead_code)]
 
+pub mod lab_run;
 pub mod standin;
 
 use kubelab::app::App;
