@@ -3,6 +3,8 @@
 //! runtime directory of its own (`KUBELAB_WORLD_DIR`), nothing left in the
 //! host's network namespace.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -138,28 +140,21 @@ fn a_bad_world_file_is_named_with_its_line() {
 /// A course of two lessons: `01-world` declares a two-node `[world]`,
 /// `02-plain` none.
 fn world_and_plain_course(dir: &Path) {
-    let src = dir.join("en/src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(
-        dir.join("en/book.toml"),
-        "[book]\ntitle = \"T\"\nlanguage = \"en\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        src.join("SUMMARY.md"),
-        "# Summary\n\n- [W](01-world.md)\n- [P](02-plain.md)\n",
-    )
-    .unwrap();
-    std::fs::write(
-        src.join("01-world.md"),
-        "+++\nid = \"01-world\"\ntitle = \"W\"\npanes = [\"shell@alpha\"]\n\n[world]\nunderlay = \"192.168.77.0/24\"\n\n[[world.nodes]]\nname = \"alpha\"\n\n[[world.nodes]]\nname = \"beta\"\n+++\n\n# W\n",
-    )
-    .unwrap();
-    std::fs::write(
-        src.join("02-plain.md"),
-        "+++\nid = \"02-plain\"\ntitle = \"P\"\n+++\n\n# P\n",
-    )
-    .unwrap();
+    common::course_of(
+        dir,
+        &[
+            (
+                "W",
+                "01-world",
+                "+++\nid = \"01-world\"\ntitle = \"W\"\npanes = [\"shell@alpha\"]\n\n[world]\nunderlay = \"192.168.77.0/24\"\n\n[[world.nodes]]\nname = \"alpha\"\n\n[[world.nodes]]\nname = \"beta\"\n+++\n\n# W\n",
+            ),
+            (
+                "P",
+                "02-plain",
+                "+++\nid = \"02-plain\"\ntitle = \"P\"\n+++\n\n# P\n",
+            ),
+        ],
+    );
 }
 
 #[test]

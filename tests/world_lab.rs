@@ -77,18 +77,8 @@ ip -d link show vxlan0 2>/dev/null | grep -q 'remote 192.168.50.11' || { echo "n
 /// [`LESSON`] twice, under two ids: `kubelab test -j 2` runs both worlds
 /// at once.
 fn write_two_lesson_course(dir: &Path) {
-    one_lesson_course(dir, LESSON);
-    let src = dir.join("en/src");
-    std::fs::write(
-        src.join("02-b.md"),
-        LESSON.replace("id = \"01-a\"", "id = \"02-b\""),
-    )
-    .unwrap();
-    std::fs::write(
-        src.join("SUMMARY.md"),
-        "# Summary\n\n- [A](01-a.md)\n- [B](02-b.md)\n",
-    )
-    .unwrap();
+    let b = LESSON.replace("id = \"01-a\"", "id = \"02-b\"");
+    common::course_of(dir, &[("A", "01-a", LESSON), ("B", "02-b", &b)]);
 }
 
 /// The host's network interfaces, by name.
