@@ -185,7 +185,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Some(Command::Node(a)) => crate::commands::node::run(a),
         Some(Command::Pod(a)) => crate::commands::pod::run(a),
         Some(Command::Kubectl(a)) => crate::commands::kubectl::run(a),
-        Some(Command::World(a)) => crate::commands::world::run(a),
+        Some(Command::World(a)) => crate::commands::world::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

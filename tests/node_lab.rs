@@ -8,10 +8,10 @@
 //! after `kill -9` of kubelab, and rootless (as an unprivileged uid).
 
 mod common;
-use common::{kubelab, one_lesson_course};
+use common::lab_run::{self, assert_nothing_left, passed_or_skip};
+use common::one_lesson_course;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 /// An uid no account uses, for the rootless run.
 const ROOTLESS_UID: u32 = 61_999;
@@ -151,10 +151,6 @@ fn write_two_lesson_course(dir: &Path) {
     .unwrap();
 }
 
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
 /// What a run of kubelab with process id `pid` may have left: its lab
 /// folders, the node's cgroups, processes and mounts naming them.
 fn leftovers(pid: u32) -> Vec<String> {
@@ -199,65 +195,8 @@ fn leftovers(pid: u32) -> Vec<String> {
     out
 }
 
-/// Polls [`leftovers`] (plus `more`) until nothing is left; fails after
-/// `secs` listing what stayed.
-fn assert_nothing_left(pid: u32, secs: u64, more: impl Fn() -> Vec<String>) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let mut left = leftovers(pid);
-        left.extend(more());
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "left after {secs} s:\n{}",
-            left.join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Polls `f` every 100 ms until it gives a value; fails after `secs`.
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn kubelab_test(course: &Path, data: &Path) -> Command {
-    let mut c = Command::new(kubelab());
-    c.arg("--course")
-        .arg(course)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--trust")
-        .arg("test")
-        .env_remove("KUBELAB_NODE_DIR")
-        .stdin(Stdio::null());
-    c
-}
-
-/// The run's report, or `None` (with a visible SKIP) when this host
-/// cannot run the lab.
-fn passed_or_skip(out: &Output, who: &str) -> Option<String> {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if text.contains("SKIP 01-a") {
-        eprintln!("SKIP: {who}: this host cannot run the lab: {text}");
-        return None;
-    }
-    assert!(out.status.success(), "{who}: {text}");
-    assert!(text.contains("PASS 01-a"), "{who}: {text}");
-    Some(text)
+    lab_run::kubelab_test(course, data, "KUBELAB_NODE_DIR")
 }
 
 #[test]
@@ -278,7 +217,7 @@ fn two_node_labs_at_once_pass_and_leave_nothing() {
     };
     assert!(report.contains("PASS 02-b"), "{report}");
     // The node's Pods' supervisors end just after it: poll, bounded.
-    assert_nothing_left(pid, 30, Vec::new);
+    assert_nothing_left(30, || leftovers(pid));
 }
 
 #[test]
@@ -293,116 +232,38 @@ fn kill_9_of_kubelab_leaves_nothing() {
         .unwrap();
     let pid = child.id();
     let tag = format!("kubelab-node-{pid}x");
-    // Wait until the node runs a Pod (web's volumes exist), or the run ended
-    // without one (a host that skips the lab).
-    let started = wait_for("a Pod on the lab's node", 120, || {
-        if let Ok(Some(_)) = child.try_wait() {
-            return Some(false);
-        }
-        let dirs = std::fs::read_dir(std::env::temp_dir()).ok()?;
-        let lab = dirs
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().starts_with(&tag))?;
-        let pods = std::fs::read_dir(lab.path().join("state/pods")).ok()?;
-        (pods.count() > 0).then_some(true)
-    });
-    if !started {
-        eprintln!(
-            "SKIP: kubelab test ended before its node ran a Pod (no busybox or sandboxes here?)"
-        );
+    // Once the node runs a Pod (web's volumes exist).
+    let pod_runs = || {
+        let Ok(dirs) = std::fs::read_dir(std::env::temp_dir()) else {
+            return false;
+        };
+        dirs.flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&tag))
+            .and_then(|lab| std::fs::read_dir(lab.path().join("state/pods")).ok())
+            .is_some_and(|mut pods| pods.next().is_some())
+    };
+    if !lab_run::kill_9_once_running(&mut child, "a Pod on the lab's node", 120, pod_runs) {
         return;
     }
-    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    let _ = child.wait();
     // The lifeline closed: the node deletes its Pods (grace 1 s) and its folder.
-    assert_nothing_left(pid, 60, Vec::new);
+    assert_nothing_left(60, || leftovers(pid));
 }
 
 #[test]
 fn a_node_lab_passes_rootless() {
-    if !is_root() {
-        eprintln!("SKIP: the rootless run drops from root to uid {ROOTLESS_UID}; this test runs as a non-root user already (see a_node_lab_passes_and_leaves_nothing)");
-        return;
-    }
-    if Command::new("setpriv")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_err()
-    {
-        eprintln!("SKIP: setpriv (util-linux) is needed to drop to an unprivileged uid");
-        return;
-    }
     let course = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     write_course(course.path());
-    for d in [course.path(), data.path()] {
-        Command::new("chown")
-            .arg("-R")
-            .arg(format!("{ROOTLESS_UID}:{ROOTLESS_UID}"))
-            .arg(d)
-            .status()
-            .unwrap();
-    }
-    let bin = kubelab();
-    // The binary must be reachable by that uid (a build folder under a
-    // private home is not).
-    let reachable = Command::new("setpriv")
-        .args([
-            &format!("--reuid={ROOTLESS_UID}"),
-            &format!("--regid={ROOTLESS_UID}"),
-            "--clear-groups",
-        ])
-        .arg(&bin)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !reachable {
-        eprintln!(
-            "SKIP: uid {ROOTLESS_UID} cannot run {} (a folder on its path is private)",
-            bin.display()
-        );
+    let Some((pid, out)) = lab_run::rootless_kubelab_test(course.path(), data.path(), ROOTLESS_UID)
+    else {
         return;
-    }
-    let child = Command::new("setpriv")
-        .args([
-            &format!("--reuid={ROOTLESS_UID}"),
-            &format!("--regid={ROOTLESS_UID}"),
-            "--clear-groups",
-            "env",
-        ])
-        .arg(format!("HOME={}", data.path().display()))
-        .arg("XDG_RUNTIME_DIR=")
-        .arg(&bin)
-        .arg("--course")
-        .arg(course.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--trust")
-        .arg("test")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    // setpriv execs env, which execs kubelab: the same pid.
+    };
     if passed_or_skip(&out, "rootless kubelab test").is_none() {
         return;
     }
-    assert_nothing_left(pid, 30, || {
-        let mut left = Vec::new();
-        let ps = Command::new("ps")
-            .args(["-o", "pid=,args=", "-u", &ROOTLESS_UID.to_string()])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        if !ps.is_empty() {
-            left.push(format!("processes of uid {ROOTLESS_UID}: {ps}"));
-        }
+    assert_nothing_left(30, || {
+        let mut left = leftovers(pid);
+        left.extend(lab_run::processes_of(ROOTLESS_UID));
         left
     });
 }

@@ -3,6 +3,8 @@
 //! runtime directory of its own (`KUBELAB_WORLD_DIR`), nothing left in the
 //! host's network namespace.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -133,4 +135,106 @@ fn a_bad_world_file_is_named_with_its_line() {
     let out = text(&o);
     assert!(out.contains("bad.toml:5:"), "{out}");
     assert!(out.contains("DNS label"), "{out}");
+}
+
+/// A course of two lessons: `01-world` declares a two-node `[world]`,
+/// `02-plain` none.
+fn world_and_plain_course(dir: &Path) {
+    common::course_of(
+        dir,
+        &[
+            (
+                "W",
+                "01-world",
+                "+++\nid = \"01-world\"\ntitle = \"W\"\npanes = [\"shell@alpha\"]\n\n[world]\nunderlay = \"192.168.77.0/24\"\n\n[[world.nodes]]\nname = \"alpha\"\n\n[[world.nodes]]\nname = \"beta\"\n+++\n\n# W\n",
+            ),
+            (
+                "P",
+                "02-plain",
+                "+++\nid = \"02-plain\"\ntitle = \"P\"\n+++\n\n# P\n",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn up_takes_a_lesson_id_or_file_and_names_a_lesson_without_a_world() {
+    let tmp = tempfile::tempdir().unwrap();
+    let course = tmp.path().join("course");
+    world_and_plain_course(&course);
+    let dir = tmp.path().join("w");
+    let up = |what: &str| {
+        let c = course.to_str().unwrap();
+        kubelab(&dir, &["--course", c, "world", "up", what])
+    };
+    // No [world]: by id and by file, the lesson is named.
+    for what in [
+        "02-plain".to_string(),
+        course.join("en/src/02-plain.md").display().to_string(),
+    ] {
+        let o = up(&what);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let out = text(&o);
+        assert!(
+            out.contains("lesson `02-plain`") && out.contains("has no [world]"),
+            "{out}"
+        );
+    }
+    // Neither a file nor a lesson id: said so, with the nearest id.
+    let o = up("01-wrld");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("`01-wrld` is neither a world file nor a lesson id")
+            && out.contains("`01-world`"),
+        "{out}"
+    );
+    assert!(!dir.join("world.json").exists());
+
+    if std::fs::read_to_string("/proc/sys/user/max_user_namespaces").is_ok_and(|s| s.trim() == "0")
+        || Command::new("ip").arg("-V").output().is_err()
+    {
+        eprintln!("SKIP: building a lesson's world: user namespaces or iproute2 missing here");
+        return;
+    }
+    let before = host_links();
+    let _down = Down(&dir);
+    for what in [
+        "01-world".to_string(),
+        course.join("en/src/01-world.md").display().to_string(),
+    ] {
+        let o = up(&what);
+        assert!(o.status.success(), "{what}: {}", text(&o));
+        let out = text(&o);
+        assert!(out.contains("world 01-world is up"), "{out}");
+        assert!(out.contains("01-world.md"), "{out}");
+        assert!(
+            out.contains("alpha") && out.contains("192.168.77.11/24"),
+            "{out}"
+        );
+        assert!(
+            out.contains("beta") && out.contains("192.168.77.12/24"),
+            "{out}"
+        );
+        let o = kubelab(&dir, &["world", "exec", "beta", "--", "hostname"]);
+        assert_eq!(text(&o).trim(), "beta");
+        let o = kubelab(&dir, &["world", "down"]);
+        assert!(text(&o).contains("world 01-world is down"), "{}", text(&o));
+    }
+    assert_eq!(host_links(), before);
+}
+
+#[test]
+fn a_missing_world_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = kubelab(
+        &tmp.path().join("w"),
+        &["world", "up", "no-such-world.toml"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o);
+    assert!(
+        out.contains("no-such-world.toml") && out.contains("cannot read the world file"),
+        "{out}"
+    );
 }

@@ -8,10 +8,10 @@
 //! folder, host link or mount is left.
 
 mod common;
+use common::lab_run::{self, assert_nothing_left, passed_or_skip};
 use common::{kubelab, one_lesson_course};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 /// An uid no account uses, for the rootless run.
 const ROOTLESS_UID: u32 = 61_998;
@@ -77,22 +77,8 @@ ip -d link show vxlan0 2>/dev/null | grep -q 'remote 192.168.50.11' || { echo "n
 /// [`LESSON`] twice, under two ids: `kubelab test -j 2` runs both worlds
 /// at once.
 fn write_two_lesson_course(dir: &Path) {
-    one_lesson_course(dir, LESSON);
-    let src = dir.join("en/src");
-    std::fs::write(
-        src.join("02-b.md"),
-        LESSON.replace("id = \"01-a\"", "id = \"02-b\""),
-    )
-    .unwrap();
-    std::fs::write(
-        src.join("SUMMARY.md"),
-        "# Summary\n\n- [A](01-a.md)\n- [B](02-b.md)\n",
-    )
-    .unwrap();
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
+    let b = LESSON.replace("id = \"01-a\"", "id = \"02-b\"");
+    common::course_of(dir, &[("A", "01-a", LESSON), ("B", "02-b", &b)]);
 }
 
 /// The host's network interfaces, by name.
@@ -151,53 +137,8 @@ fn leftovers(pid: u32, links_before: &[String]) -> Vec<String> {
     out
 }
 
-/// Polls [`leftovers`] (plus `more`) until nothing is left; fails after
-/// `secs` listing what stayed.
-fn assert_nothing_left(pid: u32, links: &[String], secs: u64, more: impl Fn() -> Vec<String>) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let mut left = leftovers(pid, links);
-        left.extend(more());
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "left after {secs} s:\n{}",
-            left.join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn kubelab_test(course: &Path, data: &Path) -> Command {
-    let mut c = Command::new(kubelab());
-    c.arg("--course")
-        .arg(course)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--trust")
-        .arg("test")
-        .env_remove("KUBELAB_WORLD_DIR")
-        .stdin(Stdio::null());
-    c
-}
-
-/// The run's report, or `None` (with a visible SKIP) when this host
-/// cannot run the lab (no `ip`/`ping`, no user namespaces).
-fn passed_or_skip(out: &Output, who: &str) -> Option<String> {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if text.contains("SKIP 01-a") {
-        eprintln!("SKIP: {who}: this host cannot run the lab: {text}");
-        return None;
-    }
-    assert!(out.status.success(), "{who}: {text}");
-    assert!(text.contains("PASS 01-a"), "{who}: {text}");
-    Some(text)
+    lab_run::kubelab_test(course, data, "KUBELAB_WORLD_DIR")
 }
 
 #[test]
@@ -220,7 +161,7 @@ fn two_world_labs_at_once_pass_and_leave_nothing() {
     assert!(report.contains("PASS 02-b"), "{report}");
     // `kubelab test` waited for each world's end; only the reaping of the
     // detached keeper by the host's init may lag.
-    assert_nothing_left(pid, &links, 10, Vec::new);
+    assert_nothing_left(10, || leftovers(pid, &links));
 }
 
 #[test]
@@ -369,30 +310,16 @@ fn kill_9_of_kubelab_leaves_nothing() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    // Wait until the world runs (its keeper carries the run's folder in
-    // its environment), or the run ended without one (a host that skips).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let started = loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break false;
-        }
-        if leftovers(pid, &links)
+    // Once the world runs (its keeper carries the run's folder in its
+    // environment).
+    let world_runs = || {
+        leftovers(pid, &links)
             .iter()
             .any(|l| l.starts_with("process"))
-        {
-            break true;
-        }
-        assert!(Instant::now() < deadline, "no world within 60 s");
-        std::thread::sleep(Duration::from_millis(20));
     };
-    if !started {
-        eprintln!(
-            "SKIP: kubelab test ended before its world ran (no ip/ping or user namespaces here?)"
-        );
+    if !lab_run::kill_9_once_running(&mut child, "its world", 60, world_runs) {
         return;
     }
-    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    let _ = child.wait();
     // The lifeline closed: the keeper ends the world and removes its
     // record. The empty runtime folder is the next run's to sweep (its
     // kubelab is gone): checked, then swept as that run would.
@@ -403,15 +330,7 @@ fn kill_9_of_kubelab_leaves_nothing() {
             .filter(|l| !l.starts_with("folder"))
             .collect::<Vec<_>>()
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !processes_or_links().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "left after kill -9:\n{}",
-            processes_or_links().join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_nothing_left(10, processes_or_links);
     for e in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
         if e.file_name().to_string_lossy().starts_with(&tag) {
             assert!(
@@ -422,93 +341,27 @@ fn kill_9_of_kubelab_leaves_nothing() {
         }
     }
     kubelab::lab::world::sweep_stale_run_dirs(&std::env::temp_dir());
-    assert_nothing_left(pid, &links, 0, Vec::new);
+    assert_nothing_left(0, || leftovers(pid, &links));
 }
 
 #[test]
 fn a_world_lab_passes_rootless() {
-    if !is_root() {
-        eprintln!("SKIP: the rootless run drops from root to uid {ROOTLESS_UID}; this test runs as a non-root user already (see two_world_labs_at_once_pass_and_leave_nothing)");
-        return;
-    }
-    if Command::new("setpriv")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_err()
-    {
-        eprintln!("SKIP: setpriv (util-linux) is needed to drop to an unprivileged uid");
-        return;
-    }
     let course = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     one_lesson_course(course.path(), LESSON);
-    for d in [course.path(), data.path()] {
-        Command::new("chown")
-            .arg("-R")
-            .arg(format!("{ROOTLESS_UID}:{ROOTLESS_UID}"))
-            .arg(d)
-            .status()
-            .unwrap();
-    }
-    let bin = kubelab();
-    let setpriv = || {
-        let mut c = Command::new("setpriv");
-        c.args([
-            &format!("--reuid={ROOTLESS_UID}"),
-            &format!("--regid={ROOTLESS_UID}"),
-            "--clear-groups",
-        ]);
-        c
-    };
-    let reachable = setpriv()
-        .arg(&bin)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !reachable {
-        eprintln!(
-            "SKIP: uid {ROOTLESS_UID} cannot run {} (a folder on its path is private)",
-            bin.display()
-        );
-        return;
-    }
     let links = host_links();
-    let child = setpriv()
-        .arg("env")
-        .arg(format!("HOME={}", data.path().display()))
-        .arg("XDG_RUNTIME_DIR=")
-        .arg(&bin)
-        .arg("--course")
-        .arg(course.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--trust")
-        .arg("test")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
+    let Some((pid, out)) = lab_run::rootless_kubelab_test(course.path(), data.path(), ROOTLESS_UID)
+    else {
+        return;
+    };
     if passed_or_skip(&out, "rootless kubelab test").is_none() {
         return;
     }
     // The detached keeper's zombie waits for the host's init: bounded.
-    assert_nothing_left(pid, &links, 10, || {
-        let ps = Command::new("ps")
-            .args(["-o", "pid=,args=", "-u", &ROOTLESS_UID.to_string()])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        if ps.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!("processes of uid {ROOTLESS_UID}: {ps}")]
-        }
+    assert_nothing_left(10, || {
+        let mut left = leftovers(pid, &links);
+        left.extend(lab_run::processes_of(ROOTLESS_UID));
+        left
     });
 }
 
@@ -548,4 +401,50 @@ fn sandboxes_only_starts_no_world() {
                 .starts_with(&format!("kubelab-world-lab-{}x", std::process::id()))),
         "a world folder was made"
     );
+}
+
+#[test]
+fn help_lists_f8_where_a_world_lab_has_several_shells() {
+    use kubelab::app::PaneHost;
+    use kubelab::course::model::Lang;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("01-a.md");
+    let help = |lesson_text: &str| {
+        std::fs::write(&path, lesson_text).unwrap();
+        let lesson = kubelab::course::lesson::parse_text(lesson_text, &path, Lang::En)
+            .lesson
+            .expect("the lesson parses");
+        let factory = Arc::new(kubelab::lab::engine::EngineFactory::with_helper(kubelab()));
+        let mut host = kubelab::lab::host::LabHost::new(
+            factory,
+            kubelab(),
+            kubelab::lab::trust::TrustState::Trusted,
+        );
+        host.lesson_opened(Some(&lesson));
+        let keys = [Lang::En, Lang::Zh].map(|l| host.help_keys(l));
+        // Tears the world down (if it started) before the next lesson.
+        host.shutdown();
+        keys
+    };
+    let [en, zh] = help(LESSON);
+    assert!(
+        en.contains(&(
+            "F8".into(),
+            "show the next node's shell (lab worlds)".into()
+        )),
+        "{en:?}"
+    );
+    assert!(
+        zh.contains(&("F8".into(), "显示下一个节点的终端（实验世界）".into())),
+        "{zh:?}"
+    );
+    // One node shell: F8 has nothing to switch to, so help does not list it.
+    let one_shell = LESSON.replace(
+        r#"panes = ["shell@node1", "shell@node2", "network@node1"]"#,
+        r#"panes = ["shell@node1", "network@node1"]"#,
+    );
+    assert_ne!(one_shell, LESSON);
+    let [en, _] = help(&one_shell);
+    assert!(!en.iter().any(|(k, _)| k == "F8"), "{en:?}");
 }

@@ -63,6 +63,16 @@ fn main() {
         println!("SKIP: {why}");
         return;
     }
+    // Every case's (and child's) temporary folders go in here, so that what
+    // one leaves behind shows at the end. Traversable (not listable) by
+    // uid 65534: the rootless case's folder is inside.
+    let scratch = tempfile::Builder::new()
+        .prefix("pod-runtime-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    // Single-threaded still: nothing reads the environment meanwhile.
+    std::env::set_var("TMPDIR", scratch.path());
     pod_lays_out_like_the_kubelet();
     shared_process_namespace_has_pause_as_pid_1();
     memory_volume_is_one_tmpfs_of_its_size();
@@ -71,7 +81,33 @@ fn main() {
     rootless_pod_joins_the_infra();
     security_context_applies_in_the_kernel();
     host_to_container_sees_later_host_mounts();
+    nothing_is_left_in(scratch.path());
     println!("pod_runtime: all cases passed");
+}
+
+/// Fails listing whatever the cases left in `scratch` (their temporary
+/// folders, log files a container opened, ...).
+fn nothing_is_left_in(scratch: &Path) {
+    let left: Vec<String> = walkdir(scratch);
+    assert!(
+        left.is_empty(),
+        "left in {}:\n{}",
+        scratch.display(),
+        left.join("\n")
+    );
+    println!("ok: nothing_is_left_in_the_temporary_directory");
+}
+
+/// Every path below `dir`.
+fn walkdir(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        out.push(e.path().display().to_string());
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walkdir(&e.path()));
+        }
+    }
+    out
 }
 
 fn skip_reason() -> Option<String> {
@@ -624,21 +660,20 @@ fn container_logs_rotate_as_the_kubelets() {
 }
 
 /// Child mode: a node process with one running Pod, killed by the parent.
+/// Its folder (logs, the Pod's volume) is the parent's: a killed process
+/// cannot remove one.
 fn sigkill_child() {
     let pod = parse_pod();
     let res = PodResources::from_pod(&pod).unwrap();
     let p = plan(UID, &res, &node_capacity()).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let logs = LogLayout::new(tmp.path().join("logs"));
+    let dir = PathBuf::from(std::env::args_os().nth(2).expect("the folder to use"));
+    let logs = LogLayout::new(dir.join("logs"));
     let rt = runtime(&format!("k{}", std::process::id()));
     let sb = rt
         .run_pod_sandbox(&sandbox_config(&res, &p))
         .expect("run pod sandbox");
     let c = rt
-        .start_container(
-            &sb,
-            &container_config(&pod, &p, "reader", &logs, tmp.path()),
-        )
+        .start_container(&sb, &container_config(&pod, &p, "reader", &logs, &dir))
         .expect("start");
     println!(
         "{} {} {}",
@@ -651,8 +686,11 @@ fn sigkill_child() {
 
 fn sigkill_of_the_node_leaves_nothing() {
     use std::io::BufRead;
+    // The child's folder: it is killed, so it is this process's to remove.
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new("/proc/self/exe")
         .arg("sigkill-child")
+        .arg(tmp.path())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

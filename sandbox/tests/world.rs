@@ -549,9 +549,31 @@ fn the_kernel_facts_probe_tries_each_feature_and_leaves_nothing() {
     // A world is built from veths and a bridge: they must work.
     assert_eq!(by("world: veth"), Outcome::Works, "{facts:?}");
     assert_eq!(by("world: bridge"), Outcome::Works, "{facts:?}");
+    // One line a fact, as `kubelab doctor` says it: the VM suite collects
+    // them (as root and as its test user) into its report.
+    let role = std::env::var("KUBELAB_VM").unwrap_or_else(|_| {
+        (if kubelab_sandbox::is_root() {
+            "root"
+        } else {
+            "rootless"
+        })
+        .into()
+    });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     for f in &facts {
-        eprintln!("{}: {:?} {}", f.name, f.outcome, f.detail);
+        let outcome = match f.outcome {
+            Outcome::Works => "works",
+            Outcome::Fails => "fails",
+            Outcome::NoTool => "no-tool",
+        };
+        println!(
+            "WORLD-FACT {role} {} | {} | {outcome} | {}",
+            kernel.trim(),
+            f.name,
+            f.detail
+        );
         assert!(!f.detail.is_empty(), "{f:?}");
+        assert_ne!(f.detail, "the probe did not report", "{f:?}");
     }
     assert_no_world_link(&before);
     assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);

@@ -25,3 +25,4 @@ pub mod shell_help;
 pub mod test;
 pub mod world;
 pub mod world_file;
+pub mod world_source;

@@ -1,5 +1,5 @@
 //! `kubelab world`: a lab world of several nodes on real network
-//! namespaces (docs/worlds.md), outside the reader: `up FILE`, `exec NODE
+//! namespaces (docs/worlds.md), outside the reader: `up FILE|LESSON`, `exec NODE
 //! -- CMD`, `shell NODE`, `status`, `down`.
 
 use kubelab_sandbox::world::{self, UpOptions, WorldState};
@@ -16,10 +16,11 @@ pub struct WorldArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WorldCommand {
-    /// Build the world of a world file and print its nodes; it runs in the
-    /// background until `kubelab world down`.
+    /// Build the world of a world file or of a lesson's `[world]` and print
+    /// its nodes; it runs in the background until `kubelab world down`.
     Up {
-        /// The world file (TOML), e.g. examples/worlds/two-nodes.toml.
+        /// The world file (TOML), e.g. examples/worlds/two-nodes.toml; or a
+        /// lesson file (.md) or lesson id whose front matter has [world].
         file: PathBuf,
     },
     /// Run a command in a node (its network and hostname, the host's
@@ -55,10 +56,10 @@ fn plain(e: kubelab_sandbox::Error) -> anyhow::Error {
     anyhow::anyhow!(e.message)
 }
 
-pub fn run(a: WorldArgs) -> anyhow::Result<i32> {
+pub fn run(ctx: &crate::context::Context, a: WorldArgs) -> anyhow::Result<i32> {
     let dir = world::default_dir();
     match a.command {
-        WorldCommand::Up { file } => up(&file, &dir),
+        WorldCommand::Up { file } => up(ctx, &file, &dir),
         WorldCommand::Exec { node, command } => exec(&dir, &node, command),
         WorldCommand::Shell { node } => {
             let shell = std::env::var("SHELL")
@@ -94,25 +95,21 @@ pub fn run(a: WorldArgs) -> anyhow::Result<i32> {
     }
 }
 
-fn up(file: &Path, dir: &Path) -> anyhow::Result<i32> {
-    let spec = match super::world_file::load(file) {
+fn up(ctx: &crate::context::Context, what: &Path, dir: &Path) -> anyhow::Result<i32> {
+    let src = match super::world_source::resolve(ctx, what) {
         Ok(s) => s,
-        Err(d) => {
-            eprintln!("{}", crate::sanitize::text(&d.to_string()));
+        Err(e) => {
+            eprintln!("{e}");
             return Ok(1);
         }
     };
-    let name = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "world".into());
     let opts = UpOptions {
-        name,
-        source: file.display().to_string(),
+        name: src.name,
+        source: src.source,
         dir: dir.to_path_buf(),
         helper_exe: helper(),
     };
-    let st = world::up(&spec, &opts).map_err(plain)?;
+    let st = world::up(&src.spec, &opts).map_err(plain)?;
     print_world(&st, "is up")?;
     println!("`kubelab world exec NODE -- CMD`, `kubelab world shell NODE`, `kubelab world down`");
     Ok(0)
@@ -152,7 +149,7 @@ fn print_world(st: &WorldState, what: &str) -> std::io::Result<()> {
 /// started kubelab waits for the command itself, signals and all).
 fn exec(dir: &Path, node: &str, command: Vec<String>) -> anyhow::Result<i32> {
     let Some(st) = world::running(dir).map_err(plain)? else {
-        anyhow::bail!("no world is up; start one with `kubelab world up FILE`");
+        anyhow::bail!("no world is up; start one with `kubelab world up FILE|LESSON`");
     };
     let mut cmd = world::exec_command(&st, node, &command, &helper()).map_err(plain)?;
     use std::os::unix::process::CommandExt;

@@ -503,11 +503,15 @@ impl PaneHost for LabHost {
     }
 
     fn help_keys(&self, lang: Lang) -> Vec<(String, String)> {
-        // Only where an Objects or Pod pane is shown: their keys.
+        // Only where an Objects or Pod pane is shown: their keys; F8 where
+        // it works (several shells: a world's nodes).
         let Some(lab) = self.lab.as_ref() else {
             return Vec::new();
         };
         let mut rows = Vec::new();
+        if self.several_shells() {
+            rows.push(text(lang).help_next_shell);
+        }
         if lab.objects.is_some() {
             let t = crate::cluster::text::text(lang);
             rows.extend([t.help_scroll, t.help_pods]);

@@ -28,6 +28,7 @@ pub mod live;
 pub mod model;
 pub mod node;
 pub mod observe;
+pub mod run_dirs;
 pub mod trust;
 pub mod trust_dialog;
 pub mod world;

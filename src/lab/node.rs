@@ -272,28 +272,14 @@ impl Drop for LabNode {
     }
 }
 
+/// The prefix of a lab node's folder; `<pid>x…` follows, the kubelab
+/// that made it ([`super::run_dirs`]).
+const LAB_DIR_PREFIX: &str = "kubelab-node-";
+
 /// A new private directory `kubelab-node-<unique>` in the temporary
-/// directory. `mkdir` never follows a link planted at the name, and a name
-/// taken is skipped, so another user cannot hand kubelab their directory.
+/// directory.
 fn make_lab_dir() -> io::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static RUNS: AtomicU32 = AtomicU32::new(0);
-    let mut last = None;
-    for _ in 0..16 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let n = RUNS.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("kubelab-node-{}x{n}x{nanos:x}", std::process::id()));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::other("no free name for the lab's node directory")))
+    super::run_dirs::make(LAB_DIR_PREFIX, "the lab's node directory")
 }
 
 /// Removes what lab nodes left when both kubelab and its node were killed
@@ -302,32 +288,12 @@ fn make_lab_dir() -> io::Result<PathBuf> {
 /// (`<pid>`) is gone and whose node no longer answers. A folder of a live
 /// kubelab — a parallel `kubelab test` starting its node — is never touched.
 pub fn sweep_stale_lab_dirs(tmp: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    let me = rustix::process::geteuid().as_raw();
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("kubelab-node-")
-            .and_then(|r| r.split('x').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let dir = e.path();
-        let ours = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == me);
+    super::run_dirs::sweep(tmp, LAB_DIR_PREFIX, |dir| {
         let marked = std::fs::symlink_metadata(dir.join(LAB_DIR_MARKER)).is_ok_and(|m| m.is_file());
-        if !ours || !marked || Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
+        // A node that still answers removes its folder itself when done.
         let sock = dir.join("state").join(kubelab_node::api::SOCKET);
-        if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
-            continue; // its node still runs: it removes the folder when done
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+        marked && std::os::unix::net::UnixStream::connect(&sock).is_err()
+    });
 }
 
 /// The state of the node a reader's lab starts in the background.

@@ -146,55 +146,16 @@ const RUN_DIR_PREFIX: &str = "kubelab-world-lab-";
 /// gone and that records no running world. A folder of a live kubelab is
 /// never touched.
 pub fn sweep_stale_run_dirs(tmp: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    let me = rustix::process::geteuid().as_raw();
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(RUN_DIR_PREFIX)
-            .and_then(|r| r.split('x').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let dir = e.path();
-        let ours = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == me);
-        if !ours || Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        if matches!(world::running(&dir), Ok(None)) {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
+    super::run_dirs::sweep(tmp, RUN_DIR_PREFIX, |dir| {
+        matches!(world::running(dir), Ok(None))
+    });
 }
 
 /// A new private runtime directory `kubelab-world-lab-<unique>` in the
-/// temporary directory (`mkdir` never follows a link planted there).
+/// temporary directory.
 fn make_run_dir() -> io::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
     sweep_stale_run_dirs(&std::env::temp_dir());
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static RUNS: AtomicU32 = AtomicU32::new(0);
-    let mut last = None;
-    for _ in 0..16 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let n = RUNS.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "{RUN_DIR_PREFIX}{}x{n}x{nanos:x}",
-            std::process::id()
-        ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::other("no free name for the world's directory")))
+    super::run_dirs::make(RUN_DIR_PREFIX, "the world's directory")
 }
 
 /// The lab's factory for a world lesson: a "sandbox" is a node of the

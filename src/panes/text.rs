@@ -16,6 +16,9 @@ pub struct PaneText {
     // Shell pane.
     pub shell: &'static str,
     pub f6_leaves: &'static str,
+    /// The `?` help row of F8 in a lab with several shells (a world's
+    /// nodes).
+    pub help_next_shell: (&'static str, &'static str),
     /// `{n}`: lines scrolled back.
     pub scrolled: &'static str,
     /// `{code}`: the exit code.
@@ -149,6 +152,7 @@ static EN: PaneText = PaneText {
     lang: Lang::En,
     shell: "shell",
     f6_leaves: "· F6 leaves ",
+    help_next_shell: ("F8", "show the next node's shell (lab worlds)"),
     scrolled: "· scrolled {n} ",
     exited: "exited (code {code}) — press Enter to restart",
     terminal_error: "terminal error: {e} — press Enter to restart",
@@ -233,6 +237,7 @@ static ZH: PaneText = PaneText {
     lang: Lang::Zh,
     shell: "终端",
     f6_leaves: "· F6 返回课文 ",
+    help_next_shell: ("F8", "显示下一个节点的终端（实验世界）"),
     scrolled: "· 已上翻 {n} 行 ",
     exited: "已退出（退出码 {code}）— 按 Enter 重新启动",
     terminal_error: "终端出错：{e} — 按 Enter 重新启动",

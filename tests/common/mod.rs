@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests; each test crate uses a part.
 #![allow(dead_code)]
 
+pub mod lab_run;
 pub mod standin;
 
 use kubelab::app::App;
@@ -61,6 +62,12 @@ mod screen;
 /// A one-book (`en`) course in `dir` whose only lesson, `01-a.md`, is
 /// `lesson` (front matter included).
 pub fn one_lesson_course(dir: &Path, lesson: &str) {
+    course_of(dir, &[("A", "01-a", lesson)]);
+}
+
+/// An English course in `dir` of `lessons` (outline title, file stem = id,
+/// text), in that order.
+pub fn course_of(dir: &Path, lessons: &[(&str, &str, &str)]) {
     let src = dir.join("en/src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(
@@ -68,6 +75,10 @@ pub fn one_lesson_course(dir: &Path, lesson: &str) {
         "[book]\ntitle = \"T\"\nlanguage = \"en\"\n",
     )
     .unwrap();
-    std::fs::write(src.join("SUMMARY.md"), "# Summary\n\n- [A](01-a.md)\n").unwrap();
-    std::fs::write(src.join("01-a.md"), lesson).unwrap();
+    let mut summary = String::from("# Summary\n\n");
+    for (title, stem, text) in lessons {
+        summary.push_str(&format!("- [{title}]({stem}.md)\n"));
+        std::fs::write(src.join(format!("{stem}.md")), text).unwrap();
+    }
+    std::fs::write(src.join("SUMMARY.md"), summary).unwrap();
 }

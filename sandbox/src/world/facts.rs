@@ -70,8 +70,22 @@ const PROBES: &[(&str, &str, &str, &str)] = &[
          --dport 80 -j KL-SVC && iptables -t nat -A KL-SVC -p tcp -m statistic --mode random \
          --probability 0.5 -j DNAT --to-destination 10.244.1.2:80 && iptables -V",
     ),
+    (
+        "world: iptables-legacy",
+        "iptables-legacy",
+        "iptables",
+        "iptables-legacy -t nat -N KL-SVC && iptables-legacy -t nat -A OUTPUT -d 10.96.0.1/32 \
+         -p tcp --dport 80 -j KL-SVC && iptables-legacy -t nat -A KL-SVC -p tcp -m statistic \
+         --mode random --probability 0.5 -j DNAT --to-destination 10.244.1.2:80",
+    ),
     ("world: ipvs", "ipvsadm", "ipvsadm", "ipvsadm -A -t 10.96.0.1:80 -s rr"),
     ("world: conntrack", "conntrack", "conntrack", "conntrack -L"),
+    (
+        "world: ip_forward",
+        "sysctl",
+        "procps",
+        "sysctl -w net.ipv4.ip_forward=1 && test \"$(cat /proc/sys/net/ipv4/ip_forward)\" = 1",
+    ),
 ];
 
 /// The probe as one shell script: a line `INDEX|CODE|FIRST LINE` per
@@ -158,15 +172,25 @@ mod tests {
 
     #[test]
     fn the_report_lines_become_facts() {
-        let out = "0|0|\n1|2|RTNETLINK answers: Operation not permitted\n7|notool|\n6|0|iptables v1.8.9 (nf_tables)\n";
-        let f = parse(out);
+        // By name: the probes' order changes as features are added.
+        let at = |n: &str| PROBES.iter().position(|p| p.0 == n).unwrap();
+        let out = format!(
+            "{}|0|\n{}|2|RTNETLINK answers: Operation not permitted\n{}|notool|\n{}|0|iptables v1.8.9 (nf_tables)\n",
+            at("world: veth"),
+            at("world: bridge"),
+            at("world: ipvs"),
+            at("world: iptables"),
+        );
+        let f = parse(&out);
         assert_eq!(f.len(), PROBES.len());
-        assert_eq!(f[0].outcome, Outcome::Works);
-        assert_eq!(f[1].outcome, Outcome::Fails);
-        assert!(f[1].detail.contains("not permitted"));
-        assert_eq!((f[7].outcome, f[7].package), (Outcome::NoTool, "ipvsadm"));
-        assert!(f[6].detail.contains("nf_tables backend"));
+        let by = |n: &str| f.iter().find(|x| x.name == n).unwrap();
+        assert_eq!(by("world: veth").outcome, Outcome::Works);
+        assert_eq!(by("world: bridge").outcome, Outcome::Fails);
+        assert!(by("world: bridge").detail.contains("not permitted"));
+        let ipvs = by("world: ipvs");
+        assert_eq!((ipvs.outcome, ipvs.package), (Outcome::NoTool, "ipvsadm"));
+        assert!(by("world: iptables").detail.contains("nf_tables backend"));
         // A feature the probe never reported on is not "works".
-        assert_eq!(f[2].outcome, Outcome::Fails);
+        assert_eq!(by("world: vxlan").outcome, Outcome::Fails);
     }
 }

@@ -20,7 +20,8 @@
 #   KUBELAB_VM_NODE_TESTS  kubelab-node test targets to run (default:
 #                       pod_runtime pod_network cni_bridge; empty: none)
 #   KUBELAB_VM_THREADS  --test-threads inside the VM (default: 2)
-#   KUBELAB_VM_MODULES  kernel modules to load     (default: overlay veth bridge vxlan)
+#   KUBELAB_VM_MODULES  kernel modules to load     (default: overlay veth bridge vxlan,
+#                       and what the world facts probe uses: dummy tun nf_tables ...)
 #   KUBELAB_VM_KERNEL_PKG  Debian kernel package   (default: what linux-image-amd64 depends on)
 #   KUBELAB_VM_HOST_PKGS   Debian packages whose executables go into the VM
 #   KUBELAB_VM_READY_TIMEOUT  seconds to reach the test runner (default: 180)
@@ -32,7 +33,13 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 CACHE=${KUBELAB_VM_CACHE:-$ROOT/target/vm}
 TIMEOUT=${KUBELAB_VM_TIMEOUT:-1200}
 THREADS=${KUBELAB_VM_THREADS:-2}
-MODULES=${KUBELAB_VM_MODULES:-overlay veth bridge vxlan}
+# The lab worlds' kernel facts (sandbox/tests/world.rs, docs/worlds.md) try
+# these: loaded up front, as the VM has no modprobe for the kernel to
+# load them on first use as a Debian host does. crc32c_generic: libcrc32c
+# (nf_conntrack, nf_nat, nf_tables need it) asks the crypto API for crc32c
+# when it loads, a dependency `depends=` does not list.
+WORLD_MODULES="dummy ipip macvlan tun crc32c_generic nf_tables nft_chain_nat nft_nat nft_compat xt_statistic xt_nat xt_tcpudp ip_tables iptable_nat nf_conntrack_netlink ip_vs ip_vs_rr"
+MODULES=${KUBELAB_VM_MODULES:-overlay veth bridge vxlan $WORLD_MODULES}
 TARGET=x86_64-unknown-linux-gnu
 
 # A dynamically linked ELF names its program interpreter (ldd can't tell
@@ -148,7 +155,7 @@ copy_with_path() { # FILE: copies FILE (following links) to the same path in the
         mkdir -p "$stage$(dirname "$f")" && ln -s "$real" "$stage$f"
     fi
 }
-host_pkgs=${KUBELAB_VM_HOST_PKGS:-coreutils dash bash grep sed mawk util-linux mount procps iproute2 hostname findutils}
+host_pkgs=${KUBELAB_VM_HOST_PKGS:-coreutils dash bash grep sed mawk util-linux mount procps iproute2 hostname findutils nftables iptables conntrack ipvsadm}
 host_exes=()
 for pkg in $host_pkgs; do
     if ! dpkg -s "$pkg" >/dev/null 2>&1; then
@@ -159,10 +166,18 @@ for pkg in $host_pkgs; do
         [ -f "$f" ] && [ -x "$f" ] && host_exes+=("$f")
     done < <(dpkg -L "$pkg" | grep -E '^(/usr)?/s?bin/[^/]+$')
 done
-# dpkg alternatives the packages register (awk -> mawk, sh -> dash).
-for alt in /usr/bin/awk /bin/sh /usr/bin/sh; do [ -e "$alt" ] && host_exes+=("$alt"); done
-libs=$(for f in "${host_exes[@]}"; do ldd "$f" 2>/dev/null; done |
+# dpkg alternatives the packages register (awk -> mawk, sh -> dash,
+# iptables -> iptables-nft).
+for alt in /usr/bin/awk /bin/sh /usr/bin/sh /usr/sbin/iptables; do [ -e "$alt" ] && host_exes+=("$alt"); done
+# iptables loads its matches and targets (statistic, DNAT, ...) at run time.
+xt_exts=()
+xtables=/usr/lib/x86_64-linux-gnu/xtables
+if [ -d "$xtables" ] && [[ " $host_pkgs " == *" iptables "* ]]; then
+    for f in "$xtables"/*.so; do xt_exts+=("$f"); done
+fi
+libs=$(for f in "${host_exes[@]}" "${xt_exts[@]}"; do ldd "$f" 2>/dev/null; done |
     grep -o '/[^ ]*\.so[^ ]*' | sort -u)
+for f in "${xt_exts[@]}"; do copy_with_path "$f"; done
 for f in "${host_exes[@]}" $libs; do copy_with_path "$f"; done
 cat >"$stage/etc/passwd" <<'PASSWD'
 root:x:0:0:root:/root:/bin/sh
@@ -365,6 +380,24 @@ for role in root user node ${systemd_serial:+systemd}; do
         "$(grep -c "^skip $role " "$report" || true)" "$(grep -c "^ignored $role " "$report" || true)"
 done
 sed -n -e 's/^\(FAIL\|skip\) /  \1 /p' -e '/^      /p' "$report"
+# What a lab world's node may do on this kernel (sandbox/tests/world.rs
+# prints what `kubelab doctor` prints), as root and as the test user.
+if grep -q '^WORLD-FACT ' "$busybox_serial"; then
+    echo "== lab world kernel facts (kernel $kver, as root and as the test user) =="
+    grep '^WORLD-FACT ' "$busybox_serial" | awk -F' [|] ' '
+    { split($1, h, " "); role=h[2]; name=$2
+      if (!(name in seen)) { seen[name]=1; names[++n]=name }
+      got[name, role]=$3
+      if ($3 != "works") why[name, role]=$4 }
+    END {
+        printf "  %-24s %-8s %s\n", "feature", "root", "user"
+        for (i=1; i<=n; i++) printf "  %-24s %-8s %s\n", names[i], got[names[i], "root"], got[names[i], "user"]
+        for (i=1; i<=n; i++) for (r=1; r<=2; r++) {
+            role=(r == 1 ? "root" : "user")
+            if ((names[i], role) in why) printf "    %s, %s: %s\n", names[i], role, why[names[i], role]
+        }
+    }'
+fi
 bad=0
 # verdict NAME SERIAL QEMU_RC: the guest's own result and leak lines.
 verdict() {
