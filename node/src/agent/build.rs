@@ -205,6 +205,9 @@ pub fn unsupported(pod: &Pod, network: Result<(), String>) -> Vec<String> {
     if spec.host_network == Some(true) {
         out.push("spec.hostNetwork: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /sys for the node's network namespace; leave it unset (the Pod gets its own network)".into());
     }
+    if spec.dns_policy.as_deref() == Some("None") {
+        out.push("spec.dnsPolicy: None needs spec.dnsConfig, which this node does not support; use ClusterFirst (the cluster DNS) or Default (the image's /etc/resolv.conf)".into());
+    }
     if spec.host_pid == Some(true) {
         out.push("spec.hostPID: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /proc for the node's PID namespace; use shareProcessNamespace to see the Pod's own processes".into());
     }

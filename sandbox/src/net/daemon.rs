@@ -147,8 +147,10 @@ impl NetnsDaemon {
     }
 }
 
-impl Drop for NetnsDaemon {
-    fn drop(&mut self) {
+impl NetnsDaemon {
+    /// Stops the program (SIGTERM, then SIGKILL) and waits for the helper;
+    /// what dropping the handle does.
+    pub fn stop(&mut self) {
         drop(self.control.take());
         let deadline = Instant::now() + GRACE + Duration::from_secs(1);
         while Instant::now() < deadline {
@@ -160,6 +162,12 @@ impl Drop for NetnsDaemon {
         // The helper's death SIGKILLs the program (its death signal).
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for NetnsDaemon {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
