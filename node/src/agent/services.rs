@@ -167,11 +167,19 @@ impl Node {
 
     /// Every Service's Endpoints, as they are now.
     pub fn endpoints(&self) -> Vec<Endpoints> {
+        self.services_with_endpoints()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    /// Every Service with its Endpoints, by namespace and name.
+    pub fn services_with_endpoints(&self) -> Vec<(Service, Endpoints)> {
         let st = self.lock();
         let pods: Vec<Pod> = st.pods.values().map(|p| p.pod.clone()).collect();
         st.services
             .values()
-            .map(|s| endpoints(s, &pods, &self.inner.config.name))
+            .map(|s| (s.clone(), endpoints(s, &pods, &self.inner.config.name)))
             .collect()
     }
 

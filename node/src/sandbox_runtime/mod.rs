@@ -12,6 +12,7 @@ mod container;
 mod memory_volume;
 pub mod network;
 mod services;
+pub use services::why_no_cluster_dns;
 
 pub use container::SandboxContainer;
 pub use network::CniOptions;

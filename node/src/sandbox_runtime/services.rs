@@ -188,6 +188,14 @@ impl ServicePlane {
     }
 }
 
+/// Why this host's nodes run without cluster DNS, if they do (said when
+/// a node starts; each Pod's `MissingClusterDNS` event says it again).
+pub fn why_no_cluster_dns() -> Option<String> {
+    (!Path::new(DNSMASQ).is_file()).then(|| {
+        format!("no {DNSMASQ}: the node runs without cluster DNS; Pods keep their image's /etc/resolv.conf (apt-get install dnsmasq-base)")
+    })
+}
+
 fn write_records(path: &Path, text: &str) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)
@@ -202,10 +210,8 @@ fn start_dns(
     records: &str,
 ) -> Result<Dns, String> {
     network.available()?;
-    if !Path::new(DNSMASQ).is_file() {
-        return Err(format!(
-            "no {DNSMASQ}: the node runs without cluster DNS (apt-get install dnsmasq-base)"
-        ));
+    if let Some(why) = why_no_cluster_dns() {
+        return Err(why);
     }
     let ip = ip_tool().ok_or("no `ip`: the cluster DNS needs it (apt-get install iproute2)")?;
     network

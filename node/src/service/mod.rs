@@ -14,6 +14,7 @@ pub mod chain_names;
 pub mod dns;
 pub mod endpoints;
 pub mod manifest;
+pub mod printer;
 pub mod rules;
 
 #[cfg(test)]
