@@ -35,6 +35,8 @@ mod fake;
 #[cfg(test)]
 mod net_tests;
 #[cfg(test)]
+mod services_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use crate::cgroup_plan::NodeCapacity;
