@@ -285,3 +285,26 @@ fn dns_records_and_resolv_conf() {
         "search prod.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"
     );
 }
+
+#[test]
+fn docs_list_every_supported_service_field() {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/pods.md");
+    let doc = std::fs::read_to_string(&doc_path).unwrap();
+    let table = crate::manifest::schema::fields_markdown_of(manifest::SERVICE);
+    let (begin, end) = (
+        "<!-- service-fields:begin (generated from node/src/service/manifest.rs) -->\n",
+        "<!-- service-fields:end -->",
+    );
+    let (Some(b), Some(e)) = (doc.find(begin), doc.find(end)) else {
+        panic!("docs/pods.md lacks the generated Service fields block markers");
+    };
+    let current = &doc[b + begin.len()..e];
+    if current != table {
+        if std::env::var_os("KUBELAB_BLESS").is_some() {
+            let new = format!("{}{begin}{table}{}", &doc[..b], &doc[e..]);
+            std::fs::write(&doc_path, new).unwrap();
+            return;
+        }
+        panic!("docs/pods.md's Service field table is out of date; run with KUBELAB_BLESS=1 to regenerate it");
+    }
+}
