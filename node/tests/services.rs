@@ -30,6 +30,10 @@ fn main() {
     if let Some(code) = kubelab_sandbox::dispatch() {
         std::process::exit(code);
     }
+    if std::env::args().nth(1).as_deref() == Some("sigkill-child") {
+        let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
+        return sigkill_child(&dir);
+    }
     if std::env::args().nth(1).as_deref() == Some("rootless-child") {
         let dir = PathBuf::from(std::env::args_os().nth(2).expect("a directory"));
         scenario(&dir, "rootless");
@@ -43,6 +47,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     scenario(tmp.path(), "root");
     println!("ok: services, root");
+    dnsmasq_dies_with_a_killed_node();
     rootless();
     println!("services: all cases passed");
 }
@@ -245,8 +250,7 @@ fn in_node_netns(rootless: bool, argv: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn scenario(dir: &Path, name: &str) {
-    let rootless = !kubelab_sandbox::is_root();
+fn start_node(dir: &Path, name: &str) -> (Node, kubelab_node::agent::NodeThread, PathBuf) {
     let state = dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
     std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
@@ -265,6 +269,70 @@ fn scenario(dir: &Path, name: &str) {
     cfg.tick = Duration::from_millis(20);
     let n = Node::new(cfg, Box::new(rt));
     let thread = n.spawn();
+    (n, thread, state)
+}
+
+/// A node with one Pod (so its dnsmasq runs) until it is killed.
+fn sigkill_child(dir: &Path) {
+    let (n, _thread, state) = start_node(dir, "killed");
+    let client = manifest()
+        .split("---\n")
+        .find(|d| d.contains("name: client"))
+        .unwrap()
+        .to_string();
+    n.apply(&client, Path::new("client.yaml")).unwrap();
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "client").is_some_and(|p| {
+            pod_row(&p.pod, kubelab_node::agent::now_utc()).status == "Running"
+        })),
+        "client runs"
+    );
+    let (code, out) = exec(
+        &n,
+        "client",
+        &["nslookup", "kubernetes.default.svc.cluster.local"],
+    );
+    assert_ne!(code, 0, "no such Service: {out}");
+    assert!(
+        out.contains("10.96.0.10"),
+        "the cluster DNS answered: {out}"
+    );
+    println!("READY {}", state.join("cni").join("dns").display());
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+/// `kill -9` of a node: its dnsmasq ends too (its helper's lifeline).
+fn dnsmasq_dies_with_a_killed_node() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new("/proc/self/exe")
+        .arg("sigkill-child")
+        .arg(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let Some(needle) = line.trim().strip_prefix("READY ").map(String::from) else {
+        let _ = child.kill();
+        let st = child.wait().unwrap();
+        panic!("the node failed ({st}): {line}");
+    };
+    assert_eq!(processes_with(&needle).len(), 2, "dnsmasq and its helper");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    eventually("dnsmasq ends with a killed node", || {
+        let left = processes_with(&needle);
+        left.is_empty().then_some(()).ok_or(format!("{left:?}"))
+    });
+    println!("ok: dnsmasq dies with a killed node");
+}
+
+fn scenario(dir: &Path, name: &str) {
+    let rootless = !kubelab_sandbox::is_root();
+    let (n, thread, state) = start_node(dir, name);
 
     let lines = n
         .apply(&manifest(), Path::new("web.yaml"))

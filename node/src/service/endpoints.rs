@@ -54,6 +54,9 @@ fn resolve(pod: &Pod, target: &IntOrString, protocol: &str) -> Option<u16> {
     }
 }
 
+/// A Pod's resolved ports: (port name, port, protocol) per Service port.
+type PortsKey = Vec<(String, u16, String)>;
+
 /// The Endpoints object of `svc` among `pods` (any namespace; only its
 /// own are considered).
 pub fn endpoints(svc: &Service, pods: &[Pod], node_name: &str) -> Endpoints {
@@ -67,10 +70,8 @@ pub fn endpoints(svc: &Service, pods: &[Pod], node_name: &str) -> Endpoints {
     let ports = spec.ports.unwrap_or_default();
     // Pods with the same resolved ports share a subset, as the controller
     // groups them.
-    let mut subsets: BTreeMap<
-        Vec<(String, u16, String)>,
-        (Vec<EndpointAddress>, Vec<EndpointAddress>),
-    > = BTreeMap::new();
+    let mut subsets: BTreeMap<PortsKey, (Vec<EndpointAddress>, Vec<EndpointAddress>)> =
+        BTreeMap::new();
     for pod in pods {
         if pod.metadata.namespace.as_deref().unwrap_or("default") != namespace
             || pod.metadata.deletion_timestamp.is_some()
@@ -83,7 +84,7 @@ pub fn endpoints(svc: &Service, pods: &[Pod], node_name: &str) -> Endpoints {
             continue;
         }
         let Some(ip) = pod_ip(pod) else { continue };
-        let key: Vec<(String, u16, String)> = ports
+        let key: PortsKey = ports
             .iter()
             .filter_map(|p| {
                 let proto = p.protocol.clone().unwrap_or_else(|| "TCP".into());

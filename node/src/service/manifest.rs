@@ -103,6 +103,14 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Vec<ManifestService>, Manife
         file: file.to_path_buf(),
         problems,
     };
+    let max = crate::manifest::MAX_FILE_BYTES;
+    if text.len() as u64 > max {
+        return Err(error(vec![Problem::new(
+            crate::manifest::yaml::Pos { line: 1, column: 1 },
+            "",
+            &format!("the manifest is larger than {max} bytes; split it"),
+        )]));
+    }
     let docs = crate::manifest::yaml::parse_documents(text)
         .map_err(|e| error(vec![Problem::new(e.pos, "", &e.message)]))?;
     let mut out = Vec::new();
@@ -300,7 +308,7 @@ pub fn validate(svc: &Service) -> Vec<(String, String)> {
         let proto = p.protocol.as_deref().unwrap_or("TCP");
         if !ports_seen.insert((p.port, proto.to_string())) {
             out.push((
-                format!("{path}"),
+                path.clone(),
                 format!(
                     "{path}: Duplicate value: port {} {proto} is already a port of this Service",
                     p.port

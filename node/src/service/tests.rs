@@ -123,6 +123,8 @@ fn bad_services_name_the_line_and_the_fix() {
         1,
     );
     assert!(parse(&headless).is_ok());
+    let huge = format!("{WEB}# {}\n", "x".repeat(1 << 20));
+    assert!(parse(&huge).unwrap_err().contains("larger than"));
     let many: String = (0..40)
         .map(|i| format!("  - {{name: p{i}, port: {}}}\n", 1000 + i))
         .collect();
