@@ -310,3 +310,27 @@ fn docs_list_every_supported_service_field() {
         panic!("docs/pods.md's Service field table is out of date; run with KUBELAB_BLESS=1 to regenerate it");
     }
 }
+
+#[test]
+fn tables_read_as_kubectls() {
+    let mut web = parse(WEB).unwrap().remove(0).service;
+    web.spec.as_mut().unwrap().cluster_ip = Some("10.96.0.1".into());
+    let pods: Vec<Pod> = (2..7)
+        .map(|i| pod(&format!("p{i}"), &format!("10.88.0.{i}"), "web", true))
+        .collect();
+    let ep = endpoints(&web, &pods, "n");
+    let now = k8s_openapi::chrono::DateTime::from_timestamp(1000, 0).unwrap();
+    assert_eq!(
+        printer::services_table(std::slice::from_ref(&web), true, now),
+        "NAME   TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE         SELECTOR\n\
+         web    ClusterIP   10.96.0.1    <none>        80/TCP    <unknown>   app=web\n"
+    );
+    assert_eq!(
+        printer::endpoints_table(std::slice::from_ref(&ep), &[web.clone()], now),
+        "NAME   ENDPOINTS                                                  AGE\n\
+         web    10.88.0.2:8080,10.88.0.3:8080,10.88.0.4:8080 + 2 more...   <unknown>\n"
+    );
+    let d = printer::describe(&web, Some(&ep));
+    assert!(d.contains("TargetPort:        http/TCP\n"), "{d}");
+    assert!(d.contains("Endpoints:         10.88.0.2:8080,10.88.0.3:8080,10.88.0.4:8080,10.88.0.5:8080,10.88.0.6:8080\n"), "{d}");
+}
