@@ -12,7 +12,7 @@ mod container;
 mod memory_volume;
 pub mod network;
 mod services;
-pub use services::why_no_cluster_dns;
+pub use services::{why_no_cluster_dns, why_no_service_rules};
 
 pub use container::SandboxContainer;
 pub use network::CniOptions;

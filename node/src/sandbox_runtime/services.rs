@@ -131,9 +131,10 @@ impl ServicePlane {
     /// Rewrites the KUBE chains and the DNS records for `plan`.
     pub(crate) fn sync(&self, network: &PodNetwork, plan: &ServicePlan) -> Result<(), String> {
         network.available()?;
-        let restore = iptables_restore().ok_or(
-            "no iptables-restore: Services need it (apt-get install iptables)".to_string(),
-        )?;
+        if let Some(why) = why_no_service_rules() {
+            return Err(why);
+        }
+        let restore = iptables_restore().unwrap_or_default();
         let mut p = self.lock();
         let result = network
             .with_netns(|netns, _| {
@@ -186,6 +187,13 @@ impl ServicePlane {
             None => Err("the cluster DNS did not start".into()),
         }
     }
+}
+
+/// Why this host's nodes cannot write Service rules, if they cannot.
+pub fn why_no_service_rules() -> Option<String> {
+    iptables_restore()
+        .is_none()
+        .then(|| "no iptables-restore: Services get no rules (apt-get install iptables)".into())
 }
 
 /// Why this host's nodes run without cluster DNS, if they do (said when
