@@ -2,7 +2,8 @@
 //! per `dnsPolicy`: `ClusterFirst` (the default) points at the node's
 //! cluster DNS with the `<ns>.svc.cluster.local svc.cluster.local
 //! cluster.local` search path and `ndots:5`; `Default` leaves the image's
-//! file. One file per Pod (`pods/<uid>/resolv.conf`), written once, bound
+//! file, and so does `ClusterFirst` for a `hostNetwork` Pod (it takes
+//! `ClusterFirstWithHostNet` to get the cluster DNS there). One file per Pod (`pods/<uid>/resolv.conf`), written once, bound
 //! on `/etc/resolv.conf` in every container that mounts nothing there.
 //!
 //! A node without cluster DNS (no Pod network, no dnsmasq) gives the Pod
@@ -25,7 +26,14 @@ pub(crate) fn ensure(inner: &Inner, entry: &mut PodEntry, pod_dir: &Path) -> Opt
         .as_ref()
         .and_then(|s| s.dns_policy.as_deref())
         .unwrap_or("ClusterFirst");
-    if policy == "Default" {
+    let host_network = entry
+        .pod
+        .spec
+        .as_ref()
+        .is_some_and(|s| s.host_network == Some(true));
+    // The kubelet: a hostNetwork Pod uses the cluster DNS only when it
+    // asks with ClusterFirstWithHostNet.
+    if policy == "Default" || (policy == "ClusterFirst" && host_network) {
         return None;
     }
     // Loopback-only Pods reach no DNS server: the image's file.

@@ -204,6 +204,32 @@ fn resolv_conf_follows_dns_policy_and_says_when_there_is_no_dns() {
         !mounts.iter().any(|(_, c)| c == "/etc/resolv.conf"),
         "{mounts:?}"
     );
+    // hostNetwork: ClusterFirst keeps the image's file, as the kubelet;
+    // ClusterFirstWithHostNet asks for the cluster DNS.
+    for (pod, c, policy, mounted) in [
+        ("hn", "hnc", "ClusterFirst", false),
+        ("hnw", "hnwc", "ClusterFirstWithHostNet", true),
+    ] {
+        let m = WEB
+            .replace("name: web\n", &format!("name: {pod}\n"))
+            .replace("name: main", &format!("name: {c}"))
+            .replace(
+                "  containers:",
+                &format!("  hostNetwork: true\n  dnsPolicy: {policy}\n  containers:"),
+            );
+        l.node.apply(&m, f).unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        while !l.rt.0.lock().unwrap().mounts.contains_key(c) {
+            assert!(std::time::Instant::now() < deadline, "{pod} never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mounts = l.rt.0.lock().unwrap().mounts.get(c).cloned().unwrap();
+        assert_eq!(
+            mounts.iter().any(|(_, c)| c == "/etc/resolv.conf"),
+            mounted,
+            "{pod}: {mounts:?}"
+        );
+    }
     // No DNS: the image's file, and a MissingClusterDNS event says why.
     l.rt.0.lock().unwrap().no_dns = Some("no /usr/sbin/dnsmasq".into());
     let third = WEB

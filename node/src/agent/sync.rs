@@ -557,7 +557,7 @@ fn maybe_start(
             .map_err(|e| (cs::RUN_CONTAINER_ERROR, e.to_string()))
     })();
     let image_name = c.image.clone().unwrap_or_default();
-    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
+    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.reach_ip());
     let slot = entry.slot_mut(&c.name).expect("slot exists");
     match result {
         Err((reason, msg)) => {
@@ -702,7 +702,7 @@ fn schedule_probes(inner: &Arc<Inner>, entry: &mut PodEntry, container: &str, no
 fn terminate(node: &Node, entry: &mut PodEntry) {
     let grace = entry.deleting.unwrap_or(probe::MIN_GRACE);
     let spec = entry.pod.spec.clone().unwrap_or_default();
-    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
+    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.reach_ip());
     let mut jobs = Vec::new();
     let mut events = Vec::new();
     for slot in entry.init.iter_mut().chain(entry.containers.iter_mut()) {

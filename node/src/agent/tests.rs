@@ -778,16 +778,20 @@ fn host_namespaces_and_aliases_are_validated_as_the_api_server_does() {
             .apply(&pod("h", "Always", extra), Path::new("h.yaml"))
             .unwrap_err()
     };
+    // The node's namespaces: hostPID always, hostNetwork when the node
+    // has a network namespace of its own to share.
+    for (name, extra) in [("hn", "  hostNetwork: true\n"), ("hp", "  hostPID: true\n")] {
+        l.node
+            .apply(&pod(name, "Always", extra), Path::new("h.yaml"))
+            .unwrap_or_else(|e| panic!("{extra}: {e}"));
+    }
+    l.rt.0.lock().unwrap().no_network = Some("no CNI plugin bridge in /usr/lib/cni".into());
     let e = refuse("  hostNetwork: true\n");
     assert!(
-        e.contains("spec.hostNetwork: not supported by this node yet"),
+        e.contains("spec.hostNetwork: the Pod would join the node's network namespace, and no CNI plugin bridge"),
         "{e}"
     );
-    let e = refuse("  hostPID: true\n");
-    assert!(
-        e.contains("spec.hostPID: not supported by this node yet"),
-        "{e}"
-    );
+    l.rt.0.lock().unwrap().no_network = None;
     let e = refuse("  hostPID: true\n  shareProcessNamespace: true\n");
     assert!(
         e.contains("ShareProcessNamespace and HostPID cannot both be enabled"),

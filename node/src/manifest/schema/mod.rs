@@ -97,11 +97,11 @@ const SPEC: &[Field] = &[
     f("shareProcessNamespace", Bool, "the infra process's pid namespace is shared by all containers (it is pid 1)"),
     f("hostname", Str, "a DNS-1123 label; default the Pod's name"),
     f("nodeName", Str, "accepted when it names this node; the node sets it"),
-    f("dnsPolicy", Enum(&["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]), "`ClusterFirst` (default; also `ClusterFirstWithHostNet`): the node's cluster DNS in /etc/resolv.conf; `Default`: the image's file; `None` is refused (no `dnsConfig`)"),
+    f("dnsPolicy", Enum(&["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]), "`ClusterFirst` (default; `ClusterFirstWithHostNet` for a `hostNetwork` Pod): the node's cluster DNS in /etc/resolv.conf; `Default`: the image's file; `None` is refused (no `dnsConfig`)"),
     f("hostAliases", List(HOST_ALIAS), "entries appended to the Pod's managed `/etc/hosts` (the kubelet's format)"),
     f("hostIPC", Bool, "the Pod uses the node agent's IPC namespace instead of its own"),
-    f("hostNetwork", Bool, "validated as the API server does; refused at apply time: not supported by this node yet"),
-    f("hostPID", Bool, "validated (not with `shareProcessNamespace`); refused at apply time: not supported by this node yet"),
+    f("hostNetwork", Bool, "the Pod lives in the node's network namespace (its bridge, its `/sys`); no Pod IP, no CNI; refused when the node has no Pod network (no namespace of its own to share)"),
+    f("hostPID", Bool, "validated (not with `shareProcessNamespace`); the Pod's containers are in the node agent's PID namespace and see its processes"),
 ];
 
 const HOST_ALIAS: &[Field] = &[
