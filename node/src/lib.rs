@@ -19,6 +19,7 @@ pub mod probe;
 pub mod qos;
 pub mod quantity;
 pub mod restart;
+pub mod service;
 pub mod status;
 
 // The runtime contract (CRI-shaped) and its kernel side on the sandbox.

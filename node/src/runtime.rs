@@ -208,4 +208,18 @@ pub trait Runtime: Send + Sync {
     /// Undoes [`Runtime::mount_memory_volume`] (detached, never following a
     /// link); a `dir` that holds no mount, or is gone, is not an error.
     fn unmount_volume(&self, dir: &Path) -> std::io::Result<()>;
+    /// kube-proxy's job: makes the node's Service rules (and its cluster
+    /// DNS's records) say `plan`, replacing what they said. `Err`: why the
+    /// node cannot.
+    fn sync_services(&self, plan: &crate::service::ServicePlan) -> Result<(), String> {
+        let _ = plan;
+        Err("this runtime has no Service data plane".into())
+    }
+    /// The cluster DNS at `address`, started on first use, for Pods with
+    /// `dnsPolicy: ClusterFirst`. `Err`: why the node has none (said once
+    /// the first time; the answer does not change).
+    fn cluster_dns(&self, address: std::net::Ipv4Addr) -> Result<(), String> {
+        let _ = address;
+        Err("this runtime runs no cluster DNS".into())
+    }
 }

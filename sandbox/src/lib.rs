@@ -161,6 +161,8 @@ pub fn dispatch() -> Option<i32> {
         Some(net::enter::check_main())
     } else if arg == net::FORWARD_ARG {
         Some(net::forward::forward_main())
+    } else if arg == net::DAEMON_ARG {
+        Some(net::daemon::daemon_main())
     } else {
         None
     }

@@ -69,6 +69,7 @@ pub fn run(ctx: &Context, a: DoctorArgs) -> anyhow::Result<i32> {
         },
     });
     checks.push(pod_network_check());
+    checks.push(services_check());
     // Cluster labs (never a FAIL: the other labs still run without one).
     let cluster = crate::cluster::lab::block_on(|| {
         Box::pin(crate::cluster::doctor::checks(
@@ -189,6 +190,37 @@ fn zh_name(name: &'static str) -> &'static str {
         "sandbox" => "沙箱",
         "cgroup limits" => "cgroup 限制",
         other => other,
+    }
+}
+
+/// Whether `kubelab node` can make Services (nat rules) and run the
+/// cluster DNS (dnsmasq), both in its own network namespace.
+fn services_check() -> doctor::Check {
+    use kubelab_node::sandbox_runtime::{why_no_cluster_dns, why_no_service_rules};
+    let missing: Vec<String> = [why_no_service_rules(), why_no_cluster_dns()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (level, detail, fix) = if missing.is_empty() {
+        (
+            Level::Ok,
+            "iptables-restore and dnsmasq: `kubelab node` Services get kube-proxy's rules \
+             and cluster DNS"
+                .to_string(),
+            String::new(),
+        )
+    } else {
+        (
+            Level::Warn,
+            missing.join("; "),
+            "apt-get install iptables dnsmasq-base".to_string(),
+        )
+    };
+    doctor::Check {
+        name: "services",
+        level,
+        detail,
+        fix,
     }
 }
 

@@ -18,13 +18,17 @@ pub struct KubectlArgs {
 
 /// What the lab's node supports, for every refusal.
 pub const SUPPORTED: &str = "\
-this kubectl talks to the lab's own node, which runs Pods only; it supports:
-  kubectl apply -f FILE|DIR|-
+this kubectl talks to the lab's own node, which runs Pods and ClusterIP
+Services only; it supports:
+  kubectl apply -f FILE|DIR|-            (Pods and Services)
   kubectl get pods|pod|po [NAME] [-o wide|yaml|json] [-w]
-  kubectl describe pod NAME
+  kubectl get services|service|svc [NAME] [-o wide|yaml|json]
+  kubectl get endpoints|ep [NAME] [-o yaml|json]
+  kubectl describe pod|svc NAME
   kubectl logs NAME [-c CONTAINER] [-f] [--previous] [--tail N]
   kubectl exec [-it] NAME [-c CONTAINER] -- COMMAND [ARGS…]
   kubectl delete pod NAME [--grace-period N] [--now]
+  kubectl delete svc NAME
   kubectl top pod
   (-n NAMESPACE with any of them; default: default)";
 
@@ -49,7 +53,7 @@ enum Verb {
         #[arg(short = 'f', long = "filename")]
         file: PathBuf,
     },
-    /// List Pods, or show one.
+    /// List Pods, Services or Endpoints, or show one.
     Get {
         resource: String,
         name: Option<String>,
@@ -58,7 +62,7 @@ enum Verb {
         #[arg(short = 'w', long)]
         watch: bool,
     },
-    /// Show a Pod's details and events.
+    /// Show a Pod's or a Service's details.
     Describe {
         resource: String,
         name: Option<String>,
@@ -87,7 +91,7 @@ enum Verb {
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
-    /// Delete a Pod.
+    /// Delete a Pod or a Service.
     Delete {
         resource: String,
         name: Option<String>,
@@ -102,23 +106,50 @@ enum Verb {
     Top { resource: String },
 }
 
-/// `pods`, `pod`, `po`, optionally `TYPE/NAME`: the Pod's name given
-/// either way (`None`: none given).
-fn pod_resource(resource: &str, name: Option<String>) -> Result<Option<String>, String> {
-    let (kind, inline) = match resource.split_once('/') {
+/// The resource types the lab's node has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pod,
+    Service,
+    Endpoints,
+}
+
+/// A resource type in any of kubectl's spellings, optionally `TYPE/NAME`:
+/// the type and the name given either way (`None`: none given).
+fn resource(resource: &str, name: Option<String>) -> Result<(Kind, Option<String>), String> {
+    let (spelled, inline) = match resource.split_once('/') {
         Some((k, n)) => (k, Some(n.to_string())),
         None => (resource, None),
     };
-    if !matches!(kind, "pods" | "pod" | "po") {
-        return Err(format!(
-            "the lab's node has no resource type \"{}\"",
-            crate::sanitize::line(kind)
-        ));
-    }
+    let kind = match spelled {
+        "pods" | "pod" | "po" => Kind::Pod,
+        "services" | "service" | "svc" => Kind::Service,
+        "endpoints" | "ep" => Kind::Endpoints,
+        _ => {
+            return Err(format!(
+                "the lab's node has no resource type \"{}\"",
+                crate::sanitize::line(spelled)
+            ))
+        }
+    };
+    let short = crate::sanitize::line(spelled);
     match (inline, name) {
-        (Some(_), Some(_)) => Err("give the Pod's name once: `pod/NAME` or `pod NAME`".into()),
-        (Some(n), None) if n.is_empty() => Err("`pod/` needs a name after the slash".into()),
-        (a, b) => Ok(a.or(b)),
+        (Some(_), Some(_)) => Err(format!(
+            "give the name once: `{short}/NAME` or `{short} NAME`"
+        )),
+        (Some(n), None) if n.is_empty() => Err(format!("`{short}/` needs a name after the slash")),
+        (a, b) => Ok((kind, a.or(b))),
+    }
+}
+
+/// [`resource`] for the verbs that only take Pods.
+fn pod_resource(spelled: &str, name: Option<String>) -> Result<Option<String>, String> {
+    match resource(spelled, name)? {
+        (Kind::Pod, name) => Ok(name),
+        _ => Err(format!(
+            "this verb takes Pods only on the lab's node, not \"{}\"",
+            crate::sanitize::line(spelled.split('/').next().unwrap_or(spelled))
+        )),
     }
 }
 
@@ -173,12 +204,12 @@ fn parse(args: &[String]) -> Result<Plan, String> {
         Verb::Apply { file } if file.as_os_str() == "-" => return Ok(Plan::ApplyStdin),
         Verb::Apply { file } => PodCommand::Apply { file },
         Verb::Get {
-            resource,
+            resource: spelled,
             name,
             output,
             watch,
         } => {
-            let name = pod_resource(&resource, name)?;
+            let (kind, name) = resource(&spelled, name)?;
             let output = match output.as_deref() {
                 None => None,
                 Some("wide") => Some(Output::Wide),
@@ -191,15 +222,35 @@ fn parse(args: &[String]) -> Result<Plan, String> {
                     ))
                 }
             };
-            PodCommand::Get {
-                name,
-                output,
-                watch,
+            if watch && kind != Kind::Pod {
+                return Err("-w (watch) is for pods only on the lab's node".into());
+            }
+            match kind {
+                Kind::Pod => PodCommand::Get {
+                    name,
+                    output,
+                    watch,
+                },
+                Kind::Service => PodCommand::GetSvc { name, output },
+                Kind::Endpoints => PodCommand::GetEndpoints { name, output },
             }
         }
-        Verb::Describe { resource, name } => PodCommand::Describe {
-            name: pod_resource(&resource, name)?
-                .ok_or("describe needs the Pod's name: kubectl describe pod NAME")?,
+        Verb::Describe {
+            resource: spelled,
+            name,
+        } => match resource(&spelled, name)? {
+            (Kind::Pod, name) => PodCommand::Describe {
+                name: name.ok_or("describe needs the Pod's name: kubectl describe pod NAME")?,
+            },
+            (Kind::Service, name) => PodCommand::DescribeSvc {
+                name: name
+                    .ok_or("describe needs the Service's name: kubectl describe svc NAME")?,
+            },
+            (Kind::Endpoints, _) => {
+                return Err(
+                    "describe endpoints is not supported here: use kubectl describe svc NAME (it lists the endpoints)".into(),
+                )
+            }
         },
         Verb::Logs {
             name,
@@ -235,14 +286,31 @@ fn parse(args: &[String]) -> Result<Plan, String> {
             }
         }
         Verb::Delete {
-            resource,
+            resource: spelled,
             name,
             grace_period,
             now,
             force,
         } => {
-            let name = pod_resource(&resource, name)?
-                .ok_or("delete needs the Pod's name: kubectl delete pod NAME")?;
+            let name = match resource(&spelled, name)? {
+                (Kind::Pod, name) => {
+                    name.ok_or("delete needs the Pod's name: kubectl delete pod NAME")?
+                }
+                (Kind::Service, name) => {
+                    return Ok(Plan::Pod(PodArgs {
+                        state_dir: None,
+                        namespace: k.namespace,
+                        command: PodCommand::DeleteSvc {
+                            name: name.ok_or(
+                                "delete needs the Service's name: kubectl delete svc NAME",
+                            )?,
+                        },
+                    }))
+                }
+                (Kind::Endpoints, _) => {
+                    return Err("the node keeps a Service's endpoints itself: delete the Service (kubectl delete svc NAME) or its Pods".into())
+                }
+            };
             // kubectl: --now is a grace period of 1 s; --force with 0 deletes at once.
             let grace = match (grace_period, now, force) {
                 (Some(g), _, _) if g >= 0 => Some(g as u64),
@@ -455,6 +523,54 @@ mod tests {
             pod(&["top", "pods"]).unwrap().command,
             PodCommand::Top {}
         ));
+    }
+
+    #[test]
+    fn services_and_endpoints_have_kubectls_spellings() {
+        for args in [
+            &["get", "svc"][..],
+            &["get", "services"],
+            &["get", "service"],
+        ] {
+            let a = pod(args).unwrap();
+            assert!(
+                matches!(
+                    a.command,
+                    PodCommand::GetSvc {
+                        name: None,
+                        output: None
+                    }
+                ),
+                "{args:?}: {:?}",
+                a.command
+            );
+        }
+        let a = pod(&["get", "svc/web", "-o", "yaml"]).unwrap();
+        assert!(
+            matches!(a.command, PodCommand::GetSvc { name: Some(ref n), output: Some(Output::Yaml) } if n == "web")
+        );
+        let a = pod(&["-n", "team", "get", "ep", "web", "-o", "json"]).unwrap();
+        assert_eq!(a.namespace, "team");
+        assert!(
+            matches!(a.command, PodCommand::GetEndpoints { name: Some(ref n), output: Some(Output::Json) } if n == "web")
+        );
+        assert!(matches!(
+            pod(&["get", "endpoints"]).unwrap().command,
+            PodCommand::GetEndpoints { name: None, .. }
+        ));
+        let a = pod(&["describe", "svc", "web"]).unwrap();
+        assert!(matches!(a.command, PodCommand::DescribeSvc { ref name } if name == "web"));
+        let a = pod(&["delete", "service/web"]).unwrap();
+        assert!(matches!(a.command, PodCommand::DeleteSvc { ref name } if name == "web"));
+        let e = pod(&["get", "svc", "-w"]).unwrap_err();
+        assert!(e.contains("pods only"), "{e}");
+        let e = pod(&["logs", "svc/web"]).unwrap_err();
+        assert!(e.contains("Pods only"), "{e}");
+        let e = pod(&["delete", "ep", "web"]).unwrap_err();
+        assert!(e.contains("delete the Service"), "{e}");
+        let e = pod(&["describe", "svc"]).unwrap_err();
+        assert!(e.contains("the Service's name"), "{e}");
+        assert!(SUPPORTED.contains("kubectl get services|service|svc"));
     }
 
     #[test]

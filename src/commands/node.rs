@@ -37,6 +37,10 @@ pub struct NodeArgs {
     /// The Pods' addresses (host-local IPAM on the node's bridge `kubelab0`).
     #[arg(long, value_name = "CIDR", default_value = kubelab_node::sandbox_runtime::network::DEFAULT_POD_CIDR)]
     pub pod_cidr: String,
+    /// Where Services' ClusterIPs come from; its tenth address is the
+    /// cluster DNS (dnsmasq in the node's network namespace).
+    #[arg(long, value_name = "CIDR", default_value = kubelab_node::service::DEFAULT_SERVICE_CIDR, value_parser = kubelab_node::service::ServiceCidr::parse)]
+    pub service_cidr: kubelab_node::service::ServiceCidr,
     /// Where the CNI plugins are (repeatable; CNI_PATH).
     #[arg(long = "cni-bin-dir", value_name = "DIR", default_value = kubelab_node::cni::DEBIAN_PLUGIN_DIR)]
     pub cni_bin_dirs: Vec<PathBuf>,
@@ -137,6 +141,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         max_files: usize::from(a.container_log_max_files),
     };
     config.images.busybox = std::path::Path::new("/bin/busybox").exists();
+    config.service_cidr = a.service_cidr;
     let node = Node::new(config, runtime);
     let server = Server::start(node.clone())
         .map_err(|e| anyhow::anyhow!("serving the node's socket in {}: {e}", state.display()))?;
@@ -166,6 +171,9 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         crate::sanitize::line(&server.path().display().to_string()),
         crate::sanitize::line(&metrics.path().display().to_string())
     );
+    if let Some(why) = kubelab_node::sandbox_runtime::why_no_cluster_dns() {
+        eprintln!("{}", crate::sanitize::line(&why));
+    }
     let thread = node.spawn();
     while !stop.load(Ordering::SeqCst) {
         // The loop runs on its own thread; this one prints its messages.

@@ -87,6 +87,26 @@ pub enum PodCommand {
     },
     /// CPU and memory of each Pod, from its cgroup.
     Top {},
+    /// List Services (TYPE, CLUSTER-IP, PORT(S), AGE), or one.
+    #[command(name = "get-svc")]
+    GetSvc {
+        name: Option<String>,
+        #[arg(short = 'o', long = "output", value_enum)]
+        output: Option<Output>,
+    },
+    /// List the Services' Endpoints (their Ready Pods' addresses), or one's.
+    #[command(name = "get-endpoints")]
+    GetEndpoints {
+        name: Option<String>,
+        #[arg(short = 'o', long = "output", value_enum)]
+        output: Option<Output>,
+    },
+    /// Show a Service's details and endpoints.
+    #[command(name = "describe-svc")]
+    DescribeSvc { name: String },
+    /// Delete a Service (its rules and DNS name go at once).
+    #[command(name = "delete-svc")]
+    DeleteSvc { name: String },
 }
 
 fn out(s: &str) -> anyhow::Result<()> {
@@ -237,7 +257,98 @@ pub fn run(a: PodArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        PodCommand::GetSvc { name, output } => get_services(&state, &ns, name, output, false),
+        PodCommand::GetEndpoints { name, output } => get_services(&state, &ns, name, output, true),
+        PodCommand::DescribeSvc { name } => {
+            let req = Request::DescribeService {
+                name,
+                namespace: ns,
+            };
+            if let Reply::Text { text } = one(&state, &req)? {
+                out(&text)?;
+            }
+            Ok(0)
+        }
+        PodCommand::DeleteSvc { name } => {
+            let req = Request::DeleteService {
+                name,
+                namespace: ns,
+            };
+            if let Reply::Messages { lines } = one(&state, &req)? {
+                for l in lines {
+                    out(&format!("{l}\n"))?;
+                }
+            }
+            Ok(0)
+        }
     }
+}
+
+/// `get svc` (`endpoints`: `get endpoints`) in kubectl's formats.
+fn get_services(
+    state: &Path,
+    ns: &str,
+    name: Option<String>,
+    output: Option<Output>,
+    endpoints: bool,
+) -> anyhow::Result<i32> {
+    let req = Request::GetServices {
+        name: name.clone(),
+        namespace: ns.to_string(),
+    };
+    let (services, eps) = match one(state, &req)? {
+        Reply::Services {
+            services,
+            endpoints,
+        } => (services, endpoints),
+        _ => return Err(fail("unexpected answer from the node")),
+    };
+    if let Some(Output::Json | Output::Yaml) = output {
+        let items = if endpoints {
+            serde_json::to_value(&eps)?
+        } else {
+            serde_json::to_value(&services)?
+        };
+        let kind = if endpoints { "Endpoints" } else { "Service" };
+        let v = match items {
+            serde_json::Value::Array(mut a) if name.is_some() && a.len() == 1 => {
+                let mut one = a.remove(0);
+                if let Some(o) = one.as_object_mut() {
+                    o.insert("apiVersion".into(), "v1".into());
+                    o.insert("kind".into(), kind.into());
+                }
+                one
+            }
+            items => serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": items,
+                "metadata": {"resourceVersion": ""},
+            }),
+        };
+        let text = if output == Some(Output::Json) {
+            format!("{}\n", serde_json::to_string_pretty(&v)?)
+        } else {
+            to_yaml(&v)
+        };
+        out(&text)?;
+        return Ok(0);
+    }
+    if services.is_empty() {
+        eprintln!(
+            "No resources found in {} namespace.",
+            crate::sanitize::line(ns)
+        );
+        return Ok(0);
+    }
+    let now = kubelab_node::agent::now_utc();
+    let table = if endpoints {
+        kubelab_node::service::printer::endpoints_table(&eps, &services, now)
+    } else {
+        kubelab_node::service::printer::services_table(&services, output == Some(Output::Wide), now)
+    };
+    out(&table)?;
+    Ok(0)
 }
 
 /// `-f FILE` or every manifest of `-f DIR` (kubectl's extensions), sorted.

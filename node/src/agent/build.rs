@@ -209,6 +209,9 @@ pub fn unsupported(pod: &Pod, network: Result<(), String>) -> Vec<String> {
             out.push(format!("spec.hostNetwork: the Pod would join the node's network namespace, and {why}; leave it unset"));
         }
     }
+    if spec.dns_policy.as_deref() == Some("None") {
+        out.push("spec.dnsPolicy: None needs spec.dnsConfig, which this node does not support; use ClusterFirst (the cluster DNS) or Default (the image's /etc/resolv.conf)".into());
+    }
     let no_net = |at: &str, what: &str, why: &str| {
         format!("{at}: {what} needs a Pod IP the node can reach, and {why}; use an exec handler instead, e.g. `wget -q -O- http://localhost:PORT/`")
     };

@@ -34,6 +34,8 @@ pub enum Call {
         size: u64,
     },
     Unmount(PathBuf),
+    SyncServices(crate::service::ServicePlan),
+    ClusterDns(std::net::Ipv4Addr),
 }
 
 #[derive(Default)]
@@ -58,6 +60,10 @@ pub struct Shared {
     /// While true, `exec_sync` (a hook, an exec probe) does not return: a
     /// test watches what the node shows meanwhile, then lets it go.
     pub hold_exec: bool,
+    /// The last start's mounts by container name: (host path, container path).
+    pub mounts: BTreeMap<String, Vec<(PathBuf, String)>>,
+    /// Why the node has no cluster DNS (`cluster_dns`'s answer), if it has none.
+    pub no_dns: Option<String>,
 }
 
 #[derive(Clone, Default)]
@@ -207,6 +213,14 @@ impl Runtime for FakeRuntime {
         config: &ContainerConfig,
     ) -> std::io::Result<Box<dyn Container>> {
         let mut s = self.0.lock().unwrap();
+        s.mounts.insert(
+            config.name.clone(),
+            config
+                .mounts
+                .iter()
+                .map(|m| (m.host_path.clone(), m.container_path.clone()))
+                .collect(),
+        );
         s.calls.push(Call::Start {
             pod: pod.id.clone(),
             container: config.name.clone(),
@@ -278,5 +292,15 @@ impl Runtime for FakeRuntime {
             .calls
             .push(Call::Unmount(dir.to_path_buf()));
         Ok(())
+    }
+    fn sync_services(&self, plan: &crate::service::ServicePlan) -> Result<(), String> {
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::SyncServices(plan.clone()));
+        s.no_network.clone().map_or(Ok(()), Err)
+    }
+    fn cluster_dns(&self, address: std::net::Ipv4Addr) -> Result<(), String> {
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::ClusterDns(address));
+        s.no_dns.clone().map_or(Ok(()), Err)
     }
 }

@@ -23,6 +23,8 @@ pub mod describe;
 pub mod etc_hosts;
 pub mod handlers;
 pub mod local_file;
+mod resolv_conf;
+mod services;
 pub mod state;
 pub mod static_dir;
 mod sync;
@@ -32,6 +34,8 @@ pub mod volumes;
 mod fake;
 #[cfg(test)]
 mod net_tests;
+#[cfg(test)]
+mod services_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -72,6 +76,9 @@ pub struct NodeConfig {
     /// The kubelet's `syncFrequency`: how often a running Pod's configMap,
     /// secret and downwardAPI volumes are written again from their source.
     pub sync_frequency: Duration,
+    /// Where ClusterIPs come from (`--service-cidr`); its `.10` is the
+    /// cluster DNS's address.
+    pub service_cidr: crate::service::ServiceCidr,
 }
 
 impl NodeConfig {
@@ -93,6 +100,8 @@ impl NodeConfig {
             log_rotation: RotationPolicy::default(),
             // The kubelet's default (1m).
             sync_frequency: Duration::from_secs(60),
+            service_cidr: crate::service::ServiceCidr::parse(crate::service::DEFAULT_SERVICE_CIDR)
+                .expect("the default service CIDR parses"),
         }
     }
 
@@ -118,6 +127,9 @@ pub struct RunningContainer {
 /// What the loop keeps under one lock.
 pub struct State {
     pub pods: BTreeMap<String, PodEntry>,
+    /// Services by (namespace, name), their ClusterIP allocated.
+    pub services: BTreeMap<(String, String), k8s_openapi::api::core::v1::Service>,
+    dataplane: services::DataPlane,
     backoff: CrashLoopBackOff,
     statics: BTreeMap<PathBuf, static_dir::StaticFile>,
     /// Node messages for its foreground output (bad static manifests...).
@@ -170,7 +182,7 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 /// A random v4 UUID for a Pod from `apply` (the API server's job).
-fn random_uid() -> String {
+pub(crate) fn random_uid() -> String {
     let mut b = [0u8; 16];
     if std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
@@ -198,6 +210,8 @@ impl Node {
                 runtime,
                 state: Mutex::new(State {
                     pods: BTreeMap::new(),
+                    services: BTreeMap::new(),
+                    dataplane: services::DataPlane::default(),
                     backoff,
                     statics: BTreeMap::new(),
                     messages: VecDeque::new(),
@@ -235,12 +249,25 @@ impl Node {
         }
     }
 
-    /// `kubectl apply`: every Pod of the manifest text (`file` names it in
-    /// errors). A Pod that exists unchanged is left alone; Pods are
-    /// immutable, so a changed one must be deleted first.
+    /// `kubectl apply`: every Pod and Service of the manifest text (`file`
+    /// names it in errors). A Pod that exists unchanged is left alone; Pods
+    /// are immutable, so a changed one must be deleted first. A changed
+    /// Service is updated (its ClusterIP stays). Nothing is applied unless
+    /// everything is valid.
     pub fn apply(&self, text: &str, file: &Path) -> Result<Vec<String>, String> {
-        let pods =
-            manifest::parse_str(text, file, self.parse_options()).map_err(|e| e.to_string())?;
+        let pods = manifest::parse_pods_among(text, file, self.parse_options(), &["Service"]);
+        let svcs = crate::service::manifest::parse_str(text, file);
+        let (pods, mut svcs) = match (pods, svcs) {
+            (Ok(p), Ok(s)) => (p, s),
+            (p, s) => {
+                let errs: Vec<String> = [p.err(), s.err()]
+                    .into_iter()
+                    .flatten()
+                    .map(|e| e.to_string())
+                    .collect();
+                return Err(errs.join("\n"));
+            }
+        };
         let mut problems = Vec::new();
         for mp in &pods {
             for p in build::unsupported(&mp.pod, self.inner.runtime.pod_network()) {
@@ -254,6 +281,7 @@ impl Node {
         if st.stopping {
             return Err("the node is stopping: it takes no new Pods".into());
         }
+        self.check_services(&st, &mut svcs, file)?;
         let mut out = Vec::new();
         let mut added = Vec::new();
         for mut mp in pods {
@@ -286,6 +314,7 @@ impl Node {
         for mp in added {
             add_pod(&mut st, mp, Source::Api);
         }
+        out.extend(Node::store_services(&mut st, svcs));
         drop(st);
         self.kick();
         Ok(out)

@@ -3,7 +3,7 @@
 
 use super::handlers::{self, Use};
 use super::state::{EventType, Msg, PodEntry, ProbeSlot, Running, Slot};
-use super::{build, etc_hosts, now_time, volumes, Inner, Node, State};
+use super::{build, etc_hosts, now_time, resolv_conf, volumes, Inner, Node, State};
 use crate::probe::{self, KillReason, ProbeAction, ProbeKind, ProbeResult, ProbeWorker};
 use crate::restart::{self, BackOffDecision, CrashLoopBackOff, RestartPolicy};
 use crate::runtime::ContainerConfig;
@@ -44,6 +44,7 @@ impl Node {
         }
         st.generation = st.generation.wrapping_add(1);
         drop(st);
+        self.sync_services();
         inner.changed.notify_all();
     }
 }
@@ -486,6 +487,12 @@ fn maybe_start(
         .iter()
         .find(|(n, _)| *n == c.name)
         .map(|(_, i)| i.clone());
+    let resolv = if entry.sandbox.is_some() {
+        let dir = volumes::pod_dir(&inner.config.state_dir, entry.uid());
+        resolv_conf::ensure(inner, entry, &dir)
+    } else {
+        None
+    };
     let result = (|| {
         let image = image.ok_or_else(|| {
             (
@@ -526,7 +533,10 @@ fn maybe_start(
         )
         .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
         let cfg = ContainerConfig {
-            mounts: build::with_etc_hosts(cfg.mounts, Some(&hosts)),
+            mounts: resolv_conf::with_resolv_conf(
+                build::with_etc_hosts(cfg.mounts, Some(&hosts)),
+                resolv.as_deref(),
+            ),
             ..cfg
         };
         if let Some(dir) = cfg.log_path.parent() {

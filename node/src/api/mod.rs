@@ -18,7 +18,7 @@ pub mod top;
 #[cfg(test)]
 mod tests;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use serde::{Deserialize, Serialize};
 
 /// Largest request line (a manifest is at most 1 MiB, JSON-escaped).
@@ -82,6 +82,24 @@ pub enum Request {
         grace_seconds: Option<u64>,
     },
     Top {},
+    /// `get svc` / `get endpoints`: the Services of `namespace` (or the
+    /// one named) with their Endpoints.
+    GetServices {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default = "default_ns")]
+        namespace: String,
+    },
+    DescribeService {
+        name: String,
+        #[serde(default = "default_ns")]
+        namespace: String,
+    },
+    DeleteService {
+        name: String,
+        #[serde(default = "default_ns")]
+        namespace: String,
+    },
     /// `exec -it`: the command on a PTY of `rows` × `cols`. The node answers
     /// [`Reply::Attached`] carrying the PTY's master end (SCM_RIGHTS), the
     /// client relays its terminal to it, and [`Reply::Exited`] ends it.
@@ -137,6 +155,11 @@ pub enum Reply {
     },
     Pods {
         pods: Vec<Pod>,
+    },
+    /// Services and their Endpoints (one per Service, the same order).
+    Services {
+        services: Vec<Service>,
+        endpoints: Vec<Endpoints>,
     },
     Text {
         text: String,

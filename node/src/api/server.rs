@@ -234,6 +234,42 @@ pub fn answer(node: &Node, req: Request) -> Reply {
                 detail,
             }
         }
+        Request::GetServices { name, namespace } => {
+            let pairs = node.services_with_endpoints();
+            let (services, endpoints): (Vec<_>, Vec<_>) = pairs
+                .into_iter()
+                .filter(|(s, _)| {
+                    s.metadata.namespace.as_deref() == Some(namespace.as_str())
+                        && name
+                            .as_ref()
+                            .is_none_or(|n| s.metadata.name.as_ref() == Some(n))
+                })
+                .unzip();
+            match (&name, services.is_empty()) {
+                (Some(n), true) => err(format!("services {n:?} not found")),
+                _ => Reply::Services {
+                    services,
+                    endpoints,
+                },
+            }
+        }
+        Request::DescribeService { name, namespace } => {
+            match node.services_with_endpoints().into_iter().find(|(s, _)| {
+                s.metadata.namespace.as_deref() == Some(namespace.as_str())
+                    && s.metadata.name.as_deref() == Some(name.as_str())
+            }) {
+                Some((svc, ep)) => Reply::Text {
+                    text: crate::service::printer::describe(&svc, Some(&ep)),
+                },
+                None => err(format!("services {name:?} not found")),
+            }
+        }
+        Request::DeleteService { name, namespace } => {
+            match node.delete_service(&namespace, &name) {
+                Ok(line) => Reply::Messages { lines: vec![line] },
+                Err(e) => err(e),
+            }
+        }
         Request::Logs { .. } => err("logs are streamed".into()),
         Request::ExecTty { .. } => err("exec -it holds its connection".into()),
     }

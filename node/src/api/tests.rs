@@ -478,3 +478,91 @@ fn a_server_whose_socket_was_removed_still_stops() {
     });
     assert!(rx.recv_timeout(WAIT).is_ok(), "dropping the server hangs");
 }
+
+#[test]
+fn services_round_trip_through_the_socket() {
+    let l = lab();
+    let _server = Server::start(l.node.clone()).unwrap();
+    let state = l.node.config().state_dir.clone();
+    // `kubectl create service clusterip web --tcp=80:8080 --dry-run=client -o yaml`
+    let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  creationTimestamp: null\n  labels:\n    app: web\n  name: web\nspec:\n  ports:\n  - name: 80-8080\n    port: 80\n    protocol: TCP\n    targetPort: 8080\n  selector:\n    app: web\n  type: ClusterIP\nstatus:\n  loadBalancer: {}\n";
+    let r = request(
+        &state,
+        &Request::Apply {
+            file: "web.yaml".into(),
+            text: svc.into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        Reply::Messages {
+            lines: vec!["service/web created".into()]
+        }
+    );
+    let get = |name: Option<&str>, namespace: &str| {
+        request(
+            &state,
+            &Request::GetServices {
+                name: name.map(String::from),
+                namespace: namespace.into(),
+            },
+        )
+        .unwrap()
+    };
+    match get(None, "default") {
+        Reply::Services {
+            services,
+            endpoints,
+        } => {
+            assert_eq!(services.len(), 1);
+            assert_eq!(
+                services[0].spec.as_ref().unwrap().cluster_ip.as_deref(),
+                Some("10.96.0.1")
+            );
+            assert_eq!(endpoints[0].metadata.name.as_deref(), Some("web"));
+            assert_eq!(endpoints[0].subsets, None, "no Pod matches");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(get(None, "other"), Reply::Services { services, .. } if services.is_empty()));
+    assert!(
+        matches!(get(Some("nope"), "default"), Reply::Error { message } if message.contains("not found"))
+    );
+    match request(
+        &state,
+        &Request::DescribeService {
+            name: "web".into(),
+            namespace: "default".into(),
+        },
+    )
+    .unwrap()
+    {
+        Reply::Text { text } => {
+            assert!(text.contains("IP:                10.96.0.1\n"), "{text}");
+            assert!(
+                text.contains("Port:              80-8080  80/TCP\n"),
+                "{text}"
+            );
+            assert!(text.contains("Endpoints:         <none>\n"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = request(
+        &state,
+        &Request::DeleteService {
+            name: "web".into(),
+            namespace: "default".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        Reply::Messages {
+            lines: vec!["service \"web\" deleted".into()]
+        }
+    );
+    assert!(
+        matches!(get(None, "default"), Reply::Services { services, .. } if services.is_empty())
+    );
+}

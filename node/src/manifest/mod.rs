@@ -149,6 +149,18 @@ pub fn parse_str(
     file: &Path,
     opts: ParseOptions<'_>,
 ) -> Result<Vec<ManifestPod>, ManifestError> {
+    parse_pods_among(text, file, opts, &[])
+}
+
+/// [`parse_str`], leaving the documents of the `others` kinds to their own
+/// parser (`kubectl apply` reads Services with `crate::service::manifest`):
+/// a manifest of those only holds no Pod and is no error.
+pub fn parse_pods_among(
+    text: &str,
+    file: &Path,
+    opts: ParseOptions<'_>,
+    others: &[&str],
+) -> Result<Vec<ManifestPod>, ManifestError> {
     let error = |problems| ManifestError {
         file: file.to_path_buf(),
         problems,
@@ -164,7 +176,16 @@ pub fn parse_str(
     let docs = yaml::parse_documents(text).map_err(|e| error(vec![at(e.pos, "", e.message)]))?;
     let mut pods = Vec::new();
     let mut problems = Vec::new();
+    let mut other_docs = 0;
     for doc in docs.into_iter().flatten() {
+        if doc
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|k| others.contains(&k))
+        {
+            other_docs += 1;
+            continue;
+        }
         match document(&doc, file, opts) {
             Ok(mut p) => pods.append(&mut p),
             Err(mut p) => problems.append(&mut p),
@@ -174,7 +195,7 @@ pub fn parse_str(
         problems.sort_by_key(|p| (p.line, p.column));
         return Err(error(problems));
     }
-    if pods.is_empty() {
+    if pods.is_empty() && other_docs == 0 {
         return Err(error(vec![at(
             Pos { line: 1, column: 1 },
             "",
@@ -197,7 +218,7 @@ fn document(
         Some("List") => schema::LIST,
         Some(other) => {
             let pos = doc.get("kind").map_or(doc.pos, |n| n.pos);
-            return Err(problem(pos, "kind", format!("kind: {} is not something kubelab's node runs; it runs `kind: Pod` (or a `kind: List` of Pods)", quote(other))));
+            return Err(problem(pos, "kind", format!("kind: {} is not something kubelab's node runs; it runs `kind: Pod` (or a `kind: List` of Pods){}", quote(other), if other == "Service" { "; `kubectl apply` takes Services, a static Pod directory does not" } else { "" })));
         }
         None => return Err(problem(doc.pos, "kind", "this document has no `kind:`; a Pod manifest starts with `apiVersion: v1` and `kind: Pod`".into())),
     };

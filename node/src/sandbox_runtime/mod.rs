@@ -4,12 +4,15 @@
 //! sandbox that joins them and has its own mount (and pid) namespace and
 //! rootfs; every one sits in the cgroup the plan names, below
 //! `kubelab/node-<name>/` in the host's tree. Pods get their IP from CNI
-//! plugins run in the node's own network namespace ([`network`]).
+//! plugins run in the node's own network namespace ([`network`]); its
+//! Services are nat rules and a dnsmasq there (`services`).
 
 mod cgroups;
 mod container;
 mod memory_volume;
 pub mod network;
+mod services;
+pub use services::{why_no_cluster_dns, why_no_service_rules};
 
 pub use container::SandboxContainer;
 pub use network::CniOptions;
@@ -89,6 +92,8 @@ struct PodEntry {
 pub struct SandboxRuntime {
     opts: SandboxRuntimeOptions,
     pods: Mutex<HashMap<String, PodEntry>>,
+    /// Before `network`: dnsmasq stops before the namespace's holder.
+    services: services::ServicePlane,
     network: network::PodNetwork,
 }
 
@@ -107,6 +112,7 @@ impl SandboxRuntime {
         Ok(SandboxRuntime {
             opts,
             pods: Mutex::new(HashMap::new()),
+            services: services::ServicePlane::default(),
             network,
         })
     }
@@ -594,6 +600,15 @@ impl Runtime for SandboxRuntime {
 
     fn net_check(&self, check: &NetCheck, timeout: Duration) -> CheckOutcome {
         self.network.check(check, timeout)
+    }
+
+    fn sync_services(&self, plan: &crate::service::ServicePlan) -> Result<(), String> {
+        self.services.sync(&self.network, plan)
+    }
+
+    fn cluster_dns(&self, address: std::net::Ipv4Addr) -> Result<(), String> {
+        self.services
+            .dns(&self.network, &self.opts.helper_exe, address)
     }
 
     fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> io::Result<()> {

@@ -28,7 +28,7 @@ use kubelab_sandbox::net::forward::Forwarder;
 use kubelab_sandbox::net::{NodeNetns, NodeNetnsOptions};
 use std::io;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -235,6 +235,19 @@ impl PodNetwork {
         del(&s.runner, &s.bridge, att, cached.as_ref()).map_err(other)?;
         s.cache.remove(&s.bridge.name, att).map_err(other)?;
         del(&s.runner, &s.lo, att, None).map_err(other)
+    }
+
+    /// `f` with the node's namespace (started now if it is not yet) and
+    /// the node's network state directory: the Service data plane
+    /// ([`super::services`]) works in them.
+    pub(crate) fn with_netns<R>(&self, f: impl FnOnce(&NodeNetns, &Path) -> R) -> io::Result<R> {
+        let s = self.start()?;
+        let dir = self
+            .opts
+            .as_ref()
+            .map(|o| o.state_dir.clone())
+            .unwrap_or_default();
+        Ok(f(&s.netns, &dir))
     }
 
     /// A probe from the node's network namespace.

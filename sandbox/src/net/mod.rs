@@ -13,6 +13,8 @@
 //!   veths are made in the node's namespace, never the host's).
 //! - [`check`]: TCP and HTTP checks (the kubelet's `tcpSocket` and
 //!   `httpGet` probes), run by a helper mode inside a holder's namespaces.
+//! - [`daemon`]: a long-running program (a node's dnsmasq) started in a
+//!   holder's namespaces by a helper that ends it when the caller goes.
 //! - [`ip`]: iproute2's `ip -batch` run in a chosen network namespace (lab
 //!   worlds wire their nodes with it, see `crate::world`).
 //!
@@ -22,6 +24,7 @@
 //! world costs no exec per node and dies with its init.
 
 pub mod check;
+pub mod daemon;
 pub(crate) mod enter;
 pub mod forward;
 pub mod holder;
@@ -36,5 +39,7 @@ pub(crate) const HOLDER_ARG: &str = "__kubelab-netns-holder";
 pub(crate) const ENTER_ARG: &str = "__kubelab-netns-enter";
 /// argv[1] of the port forwarder ([`forward`]).
 pub(crate) const FORWARD_ARG: &str = "__kubelab-netns-forward";
+/// argv[1] of the daemon helper ([`daemon`]).
+pub(crate) const DAEMON_ARG: &str = "__kubelab-netns-daemon";
 /// argv[1] of the check helper.
 pub(crate) const CHECK_ARG: &str = "__kubelab-netns-check";

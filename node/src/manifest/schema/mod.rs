@@ -97,7 +97,7 @@ const SPEC: &[Field] = &[
     f("shareProcessNamespace", Bool, "the infra process's pid namespace is shared by all containers (it is pid 1)"),
     f("hostname", Str, "a DNS-1123 label; default the Pod's name"),
     f("nodeName", Str, "accepted when it names this node; the node sets it"),
-    f("dnsPolicy", Enum(&["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]), "accepted (kubectl writes it), no effect: the node has no cluster DNS"),
+    f("dnsPolicy", Enum(&["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]), "`ClusterFirst` (default; `ClusterFirstWithHostNet` for a `hostNetwork` Pod): the node's cluster DNS in /etc/resolv.conf; `Default`: the image's file; `None` is refused (no `dnsConfig`)"),
     f("hostAliases", List(HOST_ALIAS), "entries appended to the Pod's managed `/etc/hosts` (the kubelet's format)"),
     f("hostIPC", Bool, "the Pod uses the node agent's IPC namespace instead of its own"),
     f("hostNetwork", Bool, "the Pod lives in the node's network and UTS namespaces (its bridge, its `/sys`, its hostname); no Pod IP, no CNI; refused when the node has no Pod network (no namespace of its own to share)"),
@@ -112,8 +112,13 @@ const HOST_ALIAS: &[Field] = &[
 /// Every supported path (`spec.containers[].securityContext.runAsUser`)
 /// with its field, depth-first in table order.
 pub fn supported_paths() -> Vec<(String, &'static Field)> {
+    supported_paths_of(POD)
+}
+
+/// [`supported_paths`] of another kind's table (a Service's).
+pub fn supported_paths_of(root: &'static [Field]) -> Vec<(String, &'static Field)> {
     let mut out = Vec::new();
-    collect("", POD, &mut out);
+    collect("", root, &mut out);
     out
 }
 
@@ -162,8 +167,13 @@ pub fn kind_name(kind: &Kind) -> String {
 
 /// The Markdown table of docs/pods.md's "Supported fields" section.
 pub fn fields_markdown() -> String {
+    fields_markdown_of(POD)
+}
+
+/// [`fields_markdown`] of another kind's table (a Service's).
+pub fn fields_markdown_of(root: &'static [Field]) -> String {
     let mut s = String::from("| Field | Type | On kubelab's node |\n|---|---|---|\n");
-    for (path, field) in supported_paths() {
+    for (path, field) in supported_paths_of(root) {
         s.push_str(&format!(
             "| `{path}` | {} | {} |\n",
             kind_name(&field.kind),
