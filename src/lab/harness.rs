@@ -83,7 +83,8 @@ pub struct LessonReport {
 
 /// Whether two translations of a lesson share one lab: the same id,
 /// sandboxes, requirements, `[node]` and `[cluster]`, and step by step the
-/// same solutions. Their
+/// same solutions (shell comments aside: each language explains its
+/// commands in its own words, [`without_comments`]). Their
 /// checks may differ (each speaks its own language), so [`test_lab`] proves
 /// both sets of checks against a single run of the lab instead of starting
 /// the sandboxes and typing the solutions twice.
@@ -102,11 +103,48 @@ pub fn same_lab(a: &Lesson, b: &Lesson) -> bool {
     sa.len() == sb.len()
         && sa.iter().zip(&sb).all(|(x, y)| {
             x.solutions.len() == y.solutions.len()
-                && x.solutions
-                    .iter()
-                    .zip(&y.solutions)
-                    .all(|(p, q)| p.code == q.code && p.target() == q.target())
+                && x.solutions.iter().zip(&y.solutions).all(|(p, q)| {
+                    p.target() == q.target()
+                        && without_comments(&p.code) == without_comments(&q.code)
+                })
         })
+}
+
+/// `code` without its shell comments: a `#` that starts a word outside
+/// quotes, to the end of its line (trailing blanks and emptied lines go
+/// too). Only for comparing two translations' solutions; what runs is
+/// always the text as written.
+fn without_comments(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    for line in code.lines() {
+        let (mut single, mut double, mut escaped) = (false, false, false);
+        let mut prev_blank = true;
+        let mut end = line.len();
+        for (i, c) in line.char_indices() {
+            if escaped {
+                // An escaped blank joins the word: a `#` after it is text.
+                escaped = false;
+                prev_blank = false;
+                continue;
+            } else if c == '\\' && !single {
+                escaped = true;
+            } else if c == '\'' && !double {
+                single = !single;
+            } else if c == '"' && !single {
+                double = !double;
+            } else if c == '#' && !single && !double && prev_blank {
+                end = i;
+                break;
+            }
+            prev_blank = c.is_whitespace();
+        }
+        let kept = line[..end].trim_end();
+        if !kept.is_empty() {
+            out.push_str(kept);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Runs the whole lab of one lesson. The lesson must have a lab
@@ -547,3 +585,35 @@ impl Typist {
 
 #[cfg(test)]
 mod cluster_tests;
+
+#[cfg(test)]
+mod comment_tests {
+    use super::without_comments;
+
+    #[test]
+    fn translations_differing_in_comments_compare_equal() {
+        let en =
+            "# make the sandbox\nip netns add pod1   # a Pod's netns\nconf=$(cat)  # the config\n";
+        let zh =
+            "# 建一个 sandbox\nip netns add pod1   # Pod 的网络 namespace\n\nconf=$(cat)  # 配置\n";
+        assert_eq!(without_comments(en), without_comments(zh));
+        assert_eq!(without_comments(en), "ip netns add pod1\nconf=$(cat)\n");
+    }
+
+    #[test]
+    fn a_hash_that_is_not_a_comment_is_kept() {
+        for code in [
+            "echo \"a # b\"",
+            "echo 'a # b'",
+            "echo a\\ #b",
+            "echo ${#x} $#",
+            "curl http://x/#frag",
+        ] {
+            assert_eq!(without_comments(code), format!("{code}\n"), "{code}");
+        }
+        assert_ne!(
+            without_comments("echo 1 # one"),
+            without_comments("echo 2 # one")
+        );
+    }
+}
