@@ -106,13 +106,29 @@ fn up(file: &Path, dir: &Path) -> anyhow::Result<i32> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "world".into());
+    if let Some(st) = world::running(dir).map_err(plain)? {
+        anyhow::bail!(
+            "world \"{}\" (from {}) is already up; run `kubelab world down` first",
+            crate::sanitize::line(&st.name),
+            crate::sanitize::line(&st.source)
+        );
+    }
+    let kubelab = std::env::current_exe()?;
+    let agents = crate::lab::world::agents::node_agents(&spec, dir, &kubelab)?;
     let opts = UpOptions {
         name,
         source: file.display().to_string(),
         dir: dir.to_path_buf(),
         helper_exe: helper(),
+        agents,
     };
-    let st = world::up(&spec, &opts).map_err(plain)?;
+    let st = match world::up(&spec, &opts) {
+        Ok(st) => st,
+        Err(e) => {
+            crate::lab::world::agents::remove_dirs(&opts.agents);
+            return Err(plain(e));
+        }
+    };
     print_world(&st, "is up")?;
     println!("`kubelab world exec NODE -- CMD`, `kubelab world shell NODE`, `kubelab world down`");
     Ok(0)
@@ -142,10 +158,23 @@ fn print_world(st: &WorldState, what: &str) -> std::io::Result<()> {
             n.name.as_str(),
             format!("{}/{} (eth0)", n.address, st.spec.underlay.prefix),
             n.pod_cidr.to_string(),
-            if n.pods { "yes" } else { "no" }
+            pods_column(st, n.name.as_str())
         )?;
     }
     Ok(())
+}
+
+/// A node's PODS column: whether its agent runs, and where Pods go.
+fn pods_column(st: &WorldState, node: &str) -> String {
+    match st.agents.iter().find(|a| a.node == node) {
+        Some(a) if a.is_running() => format!(
+            "yes (kubelab node {}, bridge {})",
+            a.pid,
+            crate::lab::world::agents::BRIDGE
+        ),
+        Some(_) => "no: its node agent is gone".into(),
+        None => "no".into(),
+    }
 }
 
 /// Becomes the helper that runs `command` in `node` (exec: the shell that

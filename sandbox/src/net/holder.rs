@@ -48,7 +48,10 @@ pub struct NodeNetnsOptions {
 /// A node's own network namespace, alive while this handle is.
 #[derive(Debug)]
 pub struct NodeNetns {
-    child: Child,
+    /// The holder we started; `None` for a namespace joined
+    /// ([`NodeNetns::join`]), whose holder is somebody else's.
+    child: Option<Child>,
+    pid: u32,
     /// The holder's stdin: closing it ends the holder.
     lifeline: Option<ChildStdin>,
     helper_exe: PathBuf,
@@ -85,14 +88,15 @@ impl NodeNetns {
         }
         let lifeline = child.stdin.take();
         let mut netns = NodeNetns {
-            child,
+            pid: child.id(),
+            child: Some(child),
             lifeline,
             helper_exe: opts.helper_exe.clone(),
             user_namespace: opts.user_namespace,
         };
         if line.trim_end() != READY {
             let mut err = String::new();
-            if let Some(e) = netns.child.stderr.take() {
+            if let Some(e) = netns.child.as_mut().and_then(|c| c.stderr.take()) {
                 let _ = e.take(4096).read_to_string(&mut err);
             }
             drop(netns);
@@ -106,13 +110,39 @@ impl NodeNetns {
             )));
         }
         // Nothing more is read from it; its stderr must not fill a pipe.
-        netns.child.stderr.take();
+        if let Some(c) = netns.child.as_mut() {
+            c.stderr.take();
+        }
         Ok(netns)
+    }
+
+    /// The network namespace of a process somebody else keeps alive (a lab
+    /// world's node holder, host PID `pid`), used as [`NodeNetns::start`]'s:
+    /// plugins, probes and forwarders enter it. `user_namespace`: the
+    /// namespace belongs to a user namespace of ours (the world's) that
+    /// rootless Pods' user namespaces are made in
+    /// ([`NodeNetns::userns_path`]). Dropping the handle leaves it alone;
+    /// its owner ends it.
+    pub fn join(pid: u32, helper_exe: PathBuf, user_namespace: bool) -> io::Result<NodeNetns> {
+        let path = format!("/proc/{pid}/ns/net");
+        std::fs::metadata(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{path}: {e} (is the node's namespace holder running?)"),
+            )
+        })?;
+        Ok(NodeNetns {
+            child: None,
+            pid,
+            lifeline: None,
+            helper_exe,
+            user_namespace,
+        })
     }
 
     /// The holder's host PID.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
     /// `/proc/<holder>/ns/net`.
@@ -202,17 +232,20 @@ impl NodeNetns {
 
 impl Drop for NodeNetns {
     fn drop(&mut self) {
+        let Some(child) = self.child.as_mut() else {
+            return; // joined: its owner ends it
+        };
         // EOF on its stdin ends the holder; kill it if it lingers.
         drop(self.lifeline.take());
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
+            if !matches!(child.try_wait(), Ok(None)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
