@@ -9,7 +9,7 @@
 //! leaves no process, cgroup, runtime folder or link.
 
 mod common;
-use common::kubelab;
+use common::{kubelab, one_lesson_course};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -167,7 +167,9 @@ fn leftovers(dir: &Path, cgroups: &[String], links_before: &[String]) -> Vec<Str
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
-            let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            // The agents name their folder in their arguments.
+            let mut env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            env.extend(std::fs::read(e.path().join("cmdline")).unwrap_or_default());
             if String::from_utf8_lossy(&env).contains(&tag) {
                 let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
                 out.push(format!(
@@ -529,4 +531,138 @@ fn pods_in_a_world_run_rootless() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A `[world]` lesson with `pods = true`: its node shells and checks have
+/// `kubectl` for their node's agent; the solutions start a Pod per node and
+/// route the Pod subnets host-gw style; the check pings across.
+const LESSON: &str = r#"+++
+id = "01-a"
+title = "Pods on two nodes"
+panes = ["shell@node1", "shell@node2"]
+requires = ["ip"]
+
+[world]
+pods = true
+
+[[world.nodes]]
+name = "node1"
+
+[[world.nodes]]
+name = "node2"
++++
+
+# Pods on two nodes
+
+```sh solution node=node2
+kubectl apply -f - <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web2
+spec:
+  containers:
+  - name: web
+    image: busybox
+    command: ["sleep", "3600"]
+EOF
+until kubectl get pod web2 | grep -q Running; do sleep 0.1; done
+ip route add 10.244.1.0/24 via 192.168.50.11
+```
+
+```sh solution node=node1
+kubectl apply -f - <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web1
+spec:
+  containers:
+  - name: web
+    image: busybox
+    command: ["sleep", "3600"]
+EOF
+until kubectl get pod web1 | grep -q Running; do sleep 0.1; done
+ip route add 10.244.2.0/24 via 192.168.50.12
+```
+
+```sh check id=reach node=node1
+# title: the Pod on node1 reaches the Pod on node2
+# hint: route 10.244.2.0/24 via node2 (192.168.50.12), and back
+kubectl get pod web1 >/dev/null 2>&1 || { echo "no Pod web1 on node1"; exit 1; }
+kubectl exec web1 -- ping -c1 -W1 10.244.2.2 >/dev/null || { echo "10.244.2.2 does not answer"; exit 1; }
+```
+"#;
+
+#[test]
+fn a_world_lesson_with_pods_lints_passes_and_leaves_nothing() {
+    if skip_without_plugins() {
+        return;
+    }
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    one_lesson_course(course.path(), LESSON);
+    let lint = Command::new(kubelab())
+        .arg("--course")
+        .arg(course.path())
+        .arg("lint")
+        .output()
+        .unwrap();
+    assert!(lint.status.success(), "lint: {}", text(&lint));
+    assert!(!text(&lint).contains("01-a.md:"), "{}", text(&lint));
+    let links = host_links();
+    let child = Command::new(kubelab())
+        .arg("--course")
+        .arg(course.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--trust")
+        .arg("test")
+        .env_remove("KUBELAB_WORLD_DIR")
+        .env_remove("KUBELAB_NODE_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let report = text(&out);
+    if report.contains("SKIP 01-a") {
+        eprintln!("SKIP: this host cannot run the lab: {report}");
+        return;
+    }
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("PASS 01-a"), "{report}");
+    // The lab's world folder, its agents' folders inside, is gone, and so
+    // is every process that carried it.
+    let tag = format!("kubelab-world-lab-{pid}x");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&tag))
+            .map(|e| format!("folder {}", e.path().display()))
+            .collect();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            // The agents name their folder in their arguments.
+            for f in ["environ", "cmdline"] {
+                let b = std::fs::read(e.path().join(f)).unwrap_or_default();
+                if String::from_utf8_lossy(&b).contains(&tag) {
+                    left.push(format!("process {}", e.file_name().to_string_lossy()));
+                }
+            }
+        }
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left behind: {left:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let now = host_links();
+    assert!(
+        now.iter().all(|l| links.contains(l)),
+        "new host links: {now:?}"
+    );
 }
