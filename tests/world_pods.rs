@@ -636,24 +636,9 @@ fn a_world_lesson_with_pods_lints_passes_and_leaves_nothing() {
     assert!(report.contains("PASS 01-a"), "{report}");
     // The lab's world folder, its agents' folders inside, is gone, and so
     // is every process that carried it.
-    let tag = format!("kubelab-world-lab-{pid}x");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let mut left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&tag))
-            .map(|e| format!("folder {}", e.path().display()))
-            .collect();
-        for e in std::fs::read_dir("/proc").unwrap().flatten() {
-            // The agents name their folder in their arguments.
-            for f in ["environ", "cmdline"] {
-                let b = std::fs::read(e.path().join(f)).unwrap_or_default();
-                if String::from_utf8_lossy(&b).contains(&tag) {
-                    left.push(format!("process {}", e.file_name().to_string_lossy()));
-                }
-            }
-        }
+        let left = lab_leftovers(pid, true);
         if left.is_empty() {
             break;
         }
@@ -665,4 +650,120 @@ fn a_world_lesson_with_pods_lints_passes_and_leaves_nothing() {
         now.iter().all(|l| links.contains(l)),
         "new host links: {now:?}"
     );
+}
+
+/// What `kubelab test` (process `pid`) may have left of its lab's world:
+/// processes naming its runtime folder (environment or arguments: the
+/// keeper, init, holders, node agents), node agents' folders in it, the
+/// world's record, and (`folders`) the folder itself.
+fn lab_leftovers(pid: u32, folders: bool) -> Vec<String> {
+    let tag = format!("kubelab-world-lab-{pid}x");
+    let mut left = Vec::new();
+    for e in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        if !e.file_name().to_string_lossy().starts_with(&tag) {
+            continue;
+        }
+        if folders {
+            left.push(format!("folder {}", e.path().display()));
+        }
+        for inner in std::fs::read_dir(e.path()).into_iter().flatten().flatten() {
+            let n = inner.file_name().to_string_lossy().into_owned();
+            if n.starts_with("node-") || n == "world.json" {
+                left.push(format!("{}", inner.path().display()));
+            }
+        }
+    }
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        // The agents name their folder in their arguments.
+        let mut b = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        b.extend(std::fs::read(e.path().join("cmdline")).unwrap_or_default());
+        if String::from_utf8_lossy(&b).contains(&tag) {
+            left.push(format!("process {}", e.file_name().to_string_lossy()));
+        }
+    }
+    left
+}
+
+#[test]
+fn kill_9_of_kubelab_during_a_world_lesson_with_pods_leaves_nothing() {
+    if skip_without_plugins() {
+        return;
+    }
+    let course = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // Only node2's solution: its Pod runs, then the run waits for a check
+    // that cannot pass; kubelab is killed meanwhile.
+    let lesson = LESSON.replace(
+        "```sh solution node=node1",
+        "```sh\n# not run\n```\n\n```sh node=node1",
+    );
+    one_lesson_course(course.path(), &lesson);
+    let links = host_links();
+    let mut child = Command::new(kubelab())
+        .arg("--course")
+        .arg(course.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--trust")
+        .arg("test")
+        .env_remove("KUBELAB_WORLD_DIR")
+        .env_remove("KUBELAB_NODE_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let tag = format!("kubelab-world-lab-{pid}x");
+    // Wait until node2's Pod has a folder in its agent's state (the Pod
+    // was admitted), and remember the agents' cgroups.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let cgroups = loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            eprintln!(
+                "SKIP: kubelab test ended before its world's Pod ran (no user namespaces here?)"
+            );
+            return;
+        }
+        let run = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&tag));
+        if let Some(run) = run {
+            let nodes: Vec<PathBuf> = std::fs::read_dir(run.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("node-"))
+                })
+                .collect();
+            let pod_running = nodes.iter().any(|n| {
+                std::fs::read_dir(n.join("state/pods")).is_ok_and(|mut rd| rd.next().is_some())
+            });
+            if nodes.len() == 2 && pod_running {
+                break agent_cgroups(run.path().as_path());
+            }
+        }
+        assert!(Instant::now() < deadline, "no Pod within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = child.wait();
+    // The lifeline closed: the keeper stops the agents (their Pods) and
+    // ends the world. The empty runtime folder is the next run's to sweep.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut left = lab_leftovers(pid, false);
+        left.extend(leftovers(Path::new("/nonexistent"), &cgroups, &links));
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left after kill -9: {left:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kubelab::lab::world::sweep_stale_run_dirs(&std::env::temp_dir());
+    assert!(lab_leftovers(pid, true).is_empty());
 }
