@@ -187,6 +187,9 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    // The lifeline's end wakes the loop below at once (a lab world's
+    // `down` waits for it); signals only set the flag, seen within 200 ms.
+    let (wake, woken) = std::sync::mpsc::channel::<()>();
     if a.lifeline {
         let stop = stop.clone();
         std::thread::spawn(move || {
@@ -195,6 +198,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
             let mut buf = [0u8; 64];
             while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
             stop.store(true, Ordering::SeqCst);
+            let _ = wake.send(());
         });
     }
     eprintln!(
@@ -209,7 +213,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         for m in node.take_messages() {
             eprintln!("{}", crate::sanitize::text(&m));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        let _ = woken.recv_timeout(Duration::from_millis(200));
     }
     eprintln!("kubelab node: stopping every Pod…");
     thread.stop();
