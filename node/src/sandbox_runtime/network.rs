@@ -251,6 +251,13 @@ impl PodNetwork {
     /// `prevResult`); the cache entry goes once DEL succeeded.
     pub(crate) fn detach(&self, att: &Attachment) -> io::Result<()> {
         let s = self.start()?;
+        if !s.netns.is_alive() {
+            // A lab world's node whose world ended first (its `down` pulls
+            // the plug): the bridge, the veths and portmap's rules went
+            // with its namespace, and the addresses are in this node's
+            // state, removed with it. Nothing is left to DEL.
+            return s.cache.remove(&s.bridge.name, att).map_err(other);
+        }
         let cached = s.cache.load(&s.bridge.name, att).ok().flatten();
         del(&s.runner, &s.bridge, att, cached.as_ref()).map_err(other)?;
         s.cache.remove(&s.bridge.name, att).map_err(other)?;

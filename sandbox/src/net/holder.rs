@@ -52,6 +52,8 @@ pub struct NodeNetns {
     /// ([`NodeNetns::join`]), whose holder is somebody else's.
     child: Option<Child>,
     pid: u32,
+    /// A joined namespace's inode: helpers check they enter that one.
+    netns_ino: Option<u64>,
     /// The holder's stdin: closing it ends the holder.
     lifeline: Option<ChildStdin>,
     helper_exe: PathBuf,
@@ -89,6 +91,7 @@ impl NodeNetns {
         let lifeline = child.stdin.take();
         let mut netns = NodeNetns {
             pid: child.id(),
+            netns_ino: None,
             child: Some(child),
             lifeline,
             helper_exe: opts.helper_exe.clone(),
@@ -124,8 +127,9 @@ impl NodeNetns {
     /// ([`NodeNetns::userns_path`]). Dropping the handle leaves it alone;
     /// its owner ends it.
     pub fn join(pid: u32, helper_exe: PathBuf, user_namespace: bool) -> io::Result<NodeNetns> {
+        use std::os::unix::fs::MetadataExt;
         let path = format!("/proc/{pid}/ns/net");
-        std::fs::metadata(&path).map_err(|e| {
+        let md = std::fs::metadata(&path).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("{path}: {e} (is the node's namespace holder running?)"),
@@ -134,6 +138,7 @@ impl NodeNetns {
         Ok(NodeNetns {
             child: None,
             pid,
+            netns_ino: Some(md.ino()),
             lifeline: None,
             helper_exe,
             user_namespace,
@@ -143,6 +148,27 @@ impl NodeNetns {
     /// The holder's host PID.
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// How helpers name the namespace: the PID, and for a joined one its
+    /// inode too, so that none enters another process's namespace should
+    /// the holder be gone and its PID reused.
+    fn target(&self) -> String {
+        match self.netns_ino {
+            Some(ino) => format!("{}:{ino}", self.pid),
+            None => self.pid.to_string(),
+        }
+    }
+
+    /// Whether the namespace still exists: a joined one ends with its
+    /// owner (a lab world), whoever holds this handle.
+    pub fn is_alive(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match self.netns_ino {
+            Some(ino) => std::fs::metadata(format!("/proc/{}/ns/net", self.pid))
+                .is_ok_and(|m| m.ino() == ino),
+            None => true,
+        }
     }
 
     /// `/proc/<holder>/ns/net`.
@@ -162,7 +188,7 @@ impl NodeNetns {
         vec![
             self.helper_exe.clone().into_os_string(),
             ENTER_ARG.into(),
-            self.pid().to_string().into(),
+            self.target().into(),
             "--".into(),
         ]
     }
@@ -190,7 +216,7 @@ impl NodeNetns {
         };
         let mut child = match Command::new(&self.helper_exe)
             .arg(CHECK_ARG)
-            .arg(self.pid().to_string())
+            .arg(self.target())
             .arg(timeout.as_millis().to_string())
             .arg(spec)
             .stdin(Stdio::null())

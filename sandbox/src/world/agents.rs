@@ -4,11 +4,13 @@
 //! nothing of it) that uses the node's network namespace for its Pods.
 //!
 //! An agent runs on the host, as the keeper's child, with a pipe only the
-//! keeper holds as its standard input: its lifeline. `down` makes the
-//! keeper close it and wait, before it kills the world's init, so the
-//! agent deletes its Pods (CNI DEL) while the node's namespace still
-//! exists; a keeper killed in any way (`kill -9`) closes it too, and the
-//! agent stops then, the world's namespaces already gone with init.
+//! keeper holds as its standard input: its lifeline. Ending the world
+//! pulls the plug: the keeper kills the world's init (the nodes'
+//! namespaces go, with every bridge and veth in them), then closes the
+//! lifelines and waits until each agent has stopped its Pods and removed
+//! their cgroups (with no CNI DEL: nothing is left to undo in a namespace
+//! that is gone). A keeper killed in any way (`kill -9`) closes them too,
+//! init dying of its parent-death signal: the same end.
 
 use super::state::AgentProcess;
 use serde::{Deserialize, Serialize};

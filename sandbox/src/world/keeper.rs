@@ -241,11 +241,13 @@ fn serve(
 ) -> i32 {
     sys::trim_heap();
     let init = st.init_pid;
-    // The agents stop first, while their nodes' namespaces still exist.
+    // The plug is pulled: the world's namespaces go first (with init), then
+    // the agents stop their Pods, with nothing left to undo in the nodes'
+    // namespaces (as after a `kill -9` of the keeper).
     let end = |agents: &mut Vec<super::agents::Running>| {
-        super::agents::stop(agents, super::agents::STOP_TIMEOUT);
         let _ = sys::kill(init, libc::SIGKILL);
         let _ = sys::waitpid(init, 0);
+        super::agents::stop(agents, super::agents::STOP_TIMEOUT);
     };
     // A tied keeper kept fd 0 (`quiet_stdio`): the caller's lifeline.
     let stdin = std::io::stdin();

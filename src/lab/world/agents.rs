@@ -28,6 +28,18 @@ pub fn node_agents(
     kubelab: &Path,
 ) -> io::Result<Vec<NodeAgent>> {
     let mut agents = Vec::new();
+    if spec.nodes.iter().any(|n| n.pods) {
+        let dirs = [PathBuf::from(kubelab_node::cni::DEBIAN_PLUGIN_DIR)];
+        let missing = kubelab_node::sandbox_runtime::network::missing_plugins(&dirs);
+        if !missing.is_empty() {
+            return Err(io::Error::other(format!(
+                "nodes with pods = true need the CNI plugins {} in {} (apt install \
+                 containernetworking-plugins)",
+                missing.join(", "),
+                kubelab_node::cni::DEBIAN_PLUGIN_DIR
+            )));
+        }
+    }
     for n in spec.nodes.iter().filter(|n| n.pods) {
         match agent(n.name.as_str(), &n.pod_cidr.to_string(), world_dir, kubelab) {
             Ok(a) => agents.push(a),
