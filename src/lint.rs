@@ -413,6 +413,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
     lint_needs_limits(l, sandboxes, path, &mut d);
     // Host facts some labs lean on: say so in `requires`, so a host without
     // them skips the lab with the reason instead of failing it.
+    let mut warned: Vec<&str> = Vec::new();
     for (needle, req, name, why) in [
         (
             "/bin/busybox",
@@ -426,8 +427,27 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             "tmpfs-xattr",
             "it mounts an overlay with -o userxattr, which on tmpfs needs Linux 6.6+",
         ),
+        (
+            "tuntap",
+            Requirement::Tun,
+            "tun",
+            "it makes a TUN/TAP device, and some hosts let only root open /dev/net/tun",
+        ),
+        (
+            "/usr/lib/cni/",
+            Requirement::CniPlugins,
+            "cni-plugins",
+            "it runs Debian's CNI plugins from /usr/lib/cni, which a host may not have",
+        ),
+        (
+            "TUN:",
+            Requirement::Tun,
+            "tun",
+            "socat's TUN address opens /dev/net/tun, which some hosts let only root open",
+        ),
     ] {
-        if l.front.requires.contains(&req) {
+        // One warning per requirement, however many of its needles match.
+        if l.front.requires.contains(&req) || warned.contains(&name) {
             continue;
         }
         let first = l.doc.interactives().into_iter().find_map(|i| match i {
@@ -436,6 +456,7 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             _ => None,
         });
         if let Some(line) = first {
+            warned.push(name);
             d.push(Diagnostic::warning(
                 path,
                 line,

@@ -284,11 +284,16 @@ fn the_shipped_course_has_no_errors() {
 #[test]
 fn host_facts_a_lab_leans_on_must_be_in_requires() {
     let body = "## Step\n\n```sh run\ncp /bin/busybox /tmp/r/bin/\n```\n\n\
-                ```sh solution\nmount -t overlay o -o lowerdir=/a,upperdir=/u,workdir=/w,userxattr /m\n```\n\n\
+                ```sh solution\nmount -t overlay o -o lowerdir=/a,upperdir=/u,workdir=/w,userxattr /m\n\
+                ip tuntap add mode tun tun0\n```\n\n\
                 ```sh check id=c\n# hint: h\ntrue\n```\n";
     let bare = lesson("01-a", SB, body);
     let msgs = messages(&lint_one(&bare, &bare));
-    for want in ["requires = [\"busybox\"]", "requires = [\"tmpfs-xattr\"]"] {
+    for want in [
+        "requires = [\"busybox\"]",
+        "requires = [\"tmpfs-xattr\"]",
+        "requires = [\"tun\"]",
+    ] {
         assert_eq!(
             msgs.iter().filter(|m| m.contains(want)).count(),
             2,
@@ -301,7 +306,7 @@ fn host_facts_a_lab_leans_on_must_be_in_requires() {
     );
     let declared = lesson(
         "01-a",
-        &format!("requires = [\"busybox\", \"tmpfs-xattr\"]\n{SB}"),
+        &format!("requires = [\"busybox\", \"tmpfs-xattr\", \"tun\"]\n{SB}"),
         body,
     );
     let r = lint_one(&declared, &declared);

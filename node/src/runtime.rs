@@ -39,6 +39,12 @@ pub struct PodSandboxConfig {
     /// `hostIPC`: the Pod uses the node agent's IPC namespace (the infra
     /// makes none; containers keep their caller's).
     pub host_ipc: bool,
+    /// `hostNetwork`: the Pod's processes are in the node's network
+    /// namespace (no CNI; the Pod has no IP of its own).
+    pub host_network: bool,
+    /// `hostPID`: the Pod's processes are in the node's PID namespace and
+    /// see its processes.
+    pub host_pid: bool,
     /// The QoS tier's cgroup, from [`crate::cgroup_plan::tier_limits`]
     /// (`kubepods`, `kubepods/burstable` or `kubepods/besteffort`).
     pub tier_cgroup: CgroupNode,
@@ -66,11 +72,25 @@ pub struct PodSandbox {
     pub ip: Option<IpAddr>,
     /// Why the Pod has loopback only, when it has.
     pub network_note: Option<String>,
+    /// `hostNetwork`: it lives in the node's network namespace.
+    pub host_network: bool,
     /// What of the plan's resource settings the kernel did not take for
     /// the infra (no cgroups rootless, `oom_score_adj` needing a capability
     /// this host's root lacks), if anything: the agent records it as an
     /// event, so `describe` says why the numbers differ from the kubelet's.
     pub resource_note: Option<String>,
+}
+
+impl PodSandbox {
+    /// Where the node reaches the Pod's ports (`tcpSocket`/`httpGet`
+    /// probes and hooks without a `host`): its IP, or for a `hostNetwork`
+    /// Pod the node's own loopback, where its ports are.
+    pub fn reach_ip(&self) -> Option<IpAddr> {
+        self.ip.or_else(|| {
+            self.host_network
+                .then_some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+        })
+    }
 }
 
 /// A mount into one container (volumes, resolved by the agent).

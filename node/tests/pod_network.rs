@@ -233,6 +233,23 @@ spec:
       periodSeconds: 1
       failureThreshold: 1
       timeoutSeconds: 2
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hostnet
+spec:
+  terminationGracePeriodSeconds: 2
+  hostNetwork: true
+  hostPID: true
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-the-node > /www/index.html && exec httpd -f -p 18080 -h /www"]
+    readinessProbe:
+      tcpSocket:
+        port: 18080
+      periodSeconds: 1
 "#;
 
 fn ip_of(n: &Node, name: &str) -> String {
@@ -321,6 +338,7 @@ fn pods_talk(n: &Node) -> (String, String) {
     assert_eq!(ipc.trim(), node_ipc, "hostIPC");
     let (_, ipc) = exec(n, "web", &["readlink", "/proc/self/ns/ipc"]);
     assert_ne!(ipc.trim(), node_ipc, "a Pod's own IPC namespace");
+    host_network_and_pid(n);
 
     // httpGet liveness: /healthz is a 404, so the container is restarted.
     assert!(
@@ -336,6 +354,50 @@ fn pods_talk(n: &Node) -> (String, String) {
         "{events:?}"
     );
     (web, client)
+}
+
+/// hostNetwork and hostPID: the Pod is in the node's network namespace
+/// (the holder's: its bridge, its /sys), has no IP of its own, is probed on
+/// the node's loopback, and Pods reach it at the node's bridge address; it
+/// sees the node's processes.
+fn host_network_and_pid(n: &Node) {
+    assert!(
+        n.wait_until(WAIT, |st| st.find("default", "hostnet").is_some_and(
+            |p| pod_row(&p.pod, kubelab_node::agent::now_utc()).ready == "1/1"
+        )),
+        "hostnet never became Ready (tcpSocket on the node's loopback)"
+    );
+    let (pod, _) = n.pod("default", "hostnet").unwrap();
+    assert_eq!(pod.status.and_then(|s| s.pod_ip), None, "no IP of its own");
+    let held = holders();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let node_net = std::fs::read_link(format!("/proc/{}/ns/net", held[0])).unwrap();
+    let (_, net) = exec(n, "hostnet", &["readlink", "/proc/self/ns/net"]);
+    assert_eq!(net.trim(), node_net.to_string_lossy(), "hostNetwork");
+    let (code, links) = exec(n, "hostnet", &["ls", "/sys/class/net"]);
+    assert_eq!(code, 0, "{links}");
+    assert!(links.contains("kubelab0"), "the node's /sys: {links}");
+    // The node's hostname too (its UTS namespace: this process's).
+    let node_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    let (_, uts) = exec(n, "hostnet", &["readlink", "/proc/self/ns/uts"]);
+    assert_eq!(uts.trim(), node_uts.to_string_lossy(), "hostNetwork's UTS");
+    let (_, links) = exec(n, "hostnet", &["ip", "-o", "link"]);
+    assert!(links.contains("kubelab0"), "{links}");
+    let (code, out) = exec(
+        n,
+        "client",
+        &["wget", "-q", "-O-", &format!("http://{BRIDGE_IP}:18080/")],
+    );
+    assert_eq!((code, out.trim()), (0, "hello-from-the-node"));
+    // hostPID: the node's PID namespace (this process's); web has its own.
+    let node_pid = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let (_, pidns) = exec(n, "hostnet", &["readlink", "/proc/self/ns/pid"]);
+    assert_eq!(pidns.trim(), node_pid.to_string_lossy(), "hostPID");
+    let me = std::process::id().to_string();
+    let (code, _) = exec(n, "hostnet", &["test", "-d", &format!("/proc/{me}")]);
+    assert_eq!(code, 0, "hostPID sees the node agent's process {me}");
+    let (_, pidns) = exec(n, "web", &["readlink", "/proc/self/ns/pid"]);
+    assert_ne!(pidns.trim(), node_pid.to_string_lossy());
 }
 
 fn two_pods_talk_and_probes_use_the_pod_ip() {

@@ -141,6 +141,8 @@ fn sandbox_config(res: &PodResources, p: &CgroupPlan) -> PodSandboxConfig {
         hostname: "two".into(),
         share_process_namespace: false,
         host_ipc: false,
+        host_network: false,
+        host_pid: false,
         tier_cgroup: CgroupNode {
             path: qos_tier_path(p.qos),
             limits: tier,

@@ -239,6 +239,7 @@ fn only_a_rootless_infra_is_made_in_a_parent_user_namespace() {
             pid: std::process::id(),
             share_pid: false,
             host_ipc: false,
+            host_network: false,
         }),
     ] {
         let pod = PodOptions {

@@ -248,6 +248,24 @@ fn run_sh_cmd(s: kubelab_sandbox::spec::Spec) -> (i32, String, String) {
 }
 
 #[test]
+fn the_host_rootfs_has_the_hosts_openssl_config() {
+    if skip(userns_unavailable()) {
+        return;
+    }
+    if !Path::new("/etc/ssl/openssl.cnf").is_file() {
+        eprintln!("SKIP: this host has no /etc/ssl/openssl.cnf (apt install openssl)");
+        return;
+    }
+    // `openssl req` reads it; the lessons on kubeadm's PKI run it.
+    let (code, out, err) = run_sh(
+        spec(&[]),
+        "head -c 100 /etc/ssl/openssl.cnf | wc -c; touch /etc/ssl/x 2>/dev/null || echo read-only",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "100\nread-only\n", "{err}");
+}
+
+#[test]
 fn payload_can_be_pid_one_without_init() {
     if skip(userns_unavailable()) {
         return;

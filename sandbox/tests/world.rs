@@ -254,6 +254,63 @@ fn two_nodes_reach_each_other_over_the_underlay_vxlan_and_host_gw() {
 }
 
 #[test]
+fn a_node_is_one_machine_whose_mounts_outlive_a_command_but_not_the_world() {
+    if common::skip(skip_reason()) {
+        return;
+    }
+    let name = format!("kl-test-{}", std::process::id());
+    let host_file = Path::new("/run/netns").join(&name);
+    let before = host_mounts();
+    {
+        let w = World::up(&two_nodes());
+        // `ip netns add` bind-mounts under /run/netns: the node's own /run.
+        w.ok("node1", &format!("ip netns add {name}"));
+        let listed = w.ok("node1", "ip netns list");
+        assert!(listed.contains(&name), "the next command sees it: {listed}");
+        let inside = w.ok(
+            "node1",
+            &format!("ip netns exec {name} ip -o link | wc -l; ls /sys/class/net"),
+        );
+        assert!(
+            inside.starts_with("1\n"),
+            "only lo in the new netns: {inside}"
+        );
+        assert!(
+            inside.contains("eth0"),
+            "/sys shows the node's links: {inside}"
+        );
+        // /proc is the world's PID namespace's: PIDs and /proc agree (CNI
+        // plugins open /proc/<their pid>/task/<tid>/ns/net).
+        let pids = w.ok("node1", "echo $$; cut -d' ' -f4 /proc/self/stat");
+        let pids: Vec<&str> = pids.lines().collect();
+        assert_eq!(pids.len(), 2, "{pids:?}");
+        assert_eq!(pids[0], pids[1], "the shell's PID is cat's parent in /proc");
+        let other = w.ok("node2", "ip netns list; echo END");
+        assert!(!other.contains(&name), "node2 is another machine: {other}");
+        assert!(
+            !host_file.exists(),
+            "{} appeared on the host",
+            host_file.display()
+        );
+        // The host's /run is still seen through the node's (bound back).
+        let shared = w.ok("node1", "ls /run");
+        let host_entry = std::fs::read_dir("/run")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .find(|n| n != "netns" && n != "xtables.lock");
+        if let Some(entry) = host_entry {
+            assert!(
+                shared.contains(&entry),
+                "{entry} missing from the node's /run: {shared}"
+            );
+        }
+    }
+    assert!(!host_file.exists());
+    assert_eq!(host_mounts(), before, "a mount was left on the host");
+}
+
+#[test]
 fn up_twice_is_an_error_naming_the_running_world() {
     if common::skip(skip_reason()) {
         return;
@@ -412,6 +469,9 @@ fn a_rootless_world_works_the_same() {
         ),
         ("node1", "ip route add 10.244.2.0/24 via 192.168.50.12".to_string()),
         ("node1", ping("10.244.2.1")),
+        // A learner may not write the host's /run: the node has its own.
+        ("node1", "ip netns add kl-rootless && echo NETNS-ADDED".to_string()),
+        ("node1", "ip netns list | sed 's/^/NETNS: /'".to_string()),
     ];
     let mut args = vec!["world-smoke".to_string(), TWO_NODES.to_string()];
     for (n, c) in &steps {
@@ -429,6 +489,11 @@ fn a_rootless_world_works_the_same() {
     assert!(out.contains(&format!("0      {}", common::NOBODY)), "{out}");
     assert!(out.contains("inet 192.168.50.11/24"), "{out}");
     assert_eq!(out.matches("VXLAN-OK").count(), 2, "{out}\n{err}");
+    assert!(out.contains("NETNS-ADDED"), "{out}\n{err}");
+    assert!(
+        out.contains("NETNS: kl-rootless"),
+        "a later command of the node sees it: {out}"
+    );
     if out.contains("SKIP-PING") {
         eprintln!("SKIP (part): ping is not installed (apt install iputils-ping)");
     } else {

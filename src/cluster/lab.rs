@@ -207,8 +207,10 @@ pub fn reset_blocking(lesson: &str, wait: std::time::Duration) -> Result<Vec<Str
 ///
 /// With a mount namespace of its own the sandbox would not see the files
 /// `KUBECONFIG` lists (the overlay in the data directory, the learner's
-/// `~/.kube/config`): each one that exists is bound read-only at the same
-/// path, so kubectl inside reads what kubelab resolved.
+/// `~/.kube/config`), nor the files those point to (minikube's and
+/// kubeadm's certificates and keys, a token file): each one that exists is
+/// bound read-only at the same path, so kubectl inside reads what kubelab
+/// resolved.
 pub fn lab_spec(
     spec: &kubelab_sandbox::spec::Spec,
     env: &[(String, String)],
@@ -219,11 +221,18 @@ pub fn lab_spec(
     if !spec.namespaces.contains(&Namespace::Mount) {
         return spec;
     }
-    let files = env
+    let configs: Vec<std::path::PathBuf> = env
         .iter()
         .filter(|(k, _)| k == "KUBECONFIG")
-        .flat_map(|(_, v)| std::env::split_paths(v).collect::<Vec<_>>());
-    for file in files {
+        .flat_map(|(_, v)| std::env::split_paths(v).collect::<Vec<_>>())
+        .collect();
+    let referenced: Vec<std::path::PathBuf> = configs
+        .iter()
+        .filter(|f| f.is_file())
+        .flat_map(|f| files_named_in(f))
+        .take(MAX_REFERENCED_FILES)
+        .collect();
+    for file in configs.into_iter().chain(referenced) {
         let taken = spec.mounts.iter().any(|m| match m {
             Mount::Bind { target, .. } | Mount::Tmpfs { target, .. } => *target == file,
         });
@@ -236,6 +245,38 @@ pub fn lab_spec(
         }
     }
     spec
+}
+
+/// Most files one lab's kubeconfigs may point to (certificates, keys,
+/// token files) that are bound into its sandboxes.
+const MAX_REFERENCED_FILES: usize = 32;
+
+/// The files a kubeconfig points to, as absolute paths (relative ones are
+/// read from the kubeconfig's folder, as kubectl does). A file kube cannot
+/// parse names none: kubectl inside says what is wrong with it.
+fn files_named_in(kubeconfig: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(cfg) = kube::config::Kubeconfig::read_from(kubeconfig) else {
+        return Vec::new();
+    };
+    let clusters = cfg
+        .clusters
+        .iter()
+        .filter_map(|c| c.cluster.as_ref()?.certificate_authority.clone());
+    let users = cfg
+        .auth_infos
+        .iter()
+        .filter_map(|a| a.auth_info.as_ref())
+        .flat_map(|a| {
+            [&a.client_certificate, &a.client_key, &a.token_file]
+                .into_iter()
+                .flatten()
+                .cloned()
+        });
+    clusters
+        .chain(users)
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .collect()
 }
 
 /// Runs a `kind=cluster` check in `lesson`'s namespace: (passed, reason).
@@ -322,7 +363,25 @@ mod tests {
         let overlay = dir.path().join("kubeconfig");
         let learner = dir.path().join("learner");
         std::fs::write(&overlay, "{}").unwrap();
-        std::fs::write(&learner, "{}").unwrap();
+        // minikube's shape: certificates named by path, one relative to
+        // the kubeconfig's folder, one absolute, one key missing.
+        std::fs::create_dir(dir.path().join("certs")).unwrap();
+        let ca = dir.path().join("certs/ca.crt");
+        let client = dir.path().join("client.crt");
+        std::fs::write(&ca, "ca").unwrap();
+        std::fs::write(&client, "crt").unwrap();
+        std::fs::write(
+            &learner,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: mk\n  cluster:\n    \
+                 server: https://192.168.49.2:8443\n    certificate-authority: certs/ca.crt\n\
+                 users:\n- name: mk\n  user:\n    client-certificate: {}\n    \
+                 client-key: {}/gone.key\ncontexts: []\n",
+                client.display(),
+                dir.path().display()
+            ),
+        )
+        .unwrap();
         let missing = dir.path().join("missing");
         let list = std::env::join_paths([&overlay, &missing, &learner]).unwrap();
         let env = vec![
@@ -352,8 +411,13 @@ mod tests {
             .collect();
         assert_eq!(
             binds,
-            [(overlay.as_path(), true), (learner.as_path(), true)],
-            "the missing file is left out"
+            [
+                (overlay.as_path(), true),
+                (learner.as_path(), true),
+                (ca.as_path(), true),
+                (client.as_path(), true)
+            ],
+            "the missing files are left out; what the kubeconfig names is bound"
         );
         // Sharing the host's mounts, the sandbox sees the files already.
         let shared: Spec = toml::from_str("namespaces = [\"pid\", \"user\"]").unwrap();

@@ -72,6 +72,13 @@ pub enum Requirement {
     /// Mounts an overlay whose upper layer is on tmpfs inside the sandbox
     /// (`-o userxattr`): tmpfs must keep `user.*` xattrs (Linux 6.6+).
     TmpfsXattr,
+    /// Opens `/dev/net/tun` (a TUN device for a user-space tunnel, as
+    /// flannel's UDP backend): the host's device must be open to the
+    /// learner (Debian ships it 0666; some hosts make it root-only).
+    Tun,
+    /// Runs Debian's CNI plugins (`bridge`, `host-local`, `loopback`,
+    /// `portmap`) by path: they live in /usr/lib/cni, not on `PATH`.
+    CniPlugins,
     /// A program the lab runs from the host's `/usr/bin` (or `sbin`).
     Tool(&'static Tool),
 }
@@ -153,6 +160,11 @@ pub const TOOLS: &[Tool] = &[
         command: "socat",
         package: "socat",
     },
+    // Lesson 47: a seccomp filter loaded by a small Perl script (`syscall`).
+    Tool {
+        command: "perl",
+        package: "perl-base",
+    },
     Tool {
         command: "nc",
         package: "netcat-openbsd",
@@ -207,6 +219,8 @@ const KEYWORDS: &[(&str, Requirement)] = &[
     ("cgroups", Requirement::Cgroups),
     ("busybox", Requirement::Busybox),
     ("tmpfs-xattr", Requirement::TmpfsXattr),
+    ("tun", Requirement::Tun),
+    ("cni-plugins", Requirement::CniPlugins),
 ];
 
 impl TryFrom<String> for Requirement {

@@ -196,6 +196,22 @@ pub fn host_unmet(req: Requirement) -> Option<String> {
         Requirement::TmpfsXattr => kubelab_sandbox::hostfacts::tmpfs_user_xattrs()
             .err()
             .map(|why| format!("needs Linux 6.6 or newer: {why}")),
+        Requirement::Tun => kubelab_sandbox::hostfacts::tun_usable()
+            .err()
+            .map(|why| format!("needs a TUN device: {why}")),
+        Requirement::CniPlugins => {
+            use kubelab_node::cni::DEBIAN_PLUGIN_DIR;
+            let missing =
+                kubelab_node::sandbox_runtime::network::missing_plugins(
+                    &[DEBIAN_PLUGIN_DIR.into()],
+                );
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "needs the CNI plugins {} in {DEBIAN_PLUGIN_DIR} (Debian/Ubuntu: apt-get install containernetworking-plugins)",
+                    missing.join(", ")
+                )
+            })
+        }
         Requirement::Tool(tool) => (!on_host_path(tool.command)).then(|| {
             format!(
                 "needs `{}` on the host (Debian/Ubuntu: apt-get install {})",

@@ -69,6 +69,8 @@ pub fn sandbox_config(
         uid,
         share_process_namespace: spec.share_process_namespace.unwrap_or(false),
         host_ipc: spec.host_ipc.unwrap_or(false),
+        host_network: spec.host_network.unwrap_or(false),
+        host_pid: spec.host_pid.unwrap_or(false),
         tier_cgroup,
         pod_cgroup: plan.pod,
         infra_cgroup: plan.infra,
@@ -203,10 +205,9 @@ pub fn unsupported(pod: &Pod, network: Result<(), String>) -> Vec<String> {
     let mut out = super::volumes::unsupported(pod);
     let Some(spec) = &pod.spec else { return out };
     if spec.host_network == Some(true) {
-        out.push("spec.hostNetwork: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /sys for the node's network namespace; leave it unset (the Pod gets its own network)".into());
-    }
-    if spec.host_pid == Some(true) {
-        out.push("spec.hostPID: not supported by this node yet: a Pod's processes live in its own user namespace, which may not mount /proc for the node's PID namespace; use shareProcessNamespace to see the Pod's own processes".into());
+        if let Err(why) = &network {
+            out.push(format!("spec.hostNetwork: the Pod would join the node's network namespace, and {why}; leave it unset"));
+        }
     }
     let no_net = |at: &str, what: &str, why: &str| {
         format!("{at}: {what} needs a Pod IP the node can reach, and {why}; use an exec handler instead, e.g. `wget -q -O- http://localhost:PORT/`")

@@ -190,6 +190,7 @@ impl Runtime for FakeRuntime {
             netns: PathBuf::from("/proc/1/ns/net"),
             ip: s.pod_ip.filter(|_| s.no_network.is_none()),
             network_note: s.no_network.clone(),
+            host_network: config.host_network,
             resource_note: s.resource_note.clone(),
             pod_cgroup_dirs: s.pod_cgroup_dirs.clone(),
         })

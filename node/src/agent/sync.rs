@@ -547,7 +547,7 @@ fn maybe_start(
             .map_err(|e| (cs::RUN_CONTAINER_ERROR, e.to_string()))
     })();
     let image_name = c.image.clone().unwrap_or_default();
-    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
+    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.reach_ip());
     let slot = entry.slot_mut(&c.name).expect("slot exists");
     match result {
         Err((reason, msg)) => {
@@ -692,7 +692,7 @@ fn schedule_probes(inner: &Arc<Inner>, entry: &mut PodEntry, container: &str, no
 fn terminate(node: &Node, entry: &mut PodEntry) {
     let grace = entry.deleting.unwrap_or(probe::MIN_GRACE);
     let spec = entry.pod.spec.clone().unwrap_or_default();
-    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.ip);
+    let pod_ip = entry.sandbox.as_ref().and_then(|sb| sb.reach_ip());
     let mut jobs = Vec::new();
     let mut events = Vec::new();
     for slot in entry.init.iter_mut().chain(entry.containers.iter_mut()) {
@@ -771,10 +771,12 @@ fn slot_status(slot: &Slot, creating_reason: &str) -> (ContainerStatus, bool) {
         });
     let (state, last_state, ready, started) = match (&slot.running, &slot.last_exit, &slot.waiting)
     {
+        // An init container is ready only once it exited 0 (the prober
+        // manager's rule): while it runs, the Pod is `Init:N/M`.
         (Some(r), last_exit, _) => (
             cs::running(r.started_at.clone()),
             last_exit.as_ref().map(|(e, _)| cs::terminated(e)),
-            r.ready && r.started && !r.killing,
+            !slot.init && r.ready && r.started && !r.killing,
             r.started,
         ),
         (None, Some((e, _)), Some((reason, msg))) => (

@@ -100,6 +100,46 @@ fn init_containers_run_in_order_then_the_containers() {
 }
 
 #[test]
+fn a_running_init_container_is_not_ready_and_the_pod_shows_init_0_of_1() {
+    let l = lab();
+    let init = "  initContainers:\n  - name: prep\n    image: busybox\n";
+    apply(&l, &pod("web", "Always", init));
+    let prep_running = |st: &State| {
+        st.find("default", "web").is_some_and(|p| {
+            p.pod
+                .status
+                .as_ref()
+                .and_then(|s| s.init_container_statuses.as_ref())
+                .and_then(|s| s[0].state.as_ref())
+                .is_some_and(|s| s.running.is_some())
+        })
+    };
+    assert!(l.node.wait_until(WAIT, prep_running), "prep never ran");
+    assert!(
+        l.node.wait_until(WAIT, |st| prep_running(st)
+            && row(st, "web").is_some_and(|r| r.status == "Init:0/1")),
+        "{:?}",
+        l.node.pod("default", "web").map(|(p, _)| p.status)
+    );
+    let (p, _) = l.node.pod("default", "web").unwrap();
+    let s = p.status.unwrap();
+    let prep = &s.init_container_statuses.unwrap()[0];
+    assert!(prep.state.as_ref().unwrap().running.is_some());
+    assert!(!prep.ready, "ready only once it exited 0");
+    assert_eq!(prep.started, Some(true));
+    let init = s
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Initialized")
+        .unwrap();
+    assert_eq!(
+        (init.status.as_str(), init.reason.as_deref()),
+        ("False", Some("ContainersNotInitialized"))
+    );
+}
+
+#[test]
 fn a_failed_init_container_under_never_fails_the_pod() {
     let l = lab();
     l.rt.0
@@ -778,16 +818,20 @@ fn host_namespaces_and_aliases_are_validated_as_the_api_server_does() {
             .apply(&pod("h", "Always", extra), Path::new("h.yaml"))
             .unwrap_err()
     };
+    // The node's namespaces: hostPID always, hostNetwork when the node
+    // has a network namespace of its own to share.
+    for (name, extra) in [("hn", "  hostNetwork: true\n"), ("hp", "  hostPID: true\n")] {
+        l.node
+            .apply(&pod(name, "Always", extra), Path::new("h.yaml"))
+            .unwrap_or_else(|e| panic!("{extra}: {e}"));
+    }
+    l.rt.0.lock().unwrap().no_network = Some("no CNI plugin bridge in /usr/lib/cni".into());
     let e = refuse("  hostNetwork: true\n");
     assert!(
-        e.contains("spec.hostNetwork: not supported by this node yet"),
+        e.contains("spec.hostNetwork: the Pod would join the node's network namespace, and no CNI plugin bridge"),
         "{e}"
     );
-    let e = refuse("  hostPID: true\n");
-    assert!(
-        e.contains("spec.hostPID: not supported by this node yet"),
-        "{e}"
-    );
+    l.rt.0.lock().unwrap().no_network = None;
     let e = refuse("  hostPID: true\n  shareProcessNamespace: true\n");
     assert!(
         e.contains("ShareProcessNamespace and HostPID cannot both be enabled"),

@@ -79,6 +79,8 @@ struct PodEntry {
     note: Option<String>,
     share_pid: bool,
     host_ipc: bool,
+    host_network: bool,
+    host_pid: bool,
     /// The Pod's CNI attachment, DELeted when it goes.
     attachment: Option<Attachment>,
 }
@@ -374,15 +376,35 @@ impl Runtime for SandboxRuntime {
             Namespace::Pid,
         ]
         .into_iter()
-        .filter(|n| !(config.host_ipc && *n == Namespace::Ipc))
+        .filter(|n| match n {
+            Namespace::Ipc => !config.host_ipc,
+            // hostNetwork Pods share the node's UTS namespace too, as
+            // containerd gives them (their hostname is the node's).
+            Namespace::Net | Namespace::Uts => !config.host_network,
+            Namespace::Pid => !config.host_pid,
+            _ => true,
+        })
         .collect();
         let spec = Spec {
             namespaces,
-            hostname: Some(config.hostname.clone()),
+            hostname: (!config.host_network).then(|| config.hostname.clone()),
             ..Spec::default()
         };
         let parent_userns = match self.network.pods_userns() {
             Ok(u) => u,
+            Err(e) => {
+                if let Some(c) = &pod_cg {
+                    c.destroy();
+                }
+                return Err(other("start the node's network namespace", e));
+            }
+        };
+        let host_netns = match config
+            .host_network
+            .then(|| self.network.node_netns())
+            .transpose()
+        {
+            Ok(n) => n,
             Err(e) => {
                 if let Some(c) = &pod_cg {
                     c.destroy();
@@ -396,6 +418,7 @@ impl Runtime for SandboxRuntime {
             oom_score_adj: config.infra_cgroup.oom_score_adj,
             pause: true,
             parent_userns,
+            host_netns: host_netns.clone(),
         };
         let mut opts = self.spawn_options(StdioMode::Null);
         opts.id = Some(format!("pod-{}", kubelab_sandbox::runtime::new_id()));
@@ -408,8 +431,12 @@ impl Runtime for SandboxRuntime {
                 return Err(other("start the Pod's infra process", e));
             }
         };
-        let netns = PathBuf::from(format!("/proc/{}/ns/net", infra.pid()));
+        let netns = host_netns
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("/proc/{}/ns/net", infra.pid())));
         let (ip, attachment, network_note) = match self.network.available() {
+            // The node's own network: nothing to attach, no IP of its own.
+            Ok(()) if config.host_network => (None, None, None),
             Ok(()) => {
                 let att = Attachment::for_pod(
                     &config.namespace,
@@ -442,6 +469,7 @@ impl Runtime for SandboxRuntime {
                 .unwrap_or_default(),
             ip,
             network_note,
+            host_network: config.host_network,
             resource_note: note
                 .clone()
                 .or_else(|| infra.cgroup_note().map(str::to_string)),
@@ -452,6 +480,8 @@ impl Runtime for SandboxRuntime {
             note,
             share_pid: config.share_process_namespace,
             host_ipc: config.host_ipc,
+            host_network: config.host_network,
+            host_pid: config.host_pid,
             attachment,
         };
         self.pods
@@ -466,7 +496,7 @@ impl Runtime for SandboxRuntime {
         pod: &PodSandbox,
         config: &ContainerConfig,
     ) -> io::Result<Box<dyn crate::runtime::Container>> {
-        let (share_pid, host_ipc) = {
+        let (share_pid, host_ipc, host_network, host_pid) = {
             let pods = self
                 .pods
                 .lock()
@@ -478,10 +508,27 @@ impl Runtime for SandboxRuntime {
                         format!("no Pod sandbox {}", pod.id),
                     )
                 })
-                .map(|e| (e.share_pid, e.host_ipc))?
+                .map(|e| (e.share_pid, e.host_ipc, e.host_network, e.host_pid))?
         };
         check_ids_mapped(pod.infra_pid, config)?;
-        let spec = container_spec(config)?;
+        let mut spec = container_spec(config)?;
+        if host_pid {
+            // The node's PID namespace (the supervisor's): its /proc is
+            // bound in, as a fresh one may not be mounted for it.
+            spec.namespaces.retain(|n| *n != Namespace::Pid);
+        }
+        // hostNetwork: into the node's namespace first (see PodOptions),
+        // rootless through the node's user namespace, the infra's parent.
+        let (host_netns, parent_userns) = if host_network {
+            (
+                Some(pod.netns.clone()),
+                self.network
+                    .pods_userns()
+                    .map_err(|e| other("the node's user namespace", e))?,
+            )
+        } else {
+            (None, None)
+        };
         let f = self.opts.weight_formula;
         let levels = cgroups::levels(&self.root(), &config.cgroup.path, &[&config.cgroup], f)?;
         let leaf = match cgroups::create(&levels, self.opts.cgroup_version) {
@@ -493,11 +540,13 @@ impl Runtime for SandboxRuntime {
                 pid: pod.infra_pid,
                 share_pid,
                 host_ipc,
+                host_network,
             }),
             cgroup: leaf.clone().map(|join| GivenCgroup { join, own: None }),
             oom_score_adj: config.cgroup.oom_score_adj,
             pause: false,
-            parent_userns: None,
+            parent_userns,
+            host_netns,
         };
         let opts = self.spawn_options(StdioMode::Piped);
         container::start(&spec, &opts, &pod_opts, leaf, config)

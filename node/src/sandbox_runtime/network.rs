@@ -227,6 +227,12 @@ impl PodNetwork {
         Ok(self.start()?.netns.userns_path())
     }
 
+    /// The node's network namespace (started now if it is not yet), for a
+    /// `hostNetwork` Pod to live in.
+    pub(crate) fn node_netns(&self) -> io::Result<PathBuf> {
+        Ok(self.start()?.netns.netns_path())
+    }
+
     /// CNI ADD of the Pod (loopback, then the node's network): its IP.
     /// A failed ADD leaves nothing (the lists undo themselves).
     pub(crate) fn attach(&self, att: &Attachment) -> io::Result<Option<IpAddr>> {

@@ -115,12 +115,24 @@ impl Sandbox {
             // Root's sandboxes map a full unprivileged host range, written
             // from the host's user namespace (see [`crate::ns::idmap`]); a
             // container joins its infra's namespace.
-            if sys::geteuid() == 0 || p.join.is_some() {
+            // A hostNetwork container enters it only to reach the node's
+            // network namespace before it joins its infra's.
+            if sys::geteuid() == 0 || (p.join.is_some() && p.host_netns.is_none()) {
                 return Err(Error::new(
                     "pod",
-                    "a parent user namespace is for a rootless Pod's infra only",
+                    "a parent user namespace is for a rootless Pod's infra only \
+                     (and a hostNetwork container)",
                 ));
             }
+        }
+        if pod.as_ref().is_some_and(|p| p.host_netns.is_some())
+            && spec.namespaces.contains(&Namespace::Net)
+        {
+            return Err(Error::new(
+                "pod",
+                "a Pod member in the node's network namespace (host_netns) makes no network \
+                 namespace of its own: leave `net` out of its spec",
+            ));
         }
         let mut spec = spec.clone();
         if !spec.namespaces.contains(&Namespace::User) {

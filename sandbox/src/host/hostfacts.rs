@@ -77,6 +77,32 @@ pub fn tmpfs_user_xattrs() -> Result<(), String> {
     kernel_at_least(release.trim(), (6, 6))
 }
 
+/// Whether this user may open `/dev/net/tun`, as a process in a lab
+/// world's node does to make a TUN device (the node's user namespace does
+/// not change who may open a host device file). Opening alone makes no
+/// device. `Err` says why not and what to do.
+pub fn tun_usable() -> Result<(), String> {
+    const TUN: &str = "/dev/net/tun";
+    match std::fs::OpenOptions::new().read(true).write(true).open(TUN) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            let mode = std::fs::metadata(TUN)
+                .map(|m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    format!("{:o}", m.permissions().mode() & 0o777)
+                })
+                .unwrap_or_else(|_| "?".into());
+            Err(format!(
+                "{TUN} is mode {mode} on this host, so only root may open it \
+                 (Debian and Ubuntu ship it 0666: `sudo chmod 0666 {TUN}`, or run as root)"
+            ))
+        }
+        Err(e) => Err(format!(
+            "cannot open {TUN}: {e} (a kernel without CONFIG_TUN, or no /dev/net/tun: `sudo modprobe tun`)"
+        )),
+    }
+}
+
 fn kernel_at_least(release: &str, want: (u32, u32)) -> Result<(), String> {
     let mut parts = release
         .split(|c: char| !c.is_ascii_digit())

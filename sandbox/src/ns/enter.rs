@@ -43,7 +43,9 @@ pub(crate) fn readable_member(pid: i32) -> i32 {
 }
 
 /// Joins every namespace of process `tpid` (as a /proc name) that differs
-/// from ours, the user namespace first.
+/// from ours, the user namespace first — except a network namespace its
+/// user namespace has no capability over (a `hostNetwork` Pod's is the
+/// node's): that one first, while we may (see [`join_foreign_net`]).
 pub(crate) fn join_all(tpid: &str) -> Result<()> {
     let mut fds: Vec<(OwnedFd, libc::c_int)> = Vec::new();
     for (name, flag) in NS_ORDER {
@@ -58,6 +60,18 @@ pub(crate) fn join_all(tpid: &str) -> Result<()> {
         })?;
         fds.push((OwnedFd::from(f), flag));
     }
+    if let Some(i) = fds.iter().position(|(_, f)| *f == libc::CLONE_NEWNET) {
+        if join_foreign_net(tpid, fds[i].0.as_fd())? {
+            let joined_user = fds
+                .iter()
+                .any(|(_, f)| *f == libc::CLONE_NEWUSER)
+                .then(|| ns_ino(tpid, "user") == ns_ino("self", "user"));
+            fds.remove(i);
+            if joined_user == Some(true) {
+                fds.retain(|(_, f)| *f != libc::CLONE_NEWUSER);
+            }
+        }
+    }
     for (fd, flag) in &fds {
         sys::setns(fd.as_fd(), *flag).map_err(|e| Error::new("exec", format!("setns: {e}")))?;
     }
@@ -65,13 +79,51 @@ pub(crate) fn join_all(tpid: &str) -> Result<()> {
     Ok(())
 }
 
+/// A network namespace owned by a user namespace other than the target's
+/// (the node's, for a `hostNetwork` Pod) cannot be joined from inside the
+/// target's: join it now. Host root may directly; a rootless caller first
+/// enters its owner (the node's user namespace, which it made), and the
+/// target's user namespace, that one's child, after. `Ok(false)`: an
+/// ordinary netns, owned by the target's user namespace; joined later.
+fn join_foreign_net(tpid: &str, net: std::os::fd::BorrowedFd<'_>) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let owner =
+        sys::ns_owner(net).map_err(|e| Error::new("exec", format!("owner of the netns: {e}")))?;
+    let owner_ino = fs::File::from(
+        owner
+            .try_clone()
+            .map_err(|e| Error::new("exec", e.to_string()))?,
+    )
+    .metadata()
+    .map(|m| m.ino())
+    .ok();
+    if owner_ino.is_none() || owner_ino == ns_ino(tpid, "user") {
+        return Ok(false);
+    }
+    if owner_ino != ns_ino("self", "user") && sys::setns(net, libc::CLONE_NEWNET).is_ok() {
+        return Ok(true);
+    }
+    if owner_ino != ns_ino("self", "user") {
+        sys::setns(owner.as_fd(), libc::CLONE_NEWUSER)
+            .map_err(|e| Error::new("exec", format!("join the node's user namespace: {e}")))?;
+    }
+    sys::setns(net, libc::CLONE_NEWNET)
+        .map_err(|e| Error::new("exec", format!("join the node's network namespace: {e}")))?;
+    Ok(true)
+}
+
 /// Joins, in this order, the user namespace of process `user_of` (if it
-/// is not ours), the network and UTS namespaces of `net_of`, and the PID
-/// namespace of `user_of` (for the children forked after this). Every
-/// namespace is opened before the first `setns`, while /proc is still read
-/// as the caller. Single-threaded callers only (a user namespace refuses
-/// a multi-threaded joiner).
-pub(crate) fn join_node(user_of: i32, net_of: i32) -> std::result::Result<(), String> {
+/// is not ours), the network and UTS namespaces of `net_of` (and its mount
+/// namespace when `mounts`: a world node's, shared by all its shells), and
+/// the PID namespace of `user_of` (for the children forked after this).
+/// Every namespace is opened before the first `setns`, while /proc is
+/// still read as the caller. Single-threaded callers only (a user
+/// namespace refuses a multi-threaded joiner).
+pub(crate) fn join_node(
+    user_of: i32,
+    net_of: i32,
+    mounts: bool,
+) -> std::result::Result<(), String> {
     let open = |pid: i32, ns: &str| {
         fs::File::open(format!("/proc/{pid}/ns/{ns}"))
             .map(OwnedFd::from)
@@ -84,6 +136,7 @@ pub(crate) fn join_node(user_of: i32, net_of: i32) -> std::result::Result<(), St
     let pid = open(user_of, "pid")?;
     let net = open(net_of, "net")?;
     let uts = open(net_of, "uts")?;
+    let mnt = mounts.then(|| open(net_of, "mnt")).transpose()?;
     let join = |fd: &OwnedFd, flag: libc::c_int, what: &str| {
         sys::setns(fd.as_fd(), flag).map_err(|e| format!("join the {what} namespace: {e}"))
     };
@@ -93,6 +146,15 @@ pub(crate) fn join_node(user_of: i32, net_of: i32) -> std::result::Result<(), St
     }
     join(&net, libc::CLONE_NEWNET, "network")?;
     join(&uts, libc::CLONE_NEWUTS, "UTS")?;
+    if let Some(mnt) = &mnt {
+        // Joining a mount namespace moves us to its root directory; the
+        // files are the host's, so the same path is where we were.
+        let cwd = std::env::current_dir().ok();
+        join(mnt, libc::CLONE_NEWNS, "mount")?;
+        if let Some(cwd) = cwd {
+            let _ = std::env::set_current_dir(cwd);
+        }
+    }
     join(&pid, libc::CLONE_NEWPID, "PID")
 }
 

@@ -2,7 +2,7 @@
 //! does nothing else, so they live exactly as long as it does (as `pause`
 //! holds a Pod's). It dies with its parent (`PR_SET_PDEATHSIG`), so a
 //! killed parent leaves no namespace behind. Lab worlds hold each node's
-//! network and UTS namespaces with one.
+//! network, UTS and mount namespaces with one.
 
 use crate::sys;
 use std::io;
@@ -20,8 +20,9 @@ pub(crate) struct Holder {
 }
 
 /// Forks a holder of new namespaces (`CLONE_NEW*` `flags`) with `hostname`
-/// set when `flags` has `CLONE_NEWUTS` and the loopback up when it has
-/// `CLONE_NEWNET`. Returns once they exist, or with the child's error.
+/// set when `flags` has `CLONE_NEWUTS`, the loopback up when it has
+/// `CLONE_NEWNET`, and with both `CLONE_NEWNET` and `CLONE_NEWNS` a node's
+/// mounts ([`super::machine_mounts`]). Returns once they exist, or with the child's error.
 ///
 /// Only call this from a single-threaded process (it forks without exec).
 pub(crate) fn spawn(flags: libc::c_int, hostname: Option<&str>) -> io::Result<Holder> {
@@ -105,6 +106,10 @@ fn hold_setup(
         return Ok(None);
     }
     sys::loopback_up().map_err(ctx("lo up"))?;
+    if flags & libc::CLONE_NEWNS != 0 {
+        // A machine's mounts: its /sys, its own /run (machine_mounts).
+        super::machine_mounts::set_up()?;
+    }
     // /proc/self is right whatever PID namespace we are in.
     let f = std::fs::File::open("/proc/self/ns/net").map_err(ctx("/proc/self/ns/net"))?;
     Ok(Some(OwnedFd::from(f)))

@@ -31,11 +31,18 @@ fn open(pid: u32, name: &str) -> Result<OwnedFd, Error> {
 /// capabilities for the others). The PID namespace applies to the children
 /// cloned afterwards.
 pub(crate) fn join(j: &JoinNamespaces) -> Result<(), Error> {
-    let mut names = vec![("user", libc::CLONE_NEWUSER), ("net", libc::CLONE_NEWNET)];
+    let mut names = vec![("user", libc::CLONE_NEWUSER)];
+    if !j.host_network {
+        names.push(("net", libc::CLONE_NEWNET));
+    }
     if !j.host_ipc {
         names.push(("ipc", libc::CLONE_NEWIPC));
     }
-    names.push(("uts", libc::CLONE_NEWUTS));
+    // hostNetwork: the infra kept the node's UTS namespace (its caller's)
+    // as well, which is ours already.
+    if !j.host_network {
+        names.push(("uts", libc::CLONE_NEWUTS));
+    }
     if j.share_pid {
         names.push(("pid", libc::CLONE_NEWPID));
     }
@@ -62,4 +69,38 @@ pub(crate) fn enter_parent_userns(path: &Path) -> Result<(), Error> {
         .map_err(|e| Error::new("pod", format!("open {}: {e}", what())))?;
     sys::setns(fd.as_fd(), libc::CLONE_NEWUSER)
         .map_err(|e| Error::new("pod", format!("join {}: {e}", what())))
+}
+
+/// `hostNetwork`: enters the network namespace at `path` (the node's) and
+/// a mount namespace of our own with a read-only `/sys` of it, before the
+/// Pod's user namespace is made or joined: only now may we (host root, or
+/// root of the node's user namespace) do either. The Pod's mount namespace
+/// copies this `/sys`, and its rootfs binds it where a fresh sysfs is
+/// refused.
+pub(crate) fn enter_host_network(path: &Path) -> Result<(), Error> {
+    let fd = fs::File::open(path).map(OwnedFd::from).map_err(|e| {
+        Error::new(
+            "pod",
+            format!("open the node's network namespace {}: {e}", path.display()),
+        )
+    })?;
+    sys::setns(fd.as_fd(), libc::CLONE_NEWNET)
+        .map_err(|e| Error::new("pod", format!("join the node's network namespace: {e}")))?;
+    sys::unshare(libc::CLONE_NEWNS).map_err(|e| Error::new("namespaces.mount", e.to_string()))?;
+    sys::mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_SLAVE | libc::MS_REC,
+        None,
+    )
+    .map_err(|e| Error::new("mount", e.to_string()))?;
+    sys::mount(
+        Some("sysfs"),
+        Path::new("/sys"),
+        Some("sysfs"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY,
+        None,
+    )
+    .map_err(|e| Error::new("mount", format!("the node's /sys: {e}")))
 }

@@ -29,6 +29,13 @@ pub struct JoinNamespaces {
     /// capabilities over the namespace's owner, which a Pod never has.)
     #[serde(default)]
     pub host_ipc: bool,
+    /// `hostNetwork`: the infra's network namespace is the node's, which
+    /// a Pod's user namespace has no capability over: it is not joined;
+    /// the caller enters it first ([`PodOptions::host_netns`]). Nor is its
+    /// UTS namespace, the caller's own (a hostNetwork Pod has the node's
+    /// hostname).
+    #[serde(default)]
+    pub host_network: bool,
 }
 
 /// A cgroup the caller made (see [`cgroups::create_path`]) instead of the
@@ -64,6 +71,15 @@ pub struct PodOptions {
     /// namespace or its other children (other Pods).
     #[serde(default)]
     pub parent_userns: Option<PathBuf>,
+    /// `hostNetwork`: a network namespace (the node's,
+    /// `/proc/<holder>/ns/net`) the supervisor enters before the Pod's user
+    /// namespace exists — while it still has capabilities over the
+    /// namespace's owner (host root, or root of `parent_userns`, entered
+    /// first) — with a `/sys` of it mounted there for the Pod's mounts to
+    /// copy (a Pod's user namespace may not mount sysfs for it). The spec
+    /// must leave out `net`.
+    #[serde(default)]
+    pub host_netns: Option<PathBuf>,
 }
 
 /// Sets this process's `oom_score_adj` (inherited by its children).

@@ -252,6 +252,17 @@ fn run_supervisor(
     // A Pod container: the supervisor joins the infra's namespaces (root:
     // after preparing PID 1's mounts as host root, id-mapped to the Pod).
     let mut handed = None;
+    // hostNetwork: into the node's network namespace while we may (see
+    // [`crate::pod::join::enter_host_network`]); rootless, as root of the
+    // node's user namespace, which the Pod's is then made or found in.
+    let mut in_parent = false;
+    if let Some(netns) = &pod.host_netns {
+        if let (None, Some(parent)) = (&cfg.idmap, &pod.parent_userns) {
+            crate::pod::join::enter_parent_userns(parent)?;
+            in_parent = true;
+        }
+        crate::pod::join::enter_host_network(netns)?;
+    }
     if let Some(j) = &pod.join {
         if cfg.idmap.is_some() && cfg.spec.namespaces.contains(&Namespace::Mount) {
             let ns = crate::pod::join::open_userns(j)?;
@@ -270,7 +281,9 @@ fn run_supervisor(
                 "a parent user namespace is rootless only",
             ));
         }
-        crate::pod::join::enter_parent_userns(parent)?;
+        if !in_parent {
+            crate::pod::join::enter_parent_userns(parent)?;
+        }
         enter_userns(sys::geteuid(), sys::getgid())?;
     } else if cfg.idmap.is_none() {
         enter_userns(cfg.uid, cfg.gid)?;

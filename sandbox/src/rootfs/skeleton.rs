@@ -25,8 +25,10 @@ pub(super) const HOST_ETC_FILES: &[&str] = &[
     "issue",
     "timezone",
 ];
-/// Host /etc directories bound read-only (Debian's awk lives behind /etc/alternatives).
-pub(super) const HOST_ETC_DIRS: &[&str] = &["alternatives", "terminfo", "profile.d"];
+/// Host /etc directories bound read-only (Debian's awk lives behind
+/// /etc/alternatives; `openssl req` reads /etc/ssl/openssl.cnf, curl the
+/// CA certificates; keys under /etc/ssl/private keep their host modes).
+pub(super) const HOST_ETC_DIRS: &[&str] = &["alternatives", "terminfo", "profile.d", "ssl"];
 
 /// The per-sandbox part of /etc (the top lower layer): the hostname, and a
 /// fresh copy of the host's resolver config, which DHCP may rewrite any time.

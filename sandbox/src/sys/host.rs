@@ -26,6 +26,19 @@ pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
     rustix::thread::move_into_thread_name_spaces(fd, ty).map_err(io::Error::from)
 }
 
+/// The user namespace that owns namespace `fd` (`NS_GET_USERNS`), as a
+/// new descriptor. Hand-written: rustix has no wrapper for the nsfs ioctls.
+pub fn ns_owner(fd: BorrowedFd<'_>) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // _IO(0xb7, 0x1), linux/nsfs.h.
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    // SAFETY: NS_GET_USERNS takes no argument; it returns a new descriptor
+    // or -1, and touches no memory of ours.
+    let r = check(unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_USERNS as _) })?;
+    // SAFETY: `r` is a descriptor the kernel just opened for us alone.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(r) })
+}
+
 pub fn sethostname(name: &str) -> io::Result<()> {
     rustix::system::sethostname(name.as_bytes()).map_err(io::Error::from)
 }

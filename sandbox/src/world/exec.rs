@@ -1,7 +1,7 @@
 //! `kubelab world exec`'s helper: joins the world's user namespace, a
-//! node's network and UTS namespaces and the world's PID namespace, takes a
-//! mount namespace of its own with the node's `/sys` (as `ip netns exec`
-//! does), then runs the command as its child and exits with its code.
+//! node's network, UTS and mount namespaces (its `/sys`, its own `/run`:
+//! `ns::machine_mounts`) and the world's PID namespace, then runs the
+//! command as its child and exits with its code.
 
 use super::CONFIG_ENV;
 use crate::net::ip::TOOL_PATH;
@@ -44,8 +44,16 @@ fn enter(cfg: &ExecConfig) -> Result<(), String> {
             return Err("the world is not running any more".into());
         }
     }
-    crate::ns::enter::join_node(cfg.init_pid, cfg.node_pid)?;
-    crate::ns::enter::own_sysfs()
+    // A node keeps one mount namespace for all that runs there (its holder
+    // made it); the underlay (init itself) has none, so each command run
+    // there gets a /sys of its own, as `ip netns exec` gives.
+    let node = cfg.node_pid != cfg.init_pid;
+    crate::ns::enter::join_node(cfg.init_pid, cfg.node_pid, node)?;
+    if node {
+        Ok(())
+    } else {
+        crate::ns::enter::own_sysfs()
+    }
 }
 
 /// Forks the command (the fork lands in the world's PID namespace), passes

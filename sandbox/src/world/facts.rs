@@ -42,6 +42,18 @@ const PROBES: &[(&str, &str, &str, &str)] = &[
         "ip link add kl-vx0 type vxlan id 42 dstport 4789 dev eth0",
     ),
     ("world: dummy", "ip", "iproute2", "ip link add kl-d0 type dummy"),
+    (
+        "world: ipip",
+        "ip",
+        "iproute2",
+        "ip link add kl-ipip0 type ipip remote 192.0.2.1",
+    ),
+    (
+        "world: macvlan",
+        "ip",
+        "iproute2",
+        "ip link add kl-mv0 link eth0 type macvlan mode bridge",
+    ),
     ("world: tun", "ip", "iproute2", "ip tuntap add mode tun kl-tun0"),
     (
         "world: nftables",

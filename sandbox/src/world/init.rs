@@ -75,7 +75,7 @@ fn build(spec: &WorldSpec) -> Result<Vec<i32>, String> {
     let mut holders = Vec::new();
     for n in &spec.nodes {
         let h = holder::spawn(
-            libc::CLONE_NEWNET | libc::CLONE_NEWUTS,
+            libc::CLONE_NEWNET | libc::CLONE_NEWUTS | libc::CLONE_NEWNS,
             Some(n.name.as_str()),
         )
         .map_err(|e| format!("node {}: {e}", n.name))?;

@@ -100,8 +100,8 @@ const SPEC: &[Field] = &[
     f("dnsPolicy", Enum(&["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]), "accepted (kubectl writes it), no effect: the node has no cluster DNS"),
     f("hostAliases", List(HOST_ALIAS), "entries appended to the Pod's managed `/etc/hosts` (the kubelet's format)"),
     f("hostIPC", Bool, "the Pod uses the node agent's IPC namespace instead of its own"),
-    f("hostNetwork", Bool, "validated as the API server does; refused at apply time: not supported by this node yet"),
-    f("hostPID", Bool, "validated (not with `shareProcessNamespace`); refused at apply time: not supported by this node yet"),
+    f("hostNetwork", Bool, "the Pod lives in the node's network and UTS namespaces (its bridge, its `/sys`, its hostname); no Pod IP, no CNI; refused when the node has no Pod network (no namespace of its own to share)"),
+    f("hostPID", Bool, "validated (not with `shareProcessNamespace`); the Pod's containers are in the node agent's PID namespace and see its processes"),
 ];
 
 const HOST_ALIAS: &[Field] = &[
