@@ -5,7 +5,8 @@
 # of `ip netns`/`ip link` commands as root (the floor), median of $RUNS
 # runs each, and the ratio. Goal: within 1.5x of the floor.
 # Then the issue's 3 nodes x 2 Pods: a world with `pods = true`, from
-# nothing to all 6 Pods Running (busybox `sleep`), and its teardown, beside
+# nothing to all 6 Pods Running (busybox `sleep`; one `kubectl apply` per
+# node, all at once, then polling the three agents), and its teardown, beside
 # the floor's same topology plus, per node, a bridge `cni0` and per "Pod" a
 # network namespace on a veth to it with one `unshare`d process in it.
 # Needs root (the floor's `ip netns add`). Usage:
@@ -116,11 +117,15 @@ spec:
 YAML
     done
 done
-# Every node's 2 Pods Running (polls each node's agent).
+# Every node's 2 Pods Running (asks the three agents at once).
+node_running() {
+    [ "$("$KUBELAB" world exec "node$1" -- kubectl get pods 2>/dev/null | grep -c ' Running ')" = 2 ]
+}
 all_running() {
-    for n in 1 2 3; do
-        [ "$("$KUBELAB" world exec "node$n" -- kubectl get pods 2>/dev/null | grep -c ' Running ')" = 2 ] || return 1
-    done
+    node_running 1 & local a=$!
+    node_running 2 & local b=$!
+    node_running 3 & local c=$!
+    wait $a && wait $b && wait $c
 }
 floor_pods_up() {
     floor_up
@@ -159,7 +164,9 @@ floor_pods_down() {
 for _ in $(seq "$POD_RUNS"); do
     t0=$(now)
     "$KUBELAB" world up "$WORK/pods.toml" >/dev/null
-    for n in 1 2 3; do "$KUBELAB" world exec "node$n" -- kubectl apply -f "$WORK/m$n" >/dev/null; done
+    # Three nodes, three agents: the Pods are applied to all at once.
+    for n in 1 2 3; do "$KUBELAB" world exec "node$n" -- kubectl apply -f "$WORK/m$n" >/dev/null & done
+    wait
     until all_running; do :; done
     t1=$(now)
     "$KUBELAB" world exec node2 -- kubectl exec p1 -- ip -4 -o addr show dev eth0 | grep -q '10\.244\.2\.'
