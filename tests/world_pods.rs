@@ -540,7 +540,7 @@ const LESSON: &str = r#"+++
 id = "01-a"
 title = "Pods on two nodes"
 panes = ["shell@node1", "shell@node2"]
-requires = ["ip"]
+requires = ["ip", "cni-plugins"]
 
 [world]
 pods = true
@@ -610,6 +610,20 @@ fn a_world_lesson_with_pods_lints_passes_and_leaves_nothing() {
         .unwrap();
     assert!(lint.status.success(), "lint: {}", text(&lint));
     assert!(!text(&lint).contains("01-a.md:"), "{}", text(&lint));
+    // Without "cni-plugins" in requires, lint says what to add.
+    let bare = tempfile::tempdir().unwrap();
+    one_lesson_course(bare.path(), &LESSON.replace(", \"cni-plugins\"", ""));
+    let warned = Command::new(kubelab())
+        .arg("--course")
+        .arg(bare.path())
+        .arg("lint")
+        .output()
+        .unwrap();
+    assert!(
+        text(&warned).contains("add requires = [\"cni-plugins\"]"),
+        "{}",
+        text(&warned)
+    );
     let links = host_links();
     let child = Command::new(kubelab())
         .arg("--course")
