@@ -29,7 +29,10 @@ cleanup() {
     [ -n "${KUBELAB:-}" ] && KUBELAB_WORLD_DIR=$WORK/rt "$KUBELAB" world down >/dev/null 2>&1 || true
     [ -n "${FLOOR_PIDS:-}" ] && kill -9 $FLOOR_PIDS 2>/dev/null || true
     for n in underlay node1 node2 node3; do
-        for m in 1 2; do ip netns del "$PREFIX-$n-p$m" 2>/dev/null || true; done
+        for m in 1 2; do
+            ip netns pids "$PREFIX-$n-p$m" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+            ip netns del "$PREFIX-$n-p$m" 2>/dev/null || true
+        done
         ip netns del "$PREFIX-$n" 2>/dev/null || true
     done
     rm -rf "$WORK"
@@ -150,8 +153,12 @@ floor_pods_up() {
     done
 }
 floor_pods_down() {
-    # unshare --fork ignores SIGTERM while it waits; --kill-child takes the
-    # "Pod" process along with it.
+    # Every process in a "Pod"'s namespace, and the unshare of each (it
+    # ignores SIGTERM while it waits; --kill-child covers a fork the netns
+    # listing missed).
+    for n in 1 2 3; do
+        for m in 1 2; do ip netns pids "$PREFIX-node$n-p$m" | xargs -r kill -9; done
+    done
     kill -9 $FLOOR_PIDS 2>/dev/null || true
     wait $FLOOR_PIDS 2>/dev/null || true
     FLOOR_PIDS=
