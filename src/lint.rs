@@ -410,6 +410,22 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
             ),
         ));
     }
+    // A world's nodes with Pods run Debian's CNI plugins (their bridge,
+    // host-local, loopback, portmap): without them the world cannot start.
+    let world_pods = l
+        .front
+        .world
+        .as_ref()
+        .is_some_and(|w| w.nodes.iter().any(|n| n.pods));
+    if world_pods && !l.front.requires.contains(&Requirement::CniPlugins) {
+        d.push(Diagnostic::warning(
+            path,
+            front_line(l, "[world"),
+            1,
+            "[world] has nodes with pods = true, which run Debian's CNI plugins from /usr/lib/cni; \
+             add requires = [\"cni-plugins\"] so hosts without them skip the lab instead of failing it",
+        ));
+    }
     lint_needs_limits(l, sandboxes, path, &mut d);
     // Host facts some labs lean on: say so in `requires`, so a host without
     // them skips the lab with the reason instead of failing it.

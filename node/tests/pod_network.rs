@@ -157,11 +157,11 @@ fn holders() -> Vec<u32> {
 fn runtime_options(name: &str, state: &Path) -> SandboxRuntimeOptions {
     let mut o = SandboxRuntimeOptions::new(name);
     o.runtime_dir = Some(PathBuf::from("/run/kubelab-test-node"));
-    o.cni = Some(CniOptions {
-        plugin_dirs: vec![PathBuf::from(DEBIAN_PLUGIN_DIR)],
-        pod_cidr: CIDR.into(),
-        state_dir: state.join("cni"),
-    });
+    o.cni = Some(CniOptions::new(
+        vec![PathBuf::from(DEBIAN_PLUGIN_DIR)],
+        CIDR.into(),
+        state.join("cni"),
+    ));
     o
 }
 

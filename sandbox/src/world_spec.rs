@@ -6,7 +6,7 @@
 //!
 //! ```toml
 //! underlay = "192.168.50.0/24"   # the "physical" switch's subnet; .1 is its gateway
-//! pods = false                   # nodes run `kubelab node`? (not implemented yet)
+//! pods = false                   # nodes run Pods (a `kubelab node` each)?
 //!
 //! [[nodes]]
 //! name = "node1"                 # address: the subnet's 11th, 12th... (192.168.50.11)

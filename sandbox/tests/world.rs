@@ -126,6 +126,7 @@ fn opts(dir: &Path) -> UpOptions {
         source: "test".into(),
         dir: dir.to_path_buf(),
         helper_exe: common::helper(),
+        agents: Vec::new(),
     }
 }
 

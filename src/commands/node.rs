@@ -41,6 +41,20 @@ pub struct NodeArgs {
     /// cluster DNS (dnsmasq in the node's network namespace).
     #[arg(long, value_name = "CIDR", default_value = kubelab_node::service::DEFAULT_SERVICE_CIDR, value_parser = kubelab_node::service::ServiceCidr::parse)]
     pub service_cidr: kubelab_node::service::ServiceCidr,
+    /// The node's bridge, where Pods are attached; its address is the
+    /// Pod CIDR's first, the Pods' gateway.
+    #[arg(long, value_name = "NAME", default_value = kubelab_node::cni::DEFAULT_BRIDGE)]
+    pub bridge: String,
+    /// Run the Pods in this process's network namespace (a lab world's
+    /// node: `kubelab world up` starts its node agents so) instead of one
+    /// of the node's own.
+    #[arg(long = "netns-pid", value_name = "PID", hide = true)]
+    pub netns_pid: Option<u32>,
+    /// When the node stops, each Pod gets at most this long to end (the
+    /// kubelet's shutdownGracePeriod), e.g. 0s, 10s; default: each Pod's
+    /// own grace period.
+    #[arg(long, value_name = "DURATION", value_parser = grace_period)]
+    pub shutdown_grace_period: Option<std::time::Duration>,
     /// Where the CNI plugins are (repeatable; CNI_PATH).
     #[arg(long = "cni-bin-dir", value_name = "DIR", default_value = kubelab_node::cni::DEBIAN_PLUGIN_DIR)]
     pub cni_bin_dirs: Vec<PathBuf>,
@@ -93,6 +107,26 @@ fn sync_frequency(text: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// `--shutdown-grace-period`: a duration in one unit (`0s`, `10s`,
+/// `500ms`, `1m`), at most 5 minutes.
+fn grace_period(text: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let bad = || format!("{text:?} is not a duration; write one such as 0s, 10s or 500ms");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if d > Duration::from_secs(300) {
+        return Err(format!("{text:?} is too long; at most 5m"));
+    }
+    Ok(d)
+}
+
 /// `--container-log-max-size`: a positive Kubernetes quantity of bytes.
 fn log_max_size(text: &str) -> Result<u64, String> {
     let q = kubelab_node::quantity::Quantity::parse(text)
@@ -121,11 +155,13 @@ pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
 
 pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     let state = state_dir(a.state_dir);
-    let cni = kubelab_node::sandbox_runtime::CniOptions {
-        plugin_dirs: a.cni_bin_dirs,
-        pod_cidr: a.pod_cidr,
-        state_dir: state.join("cni"),
-    };
+    let mut cni = kubelab_node::sandbox_runtime::CniOptions::new(
+        a.cni_bin_dirs,
+        a.pod_cidr,
+        state.join("cni"),
+    );
+    cni.bridge = a.bridge;
+    cni.netns_pid = a.netns_pid;
     let runtime = super::node_runtime::node_runtime(
         a.cgroup_key.as_deref().unwrap_or(&a.name),
         Some(cni),
@@ -136,6 +172,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     config.host_path_roots = a.allow_host_path;
     config.backoff = BackOffConfig::scaled_down(a.backoff_divisor);
     config.sync_frequency = a.sync_frequency;
+    config.shutdown_grace = a.shutdown_grace_period;
     config.log_rotation = RotationPolicy {
         max_size: a.container_log_max_size,
         max_files: usize::from(a.container_log_max_files),
@@ -155,6 +192,9 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    // The lifeline's end wakes the loop below at once (a lab world's
+    // `down` waits for it); signals only set the flag, seen within 200 ms.
+    let (wake, woken) = std::sync::mpsc::channel::<()>();
     if a.lifeline {
         let stop = stop.clone();
         std::thread::spawn(move || {
@@ -163,6 +203,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
             let mut buf = [0u8; 64];
             while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
             stop.store(true, Ordering::SeqCst);
+            let _ = wake.send(());
         });
     }
     eprintln!(
@@ -180,7 +221,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
         for m in node.take_messages() {
             eprintln!("{}", crate::sanitize::text(&m));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        let _ = woken.recv_timeout(Duration::from_millis(200));
     }
     eprintln!("kubelab node: stopping every Pod…");
     thread.stop();

@@ -103,13 +103,30 @@ fn up(ctx: &crate::context::Context, what: &Path, dir: &Path) -> anyhow::Result<
             return Ok(1);
         }
     };
+    // Before the agents' folders exist: a second `up` leaves nothing.
+    if let Some(st) = world::running(dir).map_err(plain)? {
+        anyhow::bail!(
+            "world \"{}\" (from {}) is already up; run `kubelab world down` first",
+            crate::sanitize::line(&st.name),
+            crate::sanitize::line(&st.source)
+        );
+    }
+    let kubelab = std::env::current_exe()?;
+    let agents = crate::lab::world::agents::node_agents(&src.spec, dir, &kubelab)?;
     let opts = UpOptions {
         name: src.name,
         source: src.source,
         dir: dir.to_path_buf(),
         helper_exe: helper(),
+        agents,
     };
-    let st = world::up(&src.spec, &opts).map_err(plain)?;
+    let st = match world::up(&src.spec, &opts) {
+        Ok(st) => st,
+        Err(e) => {
+            crate::lab::world::agents::remove_dirs(&opts.agents);
+            return Err(plain(e));
+        }
+    };
     print_world(&st, "is up")?;
     println!("`kubelab world exec NODE -- CMD`, `kubelab world shell NODE`, `kubelab world down`");
     Ok(0)
@@ -139,10 +156,23 @@ fn print_world(st: &WorldState, what: &str) -> std::io::Result<()> {
             n.name.as_str(),
             format!("{}/{} (eth0)", n.address, st.spec.underlay.prefix),
             n.pod_cidr.to_string(),
-            if n.pods { "yes" } else { "no" }
+            pods_column(st, n.name.as_str())
         )?;
     }
     Ok(())
+}
+
+/// A node's PODS column: whether its agent runs, and where Pods go.
+fn pods_column(st: &WorldState, node: &str) -> String {
+    match st.agents.iter().find(|a| a.node == node) {
+        Some(a) if a.is_running() => format!(
+            "yes (kubelab node {}, bridge {})",
+            a.pid,
+            crate::lab::world::agents::BRIDGE
+        ),
+        Some(_) => "no: its node agent is gone".into(),
+        None => "no".into(),
+    }
 }
 
 /// Becomes the helper that runs `command` in `node` (exec: the shell that

@@ -43,23 +43,6 @@ pub fn parse(text: &str, path: &Path) -> Result<WorldSpec, Diagnostic> {
         let (line, col) = idx.line_col(text, e.span().map_or(0, |s| s.start));
         Diagnostic::error(path, line, col, format!("world: {}", e.message().trim()))
     })?;
-    if let Some(n) = spec.nodes.iter().find(|n| n.pods) {
-        // Point at the `pods` line that asked for it.
-        let line = text
-            .lines()
-            .position(|l| l.trim_start().starts_with("pods"))
-            .map_or(0, |i| i as u32 + 1);
-        return Err(Diagnostic::error(
-            path,
-            line,
-            1,
-            format!(
-                "node \"{}\" has pods = true: running `kubelab node` on a world's nodes is \
-                 not implemented yet; set pods = false (bare nodes)",
-                n.name
-            ),
-        ));
-    }
     Ok(spec)
 }
 
@@ -94,9 +77,8 @@ mod tests {
         let e = parse(t, p()).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         let t = "[[nodes]]\nname = \"a\"\n\n[[nodes]]\nname = \"b\"\npods = true\n";
-        let e = parse(t, p()).unwrap_err();
-        assert_eq!(e.line, 6, "{e}");
-        assert!(e.message.contains("not implemented yet"), "{e}");
+        let w = parse(t, p()).unwrap();
+        assert!(!w.nodes[0].pods && w.nodes[1].pods);
     }
 
     #[test]

@@ -222,8 +222,8 @@ pub fn parse(front: &str, first_line: u32, path: &Path) -> Result<FrontMatter, D
     if let Some(node) = &fm.node {
         super::node::check(node, front, first_line, path)?;
     }
-    if let Some(world) = &fm.world {
-        super::world::check(&fm, world, front, first_line, path)?;
+    if fm.world.is_some() {
+        super::world::check(&fm, front, first_line, path)?;
     }
     Ok(fm)
 }

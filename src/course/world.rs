@@ -6,7 +6,6 @@
 
 use super::model::FrontMatter;
 use crate::diagnostic::Diagnostic;
-use kubelab_sandbox::world_spec::WorldSpec;
 use std::path::Path;
 
 /// The 1-based file line of the first line starting with `key`, else the
@@ -21,7 +20,6 @@ fn header_line(front: &str, first_line: u32, key: &str) -> u32 {
 /// Checks a parsed `[world]` against the rest of the front matter.
 pub fn check(
     fm: &FrontMatter,
-    world: &WorldSpec,
     front: &str,
     first_line: u32,
     path: &Path,
@@ -44,16 +42,6 @@ pub fn check(
                 "[world] and {other} in one lesson: a world lesson's labs run in its nodes \
                  (`node=NAME` on a block, `shell@NAME` as a pane); move the other lab to a \
                  lesson of its own"
-            ),
-        ));
-    }
-    if let Some(n) = world.nodes.iter().find(|n| n.pods) {
-        return Err(at(
-            header_line(front, first_line, "pods"),
-            format!(
-                "[world] node \"{}\" has pods = true: running `kubelab node` on a world's \
-                 nodes is not implemented yet; set pods = false (bare nodes)",
-                n.name
             ),
         ));
     }
@@ -94,7 +82,7 @@ mod tests {
     }
 
     #[test]
-    fn a_world_beside_sandboxes_node_or_pods_is_refused_at_its_line() {
+    fn a_world_beside_sandboxes_or_node_is_refused_at_its_line_pods_are_welcome() {
         let t = "[sandboxes.main]\n[world]\n[[world.nodes]]\nname = \"a\"\n";
         let e = parse(t, 2, p()).unwrap_err();
         assert_eq!(e.line, 3, "{e}");
@@ -102,8 +90,6 @@ mod tests {
         let t = "[node]\n[world]\n[[world.nodes]]\nname = \"a\"\n";
         assert!(parse(t, 2, p()).unwrap_err().message.contains("[node]"));
         let t = "[world]\n[[world.nodes]]\nname = \"a\"\npods = true\n";
-        let e = parse(t, 2, p()).unwrap_err();
-        assert_eq!(e.line, 5, "{e}");
-        assert!(e.message.contains("not implemented"), "{e}");
+        assert!(parse(t, 2, p()).is_ok());
     }
 }

@@ -16,6 +16,7 @@
 //! directory of its own under the temporary directory, so two parallel runs
 //! never meet, nor meet the learner's own `kubelab world up`.
 
+pub mod agents;
 pub mod lint;
 
 use super::backend::{LabSandbox, ScriptOutput};
@@ -88,11 +89,19 @@ impl WorldSlot {
             Slot::Idle => {}
         }
         let dir = make_run_dir()?;
+        let node_agents = match agents::node_agents(&self.spec, &dir, &self.kubelab) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
         let opts = UpOptions {
             name: self.lesson.clone(),
             source: self.source.clone(),
             dir: dir.clone(),
             helper_exe: self.kubelab.clone(),
+            agents: node_agents,
         };
         match world::up_tied(&self.spec, &opts) {
             Ok(w) => {

@@ -79,6 +79,10 @@ pub struct NodeConfig {
     /// Where ClusterIPs come from (`--service-cidr`); its `.10` is the
     /// cluster DNS's address.
     pub service_cidr: crate::service::ServiceCidr,
+    /// The kubelet's `shutdownGracePeriod`: when the node stops, each Pod
+    /// gets at most this long to end (`None`: its own grace period). A lab
+    /// world's `down` pulls the plug on its nodes with 0.
+    pub shutdown_grace: Option<Duration>,
 }
 
 impl NodeConfig {
@@ -102,6 +106,7 @@ impl NodeConfig {
             sync_frequency: Duration::from_secs(60),
             service_cidr: crate::service::ServiceCidr::parse(crate::service::DEFAULT_SERVICE_CIDR)
                 .expect("the default service CIDR parses"),
+            shutdown_grace: None,
         }
     }
 
@@ -571,8 +576,10 @@ impl Node {
     pub(crate) fn begin_shutdown(&self) {
         let mut st = self.lock();
         st.stopping = true;
+        let cap = self.inner.config.shutdown_grace;
         for p in st.pods.values_mut() {
-            begin_delete(p, None);
+            let own = pod_grace(p);
+            begin_delete(p, cap.map(|c| c.min(own)));
         }
     }
 
@@ -647,18 +654,23 @@ fn pick_container<'a>(p: &'a PodEntry, container: Option<&str>) -> Result<&'a Sl
     }
 }
 
-fn begin_delete(entry: &mut PodEntry, grace: Option<Duration>) {
-    if entry.deleting.is_some() {
-        return;
-    }
-    let pod_grace = entry
+/// The Pod's `terminationGracePeriodSeconds` (30 s by default).
+fn pod_grace(entry: &PodEntry) -> Duration {
+    let secs = entry
         .pod
         .spec
         .as_ref()
         .and_then(|s| s.termination_grace_period_seconds)
         .unwrap_or(30)
         .max(0) as u64;
-    let g = grace.unwrap_or(Duration::from_secs(pod_grace));
+    Duration::from_secs(secs)
+}
+
+fn begin_delete(entry: &mut PodEntry, grace: Option<Duration>) {
+    if entry.deleting.is_some() {
+        return;
+    }
+    let g = grace.unwrap_or_else(|| pod_grace(entry));
     entry.deleting = Some(g);
     entry.pod.metadata.deletion_timestamp = Some(now_time());
     entry.pod.metadata.deletion_grace_period_seconds = Some(g.as_secs() as i64);

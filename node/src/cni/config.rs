@@ -183,6 +183,32 @@ pub fn default_bridge_conflist(
     pod_cidr: &str,
     ipam_dir: &Path,
 ) -> Result<NetworkConfigList, CniError> {
+    bridge_conflist(DEFAULT_BRIDGE, pod_cidr, ipam_dir)
+}
+
+/// The node's bridge when none is named.
+pub const DEFAULT_BRIDGE: &str = "kubelab0";
+
+/// [`default_bridge_conflist`] on the bridge `bridge` (a lab world's node
+/// names it `cni0`, as flannel and kubenet do): a Linux interface name,
+/// 1 to 15 letters, digits, `-`, `_` or `.`.
+pub fn bridge_conflist(
+    bridge: &str,
+    pod_cidr: &str,
+    ipam_dir: &Path,
+) -> Result<NetworkConfigList, CniError> {
+    let name_ok = (1..=15).contains(&bridge.len())
+        && bridge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && bridge != "."
+        && bridge != "..";
+    if !name_ok {
+        return Err(CniError::invalid(
+            "the node's bridge",
+            format!("{bridge:?} is not an interface name (1 to 15 letters, digits, -, _ or .)"),
+        ));
+    }
     let valid = pod_cidr.split_once('/').is_some_and(|(ip, len)| {
         ip.parse::<IpAddr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 128)
     });
@@ -203,7 +229,7 @@ pub fn default_bridge_conflist(
         "plugins": [
             {
                 "type": "bridge",
-                "bridge": "kubelab0",
+                "bridge": bridge,
                 "isGateway": true,
                 "ipMasq": false,
                 "hairpinMode": true,

@@ -22,7 +22,9 @@ pub mod result;
 use std::time::Duration;
 
 pub use cache::ResultCache;
-pub use config::{default_bridge_conflist, loopback_conflist, NetworkConfigList};
+pub use config::{
+    bridge_conflist, default_bridge_conflist, loopback_conflist, NetworkConfigList, DEFAULT_BRIDGE,
+};
 pub use exec::{CniCommand, Launcher, PluginRunner};
 pub use network::{Attachment, PortMapping, VersionInfo};
 pub use result::{error_code_meaning, CniResult, Dns, Interface, IpConfig, Route};

@@ -20,8 +20,8 @@
 
 use crate::cni::network::{add, del};
 use crate::cni::{
-    default_bridge_conflist, loopback_conflist, Attachment, Launcher, NetworkConfigList,
-    PluginRunner, ResultCache,
+    bridge_conflist, loopback_conflist, Attachment, Launcher, NetworkConfigList, PluginRunner,
+    ResultCache,
 };
 use crate::runtime::{CheckOutcome, NetCheck};
 use kubelab_sandbox::net::forward::Forwarder;
@@ -58,6 +58,25 @@ pub struct CniOptions {
     /// The node's own CNI state (`ipam/`, `results/`), wiped when the node
     /// starts its network: nothing in it outlives the namespace it was for.
     pub state_dir: PathBuf,
+    /// The node's bridge ([`crate::cni::DEFAULT_BRIDGE`] unless named).
+    pub bridge: String,
+    /// Use the network namespace of this process (host PID: a lab world's
+    /// node holder, which its world keeps) instead of starting one; its
+    /// user namespace is where rootless Pods' are made.
+    pub netns_pid: Option<u32>,
+}
+
+impl CniOptions {
+    /// A node's own namespace and bridge [`crate::cni::DEFAULT_BRIDGE`].
+    pub fn new(plugin_dirs: Vec<PathBuf>, pod_cidr: String, state_dir: PathBuf) -> CniOptions {
+        CniOptions {
+            plugin_dirs,
+            pod_cidr,
+            state_dir,
+            bridge: crate::cni::DEFAULT_BRIDGE.into(),
+            netns_pid: None,
+        }
+    }
 }
 
 /// The kubelet's read-only port, where the node serves its metrics inside
@@ -118,7 +137,7 @@ impl PodNetwork {
         metrics_socket: Option<PathBuf>,
     ) -> io::Result<PodNetwork> {
         if let Some(o) = &opts {
-            default_bridge_conflist(&o.pod_cidr, &o.state_dir.join("ipam")).map_err(other)?;
+            bridge_conflist(&o.bridge, &o.pod_cidr, &o.state_dir.join("ipam")).map_err(other)?;
         }
         Ok(PodNetwork {
             off: why_loopback_only(opts.as_ref()),
@@ -149,10 +168,17 @@ impl PodNetwork {
         // namespace of its own, where the node's uid is root: the plugins
         // run as that root, and each Pod's user namespace is made inside
         // it ([`PodNetwork::pods_userns`]).
-        let netns = NodeNetns::start(&NodeNetnsOptions {
-            helper_exe: self.helper_exe.clone(),
-            user_namespace: !kubelab_sandbox::is_root(),
-        })?;
+        let netns = match opts.netns_pid {
+            // A lab world's node: its world keeps the namespace (and the
+            // world's user namespace owns it, rootless Pods' parent).
+            Some(pid) => {
+                NodeNetns::join(pid, self.helper_exe.clone(), !kubelab_sandbox::is_root())?
+            }
+            None => NodeNetns::start(&NodeNetnsOptions {
+                helper_exe: self.helper_exe.clone(),
+                user_namespace: !kubelab_sandbox::is_root(),
+            })?,
+        };
         // What a killed run left describes a namespace that is gone.
         match std::fs::remove_dir_all(&opts.state_dir) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
@@ -180,7 +206,7 @@ impl PodNetwork {
         };
         let started = Arc::new(Started {
             _metrics: metrics,
-            bridge: default_bridge_conflist(&opts.pod_cidr, &ipam).map_err(other)?,
+            bridge: bridge_conflist(&opts.bridge, &opts.pod_cidr, &ipam).map_err(other)?,
             lo: loopback_conflist(),
             cache: ResultCache::new(results),
             runner,
@@ -231,6 +257,13 @@ impl PodNetwork {
     /// `prevResult`); the cache entry goes once DEL succeeded.
     pub(crate) fn detach(&self, att: &Attachment) -> io::Result<()> {
         let s = self.start()?;
+        if !s.netns.is_alive() {
+            // A lab world's node whose world ended first (its `down` pulls
+            // the plug): the bridge, the veths and portmap's rules went
+            // with its namespace, and the addresses are in this node's
+            // state, removed with it. Nothing is left to DEL.
+            return s.cache.remove(&s.bridge.name, att).map_err(other);
+        }
         let cached = s.cache.load(&s.bridge.name, att).ok().flatten();
         del(&s.runner, &s.bridge, att, cached.as_ref()).map_err(other)?;
         s.cache.remove(&s.bridge.name, att).map_err(other)?;

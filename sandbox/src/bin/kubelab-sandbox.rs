@@ -246,6 +246,7 @@ fn world_smoke(args: &[String], leave_up: bool) -> i32 {
         source: "test".into(),
         dir: dir.clone(),
         helper_exe: std::env::current_exe().unwrap(),
+        agents: Vec::new(),
     };
     let st = match world::up(&spec, &opts) {
         Ok(st) => st,

@@ -24,7 +24,30 @@ fn ns_ino(pid: &str, ns: &str) -> io::Result<u64> {
 /// Joins the user namespace of holder `pid` (if it is not ours) and then
 /// its network namespace. Both are opened before the first `setns`, while
 /// /proc is still read as the caller.
-pub(crate) fn join(pid: &str) -> io::Result<()> {
+///
+/// Host root never joins a user namespace: it holds every capability over
+/// the namespaces of its descendants already (a lab world's node belongs
+/// to the world's user namespace), and a root node's Pods have user
+/// namespaces of the host's (root's id-mapped sandboxes), which a plugin
+/// inside the world's could not configure.
+///
+/// `target` is a PID, or `PID:INODE` for a namespace that is somebody
+/// else's ([`super::NodeNetns::join`]): the network namespace opened must
+/// be that one (checked on the open descriptor, so a PID reused since is
+/// refused, never entered), else the error is [`io::ErrorKind::NotFound`].
+pub(crate) fn join(target: &str) -> io::Result<()> {
+    let (pid, want_ino) = match target.split_once(':') {
+        Some((p, ino)) => (
+            p,
+            Some(ino.parse::<u64>().map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{target:?} is not PID:INODE"),
+                )
+            })?),
+        ),
+        None => (target, None),
+    };
     if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -43,12 +66,21 @@ pub(crate) fn join(pid: &str) -> io::Result<()> {
                 )
             })
     };
-    let user = if ns_ino(pid, "user")? != ns_ino("self", "user")? {
+    let user = if sys::geteuid() != 0 && ns_ino(pid, "user")? != ns_ino("self", "user")? {
         Some(open("user")?)
     } else {
         None
     };
     let net = open("net")?;
+    if let Some(want) = want_ino {
+        let got = fs::File::from(net.try_clone()?).metadata()?.ino();
+        if got != want {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("the node's network namespace is gone (process {pid} is another's now)"),
+            ));
+        }
+    }
     if let Some(user) = &user {
         sys::setns(user.as_fd(), libc::CLONE_NEWUSER).map_err(|e| {
             io::Error::new(e.kind(), format!("join the node's user namespace: {e}"))
@@ -116,5 +148,28 @@ pub(crate) fn check_main() -> i32 {
             0
         }
         Err(_) => EXIT_USAGE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join;
+    use std::io::ErrorKind;
+
+    #[test]
+    fn a_namespace_that_is_not_the_one_named_is_never_entered() {
+        // Our own PID with an inode that is not our network namespace's:
+        // what a holder's PID reused by another process looks like.
+        let me = std::process::id();
+        let e = join(&format!("{me}:1")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        assert!(e.to_string().contains("is gone"), "{e}");
+        for bad in ["", "x", "12:", "12:x", ":5", "-1"] {
+            assert_eq!(
+                join(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad:?}"
+            );
+        }
     }
 }

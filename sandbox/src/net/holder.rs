@@ -48,7 +48,12 @@ pub struct NodeNetnsOptions {
 /// A node's own network namespace, alive while this handle is.
 #[derive(Debug)]
 pub struct NodeNetns {
-    child: Child,
+    /// The holder we started; `None` for a namespace joined
+    /// ([`NodeNetns::join`]), whose holder is somebody else's.
+    child: Option<Child>,
+    pid: u32,
+    /// A joined namespace's inode: helpers check they enter that one.
+    netns_ino: Option<u64>,
     /// The holder's stdin: closing it ends the holder.
     lifeline: Option<ChildStdin>,
     helper_exe: PathBuf,
@@ -85,14 +90,16 @@ impl NodeNetns {
         }
         let lifeline = child.stdin.take();
         let mut netns = NodeNetns {
-            child,
+            pid: child.id(),
+            netns_ino: None,
+            child: Some(child),
             lifeline,
             helper_exe: opts.helper_exe.clone(),
             user_namespace: opts.user_namespace,
         };
         if line.trim_end() != READY {
             let mut err = String::new();
-            if let Some(e) = netns.child.stderr.take() {
+            if let Some(e) = netns.child.as_mut().and_then(|c| c.stderr.take()) {
                 let _ = e.take(4096).read_to_string(&mut err);
             }
             drop(netns);
@@ -106,13 +113,62 @@ impl NodeNetns {
             )));
         }
         // Nothing more is read from it; its stderr must not fill a pipe.
-        netns.child.stderr.take();
+        if let Some(c) = netns.child.as_mut() {
+            c.stderr.take();
+        }
         Ok(netns)
+    }
+
+    /// The network namespace of a process somebody else keeps alive (a lab
+    /// world's node holder, host PID `pid`), used as [`NodeNetns::start`]'s:
+    /// plugins, probes and forwarders enter it. `user_namespace`: the
+    /// namespace belongs to a user namespace of ours (the world's) that
+    /// rootless Pods' user namespaces are made in
+    /// ([`NodeNetns::userns_path`]). Dropping the handle leaves it alone;
+    /// its owner ends it.
+    pub fn join(pid: u32, helper_exe: PathBuf, user_namespace: bool) -> io::Result<NodeNetns> {
+        use std::os::unix::fs::MetadataExt;
+        let path = format!("/proc/{pid}/ns/net");
+        let md = std::fs::metadata(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{path}: {e} (is the node's namespace holder running?)"),
+            )
+        })?;
+        Ok(NodeNetns {
+            child: None,
+            pid,
+            netns_ino: Some(md.ino()),
+            lifeline: None,
+            helper_exe,
+            user_namespace,
+        })
     }
 
     /// The holder's host PID.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
+    }
+
+    /// How helpers name the namespace: the PID, and for a joined one its
+    /// inode too, so that none enters another process's namespace should
+    /// the holder be gone and its PID reused.
+    fn target(&self) -> String {
+        match self.netns_ino {
+            Some(ino) => format!("{}:{ino}", self.pid),
+            None => self.pid.to_string(),
+        }
+    }
+
+    /// Whether the namespace still exists: a joined one ends with its
+    /// owner (a lab world), whoever holds this handle.
+    pub fn is_alive(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match self.netns_ino {
+            Some(ino) => std::fs::metadata(format!("/proc/{}/ns/net", self.pid))
+                .is_ok_and(|m| m.ino() == ino),
+            None => true,
+        }
     }
 
     /// `/proc/<holder>/ns/net`.
@@ -132,7 +188,7 @@ impl NodeNetns {
         vec![
             self.helper_exe.clone().into_os_string(),
             ENTER_ARG.into(),
-            self.pid().to_string().into(),
+            self.target().into(),
             "--".into(),
         ]
     }
@@ -160,7 +216,7 @@ impl NodeNetns {
         };
         let mut child = match Command::new(&self.helper_exe)
             .arg(CHECK_ARG)
-            .arg(self.pid().to_string())
+            .arg(self.target())
             .arg(timeout.as_millis().to_string())
             .arg(spec)
             .stdin(Stdio::null())
@@ -202,17 +258,20 @@ impl NodeNetns {
 
 impl Drop for NodeNetns {
     fn drop(&mut self) {
+        let Some(child) = self.child.as_mut() else {
+            return; // joined: its owner ends it
+        };
         // EOF on its stdin ends the holder; kill it if it lingers.
         drop(self.lifeline.take());
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
+            if !matches!(child.try_wait(), Ok(None)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

@@ -113,6 +113,7 @@ pub fn probe(helper_exe: &Path, scratch: &Path) -> Result<Vec<Fact>, Error> {
         source: "kubelab doctor".into(),
         dir: dir.clone(),
         helper_exe: helper_exe.to_path_buf(),
+        agents: Vec::new(),
     };
     let st = up(&spec, &opts)?;
     let argv = ["/bin/sh".to_string(), "-c".to_string(), script()];

@@ -37,10 +37,10 @@ pub fn keeper_main() -> i32 {
         c"kubelab-world".as_ptr() as libc::c_ulong,
     );
     match build(&cfg) {
-        Ok((st, sfd, lifeline)) => {
+        Ok((st, sfd, lifeline, agents)) => {
             let _ = answer(UpReport::Up(st.clone()));
             quiet_stdio(cfg.tied);
-            serve(&cfg, &st, sfd, lifeline)
+            serve(&cfg, &st, sfd, lifeline, agents)
         }
         Err(e) => answer(UpReport::Failed(e)),
     }
@@ -69,7 +69,12 @@ fn quiet_stdio(tied: bool) {
     }
 }
 
-type Built = (WorldState, std::os::fd::OwnedFd, std::os::fd::OwnedFd);
+type Built = (
+    WorldState,
+    std::os::fd::OwnedFd,
+    std::os::fd::OwnedFd,
+    Vec<super::agents::Running>,
+);
 
 fn build(cfg: &KeeperConfig) -> Result<Built, String> {
     let sigs = [
@@ -120,6 +125,17 @@ fn build(cfg: &KeeperConfig) -> Result<Built, String> {
         Ok(p) => p,
         Err(e) => return Err(fail(e)),
     };
+    let mut agents = match super::agents::start(&cfg.agents, |node| {
+        let i = cfg
+            .spec
+            .nodes
+            .iter()
+            .position(|n| n.name.as_str() == node)?;
+        host_pids.get(i).copied()
+    }) {
+        Ok(a) => a,
+        Err(e) => return Err(fail(e)),
+    };
     let me = sys::getpid();
     let st = WorldState {
         name: cfg.name.clone(),
@@ -130,14 +146,16 @@ fn build(cfg: &KeeperConfig) -> Result<Built, String> {
         init_pid: pid,
         node_pids: host_pids,
         user_ns_ino: super::ns_ino(pid, "user"),
+        agents: agents.iter().map(|a| a.process()).collect(),
     };
     if let Err(e) = st.write(&cfg.dir) {
+        super::agents::stop(&mut agents, super::agents::STOP_TIMEOUT);
         return Err(fail(format!(
             "record the world in {}: {e}",
             cfg.dir.display()
         )));
     }
-    Ok((st, sfd, life_w))
+    Ok((st, sfd, life_w, agents))
 }
 
 /// The id maps of the world's user namespace. Rootless: the caller's uid
@@ -219,9 +237,18 @@ fn serve(
     st: &WorldState,
     sfd: std::os::fd::OwnedFd,
     lifeline: std::os::fd::OwnedFd,
+    mut agents: Vec<super::agents::Running>,
 ) -> i32 {
     sys::trim_heap();
     let init = st.init_pid;
+    // The plug is pulled: the world's namespaces go first (with init), then
+    // the agents stop their Pods, with nothing left to undo in the nodes'
+    // namespaces (as after a `kill -9` of the keeper).
+    let end = |agents: &mut Vec<super::agents::Running>| {
+        let _ = sys::kill(init, libc::SIGKILL);
+        let _ = sys::waitpid(init, 0);
+        super::agents::stop(agents, super::agents::STOP_TIMEOUT);
+    };
     // A tied keeper kept fd 0 (`quiet_stdio`): the caller's lifeline.
     let stdin = std::io::stdin();
     let code = loop {
@@ -234,20 +261,20 @@ fn serve(
             let mut b = [0u8; 64];
             if !matches!(sys::read_fd(stdin.as_fd(), &mut b), Ok(n) if n > 0) {
                 // The caller closed the lifeline or is gone.
-                let _ = sys::kill(init, libc::SIGKILL);
-                let _ = sys::waitpid(init, 0);
+                end(&mut agents);
                 break 0;
             }
         }
         let sigs = sys::read_signals(sfd.as_fd());
         if sigs.iter().any(|s| *s != libc::SIGCHLD) {
-            let _ = sys::kill(init, libc::SIGKILL);
-            let _ = sys::waitpid(init, 0);
+            end(&mut agents);
             break 0;
         }
         if let Ok((p, _)) = sys::waitpid(init, libc::WNOHANG) {
             if p == init {
-                break 1; // init died on its own (killed): the world is gone
+                // Init died on its own (killed): the world is gone.
+                super::agents::stop(&mut agents, super::agents::STOP_TIMEOUT);
+                break 1;
             }
         }
     };

@@ -31,15 +31,17 @@
 //! initial user namespace may do (IPVS's netlink, loading modules) is
 //! missing in both.
 
+mod agents;
 mod exec;
 pub mod facts;
 pub(crate) mod init;
 pub(crate) mod keeper;
 mod state;
 
+pub use agents::{NodeAgent, NETNS_PID_FLAG};
 pub use exec::exec_main;
 pub use keeper::keeper_main;
-pub use state::{default_dir, ensure_dir, WorldState};
+pub use state::{default_dir, ensure_dir, AgentProcess, WorldState};
 
 use crate::error::Error;
 use crate::world_spec::WorldSpec;
@@ -74,6 +76,9 @@ pub struct UpOptions {
     /// The program re-executed as the keeper (it must call
     /// [`crate::dispatch`] first): `kubelab-helper` or kubelab itself.
     pub helper_exe: PathBuf,
+    /// The programs run beside nodes with Pods (their node agents),
+    /// started before `up` returns and stopped before the world ends.
+    pub agents: Vec<NodeAgent>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -86,6 +91,8 @@ struct KeeperConfig {
     /// and its end (the caller closed it, or died) ends the world.
     #[serde(default)]
     tied: bool,
+    #[serde(default)]
+    agents: Vec<NodeAgent>,
 }
 
 /// The keeper's one-line answer on its stdout.
@@ -162,7 +169,7 @@ impl TiedWorld {
         if self.lifeline.take().is_none() {
             return Ok(());
         }
-        if !wait_gone(&self.state, Duration::from_secs(10)) {
+        if !wait_gone(&self.state, stop_limit(&self.state)) {
             // The keeper missed its lifeline (stopped?): as `down` does.
             down(&self.dir)?;
         }
@@ -213,6 +220,7 @@ fn start(spec: &WorldSpec, opts: &UpOptions, tied: bool) -> Result<Started, Erro
         dir: opts.dir.clone(),
         spec: spec.clone(),
         tied,
+        agents: opts.agents.clone(),
     };
     let json = serde_json::to_string(&config).map_err(|e| err(e.to_string()))?;
     let mut cmd = Command::new(&opts.helper_exe);
@@ -310,22 +318,36 @@ pub fn down(dir: &Path) -> Result<Option<WorldState>, Error> {
 /// go) and waits until none of its processes is left. False: some are
 /// still there after 20 s.
 fn stop(st: &WorldState) -> bool {
+    // The keeper stops the node agents first (their Pods' grace periods).
+    let limit = stop_limit(st);
     if st.is_running() {
         let _ = crate::sys::kill(st.keeper_pid, libc::SIGTERM);
-        if !wait_gone(st, Duration::from_secs(10)) && st.is_running() {
+        if !wait_gone(st, limit) && st.is_running() {
             let _ = crate::sys::kill(st.keeper_pid, libc::SIGKILL);
         }
     }
     // Without its keeper the world's init dies of its death signal, and
-    // with it every process of the world.
-    wait_gone(st, Duration::from_secs(10))
+    // with it every process of the world; the agents read the end of
+    // their lifelines.
+    wait_gone(st, limit)
 }
 
-/// Polls until the keeper, init and every holder of `st` are gone.
+/// How long a world may take to stop: its agents delete their Pods first.
+fn stop_limit(st: &WorldState) -> Duration {
+    let agents = if st.agents.is_empty() {
+        Duration::ZERO
+    } else {
+        agents::STOP_TIMEOUT
+    };
+    Duration::from_secs(10) + agents
+}
+
+/// Polls until the keeper, init, every holder and agent of `st` are gone.
 fn wait_gone(st: &WorldState, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     loop {
         let alive = st.is_running()
+            || st.agents.iter().any(|a| a.is_running())
             || owned_by_world(st, st.init_pid)
             || st.node_pids.iter().any(|&p| owned_by_world(st, p));
         if !alive {
@@ -402,5 +424,17 @@ pub fn exec_command(
         cmd.arg0("kubelab-world-exec");
     }
     cmd.arg(EXEC_ARG).env(CONFIG_ENV, json);
+    if let Some(a) = st.agents.iter().find(|a| a.node == node) {
+        cmd.envs(a.exec_env.iter().map(|(k, v)| (k, v)));
+        if !a.exec_path.is_empty() {
+            let mut path = std::ffi::OsString::new();
+            for d in &a.exec_path {
+                path.push(d);
+                path.push(":");
+            }
+            path.push(std::env::var_os("PATH").unwrap_or_default());
+            cmd.env("PATH", path);
+        }
+    }
     Ok(cmd)
 }

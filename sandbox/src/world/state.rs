@@ -30,6 +30,32 @@ pub struct WorldState {
     /// The world's user namespace (inode), to tell its processes from
     /// others that reuse a PID.
     pub user_ns_ino: Option<u64>,
+    /// The node agents running beside nodes with Pods (host processes,
+    /// children of the keeper; see `crate::world::NodeAgent`).
+    #[serde(default)]
+    pub agents: Vec<AgentProcess>,
+}
+
+/// A node agent of a running world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProcess {
+    pub node: String,
+    pub pid: i32,
+    /// Its start time (clock ticks after boot), against PID reuse.
+    pub start: u64,
+    /// Set for the commands `exec` runs in this node.
+    #[serde(default)]
+    pub exec_env: Vec<(String, String)>,
+    /// Put first on `PATH` for the commands `exec` runs in this node.
+    #[serde(default)]
+    pub exec_path: Vec<PathBuf>,
+}
+
+impl AgentProcess {
+    /// Whether the agent that was recorded still runs.
+    pub fn is_running(&self) -> bool {
+        self.start != 0 && crate::process::runtime::start_time(self.pid) == Some(self.start)
+    }
 }
 
 impl WorldState {
