@@ -257,11 +257,11 @@ fn start_node(dir: &Path, name: &str) -> (Node, kubelab_node::agent::NodeThread,
     let mut o = SandboxRuntimeOptions::new(&format!("svc{name}{}", std::process::id()));
     o.runtime_dir = Some(dir.join("run"));
     o.cache_dir = Some(dir.join("cache"));
-    o.cni = Some(CniOptions {
-        plugin_dirs: vec![PathBuf::from(DEBIAN_PLUGIN_DIR)],
-        pod_cidr: CIDR.into(),
-        state_dir: state.join("cni"),
-    });
+    o.cni = Some(CniOptions::new(
+        vec![PathBuf::from(DEBIAN_PLUGIN_DIR)],
+        CIDR.into(),
+        state.join("cni"),
+    ));
     let rt = SandboxRuntime::new(o).expect("runtime");
     assert_eq!(rt.pod_network(), Ok(()));
     let mut cfg = NodeConfig::new(name, &state);
