@@ -18,7 +18,7 @@
 #   KUBELAB_VM_FILTER   libtest name filter passed to every test binary
 #                       (a harness = false node test runs if its name matches)
 #   KUBELAB_VM_NODE_TESTS  kubelab-node test targets to run (default:
-#                       pod_runtime pod_network cni_bridge; empty: none)
+#                       pod_runtime pod_network cni_bridge services; empty: none)
 #   KUBELAB_VM_THREADS  --test-threads inside the VM (default: 2)
 #   KUBELAB_VM_MODULES  kernel modules to load     (default: overlay veth bridge vxlan,
 #                       and what the world facts probe uses: dummy tun nf_tables ...)
@@ -37,8 +37,10 @@ THREADS=${KUBELAB_VM_THREADS:-2}
 # these: loaded up front, as the VM has no modprobe for the kernel to
 # load them on first use as a Debian host does. crc32c_generic: libcrc32c
 # (nf_conntrack, nf_nat, nf_tables need it) asks the crypto API for crc32c
-# when it loads, a dependency `depends=` does not list.
-WORLD_MODULES="dummy ipip macvlan tun crc32c_generic nf_tables nft_chain_nat nft_nat nft_compat xt_statistic xt_nat xt_tcpudp ip_tables iptable_nat nf_conntrack_netlink ip_vs ip_vs_rr"
+# when it loads, a dependency `depends=` does not list. xt_comment, xt_mark,
+# xt_MASQUERADE, nft_masq: the kube-proxy chains a node writes for its
+# Services (node/tests/services.rs).
+WORLD_MODULES="dummy ipip macvlan tun crc32c_generic nf_tables nft_chain_nat nft_nat nft_masq nft_compat xt_statistic xt_nat xt_tcpudp xt_comment xt_mark xt_MASQUERADE ip_tables iptable_nat nf_conntrack_netlink ip_vs ip_vs_rr"
 MODULES=${KUBELAB_VM_MODULES:-overlay veth bridge vxlan $WORLD_MODULES}
 TARGET=x86_64-unknown-linux-gnu
 
@@ -106,7 +108,7 @@ done
 # they print `ok: <case>` / `SKIP: <why>` and panic on a failure; init.sh
 # and the report below tell them apart from libtest binaries by the `plain`
 # kind written next to each.
-NODE_TESTS=${KUBELAB_VM_NODE_TESTS-pod_runtime pod_network cni_bridge}
+NODE_TESTS=${KUBELAB_VM_NODE_TESTS-pod_runtime pod_network cni_bridge services}
 node_json=$CACHE/build-node.json
 node_tests=
 if [ -n "$NODE_TESTS" ]; then
@@ -155,7 +157,7 @@ copy_with_path() { # FILE: copies FILE (following links) to the same path in the
         mkdir -p "$stage$(dirname "$f")" && ln -s "$real" "$stage$f"
     fi
 }
-host_pkgs=${KUBELAB_VM_HOST_PKGS:-coreutils dash bash grep sed mawk util-linux mount procps iproute2 hostname findutils nftables iptables conntrack ipvsadm}
+host_pkgs=${KUBELAB_VM_HOST_PKGS:-coreutils dash bash grep sed mawk util-linux mount procps iproute2 hostname findutils nftables iptables conntrack ipvsadm dnsmasq-base}
 host_exes=()
 for pkg in $host_pkgs; do
     if ! dpkg -s "$pkg" >/dev/null 2>&1; then
@@ -167,8 +169,8 @@ for pkg in $host_pkgs; do
     done < <(dpkg -L "$pkg" | grep -E '^(/usr)?/s?bin/[^/]+$')
 done
 # dpkg alternatives the packages register (awk -> mawk, sh -> dash,
-# iptables -> iptables-nft).
-for alt in /usr/bin/awk /bin/sh /usr/bin/sh /usr/sbin/iptables; do [ -e "$alt" ] && host_exes+=("$alt"); done
+# iptables -> iptables-nft, and its restore/save, which a node's Services use).
+for alt in /usr/bin/awk /bin/sh /usr/bin/sh /usr/sbin/iptables /usr/sbin/iptables-restore /usr/sbin/iptables-save; do [ -e "$alt" ] && host_exes+=("$alt"); done
 # iptables loads its matches and targets (statistic, DNAT, ...) at run time.
 xt_exts=()
 xtables=/usr/lib/x86_64-linux-gnu/xtables
