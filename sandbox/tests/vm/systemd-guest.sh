@@ -18,9 +18,15 @@ finish() {
     exit 0
 }
 
+# As the busybox guest (init.sh): no fallback tunnels (tunl0) once ipip is
+# loaded, and no dummy0: the leftover check counts links.
+echo 2 > /proc/sys/net/core/fb_tunnels_only_for_init_net
 while read -r mod; do
     [ -n "$mod" ] || continue
-    insmod "$mod" || echo "KUBELAB-VM-WARN insmod $mod failed"
+    case $mod in
+    */dummy.ko) insmod "$mod" numdummies=0 || echo "KUBELAB-VM-WARN insmod $mod failed" ;;
+    *) insmod "$mod" || echo "KUBELAB-VM-WARN insmod $mod failed" ;;
+    esac
 done </etc/kubelab-vm/modules
 
 # A real user@1000.service with its user bus, as a login would start it.
