@@ -234,12 +234,16 @@ fn wrap_glyphs(pieces: &[Piece], width: usize) -> Vec<Vec<Piece>> {
                 out.newline();
             }
             for (k, g) in cluster.iter().enumerate() {
-                // Keep a no-start glyph with the one before it.
-                let next_w = cluster
-                    .get(k + 1)
-                    .filter(|n| NO_START.contains(n.first))
-                    .map_or(0, |n| n.width);
-                if out.width + g.width + next_w > width && out.width > 0 {
+                // Keep the no-start glyphs that follow (all of "）。")
+                // with this one; a no-start glyph itself never opens a
+                // line (the glyph before it made room).
+                let next_w: usize = cluster[k + 1..]
+                    .iter()
+                    .take_while(|n| NO_START.contains(n.first))
+                    .map(|n| n.width)
+                    .sum();
+                let glued = k > 0 && NO_START.contains(g.first);
+                if !glued && out.width + g.width + next_w > width && out.width > 0 {
                     out.newline();
                 }
                 out.push(g);
@@ -589,6 +593,22 @@ mod tests {
                     !"（「『".contains(last),
                     "width {w}: line ends with {last:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn closing_punctuation_after_a_cut_word_stays_with_it() {
+        // A path longer than the line is cut; "）。" after it must not
+        // open a line at any width (both glyphs, not only the first).
+        let text = "（`include/linux/proc_ns.h`）。这个";
+        for w in 6..=40 {
+            let lines = wrap_str(text, w);
+            widths_ok(&lines, w);
+            assert_eq!(lines.concat(), text, "width {w}");
+            for l in lines.iter().skip(1) {
+                let first = l.chars().next().unwrap();
+                assert!(!"）。".contains(first), "width {w}: {lines:?}");
             }
         }
     }
