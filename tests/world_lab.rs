@@ -81,19 +81,6 @@ fn write_two_lesson_course(dir: &Path) {
     common::course_of(dir, &[("A", "01-a", LESSON), ("B", "02-b", &b)]);
 }
 
-/// The host's network interfaces, by name.
-fn host_links() -> Vec<String> {
-    let out = Command::new("ip")
-        .args(["-o", "link"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    out.lines()
-        .filter_map(|l| l.split(':').nth(1))
-        .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
-        .collect()
-}
-
 /// What a run of kubelab with process id `pid` may have left: its worlds'
 /// runtime folders, processes started with them (the keeper, the world's
 /// init and node holders carry the folder in their environment), mounts
@@ -128,7 +115,7 @@ fn leftovers(pid: u32, links_before: &[String]) -> Vec<String> {
             .filter(|l| l.contains("kubelab-world-lab"))
             .map(|l| format!("mount {l}")),
     );
-    for l in host_links() {
+    for l in common::host_links() {
         let worldish = l == "vxlan0" || l == "br0" || l.starts_with("veth-node");
         if worldish && !links_before.contains(&l) {
             out.push(format!("host link {l}"));
@@ -146,7 +133,7 @@ fn two_world_labs_at_once_pass_and_leave_nothing() {
     let course = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     write_two_lesson_course(course.path());
-    let links = host_links();
+    let links = common::host_links();
     let child = kubelab_test(course.path(), data.path())
         .args(["--jobs", "2"])
         .stdout(Stdio::piped())
@@ -303,7 +290,7 @@ fn kill_9_of_kubelab_leaves_nothing() {
     let course = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     one_lesson_course(course.path(), LESSON);
-    let links = host_links();
+    let links = common::host_links();
     let mut child = kubelab_test(course.path(), data.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -349,7 +336,7 @@ fn a_world_lab_passes_rootless() {
     let course = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     one_lesson_course(course.path(), LESSON);
-    let links = host_links();
+    let links = common::host_links();
     let Some((pid, out)) = lab_run::rootless_kubelab_test(course.path(), data.path(), ROOTLESS_UID)
     else {
         return;

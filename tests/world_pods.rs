@@ -46,18 +46,6 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-fn host_links() -> Vec<String> {
-    let out = Command::new("ip")
-        .args(["-o", "link"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    out.lines()
-        .filter_map(|l| l.split(':').nth(1))
-        .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
-        .collect()
-}
-
 /// Runs kubelab as root or, `uid` given, as that uid, with the world's
 /// runtime folder `dir`.
 struct Runner {
@@ -199,7 +187,7 @@ fn leftovers(dir: &Path, cgroups: &[String], links_before: &[String]) -> Vec<Str
             }
         }
     }
-    let now = host_links();
+    let now = common::host_links();
     for l in now.iter().filter(|l| !links_before.contains(l)) {
         out.push(format!("host link {l}"));
     }
@@ -347,7 +335,7 @@ fn pods_reach_each_other(r: &Runner, links: &[String]) -> Vec<String> {
     let status = r.run(&["world", "status"]);
     assert!(status.status.success(), "{}", text(&status));
     // Nothing in the host's namespace while it runs.
-    let now = host_links();
+    let now = common::host_links();
     assert!(
         now.iter().all(|l| links.contains(l)),
         "new host links: {now:?} (before: {links:?})"
@@ -398,7 +386,7 @@ fn pods_on_two_nodes_reach_each_other_over_host_gw_and_vxlan_and_down_leaves_not
         home: None,
         files: files.path().to_path_buf(),
     };
-    let links = host_links();
+    let links = common::host_links();
     let cgroups = pods_reach_each_other(&r, &links);
     let down = r.run(&["world", "down"]);
     assert!(down.status.success(), "down: {}", text(&down));
@@ -424,7 +412,7 @@ fn kill_9_of_the_keeper_leaves_nothing() {
         home: None,
         files: files.path().to_path_buf(),
     };
-    let links = host_links();
+    let links = common::host_links();
     let file = r.files.join("two.toml");
     std::fs::write(&file, WORLD).unwrap();
     let up = r.run(&["world", "up", file.to_str().unwrap()]);
@@ -509,7 +497,7 @@ fn pods_in_a_world_run_rootless() {
         );
         return;
     }
-    let links = host_links();
+    let links = common::host_links();
     let cgroups = pods_reach_each_other(&r, &links);
     let down = r.run(&["world", "down"]);
     assert!(down.status.success(), "down: {}", text(&down));
@@ -624,7 +612,7 @@ fn a_world_lesson_with_pods_lints_passes_and_leaves_nothing() {
         "{}",
         text(&warned)
     );
-    let links = host_links();
+    let links = common::host_links();
     let child = Command::new(kubelab())
         .arg("--course")
         .arg(course.path())
@@ -659,7 +647,7 @@ fn a_world_lesson_with_pods_lints_passes_and_leaves_nothing() {
         assert!(Instant::now() < deadline, "left behind: {left:#?}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let now = host_links();
+    let now = common::host_links();
     assert!(
         now.iter().all(|l| links.contains(l)),
         "new host links: {now:?}"
@@ -712,7 +700,7 @@ fn kill_9_of_kubelab_during_a_world_lesson_with_pods_leaves_nothing() {
         "```sh\n# not run\n```\n\n```sh node=node1",
     );
     one_lesson_course(course.path(), &lesson);
-    let links = host_links();
+    let links = common::host_links();
     let mut child = Command::new(kubelab())
         .arg("--course")
         .arg(course.path())

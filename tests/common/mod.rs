@@ -82,3 +82,17 @@ pub fn course_of(dir: &Path, lessons: &[(&str, &str, &str)]) {
     }
     std::fs::write(src.join("SUMMARY.md"), summary).unwrap();
 }
+
+/// The host's network interfaces, by name (a peer's `@…` cut off): what a
+/// lab world or a node must leave as it found it.
+pub fn host_links() -> Vec<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
+        .collect()
+}
