@@ -9,7 +9,7 @@
 //! leaves no process, cgroup, runtime folder or link.
 
 mod common;
-use common::{kubelab, one_lesson_course};
+use common::{kubelab, lab_run, one_lesson_course};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -369,14 +369,15 @@ fn skip_without_plugins() -> bool {
     false
 }
 
-#[test]
-fn pods_on_two_nodes_reach_each_other_over_host_gw_and_vxlan_and_down_leaves_nothing() {
+/// A root test's world folder, its files folder and the runner over them;
+/// `None` (with the reason printed) where such a test cannot run.
+fn root_runner() -> Option<(tempfile::TempDir, tempfile::TempDir, Runner)> {
     if !is_root() {
         eprintln!("SKIP: as a non-root user see pods_in_a_world_run_rootless (it drops from root)");
-        return;
+        return None;
     }
     if skip_without_plugins() {
-        return;
+        return None;
     }
     let d = world_dir(None);
     let files = tempfile::tempdir().unwrap();
@@ -385,6 +386,14 @@ fn pods_on_two_nodes_reach_each_other_over_host_gw_and_vxlan_and_down_leaves_not
         uid: None,
         home: None,
         files: files.path().to_path_buf(),
+    };
+    Some((d, files, r))
+}
+
+#[test]
+fn pods_on_two_nodes_reach_each_other_over_host_gw_and_vxlan_and_down_leaves_nothing() {
+    let Some((d, _files, r)) = root_runner() else {
+        return;
     };
     let links = common::host_links();
     let cgroups = pods_reach_each_other(&r, &links);
@@ -397,20 +406,8 @@ fn pods_on_two_nodes_reach_each_other_over_host_gw_and_vxlan_and_down_leaves_not
 
 #[test]
 fn kill_9_of_the_keeper_leaves_nothing() {
-    if !is_root() {
-        eprintln!("SKIP: as a non-root user see pods_in_a_world_run_rootless");
+    let Some((d, _files, r)) = root_runner() else {
         return;
-    }
-    if skip_without_plugins() {
-        return;
-    }
-    let d = world_dir(None);
-    let files = tempfile::tempdir().unwrap();
-    let r = Runner {
-        dir: d.path().to_path_buf(),
-        uid: None,
-        home: None,
-        files: files.path().to_path_buf(),
     };
     let links = common::host_links();
     let file = r.files.join("two.toml");
@@ -613,40 +610,20 @@ fn a_world_lesson_with_pods_lints_passes_and_leaves_nothing() {
         text(&warned)
     );
     let links = common::host_links();
-    let child = Command::new(kubelab())
-        .arg("--course")
-        .arg(course.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--trust")
-        .arg("test")
-        .env_remove("KUBELAB_WORLD_DIR")
+    let child = lab_run::kubelab_test(course.path(), data.path(), "KUBELAB_WORLD_DIR")
         .env_remove("KUBELAB_NODE_DIR")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
-    let report = text(&out);
-    if report.contains("SKIP 01-a") {
-        eprintln!("SKIP: this host cannot run the lab: {report}");
+    if lab_run::passed_or_skip(&out, "a world lesson with Pods").is_none() {
         return;
     }
-    assert!(out.status.success(), "{report}");
-    assert!(report.contains("PASS 01-a"), "{report}");
     // The lab's world folder, its agents' folders inside, is gone, and so
     // is every process that carried it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = lab_leftovers(pid, true);
-        if left.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "left behind: {left:#?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lab_run::assert_nothing_left(30, || lab_leftovers(pid, true));
     let now = common::host_links();
     assert!(
         now.iter().all(|l| links.contains(l)),
@@ -701,71 +678,54 @@ fn kill_9_of_kubelab_during_a_world_lesson_with_pods_leaves_nothing() {
     );
     one_lesson_course(course.path(), &lesson);
     let links = common::host_links();
-    let mut child = Command::new(kubelab())
-        .arg("--course")
-        .arg(course.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--trust")
-        .arg("test")
-        .env_remove("KUBELAB_WORLD_DIR")
+    let mut child = lab_run::kubelab_test(course.path(), data.path(), "KUBELAB_WORLD_DIR")
         .env_remove("KUBELAB_NODE_DIR")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let pid = child.id();
     let tag = format!("kubelab-world-lab-{pid}x");
-    // Wait until node2's Pod has a folder in its agent's state (the Pod
-    // was admitted), and remember the agents' cgroups.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let cgroups = loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            eprintln!(
-                "SKIP: kubelab test ended before its world's Pod ran (no user namespaces here?)"
-            );
-            return;
-        }
-        let run = std::fs::read_dir(std::env::temp_dir())
+    // Kill it once node2's Pod has a folder in its agent's state (the Pod
+    // was admitted), remembering the agents' cgroups.
+    let mut cgroups = Vec::new();
+    let pod_admitted = || {
+        let Some(run) = std::fs::read_dir(std::env::temp_dir())
             .unwrap()
             .flatten()
-            .find(|e| e.file_name().to_string_lossy().starts_with(&tag));
-        if let Some(run) = run {
-            let nodes: Vec<PathBuf> = std::fs::read_dir(run.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("node-"))
-                })
-                .collect();
-            let pod_running = nodes.iter().any(|n| {
-                std::fs::read_dir(n.join("state/pods")).is_ok_and(|mut rd| rd.next().is_some())
-            });
-            if nodes.len() == 2 && pod_running {
-                break agent_cgroups(run.path().as_path());
-            }
+            .find(|e| e.file_name().to_string_lossy().starts_with(&tag))
+        else {
+            return false;
+        };
+        let nodes: Vec<PathBuf> = std::fs::read_dir(run.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("node-"))
+            })
+            .collect();
+        let pod_running = nodes.iter().any(|n| {
+            std::fs::read_dir(n.join("state/pods")).is_ok_and(|mut rd| rd.next().is_some())
+        });
+        if nodes.len() == 2 && pod_running {
+            cgroups = agent_cgroups(run.path().as_path());
+            return true;
         }
-        assert!(Instant::now() < deadline, "no Pod within 60 s");
-        std::thread::sleep(Duration::from_millis(20));
+        false
     };
-    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    let _ = child.wait();
+    if !lab_run::kill_9_once_running(&mut child, "its world's Pod", 60, pod_admitted) {
+        return;
+    }
     // The lifeline closed: the keeper stops the agents (their Pods) and
     // ends the world. The empty runtime folder is the next run's to sweep.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    lab_run::assert_nothing_left(30, || {
         let mut left = lab_leftovers(pid, false);
         left.extend(leftovers(Path::new("/nonexistent"), &cgroups, &links));
-        if left.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "left after kill -9: {left:#?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        left
+    });
     kubelab::lab::world::sweep_stale_run_dirs(&std::env::temp_dir());
     assert!(lab_leftovers(pid, true).is_empty());
 }
