@@ -350,7 +350,7 @@ fn run_with_node(
     if lead.front.node.is_some() {
         // The lab's own node for this run (src/lab/node.rs): started
         // before the sandboxes, stopped (waited for) after them.
-        match super::node::LabNode::start(kubelab, lead) {
+        match super::node::LabNode::start_with_grace(kubelab, lead, Duration::ZERO) {
             Ok(node) => {
                 let node = std::sync::Arc::new(node);
                 let with_node = super::node::NodeFactory {
