@@ -419,7 +419,10 @@ mod pod_and_node_args {
             crate::cli::Command::Node(a) => {
                 assert_eq!(a.manifests.as_deref(), Some(Path::new("/m")));
                 assert_eq!(a.name, "lab");
-                assert_eq!(a.allow_host_path, [PathBuf::from("/srv")]);
+                assert_eq!(
+                    a.allow_host_path,
+                    [kubelab_node::manifest::HostPathRoot::same("/srv")]
+                );
                 assert_eq!(a.backoff_divisor, 10);
                 assert_eq!(a.pod_cidr, "10.99.0.0/24");
                 assert_eq!(a.cni_bin_dirs, [PathBuf::from("/usr/lib/cni")]);

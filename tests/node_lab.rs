@@ -125,6 +125,40 @@ ls /var/log/pods | grep -q '^default_web_' &&
 ls /var/lib/kubelet/pods | grep -q . &&
 test "$(kubectl exec cfg -- cat /config/color)" = green
 ```
+
+## A local disk outlives its Pod
+
+```sh solution
+cat > /tmp/disk.yaml <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: disk
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "echo kept > /data/note; exec sleep 3600"]
+    volumeMounts:
+    - name: data
+      mountPath: /data
+  volumes:
+  - name: data
+    hostPath:
+      path: /mnt/disks/web-0
+      type: DirectoryOrCreate
+EOF
+kubectl apply -f /tmp/disk.yaml
+until kubectl get pod disk | grep -q Running; do sleep 0.1; done
+kubectl delete pod disk --now
+```
+
+```sh check id=disk-kept sandbox=tools
+# hint: a hostPath volume under /mnt/disks is the node's local disk
+test "$(cat /mnt/disks/web-0/note 2>/dev/null)" = kept || { echo "no note on the disk"; exit 1; }
+! kubectl get pod disk >/dev/null 2>&1 || { echo "the Pod is still there"; exit 1; }
+```
 "#;
 
 fn write_course(dir: &Path) {

@@ -57,6 +57,17 @@ struct Runner {
     files: PathBuf,
 }
 
+/// A failed assertion must not leave the world up: the test's folders go
+/// with the panic, its keeper would stay. `down` on an already downed
+/// world is a no-op.
+impl Drop for Runner {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.run(&["world", "down"]);
+        }
+    }
+}
+
 impl Runner {
     fn cmd(&self) -> Command {
         let mut c = match self.uid {
@@ -120,6 +131,27 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// (command line, SigBlk) of every process whose command line names `dir`.
+fn blocked_signals_under(dir: &Path) -> Vec<(String, String)> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let p = e.path();
+        let Ok(cmd) = std::fs::read(p.join("cmdline")) else {
+            continue;
+        };
+        let args = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !args.contains(&needle) {
+            continue;
+        }
+        let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
+        if let Some(m) = status.lines().find_map(|l| l.strip_prefix("SigBlk:")) {
+            out.push((args, m.trim().to_string()));
+        }
+    }
+    out
 }
 
 /// Polls `kubectl get pod NAME -o wide` in `node` until it is Running;
@@ -226,9 +258,14 @@ fn assert_nothing_left(dir: &Path, cgroups: &[String], links: &[String]) {
 fn pods_reach_each_other(r: &Runner, links: &[String]) -> Vec<String> {
     let file = r.files.join("two.toml");
     std::fs::write(&file, WORLD).unwrap();
-    for name in ["web1", "web2"] {
+    let host_pod = pod("hn").replace("spec:\n", "spec:\n  hostNetwork: true\n");
+    for (name, yaml) in [
+        ("web1", pod("web1")),
+        ("web2", pod("web2")),
+        ("hn", host_pod),
+    ] {
         let p = r.files.join(format!("{name}.yaml"));
-        std::fs::write(&p, pod(name)).unwrap();
+        std::fs::write(&p, yaml).unwrap();
         if let Some(uid) = r.uid {
             std::os::unix::fs::chown(&p, Some(uid), Some(uid)).unwrap();
         }
@@ -266,6 +303,53 @@ fn pods_reach_each_other(r: &Runner, links: &[String]) -> Vec<String> {
     let ip2 = wait_running(r, "node2", "web2");
     assert!(ip1.starts_with("10.244.1."), "{ip1}");
     assert!(ip2.starts_with("10.244.2."), "{ip2}");
+    // The agents and their dnsmasq start with no signal blocked: the
+    // keeper's mask (it reads signals from a signalfd) once reached
+    // dnsmasq, which then never reloaded the cluster's names on SIGHUP.
+    let blocked = blocked_signals_under(&r.dir);
+    assert!(
+        blocked.iter().any(|(args, _)| args.contains("dnsmasq")),
+        "no dnsmasq of the world found: {blocked:?}"
+    );
+    for (args, mask) in &blocked {
+        assert_eq!(mask, "0000000000000000", "{args}");
+    }
+    // A hostNetwork Pod is the node on the network: the node's address is
+    // its IP (as the kubelet reports it), and its hostname is the node's.
+    let y = r.files.join("hn.yaml");
+    let out = r.run(&[
+        "world",
+        "exec",
+        "node2",
+        "--",
+        "kubectl",
+        "apply",
+        "-f",
+        y.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "apply hn: {}", text(&out));
+    assert_eq!(wait_running(r, "node2", "hn"), "192.168.50.12");
+    let hostname = r.run(&[
+        "world", "exec", "node2", "--", "kubectl", "exec", "hn", "--", "hostname",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&hostname.stdout).trim(),
+        "node2",
+        "{}",
+        text(&hostname)
+    );
+    let json = r.run(&[
+        "world", "exec", "node1", "--", "kubectl", "get", "pod", "web1", "-o", "json",
+    ]);
+    assert!(
+        text(&json).contains("\"hostIP\": \"192.168.50.11\""),
+        "{}",
+        text(&json)
+    );
+    let del = r.run(&[
+        "world", "exec", "node2", "--", "kubectl", "delete", "pod", "hn", "--now",
+    ]);
+    assert!(del.status.success(), "delete hn: {}", text(&del));
     // The Pod's gateway is cni0, the first address of the node's pod_cidr;
     // the node's own routes are as the world made them.
     let routes = r.sh("node1", "ip route");

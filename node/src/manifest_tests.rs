@@ -25,7 +25,7 @@ fn parse_with(
         ParseOptions {
             images: cat,
             node_name: node,
-            host_path_roots: &[PathBuf::from("/srv")],
+            host_path_roots: &[crate::manifest::HostPathRoot::same("/srv")],
         },
     )
 }

@@ -72,8 +72,11 @@ pub struct PodSandbox {
     pub ip: Option<IpAddr>,
     /// Why the Pod has loopback only, when it has.
     pub network_note: Option<String>,
-    /// `hostNetwork`: it lives in the node's network namespace.
+    /// `hostNetwork`: it lives in the node's network namespace (its `ip`
+    /// is then the node's address, as the kubelet reports it).
     pub host_network: bool,
+    /// The node's address (`status.hostIP`), when the node knows it.
+    pub host_ip: Option<IpAddr>,
     /// What of the plan's resource settings the kernel did not take for
     /// the infra (no cgroups rootless, `oom_score_adj` needing a capability
     /// this host's root lacks), if anything: the agent records it as an
@@ -83,13 +86,13 @@ pub struct PodSandbox {
 
 impl PodSandbox {
     /// Where the node reaches the Pod's ports (`tcpSocket`/`httpGet`
-    /// probes and hooks without a `host`): its IP, or for a `hostNetwork`
-    /// Pod the node's own loopback, where its ports are.
+    /// probes and hooks without a `host`): its IP; a `hostNetwork` Pod's
+    /// ports are the node's own, reached on its loopback.
     pub fn reach_ip(&self) -> Option<IpAddr> {
-        self.ip.or_else(|| {
-            self.host_network
-                .then_some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
-        })
+        if self.host_network {
+            return Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        }
+        self.ip
     }
 }
 

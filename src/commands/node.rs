@@ -28,9 +28,10 @@ pub struct NodeArgs {
     /// else /tmp/kubelab-node-<uid>).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// A host directory hostPath volumes may use (repeatable).
-    #[arg(long = "allow-host-path", value_name = "DIR")]
-    pub allow_host_path: Vec<PathBuf>,
+    /// A host directory hostPath volumes may use (repeatable); PATH=DIR:
+    /// manifests write PATH, the node uses DIR.
+    #[arg(long = "allow-host-path", value_name = "DIR", value_parser = kubelab_node::manifest::HostPathRoot::parse)]
+    pub allow_host_path: Vec<kubelab_node::manifest::HostPathRoot>,
     /// Divide the CrashLoopBackOff delays (10 s to 5 min) by this, for labs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backoff_divisor: u32,

@@ -38,6 +38,10 @@ use std::time::{Duration, Instant};
 /// --remove-when-done DIR` removes only a directory holding it.
 pub const LAB_DIR_MARKER: &str = ".kubelab-lab-node";
 
+/// Where a lab node's local disks are, for its Pods' `hostPath` and in the
+/// lab's sandboxes alike ([`LabNode::disks_dir`]).
+pub const DISKS: &str = "/mnt/disks";
+
 /// How long the node may take to answer on its socket after it started.
 pub const START_DEADLINE: Duration = Duration::from_secs(20);
 /// How long a stopping node may take (every Pod's grace period, 30 s by
@@ -115,6 +119,13 @@ impl LabNode {
         self.dir.join("manifests")
     }
 
+    /// The node's local disks: `hostPath` under [`DISKS`] in a Pod is this
+    /// folder, which every sandbox of the lab sees at that path (a Pod's
+    /// data that outlives the Pod, StatefulSet and local-volume labs).
+    pub fn disks_dir(&self) -> PathBuf {
+        self.dir.join("disks")
+    }
+
     /// The lab's directory (removed when the node stops).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -141,6 +152,7 @@ impl LabNode {
             open.create(self.state_dir().join(sub))?;
         }
         open.create(self.manifests_dir())?;
+        open.create(self.disks_dir())?;
         for (kind, objects) in [("configmaps", &seed.configmaps), ("secrets", &seed.secrets)] {
             for o in objects {
                 let d = self.state_dir().join(kind).join(&o.name);
@@ -152,6 +164,7 @@ impl LabNode {
         }
         tools::give_writable_dirs_to_sandboxes(&[
             self.manifests_dir(),
+            self.disks_dir(),
             self.state_dir().join("configmaps"),
             self.state_dir().join("secrets"),
         ])?;
@@ -182,6 +195,8 @@ impl LabNode {
             // learner watches (the kubelet takes up to a minute and more).
             .arg("--sync-frequency")
             .arg("2s")
+            .arg("--allow-host-path")
+            .arg(format!("{DISKS}={}", self.disks_dir().display()))
             .arg("--cgroup-key")
             .arg(format!("{}-{suffix}", req.name))
             .arg("--shutdown-grace-period")

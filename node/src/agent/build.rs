@@ -85,7 +85,7 @@ pub fn container_config(
     config: &NodeConfig,
     volumes: &BTreeMap<String, PathBuf>,
     restart_count: u32,
-    pod_ip: Option<IpAddr>,
+    (pod_ip, host_ip): (Option<IpAddr>, Option<IpAddr>),
 ) -> Result<ContainerConfig, String> {
     let res = PodResources::from_pod(pod).map_err(|e| e.to_string())?;
     let uid = pod.metadata.uid.clone().unwrap_or_default();
@@ -98,6 +98,7 @@ pub fn container_config(
         .ok_or_else(|| format!("no cgroup planned for container {:?}", c.name))?;
     let facts = NodeFacts {
         pod_ip: pod_ip.map(|ip| ip.to_string()),
+        host_ip: host_ip.map(|ip| ip.to_string()),
         ..node_facts(config)
     };
     let env = downward::container_env(pod, c, &facts)?;

@@ -203,6 +203,7 @@ impl Runtime for FakeRuntime {
             ip: s.pod_ip.filter(|_| s.no_network.is_none()),
             network_note: s.no_network.clone(),
             host_network: config.host_network,
+            host_ip: None,
             resource_note: s.resource_note.clone(),
             pod_cgroup_dirs: s.pod_cgroup_dirs.clone(),
         })

@@ -62,7 +62,7 @@ pub struct NodeConfig {
     pub state_dir: PathBuf,
     /// The static Pods' directory (`staticPodPath`).
     pub manifests: Option<PathBuf>,
-    pub host_path_roots: Vec<PathBuf>,
+    pub host_path_roots: Vec<crate::manifest::HostPathRoot>,
     pub images: ImageCatalog,
     pub capacity: NodeCapacity,
     pub allocatable_milli_cpu: i64,

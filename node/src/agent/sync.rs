@@ -529,7 +529,7 @@ fn maybe_start(
             &inner.config,
             &vols,
             restart_count,
-            pod_ip,
+            (pod_ip, entry.sandbox.as_ref().and_then(|sb| sb.host_ip)),
         )
         .map_err(|e| (cs::CREATE_CONTAINER_CONFIG_ERROR, e))?;
         let cfg = ContainerConfig {
@@ -851,7 +851,11 @@ pub(crate) fn refresh_status(entry: &mut PodEntry, _now: Instant) {
             .as_ref()
             .and_then(|sb| sb.ip)
             .map(|ip| ip.to_string()),
-        host_ip: None,
+        host_ip: entry
+            .sandbox
+            .as_ref()
+            .and_then(|sb| sb.host_ip)
+            .map(|ip| ip.to_string()),
         start_time: entry.pod.metadata.creation_timestamp.clone(),
         terminal: entry.deleting.is_some(),
         static_pod: matches!(entry.source, super::state::Source::File(_)),

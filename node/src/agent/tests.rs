@@ -487,7 +487,24 @@ fn volume_paths_never_follow_links_out() {
     let root = d.path().join("allowed");
     std::fs::create_dir_all(root.join("data")).unwrap();
     std::os::unix::fs::symlink("/etc", root.join("out")).unwrap();
-    let roots = vec![root.clone()];
+    let roots = vec![crate::manifest::HostPathRoot::same(&root)];
+    // A root shown at another path: that path is its directory here.
+    let shown = vec![crate::manifest::HostPathRoot {
+        path: "/mnt/disks".into(),
+        dir: root.clone(),
+    }];
+    assert_eq!(
+        host_path(&shown, "/mnt/disks/data", false).unwrap(),
+        root.join("data").canonicalize().unwrap()
+    );
+    assert!(host_path(&shown, "/mnt/disks/out/passwd", false).is_err());
+    assert!(host_path(&shown, root.join("data").to_str().unwrap(), false).is_err());
+    // A directory the node makes takes its parent's mode (and owner).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root.join("data"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let made = host_path(&shown, "/mnt/disks/data/web-0/x", true).unwrap();
+    let mode = std::fs::metadata(&made).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o1777, "{mode:o}");
     assert!(host_path(&roots, root.join("data").to_str().unwrap(), false).is_ok());
     let e = host_path(&roots, root.join("out/passwd").to_str().unwrap(), false).unwrap_err();
     assert!(e.contains("symbolic link"), "{e}");

@@ -18,6 +18,7 @@
 //!   missing, as the kubelet does).
 
 use crate::downward::{downward_file, NodeFacts};
+use crate::manifest::HostPathRoot;
 use crate::runtime::{Mount, Propagation, Runtime};
 use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
 use std::collections::BTreeMap;
@@ -154,7 +155,7 @@ pub fn memory_volume_size(
 pub fn prepare(
     runtime: &dyn Runtime,
     state_dir: &Path,
-    host_path_roots: &[PathBuf],
+    host_path_roots: &[HostPathRoot],
     pod: &Pod,
     facts: &NodeFacts,
 ) -> Result<BTreeMap<String, PathBuf>, String> {
@@ -349,6 +350,7 @@ pub fn confined_join(base: &Path, rel: &str, create: bool) -> Result<PathBuf, St
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 fs::create_dir(&cur).map_err(|e| format!("{}: {e}", cur.display()))?;
+                like_parent(&cur).map_err(|e| format!("{}: {e}", cur.display()))?;
             }
             Err(e) => return Err(format!("{}: {e}", cur.display())),
         }
@@ -356,16 +358,47 @@ pub fn confined_join(base: &Path, rel: &str, create: bool) -> Result<PathBuf, St
     Ok(cur)
 }
 
+/// A directory the node made inside a tree (`DirectoryOrCreate`, a
+/// `subPath`) gets the owner and mode of the directory it is in: a lab's
+/// disks belong to the sandboxes' mapped root, which Pods run as too, and
+/// a folder only the node's root could write would be of no use to them.
+fn like_parent(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    let m = fs::symlink_metadata(parent)?;
+    // Through a descriptor of the directory itself: a link swapped in
+    // for it meanwhile (its parent may be the sandboxes' to write) is
+    // refused, never followed to what it names.
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(m.mode() & 0o7777))?;
+    let owner = (
+        Some(rustix::fs::Uid::from_raw(m.uid())),
+        Some(rustix::fs::Gid::from_raw(m.gid())),
+    );
+    match rustix::fs::fchown(&fd, owner.0, owner.1) {
+        // Not root: it is ours, as its parent most likely is.
+        Ok(()) | Err(rustix::io::Errno::PERM) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A `hostPath` under one of `roots`, resolved without following links.
-pub fn host_path(roots: &[PathBuf], path: &str, create: bool) -> Result<PathBuf, String> {
+pub fn host_path(roots: &[HostPathRoot], path: &str, create: bool) -> Result<PathBuf, String> {
     let p = Path::new(path);
-    let root = roots.iter().find(|r| p.starts_with(r)).ok_or_else(|| {
+    let root = roots.iter().find(|r| p.starts_with(&r.path)).ok_or_else(|| {
         format!("hostPath {path:?} is not under a directory this node allows; start the node with it allowed")
     })?;
     // The root itself is the node's own configuration: resolve it once.
-    let real_root =
-        fs::canonicalize(root).map_err(|e| format!("hostPath root {}: {e}", root.display()))?;
-    let rest = p.strip_prefix(root).unwrap_or(Path::new(""));
+    let real_root = fs::canonicalize(&root.dir)
+        .map_err(|e| format!("hostPath root {}: {e}", root.dir.display()))?;
+    let rest = p.strip_prefix(&root.path).unwrap_or(Path::new(""));
     let rest = rest.to_string_lossy();
     if rest.is_empty() {
         return Ok(real_root);

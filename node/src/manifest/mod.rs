@@ -125,7 +125,40 @@ pub struct ParseOptions<'a> {
     pub node_name: Option<&'a str>,
     /// The host directories `hostPath` volumes may use (they and what is
     /// below them); empty = no `hostPath` at all.
-    pub host_path_roots: &'a [PathBuf],
+    pub host_path_roots: &'a [HostPathRoot],
+}
+
+/// A directory `hostPath` volumes may use: `path` as manifests write it,
+/// `dir` where it is on this machine — the same, unless the node was
+/// started with `--allow-host-path PATH=DIR` (a lab node's `/mnt/disks` is
+/// a folder of its own, shown at that path in the lab's sandboxes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPathRoot {
+    pub path: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl HostPathRoot {
+    /// `path` on this machine as manifests write it.
+    pub fn same(path: impl Into<PathBuf>) -> HostPathRoot {
+        let path = path.into();
+        HostPathRoot {
+            dir: path.clone(),
+            path,
+        }
+    }
+
+    /// `PATH=DIR` or `DIR` (`--allow-host-path`); both absolute.
+    pub fn parse(text: &str) -> Result<HostPathRoot, String> {
+        let (path, dir) = text.split_once('=').unwrap_or((text, text));
+        let (path, dir) = (PathBuf::from(path), PathBuf::from(dir));
+        if !path.is_absolute() || !dir.is_absolute() {
+            return Err(format!(
+                "{text:?}: write an absolute directory, or PATH=DIR (hostPath PATH is DIR on this machine)"
+            ));
+        }
+        Ok(HostPathRoot { path, dir })
+    }
 }
 
 /// Reads and parses a manifest file (at most [`MAX_FILE_BYTES`]).
@@ -293,12 +326,12 @@ fn pod(
         let allowed = opts
             .host_path_roots
             .iter()
-            .any(|root| Path::new(&h.path).starts_with(root));
+            .any(|root| Path::new(&h.path).starts_with(&root.path));
         if !allowed {
             let roots: Vec<String> = opts
                 .host_path_roots
                 .iter()
-                .map(|r| r.display().to_string())
+                .map(|r| r.path.display().to_string())
                 .collect();
             let field = format!("spec.volumes[{i}].hostPath.path");
             let why = if roots.is_empty() {

@@ -440,9 +440,11 @@ impl Runtime for SandboxRuntime {
         let netns = host_netns
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("/proc/{}/ns/net", infra.pid())));
+        let host_ip = self.network.node_address();
         let (ip, attachment, network_note) = match self.network.available() {
-            // The node's own network: nothing to attach, no IP of its own.
-            Ok(()) if config.host_network => (None, None, None),
+            // The node's own network: nothing to attach; its IP is the
+            // node's, as the kubelet reports it.
+            Ok(()) if config.host_network => (host_ip, None, None),
             Ok(()) => {
                 let att = Attachment::for_pod(
                     &config.namespace,
@@ -476,6 +478,7 @@ impl Runtime for SandboxRuntime {
             ip,
             network_note,
             host_network: config.host_network,
+            host_ip,
             resource_note: note
                 .clone()
                 .or_else(|| infra.cgroup_note().map(str::to_string)),

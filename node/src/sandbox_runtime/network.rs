@@ -92,6 +92,9 @@ struct Started {
     bridge: NetworkConfigList,
     lo: NetworkConfigList,
     cache: ResultCache,
+    /// The node's own address, found once ([`PodNetwork::node_address`]).
+    address: std::sync::OnceLock<Option<IpAddr>>,
+    pod_cidr: String,
 }
 
 /// Pod networking, or why Pods have loopback only.
@@ -211,6 +214,8 @@ impl PodNetwork {
             cache: ResultCache::new(results),
             runner,
             netns,
+            address: std::sync::OnceLock::new(),
+            pod_cidr: opts.pod_cidr.clone(),
         });
         *slot = Some(started.clone());
         Ok(started)
@@ -220,6 +225,17 @@ impl PodNetwork {
     /// a rootless node with Pod networking (started now if it is not
     /// yet), so the plugins, root there, may configure the Pod's network
     /// namespace. `None`: the host's (root, or loopback only).
+    /// The node's own address, as the kubelet reports it (every Pod's
+    /// `status.hostIP`, and a `hostNetwork` Pod's IP): the IPv4 address of
+    /// the interface the node's default route leaves by (a world node's
+    /// `eth0`), else the bridge's — a lab node alone, where its Pods reach
+    /// it. `None` without Pod networking.
+    pub(crate) fn node_address(&self) -> Option<IpAddr> {
+        let s = self.start().ok()?;
+        *s.address
+            .get_or_init(|| default_route_address(&s.netns).or_else(|| bridge_address(&s.pod_cidr)))
+    }
+
     pub(crate) fn pods_userns(&self) -> io::Result<Option<PathBuf>> {
         if self.off.is_some() || kubelab_sandbox::is_root() {
             return Ok(None);
@@ -293,5 +309,79 @@ impl PodNetwork {
                 status: None,
             },
         }
+    }
+}
+
+/// The interface of the IPv4 default route in `/proc/<pid>/net/route`
+/// (the network namespace of `pid`).
+fn default_route_interface(route_table: &str) -> Option<String> {
+    route_table.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // Iface Destination Gateway Flags RefCnt Use Metric Mask ...
+        (f.len() > 7 && f[1] == "00000000" && f[7] == "00000000").then(|| f[0].to_string())
+    })
+}
+
+/// The first `inet` address in `ip -4 -o addr show` output.
+fn first_inet(out: &str) -> Option<IpAddr> {
+    out.split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .and_then(|a| a.parse().ok())
+}
+
+fn default_route_address(netns: &NodeNetns) -> Option<IpAddr> {
+    let table = std::fs::read_to_string(format!("/proc/{}/net/route", netns.pid())).ok()?;
+    let dev = default_route_interface(&table)?;
+    let ip = kubelab_sandbox::net::find_ip()?;
+    let out = netns
+        .command(ip)
+        .args(["-4", "-o", "addr", "show", "dev", &dev])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    first_inet(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The Pod CIDR's first address: the bridge's, where the CNI `bridge`
+/// plugin (`isGateway`) puts the gateway.
+fn bridge_address(pod_cidr: &str) -> Option<IpAddr> {
+    let (ip, len) = pod_cidr.split_once('/')?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let len: u32 = len.parse().ok().filter(|l| *l < 31)?;
+    let net = u32::from(ip) & (u32::MAX.checked_shl(32 - len).unwrap_or(0));
+    Some(IpAddr::V4((net + 1).into()))
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    #[test]
+    fn the_default_route_names_the_interface_and_ip_its_address() {
+        let table =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+            cni0\t0001F40A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+            eth0\t00000000\t0132A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
+        assert_eq!(default_route_interface(table).as_deref(), Some("eth0"));
+        assert_eq!(default_route_interface("Iface\tDestination\n"), None);
+        let out = "2: eth0    inet 192.168.50.11/24 brd 192.168.50.255 scope global eth0\\       valid_lft forever\n";
+        assert_eq!(first_inet(out), Some("192.168.50.11".parse().unwrap()));
+        assert_eq!(first_inet(""), None);
+    }
+
+    #[test]
+    fn a_lone_node_is_at_its_bridge() {
+        assert_eq!(
+            bridge_address("10.244.1.0/24"),
+            Some("10.244.1.1".parse().unwrap())
+        );
+        assert_eq!(
+            bridge_address("10.88.0.0/16"),
+            Some("10.88.0.1".parse().unwrap())
+        );
+        assert_eq!(bridge_address("fd00::/64"), None);
     }
 }

@@ -190,10 +190,17 @@ pub(crate) fn daemon_main() -> i32 {
     let mut cmd = Command::new(&args[2]);
     cmd.args(&args[3..]).stdin(Stdio::null());
     // SAFETY: the closure runs in the forked child before exec and only
-    // makes one async-signal-safe syscall (prctl). It is set by this
-    // helper's only thread, so the death signal follows this process.
+    // makes async-signal-safe syscalls (sigprocmask, signal, prctl). It is
+    // set by this helper's only thread, so the death signal follows this
+    // process.
     unsafe {
-        cmd.pre_exec(|| sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong));
+        cmd.pre_exec(|| {
+            // The node agent blocks HUP, INT, QUIT, TERM and CHLD for its
+            // signal thread, and a mask survives fork and exec: dnsmasq
+            // then never saw the SIGHUP that reloads its hosts file.
+            sys::reset_signals();
+            sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong)
+        });
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,

@@ -32,6 +32,7 @@ pub(crate) mod ip;
 
 pub use check::{CheckOutcome, NetCheck};
 pub use holder::{NodeNetns, NodeNetnsOptions};
+pub use ip::find_ip;
 
 /// argv[1] of the holder process.
 pub(crate) const HOLDER_ARG: &str = "__kubelab-netns-holder";

@@ -45,7 +45,7 @@ pub(crate) fn readable_member(pid: i32) -> i32 {
 /// Joins every namespace of process `tpid` (as a /proc name) that differs
 /// from ours, the user namespace first — except a network namespace its
 /// user namespace has no capability over (a `hostNetwork` Pod's is the
-/// node's): that one first, while we may (see [`join_foreign_net`]).
+/// node's): that one first, while we may (see [`join_foreign`]).
 pub(crate) fn join_all(tpid: &str) -> Result<()> {
     let mut fds: Vec<(OwnedFd, libc::c_int)> = Vec::new();
     for (name, flag) in NS_ORDER {
@@ -60,8 +60,13 @@ pub(crate) fn join_all(tpid: &str) -> Result<()> {
         })?;
         fds.push((OwnedFd::from(f), flag));
     }
-    if let Some(i) = fds.iter().position(|(_, f)| *f == libc::CLONE_NEWNET) {
-        if join_foreign_net(tpid, fds[i].0.as_fd())? {
+    // The network namespace, then the UTS one (a hostNetwork Pod in a lab
+    // world's node has the node's hostname too).
+    for flag in [libc::CLONE_NEWNET, libc::CLONE_NEWUTS] {
+        let Some(i) = fds.iter().position(|(_, f)| *f == flag) else {
+            continue;
+        };
+        if join_foreign(tpid, fds[i].0.as_fd(), flag)? {
             let joined_user = fds
                 .iter()
                 .any(|(_, f)| *f == libc::CLONE_NEWUSER)
@@ -79,16 +84,22 @@ pub(crate) fn join_all(tpid: &str) -> Result<()> {
     Ok(())
 }
 
-/// A network namespace owned by a user namespace other than the target's
-/// (the node's, for a `hostNetwork` Pod) cannot be joined from inside the
-/// target's: join it now. Host root may directly; a rootless caller first
-/// enters its owner (the node's user namespace, which it made), and the
-/// target's user namespace, that one's child, after. `Ok(false)`: an
-/// ordinary netns, owned by the target's user namespace; joined later.
-fn join_foreign_net(tpid: &str, net: std::os::fd::BorrowedFd<'_>) -> Result<bool> {
+/// A network (or UTS) namespace owned by a user namespace other than the
+/// target's (the node's, for a `hostNetwork` Pod) cannot be joined from
+/// inside the target's: join it now. Host root may directly; a rootless
+/// caller first enters its owner (the node's user namespace, which it
+/// made), and the target's user namespace, that one's child, after.
+/// `Ok(false)`: an ordinary one, owned by the target's user namespace;
+/// joined later.
+fn join_foreign(tpid: &str, net: std::os::fd::BorrowedFd<'_>, flag: libc::c_int) -> Result<bool> {
+    let what = if flag == libc::CLONE_NEWUTS {
+        "UTS"
+    } else {
+        "network"
+    };
     use std::os::unix::fs::MetadataExt;
-    let owner =
-        sys::ns_owner(net).map_err(|e| Error::new("exec", format!("owner of the netns: {e}")))?;
+    let owner = sys::ns_owner(net)
+        .map_err(|e| Error::new("exec", format!("owner of the {what} namespace: {e}")))?;
     let owner_ino = fs::File::from(
         owner
             .try_clone()
@@ -100,15 +111,15 @@ fn join_foreign_net(tpid: &str, net: std::os::fd::BorrowedFd<'_>) -> Result<bool
     if owner_ino.is_none() || owner_ino == ns_ino(tpid, "user") {
         return Ok(false);
     }
-    if owner_ino != ns_ino("self", "user") && sys::setns(net, libc::CLONE_NEWNET).is_ok() {
+    if owner_ino != ns_ino("self", "user") && sys::setns(net, flag).is_ok() {
         return Ok(true);
     }
     if owner_ino != ns_ino("self", "user") {
         sys::setns(owner.as_fd(), libc::CLONE_NEWUSER)
             .map_err(|e| Error::new("exec", format!("join the node's user namespace: {e}")))?;
     }
-    sys::setns(net, libc::CLONE_NEWNET)
-        .map_err(|e| Error::new("exec", format!("join the node's network namespace: {e}")))?;
+    sys::setns(net, flag)
+        .map_err(|e| Error::new("exec", format!("join the node's {what} namespace: {e}")))?;
     Ok(true)
 }
 

@@ -71,6 +71,14 @@ pub(crate) fn enter_parent_userns(path: &Path) -> Result<(), Error> {
         .map_err(|e| Error::new("pod", format!("join {}: {e}", what())))
 }
 
+/// `/proc/<pid>/ns/uts` for a network namespace given as
+/// `/proc/<pid>/ns/net`; `None` for any other path.
+fn sibling_uts(net: &Path) -> Option<std::path::PathBuf> {
+    let dir = net.parent()?;
+    (net.file_name()? == "net" && dir.file_name()? == "ns" && dir.starts_with("/proc"))
+        .then(|| dir.join("uts"))
+}
+
 /// `hostNetwork`: enters the network namespace at `path` (the node's) and
 /// a mount namespace of our own with a read-only `/sys` of it, before the
 /// Pod's user namespace is made or joined: only now may we (host root, or
@@ -86,6 +94,29 @@ pub(crate) fn enter_host_network(path: &Path) -> Result<(), Error> {
     })?;
     sys::setns(fd.as_fd(), libc::CLONE_NEWNET)
         .map_err(|e| Error::new("pod", format!("join the node's network namespace: {e}")))?;
+    // Its UTS namespace too: a hostNetwork Pod's hostname is the node's
+    // (containerd gives it the node's UTS). A lab world's node keeps its
+    // own beside its network namespace (`/proc/<holder>/ns/uts`).
+    // Only when it is another (a lab node alone keeps the host's, which
+    // is ours already and, rootless, not ours to enter).
+    let other = |p: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        let id = |m: fs::Metadata| (m.dev(), m.ino());
+        match (fs::metadata(p), fs::metadata("/proc/self/ns/uts")) {
+            (Ok(a), Ok(b)) => id(a) != id(b),
+            _ => true,
+        }
+    };
+    if let Some(uts) = sibling_uts(path).filter(|u| other(u)) {
+        let fd = fs::File::open(&uts).map(OwnedFd::from).map_err(|e| {
+            Error::new(
+                "pod",
+                format!("open the node's UTS namespace {}: {e}", uts.display()),
+            )
+        })?;
+        sys::setns(fd.as_fd(), libc::CLONE_NEWUTS)
+            .map_err(|e| Error::new("pod", format!("join the node's UTS namespace: {e}")))?;
+    }
     sys::unshare(libc::CLONE_NEWNS).map_err(|e| Error::new("namespaces.mount", e.to_string()))?;
     sys::mount(
         None,
@@ -103,4 +134,20 @@ pub(crate) fn enter_host_network(path: &Path) -> Result<(), Error> {
         None,
     )
     .map_err(|e| Error::new("mount", format!("the node's /sys: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sibling_uts;
+    use std::path::Path;
+
+    #[test]
+    fn only_a_holders_proc_net_namespace_has_a_uts_beside_it() {
+        assert_eq!(
+            sibling_uts(Path::new("/proc/42/ns/net")).as_deref(),
+            Some(Path::new("/proc/42/ns/uts"))
+        );
+        assert_eq!(sibling_uts(Path::new("/run/netns/x")), None);
+        assert_eq!(sibling_uts(Path::new("/tmp/ns/net")), None);
+    }
 }

@@ -15,6 +15,7 @@
 use super::state::AgentProcess;
 use serde::{Deserialize, Serialize};
 use std::io;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -102,14 +103,26 @@ fn spawn(a: &NodeAgent, holder_pid: &impl Fn(&str) -> Option<i32>) -> io::Result
         .append(true)
         .open(&a.log)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", a.log.display())))?;
-    let mut child = Command::new(&a.program)
-        .args(&a.args)
+    let mut cmd = Command::new(&a.program);
+    cmd.args(&a.args)
         .arg(NETNS_PID_FLAG)
         .arg(pid.to_string())
         .current_dir("/")
         .stdin(Stdio::piped())
         .stdout(log.try_clone()?)
-        .stderr(log)
+        .stderr(log);
+    // SAFETY: the closure runs in the forked child before exec and makes
+    // only async-signal-safe calls (sigprocmask, signal).
+    unsafe {
+        // The keeper blocks the signals it reads from a signalfd; a mask
+        // survives exec, and the agent's children with it (its dnsmasq
+        // never saw the SIGHUP that reloads the cluster's names).
+        cmd.pre_exec(|| {
+            crate::sys::reset_signals();
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("start {}: {e}", a.program.display())))?;
     let lifeline = child.stdin.take();

@@ -118,6 +118,7 @@ impl Tools {
             bind(state.join("pods"), "/var/lib/kubelet/pods", true),
             bind(state.join("configmaps"), "/etc/kubelab/configmaps", false),
             bind(state.join("secrets"), "/etc/kubelab/secrets", false),
+            bind(node.disks_dir(), super::DISKS, false),
         ]);
         let path = s
             .env
