@@ -400,6 +400,9 @@ impl NodeSlot {
 pub struct NodeFactory<I> {
     pub inner: I,
     pub node: Arc<NodeSlot>,
+    /// A two-track lesson's cluster sandbox: no node tools in it (its
+    /// `kubectl` is the real one, src/course/track.rs).
+    pub except: Option<String>,
 }
 
 impl<I> SandboxFactory for NodeFactory<I>
@@ -413,6 +416,9 @@ where
         spec: &Spec,
         console: Option<PtySize>,
     ) -> io::Result<Box<dyn LabSandbox>> {
+        if self.except.as_deref() == Some(name) {
+            return self.inner.start(name, spec, console);
+        }
         let node = self.node.wait()?;
         self.inner.start(name, &node.sandbox_spec(spec), console)
     }
