@@ -315,3 +315,37 @@ fn shrinking_the_pane_keeps_the_cursor_line_and_moves_the_rest_to_scrollback() {
     let text = p.screen_text();
     assert!(text.contains("row-20"), "scrollback:\n{text}");
 }
+
+/// A run block's lines go in one at a time: the first reads its standard
+/// input for a moment (as `runc exec` does); typed all at once, it would
+/// have read the second line, which then never ran.
+#[test]
+fn a_run_block_types_each_line_once_the_one_before_has_finished() {
+    let mut p = pane();
+    wait_for(&mut p, "prompt", |t| t.contains("lab$"));
+    p.type_text("bash -c 'read -t 0.5 x; echo \"read:[$x]\"'\necho second-$((1+1))");
+    assert!(p.typing(), "the second line waits for the first");
+    let t = wait_for(&mut p, "the second line's output", |t| {
+        t.contains("second-2") || t.contains("read:[echo")
+    });
+    assert!(
+        t.contains("read:[]"),
+        "the first line read the second:\n{t}"
+    );
+    assert!(!p.typing());
+}
+
+/// A key from the learner drops what a run block has not typed yet.
+#[test]
+fn the_learner_typing_stops_a_run_block() {
+    let mut p = pane();
+    wait_for(&mut p, "prompt", |t| t.contains("lab$"));
+    p.type_text("sleep 1\necho never-$((2+2))");
+    type_keys(&mut p, "\n");
+    assert!(!p.typing());
+    type_keys(&mut p, "echo after-$((3+3))\n");
+    wait_for(&mut p, "the learner's command", |t| t.contains("after-6"));
+    std::thread::sleep(Duration::from_millis(1500));
+    p.poll();
+    assert!(!p.screen_text().contains("never-4"), "{}", p.screen_text());
+}

@@ -108,6 +108,15 @@ impl Session {
         })
     }
 
+    /// The terminal's foreground process group (as this process sees PIDs):
+    /// the shell's own while it waits for a command, a command's while one
+    /// runs in the foreground. `None` if the PTY cannot say.
+    pub fn foreground(&self) -> Option<i32> {
+        rustix::termios::tcgetpgrp(&self.master)
+            .ok()
+            .map(|p| p.as_raw_nonzero().get())
+    }
+
     /// Sends bytes to the program (keys, pasted text). Never blocks the caller.
     pub fn write(&self, bytes: impl Into<Vec<u8>>) {
         let _ = self.input.send(bytes.into());

@@ -15,6 +15,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,8 +54,27 @@ pub struct ShellPane {
     pending_input: Vec<u8>,
     scroll: usize,
     enter_at: Option<Instant>,
+    /// A run block's lines not typed yet: each goes in once the one before
+    /// has finished ([`ShellPane::feed`]).
+    queued: VecDeque<String>,
+    typing: Option<Typing>,
     text: &'static PaneText,
 }
+
+/// Where typing a run block's lines stands.
+struct Typing {
+    /// The foreground process group that reads commands (the shell at its
+    /// prompt, or one the block started, such as `unshare … sh`).
+    reader: Option<i32>,
+    sent_at: Instant,
+}
+
+/// After a line, the next waits until the command reader is in the
+/// foreground again and the output has been quiet this long…
+const LINE_QUIET: Duration = Duration::from_millis(100);
+/// …or, when another program holds the terminal (a shell the block
+/// started, which the next lines are for), quiet this long.
+const OTHER_READER_QUIET: Duration = Duration::from_millis(1000);
 
 impl ShellPane {
     pub fn new(title: impl Into<String>, spawner: Spawner, notify: Notify) -> ShellPane {
@@ -68,6 +88,8 @@ impl ShellPane {
             pending_input: Vec::new(),
             scroll: 0,
             enter_at: None,
+            queued: VecDeque::new(),
+            typing: None,
             text: text(Lang::En),
         }
     }
@@ -109,6 +131,8 @@ impl ShellPane {
         self.phase = Phase::Idle;
         self.started = Arc::default();
         self.pending_input.clear();
+        self.queued.clear();
+        self.typing = None;
     }
 
     /// Picks up a finished start. Call on every event; returns true when the
@@ -142,10 +166,63 @@ impl ShellPane {
                 None => {}
             }
         }
+        self.feed(Instant::now());
         if let Phase::Live(s) = &self.phase {
             changed |= s.take_dirty();
         }
         changed
+    }
+
+    /// Types the next queued line of a run block when the line before has
+    /// been taken care of: the command reader back in the foreground (the
+    /// command ended) and the output quiet. Typing all lines at once left
+    /// the later ones in the terminal's input, where a command that reads
+    /// its standard input (`runc exec`, `ssh`) swallowed them.
+    fn feed(&mut self, now: Instant) {
+        let Phase::Live(s) = &self.phase else {
+            return;
+        };
+        if s.state() != SessionState::Running {
+            self.queued.clear();
+            self.typing = None;
+            return;
+        }
+        let Some(line) = self.queued.front() else {
+            self.typing = None;
+            return;
+        };
+        let fg = s.foreground();
+        let ready = match &mut self.typing {
+            None => {
+                self.typing = Some(Typing {
+                    reader: fg,
+                    sent_at: now,
+                });
+                true
+            }
+            Some(t) => {
+                let quiet_since = s.last_output().unwrap_or(t.sent_at).max(t.sent_at);
+                let quiet = now.saturating_duration_since(quiet_since);
+                if fg.is_some() && fg == t.reader {
+                    quiet >= LINE_QUIET
+                } else if quiet >= OTHER_READER_QUIET {
+                    t.reader = fg; // the next lines are for it
+                    true
+                } else {
+                    false
+                }
+            }
+        };
+        if !ready {
+            return;
+        }
+        let bytes = keys::typed(line);
+        s.write(bytes);
+        self.queued.pop_front();
+        if let Some(t) = &mut self.typing {
+            t.sent_at = now;
+        }
+        self.enter_at = Some(now);
     }
 
     pub fn title(&self) -> &str {
@@ -205,6 +282,10 @@ impl ShellPane {
             .map(|s| s.parser().screen().application_cursor())
             .unwrap_or(false);
         if let Some(bytes) = keys::encode(key, app_cursor) {
+            // The learner takes over: a run block's lines not typed yet
+            // are dropped (Ctrl-C stops a block as it stops a command).
+            self.queued.clear();
+            self.typing = None;
             if key.code == KeyCode::Enter {
                 self.enter_at = Some(Instant::now());
             }
@@ -232,16 +313,21 @@ impl ShellPane {
 
     /// Types text as the learner would (a run block): each line ends with
     /// Enter. Starts the shell first if needed.
+    /// The lines go in one at a time, each once the one before has
+    /// finished ([`ShellPane::feed`]), as a learner would type them.
     pub fn type_text(&mut self, text: &str) {
-        let mut text = text.to_string();
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
         if self.running().is_none() && !self.is_starting() {
             self.start();
         }
+        self.scroll = 0;
+        self.queued.extend(text.lines().map(|l| format!("{l}\n")));
         self.enter_at = Some(Instant::now());
-        self.send(keys::typed(&text));
+        self.feed(Instant::now());
+    }
+
+    /// Whether a run block is still being typed.
+    pub fn typing(&self) -> bool {
+        !self.queued.is_empty()
     }
 
     fn send(&mut self, bytes: Vec<u8>) {
@@ -278,6 +364,9 @@ impl ShellPane {
         let Some(at) = self.enter_at else {
             return false;
         };
+        if self.typing() {
+            return false; // the block's last line has not gone in yet
+        }
         let last = self.session().and_then(Session::last_output).unwrap_or(at);
         let since = last.max(at);
         if now.saturating_duration_since(since) >= quiet {
