@@ -43,6 +43,8 @@ pub struct Strings {
     pub check_sandbox_fresh: &'static str,
     /// A `needs=limits` check of a sandbox without cgroup limits: skipped.
     pub check_unavailable: &'static str,
+    /// A two-track lesson's cluster-track check while no cluster answers.
+    pub check_track_skipped: &'static str,
     /// Enter on such a check (instead of a hint that would send the learner
     /// to redo what cannot work here).
     pub check_unavailable_enter: &'static str,
@@ -109,6 +111,7 @@ static ZH: Strings = Strings {
     check_done_earlier: "✓ 之前已完成 · {date}",
     check_sandbox_fresh: "沙箱是新的 — 重做一遍可以实时看到结果",
     check_unavailable: "– 本机无法完成，已跳过",
+    check_track_skipped: "– 集群轨道，已跳过",
     check_unavailable_enter: "这一项需要 cgroup 限制，本机没有：已记为跳过，接着往下读即可",
     lang: Lang::Zh,
     hint_label: "提示：",
@@ -186,6 +189,7 @@ static EN: Strings = Strings {
     check_done_earlier: "✓ done earlier · {date}",
     check_sandbox_fresh: "the sandbox is fresh — redo to see it live",
     check_unavailable: "– not available on this machine, skipped",
+    check_track_skipped: "– cluster track, skipped",
     check_unavailable_enter: "This needs cgroup limits, which this machine lacks: skipped, read on",
     lang: Lang::En,
     hint_label: "Hint: ",

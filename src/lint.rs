@@ -521,9 +521,45 @@ pub fn lint_lesson(l: &Lesson) -> Vec<Diagnostic> {
     }
     d.extend(lint_step_panes(l));
     d.extend(unhighlighted_languages(l));
-    d.extend(crate::cluster::lint::lint(l));
-    d.extend(crate::lab::node::lint::lint(l));
-    d.extend(crate::lab::world::lint::lint(l));
+    d.extend(lint_labs(l));
+    d
+}
+
+/// The cluster, node and world lints; a two-track lesson's each track as
+/// the lab of its own it is (src/course/track.rs), and each with a check.
+fn lint_labs(l: &Lesson) -> Vec<Diagnostic> {
+    use crate::course::track::{self, Track};
+    let one = |l: &Lesson| {
+        let mut d = crate::cluster::lint::lint(l);
+        d.extend(crate::lab::node::lint::lint(l));
+        d.extend(crate::lab::world::lint::lint(l));
+        d
+    };
+    if !track::two_track(&l.front) {
+        return one(l);
+    }
+    let mut d = Vec::new();
+    for t in [Track::Node, Track::Cluster] {
+        let view = track::view(l, t);
+        if view.doc.checks().is_empty() {
+            d.push(Diagnostic::error(
+                &l.path,
+                front_line(l, "sandbox"),
+                1,
+                format!(
+                    "a two-track lesson whose {} track has no check; every track proves what \
+                     the learner did (a block naming the cluster sandbox, or a kind=cluster check, \
+                     is the cluster track; every other one the node track)",
+                    t.name()
+                ),
+            ));
+        }
+        for x in one(&view) {
+            if !d.contains(&x) {
+                d.push(x);
+            }
+        }
+    }
     d
 }
 

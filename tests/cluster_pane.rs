@@ -91,7 +91,7 @@ fn without_a_cluster_the_shell_and_the_objects_pane_say_why() {
             // And the status bar says it in a few words.
             let bar = s.lines().last().unwrap();
             assert!(
-                bar.contains("this lab needs a cluster (`kubelab doctor`)"),
+                bar.contains("no cluster here (`kubelab doctor` says how to make one)"),
                 "{bar}"
             );
             break;

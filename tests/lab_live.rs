@@ -507,3 +507,47 @@ fn the_trust_answer_is_remembered_for_the_course_folder() {
     assert!(h.lab().is_some(), "a remembered course starts right away");
     h.shutdown();
 }
+
+/// A two-track lesson in the reader without a cluster: the node track runs
+/// (its check fails with its own reason), the cluster track's checks show
+/// as skipped with the reason — never as failed — and are not recorded.
+#[test]
+fn without_a_cluster_the_cluster_tracks_checks_are_skipped_not_failed() {
+    let Some(f) = engine_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let text = "+++\nid = \"two-live\"\ntitle = \"T\"\npanes = [\"shell\", \"shell@k8s\"]\n\
+        [cluster]\nsandbox = \"k8s\"\n[sandboxes.main]\n[sandboxes.k8s]\nrootfs = \"host\"\n+++\n# T\n\n\
+        ## Node track\n\n```sh check id=n\n# hint: h\necho node not yet; exit 1\n```\n\n\
+        ## Cluster track\n\n```sh check id=c sandbox=k8s\n# hint: h\nkubectl get cm x\n```\n\n\
+        ```toml check id=k kind=cluster\n# hint: h\nobject = \"configmap/x\"\nexists = true\n```\n";
+    let path = dir.path().join("two-live.md");
+    std::fs::write(&path, text).unwrap();
+    let lesson = kubelab::course::lesson::parse_text(text, &path, Lang::En)
+        .lesson
+        .unwrap();
+    if kubelab::cluster::lab::answers(lesson.front.cluster.as_ref().unwrap()).is_ok() {
+        eprintln!("SKIP: a cluster answers here; this test is about a machine without one");
+        return;
+    }
+    let mut h = host(f, TrustState::Builtin);
+    h.lesson_opened(Some(&lesson));
+    wait_until("node check fails with its reason", 30, || {
+        h.update();
+        matches!(check_status(&h, "n"), Some(CheckStatus::Fail(Some(ref r))) if r == "node not yet")
+            .then_some(())
+    });
+    for id in ["c", "k"] {
+        wait_until("cluster check skipped", 30, || {
+            h.update();
+            match check_status(&h, id) {
+                Some(CheckStatus::Skipped(why)) => {
+                    assert!(why.contains("cluster"), "{id}: {why}");
+                    Some(())
+                }
+                Some(CheckStatus::Fail(r)) => panic!("{id} failed: {r:?}"),
+                _ => None,
+            }
+        });
+    }
+    h.lesson_opened(None);
+}

@@ -343,3 +343,29 @@ fn foreign_info_strings_are_quiet_and_unknown_languages_are_notes() {
     assert_eq!(notes.len(), 2, "{m:#?}");
     assert!(notes.iter().all(|n| n.contains("`ymal`")), "{m:#?}");
 }
+
+/// A two-track lesson: each track is linted as the lab of its own it is
+/// (a world beside the cluster sandbox is clean), and each needs a check.
+#[test]
+fn two_track_lessons_lint_each_track_and_want_a_check_in_each() {
+    let front = "panes = [\"shell@node1\", \"network@node1\", \"shell@k8s\", \"objects\"]\n\
+        requires = [\"ip\"]\n[world]\n[[world.nodes]]\nname = \"node1\"\n\
+        [cluster]\nsandbox = \"k8s\"\nrequires = [\"kubectl\"]\n\
+        [sandboxes.k8s]\nrootfs = \"host\"\n";
+    let node = "## Node track\n\n```sh check id=n node=node1\n# hint: h\nip link show br0\n```\n\n\
+        ```sh solution node=node1\nip link add br0 type bridge\n```\n";
+    let cluster =
+        "## Cluster track\n\n```sh check id=c sandbox=k8s\n# hint: h\nkubectl get cm x\n```\n\n\
+        ```toml check id=k kind=cluster\n# hint: h\nobject = \"configmap/x\"\nexists = true\n```\n";
+    let l = lesson("01-a", front, &format!("{node}\n{cluster}"));
+    let r = lint_one(&l, &l);
+    assert!(r.diagnostics.is_empty(), "{:#?}", messages(&r));
+
+    let l = lesson("01-a", front, node);
+    let m = messages(&lint_one(&l, &l));
+    assert!(
+        m.iter()
+            .any(|x| x.contains("error: a two-track lesson whose cluster track has no check")),
+        "{m:#?}"
+    );
+}

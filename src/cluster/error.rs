@@ -111,8 +111,10 @@ impl ClusterError {
     pub fn short(&self, lang: Lang) -> String {
         let zh = lang == Lang::Zh;
         match self {
-            ClusterError::NoCluster if zh => "此实验需要集群（`kubelab doctor`）".into(),
-            ClusterError::NoCluster => "this lab needs a cluster (`kubelab doctor`)".into(),
+            ClusterError::NoCluster if zh => "本机没有集群（`kubelab doctor` 说明如何创建）".into(),
+            ClusterError::NoCluster => {
+                "no cluster here (`kubelab doctor` says how to make one)".into()
+            }
             ClusterError::Kubeconfig(_) if zh => "kubeconfig 无法使用（见对象窗格）".into(),
             ClusterError::Kubeconfig(_) => "kubeconfig unusable (see the Objects pane)".into(),
             ClusterError::Unreachable { server, .. } if zh => {

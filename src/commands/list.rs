@@ -63,8 +63,14 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<i32> {
                     let st = progress.status(&loaded.lessons[index]);
                     let (d, t) = st.items();
                     let open = e.id.as_deref().is_none_or(|id| lock.is_open(id));
+                    let word = match (open, st.tracks_done()) {
+                        (false, _) => "locked".to_string(),
+                        // A two-track lesson: which track was done.
+                        (true, Some(track)) => format!("{} ({track} track)", st.word()),
+                        (true, None) => st.word().to_string(),
+                    };
                     (
-                        if open { st.word() } else { "locked" }.to_string(),
+                        word,
                         (t > 0).then_some((d, t)),
                         Some((lang, fallback)),
                         None,

@@ -78,10 +78,13 @@ fn show(ctx: &Context) -> anyhow::Result<i32> {
         match lesson {
             Some(lesson) => {
                 let st = p.status(lesson);
+                let word = match st.tracks_done() {
+                    Some(t) => format!("{} ({})", l.word(st.word()), l.tracks(t)),
+                    None => l.word(st.word()).to_string(),
+                };
                 writeln!(
                     out,
-                    "{id}\t{}\t{} {}/{}\t{} {}/{}\t{title}",
-                    l.word(st.word()),
+                    "{id}\t{word}\t{} {}/{}\t{} {}/{}\t{title}",
                     l.checks,
                     st.checks_done,
                     st.checks_total,
@@ -194,6 +197,7 @@ struct Labels {
     wrong: &'static str,
     /// new, read, started, done.
     words: [&'static str; 4],
+    tracks: [&'static str; 3],
 }
 
 impl Labels {
@@ -216,6 +220,7 @@ impl Labels {
                 correct: "正确",
                 wrong: "错误",
                 words: ["未开始", "已读", "进行中", "完成"],
+                tracks: ["节点轨道已完成", "集群轨道已完成", "两条轨道都已完成"],
             },
             Lang::En => &Labels {
                 file: "progress file",
@@ -234,8 +239,15 @@ impl Labels {
                 correct: "correct",
                 wrong: "wrong",
                 words: ["new", "read", "started", "done"],
+                tracks: ["node track done", "cluster track done", "both tracks done"],
             },
         }
+    }
+
+    /// A two-track lesson's completed tracks (`node`, `cluster`, `both`).
+    fn tracks(&self, which: &str) -> &'static str {
+        let i = ["node", "cluster", "both"].iter().position(|w| *w == which);
+        i.map_or("?", |i| self.tracks[i])
     }
 
     fn word(&self, en: &str) -> &'static str {

@@ -191,6 +191,7 @@ pub fn run_with(
                 checks: Vec::new(),
                 seconds: 0.0,
                 shared_with: None,
+                skipped_tracks: Vec::new(),
             });
         }
     }
@@ -212,6 +213,7 @@ pub fn run_with(
                     checks: Vec::new(),
                     seconds: 0.0,
                     shared_with: None,
+                    skipped_tracks: Vec::new(),
                 });
             }
             continue;
@@ -318,6 +320,9 @@ fn print_lesson(out: &mut dyn Write, r: &LessonReport) {
     for p in &r.problems {
         let _ = writeln!(out, "  ! {}", crate::sanitize::text(p));
     }
+    for t in &r.skipped_tracks {
+        let _ = writeln!(out, "  - SKIP {}", crate::sanitize::text(t));
+    }
     let word = match r.status {
         Status::Pass => "PASS",
         Status::Fail => "FAIL",
@@ -367,6 +372,7 @@ mod tests {
             }],
             seconds: 1.0,
             shared_with: None,
+            skipped_tracks: vec![nasty.into()],
         };
         let mut out = Vec::new();
         print_lesson(&mut out, &r);

@@ -225,6 +225,7 @@ pub fn parse(front: &str, first_line: u32, path: &Path) -> Result<FrontMatter, D
     if fm.world.is_some() {
         super::world::check(&fm, front, first_line, path)?;
     }
+    super::track::check_front(&fm, front, first_line, path)?;
     Ok(fm)
 }
 

@@ -23,6 +23,7 @@ pub mod model;
 pub mod node;
 pub mod suggest;
 pub mod summary;
+pub mod track;
 pub mod world;
 
 pub use load::{

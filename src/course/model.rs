@@ -351,6 +351,16 @@ pub struct ClusterReq {
     /// `plural` (`pods`); a cluster that serves none skips the lab.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// A two-track lesson (src/course/track.rs): the one sandbox of the
+    /// cluster track. Blocks naming it, and `kind=cluster` checks, are the
+    /// cluster track; every other block is the node track ([sandboxes],
+    /// `[node]` or `[world]`), which works without a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
+    /// What only the cluster track needs on the host (`["kubectl"]`): a
+    /// host without it skips the cluster track, not the lesson.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<Requirement>,
 }
 
 fn default_schema() -> u32 {
@@ -377,9 +387,21 @@ impl FrontMatter {
     /// world lesson its nodes, in order (the default first for a world).
     pub fn lab_targets(&self) -> Vec<&str> {
         match &self.world {
-            Some(w) => w.nodes.iter().map(|n| n.name.as_str()).collect(),
+            // A two-track world lesson: its nodes, then the cluster track's
+            // sandbox (the only `[sandboxes]` entry it may have).
+            Some(w) => w
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .chain(self.sandboxes.keys().map(String::as_str))
+                .collect(),
             None => self.sandboxes.keys().map(String::as_str).collect(),
         }
+    }
+
+    /// The cluster track's sandbox of a two-track lesson.
+    pub fn cluster_sandbox(&self) -> Option<&str> {
+        self.cluster.as_ref()?.sandbox.as_deref()
     }
 }
 

@@ -26,11 +26,18 @@ pub fn check(
 ) -> Result<(), Diagnostic> {
     let at = |line: u32, message: String| Diagnostic::error(path, line, 1, message);
     let world_line = header_line(front, first_line, "[world");
-    let clash = if !fm.sandboxes.is_empty() {
+    // A two-track lesson (src/course/track.rs) keeps its cluster track in
+    // the one sandbox `[cluster]` names; nothing else beside a world.
+    let cluster_sandbox = fm.cluster_sandbox();
+    let clash = if fm
+        .sandboxes
+        .keys()
+        .any(|s| Some(s.as_str()) != cluster_sandbox)
+    {
         Some("[sandboxes]")
     } else if fm.node.is_some() {
         Some("[node]")
-    } else if fm.cluster.is_some() {
+    } else if fm.cluster.is_some() && cluster_sandbox.is_none() {
         Some("[cluster]")
     } else {
         None
@@ -41,7 +48,8 @@ pub fn check(
             format!(
                 "[world] and {other} in one lesson: a world lesson's labs run in its nodes \
                  (`node=NAME` on a block, `shell@NAME` as a pane); move the other lab to a \
-                 lesson of its own"
+                 lesson of its own (a cluster track beside a world: `sandbox = \"NAME\"` in \
+                 [cluster] and that one sandbox, see \"Two-track lessons\" in lessons/README.md)"
             ),
         ));
     }
@@ -91,5 +99,17 @@ mod tests {
         assert!(parse(t, 2, p()).unwrap_err().message.contains("[node]"));
         let t = "[world]\n[[world.nodes]]\nname = \"a\"\npods = true\n";
         assert!(parse(t, 2, p()).is_ok());
+        // A cluster track beside the world: its one sandbox, nothing more.
+        let two = "[cluster]\nsandbox = \"k8s\"\n[sandboxes.k8s]\n[world]\n[[world.nodes]]\nname = \"a\"\n";
+        let fm = parse(two, 2, p()).unwrap();
+        assert_eq!(fm.lab_targets(), ["a", "k8s"]);
+        assert_eq!(fm.default_sandbox(), Some("a"));
+        let t = format!("[sandboxes.other]\n{two}");
+        assert!(parse(&t, 2, p())
+            .unwrap_err()
+            .message
+            .contains("[sandboxes]"));
+        let t = "[cluster]\n[world]\n[[world.nodes]]\nname = \"a\"\n";
+        assert!(parse(t, 2, p()).unwrap_err().message.contains("[cluster]"));
     }
 }

@@ -27,6 +27,10 @@ pub struct CheckResult {
     /// limits can never pass. The engine's note on why (see
     /// [`super::limits_off`]); the check counts as skipped, not failed.
     pub limits_off: Option<String>,
+    /// Not run: a two-track lesson's cluster-track check while its
+    /// sandbox could not start (no cluster, no kubectl), with the reason.
+    /// Shown as skipped, never as failed, and not recorded as done.
+    pub skipped: Option<String>,
 }
 
 /// Everything a check run needs besides the script.
@@ -48,6 +52,7 @@ pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -
             passed: false,
             reason: None,
             limits_off: Some(why),
+            skipped: None,
         };
     }
     let out = match check.on {
@@ -58,6 +63,7 @@ pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -
                 passed: false,
                 reason: env.host_declined.map(str::to_string),
                 limits_off: None,
+                skipped: None,
             };
         }
         CheckSide::Cluster => {
@@ -67,6 +73,7 @@ pub fn run_check(check: &CheckBlock, sandbox: &dyn LabSandbox, env: &CheckEnv) -
                 passed,
                 reason,
                 limits_off: None,
+                skipped: None,
             };
         }
         CheckSide::Host => {
@@ -111,6 +118,7 @@ pub fn result_of(id: &str, out: io::Result<ScriptOutput>) -> CheckResult {
         passed,
         reason,
         limits_off: None,
+        skipped: None,
     }
 }
 

@@ -6,6 +6,7 @@ use super::check::{run_check, CheckEnv, CheckResult};
 use super::cluster_run::{self, ClusterAccess, ClusterFactory, KubeconfigCluster, ResetGuard};
 use super::model::{self, Step};
 use crate::course::model::{Lesson, Requirement};
+use crate::course::track::{self, Track};
 use crate::panes::pty::PtySize;
 use crate::panes::session::{Session, SessionState};
 use kubelab_sandbox::spec::Spec;
@@ -79,6 +80,11 @@ pub struct LessonReport {
     /// proven against ([`same_lab`]), when not its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_with: Option<String>,
+    /// A two-track lesson's track that was skipped, with the reason
+    /// (`cluster track: no cluster answers …`); the lesson stands on the
+    /// other track.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_tracks: Vec<String>,
 }
 
 /// Whether two translations of a lesson share one lab: the same id,
@@ -173,6 +179,9 @@ pub fn test_lab_on(
     cluster: &dyn ClusterAccess,
     kubelab: &Path,
 ) -> Vec<LessonReport> {
+    if group.first().is_some_and(|l| track::two_track(&l.front)) {
+        return test_two_tracks(group, factory, cluster, kubelab);
+    }
     let started = Instant::now();
     let first_lang = group.first().map(|l| l.lang.code().to_string());
     let mut reports: Vec<LessonReport> = group
@@ -187,6 +196,7 @@ pub fn test_lab_on(
             checks: Vec::new(),
             seconds: 0.0,
             shared_with: if i == 0 { None } else { first_lang.clone() },
+            skipped_tracks: Vec::new(),
         })
         .collect();
     let Some(lead) = group.first() else {
@@ -213,6 +223,7 @@ pub fn test_lab_on(
         let in_world = super::world::WorldFactory {
             inner: factory,
             world: world.clone(),
+            except: None,
         };
         run_lab(group, &in_world, kubelab, &mut reports);
         drop(in_world);
@@ -230,6 +241,47 @@ pub fn test_lab_on(
             r.status = Status::Fail;
         }
         r.seconds = seconds;
+    }
+    reports
+}
+
+/// A two-track lesson (src/course/track.rs): each track proven as a lab
+/// of its own, the node track first. A skipped track is noted, not failed:
+/// the lesson stands on the other (in CI, with no cluster, on its node
+/// track).
+fn test_two_tracks(
+    group: &[&Lesson],
+    factory: &dyn SandboxFactory,
+    cluster: &dyn ClusterAccess,
+    kubelab: &Path,
+) -> Vec<LessonReport> {
+    let run = |t: Track| {
+        let views: Vec<Lesson> = group.iter().map(|l| track::view(l, t)).collect();
+        let refs: Vec<&Lesson> = views.iter().collect();
+        test_lab_on(&refs, factory, cluster, kubelab)
+    };
+    let mut reports = run(Track::Node);
+    let cluster_reports = run(Track::Cluster);
+    for (r, c) in reports.iter_mut().zip(cluster_reports) {
+        let node_skipped = r.status == Status::Skip;
+        if node_skipped {
+            r.skipped_tracks
+                .push(format!("node track: {}", r.problems.join("; ")));
+            r.problems.clear();
+        }
+        if c.status == Status::Skip {
+            r.skipped_tracks
+                .push(format!("cluster track: {}", c.problems.join("; ")));
+        } else {
+            r.checks.extend(c.checks);
+            r.problems.extend(c.problems);
+        }
+        r.status = match (node_skipped, &c.status) {
+            _ if r.status == Status::Fail || c.status == Status::Fail => Status::Fail,
+            (true, Status::Skip) => Status::Skip,
+            _ => Status::Pass,
+        };
+        r.seconds += c.seconds;
     }
     reports
 }
@@ -298,12 +350,13 @@ fn run_with_node(
     if lead.front.node.is_some() {
         // The lab's own node for this run (src/lab/node.rs): started
         // before the sandboxes, stopped (waited for) after them.
-        match super::node::LabNode::start(kubelab, lead) {
+        match super::node::LabNode::start_with_grace(kubelab, lead, Duration::ZERO) {
             Ok(node) => {
                 let node = std::sync::Arc::new(node);
                 let with_node = super::node::NodeFactory {
                     inner: factory,
                     node: super::node::NodeSlot::ready(node.clone()),
+                    except: None,
                 };
                 run_lab(group, &with_node, kubelab, reports);
                 drop(with_node);
@@ -385,6 +438,7 @@ fn run_lab(
                     c.target().unwrap_or("(default)")
                 )),
                 limits_off: None,
+                skipped: None,
             },
         }
     };

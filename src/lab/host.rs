@@ -491,10 +491,11 @@ impl PaneHost for LabHost {
             lab.results()
                 .into_iter()
                 .map(|(id, r)| {
-                    let st = match (r.passed, r.limits_off) {
-                        (true, _) => CheckStatus::Pass,
-                        (false, Some(why)) => CheckStatus::Unavailable(why),
-                        (false, None) => CheckStatus::Fail(r.reason),
+                    let st = match (r.passed, r.limits_off, r.skipped) {
+                        (true, _, _) => CheckStatus::Pass,
+                        (false, Some(why), _) => CheckStatus::Unavailable(why),
+                        (false, None, Some(why)) => CheckStatus::Skipped(why),
+                        (false, None, None) => CheckStatus::Fail(r.reason),
                     };
                     (id, st)
                 })

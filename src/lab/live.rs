@@ -13,6 +13,7 @@ use super::check::{run_check, CheckEnv, CheckResult, CHECK_TIMEOUT};
 use super::harness::SandboxFactory;
 use super::model;
 use crate::course::model::Lesson;
+use crate::course::track;
 use crate::doc::ir::CheckBlock;
 use crate::panes::inspect::sampler::Sampler;
 use crate::panes::kind::{PaneKind, PaneRef};
@@ -47,8 +48,12 @@ pub struct SandboxCell {
     name: String,
     spec: kubelab_sandbox::spec::Spec,
     /// The lesson id of a `[cluster]` lab: its sandboxes get the cluster's
-    /// environment (src/cluster/lab.rs).
+    /// environment (src/cluster/lab.rs) — in a two-track lesson only the
+    /// cluster track's sandbox.
     cluster_lesson: Option<String>,
+    /// What the cluster track needs on the host (`[cluster].requires`):
+    /// unmet, the sandbox does not start and says why.
+    cluster_requires: Vec<crate::course::model::Requirement>,
     factory: Arc<dyn SandboxFactory + Send + Sync>,
     /// Inspector kinds shown for this sandbox (sampled while it runs).
     kinds: Vec<PaneKind>,
@@ -67,6 +72,14 @@ impl SandboxCell {
     pub fn get(&self) -> Option<Arc<dyn LabSandbox>> {
         match &*self.lock() {
             CellState::Ready(sb) => Some(sb.clone()),
+            _ => None,
+        }
+    }
+
+    /// Why the sandbox could not start, once it failed.
+    pub fn failure(&self) -> Option<String> {
+        match &*self.lock() {
+            CellState::Failed(e) => Some(e.clone()),
             _ => None,
         }
     }
@@ -140,6 +153,14 @@ impl SandboxCell {
     /// environment (namespace made first; a cluster problem is the
     /// sandbox's start error, shown in its pane).
     fn cluster_spec(&self) -> io::Result<kubelab_sandbox::spec::Spec> {
+        let unmet: Vec<String> = self
+            .cluster_requires
+            .iter()
+            .filter_map(|r| self.factory.unmet(*r))
+            .collect();
+        if !unmet.is_empty() {
+            return Err(io::Error::other(unmet.join("; ")));
+        }
         match &self.cluster_lesson {
             Some(lesson) => {
                 let p = crate::cluster::lab::prepare_blocking(lesson).map_err(io::Error::other)?;
@@ -245,10 +266,14 @@ impl LiveLab {
             .node
             .as_ref()
             .map(|_| super::node::NodeSlot::start(kubelab.clone(), lesson.clone()));
+        // A two-track lesson's cluster sandbox gets neither the node's
+        // tools (its `kubectl` is the real one) nor a world node's place.
+        let cluster_sandbox = lesson.front.cluster_sandbox().map(str::to_string);
         let factory: Arc<dyn SandboxFactory + Send + Sync> = match &node {
             Some(slot) => Arc::new(super::node::NodeFactory {
                 inner: factory,
                 node: slot.clone(),
+                except: cluster_sandbox.clone(),
             }),
             None => factory,
         };
@@ -266,6 +291,7 @@ impl LiveLab {
             Some(slot) => Arc::new(super::world::WorldFactory {
                 inner: factory,
                 world: slot.clone(),
+                except: cluster_sandbox.clone(),
             }),
             None => factory,
         };
@@ -294,7 +320,12 @@ impl LiveLab {
                     .front
                     .cluster
                     .as_ref()
+                    .filter(|_| cluster_sandbox.as_ref().is_none_or(|cs| cs == name))
                     .map(|_| lesson.front.id.clone()),
+                cluster_requires: match (&lesson.front.cluster, &cluster_sandbox) {
+                    (Some(c), Some(cs)) if cs == name => c.requires.clone(),
+                    _ => Vec::new(),
+                },
                 factory: factory.clone(),
                 kinds,
                 notify: notify.clone(),
@@ -665,8 +696,28 @@ impl CheckLoop {
                 if visible.as_ref().is_some_and(|v| !v.contains(&c.id)) {
                     continue; // off screen: keeps its last result
                 }
-                let name = model::sandbox_for(&self.lesson.front, c.target());
-                let Some(sb) = name.and_then(|n| self.cells.get(n)).and_then(|c| c.get()) else {
+                let cell =
+                    track::check_sandbox(&self.lesson.front, c).and_then(|n| self.cells.get(n));
+                let Some(sb) = cell.and_then(|c| c.get()) else {
+                    // The cluster track without a cluster: skipped, saying why.
+                    let why = cell.and_then(|cell| cell.failure()).filter(|_| {
+                        track::of_check(&self.lesson.front, c) == track::Track::Cluster
+                            && track::two_track(&self.lesson.front)
+                    });
+                    if let Some(why) = why {
+                        let r = CheckResult {
+                            id: c.id.clone(),
+                            passed: false,
+                            reason: None,
+                            limits_off: None,
+                            skipped: Some(why),
+                        };
+                        let mut map = self.results.lock().unwrap_or_else(|e| e.into_inner());
+                        if map.get(&c.id) != Some(&r) {
+                            map.insert(c.id.clone(), r);
+                            changed = true;
+                        }
+                    }
                     continue;
                 };
                 let env = CheckEnv {

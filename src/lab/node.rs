@@ -44,6 +44,12 @@ pub const START_DEADLINE: Duration = Duration::from_secs(20);
 /// default, plus margin) before it is killed.
 pub const STOP_DEADLINE: Duration = Duration::from_secs(45);
 
+/// How long each Pod may take to end when the reader stops the lab's node
+/// (leaving the lesson, quitting): the kubelet's `shutdownGracePeriod`
+/// caps every Pod's own grace period the same way. A `sleep` that ignores
+/// SIGTERM would otherwise hold the learner's quit for its 30 s.
+pub const READER_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
 /// A running lab node; dropping it stops the node and waits (bounded).
 pub struct LabNode {
     name: String,
@@ -56,7 +62,18 @@ impl LabNode {
     /// Starts the node of `lesson` (which has `[node]`) with the kubelab
     /// binary `kubelab`: makes its directory, copies the ConfigMaps and
     /// Secrets in, starts `kubelab node` and waits until its socket answers.
+    /// Its Pods get at most [`READER_SHUTDOWN_GRACE`] when it stops.
     pub fn start(kubelab: &Path, lesson: &Lesson) -> io::Result<LabNode> {
+        LabNode::start_with_grace(kubelab, lesson, READER_SHUTDOWN_GRACE)
+    }
+
+    /// [`LabNode::start`], its Pods getting at most `shutdown_grace` to end
+    /// when it stops (`kubelab test`: none, nothing watches them then).
+    pub fn start_with_grace(
+        kubelab: &Path,
+        lesson: &Lesson,
+        shutdown_grace: Duration,
+    ) -> io::Result<LabNode> {
         let req = lesson.front.node.clone().unwrap_or_default();
         let root = crate::course::files::include_root(&lesson.path, None);
         let seed = crate::course::node::read_seed(&lesson.path, &root, &req)
@@ -78,7 +95,7 @@ impl LabNode {
             child: Mutex::new(None),
         };
         node.prepare(&seed)?;
-        node.spawn(kubelab, &req)?;
+        node.spawn(kubelab, &req, shutdown_grace)?;
         node.wait_ready()?;
         Ok(node)
     }
@@ -141,7 +158,7 @@ impl LabNode {
         self.tools.write_scripts()
     }
 
-    fn spawn(&self, kubelab: &Path, req: &NodeReq) -> io::Result<()> {
+    fn spawn(&self, kubelab: &Path, req: &NodeReq, shutdown_grace: Duration) -> io::Result<()> {
         use std::os::unix::process::CommandExt;
         let log = std::fs::File::create(self.dir.join("node.log"))?;
         let suffix = self
@@ -167,6 +184,8 @@ impl LabNode {
             .arg("2s")
             .arg("--cgroup-key")
             .arg(format!("{}-{suffix}", req.name))
+            .arg("--shutdown-grace-period")
+            .arg(format!("{}ms", shutdown_grace.as_millis()))
             .arg("--lifeline")
             .arg("--remove-when-done")
             .arg(&self.dir)
@@ -400,6 +419,9 @@ impl NodeSlot {
 pub struct NodeFactory<I> {
     pub inner: I,
     pub node: Arc<NodeSlot>,
+    /// A two-track lesson's cluster sandbox: no node tools in it (its
+    /// `kubectl` is the real one, src/course/track.rs).
+    pub except: Option<String>,
 }
 
 impl<I> SandboxFactory for NodeFactory<I>
@@ -413,6 +435,9 @@ where
         spec: &Spec,
         console: Option<PtySize>,
     ) -> io::Result<Box<dyn LabSandbox>> {
+        if self.except.as_deref() == Some(name) {
+            return self.inner.start(name, spec, console);
+        }
         let node = self.node.wait()?;
         self.inner.start(name, &node.sandbox_spec(spec), console)
     }

@@ -173,6 +173,9 @@ fn make_run_dir() -> io::Result<PathBuf> {
 pub struct WorldFactory<I> {
     pub inner: I,
     pub world: Arc<WorldSlot>,
+    /// A two-track lesson's cluster sandbox: an ordinary sandbox beside
+    /// the world (src/course/track.rs), started by `inner`.
+    pub except: Option<String>,
 }
 
 impl<I> SandboxFactory for WorldFactory<I>
@@ -183,9 +186,12 @@ where
     fn start(
         &self,
         name: &str,
-        _spec: &Spec,
+        spec: &Spec,
         console: Option<PtySize>,
     ) -> io::Result<Box<dyn LabSandbox>> {
+        if self.except.as_deref() == Some(name) {
+            return self.inner.start(name, spec, console);
+        }
         let st = self.world.world()?;
         Ok(Box::new(WorldNode::start(
             st,

@@ -132,15 +132,62 @@ pub struct LessonStatus {
     pub checks_total: usize,
     pub quizzes_answered: usize,
     pub quizzes_total: usize,
+    /// A two-track lesson (src/course/track.rs): each track's checks,
+    /// done (or skipped) and in total. Either track completes the lesson.
+    pub tracks: Option<TrackCounts>,
+}
+
+/// Checks (done or skipped, total) of each track of a two-track lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackCounts {
+    pub node: (usize, usize),
+    pub cluster: (usize, usize),
+}
+
+impl TrackCounts {
+    fn complete((done, total): (usize, usize)) -> bool {
+        total > 0 && done >= total
+    }
+
+    /// The track that counts: a complete one (the node track first), else
+    /// the one further along.
+    fn counted(&self) -> (usize, usize) {
+        let (n, c) = (self.node, self.cluster);
+        match (Self::complete(n), Self::complete(c)) {
+            (true, _) => n,
+            (false, true) => c,
+            _ if c.0 > n.0 => c,
+            _ => n,
+        }
+    }
 }
 
 impl LessonStatus {
     /// Items (checks + quizzes) done or skipped, and in total.
     pub fn items(&self) -> (usize, usize) {
+        let (checks_done, checks_total) = match &self.tracks {
+            Some(t) => t.counted(),
+            None => (self.checks_done + self.checks_skipped, self.checks_total),
+        };
         (
-            self.checks_done + self.checks_skipped + self.quizzes_answered,
-            self.checks_total + self.quizzes_total,
+            checks_done + self.quizzes_answered,
+            checks_total + self.quizzes_total,
         )
+    }
+
+    /// Which tracks of a two-track lesson are complete: `node`,
+    /// `cluster`, `both`; `None` for none, or a one-track lesson.
+    pub fn tracks_done(&self) -> Option<&'static str> {
+        let t = self.tracks?;
+        match (
+            TrackCounts::complete(t.node),
+            TrackCounts::complete(t.cluster),
+        ) {
+            (true, true) => Some("both"),
+            (true, false) => Some("node"),
+            (false, true) => Some("cluster"),
+            (false, false) => None,
+        }
     }
 
     /// `done`, `started`, `read` (visited, nothing to do) or `new`.
@@ -236,7 +283,26 @@ impl Progress {
         let checks = lesson.doc.checks();
         let quizzes = lesson.doc.quizzes();
         let lp = self.lessons.get(id);
+        let counted = |c: &&crate::doc::ir::CheckBlock| {
+            self.check_done(id, &c.id).is_some()
+                || lp.is_some_and(|l| l.skipped.contains_key(&c.id))
+        };
+        let tracks = crate::course::track::two_track(&lesson.front).then(|| {
+            use crate::course::track::{of_check, Track};
+            let of = |t: Track| {
+                let mine: Vec<_> = checks
+                    .iter()
+                    .filter(|c| of_check(&lesson.front, c) == t)
+                    .collect();
+                (mine.iter().filter(|c| counted(c)).count(), mine.len())
+            };
+            TrackCounts {
+                node: of(Track::Node),
+                cluster: of(Track::Cluster),
+            }
+        });
         LessonStatus {
+            tracks,
             visited: lp.is_some_and(|l| l.visited),
             checks_done: checks
                 .iter()

@@ -155,6 +155,7 @@ fn reset_and_status() {
         checks_total: 2,
         quizzes_answered: 1,
         quizzes_total: 1,
+        tracks: None,
     };
     assert_eq!(s.items(), (2, 3));
     assert_eq!(s.word(), "started");
@@ -287,4 +288,38 @@ fn a_check_skipped_on_this_machine_counts_toward_completion_not_as_missing() {
     assert!(json.contains("\"skipped\""), "{json}");
     let back: Progress = serde_json::from_str(&json).unwrap();
     assert_eq!(back, p);
+}
+
+/// A two-track lesson is done with either track; which one shows.
+#[test]
+fn either_track_completes_a_two_track_lesson() {
+    let text = "+++\nid = \"tt\"\n[cluster]\nsandbox = \"k8s\"\n[sandboxes.main]\n[sandboxes.k8s]\n+++\n# T\n\n\
+        ```sh check id=n1\ntrue\n```\n\n```sh check id=n2\ntrue\n```\n\n\
+        ```sh check id=c1 sandbox=k8s\ntrue\n```\n\n```toml check id=c2 kind=cluster\nobject = \"pod/x\"\nexists = true\n```\n\n\
+        ```toml quiz\nid = \"q\"\nquestion = \"?\"\nchoices = [\"a\", \"b\"]\nanswer = \"A\"\n```\n";
+    let l = crate::course::lesson::parse_text(
+        text,
+        std::path::Path::new("tt.md"),
+        crate::course::model::Lang::En,
+    )
+    .lesson
+    .unwrap();
+    let mut p = Progress::default();
+    p.answer_quiz("tt", "q", 0, true);
+    p.complete_check_at("tt", "n1", 1);
+    p.complete_check_at("tt", "c1", 1);
+    let s = p.status(&l);
+    assert_eq!(
+        s.items(),
+        (2, 3),
+        "half of each track: the node track counts"
+    );
+    assert_eq!(s.word(), "started");
+    assert_eq!(s.tracks_done(), None);
+    p.complete_check_at("tt", "c2", 2);
+    let s = p.status(&l);
+    assert_eq!((s.items(), s.word()), ((3, 3), "done"));
+    assert_eq!(s.tracks_done(), Some("cluster"));
+    p.complete_check_at("tt", "n2", 3);
+    assert_eq!(p.status(&l).tracks_done(), Some("both"));
 }

@@ -49,6 +49,7 @@ pub(super) fn render(
                 (CheckStatus::Pass, _) => (s.check_pass.to_string(), theme::PASS),
                 (CheckStatus::Fail(_), _) => (s.check_fail.to_string(), theme::FAIL),
                 (CheckStatus::Unavailable(_), _) => (s.check_unavailable.to_string(), theme::DIM),
+                (CheckStatus::Skipped(_), _) => (s.check_track_skipped.to_string(), theme::DIM),
             };
             let title = crate::sanitize::line(c.title.as_deref().unwrap_or(&c.id)).into_owned();
             let head = [
@@ -73,6 +74,10 @@ pub(super) fn render(
                 }
             } else if let CheckStatus::Fail(Some(reason)) = &status {
                 out.push_wrapped(&[Piece::new(format!("  {reason}"), theme::FAIL)], w);
+            } else if let CheckStatus::Skipped(why) = &status {
+                // The sandbox's start error: from the cluster and the host.
+                let why = crate::sanitize::line(why);
+                out.push_wrapped(&[Piece::new(format!("  {why}"), theme::DIM)], w);
             }
             let unavailable = matches!(status, CheckStatus::Unavailable(_));
             if let (CheckStatus::Unavailable(note), None) = (&status, earlier) {

@@ -31,6 +31,9 @@ pub enum CheckStatus {
     /// Cannot pass on this machine (a `needs=limits` check of a sandbox
     /// without cgroup limits): skipped. The engine's note on why.
     Unavailable(String),
+    /// A two-track lesson's cluster-track check while its sandbox cannot
+    /// start (no cluster): skipped with the reason, not recorded.
+    Skipped(String),
 }
 
 /// Learner-controlled state of a lesson's interactive blocks; part of the

@@ -129,16 +129,18 @@ impl LabSandbox for HostSh {
 #[derive(Default)]
 struct HostShFactory {
     started: Mutex<Vec<BTreeMap<String, String>>>,
+    names: Mutex<Vec<String>>,
 }
 
 impl SandboxFactory for HostShFactory {
     fn start(
         &self,
-        _name: &str,
+        name: &str,
         spec: &Spec,
         console: Option<PtySize>,
     ) -> io::Result<Box<dyn LabSandbox>> {
         self.started.lock().unwrap().push(spec.env.clone());
+        self.names.lock().unwrap().push(name.to_string());
         let env: Vec<(String, String)> = spec
             .env
             .iter()
@@ -279,4 +281,87 @@ fn a_reset_that_fails_is_the_labs_problem_not_a_pass() {
     );
     assert!(factory.started.lock().unwrap().is_empty(), "nothing ran");
     assert_eq!(cluster.calls().len(), 3, "the final reset is tried too");
+}
+
+/// A two-track lesson: the node track in `main` (a file in `dir`), the
+/// cluster track in `k8s` (the recorded cluster's folder).
+fn two_tracks(id: &str, dir: &Path, node_check: &str) -> Lesson {
+    let d = dir.display();
+    let text = format!(
+        "+++\nid = \"{id}\"\ntitle = \"T\"\n\n[cluster]\nsandbox = \"k8s\"\n\n\
+         [sandboxes.main]\n[sandboxes.k8s]\n+++\n# T\n\n## Node track\n\n\
+         ```sh check id=node\n# title: the node track's file\n{node_check}\n```\n\n\
+         ```sh solution\ntouch {d}/node-done\n```\n\n## Cluster track\n\n\
+         ```sh check id=made sandbox=k8s\n# title: web exists in the lab's namespace\n{MADE}\n```\n\n\
+         ```sh solution sandbox=k8s\ntouch \"$(dirname \"$KUBECONFIG\")/web\"\n```\n"
+    );
+    let path = PathBuf::from(format!("/c/en/src/{id}.md"));
+    let load = parse_text(&text, &path, Lang::En);
+    load.lesson
+        .unwrap_or_else(|| panic!("fixture lesson loads: {:?}", load.diagnostics))
+}
+
+fn node_check(dir: &Path) -> String {
+    format!(
+        "test -z \"${{KUBECONFIG:-}}\" || {{ echo the node track got the cluster; exit 1; }}\n\
+         test -f {}/node-done || {{ echo not yet; exit 1; }}",
+        dir.display()
+    )
+}
+
+#[test]
+fn without_a_cluster_a_two_track_lesson_passes_on_its_node_track() {
+    let files = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let why = "needs a cluster: no kubeconfig found";
+    let cluster = FolderCluster::new(dir.path(), Err(why));
+    let factory = HostShFactory::default();
+    let l = two_tracks("two-off", files.path(), &node_check(files.path()));
+    let r = &test_lab_on(&[&l], &factory, &cluster, Path::new("kubelab"))[0];
+    assert_eq!(r.status, Status::Pass, "{r:#?}");
+    let ids: Vec<&str> = r.checks.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["node"]);
+    assert!(r.checks[0].ok(), "{r:#?}");
+    assert_eq!(r.skipped_tracks, [format!("cluster track: {why}")]);
+    assert_eq!(
+        *factory.names.lock().unwrap(),
+        ["main"],
+        "no cluster sandbox"
+    );
+    assert_eq!(cluster.calls(), ["answers"]);
+}
+
+#[test]
+fn with_a_cluster_both_tracks_run_each_in_its_own_sandboxes() {
+    let files = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = FolderCluster::new(dir.path(), Ok("context recorded (v1.34.0)"));
+    let factory = HostShFactory::default();
+    let l = two_tracks("two-on", files.path(), &node_check(files.path()));
+    let r = &test_lab_on(&[&l], &factory, &cluster, Path::new("kubelab"))[0];
+    assert_eq!(r.status, Status::Pass, "{r:#?}");
+    let ids: Vec<&str> = r.checks.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["node", "made"]);
+    assert!(r.checks.iter().all(CheckReport::ok), "{r:#?}");
+    assert!(r.skipped_tracks.is_empty());
+    assert_eq!(*factory.names.lock().unwrap(), ["main", "k8s"]);
+    let started = factory.started.lock().unwrap();
+    assert!(
+        !started[0].contains_key("KUBECONFIG"),
+        "node track: no cluster"
+    );
+    assert_eq!(started[1]["KUBELAB_NAMESPACE"], "kubelab-two-on");
+    assert_eq!(cluster.calls().last().unwrap(), "reset two-on 120s");
+}
+
+#[test]
+fn a_failing_node_track_fails_the_lesson_though_the_cluster_track_is_skipped() {
+    let files = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = FolderCluster::new(dir.path(), Err("no cluster"));
+    let factory = HostShFactory::default();
+    let l = two_tracks("two-bad", files.path(), "echo never; exit 1");
+    let r = &test_lab_on(&[&l], &factory, &cluster, Path::new("kubelab"))[0];
+    assert_eq!(r.status, Status::Fail, "{r:#?}");
+    assert_eq!(r.skipped_tracks.len(), 1);
 }
