@@ -261,6 +261,7 @@ fn a_node_is_one_machine_whose_mounts_outlive_a_command_but_not_the_world() {
     let name = format!("kl-test-{}", std::process::id());
     let host_file = Path::new("/run/netns").join(&name);
     let before = host_mounts();
+    let mut shared_folder = None;
     {
         let w = World::up(&two_nodes());
         // `ip netns add` bind-mounts under /run/netns: the node's own /run.
@@ -305,7 +306,17 @@ fn a_node_is_one_machine_whose_mounts_outlive_a_command_but_not_the_world() {
                 "{entry} missing from the node's /run: {shared}"
             );
         }
+        // One folder all nodes share ($KUBELAB_WORLD_SHARED), gone with
+        // the world.
+        let folder = w.ok(
+            "node1",
+            "echo note > \"$KUBELAB_WORLD_SHARED/n\"; echo $KUBELAB_WORLD_SHARED",
+        );
+        assert_eq!(w.ok("node2", "cat \"$KUBELAB_WORLD_SHARED/n\""), "note\n");
+        shared_folder = Some(std::path::PathBuf::from(folder.trim()));
     }
+    let folder = shared_folder.expect("the nodes named their shared folder");
+    assert!(!folder.exists(), "{} outlived the world", folder.display());
     assert!(!host_file.exists());
     assert_eq!(host_mounts(), before, "a mount was left on the host");
 }

@@ -136,6 +136,13 @@ fn build(cfg: &KeeperConfig) -> Result<Built, String> {
         Ok(a) => a,
         Err(e) => return Err(fail(e)),
     };
+    let shared = match super::state::make_shared(&cfg.dir) {
+        Ok(d) => d,
+        Err(e) => {
+            super::agents::stop(&mut agents, super::agents::STOP_TIMEOUT);
+            return Err(fail(format!("make the world's shared folder: {e}")));
+        }
+    };
     let me = sys::getpid();
     let st = WorldState {
         name: cfg.name.clone(),
@@ -147,6 +154,7 @@ fn build(cfg: &KeeperConfig) -> Result<Built, String> {
         node_pids: host_pids,
         user_ns_ino: super::ns_ino(pid, "user"),
         agents: agents.iter().map(|a| a.process()).collect(),
+        shared: Some(shared),
     };
     if let Err(e) = st.write(&cfg.dir) {
         super::agents::stop(&mut agents, super::agents::STOP_TIMEOUT);

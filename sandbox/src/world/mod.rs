@@ -378,6 +378,10 @@ pub(crate) fn ns_ino(pid: i32, ns: &str) -> Option<u64> {
         .map(|m| m.ino())
 }
 
+/// Names the world's shared folder ([`WorldState::shared`]) in every
+/// command run in its nodes.
+pub const SHARED_ENV: &str = "KUBELAB_WORLD_SHARED";
+
 /// The command that runs `argv` in node `node` of the running world `st`
 /// (or in the underlay's namespace for [`UNDERLAY`]): in the node's network
 /// and UTS namespaces, the world's user and PID namespaces, and a mount
@@ -424,6 +428,9 @@ pub fn exec_command(
         cmd.arg0("kubelab-world-exec");
     }
     cmd.arg(EXEC_ARG).env(CONFIG_ENV, json);
+    if let Some(shared) = &st.shared {
+        cmd.env(SHARED_ENV, shared);
+    }
     if let Some(a) = st.agents.iter().find(|a| a.node == node) {
         cmd.envs(a.exec_env.iter().map(|(k, v)| (k, v)));
         if !a.exec_path.is_empty() {

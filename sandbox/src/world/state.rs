@@ -34,6 +34,11 @@ pub struct WorldState {
     /// children of the keeper; see `crate::world::NodeAgent`).
     #[serde(default)]
     pub agents: Vec<AgentProcess>,
+    /// A folder every node sees (`$KUBELAB_WORLD_SHARED` in node shells,
+    /// checks and `world exec`): what a lab keeps where a cluster would
+    /// keep it in its API server. Removed with the world's record.
+    #[serde(default)]
+    pub shared: Option<std::path::PathBuf>,
 }
 
 /// A node agent of a running world.
@@ -101,6 +106,24 @@ impl WorldState {
 pub(crate) fn remove(dir: &Path) {
     let _ = fs::remove_file(dir.join("world.json.tmp"));
     let _ = fs::remove_file(WorldState::path(dir));
+    let _ = fs::remove_dir_all(shared_dir(dir));
+}
+
+/// The world's shared folder in its runtime directory `dir`.
+pub(crate) fn shared_dir(dir: &Path) -> std::path::PathBuf {
+    dir.join("shared")
+}
+
+/// A fresh, empty shared folder (what a killed world left is wiped).
+pub(crate) fn make_shared(dir: &Path) -> io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let d = shared_dir(dir);
+    match fs::remove_dir_all(&d) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    fs::DirBuilder::new().mode(0o700).create(&d)?;
+    Ok(d)
 }
 
 /// Where worlds keep their record: `/run/kubelab-world` for root,
