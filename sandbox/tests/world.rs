@@ -261,7 +261,7 @@ fn a_node_is_one_machine_whose_mounts_outlive_a_command_but_not_the_world() {
     let name = format!("kl-test-{}", std::process::id());
     let host_file = Path::new("/run/netns").join(&name);
     let before = host_mounts();
-    let mut shared_folder = None;
+    let shared_folder;
     {
         let w = World::up(&two_nodes());
         // `ip netns add` bind-mounts under /run/netns: the node's own /run.
@@ -313,9 +313,9 @@ fn a_node_is_one_machine_whose_mounts_outlive_a_command_but_not_the_world() {
             "echo note > \"$KUBELAB_WORLD_SHARED/n\"; echo $KUBELAB_WORLD_SHARED",
         );
         assert_eq!(w.ok("node2", "cat \"$KUBELAB_WORLD_SHARED/n\""), "note\n");
-        shared_folder = Some(std::path::PathBuf::from(folder.trim()));
+        shared_folder = std::path::PathBuf::from(folder.trim());
     }
-    let folder = shared_folder.expect("the nodes named their shared folder");
+    let folder = shared_folder;
     assert!(!folder.exists(), "{} outlived the world", folder.display());
     assert!(!host_file.exists());
     assert_eq!(host_mounts(), before, "a mount was left on the host");
