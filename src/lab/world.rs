@@ -57,7 +57,7 @@ pub struct WorldSlot {
 
 enum Slot {
     Idle,
-    Up(TiedWorld),
+    Up(Box<TiedWorld>),
     Stopped,
 }
 
@@ -106,7 +106,7 @@ impl WorldSlot {
         match world::up_tied(&self.spec, &opts) {
             Ok(w) => {
                 let state = w.state().clone();
-                *st = Slot::Up(w);
+                *st = Slot::Up(Box::new(w));
                 Ok(state)
             }
             Err(e) => {
