@@ -104,7 +104,7 @@ fn of_interactive(front: &FrontMatter, i: &Interactive) -> Option<Track> {
 /// The lesson as a lab of one track: the other track's blocks dropped
 /// (text and quizzes kept), and its front matter cut down — the node track
 /// without `[cluster]` and its sandbox; the cluster track with only its
-/// sandbox, no `[node]` or `[world]`, and `[cluster].requires` moved to
+/// sandbox, no `[node]` or `[world]`, and `[cluster].requires` as its
 /// `requires` — an ordinary `[cluster]` lab. A one-track lesson is
 /// returned as it is.
 pub fn view(lesson: &Lesson, track: Track) -> Lesson {
@@ -129,8 +129,11 @@ pub fn view(lesson: &Lesson, track: Track) -> Lesson {
             out.front.world = None;
             out.front.sandboxes.retain(|name, _| name == cs);
             if let Some(c) = &mut out.front.cluster {
-                // An ordinary cluster lab now: its one sandbox is the default.
-                out.front.requires.append(&mut c.requires);
+                // An ordinary cluster lab now: its one sandbox is the
+                // default, and it needs what `[cluster]` names — the
+                // lesson's `requires` are the node track's (`root` for a
+                // loop device must not skip a cluster track).
+                out.front.requires = std::mem::take(&mut c.requires);
                 c.sandbox = None;
             }
         }
@@ -286,7 +289,11 @@ answer = "A"
             .iter()
             .map(|r| String::from(*r))
             .collect();
-        assert_eq!(req, ["ip", "kubectl"]);
+        assert_eq!(
+            req,
+            ["kubectl"],
+            "the node track's `ip` is not the cluster track's"
+        );
         assert_eq!(solutions(&cluster), 1, "the listed cluster solution stays");
         // The run block of the node track is gone from the cluster view.
         assert_eq!(count(&cluster, |i| matches!(i, Interactive::Run(_))), 0);
