@@ -204,7 +204,9 @@ fn leftovers(dir: &Path, cgroups: &[String], links_before: &[String]) -> Vec<Str
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
             // The record of a killed world stays until the next command.
-            if n != "lock" && n != "world.json" {
+            // The record and the shared folder of a killed world stay
+            // until the next command reads them (checked below).
+            if n != "lock" && n != "world.json" && n != "shared" {
                 out.push(format!("file {}", e.path().display()));
             }
         }
@@ -542,6 +544,7 @@ fn kill_9_of_the_keeper_leaves_nothing() {
     let status = r.run(&["world", "status"]);
     assert_eq!(status.status.code(), Some(1), "{}", text(&status));
     assert!(!d.path().join("world.json").exists());
+    assert!(!d.path().join("shared").exists());
 }
 
 #[test]

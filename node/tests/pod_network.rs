@@ -357,8 +357,8 @@ fn pods_talk(n: &Node) -> (String, String) {
 }
 
 /// hostNetwork and hostPID: the Pod is in the node's network namespace
-/// (the holder's: its bridge, its /sys), has no IP of its own, is probed on
-/// the node's loopback, and Pods reach it at the node's bridge address; it
+/// (the holder's: its bridge, its /sys), has the node's address as its IP,
+/// is probed on the node's loopback, and Pods reach it at the node's bridge address; it
 /// sees the node's processes.
 fn host_network_and_pid(n: &Node) {
     assert!(
@@ -368,7 +368,15 @@ fn host_network_and_pid(n: &Node) {
         "hostnet never became Ready (tcpSocket on the node's loopback)"
     );
     let (pod, _) = n.pod("default", "hostnet").unwrap();
-    assert_eq!(pod.status.and_then(|s| s.pod_ip), None, "no IP of its own");
+    // Its IP is the node's (a node alone: its bridge address), as every
+    // Pod's hostIP is.
+    let status = pod.status.unwrap_or_default();
+    assert_eq!(
+        status.pod_ip.as_deref(),
+        Some(BRIDGE_IP),
+        "the node's address"
+    );
+    assert_eq!(status.host_ip.as_deref(), Some(BRIDGE_IP), "hostIP");
     let held = holders();
     assert_eq!(held.len(), 1, "{held:?}");
     let node_net = std::fs::read_link(format!("/proc/{}/ns/net", held[0])).unwrap();
