@@ -108,6 +108,26 @@ pub struct Mount {
     /// `mountPropagation`: `None` (private), `HostToContainer` (rslave),
     /// `Bidirectional` (rshared; privileged containers only).
     pub propagation: Propagation,
+    /// A FlexVolume volume: the source is this path in the Pod's volume
+    /// plugin sandbox, where its driver mounted it (`host_path` is then the
+    /// node's folder under it, for messages).
+    pub in_volume_plugin: Option<PathBuf>,
+}
+
+/// The Pod's volume plugin sandbox, where its FlexVolume drivers run: a
+/// sandbox of the Pod (its user namespace: as privileged as a privileged
+/// container of the Pod, never host root) with the host's programs and
+/// these folders. What a driver mounts stays in its mount namespace, from
+/// where the runtime binds it into the Pod's containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumePluginConfig {
+    /// (folder on the node, path inside), bound read-only: the drivers.
+    pub plugin_dir: (PathBuf, PathBuf),
+    /// (folder on the node, path inside), writable: the drivers' logs.
+    pub log_dir: (PathBuf, PathBuf),
+    /// (folder on the node, path inside), writable: each
+    /// `pods/<uid>/volumes/<vendor>~<driver>` folder of the Pod.
+    pub volume_dirs: Vec<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -211,6 +231,27 @@ pub trait Runtime: Send + Sync {
     /// Undoes [`Runtime::mount_memory_volume`] (detached, never following a
     /// link); a `dir` that holds no mount, or is gone, is not an error.
     fn unmount_volume(&self, dir: &Path) -> std::io::Result<()>;
+    /// Starts the Pod's volume plugin sandbox (see [`VolumePluginConfig`]),
+    /// once; it ends with [`Runtime::remove_pod_sandbox`].
+    fn start_volume_plugins(
+        &self,
+        pod: &PodSandbox,
+        config: &VolumePluginConfig,
+    ) -> std::io::Result<()> {
+        let _ = (pod, config);
+        Err(std::io::Error::other("this runtime runs no volume plugins"))
+    }
+    /// Runs `argv` (a driver call) in the Pod's volume plugin sandbox as
+    /// its root; (exit code, stdout, stderr), each bounded.
+    fn volume_plugin_call(
+        &self,
+        pod: &PodSandbox,
+        argv: &[String],
+        timeout: Duration,
+    ) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)> {
+        let _ = (pod, argv, timeout);
+        Err(std::io::Error::other("this runtime runs no volume plugins"))
+    }
     /// kube-proxy's job: makes the node's Service rules (and its cluster
     /// DNS's records) say `plan`, replacing what they said. `Err`: why the
     /// node cannot.

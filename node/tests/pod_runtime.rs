@@ -215,6 +215,7 @@ fn container_config(
             container_path: "/data".into(),
             read_only: false,
             propagation: Propagation::None,
+            in_volume_plugin: None,
         }],
         cgroup: p
             .containers
@@ -1009,6 +1010,7 @@ fn host_to_container_sees_later_host_mounts() {
         container_path: at.into(),
         read_only: false,
         propagation,
+        in_volume_plugin: None,
     };
     cfg.mounts = vec![mount("/h2c", Propagation::HostToContainer)];
     let err = rt

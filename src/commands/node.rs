@@ -32,6 +32,13 @@ pub struct NodeArgs {
     /// manifests write PATH, the node uses DIR.
     #[arg(long = "allow-host-path", value_name = "DIR", value_parser = kubelab_node::manifest::HostPathRoot::parse)]
     pub allow_host_path: Vec<kubelab_node::manifest::HostPathRoot>,
+    /// FlexVolume drivers, each at <vendor>~<driver>/<driver> (the
+    /// kubelet's flag). They run in each Pod's volume plugin sandbox (root of
+    /// the Pod's user namespace, never the host's), which sees this folder at
+    /// /opt/libexec/kubernetes/kubelet-plugins/volume/exec. Without it,
+    /// flexVolume volumes are refused.
+    #[arg(long, value_name = "DIR")]
+    pub volume_plugin_dir: Option<PathBuf>,
     /// Divide the CrashLoopBackOff delays (10 s to 5 min) by this, for labs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backoff_divisor: u32,
@@ -171,6 +178,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     let mut config = NodeConfig::new(&a.name, &state);
     config.manifests = a.manifests;
     config.host_path_roots = a.allow_host_path;
+    config.volume_plugin_dir = a.volume_plugin_dir;
     config.backoff = BackOffConfig::scaled_down(a.backoff_divisor);
     config.sync_frequency = a.sync_frequency;
     config.shutdown_grace = a.shutdown_grace_period;

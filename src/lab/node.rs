@@ -126,6 +126,12 @@ impl LabNode {
         self.dir.join("disks")
     }
 
+    /// The node's FlexVolume drivers (`--volume-plugin-dir`), which every
+    /// sandbox of the lab sees, writable, where the drivers see it.
+    pub fn volume_plugins_dir(&self) -> PathBuf {
+        self.dir.join("volume-plugins")
+    }
+
     /// The lab's directory (removed when the node stops).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -153,6 +159,16 @@ impl LabNode {
         }
         open.create(self.manifests_dir())?;
         open.create(self.disks_dir())?;
+        open.create(self.volume_plugins_dir())?;
+        {
+            // The drivers' log folder: they run as the Pods' root.
+            use std::os::unix::fs::PermissionsExt;
+            let logs = self
+                .state_dir()
+                .join(kubelab_node::agent::flex_volume::LOG_SUBDIR);
+            open.create(&logs)?;
+            std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o1777))?;
+        }
         for (kind, objects) in [("configmaps", &seed.configmaps), ("secrets", &seed.secrets)] {
             for o in objects {
                 let d = self.state_dir().join(kind).join(&o.name);
@@ -165,6 +181,7 @@ impl LabNode {
         tools::give_writable_dirs_to_sandboxes(&[
             self.manifests_dir(),
             self.disks_dir(),
+            self.volume_plugins_dir(),
             self.state_dir().join("configmaps"),
             self.state_dir().join("secrets"),
         ])?;
@@ -197,6 +214,8 @@ impl LabNode {
             .arg("2s")
             .arg("--allow-host-path")
             .arg(format!("{DISKS}={}", self.disks_dir().display()))
+            .arg("--volume-plugin-dir")
+            .arg(self.volume_plugins_dir())
             .arg("--cgroup-key")
             .arg(format!("{}-{suffix}", req.name))
             .arg("--shutdown-grace-period")

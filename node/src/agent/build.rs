@@ -141,7 +141,7 @@ pub fn container_config(
         privileged: sc.and_then(|s| s.privileged).unwrap_or(false),
         capabilities_add: caps.and_then(|c| c.add.clone()).unwrap_or_default(),
         capabilities_drop: caps.and_then(|c| c.drop.clone()).unwrap_or_default(),
-        mounts: super::volumes::mounts(c, volumes)?,
+        mounts: super::volumes::mounts(pod, c, volumes)?,
         cgroup,
         log_path,
         log_rotation: Some(config.log_rotation),
@@ -160,6 +160,7 @@ pub fn with_etc_hosts(mut mounts: Vec<Mount>, etc_hosts: Option<&Path>) -> Vec<M
             container_path: "/etc/hosts".into(),
             read_only: false,
             propagation: Propagation::None,
+            in_volume_plugin: None,
         });
     }
     mounts

@@ -21,6 +21,7 @@
 pub mod build;
 pub mod describe;
 pub mod etc_hosts;
+pub mod flex_volume;
 pub mod handlers;
 pub mod local_file;
 mod resolv_conf;
@@ -83,6 +84,9 @@ pub struct NodeConfig {
     /// gets at most this long to end (`None`: its own grace period). A lab
     /// world's `down` pulls the plug on its nodes with 0.
     pub shutdown_grace: Option<Duration>,
+    /// The kubelet's `--volume-plugin-dir`: FlexVolume drivers, each at
+    /// `<vendor>~<driver>/<driver>`. `None`: flexVolume volumes are refused.
+    pub volume_plugin_dir: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -107,6 +111,7 @@ impl NodeConfig {
             service_cidr: crate::service::ServiceCidr::parse(crate::service::DEFAULT_SERVICE_CIDR)
                 .expect("the default service CIDR parses"),
             shutdown_grace: None,
+            volume_plugin_dir: None,
         }
     }
 
@@ -275,7 +280,11 @@ impl Node {
         };
         let mut problems = Vec::new();
         for mp in &pods {
-            for p in build::unsupported(&mp.pod, self.inner.runtime.pod_network()) {
+            let plugins = self.inner.config.volume_plugin_dir.as_deref();
+            for p in build::unsupported(&mp.pod, self.inner.runtime.pod_network())
+                .into_iter()
+                .chain(flex_volume::unsupported_here(&mp.pod, plugins))
+            {
                 problems.push(format!("{}:{}: {p}", file.display(), mp.line));
             }
         }

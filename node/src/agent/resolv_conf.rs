@@ -87,6 +87,7 @@ pub(crate) fn with_resolv_conf(mut mounts: Vec<Mount>, path: Option<&Path>) -> V
             container_path: TARGET.into(),
             read_only: false,
             propagation: Propagation::None,
+            in_volume_plugin: None,
         });
     }
     mounts

@@ -125,6 +125,10 @@ impl Node {
                                     self.inner.runtime.pod_network(),
                                 )
                                 .into_iter()
+                                .chain(super::flex_volume::unsupported_here(
+                                    &mp.pod,
+                                    self.inner.config.volume_plugin_dir.as_deref(),
+                                ))
                                 .map(|p| format!("{}:{}: {p}", path.display(), mp.line)),
                             );
                             if let Err(e) = static_pod::make_static(

@@ -3,7 +3,7 @@
 
 use super::handlers::{self, Use};
 use super::state::{EventType, Msg, PodEntry, ProbeSlot, Running, Slot};
-use super::{build, etc_hosts, now_time, resolv_conf, volumes, Inner, Node, State};
+use super::{build, etc_hosts, flex_volume, now_time, resolv_conf, volumes, Inner, Node, State};
 use crate::probe::{self, KillReason, ProbeAction, ProbeKind, ProbeResult, ProbeWorker};
 use crate::restart::{self, BackOffDecision, CrashLoopBackOff, RestartPolicy};
 use crate::runtime::ContainerConfig;
@@ -275,7 +275,12 @@ fn sync_pod(
         }
         match create_sandbox(inner, entry, others) {
             Ok(()) => entry.sandbox_retry_at = None,
-            Err(e) => {
+            Err(SandboxError::Mount(e)) => {
+                entry.event(EventType::Warning, "FailedMount", e);
+                entry.sandbox_retry_at = Some(now + inner.config.backoff.initial);
+                return;
+            }
+            Err(SandboxError::Create(e)) => {
                 entry.event(
                     EventType::Warning,
                     "FailedCreatePodSandBox",
@@ -398,11 +403,19 @@ fn poll_exits(entry: &mut PodEntry, now: Instant) {
     }
 }
 
+/// Why a Pod has no sandbox yet: its creation failed, or a volume plugin
+/// could not mount a volume (the sandbox is then removed again, and both
+/// are tried again later).
+enum SandboxError {
+    Create(String),
+    Mount(String),
+}
+
 fn create_sandbox(
     inner: &Inner,
     entry: &mut PodEntry,
     others: &[crate::qos::PodResources],
-) -> Result<(), String> {
+) -> Result<(), SandboxError> {
     let facts = build::node_facts(&inner.config);
     volumes::prepare(
         &*inner.runtime,
@@ -410,12 +423,29 @@ fn create_sandbox(
         &inner.config.host_path_roots,
         &entry.pod,
         &facts,
-    )?;
-    let cfg = build::sandbox_config(&entry.pod, &inner.config, others)?;
+    )
+    .map_err(SandboxError::Create)?;
+    let cfg =
+        build::sandbox_config(&entry.pod, &inner.config, others).map_err(SandboxError::Create)?;
     let sb = inner
         .runtime
         .run_pod_sandbox(&cfg)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| SandboxError::Create(e.to_string()))?;
+    // FlexVolume: the drivers mount before any container starts (they
+    // need the Pod's user namespace, which the infra holds).
+    if flex_volume::has_flex(&entry.pod) {
+        let setup = flex_volume::setup(
+            &*inner.runtime,
+            &sb,
+            &inner.config.state_dir,
+            inner.config.volume_plugin_dir.as_deref(),
+            &entry.pod,
+        );
+        if let Err(e) = setup {
+            let _ = inner.runtime.remove_pod_sandbox(&sb);
+            return Err(SandboxError::Mount(e));
+        }
+    }
     if let Some(note) = &sb.network_note {
         // The kubelet's event when its CNI is not ready; here the Pod
         // still runs, with loopback only.
@@ -724,6 +754,7 @@ fn terminate(node: &Node, entry: &mut PodEntry) {
     let sandbox = entry.sandbox.clone();
     let uid = entry.uid().to_string();
     let inner = node.inner.clone();
+    let flex_pod = flex_volume::has_flex(&entry.pod).then(|| entry.pod.clone());
     std::thread::spawn(move || {
         let started = Instant::now();
         let workers: Vec<_> = jobs
@@ -758,6 +789,11 @@ fn terminate(node: &Node, entry: &mut PodEntry) {
             })
             .collect();
         if let Some(sb) = sandbox {
+            // The kubelet's TearDown of each flexVolume volume, once its
+            // containers are gone.
+            if let Some(pod) = &flex_pod {
+                errors.extend(flex_volume::teardown(&*inner.runtime, &sb, pod));
+            }
             if let Err(e) = inner.runtime.remove_pod_sandbox(&sb) {
                 errors.push(format!("removing the pod sandbox: {e}"));
             }

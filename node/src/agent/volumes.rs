@@ -54,9 +54,16 @@ pub fn unsupported(pod: &Pod) -> Vec<String> {
         .flat_map(|s| s.volumes.iter().flatten())
         .enumerate()
     {
-        if plugin_dir(v).is_none() && v.host_path.is_none() {
+        if plugin_dir(v).is_none() && v.host_path.is_none() && v.flex_volume.is_none() {
             out.push(format!(
-                "spec.volumes[{i}]: volume {:?} has no source this node supports (emptyDir, hostPath, configMap, secret, downwardAPI)",
+                "spec.volumes[{i}]: volume {:?} has no source this node supports (emptyDir, hostPath, configMap, secret, downwardAPI, flexVolume)",
+                v.name
+            ));
+        }
+        let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+        if v.flex_volume.is_some() && host_network {
+            out.push(format!(
+                "spec.volumes[{i}]: flexVolume volume {:?} in a hostNetwork Pod: not supported by this node; leave hostNetwork unset",
                 v.name
             ));
         }
@@ -168,6 +175,18 @@ pub fn prepare(
         if let Some(h) = &v.host_path {
             let create = h.type_.as_deref() == Some("DirectoryOrCreate");
             out.insert(v.name.clone(), host_path(host_path_roots, &h.path, create)?);
+            continue;
+        }
+        if let Some(f) = &v.flex_volume {
+            // The driver's mount directory; what it mounts there lives in
+            // the Pod's volume plugin sandbox (see `flex_volume`).
+            let dir = pod_dir(state_dir, uid)
+                .join("volumes")
+                .join(super::flex_volume::escaped(&f.driver))
+                .join(&v.name);
+            fs::create_dir_all(&dir)
+                .map_err(|e| format!("volume {:?}: {}: {e}", v.name, dir.display()))?;
+            out.insert(v.name.clone(), dir);
             continue;
         }
         let Some(plugin) = plugin_dir(v) else {
@@ -287,12 +306,24 @@ pub fn refresh_projected(state_dir: &Path, pod: &Pod, facts: &NodeFacts) -> Resu
 }
 
 /// The mounts of one container, `subPath` applied.
-pub fn mounts(c: &Container, volumes: &BTreeMap<String, PathBuf>) -> Result<Vec<Mount>, String> {
+pub fn mounts(
+    pod: &Pod,
+    c: &Container,
+    volumes: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<Mount>, String> {
+    let flex = super::flex_volume::inner_paths(pod);
     let mut out = Vec::new();
     for m in c.volume_mounts.iter().flatten() {
         let base = volumes
             .get(&m.name)
             .ok_or_else(|| format!("volumeMount {:?}: no such volume", m.name))?;
+        let in_volume_plugin = flex.get(&m.name).cloned();
+        if in_volume_plugin.is_some() && m.sub_path.as_deref().is_some_and(|s| !s.is_empty()) {
+            return Err(format!(
+                "volumeMount {:?}: subPath of a flexVolume volume is not supported by this node; mount the whole volume",
+                m.name
+            ));
+        }
         let host_path = match m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             Some(sub) => {
                 check_relative(sub)?;
@@ -311,6 +342,7 @@ pub fn mounts(c: &Container, volumes: &BTreeMap<String, PathBuf>) -> Result<Vec<
             container_path: m.mount_path.clone(),
             read_only: m.read_only.unwrap_or(false),
             propagation,
+            in_volume_plugin,
         });
     }
     Ok(out)

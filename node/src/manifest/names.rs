@@ -133,3 +133,22 @@ pub fn uid(s: &str) -> Result<(), String> {
         Err("must be 1 to 64 lowercase letters, digits or '-' (a UUID); or leave it out and the node makes one".into())
     }
 }
+
+/// A FlexVolume `driver`: a qualified name, `vendor/driver` (`kubelab/tmpfs`)
+/// or `driver`. It names a folder and a file of the plugin directory, so
+/// neither part may be `.` or `..` (a qualified name's parts cannot be).
+pub fn flex_driver(s: &str) -> Result<(), String> {
+    let (vendor, name) = match s.split_once('/') {
+        Some((v, n)) => (Some(v), n),
+        None => (None, s),
+    };
+    let vendor_ok = vendor.is_none_or(|v| dns1123_subdomain(v).is_ok() && !v.is_empty());
+    if !vendor_ok || !name_part(name) || name.starts_with('.') {
+        return Err(
+            "must be `vendor/driver` (a DNS subdomain, `/`, then letters, digits, '-', '_' or '.', \
+             starting and ending with a letter or digit), e.g. kubelab/tmpfs"
+                .into(),
+        );
+    }
+    Ok(())
+}

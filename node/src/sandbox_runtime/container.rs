@@ -159,6 +159,42 @@ fn read_bounded(mut r: impl Read) -> Vec<u8> {
     kept
 }
 
+/// Runs `req` in the sandbox whose PID 1 is `pid`, within `timeout`:
+/// (exit code, stdout, stderr), each bounded by [`EXEC_OUTPUT_MAX`].
+pub(super) fn exec_bounded(
+    pid: u32,
+    req: &ExecRequest,
+    helper_exe: &std::path::Path,
+    timeout: Duration,
+) -> io::Result<(i32, Vec<u8>, Vec<u8>)> {
+    let argv = &req.command;
+    let mut p = kubelab_sandbox::exec::exec_pid(pid as i32, req, StdioMode::Piped, helper_exe)
+        .map_err(|e| io::Error::other(format!("exec: {e}")))?;
+    drop(p.take_stdin());
+    let out = p
+        .take_stdout()
+        .map(|o| std::thread::spawn(move || read_bounded(o)));
+    let err = p
+        .take_stderr()
+        .map(|o| std::thread::spawn(move || read_bounded(o)));
+    let deadline = Instant::now() + timeout;
+    let code = loop {
+        if let Some(c) = p.try_wait()? {
+            break c;
+        }
+        if Instant::now() >= deadline {
+            let _ = p.kill();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("exec {argv:?} did not finish within {timeout:?}"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let join = |h: Option<JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
+    Ok((code, join(out), join(err)))
+}
+
 impl crate::runtime::Container for SandboxContainer {
     fn id(&self) -> &str {
         &self.id
@@ -203,37 +239,7 @@ impl crate::runtime::Container for SandboxContainer {
             cpu_seconds: None,
             identity: self.identity.clone(),
         };
-        let mut p = kubelab_sandbox::exec::exec_pid(
-            self.sandbox.pid() as i32,
-            &req,
-            StdioMode::Piped,
-            &self.helper_exe,
-        )
-        .map_err(|e| io::Error::other(format!("exec: {e}")))?;
-        drop(p.take_stdin());
-        let out = p
-            .take_stdout()
-            .map(|o| std::thread::spawn(move || read_bounded(o)));
-        let err = p
-            .take_stderr()
-            .map(|o| std::thread::spawn(move || read_bounded(o)));
-        let deadline = Instant::now() + timeout;
-        let code = loop {
-            if let Some(c) = p.try_wait()? {
-                break c;
-            }
-            if Instant::now() >= deadline {
-                let _ = p.kill();
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("exec {argv:?} did not finish within {timeout:?}"),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let join =
-            |h: Option<JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
-        Ok((code, join(out), join(err)))
+        exec_bounded(self.sandbox.pid(), &req, &self.helper_exe, timeout)
     }
 
     fn resource_note(&self) -> Option<String> {

@@ -12,6 +12,7 @@ mod container;
 mod memory_volume;
 pub mod network;
 mod services;
+mod volume_plugins;
 pub use services::{why_no_cluster_dns, why_no_service_rules};
 
 pub use container::SandboxContainer;
@@ -22,10 +23,10 @@ use crate::cni::Attachment;
 use crate::manifest::image::Image;
 use crate::runtime::{
     CheckOutcome, ContainerConfig, Mount, NetCheck, PodSandbox, PodSandboxConfig, Propagation,
-    Runtime,
+    Runtime, VolumePluginConfig,
 };
 use kubelab_sandbox::cgroup::Cgroup;
-use kubelab_sandbox::pod::{GivenCgroup, JoinNamespaces, PodOptions};
+use kubelab_sandbox::pod::{ForeignBind, ForeignBinds, GivenCgroup, JoinNamespaces, PodOptions};
 use kubelab_sandbox::spec::{self, Namespace, Rootfs, Spec};
 use kubelab_sandbox::{Sandbox, SpawnOptions, StdioMode};
 use std::collections::HashMap;
@@ -86,6 +87,10 @@ struct PodEntry {
     host_pid: bool,
     /// The Pod's CNI attachment, DELeted when it goes.
     attachment: Option<Attachment>,
+    /// `…/pod<UID>/_infra`, which the volume plugin sandbox joins too.
+    infra_cgroup: Option<Cgroup>,
+    /// Where its FlexVolume drivers run, once started.
+    volume_plugins: Option<Sandbox>,
 }
 
 /// The sandbox-backed [`Runtime`].
@@ -303,6 +308,41 @@ fn identity_of(c: &ContainerConfig) -> spec::Identity {
     }
 }
 
+/// A container's FlexVolume mounts, cloned from the Pod's volume plugin
+/// sandbox (PID `plugins`).
+fn foreign_binds(c: &ContainerConfig, plugins: Option<u32>) -> io::Result<Option<ForeignBinds>> {
+    let binds: Vec<ForeignBind> = c
+        .mounts
+        .iter()
+        .filter_map(|m| m.in_volume_plugin.as_ref().map(|p| (m, p)))
+        .map(|(m, p)| {
+            if m.propagation != Propagation::None {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "mountPropagation of {} (a flexVolume volume): not supported by this \
+                         runtime, whose drivers' mounts live in the Pod's volume plugin sandbox; \
+                         leave it out",
+                        m.container_path
+                    ),
+                ));
+            }
+            Ok(ForeignBind {
+                source: p.clone(),
+                target: PathBuf::from(&m.container_path),
+                readonly: m.read_only,
+            })
+        })
+        .collect::<io::Result<_>>()?;
+    if binds.is_empty() {
+        return Ok(None);
+    }
+    let pid = plugins.ok_or_else(|| {
+        io::Error::other("the Pod's volume plugin sandbox is not running: its flexVolume volumes are not mounted")
+    })?;
+    Ok(Some(ForeignBinds { pid, binds }))
+}
+
 /// The sandbox spec of a container.
 fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
     Ok(Spec {
@@ -314,7 +354,12 @@ fn container_spec(c: &ContainerConfig) -> io::Result<Spec> {
         ],
         hostname: None,
         rootfs: rootfs_of(&c.image),
-        mounts: c.mounts.iter().map(bind_of).collect::<io::Result<_>>()?,
+        mounts: c
+            .mounts
+            .iter()
+            .filter(|m| m.in_volume_plugin.is_none())
+            .map(bind_of)
+            .collect::<io::Result<_>>()?,
         slave_binds: c
             .mounts
             .iter()
@@ -373,6 +418,7 @@ impl Runtime for SandboxRuntime {
             ),
             Err(e) => (None, Some(without_cgroups(e)?)),
         };
+        let infra_cgroup = given.as_ref().map(|g| g.join.clone());
         let pod_cg = given.as_ref().and_then(|g| g.own.clone());
         let namespaces = [
             Namespace::User,
@@ -425,6 +471,7 @@ impl Runtime for SandboxRuntime {
             pause: true,
             parent_userns,
             host_netns: host_netns.clone(),
+            foreign_binds: None,
         };
         let mut opts = self.spawn_options(StdioMode::Null);
         opts.id = Some(format!("pod-{}", kubelab_sandbox::runtime::new_id()));
@@ -492,6 +539,8 @@ impl Runtime for SandboxRuntime {
             host_network: config.host_network,
             host_pid: config.host_pid,
             attachment,
+            infra_cgroup,
+            volume_plugins: None,
         };
         self.pods
             .lock()
@@ -505,7 +554,7 @@ impl Runtime for SandboxRuntime {
         pod: &PodSandbox,
         config: &ContainerConfig,
     ) -> io::Result<Box<dyn crate::runtime::Container>> {
-        let (share_pid, host_ipc, host_network, host_pid) = {
+        let (share_pid, host_ipc, host_network, host_pid, plugins_pid) = {
             let pods = self
                 .pods
                 .lock()
@@ -517,7 +566,15 @@ impl Runtime for SandboxRuntime {
                         format!("no Pod sandbox {}", pod.id),
                     )
                 })
-                .map(|e| (e.share_pid, e.host_ipc, e.host_network, e.host_pid))?
+                .map(|e| {
+                    (
+                        e.share_pid,
+                        e.host_ipc,
+                        e.host_network,
+                        e.host_pid,
+                        e.volume_plugins.as_ref().map(|s| s.pid()),
+                    )
+                })?
         };
         check_ids_mapped(pod.infra_pid, config)?;
         let mut spec = container_spec(config)?;
@@ -556,6 +613,7 @@ impl Runtime for SandboxRuntime {
             pause: false,
             parent_userns,
             host_netns,
+            foreign_binds: foreign_binds(config, plugins_pid)?,
         };
         let opts = self.spawn_options(StdioMode::Piped);
         container::start(&spec, &opts, &pod_opts, leaf, config)
@@ -578,6 +636,11 @@ impl Runtime for SandboxRuntime {
             if let Err(e) = self.network.detach(att) {
                 problems.push(format!("CNI DEL: {e}"));
             }
+        }
+        // The volume plugin sandbox first (it sits in the infra's cgroup),
+        // its drivers' mounts with it.
+        if let Some(mut v) = entry.volume_plugins.take() {
+            let _ = v.kill();
         }
         // The lifeline's teardown: the supervisor kills the infra (and the
         // Pod's PID namespace) and removes the Pod's cgroup tree.
@@ -620,6 +683,63 @@ impl Runtime for SandboxRuntime {
 
     fn unmount_volume(&self, dir: &Path) -> io::Result<()> {
         memory_volume::unmount(dir)
+    }
+
+    fn start_volume_plugins(
+        &self,
+        pod: &PodSandbox,
+        config: &VolumePluginConfig,
+    ) -> io::Result<()> {
+        let mut pods = self
+            .pods
+            .lock()
+            .map_err(|_| io::Error::other("runtime state poisoned"))?;
+        let entry = pods.get_mut(&pod.id).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no Pod sandbox {}", pod.id),
+            )
+        })?;
+        if entry.volume_plugins.is_some() {
+            return Ok(());
+        }
+        if entry.host_network {
+            // Its members enter the node's network namespace first, which
+            // the plugin sandbox would have to as well; not done here.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "flexVolume volumes in a hostNetwork Pod: not supported by this runtime",
+            ));
+        }
+        let join = JoinNamespaces {
+            pid: pod.infra_pid,
+            share_pid: false,
+            host_ipc: entry.host_ipc,
+            host_network: false,
+        };
+        let opts = self.spawn_options(StdioMode::Null);
+        let sandbox = volume_plugins::start(&opts, pod, join, entry.infra_cgroup.clone(), config)?;
+        entry.volume_plugins = Some(sandbox);
+        Ok(())
+    }
+
+    fn volume_plugin_call(
+        &self,
+        pod: &PodSandbox,
+        argv: &[String],
+        timeout: Duration,
+    ) -> io::Result<(i32, Vec<u8>, Vec<u8>)> {
+        let pid = {
+            let pods = self
+                .pods
+                .lock()
+                .map_err(|_| io::Error::other("runtime state poisoned"))?;
+            pods.get(&pod.id)
+                .and_then(|e| e.volume_plugins.as_ref())
+                .map(|s| s.pid())
+                .ok_or_else(|| io::Error::other("the Pod's volume plugin sandbox is not running"))?
+        };
+        volume_plugins::call(pid, &self.opts.helper_exe, argv, timeout)
     }
 }
 

@@ -8,6 +8,7 @@
 //! supervisor's cleanup) is the plain sandbox's.
 
 pub use crate::cgroup::nested as cgroups;
+pub(crate) mod foreign;
 pub(crate) mod join;
 pub(crate) mod pause;
 
@@ -80,6 +81,35 @@ pub struct PodOptions {
     /// must leave out `net`.
     #[serde(default)]
     pub host_netns: Option<PathBuf>,
+    /// Volumes mounted in another sandbox of the Pod (its volume plugin
+    /// sandbox, where a FlexVolume driver ran): bound into this one from
+    /// there. Never the host's mount namespace: see [`ForeignBinds`].
+    #[serde(default)]
+    pub foreign_binds: Option<ForeignBinds>,
+}
+
+/// Binds whose sources live in the mount namespace of another member of
+/// the Pod: a FlexVolume driver mounts a volume inside the Pod's volume
+/// plugin sandbox (root of the Pod's user namespace, never the host's), so
+/// its mounts exist only there. PID 1 enters that namespace for a moment
+/// to clone each source (`open_tree`), checks it is owned by the Pod's own
+/// user namespace first, and attaches the clones like its other binds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignBinds {
+    /// Host PID of a process in that mount namespace (the plugin sandbox's
+    /// PID 1).
+    pub pid: u32,
+    pub binds: Vec<ForeignBind>,
+}
+
+/// One bind of [`ForeignBinds`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignBind {
+    /// The path in the other mount namespace.
+    pub source: PathBuf,
+    /// Where it goes in this sandbox.
+    pub target: PathBuf,
+    pub readonly: bool,
 }
 
 /// Sets this process's `oom_score_adj` (inherited by its children).

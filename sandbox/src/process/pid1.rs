@@ -75,13 +75,23 @@ fn setup_and_start(
         }
     };
     if spec.namespaces.contains(&Namespace::Mount) {
-        let src = rootfs::Source {
+        // A Pod's volumes mounted in its volume plugin sandbox: cloned
+        // from there now, attached with the other binds.
+        let cloned_binds = match cfg.pod.as_ref().and_then(|p| p.foreign_binds.as_ref()) {
+            Some(f) => crate::pod::foreign::clone_sources(f)?
+                .into_iter()
+                .map(|c| (c.fd, c.is_dir, c.target, c.readonly))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut src = rootfs::Source {
             spec,
             id: &cfg.id,
             rundir: cfg.sandbox_dir.parent(),
             oci_layers: &cfg.oci_layers,
+            cloned_binds,
         };
-        rootfs::build(&src, staging, &mut net, prepared)?;
+        rootfs::build(&mut src, staging, &mut net, prepared)?;
     } else {
         net()?;
     }

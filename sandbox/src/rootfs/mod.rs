@@ -47,6 +47,10 @@ pub(crate) struct Source<'a> {
     pub rundir: Option<&'a Path>,
     /// Lower layers (bottom first) of an OCI rootfs, already unpacked.
     pub oci_layers: &'a [PathBuf],
+    /// Binds already cloned from elsewhere (a Pod's volume plugin
+    /// sandbox): (mount, is a directory, target, read-only), attached
+    /// after the spec's binds.
+    pub cloned_binds: Vec<(OwnedFd, bool, PathBuf, bool)>,
 }
 
 /// Sets up the whole filesystem and pivots into it. `staging` is the tmpfs.
@@ -58,7 +62,7 @@ pub(crate) struct Source<'a> {
 /// layers and bind sources as detached mounts from the supervisor, used
 /// instead of opening those paths as the sandbox's unprivileged uid.
 pub(crate) fn build(
-    src: &Source<'_>,
+    src: &mut Source<'_>,
     staging: &Path,
     before_sys: &mut dyn FnMut() -> Result<(), Error>,
     prepared: Option<Prepared>,
@@ -225,6 +229,7 @@ pub(crate) fn build(
     }
     pivot(&root)?;
     crate::trace::mark("pid1: pivoted");
+    let cloned = std::mem::take(&mut src.cloned_binds);
     for m in &spec.mounts {
         match m {
             Mount::Tmpfs { target, size } => {
@@ -244,50 +249,54 @@ pub(crate) fn build(
             Mount::Bind { .. } => {}
         }
     }
-    for (fd, is_dir, m) in &pending {
-        if let Mount::Bind {
+    let spec_binds = pending.iter().filter_map(|(fd, is_dir, m)| match m {
+        Mount::Bind {
             target, readonly, ..
-        } = m
-        {
-            let t = inside(target);
-            if *is_dir {
-                mkdirs(&t, 0o755)
-            } else {
-                t.parent()
-                    .map(|p| mkdirs(p, 0o755))
-                    .unwrap_or(Ok(()))
-                    .and_then(|_| {
-                        fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .open(&t)
-                            .map(drop)
-                    })
-            }
-            .map_err(|e| err("mounts", format!("target {}: {e}", target.display())))?;
-            sys::move_mount_to(fd.as_fd(), &t).map_err(|e| {
-                err(
-                    "mounts",
-                    format!("attach bind at {}: {e}", target.display()),
-                )
-            })?;
-            // The clone is a slave of the source's host mount (every copy
-            // on the way was made rslave): keep it for HostToContainer,
-            // cut it otherwise.
-            let propagation = if spec.slave_binds.iter().any(|s| s == target) {
-                libc::MS_SLAVE
-            } else {
-                libc::MS_PRIVATE
-            };
-            sys::mount(None, &t, None, propagation | libc::MS_REC, None).map_err(|e| {
-                err(
-                    "mounts",
-                    format!("propagation of the bind at {}: {e}", target.display()),
-                )
-            })?;
-            if *readonly {
-                remount_ro(&t)?;
-            }
+        } => Some((fd, *is_dir, target, *readonly)),
+        Mount::Tmpfs { .. } => None,
+    });
+    let cloned_binds = cloned
+        .iter()
+        .map(|(fd, is_dir, target, ro)| (fd, *is_dir, target, *ro));
+    for (fd, is_dir, target, readonly) in spec_binds.chain(cloned_binds) {
+        let t = inside(target);
+        if is_dir {
+            mkdirs(&t, 0o755)
+        } else {
+            t.parent()
+                .map(|p| mkdirs(p, 0o755))
+                .unwrap_or(Ok(()))
+                .and_then(|_| {
+                    fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&t)
+                        .map(drop)
+                })
+        }
+        .map_err(|e| err("mounts", format!("target {}: {e}", target.display())))?;
+        sys::move_mount_to(fd.as_fd(), &t).map_err(|e| {
+            err(
+                "mounts",
+                format!("attach bind at {}: {e}", target.display()),
+            )
+        })?;
+        // The clone is a slave of the source's host mount (every copy
+        // on the way was made rslave): keep it for HostToContainer,
+        // cut it otherwise.
+        let propagation = if spec.slave_binds.iter().any(|s| s == target) {
+            libc::MS_SLAVE
+        } else {
+            libc::MS_PRIVATE
+        };
+        sys::mount(None, &t, None, propagation | libc::MS_REC, None).map_err(|e| {
+            err(
+                "mounts",
+                format!("propagation of the bind at {}: {e}", target.display()),
+            )
+        })?;
+        if readonly {
+            remount_ro(&t)?;
         }
     }
     if let Some(w) = &spec.workdir {

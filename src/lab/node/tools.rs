@@ -119,6 +119,17 @@ impl Tools {
             bind(state.join("configmaps"), "/etc/kubelab/configmaps", false),
             bind(state.join("secrets"), "/etc/kubelab/secrets", false),
             bind(node.disks_dir(), super::DISKS, false),
+            // FlexVolume: the drivers the node runs, and their logs.
+            bind(
+                node.volume_plugins_dir(),
+                kubelab_node::agent::flex_volume::PLUGIN_DIR,
+                false,
+            ),
+            bind(
+                state.join(kubelab_node::agent::flex_volume::LOG_SUBDIR),
+                kubelab_node::agent::flex_volume::LOG_DIR,
+                false,
+            ),
         ]);
         let path = s
             .env

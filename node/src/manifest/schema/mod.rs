@@ -91,7 +91,7 @@ const METADATA: &[Field] = &[
 const SPEC: &[Field] = &[
     f("containers", List(CONTAINER), "required, at least one; each gets its own mount (and pid) namespace and rootfs, joining the infra process's net, ipc and uts namespaces"),
     f("initContainers", List(CONTAINER), "run one after another before the containers, each to completion"),
-    f("volumes", List(VOLUME), "emptyDir, hostPath, configMap, secret, downwardAPI"),
+    f("volumes", List(VOLUME), "emptyDir, hostPath, configMap, secret, downwardAPI, flexVolume"),
     f("restartPolicy", Enum(&["Always", "OnFailure", "Never"]), "default `Always`; restarts with the kubelet's CrashLoopBackOff"),
     f("terminationGracePeriodSeconds", Int64, "default 30: SIGTERM, then SIGKILL after this many seconds"),
     f("shareProcessNamespace", Bool, "the infra process's pid namespace is shared by all containers (it is pid 1)"),

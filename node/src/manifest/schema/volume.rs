@@ -31,6 +31,30 @@ pub(super) const VOLUME: &[Field] = &[
         Object(DOWNWARD_API),
         "the Pod's own fields as files, swapped atomically",
     ),
+    f(
+        "flexVolume",
+        Object(FLEX_VOLUME),
+        "mounted by a FlexVolume driver of the node's `--volume-plugin-dir`, run in the Pod's volume plugin sandbox",
+    ),
+];
+
+pub(super) const FLEX_VOLUME: &[Field] = &[
+    f(
+        "driver",
+        Str,
+        "required; `vendor/driver`: the executable `<vendor>~<driver>/<driver>` of the node's plugin directory",
+    ),
+    f("fsType", Str, "passed to the driver as `kubernetes.io/fsType`"),
+    f(
+        "readOnly",
+        Bool,
+        "passed as `kubernetes.io/readwrite: ro` (and the containers' binds are read-only)",
+    ),
+    f(
+        "options",
+        StrMap,
+        "passed to the driver's `mount` in its JSON options, beside the kubelet's `kubernetes.io/…` keys",
+    ),
 ];
 
 pub(super) const EMPTY_DIR: &[Field] = &[

@@ -31,14 +31,31 @@ pub(super) fn volume(
         v.config_map.is_some(),
         v.secret.is_some(),
         v.downward_api.is_some(),
+        v.flex_volume.is_some(),
     ];
     match sources.iter().filter(|b| **b).count() {
-        0 => c.other(p, "Required value: must specify a volume type (emptyDir, hostPath, configMap, secret or downwardAPI)".into()),
+        0 => c.other(p, "Required value: must specify a volume type (emptyDir, hostPath, configMap, secret, downwardAPI or flexVolume)".into()),
         1 => {}
         _ => c.other(p, "Forbidden: may not specify more than 1 volume type".into()),
     }
     if let Some(h) = &v.host_path {
         c.check(&format!("{p}.hostPath.path"), &h.path, names::absolute_path);
+    }
+    if let Some(f) = &v.flex_volume {
+        c.check(
+            &format!("{p}.flexVolume.driver"),
+            &f.driver,
+            names::flex_driver,
+        );
+        for (k, val) in f.options.iter().flatten() {
+            if k.is_empty() || k.len() > 253 || val.len() > 4096 {
+                c.invalid(
+                    &format!("{p}.flexVolume.options"),
+                    k,
+                    "keys of 1 to 253 bytes, values of at most 4096",
+                );
+            }
+        }
     }
     let all: Vec<&str> = spec
         .init_containers
