@@ -36,6 +36,9 @@ pub enum Call {
     Unmount(PathBuf),
     SyncServices(crate::service::ServicePlan),
     ClusterDns(std::net::Ipv4Addr),
+    StartVolumePlugins(crate::runtime::VolumePluginConfig),
+    /// A driver call: its arguments after the executable.
+    VolumePlugin(Vec<String>),
 }
 
 #[derive(Default)]
@@ -64,6 +67,8 @@ pub struct Shared {
     pub mounts: BTreeMap<String, Vec<(PathBuf, String)>>,
     /// Why the node has no cluster DNS (`cluster_dns`'s answer), if it has none.
     pub no_dns: Option<String>,
+    /// A driver's reply by verb (default: `Success`, and no attach for `init`).
+    pub driver_replies: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Default)]
@@ -293,6 +298,34 @@ impl Runtime for FakeRuntime {
             .calls
             .push(Call::Unmount(dir.to_path_buf()));
         Ok(())
+    }
+    fn start_volume_plugins(
+        &self,
+        _pod: &PodSandbox,
+        config: &crate::runtime::VolumePluginConfig,
+    ) -> std::io::Result<()> {
+        let mut s = self.0.lock().unwrap();
+        s.calls.push(Call::StartVolumePlugins(config.clone()));
+        Ok(())
+    }
+    fn volume_plugin_call(
+        &self,
+        _pod: &PodSandbox,
+        argv: &[String],
+        _timeout: Duration,
+    ) -> std::io::Result<(i32, Vec<u8>, Vec<u8>)> {
+        let mut s = self.0.lock().unwrap();
+        let args = argv[1..].to_vec();
+        let verb = args.first().cloned().unwrap_or_default();
+        s.calls.push(Call::VolumePlugin(args));
+        let reply = s.driver_replies.get(&verb).cloned().unwrap_or_else(|| {
+            if verb == "init" {
+                r#"{"status": "Success", "capabilities": {"attach": false}}"#.into()
+            } else {
+                r#"{"status": "Success"}"#.into()
+            }
+        });
+        Ok((0, reply.into_bytes(), Vec::new()))
     }
     fn sync_services(&self, plan: &crate::service::ServicePlan) -> Result<(), String> {
         let mut s = self.0.lock().unwrap();

@@ -960,3 +960,122 @@ fn a_stopping_node_takes_no_new_pods_so_its_shutdown_ends() {
     // The Pod that was there goes, and nothing replaces it.
     assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
 }
+
+const FLEX_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: flex\nspec:\n  volumes:\n  - name: cache\n    flexVolume:\n      driver: kubelab/tmpfs\n      options: {size: 16m}\n  containers:\n  - name: main\n    image: busybox\n    volumeMounts:\n    - {name: cache, mountPath: /cache}\n";
+
+fn flex_lab() -> Lab {
+    lab_with(|c, dir| c.volume_plugin_dir = Some(dir.join("plugins")))
+}
+
+#[test]
+fn flex_volumes_are_mounted_before_the_containers_and_unmounted_after() {
+    let l = flex_lab();
+    apply(&l, FLEX_POD);
+    assert!(l.node.wait_until(WAIT, |st| row(st, "flex")
+        .is_some_and(|r| r.status == "Running")));
+    let uid = l
+        .node
+        .pod("default", "flex")
+        .unwrap()
+        .0
+        .metadata
+        .uid
+        .unwrap();
+    let dir = format!("/var/lib/kubelet/pods/{uid}/volumes/kubelab~tmpfs/cache");
+    let calls = l.rt.calls();
+    let at = |want: &dyn Fn(&Call) -> bool| calls.iter().position(want);
+    let plugins = at(&|c| matches!(c, Call::StartVolumePlugins(_))).expect("plugin sandbox");
+    let init = at(&|c| *c == Call::VolumePlugin(vec!["init".into()])).expect("init");
+    let mount = at(&|c| matches!(c, Call::VolumePlugin(a) if a[0] == "mount" && a[1] == dir))
+        .expect("mount at the kubelet's path");
+    let start = at(&|c| matches!(c, Call::Start { .. })).expect("the container started");
+    assert!(plugins < init && init < mount && mount < start, "{calls:?}");
+    let Call::VolumePlugin(args) = &calls[mount] else {
+        unreachable!()
+    };
+    assert!(
+        args[2].contains(r#""size":"16m""#)
+            && args[2].contains(r#""kubernetes.io/pod.name":"flex""#)
+    );
+    let Call::StartVolumePlugins(cfg) = &calls[plugins] else {
+        unreachable!()
+    };
+    assert_eq!(
+        cfg.volume_dirs[0].1,
+        Path::new(&format!(
+            "/var/lib/kubelet/pods/{uid}/volumes/kubelab~tmpfs"
+        ))
+    );
+    assert_eq!(cfg.plugin_dir.0, l.dir.path().join("plugins"));
+    l.node.delete("default", "flex", Some(0)).unwrap();
+    assert!(l.node.wait_until(WAIT, |st| st.pods.is_empty()));
+    let calls = l.rt.calls();
+    let unmount = calls
+        .iter()
+        .position(|c| *c == Call::VolumePlugin(vec!["unmount".into(), dir.clone()]))
+        .expect("unmount");
+    let stop = calls
+        .iter()
+        .position(|c| matches!(c, Call::Stop { .. }))
+        .unwrap();
+    let removed = calls
+        .iter()
+        .position(|c| matches!(c, Call::RemoveSandbox(_)))
+        .unwrap();
+    assert!(stop < unmount && unmount < removed, "{calls:?}");
+}
+
+#[test]
+fn a_driver_failure_is_a_failed_mount_and_no_container_starts() {
+    let l = flex_lab();
+    l.rt.0.lock().unwrap().driver_replies.insert(
+        "mount".into(),
+        r#"{"status": "Failure", "message": "size 'lots' is not a tmpfs size"}"#.into(),
+    );
+    apply(&l, FLEX_POD);
+    assert!(l
+        .node
+        .wait_until(WAIT, |st| st.find("default", "flex").is_some_and(|p| p
+            .events
+            .iter()
+            .any(|e| e.reason == "FailedMount"
+                && e.message
+                    .contains("MountVolume.SetUp failed for volume \"cache\"")
+                && e.message.contains("is not a tmpfs size")))));
+    let calls = l.rt.calls();
+    assert!(!calls.iter().any(|c| matches!(c, Call::Start { .. })));
+    assert!(calls.iter().any(|c| matches!(c, Call::RemoveSandbox(_))));
+}
+
+#[test]
+fn a_driver_that_wants_attach_or_prints_more_than_json_is_refused() {
+    for (verb, reply, why) in [
+        ("init", r#"{"status": "Success"}"#, "wants attach/detach"),
+        (
+            "mount",
+            "mounting\n{\"status\": \"Success\"}",
+            "not one JSON object",
+        ),
+    ] {
+        let l = flex_lab();
+        l.rt.0
+            .lock()
+            .unwrap()
+            .driver_replies
+            .insert(verb.into(), reply.into());
+        apply(&l, FLEX_POD);
+        assert!(l
+            .node
+            .wait_until(WAIT, |st| st.find("default", "flex").is_some_and(|p| p
+                .events
+                .iter()
+                .any(|e| e.reason == "FailedMount" && e.message.contains(why)))));
+    }
+}
+
+#[test]
+fn a_node_without_a_plugin_dir_refuses_flex_volumes_at_apply() {
+    let l = lab();
+    let e = l.node.apply(FLEX_POD, Path::new("pod.yaml")).unwrap_err();
+    assert!(e.contains("--volume-plugin-dir"), "{e}");
+}
