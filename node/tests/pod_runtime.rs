@@ -14,7 +14,9 @@ use kubelab_node::logs::{read_log, LogLayout, ReadOptions, Stream};
 use kubelab_node::manifest::image::ImageCatalog;
 use kubelab_node::manifest::{parse_str, ParseOptions};
 use kubelab_node::qos::PodResources;
-use kubelab_node::runtime::{ContainerConfig, Mount, PodSandboxConfig, Propagation, Runtime};
+use kubelab_node::runtime::{
+    ContainerConfig, Mount, PodSandboxConfig, Propagation, Runtime, VolumePluginConfig,
+};
 use kubelab_node::sandbox_runtime::{SandboxRuntime, SandboxRuntimeOptions};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -81,6 +83,7 @@ fn main() {
     rootless_pod_joins_the_infra();
     security_context_applies_in_the_kernel();
     host_to_container_sees_later_host_mounts();
+    volume_plugin_mounts_reach_containers_not_the_host();
     nothing_is_left_in(scratch.path());
     println!("pod_runtime: all cases passed");
 }
@@ -1075,4 +1078,109 @@ fn host_to_container_sees_later_host_mounts() {
     drop(mounts);
     assert!(!is_mount_point(&host), "the test's host mounts are left");
     println!("ok: host_to_container_sees_later_host_mounts");
+}
+
+/// A FlexVolume driver's mount, made in the Pod's volume plugin sandbox as
+/// root of the Pod's user namespace, reaches the containers that bind it,
+/// read-only where asked, and never the host's mount table; the sandbox
+/// and the mount go with the Pod.
+fn volume_plugin_mounts_reach_containers_not_the_host() {
+    let pod = parse_pod();
+    let res = PodResources::from_pod(&pod).unwrap();
+    let p = plan(UID, &res, &node_capacity()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = LogLayout::new(tmp.path().join("logs"));
+    let (plugins, log_dir, vols) = (
+        tmp.path().join("plugins"),
+        tmp.path().join("flexlog"),
+        tmp.path().join("vols"),
+    );
+    for d in [&plugins, &log_dir, &vols] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::create_dir(vols.join("cache")).unwrap();
+    let inner = PathBuf::from(format!("/var/lib/kubelet/pods/{UID}/volumes/t~fs"));
+    let rt = runtime(&format!("f{}", std::process::id()));
+    let sb = rt
+        .run_pod_sandbox(&sandbox_config(&res, &p))
+        .expect("run pod sandbox");
+    let mut guard = SandboxGuard {
+        rt: &rt,
+        sandbox: Some(sb.clone()),
+    };
+    let config = VolumePluginConfig {
+        plugin_dir: (
+            plugins.clone(),
+            "/opt/libexec/kubernetes/kubelet-plugins/volume/exec".into(),
+        ),
+        log_dir: (log_dir.clone(), "/var/log/flexvolume".into()),
+        volume_dirs: vec![(vols.clone(), inner.clone())],
+    };
+    rt.start_volume_plugins(&sb, &config)
+        .expect("volume plugin sandbox");
+    let call = |script: &str| {
+        let argv = ["/bin/sh".to_string(), "-c".into(), script.into()];
+        let (code, out, err) = rt
+            .volume_plugin_call(&sb, &argv, Duration::from_secs(20))
+            .expect("driver call");
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err),
+        )
+    };
+    let (code, out) = call(&format!(
+        "head -n1 /proc/self/uid_map; mount -t tmpfs -o size=1m flexcase {}/cache && echo hi > {}/cache/f",
+        inner.display(),
+        inner.display()
+    ));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.split_whitespace()
+            .collect::<Vec<_>>()
+            .starts_with(&["0", "0", "4294967295"]),
+        "the driver ran as host root: {out}"
+    );
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !host.contains("flexcase"),
+        "the driver's mount is in the host's mount table"
+    );
+    let mut cfg = container_config(&pod, &p, "reader", &logs, &vols);
+    cfg.argv = vec!["sleep".into(), "300".into()];
+    cfg.mounts = vec![
+        Mount {
+            host_path: vols.join("cache"),
+            container_path: "/cache".into(),
+            read_only: false,
+            propagation: Propagation::None,
+            in_volume_plugin: Some(inner.join("cache")),
+        },
+        Mount {
+            host_path: vols.join("cache"),
+            container_path: "/ro".into(),
+            read_only: true,
+            propagation: Propagation::None,
+            in_volume_plugin: Some(inner.join("cache")),
+        },
+    ];
+    let mut c = rt.start_container(&sb, &cfg).expect("start");
+    let (code, out, err) = exec_ok(
+        &*c,
+        "grep -E ' /(cache|ro) ' /proc/mounts; cat /cache/f; touch /ro/x",
+    );
+    assert!(out.contains("flexcase /cache tmpfs rw"), "{out}{err}");
+    assert!(out.contains("flexcase /ro tmpfs ro"), "{out}{err}");
+    assert!(out.contains("hi"), "{out}{err}");
+    assert_ne!(code, 0, "a read-only bind was writable");
+    c.stop(Duration::from_millis(100)).unwrap();
+    rt.remove_pod_sandbox(&guard.sandbox.take().unwrap())
+        .expect("remove");
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!host.contains("flexcase"));
+    assert_eq!(
+        std::fs::read_dir(vols.join("cache")).unwrap().count(),
+        0,
+        "the tmpfs's file reached the host"
+    );
+    println!("ok: volume_plugin_mounts_reach_containers_not_the_host");
 }
