@@ -20,6 +20,7 @@
 
 pub mod build;
 pub mod describe;
+pub mod devices;
 pub mod etc_hosts;
 pub mod handlers;
 pub mod local_file;
@@ -83,6 +84,9 @@ pub struct NodeConfig {
     /// gets at most this long to end (`None`: its own grace period). A lab
     /// world's `down` pulls the plug on its nodes with 0.
     pub shutdown_grace: Option<Duration>,
+    /// The built-in device plugin: (kind, count) per `--device-plugin`,
+    /// kinds from [`devices::KINDS`] only.
+    pub device_plugins: Vec<(String, u32)>,
 }
 
 impl NodeConfig {
@@ -107,6 +111,7 @@ impl NodeConfig {
             service_cidr: crate::service::ServiceCidr::parse(crate::service::DEFAULT_SERVICE_CIDR)
                 .expect("the default service CIDR parses"),
             shutdown_grace: None,
+            device_plugins: Vec::new(),
         }
     }
 
@@ -170,6 +175,8 @@ pub(crate) struct Inner {
     tx: Sender<Msg>,
     rx: Mutex<Receiver<Msg>>,
     next_instance: AtomicU64,
+    /// Who holds which device (never locked while `state` is wanted).
+    pub(crate) devices: Mutex<devices::DeviceManager>,
 }
 
 /// A node agent; clones share it.
@@ -209,8 +216,10 @@ impl Node {
     pub fn new(config: NodeConfig, runtime: Box<dyn Runtime>) -> Node {
         let (tx, rx) = std::sync::mpsc::channel();
         let backoff = CrashLoopBackOff::new(config.backoff);
+        let devices = Mutex::new(devices::DeviceManager::new(&config.device_plugins));
         Node {
             inner: Arc::new(Inner {
+                devices,
                 config,
                 runtime,
                 state: Mutex::new(State {
@@ -364,6 +373,25 @@ impl Node {
     }
 
     /// One Pod and its events.
+    /// The devices a Pod holds (its UID), as `Allocate` answered.
+    pub fn pod_devices(&self, uid: &str) -> Vec<devices::Allocation> {
+        self.inner
+            .devices
+            .lock()
+            .map(|d| d.allocated(uid).to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The device plugin's (resource, capacity, free), for the node's
+    /// status line and `kubectl describe node`.
+    pub fn device_capacity(&self) -> Vec<(&'static str, u32, u32)> {
+        self.inner
+            .devices
+            .lock()
+            .map(|d| d.capacity())
+            .unwrap_or_default()
+    }
+
     pub fn pod(&self, namespace: &str, name: &str) -> Result<(Pod, Vec<Event>), String> {
         let st = self.lock();
         let p = st.find(namespace, name).ok_or_else(|| not_found(name))?;

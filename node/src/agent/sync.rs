@@ -3,7 +3,7 @@
 
 use super::handlers::{self, Use};
 use super::state::{EventType, Msg, PodEntry, ProbeSlot, Running, Slot};
-use super::{build, etc_hosts, now_time, resolv_conf, volumes, Inner, Node, State};
+use super::{build, devices, etc_hosts, now_time, resolv_conf, volumes, Inner, Node, State};
 use crate::probe::{self, KillReason, ProbeAction, ProbeKind, ProbeResult, ProbeWorker};
 use crate::restart::{self, BackOffDecision, CrashLoopBackOff, RestartPolicy};
 use crate::runtime::ContainerConfig;
@@ -54,6 +54,9 @@ fn handle_msg(inner: &Inner, st: &mut State, m: Msg) {
     match m {
         Msg::Kick => {}
         Msg::PodGone { uid, errors } => {
+            if let Ok(mut d) = inner.devices.lock() {
+                d.free_pod(&uid);
+            }
             if let Some(entry) = st.pods.remove(&uid) {
                 for e in errors {
                     st.message(format!("pod {:?}: {e}", entry.name()));
@@ -273,6 +276,11 @@ fn sync_pod(
         if entry.sandbox_retry_at.is_some_and(|t| now < t) {
             return;
         }
+        if let Err(msg) = admit_devices(inner, entry) {
+            entry.event(EventType::Warning, devices::UNEXPECTED_ADMISSION_ERROR, msg);
+            entry.sandbox_retry_at = Some(now + inner.config.backoff.initial);
+            return;
+        }
         match create_sandbox(inner, entry, others) {
             Ok(()) => entry.sandbox_retry_at = None,
             Err(e) => {
@@ -396,6 +404,37 @@ fn poll_exits(entry: &mut PodEntry, now: Instant) {
             format!("Container {name} was killed: out of memory"),
         );
     }
+}
+
+/// The device manager's admission: a Pod asking for devices gets all of
+/// them (and their device nodes) or does not start.
+fn admit_devices(inner: &Inner, entry: &PodEntry) -> Result<(), String> {
+    let wants = devices::requests(&entry.pod);
+    if wants.is_empty() {
+        return Ok(());
+    }
+    inner.runtime.device_rules().map_err(|why| {
+        format!(
+            "the Pod asks for a device but this node cannot enforce device rules ({why}): \
+             a device given without them would open every device; run the node as root"
+        )
+    })?;
+    let mut manager = inner
+        .devices
+        .lock()
+        .map_err(|_| "the device manager is poisoned".to_string())?;
+    let allocs = manager.allocate(entry.uid(), &wants)?.to_vec();
+    let dir = volumes::pod_dir(&inner.config.state_dir, entry.uid());
+    let owner = devices::pod_root();
+    for a in &allocs {
+        for id in &a.ids {
+            if let Err(e) = devices::make_node(&devices::node_path(&dir, id), a.kind, owner) {
+                manager.free_pod(entry.uid());
+                return Err(format!("Allocate {id}: {e}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn create_sandbox(
@@ -539,6 +578,16 @@ fn maybe_start(
             ),
             ..cfg
         };
+        let held = inner
+            .devices
+            .lock()
+            .map(|d| d.allocated(uid).to_vec())
+            .unwrap_or_default();
+        let cfg = devices::with_allocation(
+            cfg,
+            &held,
+            &volumes::pod_dir(&inner.config.state_dir, uid),
+        );
         if let Some(dir) = cfg.log_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 (

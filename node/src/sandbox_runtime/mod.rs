@@ -9,6 +9,7 @@
 
 mod cgroups;
 mod container;
+mod devices;
 mod memory_volume;
 pub mod network;
 mod services;
@@ -544,6 +545,16 @@ impl Runtime for SandboxRuntime {
             Ok(c) => Some(c),
             Err(e) => without_cgroups(e).map(|_| None)?,
         };
+        // Before the container's first process joins the cgroup.
+        let device_note = match devices::restrict(leaf.as_ref(), &config.devices) {
+            Ok(note) => note,
+            Err(e) => {
+                if let Some(c) = &leaf {
+                    c.destroy();
+                }
+                return Err(e);
+            }
+        };
         let pod_opts = PodOptions {
             join: Some(JoinNamespaces {
                 pid: pod.infra_pid,
@@ -559,7 +570,7 @@ impl Runtime for SandboxRuntime {
         };
         let opts = self.spawn_options(StdioMode::Piped);
         container::start(&spec, &opts, &pod_opts, leaf, config)
-            .map(|c| Box::new(c) as Box<dyn crate::runtime::Container>)
+            .map(|c| Box::new(c.with_note(device_note)) as Box<dyn crate::runtime::Container>)
     }
 
     fn remove_pod_sandbox(&self, pod: &PodSandbox) -> io::Result<()> {
@@ -612,6 +623,10 @@ impl Runtime for SandboxRuntime {
     fn cluster_dns(&self, address: std::net::Ipv4Addr) -> Result<(), String> {
         self.services
             .dns(&self.network, &self.opts.helper_exe, address)
+    }
+
+    fn device_rules(&self) -> Result<(), String> {
+        devices::enforceable(self.opts.cgroup_version)
     }
 
     fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> io::Result<()> {
