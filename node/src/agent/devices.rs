@@ -125,7 +125,11 @@ pub fn requests(pod: &Pod) -> Vec<(String, String, u32)> {
                 .map(|q| q.value())
                 .unwrap_or(0);
             if n > 0 {
-                out.push((c.name.clone(), name.clone(), n.min(i64::from(u32::MAX)) as u32));
+                out.push((
+                    c.name.clone(),
+                    name.clone(),
+                    n.min(i64::from(u32::MAX)) as u32,
+                ));
             }
         }
     }
@@ -179,7 +183,11 @@ impl DeviceManager {
     /// The kubelet's admission: every container's devices at once, or none
     /// (a Pod holding half of what it needs would block others). A Pod
     /// already admitted keeps what it has.
-    pub fn allocate(&mut self, uid: &str, wants: &[(String, String, u32)]) -> Result<&[Allocation], String> {
+    pub fn allocate(
+        &mut self,
+        uid: &str,
+        wants: &[(String, String, u32)],
+    ) -> Result<&[Allocation], String> {
         if self.pods.contains_key(uid) {
             return Ok(self.allocated(uid));
         }
@@ -278,13 +286,23 @@ pub fn make_node(path: &Path, k: &DeviceKind, owner: (u32, u32)) -> io::Result<(
         Mode::from_raw_mode(0o600),
         dev,
     )
-    .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("mknod {}: {e}", path.display())))?;
+    .map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("mknod {}: {e}", path.display()),
+        )
+    })?;
     rustix::fs::chown(
         path,
         Some(rustix::fs::Uid::from_raw(owner.0)),
         Some(rustix::fs::Gid::from_raw(owner.1)),
     )
-    .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("chown {}: {e}", path.display())))?;
+    .map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("chown {}: {e}", path.display()),
+        )
+    })?;
     // mknod honours the umask; the mode is set once more to be sure.
     rustix::fs::chmod(path, Mode::from_raw_mode(0o600)).map_err(io::Error::from)
 }
@@ -312,8 +330,10 @@ pub fn with_allocation(
                 propagation: crate::runtime::Propagation::None,
             });
         }
-        cfg.devices
-            .push(crate::runtime::DeviceRule::char_rw(a.kind.major, a.kind.minor));
+        cfg.devices.push(crate::runtime::DeviceRule::char_rw(
+            a.kind.major,
+            a.kind.minor,
+        ));
         cfg.env.push(a.env());
     }
     cfg
@@ -325,7 +345,10 @@ pub fn pod_root() -> (u32, u32) {
         let m = kubelab_sandbox::idmap::for_root();
         (m.uid, m.gid)
     } else {
-        (rustix::process::getuid().as_raw(), rustix::process::getgid().as_raw())
+        (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        )
     }
 }
 

@@ -12,17 +12,28 @@ fn allocate_picks_free_ids_and_frees_them_with_the_pod() {
     assert_eq!(a[0].ids, ["fuse-0"]);
     assert_eq!(a[0].env(), ("KUBELAB_FUSE_DEVICES".into(), "fuse-0".into()));
     // Admitted again (a retry): the same devices, none taken twice.
-    assert_eq!(m.allocate("pod-a", &[want("app", 1)]).unwrap(), a.as_slice());
+    assert_eq!(
+        m.allocate("pod-a", &[want("app", 1)]).unwrap(),
+        a.as_slice()
+    );
     assert_eq!(m.capacity(), [("kubelab.io/fuse", 2, 1)]);
-    let e = m.allocate("pod-b", &[want("x", 1), want("y", 1)]).unwrap_err();
+    let e = m
+        .allocate("pod-b", &[want("x", 1), want("y", 1)])
+        .unwrap_err();
     assert!(e.contains("Requested: 2, Available: 1"), "{e}");
     assert!(e.contains("Insufficient kubelab.io/fuse"), "{e}");
     // All or nothing: the refused Pod holds nothing.
     assert!(m.allocated("pod-b").is_empty());
-    assert_eq!(m.allocate("pod-c", &[want("app", 1)]).unwrap()[0].ids, ["fuse-1"]);
+    assert_eq!(
+        m.allocate("pod-c", &[want("app", 1)]).unwrap()[0].ids,
+        ["fuse-1"]
+    );
     m.free_pod("pod-a");
     assert_eq!(m.capacity(), [("kubelab.io/fuse", 2, 1)]);
-    assert_eq!(m.allocate("pod-d", &[want("app", 1)]).unwrap()[0].ids, ["fuse-0"]);
+    assert_eq!(
+        m.allocate("pod-d", &[want("app", 1)]).unwrap()[0].ids,
+        ["fuse-0"]
+    );
 }
 
 #[test]
@@ -41,5 +52,7 @@ fn only_the_table_s_kinds_and_sane_counts_are_taken() {
         assert!(parse_flag(bad).is_err(), "{bad}");
     }
     // Unknown kinds never reach the manager, whatever the caller passes.
-    assert!(DeviceManager::new(&[("mem".into(), 1)]).capacity().is_empty());
+    assert!(DeviceManager::new(&[("mem".into(), 1)])
+        .capacity()
+        .is_empty());
 }

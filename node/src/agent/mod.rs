@@ -372,7 +372,6 @@ impl Node {
         v
     }
 
-    /// One Pod and its events.
     /// The devices a Pod holds (its UID), as `Allocate` answered.
     pub fn pod_devices(&self, uid: &str) -> Vec<devices::Allocation> {
         self.inner
@@ -392,6 +391,7 @@ impl Node {
             .unwrap_or_default()
     }
 
+    /// One Pod and its events.
     pub fn pod(&self, namespace: &str, name: &str) -> Result<(Pod, Vec<Event>), String> {
         let st = self.lock();
         let p = st.find(namespace, name).ok_or_else(|| not_found(name))?;

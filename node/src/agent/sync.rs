@@ -583,11 +583,8 @@ fn maybe_start(
             .lock()
             .map(|d| d.allocated(uid).to_vec())
             .unwrap_or_default();
-        let cfg = devices::with_allocation(
-            cfg,
-            &held,
-            &volumes::pod_dir(&inner.config.state_dir, uid),
-        );
+        let cfg =
+            devices::with_allocation(cfg, &held, &volumes::pod_dir(&inner.config.state_dir, uid));
         if let Some(dir) = cfg.log_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 (

@@ -10,19 +10,13 @@ use std::io;
 /// controller, on v2 the right to load BPF programs.
 pub(super) fn enforceable(version: Option<u8>) -> Result<(), String> {
     if !kubelab_sandbox::is_root() {
-        return Err("a node run without root has no device cgroup of its own: cgroup v1 is \
+        return Err(
+            "a node run without root has no device cgroup of its own: cgroup v1 is \
                     root's, and a v2 device program needs CAP_BPF on the host"
-            .into());
+                .into(),
+        );
     }
-    let hs = kubelab_sandbox::cgroup::hierarchies();
-    let v1 = hs.iter().any(|h| h.version == 1) && version != Some(2);
-    if v1 {
-        if hs.iter().any(|h| h.controllers.iter().any(|c| c == "devices")) {
-            return Ok(());
-        }
-        return Err("the cgroup v1 devices controller is not mounted".into());
-    }
-    devices::can_restrict(2, std::path::Path::new("/"))
+    devices::can_restrict(version)
 }
 
 /// Restricts `leaf` to the default list and `extra`. No cgroup (rootless),

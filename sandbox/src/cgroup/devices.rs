@@ -6,7 +6,6 @@
 
 use super::handle::Cgroup;
 use std::io;
-use std::path::Path;
 
 /// `c`, `b`, or `a` (both) in the kernel's rule syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +59,12 @@ impl DeviceRule {
     }
 }
 
-const fn dev(kind: DeviceKind, major: Option<u32>, minor: Option<u32>, rwm: [bool; 3]) -> DeviceRule {
+const fn dev(
+    kind: DeviceKind,
+    major: Option<u32>,
+    minor: Option<u32>,
+    rwm: [bool; 3],
+) -> DeviceRule {
     DeviceRule {
         kind,
         major,
@@ -108,25 +112,27 @@ pub fn restrict(cg: &Cgroup, allowed: &[DeviceRule]) -> io::Result<()> {
             .ok_or_else(|| io::Error::other("the cgroup has no directory"))?;
         return super::devices_v2::restrict(dir, allowed);
     }
-    let dir = cg
-        .created
-        .iter()
-        .find(|d| d.join("devices.allow").exists())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the cgroup v1 devices controller is not mounted",
-            )
-        })?;
+    let dir = cg.devices.as_ref().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the cgroup v1 devices controller is not mounted",
+        )
+    })?;
     super::devices_v1::restrict(dir, allowed)
 }
 
-/// Whether [`restrict`] can work on a cgroup at `dir` of version `version`
-/// for this process: v1 needs its `devices` files, v2 the right to load a
-/// BPF program (root with CAP_BPF or CAP_SYS_ADMIN). `Err`: why not.
-pub fn can_restrict(version: u8, dir: &Path) -> Result<(), String> {
-    if version == 1 {
-        return if dir.join("devices.allow").exists() {
+/// Whether [`restrict`] can work on the cgroups [`super::nested`] makes
+/// (`version`: forced, else as detected; hybrid uses v1): v1 needs the
+/// `devices` controller mounted, v2 the right to load a BPF program (root
+/// with CAP_BPF or CAP_SYS_ADMIN). `Err`: why not.
+pub fn can_restrict(version: Option<u8>) -> Result<(), String> {
+    let hs = super::tree::all_hierarchies();
+    let v1 = version != Some(2) && hs.iter().any(|h| h.version == 1);
+    if v1 {
+        return if hs
+            .iter()
+            .any(|h| h.version == 1 && h.controllers.iter().any(|c| c == "devices"))
+        {
             Ok(())
         } else {
             Err("the cgroup v1 devices controller is not mounted".into())
@@ -135,9 +141,11 @@ pub fn can_restrict(version: u8, dir: &Path) -> Result<(), String> {
     if bpf_capable() {
         Ok(())
     } else {
-        Err("loading a cgroup v2 device program needs CAP_BPF in the host's user \
+        Err(
+            "loading a cgroup v2 device program needs CAP_BPF in the host's user \
              namespace (root)"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -170,7 +178,9 @@ mod tests {
         assert!(lines.contains(&"c 136:* rwm".to_string()));
         assert_eq!(DeviceRule::char_rw(10, 229).line(), "c 10:229 rw");
         // Nothing outside the list: no fuse, no memory (1:1), no block device.
-        assert!(!lines.iter().any(|l| l.starts_with("c 10:") || l == "c 1:1 rwm"));
+        assert!(!lines
+            .iter()
+            .any(|l| l.starts_with("c 10:") || l == "c 1:1 rwm"));
         assert!(!lines.iter().any(|l| l.starts_with('a')));
     }
 }

@@ -20,7 +20,12 @@ pub(super) fn restrict(dir: &Path, allowed: &[DeviceRule]) -> io::Result<()> {
             .write(true)
             .open(&path)
             .and_then(|mut f| f.write_all(line.as_bytes()))
-            .map_err(|e| io::Error::new(e.kind(), format!("write `{line}` to {}: {e}", path.display())))?;
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("write `{line}` to {}: {e}", path.display()),
+                )
+            })?;
     }
     Ok(())
 }

@@ -174,6 +174,10 @@ pub fn create_path(levels: &[Level], version: Option<u8>) -> io::Result<Cgroup> 
         for c in &controllers {
             cg.set(c, Some(dir.clone()));
         }
+        if h.version == 1 && h.controllers.iter().any(|c| c == "devices") {
+            // Joined too, so the rules `devices::restrict` sets apply.
+            cg.devices = Some(dir.clone());
+        }
         cg.created.push(dir);
         cg.parents.extend(parents);
     }

@@ -93,7 +93,9 @@ pub fn bpf_load_device_program(insns: &[BpfInsn]) -> io::Result<OwnedFd> {
     // Without a log first (a log too small fails a good program).
     let fd = match load(&mut []) {
         Ok(fd) => fd,
-        Err(e) if e.raw_os_error() == Some(libc::EACCES) || e.raw_os_error() == Some(libc::EINVAL) => {
+        Err(e)
+            if e.raw_os_error() == Some(libc::EACCES) || e.raw_os_error() == Some(libc::EINVAL) =>
+        {
             let _ = load(&mut log);
             let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
             let text = String::from_utf8_lossy(&log[..end]);
