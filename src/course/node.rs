@@ -69,6 +69,14 @@ pub fn check(node: &NodeReq, front: &str, first_line: u32, path: &Path) -> Resul
             ),
         ));
     }
+    for (kind, count) in &node.devices {
+        if let Err(e) = kubelab_node::agent::devices::check(kind, *count) {
+            return Err(at(
+                "devices",
+                format!("[node] devices: {}", crate::sanitize::line(&e)),
+            ));
+        }
+    }
     if node.configmaps.len() + node.secrets.len() > MAX_OBJECTS {
         return Err(at(
             "configmaps",

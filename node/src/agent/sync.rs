@@ -277,6 +277,13 @@ fn sync_pod(
             return;
         }
         if let Err(msg) = admit_devices(inner, entry) {
+            // Shown as the Pod's STATUS until a retry admits it.
+            for slot in entry.init.iter_mut().chain(entry.containers.iter_mut()) {
+                slot.waiting = Some((
+                    devices::UNEXPECTED_ADMISSION_ERROR.into(),
+                    Some(msg.clone()),
+                ));
+            }
             entry.event(EventType::Warning, devices::UNEXPECTED_ADMISSION_ERROR, msg);
             entry.sandbox_retry_at = Some(now + inner.config.backoff.initial);
             return;
