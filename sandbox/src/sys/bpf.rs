@@ -78,33 +78,39 @@ pub fn bpf_load_device_program(insns: &[BpfInsn]) -> io::Result<OwnedFd> {
     let license = c"Apache";
     let mut log = vec![0u8; 16 * 1024];
     let load = |log_buf: &mut [u8]| {
+        // No log: both fields zero (a pointer without a size is EINVAL).
+        let (buf, size) = if log_buf.is_empty() {
+            (0, 0)
+        } else {
+            (log_buf.as_mut_ptr() as u64, log_buf.len() as u32)
+        };
         let mut attr = ProgLoad {
             prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
             insn_cnt: insns.len() as u32,
             insns: insns.as_ptr() as u64,
             license: license.as_ptr() as u64,
-            log_level: u32::from(!log_buf.is_empty()),
-            log_size: log_buf.len() as u32,
-            log_buf: log_buf.as_mut_ptr() as u64,
+            log_level: u32::from(size > 0),
+            log_size: size,
+            log_buf: buf,
             ..ProgLoad::default()
         };
         bpf(BPF_PROG_LOAD, &mut attr)
     };
-    // Without a log first (a log too small fails a good program).
+    // Without a log first (a log too small would fail a good program);
+    // again with one only to say why it was refused.
     let fd = match load(&mut []) {
         Ok(fd) => fd,
-        Err(e)
-            if e.raw_os_error() == Some(libc::EACCES) || e.raw_os_error() == Some(libc::EINVAL) =>
-        {
-            let _ = load(&mut log);
-            let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
-            let text = String::from_utf8_lossy(&log[..end]);
-            return Err(io::Error::new(
-                e.kind(),
-                format!("{e}; verifier: {}", text.trim()),
-            ));
-        }
-        Err(e) => return Err(e),
+        Err(e) => match load(&mut log) {
+            Ok(fd) => fd,
+            Err(_) => {
+                let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
+                let text = String::from_utf8_lossy(&log[..end]);
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("{e}; verifier: {}", text.trim()),
+                ));
+            }
+        },
     };
     // SAFETY: BPF_PROG_LOAD returned a new descriptor owned by no one else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
