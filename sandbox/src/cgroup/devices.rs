@@ -112,12 +112,16 @@ pub fn restrict(cg: &Cgroup, allowed: &[DeviceRule]) -> io::Result<()> {
             .ok_or_else(|| io::Error::other("the cgroup has no directory"))?;
         return super::devices_v2::restrict(dir, allowed);
     }
-    let dir = cg.devices.as_ref().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::Unsupported,
-            "the cgroup v1 devices controller is not mounted",
-        )
-    })?;
+    let dir = cg
+        .created
+        .iter()
+        .find(|d| d.join("devices.allow").exists())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the cgroup v1 devices controller is not mounted",
+            )
+        })?;
     super::devices_v1::restrict(dir, allowed)
 }
 

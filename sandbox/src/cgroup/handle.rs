@@ -19,10 +19,6 @@ pub struct Cgroup {
     pub cpuacct: Option<PathBuf>,
     pub pids: Option<PathBuf>,
     pub freezer: Option<PathBuf>,
-    /// v1's `devices` directory, for cgroups whose device rules are set
-    /// ([`super::devices`]; a Pod's containers): processes join it too.
-    #[serde(default)]
-    pub devices: Option<PathBuf>,
     /// Directories kubelab created for this sandbox (removed at teardown).
     pub created: Vec<PathBuf>,
     /// Where the sandbox's processes go, one per hierarchy of `version`:
@@ -92,7 +88,6 @@ impl Cgroup {
             &self.cpuacct,
             &self.pids,
             &self.freezer,
-            &self.devices,
         ]
         .into_iter()
         .flatten()
