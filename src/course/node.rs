@@ -266,6 +266,23 @@ mod tests {
     }
 
     #[test]
+    fn devices_name_a_kind_of_the_node_s_table_and_a_sane_count() {
+        let p = Path::new("l.md");
+        let front = "[node]\ndevices = { fuse = 2 }\n";
+        check(&node(front).unwrap(), front, 2, p).unwrap();
+        for (bad, why) in [
+            ("{ mem = 1 }", "not a device kind"),
+            ("{ fuse = 0 }", "between 1 and"),
+            ("{ fuse = 99 }", "between 1 and"),
+        ] {
+            let front = format!("[node]\nname = \"n\"\ndevices = {bad}\n");
+            let e = check(&node(&front).unwrap(), &front, 2, p).unwrap_err();
+            assert_eq!(e.line, 4, "{e}");
+            assert!(e.message.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn folders_are_read_bounded_and_confined() {
         let d = tempfile::tempdir().unwrap();
         let course = d.path().join("course");

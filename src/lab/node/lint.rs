@@ -2,7 +2,7 @@
 //! names are usable (inside the course, plain files, bounded); the lab's
 //! sandboxes can take the node's mounts (a `mount` namespace).
 
-use crate::course::model::Lesson;
+use crate::course::model::{Lesson, Requirement};
 use crate::diagnostic::Diagnostic;
 use crate::panes::kind::PaneKind;
 use kubelab_sandbox::spec::Namespace;
@@ -60,6 +60,17 @@ pub fn lint(l: &Lesson) -> Vec<Diagnostic> {
                 ),
             ));
         }
+    }
+    if !node.devices.is_empty() && !l.front.requires.contains(&Requirement::Root) {
+        d.push(Diagnostic::warning(
+            &l.path,
+            file_line(l, |x| x.starts_with("devices")),
+            1,
+            "[node] devices: a node hands out devices only as root (it must set device rules on \
+             the containers' cgroups); add \"root\" to `requires`, so a rootless run skips the \
+             lab and says why"
+                .to_string(),
+        ));
     }
     if l.front.sandboxes.is_empty() {
         d.push(Diagnostic::warning(
