@@ -292,10 +292,12 @@ pub fn make_node(path: &Path, k: &DeviceKind, owner: (u32, u32)) -> io::Result<(
             format!("mknod {}: {e}", path.display()),
         )
     })?;
-    rustix::fs::chown(
+    rustix::fs::chownat(
+        rustix::fs::CWD,
         path,
         Some(rustix::fs::Uid::from_raw(owner.0)),
         Some(rustix::fs::Gid::from_raw(owner.1)),
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
     )
     .map_err(|e| {
         io::Error::new(

@@ -157,7 +157,15 @@ impl SandboxRuntime {
         match cgroups::levels(&root, &config.infra_cgroup.path, &all, f)
             .and_then(|l| cgroups::create(&l, self.opts.cgroup_version))
         {
-            Ok(infra) => Ok((pod_cg, infra)),
+            // The infra is a container too: runc's default device list.
+            // Where rules cannot be set, the containers' events say so.
+            Ok(infra) => match devices::restrict(Some(&infra), &[]) {
+                Ok(_) => Ok((pod_cg, infra)),
+                Err(e) => {
+                    pod_cg.destroy();
+                    Err(e)
+                }
+            },
             Err(e) => {
                 pod_cg.destroy();
                 Err(e)
