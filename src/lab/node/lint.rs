@@ -110,6 +110,32 @@ mod tests {
     }
 
     #[test]
+    fn devices_without_root_are_a_warning_on_their_line() {
+        let d = tempfile::tempdir().unwrap();
+        let lesson = |requires: &str| {
+            format!(
+                "+++\nid = \"l\"\n{requires}[node]\ndevices = {{ fuse = 1 }}\n[sandboxes.main]\n+++\n# L\n"
+            )
+        };
+        let f = findings(d.path(), &lesson(""));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].0, 4);
+        assert!(f[0].1.contains("add \"root\""), "{f:?}");
+        assert_eq!(
+            findings(d.path(), &lesson("requires = [\"root\"]\n")),
+            vec![]
+        );
+        let f = findings(
+            d.path(),
+            "+++\nid = \"l\"\nrequires = [\"root\"]\n[node]\ndevices = { gpu = 1 }\n[sandboxes.main]\n+++\n# L\n",
+        );
+        assert!(
+            f.iter().any(|(_, m)| m.contains("not a device kind")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
     fn a_pods_pane_needs_node() {
         let d = tempfile::tempdir().unwrap();
         let f = findings(
