@@ -356,4 +356,26 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn a_container_s_devices_follow_its_resources() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "f", "namespace": "default"},
+            "spec": {"containers": [
+                {"name": "app", "image": "busybox",
+                 "resources": {"limits": {"kubelab.io/fuse": "1"}}},
+                {"name": "side", "image": "busybox"}
+            ]}
+        }))
+        .unwrap();
+        let held = [crate::agent::devices::Allocation {
+            container: "app".into(),
+            kind: crate::agent::devices::kind("fuse").unwrap(),
+            ids: vec!["fuse-1".into()],
+        }];
+        let text = describe_with_devices(&pod, &[], &held, crate::agent::now_utc());
+        let want = "      kubelab.io/fuse:  1\n    Devices:        kubelab.io/fuse fuse-1 (KUBELAB_FUSE_DEVICES=fuse-1)\n  side:";
+        assert!(text.contains(want), "{text}");
+        assert_eq!(text.matches("Devices:").count(), 1, "{text}");
+    }
 }
