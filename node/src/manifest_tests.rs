@@ -412,3 +412,87 @@ fn hostile_yaml_is_bounded() {
         "{e:?}"
     );
 }
+
+fn with_resources(resources: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dev\nspec:\n  containers:\n  - name: c\n    \
+         image: busybox\n    resources:\n{resources}"
+    )
+}
+
+#[test]
+fn extended_resources_take_a_domain_a_whole_number_and_equal_requests() {
+    let ok = parse(&with_resources(
+        "      limits:\n        kubelab.io/fuse: 1\n",
+    ))
+    .unwrap();
+    let r = ok[0].pod.spec.as_ref().unwrap().containers[0]
+        .resources
+        .clone()
+        .unwrap();
+    assert_eq!(r.limits.unwrap()["kubelab.io/fuse"].0, "1");
+    parse(&with_resources(
+        "      limits: {kubelab.io/fuse: 2}\n      requests: {kubelab.io/fuse: 2}\n",
+    ))
+    .unwrap();
+    // A name without a domain is still an unknown field, on its line.
+    let e = error_at(&with_resources("      limits:\n        fuse: 1\n"), 11);
+    assert!(
+        e.contains("\"spec.containers[0].resources.limits.fuse\" is not supported"),
+        "{e}"
+    );
+    assert!(e.contains("DOMAIN/NAME"), "{e}");
+    let e = error_at(
+        &with_resources("      limits:\n        kubelab.io/fuse: 500m\n"),
+        11,
+    );
+    assert!(e.contains("must be an integer"), "{e}");
+    let e = error_at(
+        &with_resources(
+            "      limits: {kubelab.io/fuse: 1}\n      requests: {kubelab.io/fuse: 2}\n",
+        ),
+        11,
+    );
+    assert!(
+        e.contains("must be equal to kubelab.io/fuse limit of 1"),
+        "{e}"
+    );
+    let e = error_at(
+        &with_resources("      requests:\n        kubelab.io/fuse: 1\n"),
+        11,
+    );
+    assert!(
+        e.contains("Limit must be set for non overcommitable resources"),
+        "{e}"
+    );
+    let e = error_at(
+        &with_resources("      limits:\n        kubernetes.io/fuse: 1\n"),
+        11,
+    );
+    assert!(e.contains("outside kubernetes.io"), "{e}");
+    let e = error_at(
+        &with_resources("      limits:\n        bad_domain/x: 1\n"),
+        11,
+    );
+    assert!(e.contains("bad_domain/x"), "{e}");
+}
+
+#[test]
+fn host_path_takes_the_char_device_type_and_nothing_invented() {
+    let pod = |t: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dev\nspec:\n  containers:\n  - name: c\n    \
+             image: busybox\n  volumes:\n  - name: d\n    hostPath: {{path: /srv/fuse, type: {t}}}\n"
+        )
+    };
+    parse(&pod("CharDevice")).unwrap();
+    let e = error_at(&pod("BlockDevice"), 11);
+    assert!(e.contains("CharDevice"), "{e}");
+}
+
+#[test]
+fn a_host_path_root_may_be_one_file() {
+    let r = crate::manifest::HostPathRoot::parse("/dev/fuse=/state/dev/fuse").unwrap();
+    assert_eq!(r.path, Path::new("/dev/fuse"));
+    assert!(crate::manifest::HostPathRoot::parse("dev/fuse=/x").is_err());
+}

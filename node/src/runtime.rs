@@ -24,6 +24,9 @@ use std::time::Duration;
 /// node's network namespace.
 pub use kubelab_sandbox::net::{CheckOutcome, NetCheck};
 
+/// A device node a container may open beyond the runtime's default list.
+pub use kubelab_sandbox::cgroup::devices::DeviceRule;
+
 /// `RunPodSandbox`: one Pod's infra process and the namespaces it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodSandboxConfig {
@@ -164,6 +167,10 @@ pub struct ContainerConfig {
     /// Rotate the log at this size, keeping this many files (the kubelet's
     /// `containerLogMaxSize`/`containerLogMaxFiles`); `None` never rotates.
     pub log_rotation: Option<RotationPolicy>,
+    /// Devices a device plugin allocated: allowed in the container's
+    /// device cgroup on top of the default list (containerd's
+    /// `linux.resources.devices` from the plugin's `Allocate`).
+    pub devices: Vec<DeviceRule>,
 }
 
 /// An interactive exec (`kubectl exec -it`): a process of the container
@@ -228,6 +235,12 @@ pub trait Runtime: Send + Sync {
     /// `dir` shares the one tmpfs. A `dir` that already holds a mount is left
     /// as it is (volumes are prepared again before each container start).
     fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> std::io::Result<()>;
+    /// Whether every container gets its device rules (the default allow
+    /// list, everything else denied). `Err`: why not and what would fix
+    /// it; such a node must not start a Pod that asks for a device.
+    fn device_rules(&self) -> Result<(), String> {
+        Err("this runtime sets no device rules".into())
+    }
     /// Undoes [`Runtime::mount_memory_volume`] (detached, never following a
     /// link); a `dir` that holds no mount, or is gone, is not an error.
     fn unmount_volume(&self, dir: &Path) -> std::io::Result<()>;

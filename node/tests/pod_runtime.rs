@@ -75,6 +75,10 @@ fn main() {
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
     // Single-threaded still: nothing reads the environment meanwhile.
     std::env::set_var("TMPDIR", scratch.path());
+    if std::env::var_os("POD_RUNTIME_ONLY_DEVICES").is_some() {
+        devices_deny_a_host_path_and_allow_an_allocated_one();
+        return;
+    }
     pod_lays_out_like_the_kubelet();
     shared_process_namespace_has_pause_as_pid_1();
     memory_volume_is_one_tmpfs_of_its_size();
@@ -84,6 +88,7 @@ fn main() {
     security_context_applies_in_the_kernel();
     host_to_container_sees_later_host_mounts();
     volume_plugin_mounts_reach_containers_not_the_host();
+    devices_deny_a_host_path_and_allow_an_allocated_one();
     nothing_is_left_in(scratch.path());
     println!("pod_runtime: all cases passed");
 }
@@ -229,6 +234,7 @@ fn container_config(
             .clone(),
         log_path: logs.container_log("default", "two", UID, name, 0).unwrap(),
         log_rotation: None,
+        devices: Vec::new(),
     }
 }
 
@@ -1183,4 +1189,210 @@ fn volume_plugin_mounts_reach_containers_not_the_host() {
         "the tmpfs's file reached the host"
     );
     println!("ok: volume_plugin_mounts_reach_containers_not_the_host");
+}
+
+const DEVICE_PODS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: hostdev}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "300"]
+    volumeMounts: [{name: fuse, mountPath: /dev/fuse}]
+  volumes:
+  - name: fuse
+    hostPath: {path: /dev/fuse, type: CharDevice}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: plugin-a}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "300"]
+    resources:
+      limits: {kubelab.io/fuse: 1}
+"#;
+
+fn more_fuse(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  containers:\n  - name: c\n    \
+         image: busybox\n    command: [\"sleep\", \"300\"]\n    resources:\n      limits: {{kubelab.io/fuse: 1}}\n"
+    )
+}
+
+fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn events_of(node: &kubelab_node::agent::Node, pods: &[&str]) -> Vec<String> {
+    pods.iter()
+        .flat_map(|p| {
+            node.pod("default", p)
+                .map(|(_, ev)| ev)
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |e| format!("{p}: {} {}", e.reason, e.message))
+        })
+        .collect()
+}
+
+/// The open got past the device cgroup: it opened, or the kernel has no
+/// FUSE driver (ENODEV comes after the cgroup's check; a denial is EPERM).
+fn assert_passes_the_cgroup(out: &str) {
+    assert!(!out.contains("Operation not permitted"), "{out}");
+    if out.contains("No such device") {
+        println!("note: no FUSE driver in this kernel: the allowed open ends in ENODEV");
+    } else {
+        assert!(out.contains("opened"), "{out}");
+    }
+}
+
+fn running(node: &kubelab_node::agent::Node, name: &str) -> bool {
+    node.pod("default", name).is_ok_and(|(p, _)| {
+        p.status
+            .and_then(|s| s.container_statuses)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+            })
+    })
+}
+
+fn sh(node: &kubelab_node::agent::Node, pod: &str, script: &str) -> (i32, String) {
+    let argv = ["sh".to_string(), "-c".into(), script.into()];
+    let (code, out, err) = node
+        .exec("default", pod, None, &argv, Duration::from_secs(20))
+        .expect("exec");
+    let text = String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err);
+    (code, text)
+}
+
+/// The device cgroup: a `hostPath` CharDevice is denied (EPERM) though its
+/// file is the same device with the same owner as the one the device plugin
+/// gives; an allocated device opens; the third Pod over a capacity of 2 is
+/// not admitted until a Pod holding one is deleted.
+fn devices_deny_a_host_path_and_allow_an_allocated_one() {
+    use kubelab_node::agent::{devices, Node, NodeConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let fuse = devices::kind("fuse").unwrap();
+    let host = devices::host_node_path(&state, fuse);
+    devices::make_node(&host, fuse, devices::pod_root()).unwrap();
+    let mut config = NodeConfig::new("dev", &state);
+    config.images.busybox = true;
+    config.device_plugins = vec![("fuse".into(), 2)];
+    config.backoff = kubelab_node::restart::BackOffConfig::scaled_down(50);
+    config.host_path_roots = vec![kubelab_node::manifest::HostPathRoot {
+        path: PathBuf::from("/dev/fuse"),
+        dir: host.clone(),
+    }];
+    let node = Node::new(
+        config,
+        Box::new(runtime(&format!("d{}", std::process::id()))),
+    );
+    let thread = node.spawn();
+    let applied = node
+        .apply(DEVICE_PODS, Path::new("devices.yaml"))
+        .expect("apply");
+    assert_eq!(applied.len(), 2, "{applied:?}");
+    let up = wait_until(30, || {
+        running(&node, "hostdev") && running(&node, "plugin-a")
+    });
+    assert!(
+        up,
+        "Pods not running: {:#?} {:#?} {:?}",
+        events_of(&node, &["hostdev", "plugin-a"]),
+        node.pods()
+            .iter()
+            .map(|p| (p.metadata.name.clone(), p.status.clone()))
+            .collect::<Vec<_>>(),
+        node.take_messages()
+    );
+
+    let (code, out) = sh(
+        &node,
+        "hostdev",
+        "ls -ln /dev/fuse; exec 3<>/dev/fuse && echo opened",
+    );
+    assert_ne!(
+        code, 0,
+        "a hostPath device opened without a device rule: {out}"
+    );
+    assert!(out.contains("Operation not permitted"), "{out}");
+    assert!(out.contains("10,"), "the same device is there: {out}");
+
+    let (_, out) = sh(
+        &node,
+        "plugin-a",
+        "echo ids=$KUBELAB_FUSE_DEVICES; exec 3<>/dev/fuse && echo opened",
+    );
+    assert!(out.contains("ids=fuse-0"), "{out}");
+    assert_passes_the_cgroup(&out);
+    // The default list still opens.
+    let (code, out) = sh(&node, "plugin-a", "head -c1 /dev/zero | wc -c");
+    assert_eq!((code, out.trim()), (0, "1"));
+
+    node.apply(&more_fuse("plugin-b"), Path::new("b.yaml"))
+        .unwrap();
+    wait_for("plugin-b running", 30, || {
+        running(&node, "plugin-b").then_some(())
+    });
+    node.apply(&more_fuse("plugin-c"), Path::new("c.yaml"))
+        .unwrap();
+    wait_for("plugin-c refused", 30, || {
+        let (_, events) = node.pod("default", "plugin-c").ok()?;
+        events
+            .iter()
+            .find(|e| e.reason == devices::UNEXPECTED_ADMISSION_ERROR)
+            .map(|e| {
+                assert!(
+                    e.message.contains("Insufficient kubelab.io/fuse"),
+                    "{}",
+                    e.message
+                )
+            })
+    });
+    assert!(!running(&node, "plugin-c"));
+    assert_eq!(node.device_capacity(), [("kubelab.io/fuse", 2, 0)]);
+
+    node.delete("default", "plugin-a", Some(0)).unwrap();
+    wait_for(
+        "plugin-c admitted once plugin-a's device is free",
+        40,
+        || running(&node, "plugin-c").then_some(()),
+    );
+    let (_, out) = sh(
+        &node,
+        "plugin-c",
+        "echo ids=$KUBELAB_FUSE_DEVICES; exec 3<>/dev/fuse && echo opened",
+    );
+    assert!(out.contains("ids=fuse-0"), "{out}");
+    assert_passes_the_cgroup(&out);
+
+    thread.stop();
+    assert_eq!(node.device_capacity(), [("kubelab.io/fuse", 2, 2)]);
+    std::fs::remove_file(&host).unwrap();
+    let left: Vec<String> = walkdir(&state)
+        .into_iter()
+        .filter(|p| !p.ends_with("/dev") && !p.contains("/logs"))
+        .collect();
+    assert!(
+        left.iter().all(|p| !p.contains("/pods/")),
+        "a Pod's folder (its device nodes) was left: {left:?}"
+    );
+    println!("ok: devices_deny_a_host_path_and_allow_an_allocated_one");
 }

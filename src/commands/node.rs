@@ -39,6 +39,12 @@ pub struct NodeArgs {
     /// flexVolume volumes are refused.
     #[arg(long, value_name = "DIR")]
     pub volume_plugin_dir: Option<PathBuf>,
+    /// The node's built-in device plugin: advertise COUNT devices of KIND
+    /// (repeatable; kinds: fuse → kubelab.io/fuse, char 10:229). The node
+    /// also makes <state-dir>/dev/KIND, its own device node, for
+    /// --allow-host-path.
+    #[arg(long = "device-plugin", value_name = "KIND=COUNT", value_parser = kubelab_node::agent::devices::parse_flag)]
+    pub device_plugins: Vec<(String, u32)>,
     /// Divide the CrashLoopBackOff delays (10 s to 5 min) by this, for labs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backoff_divisor: u32,
@@ -156,6 +162,27 @@ fn remove_lab_dir(dir: &std::path::Path, state: &std::path::Path) {
     }
 }
 
+/// The device plugin's own device nodes, `<state>/dev/<kind>` (what a
+/// host's `/dev/fuse` is), made as root; removed when the node stops.
+fn host_device_nodes(state: &std::path::Path, plugins: &[(String, u32)]) -> Vec<PathBuf> {
+    use kubelab_node::agent::devices;
+    let mut made = Vec::new();
+    for (name, _) in plugins {
+        let Some(k) = devices::kind(name) else {
+            continue;
+        };
+        let path = devices::host_node_path(state, k);
+        match devices::make_node(&path, k, devices::pod_root()) {
+            Ok(()) => made.push(path),
+            Err(e) => eprintln!(
+                "device plugin {name}: no device node of the node's own ({}); run the node as root",
+                crate::sanitize::line(&e.to_string())
+            ),
+        }
+    }
+    made
+}
+
 /// The state directory the node and `kubelab pod` agree on.
 pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
     flag.unwrap_or_else(kubelab_node::api::client::default_state_dir)
@@ -188,6 +215,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     };
     config.images.busybox = std::path::Path::new("/bin/busybox").exists();
     config.service_cidr = a.service_cidr;
+    config.device_plugins = a.device_plugins.clone();
     let node = Node::new(config, runtime);
     let server = Server::start(node.clone())
         .map_err(|e| anyhow::anyhow!("serving the node's socket in {}: {e}", state.display()))?;
@@ -224,6 +252,10 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     if let Some(why) = kubelab_node::sandbox_runtime::why_no_cluster_dns() {
         eprintln!("{}", crate::sanitize::line(&why));
     }
+    let host_nodes = host_device_nodes(&state, &a.device_plugins);
+    for (resource, capacity, _) in node.device_capacity() {
+        eprintln!("device plugin: {resource}: capacity {capacity}, allocatable {capacity}");
+    }
     let thread = node.spawn();
     while !stop.load(Ordering::SeqCst) {
         // The loop runs on its own thread; this one prints its messages.
@@ -239,6 +271,9 @@ pub fn run(a: NodeArgs) -> anyhow::Result<i32> {
     }
     drop(metrics);
     drop(server);
+    for p in host_nodes {
+        let _ = std::fs::remove_file(p);
+    }
     if let Some(dir) = &a.remove_when_done {
         remove_lab_dir(dir, &state);
     }

@@ -320,6 +320,10 @@ pub struct NodeReq {
     /// Secret name → a folder of the course, the same way.
     #[serde(default)]
     pub secrets: BTreeMap<String, PathBuf>,
+    /// The node's built-in device plugin: kind → count (`{ fuse = 2 }`),
+    /// kinds from the node's fixed table only.
+    #[serde(default)]
+    pub devices: BTreeMap<String, u32>,
 }
 
 impl Default for NodeReq {
@@ -329,6 +333,7 @@ impl Default for NodeReq {
             backoff_divisor: default_backoff_divisor(),
             configmaps: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            devices: BTreeMap::new(),
         }
     }
 }

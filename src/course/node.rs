@@ -69,6 +69,14 @@ pub fn check(node: &NodeReq, front: &str, first_line: u32, path: &Path) -> Resul
             ),
         ));
     }
+    for (kind, count) in &node.devices {
+        if let Err(e) = kubelab_node::agent::devices::check(kind, *count) {
+            return Err(at(
+                "devices",
+                format!("[node] devices: {}", crate::sanitize::line(&e)),
+            ));
+        }
+    }
     if node.configmaps.len() + node.secrets.len() > MAX_OBJECTS {
         return Err(at(
             "configmaps",
@@ -255,6 +263,23 @@ mod tests {
         assert_eq!(e.line, 4, "{e}");
         let front = "[node]\nname = \"web-1\"\nconfigmaps = { app = \"files/app\" }\n";
         assert!(check(&node(front).unwrap(), front, 2, p).is_ok());
+    }
+
+    #[test]
+    fn devices_name_a_kind_of_the_node_s_table_and_a_sane_count() {
+        let p = Path::new("l.md");
+        let front = "[node]\ndevices = { fuse = 2 }\n";
+        check(&node(front).unwrap(), front, 2, p).unwrap();
+        for (bad, why) in [
+            ("{ mem = 1 }", "not a device kind"),
+            ("{ fuse = 0 }", "between 1 and"),
+            ("{ fuse = 99 }", "between 1 and"),
+        ] {
+            let front = format!("[node]\nname = \"n\"\ndevices = {bad}\n");
+            let e = check(&node(&front).unwrap(), &front, 2, p).unwrap_err();
+            assert_eq!(e.line, 4, "{e}");
+            assert!(e.message.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

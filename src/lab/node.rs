@@ -220,6 +220,7 @@ impl LabNode {
             .arg(format!("{}-{suffix}", req.name))
             .arg("--shutdown-grace-period")
             .arg(format!("{}ms", shutdown_grace.as_millis()))
+            .args(device_args(req, &self.state_dir()))
             .arg("--lifeline")
             .arg("--remove-when-done")
             .arg(&self.dir)
@@ -479,6 +480,28 @@ where
     fn unmet(&self, req: Requirement) -> Option<String> {
         self.inner.unmet(req)
     }
+}
+
+/// `[node] devices`: the node's device plugin, and its own device node of
+/// each kind offered as a `hostPath` at the kind's path (`/dev/fuse`), so
+/// a lesson can show the same device denied without the plugin.
+fn device_args(req: &NodeReq, state: &Path) -> Vec<String> {
+    use kubelab_node::agent::devices;
+    let mut out = Vec::new();
+    for (name, count) in &req.devices {
+        let Some(k) = devices::kind(name) else {
+            continue;
+        };
+        out.push("--device-plugin".to_string());
+        out.push(format!("{name}={count}"));
+        out.push("--allow-host-path".to_string());
+        out.push(format!(
+            "{}={}",
+            k.container_path,
+            devices::host_node_path(state, k).display()
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

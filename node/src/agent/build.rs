@@ -145,6 +145,7 @@ pub fn container_config(
         cgroup,
         log_path,
         log_rotation: Some(config.log_rotation),
+        devices: Vec::new(),
     })
 }
 

@@ -51,6 +51,7 @@ fn containers(
     title: &str,
     specs: &[k8s_openapi::api::core::v1::Container],
     statuses: &[ContainerStatus],
+    devices: &[super::devices::Allocation],
 ) {
     if specs.is_empty() {
         return;
@@ -93,6 +94,15 @@ fn containers(
             let _ = writeln!(out, "    Restart Count:  {}", s.restart_count);
         }
         resources(out, c);
+        for a in devices.iter().filter(|a| a.container == c.name) {
+            let (var, ids) = a.env();
+            let _ = writeln!(
+                out,
+                "    Devices:        {} {} ({var}={ids})",
+                a.kind.resource,
+                a.ids.join(",")
+            );
+        }
         for (name, p) in [
             ("Liveness", &c.liveness_probe),
             ("Readiness", &c.readiness_probe),
@@ -161,6 +171,17 @@ fn probe_action(p: &k8s_openapi::api::core::v1::Probe) -> String {
 
 /// The whole description of `pod` at `now`.
 pub fn describe(pod: &Pod, events: &[Event], now: DateTime<Utc>) -> String {
+    describe_with_devices(pod, events, &[], now)
+}
+
+/// [`describe`] with the devices the Pod holds, under each container's
+/// resources (kubectl shows none: the kubelet's checkpoint holds them).
+pub fn describe_with_devices(
+    pod: &Pod,
+    events: &[Event],
+    devices: &[super::devices::Allocation],
+    now: DateTime<Utc>,
+) -> String {
     let mut out = String::new();
     let m = &pod.metadata;
     let spec = pod.spec.clone().unwrap_or_default();
@@ -232,12 +253,14 @@ pub fn describe(pod: &Pod, events: &[Event], now: DateTime<Utc>) -> String {
             .init_container_statuses
             .as_deref()
             .unwrap_or_default(),
+        devices,
     );
     containers(
         &mut out,
         "Containers",
         &spec.containers,
         status.container_statuses.as_deref().unwrap_or_default(),
+        devices,
     );
     let _ = writeln!(out, "Conditions:\n  Type                        Status");
     for c in status.conditions.iter().flatten() {
@@ -332,5 +355,27 @@ mod tests {
             text.contains("    Startup:       exec [cat /tmp/ok] delay=0s"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_container_s_devices_follow_its_resources() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "f", "namespace": "default"},
+            "spec": {"containers": [
+                {"name": "app", "image": "busybox",
+                 "resources": {"limits": {"kubelab.io/fuse": "1"}}},
+                {"name": "side", "image": "busybox"}
+            ]}
+        }))
+        .unwrap();
+        let held = [crate::agent::devices::Allocation {
+            container: "app".into(),
+            kind: crate::agent::devices::kind("fuse").unwrap(),
+            ids: vec!["fuse-1".into()],
+        }];
+        let text = describe_with_devices(&pod, &[], &held, crate::agent::now_utc());
+        let want = "      kubelab.io/fuse:  1\n    Devices:        kubelab.io/fuse fuse-1 (KUBELAB_FUSE_DEVICES=fuse-1)\n  side:";
+        assert!(text.contains(want), "{text}");
+        assert_eq!(text.matches("Devices:").count(), 1, "{text}");
     }
 }

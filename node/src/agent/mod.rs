@@ -20,6 +20,7 @@
 
 pub mod build;
 pub mod describe;
+pub mod devices;
 pub mod etc_hosts;
 pub mod flex_volume;
 pub mod handlers;
@@ -87,6 +88,9 @@ pub struct NodeConfig {
     /// The kubelet's `--volume-plugin-dir`: FlexVolume drivers, each at
     /// `<vendor>~<driver>/<driver>`. `None`: flexVolume volumes are refused.
     pub volume_plugin_dir: Option<PathBuf>,
+    /// The built-in device plugin: (kind, count) per `--device-plugin`,
+    /// kinds from [`devices::KINDS`] only.
+    pub device_plugins: Vec<(String, u32)>,
 }
 
 impl NodeConfig {
@@ -112,6 +116,7 @@ impl NodeConfig {
                 .expect("the default service CIDR parses"),
             shutdown_grace: None,
             volume_plugin_dir: None,
+            device_plugins: Vec::new(),
         }
     }
 
@@ -175,6 +180,8 @@ pub(crate) struct Inner {
     tx: Sender<Msg>,
     rx: Mutex<Receiver<Msg>>,
     next_instance: AtomicU64,
+    /// Who holds which device (never locked while `state` is wanted).
+    pub(crate) devices: Mutex<devices::DeviceManager>,
 }
 
 /// A node agent; clones share it.
@@ -214,8 +221,10 @@ impl Node {
     pub fn new(config: NodeConfig, runtime: Box<dyn Runtime>) -> Node {
         let (tx, rx) = std::sync::mpsc::channel();
         let backoff = CrashLoopBackOff::new(config.backoff);
+        let devices = Mutex::new(devices::DeviceManager::new(&config.device_plugins));
         Node {
             inner: Arc::new(Inner {
+                devices,
                 config,
                 runtime,
                 state: Mutex::new(State {
@@ -370,6 +379,25 @@ impl Node {
                 .cmp(&(&b.metadata.namespace, &b.metadata.name))
         });
         v
+    }
+
+    /// The devices a Pod holds (its UID), as `Allocate` answered.
+    pub fn pod_devices(&self, uid: &str) -> Vec<devices::Allocation> {
+        self.inner
+            .devices
+            .lock()
+            .map(|d| d.allocated(uid).to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The device plugin's (resource, capacity, free), for the node's
+    /// status line and `kubectl describe node`.
+    pub fn device_capacity(&self) -> Vec<(&'static str, u32, u32)> {
+        self.inner
+            .devices
+            .lock()
+            .map(|d| d.capacity())
+            .unwrap_or_default()
     }
 
     /// One Pod and its events.

@@ -3,7 +3,9 @@
 
 use super::handlers::{self, Use};
 use super::state::{EventType, Msg, PodEntry, ProbeSlot, Running, Slot};
-use super::{build, etc_hosts, flex_volume, now_time, resolv_conf, volumes, Inner, Node, State};
+use super::{
+    build, devices, etc_hosts, flex_volume, now_time, resolv_conf, volumes, Inner, Node, State,
+};
 use crate::probe::{self, KillReason, ProbeAction, ProbeKind, ProbeResult, ProbeWorker};
 use crate::restart::{self, BackOffDecision, CrashLoopBackOff, RestartPolicy};
 use crate::runtime::ContainerConfig;
@@ -54,6 +56,9 @@ fn handle_msg(inner: &Inner, st: &mut State, m: Msg) {
     match m {
         Msg::Kick => {}
         Msg::PodGone { uid, errors } => {
+            if let Ok(mut d) = inner.devices.lock() {
+                d.free_pod(&uid);
+            }
             if let Some(entry) = st.pods.remove(&uid) {
                 for e in errors {
                     st.message(format!("pod {:?}: {e}", entry.name()));
@@ -273,6 +278,18 @@ fn sync_pod(
         if entry.sandbox_retry_at.is_some_and(|t| now < t) {
             return;
         }
+        if let Err(msg) = admit_devices(inner, entry) {
+            // Shown as the Pod's STATUS until a retry admits it.
+            for slot in entry.init.iter_mut().chain(entry.containers.iter_mut()) {
+                slot.waiting = Some((
+                    devices::UNEXPECTED_ADMISSION_ERROR.into(),
+                    Some(msg.clone()),
+                ));
+            }
+            entry.event(EventType::Warning, devices::UNEXPECTED_ADMISSION_ERROR, msg);
+            entry.sandbox_retry_at = Some(now + inner.config.backoff.initial);
+            return;
+        }
         match create_sandbox(inner, entry, others) {
             Ok(()) => entry.sandbox_retry_at = None,
             Err(SandboxError::Mount(e)) => {
@@ -409,6 +426,37 @@ fn poll_exits(entry: &mut PodEntry, now: Instant) {
 enum SandboxError {
     Create(String),
     Mount(String),
+}
+
+/// The device manager's admission: a Pod asking for devices gets all of
+/// them (and their device nodes) or does not start.
+fn admit_devices(inner: &Inner, entry: &PodEntry) -> Result<(), String> {
+    let wants = devices::requests(&entry.pod);
+    if wants.is_empty() {
+        return Ok(());
+    }
+    inner.runtime.device_rules().map_err(|why| {
+        format!(
+            "the Pod asks for a device but this node cannot enforce device rules ({why}): \
+             a device given without them would open every device; run the node as root"
+        )
+    })?;
+    let mut manager = inner
+        .devices
+        .lock()
+        .map_err(|_| "the device manager is poisoned".to_string())?;
+    let allocs = manager.allocate(entry.uid(), &wants)?.to_vec();
+    let dir = volumes::pod_dir(&inner.config.state_dir, entry.uid());
+    let owner = devices::pod_root();
+    for a in &allocs {
+        for id in &a.ids {
+            if let Err(e) = devices::make_node(&devices::node_path(&dir, id), a.kind, owner) {
+                manager.free_pod(entry.uid());
+                return Err(format!("Allocate {id}: {e}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn create_sandbox(
@@ -569,6 +617,13 @@ fn maybe_start(
             ),
             ..cfg
         };
+        let held = inner
+            .devices
+            .lock()
+            .map(|d| d.allocated(uid).to_vec())
+            .unwrap_or_default();
+        let cfg =
+            devices::with_allocation(cfg, &held, &volumes::pod_dir(&inner.config.state_dir, uid));
         if let Some(dir) = cfg.log_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 (

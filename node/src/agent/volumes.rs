@@ -174,7 +174,11 @@ pub fn prepare(
             .map_err(|e| format!("volume name {:?}: {e}", v.name))?;
         if let Some(h) = &v.host_path {
             let create = h.type_.as_deref() == Some("DirectoryOrCreate");
-            out.insert(v.name.clone(), host_path(host_path_roots, &h.path, create)?);
+            let dir = host_path(host_path_roots, &h.path, create)?;
+            if h.type_.as_deref() == Some("CharDevice") {
+                char_device(&dir, &h.path)?;
+            }
+            out.insert(v.name.clone(), dir);
             continue;
         }
         if let Some(f) = &v.flex_volume {
@@ -421,7 +425,19 @@ fn like_parent(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// A `hostPath` under one of `roots`, resolved without following links.
+/// `type: CharDevice`, as the kubelet's hostPath type checker says it.
+fn char_device(real: &Path, path: &str) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    match fs::symlink_metadata(real) {
+        Ok(m) if m.file_type().is_char_device() => Ok(()),
+        _ => Err(format!(
+            "hostPath type check failed: {path} is not a character device"
+        )),
+    }
+}
+
+/// A `hostPath` under one of `roots` (a directory, or a single file such as
+/// a device node), resolved without following links.
 pub fn host_path(roots: &[HostPathRoot], path: &str, create: bool) -> Result<PathBuf, String> {
     let p = Path::new(path);
     let root = roots.iter().find(|r| p.starts_with(&r.path)).ok_or_else(|| {

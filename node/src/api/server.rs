@@ -184,7 +184,12 @@ pub fn answer(node: &Node, req: Request) -> Reply {
         },
         Request::Describe { name, namespace } => match node.pod(&namespace, &name) {
             Ok((pod, events)) => Reply::Text {
-                text: crate::agent::describe::describe(&pod, &events, crate::agent::now_utc()),
+                text: crate::agent::describe::describe_with_devices(
+                    &pod,
+                    &events,
+                    &node.pod_devices(pod.metadata.uid.as_deref().unwrap_or_default()),
+                    crate::agent::now_utc(),
+                ),
             },
             Err(e) => err(e),
         },

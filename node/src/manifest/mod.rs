@@ -128,7 +128,8 @@ pub struct ParseOptions<'a> {
     pub host_path_roots: &'a [HostPathRoot],
 }
 
-/// A directory `hostPath` volumes may use: `path` as manifests write it,
+/// A directory `hostPath` volumes may use, or a single file (a lab node's
+/// `/dev/fuse`, its own device node): `path` as manifests write it,
 /// `dir` where it is on this machine — the same, unless the node was
 /// started with `--allow-host-path PATH=DIR` (a lab node's `/mnt/disks` is
 /// a folder of its own, shown at that path in the lab's sandboxes).
@@ -154,7 +155,7 @@ impl HostPathRoot {
         let (path, dir) = (PathBuf::from(path), PathBuf::from(dir));
         if !path.is_absolute() || !dir.is_absolute() {
             return Err(format!(
-                "{text:?}: write an absolute directory, or PATH=DIR (hostPath PATH is DIR on this machine)"
+                "{text:?}: write an absolute directory (or file), or PATH=DIR (hostPath PATH is DIR on this machine)"
             ));
         }
         Ok(HostPathRoot { path, dir })

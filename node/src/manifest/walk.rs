@@ -9,7 +9,7 @@
 
 use super::quote;
 use super::scalar::{resolve_plain, Plain};
-use super::schema::{kind_name, Field, Kind};
+use super::schema::{kind_name, Field, Kind, EXTENDED_RESOURCE};
 use super::yaml::{Node, Pos, Value};
 use crate::quantity::Quantity;
 use serde_json::{Map, Value as Json};
@@ -74,7 +74,12 @@ impl Walker<'_> {
             } else {
                 format!("{path}.{key}")
             };
-            let Some(field) = fields.iter().find(|f| f.name == key) else {
+            let extended = |f: &&Field| f.name == EXTENDED_RESOURCE && key.contains('/');
+            let Some(field) = fields
+                .iter()
+                .find(|f| f.name == key)
+                .or_else(|| fields.iter().find(extended))
+            else {
                 let shown = quote(&child_path);
                 let message = if path == "status" {
                     "the node writes a Pod's status; remove `status` (or leave it `{}`)".to_string()

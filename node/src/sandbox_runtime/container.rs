@@ -36,6 +36,8 @@ pub struct SandboxContainer {
     /// The container's env, given to `exec_sync` too (as the CRI does).
     env: Vec<(String, String)>,
     exit: Option<Exit>,
+    /// What the runtime could not apply besides the cgroup (device rules).
+    note: Option<String>,
 }
 
 pub(super) fn start(
@@ -99,10 +101,16 @@ pub(super) fn start(
         identity: spec.identity.clone(),
         env: config.env.clone(),
         exit: None,
+        note: None,
     })
 }
 
 impl SandboxContainer {
+    pub(super) fn with_note(mut self, note: Option<String>) -> Self {
+        self.note = note;
+        self
+    }
+
     /// The container's cgroup (stats while it runs).
     pub fn cgroup(&self) -> Option<&Cgroup> {
         self.cgroup.as_ref()
@@ -243,7 +251,11 @@ impl crate::runtime::Container for SandboxContainer {
     }
 
     fn resource_note(&self) -> Option<String> {
-        self.sandbox.cgroup_note().map(str::to_string)
+        let notes: Vec<&str> = [self.sandbox.cgroup_note(), self.note.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 
     fn exec_tty(

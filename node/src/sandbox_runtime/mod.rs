@@ -9,6 +9,7 @@
 
 mod cgroups;
 mod container;
+mod devices;
 mod memory_volume;
 pub mod network;
 mod services;
@@ -161,7 +162,15 @@ impl SandboxRuntime {
         match cgroups::levels(&root, &config.infra_cgroup.path, &all, f)
             .and_then(|l| cgroups::create(&l, self.opts.cgroup_version))
         {
-            Ok(infra) => Ok((pod_cg, infra)),
+            // The infra is a container too: runc's default device list.
+            // Where rules cannot be set, the containers' events say so.
+            Ok(infra) => match devices::restrict(Some(&infra), &[]) {
+                Ok(_) => Ok((pod_cg, infra)),
+                Err(e) => {
+                    pod_cg.destroy();
+                    Err(e)
+                }
+            },
             Err(e) => {
                 pod_cg.destroy();
                 Err(e)
@@ -601,6 +610,16 @@ impl Runtime for SandboxRuntime {
             Ok(c) => Some(c),
             Err(e) => without_cgroups(e).map(|_| None)?,
         };
+        // Before the container's first process joins the cgroup.
+        let device_note = match devices::restrict(leaf.as_ref(), &config.devices) {
+            Ok(note) => note,
+            Err(e) => {
+                if let Some(c) = &leaf {
+                    c.destroy();
+                }
+                return Err(e);
+            }
+        };
         let pod_opts = PodOptions {
             join: Some(JoinNamespaces {
                 pid: pod.infra_pid,
@@ -617,7 +636,7 @@ impl Runtime for SandboxRuntime {
         };
         let opts = self.spawn_options(StdioMode::Piped);
         container::start(&spec, &opts, &pod_opts, leaf, config)
-            .map(|c| Box::new(c) as Box<dyn crate::runtime::Container>)
+            .map(|c| Box::new(c.with_note(device_note)) as Box<dyn crate::runtime::Container>)
     }
 
     fn remove_pod_sandbox(&self, pod: &PodSandbox) -> io::Result<()> {
@@ -675,6 +694,10 @@ impl Runtime for SandboxRuntime {
     fn cluster_dns(&self, address: std::net::Ipv4Addr) -> Result<(), String> {
         self.services
             .dns(&self.network, &self.opts.helper_exe, address)
+    }
+
+    fn device_rules(&self) -> Result<(), String> {
+        devices::enforceable(self.opts.cgroup_version)
     }
 
     fn mount_memory_volume(&self, dir: &Path, size_bytes: u64) -> io::Result<()> {

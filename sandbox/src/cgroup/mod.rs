@@ -19,6 +19,9 @@
 //! * `v1.rs` and `v2.rs`: each version's limits, counters and kill, behind
 //!   the same three functions (`create`, `stats`, `kill_all`), chosen by
 //!   [`Cgroup::version`] in `ops.rs` (which also tears a cgroup down);
+//! * [`devices`]: which device nodes a cgroup may open (runc's default
+//!   list and the caller's), `devices_v1.rs` the v1 controller's files,
+//!   `devices_v2.rs` the v2 BPF program assembled and attached;
 //! * `create.rs`: the plan of hierarchies and the creation; `join.rs`:
 //!   moving PID 1 or an exec in;
 //! * [`systemd_scope`] and [`delegation`]: where a rootless v2
@@ -27,6 +30,9 @@
 
 mod create;
 pub mod delegation;
+pub mod devices;
+mod devices_v1;
+mod devices_v2;
 mod files;
 mod handle;
 mod hierarchy;

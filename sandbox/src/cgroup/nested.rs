@@ -120,6 +120,7 @@ pub fn create_path(levels: &[Level], version: Option<u8>) -> io::Result<Cgroup> 
         version: hs[0].version,
         ..Cgroup::default()
     };
+    let mut devices_dir = None;
     for h in &hs {
         let mut dir = base_of(h)?;
         if h.version == 2 {
@@ -174,8 +175,17 @@ pub fn create_path(levels: &[Level], version: Option<u8>) -> io::Result<Cgroup> 
         for c in &controllers {
             cg.set(c, Some(dir.clone()));
         }
+        if h.version == 1 && h.controllers.iter().any(|c| c == "devices") {
+            devices_dir = Some(dir.clone());
+        }
         cg.created.push(dir);
         cg.parents.extend(parents);
+    }
+    if let Some(d) = devices_dir {
+        // Processes join the devices cgroup too, so the rules
+        // `devices::restrict` sets there apply to them.
+        cg.payload = cg.dirs();
+        cg.payload.push(d);
     }
     Ok(cg)
 }

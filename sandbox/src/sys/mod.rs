@@ -2,7 +2,7 @@
 //! the crate, importing nothing from it. Most go through rustix's safe
 //! wrappers; what stays hand-written (each `unsafe` block with its reason)
 //! is what rustix lacks (clone into namespaces or a cgroup, mount_setattr,
-//! signal masks and signalfd, the ifreq ioctls, malloc_trim, `_exit`), what
+//! signal masks and signalfd, bpf(2) for device programs, the ifreq ioctls, malloc_trim, `_exit`), what
 //! takes bare inherited descriptor numbers (close-on-exec, the status pipe),
 //! and mount(2)/prctl(2) kept as one call for every flag combination.
 //!
@@ -10,6 +10,7 @@
 //! re-exported below. A new wrapper goes into the file of its kind (or a new
 //! one here), never into the modules above.
 
+mod bpf;
 mod caps;
 mod clone;
 mod cvt;
@@ -21,6 +22,7 @@ mod procfs;
 mod signal;
 pub(crate) mod tty;
 
+pub use bpf::*;
 pub use caps::*;
 pub use clone::*;
 pub use fd::*;

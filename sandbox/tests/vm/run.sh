@@ -21,6 +21,7 @@
 #                       pod_runtime pod_network cni_bridge services; empty: none)
 #   KUBELAB_VM_THREADS  --test-threads inside the VM (default: 2)
 #   KUBELAB_VM_MODULES  kernel modules to load     (default: overlay veth bridge vxlan,
+#                       fuse (the device node/tests/pod_runtime.rs allocates),
 #                       and what the world facts probe uses: dummy tun nf_tables ...)
 #   KUBELAB_VM_KERNEL_PKG  Debian kernel package   (default: what linux-image-amd64 depends on)
 #   KUBELAB_VM_HOST_PKGS   Debian packages whose executables go into the VM
@@ -41,7 +42,7 @@ THREADS=${KUBELAB_VM_THREADS:-2}
 # xt_MASQUERADE, nft_masq: the kube-proxy chains a node writes for its
 # Services (node/tests/services.rs).
 WORLD_MODULES="dummy ipip macvlan tun crc32c_generic nf_tables nft_chain_nat nft_nat nft_masq nft_compat xt_statistic xt_nat xt_tcpudp xt_comment xt_mark xt_MASQUERADE ip_tables iptable_nat nf_conntrack_netlink ip_vs ip_vs_rr"
-MODULES=${KUBELAB_VM_MODULES:-overlay veth bridge vxlan $WORLD_MODULES}
+MODULES=${KUBELAB_VM_MODULES:-overlay veth bridge vxlan fuse $WORLD_MODULES}
 TARGET=x86_64-unknown-linux-gnu
 
 # A dynamically linked ELF names its program interpreter (ldd can't tell

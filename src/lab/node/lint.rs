@@ -2,7 +2,7 @@
 //! names are usable (inside the course, plain files, bounded); the lab's
 //! sandboxes can take the node's mounts (a `mount` namespace).
 
-use crate::course::model::Lesson;
+use crate::course::model::{Lesson, Requirement};
 use crate::diagnostic::Diagnostic;
 use crate::panes::kind::PaneKind;
 use kubelab_sandbox::spec::Namespace;
@@ -61,6 +61,17 @@ pub fn lint(l: &Lesson) -> Vec<Diagnostic> {
             ));
         }
     }
+    if !node.devices.is_empty() && !l.front.requires.contains(&Requirement::Root) {
+        d.push(Diagnostic::warning(
+            &l.path,
+            file_line(l, |x| x.starts_with("devices")),
+            1,
+            "[node] devices: a node hands out devices only as root (it must set device rules on \
+             the containers' cgroups); add \"root\" to `requires`, so a rootless run skips the \
+             lab and says why"
+                .to_string(),
+        ));
+    }
     if l.front.sandboxes.is_empty() {
         d.push(Diagnostic::warning(
             &l.path,
@@ -96,6 +107,32 @@ mod tests {
             out.extend(lint(l).into_iter().map(|d| (d.line, d.message)));
         }
         out
+    }
+
+    #[test]
+    fn devices_without_root_are_a_warning_on_their_line() {
+        let d = tempfile::tempdir().unwrap();
+        let lesson = |requires: &str| {
+            format!(
+                "+++\nid = \"l\"\n{requires}[node]\ndevices = {{ fuse = 1 }}\n[sandboxes.main]\n+++\n# L\n"
+            )
+        };
+        let f = findings(d.path(), &lesson(""));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].0, 4);
+        assert!(f[0].1.contains("add \"root\""), "{f:?}");
+        assert_eq!(
+            findings(d.path(), &lesson("requires = [\"root\"]\n")),
+            vec![]
+        );
+        let f = findings(
+            d.path(),
+            "+++\nid = \"l\"\nrequires = [\"root\"]\n[node]\ndevices = { gpu = 1 }\n[sandboxes.main]\n+++\n# L\n",
+        );
+        assert!(
+            f.iter().any(|(_, m)| m.contains("not a device kind")),
+            "{f:?}"
+        );
     }
 
     #[test]

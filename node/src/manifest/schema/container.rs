@@ -141,7 +141,16 @@ pub(super) const RESOURCE_LIST: &[Field] = &[
     f("cpu", Quantity, "CPU (`500m`, `0.5`, `2`): cpu.shares/cpu.weight from requests, CFS quota from limits"),
     f("memory", Quantity, "bytes (`64Mi`, `1G`): memory.limit_in_bytes/memory.max from limits; oom_score_adj from requests"),
     f("ephemeral-storage", Quantity, "accepted and validated, not enforced"),
+    f(
+        EXTENDED_RESOURCE,
+        Quantity,
+        "an extended resource such as `kubelab.io/fuse`: a whole number, limits required, requests equal to them; a device the node's device plugin allocates (`--device-plugin`, a lab's `[node] devices`), else the Pod is not admitted",
+    ),
 ];
+
+/// The row standing for every extended resource name (`example.com/foo`):
+/// the walker takes a key with a `/` here, validation checks its spelling.
+pub const EXTENDED_RESOURCE: &str = "DOMAIN/NAME";
 
 pub(super) const RESOURCES: &[Field] = &[
     f(

@@ -44,6 +44,8 @@ pub(super) const fn f(name: &'static str, kind: Kind, doc: &'static str) -> Fiel
 mod container;
 mod volume;
 
+pub use container::EXTENDED_RESOURCE;
+
 use container::CONTAINER;
 use volume::VOLUME;
 use Kind::*;

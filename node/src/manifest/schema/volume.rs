@@ -78,8 +78,8 @@ pub(super) const HOST_PATH: &[Field] = &[
     ),
     f(
         "type",
-        Enum(&["", "Directory", "DirectoryOrCreate", "File", "FileOrCreate"]),
-        "default `\"\"` (no check)",
+        Enum(&["", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "CharDevice"]),
+        "default `\"\"` (no check); `CharDevice`: the node checks the path is a character device (opening it still needs the container's device rules: a device plugin's device, not a `hostPath`, gets them)",
     ),
 ];
 

@@ -248,7 +248,34 @@ fn resources(c: &mut Checks, p: &str, k: &Container) {
             }
         }
     }
-    for (name, text, req) in &requests {
+    for (what, list) in [("requests", &requests), ("limits", &limits)] {
+        for (name, text, q) in list.iter().filter(|(n, _, _)| n.contains('/')) {
+            let path = format!("{p}.{what}.{name}");
+            if let Err(e) = extended_resource_name(name) {
+                c.other(&path, format!("Invalid value: {name:?}: {e}"));
+            } else if q.milli_value() % 1000 != 0 {
+                c.invalid(&path, text, "must be an integer");
+            }
+        }
+    }
+    for (name, text, req) in requests.iter().filter(|(n, _, _)| n.contains('/')) {
+        match limits.iter().find(|(n, _, _)| n == name) {
+            None => c.other(
+                &format!("{p}.requests.{name}"),
+                format!(
+                    "Required value: Limit must be set for non overcommitable resources; add \
+                     limits.{name}: {text}"
+                ),
+            ),
+            Some((_, lim_text, lim)) if lim.value() != req.value() => c.invalid(
+                &format!("{p}.requests.{name}"),
+                text,
+                &format!("must be equal to {name} limit of {lim_text}"),
+            ),
+            Some(_) => {}
+        }
+    }
+    for (name, text, req) in requests.iter().filter(|(n, _, _)| !n.contains('/')) {
         if let Some((_, lim_text, lim)) = limits.iter().find(|(n, _, _)| n == name) {
             let bigger = if name == "cpu" {
                 req.milli_value() > lim.milli_value()
@@ -264,6 +291,23 @@ fn resources(c: &mut Checks, p: &str, k: &Container) {
             }
         }
     }
+}
+
+/// An extended resource's name, as the API server's
+/// `IsExtendedResourceName`: `DOMAIN/NAME` outside `kubernetes.io`.
+fn extended_resource_name(name: &str) -> Result<(), String> {
+    crate::manifest::names::qualified_name(name)?;
+    let domain = name.split('/').next().unwrap_or_default();
+    if domain == "kubernetes.io"
+        || domain.ends_with(".kubernetes.io")
+        || name.starts_with("requests.")
+    {
+        return Err(
+            "must be an extended resource name: DOMAIN/NAME outside kubernetes.io, such as kubelab.io/fuse"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn handlers(c: &mut Checks, p: &str, count: usize) {
