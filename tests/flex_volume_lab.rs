@@ -174,6 +174,19 @@ impl HostMounts {
     }
 }
 
+/// The driver never showed in the host's mount table nor wrote the host
+/// folder `escape` (checked whether the run passed or not).
+fn assert_confined(watch: HostMounts, escape: &Path) {
+    assert!(
+        !watch.seen(),
+        "the driver's tmpfs showed in the host's mount table"
+    );
+    assert!(
+        !escape.join("escaped").exists(),
+        "the driver wrote into a host folder"
+    );
+}
+
 fn leftovers(pid: u32) -> Vec<String> {
     let tag = format!("kubelab-node-{pid}x");
     let mut out: Vec<String> = std::fs::read_dir(std::env::temp_dir())
@@ -207,17 +220,9 @@ fn a_course_written_driver_mounts_for_the_pod_and_stays_confined() {
         .unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
-    let in_host = watch.seen();
-    let passed = passed_or_skip(&out, "kubelab test");
-    assert!(
-        !in_host,
-        "the driver's tmpfs showed in the host's mount table"
-    );
-    assert!(
-        !escape.path().join("escaped").exists(),
-        "the driver wrote into a host folder"
-    );
-    if passed.is_none() {
+    // Before the run's own verdict: an escape is the failure to report.
+    assert_confined(watch, escape.path());
+    if passed_or_skip(&out, "kubelab test").is_none() {
         return;
     }
     assert_nothing_left(30, || leftovers(pid));
@@ -231,20 +236,11 @@ fn a_flex_volume_lab_passes_rootless() {
     write_course(course.path(), escape.path());
     let watch = HostMounts::watch();
     let run = lab_run::rootless_kubelab_test(course.path(), data.path(), ROOTLESS_UID);
-    let in_host = watch.seen();
+    assert_confined(watch, escape.path());
     let Some((pid, out)) = run else {
         return;
     };
-    let passed = passed_or_skip(&out, "rootless kubelab test");
-    assert!(
-        !in_host,
-        "the driver's tmpfs showed in the host's mount table"
-    );
-    assert!(
-        !escape.path().join("escaped").exists(),
-        "the driver wrote into a host folder"
-    );
-    if passed.is_none() {
+    if passed_or_skip(&out, "rootless kubelab test").is_none() {
         return;
     }
     assert_nothing_left(30, || {
