@@ -58,6 +58,11 @@ fn pod(name: &str, policy: &str, extra_spec: &str) -> String {
     )
 }
 
+/// The UID the node gave Pod `name` of the default namespace.
+fn uid_of(l: &Lab, name: &str) -> String {
+    l.node.pod("default", name).unwrap().0.metadata.uid.unwrap()
+}
+
 fn apply(l: &Lab, text: &str) {
     l.node.apply(text, Path::new("pod.yaml")).expect("applied");
 }
@@ -536,14 +541,7 @@ fn projected_volumes_swap_data_atomically() {
     apply(&l, text);
     assert!(l.node.wait_until(WAIT, |st| row(st, "vols")
         .is_some_and(|r| r.status == "Running")));
-    let uid = l
-        .node
-        .pod("default", "vols")
-        .unwrap()
-        .0
-        .metadata
-        .uid
-        .unwrap();
+    let uid = uid_of(&l, "vols");
     let vols = state.join("pods").join(&uid).join("volumes");
     let cfg = vols.join("kubernetes.io~configmap/cfg");
     assert_eq!(std::fs::read_to_string(cfg.join("color")).unwrap(), "blue");
@@ -681,14 +679,7 @@ fn memory_volumes_are_mounted_by_the_runtime_and_unmounted_before_removal() {
     apply(&l, text);
     assert!(l.node.wait_until(WAIT, |st| row(st, "mem")
         .is_some_and(|r| r.status == "Running")));
-    let uid = l
-        .node
-        .pod("default", "mem")
-        .unwrap()
-        .0
-        .metadata
-        .uid
-        .unwrap();
+    let uid = uid_of(&l, "mem");
     let dirs = l
         .node
         .config()
@@ -776,14 +767,7 @@ fn a_running_pods_config_map_follows_its_source() {
     apply(&l, text);
     assert!(l.node.wait_until(WAIT, |st| row(st, "live")
         .is_some_and(|r| r.status == "Running")));
-    let uid = l
-        .node
-        .pod("default", "live")
-        .unwrap()
-        .0
-        .metadata
-        .uid
-        .unwrap();
+    let uid = uid_of(&l, "live");
     let cfg = state
         .join("pods")
         .join(&uid)
@@ -973,14 +957,7 @@ fn flex_volumes_are_mounted_before_the_containers_and_unmounted_after() {
     apply(&l, FLEX_POD);
     assert!(l.node.wait_until(WAIT, |st| row(st, "flex")
         .is_some_and(|r| r.status == "Running")));
-    let uid = l
-        .node
-        .pod("default", "flex")
-        .unwrap()
-        .0
-        .metadata
-        .uid
-        .unwrap();
+    let uid = uid_of(&l, "flex");
     let dir = format!("/var/lib/kubelet/pods/{uid}/volumes/kubelab~tmpfs/cache");
     let calls = l.rt.calls();
     let at = |want: &dyn Fn(&Call) -> bool| calls.iter().position(want);
